@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from audit.models import AuditEvent
+
+
+def audit_events_for_tenant(*, tenant) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(tenant=tenant).order_by("-seq")
+
+
+def audit_trail(*, tenant, resource_type: str, resource_id: str) -> QuerySet[AuditEvent]:
+    """Every event about one resource, newest first (the per-resource trail pages embed)."""
+    return audit_events_for_tenant(tenant=tenant).filter(
+        resource_type=resource_type, resource_id=str(resource_id)
+    )

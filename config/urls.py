@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from config.api import api, api_not_found
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("api/v1/<path:rest>", api_not_found),
+    path("accounts/", include("tenants.urls_accounts")),
+    path("portal/", include("approvals.urls_portal")),
+    path("", include("tenants.urls")),
+    path("", include("audit.urls")),
+    path("", include("approvals.urls")),
+    path("", include("plans.urls")),
+    path("", include("optimization.urls")),
+    path("", include("agents.urls")),
+]

@@ -1,0 +1,80 @@
+"""The one tenant-scoping and permission helper every selector and view uses.
+
+A row of a tenant the person is not a member of is a 404, never a 403: a 403 would tell them it
+exists. Inside their own tenant, a role that may not do something gets a 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+
+from tenants.models import INTERNAL_ROLES, Membership, Tenant
+
+
+def memberships_of(user) -> QuerySet[Membership]:
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
+
+
+def tenant_ids_for(user, *, roles: Iterable[str] | None = None) -> QuerySet:
+    memberships = memberships_of(user)
+    if roles is not None:
+        memberships = memberships.filter(role__in=list(roles))
+    return memberships.values("tenant_id")
+
+
+def scope_to_user(
+    qs: QuerySet, user, *, roles: Iterable[str] | None = None, field: str = "tenant"
+) -> QuerySet:
+    """Only the rows of tenants where `user` holds a membership (with one of `roles`, if given)."""
+    return qs.filter(**{f"{field}__in": tenant_ids_for(user, roles=roles)})
+
+
+def get_for_user_or_404(qs: QuerySet, user, *, field: str = "tenant", **lookup):
+    try:
+        return scope_to_user(qs, user, field=field).get(**lookup)
+    except qs.model.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def membership_or_404(user, tenant: Tenant | str) -> Membership:
+    lookup = {"tenant__slug": tenant} if isinstance(tenant, str) else {"tenant": tenant}
+    membership = memberships_of(user).filter(**lookup).first()
+    if membership is None:
+        raise Http404("No such tenant")
+    return membership
+
+
+def require_role(membership: Membership, roles: Iterable[str]) -> None:
+    if membership.role not in set(roles):
+        raise PermissionDenied(f"The {membership.role} role may not do this")
+
+
+def tenant_view(roles: Iterable[str] = INTERNAL_ROLES) -> Callable:
+    """Decorate a view taking `tenant_slug`: sets request.tenant and request.membership.
+
+    Not a member of that tenant → 404; a member without one of `roles` → 403.
+    """
+    allowed = frozenset(roles)
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, tenant_slug: str, *args, **kwargs):
+            membership = membership_or_404(request.user, tenant_slug)
+            require_role(membership, allowed)
+            request.tenant = membership.tenant
+            request.membership = membership
+            request.session["tenant_id"] = membership.tenant_id
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,165 @@
+from decimal import Decimal
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from tenants.policy import FLAT_DEFAULTS as D
+from tenants.policy import LOOP_CEILINGS, TRIP_MULTIPLIER_CEILING, policy_errors
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone")
+
+
+class Tenant(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    vertical = models.CharField(max_length=50, help_text="e.g. retail, health")
+    country = models.CharField(max_length=2, help_text="ISO 3166 code, for business days")
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    PLANNER = "planner", "Planner"
+    OPERATOR = "operator", "Operator"
+    ADMIN = "admin", "Admin"
+    LEGAL = "legal", "Legal"
+    CLIENT = "client", "Client"
+
+
+INTERNAL_ROLES = frozenset({Role.PLANNER, Role.OPERATOR, Role.ADMIN, Role.LEGAL})
+
+
+class Membership(models.Model):
+    """One role per person per tenant (DESIGN.md "Who uses it")."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "tenant"], name="one_role_per_tenant"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.tenant.slug} · {self.role}"
+
+
+class ComplianceProfile(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    HEALTH_STRICT = "health_strict", "Health (strict)"
+    FINANCE_STRICT = "finance_strict", "Finance (strict)"
+
+
+def _pct(**kw):
+    return models.DecimalField(max_digits=6, decimal_places=2, **kw)
+
+
+class TenantPolicy(models.Model):
+    """Seed 003 "Configuration per tenant", seed 000 trigger thresholds and the SLAs.
+
+    Defaults and ceilings come from tenants/policy.py. The database refuses a looser loop or
+    cost policy too (check constraints), in case anything writes around the service.
+    """
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="policy")
+
+    # approval_policy
+    first_launch_requires_human = models.BooleanField(default=D["first_launch_requires_human"])
+    auto_approve_optimization_under_pct = _pct(
+        default=D["auto_approve_optimization_under_pct"], validators=[MinValueValidator(0)]
+    )
+    client_must_approve_budget_increase = models.BooleanField(
+        default=D["client_must_approve_budget_increase"]
+    )
+    client_budget_increase_threshold_pct = _pct(
+        default=D["client_budget_increase_threshold_pct"], validators=[MinValueValidator(0)]
+    )
+    vertical_compliance_profile = models.CharField(
+        max_length=32, choices=ComplianceProfile.choices, default=D["vertical_compliance_profile"]
+    )
+    # loop_policy (hard ceilings)
+    qc_correction_max = models.PositiveSmallIntegerField(default=D["qc_correction_max"])
+    tool_rounds_max = models.PositiveSmallIntegerField(default=D["tool_rounds_max"])
+    orchestrator_retry_max = models.PositiveSmallIntegerField(default=D["orchestrator_retry_max"])
+    global_steps_per_run_id_max = models.PositiveSmallIntegerField(
+        default=D["global_steps_per_run_id_max"]
+    )
+    on_exhaustion = models.CharField(max_length=32, default=D["on_exhaustion"])
+    # cost_guard_policy
+    trip_multiplier = models.DecimalField(
+        max_digits=4, decimal_places=2, default=D["trip_multiplier"]
+    )
+    block_on_trip = models.BooleanField(default=D["block_on_trip"])
+    # qc_threshold_policy
+    success_floor = models.DecimalField(max_digits=4, decimal_places=3, default=D["success_floor"])
+    window_hours = models.PositiveIntegerField(default=D["window_hours"])
+    min_sample_global = models.PositiveIntegerField(default=D["min_sample_global"])
+    # revise_triggers
+    drift_pct = _pct(default=D["drift_pct"], validators=[MinValueValidator(0)])
+    drift_window_days = models.PositiveIntegerField(default=D["drift_window_days"])
+    guardrail_approvals_max = models.PositiveIntegerField(default=D["guardrail_approvals_max"])
+    guardrail_approvals_window_days = models.PositiveIntegerField(
+        default=D["guardrail_approvals_window_days"]
+    )
+    kpi_miss_days = models.PositiveIntegerField(default=D["kpi_miss_days"])
+    structural_block_max = models.PositiveIntegerField(default=D["structural_block_max"])
+    seasonality_lead_days = models.PositiveIntegerField(default=D["seasonality_lead_days"])
+    # sla (business days; working hours in the tenant's time zone)
+    sla_revise_draft_days = models.PositiveSmallIntegerField(default=D["sla_revise_draft_days"])
+    sla_replan_draft_days = models.PositiveSmallIntegerField(default=D["sla_replan_draft_days"])
+    sla_approval_days = models.PositiveSmallIntegerField(default=D["sla_approval_days"])
+    working_hours_start = models.PositiveSmallIntegerField(default=D["working_hours_start"])
+    working_hours_end = models.PositiveSmallIntegerField(default=D["working_hours_end"])
+
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "tenant policies"
+        constraints = [
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{key}__lte": maximum}), name=f"policy_{key}_ceiling"
+                )
+                for key, maximum in LOOP_CEILINGS.items()
+            ],
+            models.CheckConstraint(
+                condition=Q(trip_multiplier__lte=TRIP_MULTIPLIER_CEILING)
+                & Q(trip_multiplier__gte=Decimal("1")),
+                name="policy_trip_multiplier_ceiling",
+            ),
+            models.CheckConstraint(
+                condition=Q(on_exhaustion="red_flag_a8"), name="policy_on_exhaustion_never_retry"
+            ),
+            models.CheckConstraint(condition=Q(block_on_trip=True), name="policy_block_on_trip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Policy of {self.tenant}"
+
+    def values(self) -> dict:
+        return {key: getattr(self, key) for key in D}
+
+    def clean(self) -> None:
+        errors = policy_errors(self.values())
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from audit.actors import Actor
+from audit.services import audit_event_append
+from tenants.models import Membership, Tenant, TenantPolicy
+from tenants.policy import FLAT_DEFAULTS, policy_errors
+
+
+@transaction.atomic
+def tenant_create(
+    *,
+    slug: str,
+    name: str,
+    vertical: str,
+    country: str,
+    time_zone: str,
+    actor: Actor,
+    policy: dict[str, Any] | None = None,
+) -> Tenant:
+    tenant = Tenant(
+        slug=slug, name=name, vertical=vertical, country=country.upper(), time_zone=time_zone
+    )
+    tenant.full_clean()
+    tenant.save()
+    values = {**FLAT_DEFAULTS, **(policy or {})}
+    _raise_policy_errors(values)
+    TenantPolicy.objects.create(tenant=tenant, **values)
+    audit_event_append(
+        tenant=tenant,
+        actor=actor,
+        action="tenant.created",
+        resource=tenant,
+        data={
+            "slug": slug,
+            "name": name,
+            "vertical": vertical,
+            "country": tenant.country,
+            "time_zone": time_zone,
+            "policy": values,
+        },
+    )
+    return tenant
+
+
+@transaction.atomic
+def membership_set(*, tenant: Tenant, user, role: str, actor: Actor) -> Membership:
+    """Give `user` `role` in `tenant` (one role per tenant: an existing role is replaced)."""
+    membership = Membership.objects.select_for_update().filter(tenant=tenant, user=user).first()
+    before = membership.role if membership else None
+    if membership is None:
+        membership = Membership(tenant=tenant, user=user, role=role)
+        membership.full_clean(validate_unique=False)
+        membership.save()
+    elif membership.role != role:
+        membership.role = role
+        membership.full_clean(validate_unique=False)
+        membership.save(update_fields=["role"])
+    else:
+        return membership
+    audit_event_append(
+        tenant=tenant,
+        actor=actor,
+        action="membership.set",
+        resource=membership,
+        data={"user": user.get_username(), "role": role, "previous_role": before},
+    )
+    return membership
+
+
+def _raise_policy_errors(values: dict[str, Any]) -> None:
+    errors = policy_errors(values)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def tenant_policy_update(*, tenant: Tenant, actor: Actor, changes: dict[str, Any]) -> TenantPolicy:
+    """Change policy keys. A looser loop or cost policy is refused, naming the key and ceiling."""
+    unknown = sorted(set(changes) - set(FLAT_DEFAULTS))
+    if unknown:
+        raise ValidationError({key: f"{key} is not a policy key" for key in unknown})
+    policy = TenantPolicy.objects.select_for_update().get(tenant=tenant)
+    before = policy.values()
+    for key, value in changes.items():
+        setattr(policy, key, value)
+    policy.full_clean()
+    after = policy.values()
+    changed = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+    if not changed:
+        return policy
+    policy._change_reason = f"by {actor}"
+    policy.save()
+    audit_event_append(
+        tenant=tenant,
+        actor=actor,
+        action="policy.updated",
+        resource=policy,
+        data={"changes": changed},
+    )
+    return policy
+
+
+@transaction.atomic
+def user_ensure(*, username: str, password: str, email: str = "", is_superuser: bool = False):
+    """Create the user if missing (demo and set-up); an existing user is left as it is."""
+    User = get_user_model()
+    user, created = User.objects.get_or_create(
+        username=username,
+        defaults={"email": email, "is_staff": is_superuser, "is_superuser": is_superuser},
+    )
+    if created:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user

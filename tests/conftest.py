@@ -1,0 +1,200 @@
+"""Shared test set-up: personas, the protected-table flush, and the PostgreSQL / browser gates.
+
+Tests that need PostgreSQL (`@pytest.mark.postgres`) or Chromium (`@pytest.mark.browser`) are
+skipped with a visible reason when the machine lacks them — unless HT_STRICT_SETUP=1 (set by
+.ci/run), which turns that skip into a failure so CI can't pass without really running them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management.commands import flush as flush_command
+
+from audit.actors import Actor
+from audit.dbguards import PROTECTED_TABLES
+from tenants.models import Role
+from tenants.services import membership_set, tenant_create, user_ensure
+
+STRICT = os.environ.get("HT_STRICT_SETUP") == "1"
+CHROMIUM = os.environ.get("HT_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PASSWORD = "correct-horse-battery"
+TEST_ACTOR = Actor.system("tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = {}
+    if not settings.IS_POSTGRES:
+        missing["postgres"] = "needs PostgreSQL (set DATABASE_URL or run one on 127.0.0.1:5432)"
+    if not Path(CHROMIUM).exists():
+        missing["browser"] = f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
+    for item in items:
+        for marker, reason in missing.items():
+            if marker in item.keywords:
+                if STRICT:
+                    item.user_properties.append(("missing_setup", reason))
+                else:
+                    item.add_marker(pytest.mark.skip(reason=f"missing setup: {reason}"))
+
+
+def pytest_runtest_setup(item):
+    for name, reason in item.user_properties:
+        if name == "missing_setup":
+            pytest.fail(f"HT_STRICT_SETUP=1 and this test {reason}", pytrace=False)
+
+
+# --- Flushing protected tables ------------------------------------------------------------------
+# Transactional tests (threads, the live server) empty every table afterwards. The database
+# refuses that on the append-only tables, as it should; only here, in test set-up, are their
+# triggers lifted around the flush and put back at once.
+_original_sql_flush = flush_command.sql_flush
+
+
+def _sql_flush_with_guards_lifted(style, conn, *args, **kwargs):
+    statements = _original_sql_flush(style, conn, *args, **kwargs)
+    tables = [t for t in PROTECTED_TABLES if t in conn.introspection.table_names()]
+    if not tables or not statements:
+        return statements
+    if conn.vendor == "postgresql":
+        before = [f"ALTER TABLE {t} DISABLE TRIGGER USER;" for t in tables]
+        after = [f"ALTER TABLE {t} ENABLE TRIGGER USER;" for t in tables]
+    else:
+        with conn.cursor() as cursor:
+            placeholders = ",".join("%s" for _ in tables)
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                f"AND tbl_name IN ({placeholders})",
+                tables,
+            )
+            triggers = cursor.fetchall()
+        before = [f"DROP TRIGGER {name};" for name, _ in triggers]
+        after = [sql for _, sql in triggers]
+    return before + list(statements) + after
+
+
+flush_command.sql_flush = _sql_flush_with_guards_lifted
+
+
+# --- Personas -----------------------------------------------------------------------------------
+@pytest.fixture
+def make_tenant(db):
+    def make(slug: str, **overrides):
+        spec = {
+            "name": slug.title(),
+            "vertical": "retail",
+            "country": "DE",
+            "time_zone": "Europe/Berlin",
+            **overrides,
+        }
+        return tenant_create(slug=slug, actor=TEST_ACTOR, **spec)
+
+    return make
+
+
+@pytest.fixture
+def make_member(db):
+    def make(username: str, tenant, role: str = Role.PLANNER, **user_kwargs):
+        user = user_ensure(username=username, password=PASSWORD, **user_kwargs)
+        membership_set(tenant=tenant, user=user, role=role, actor=TEST_ACTOR)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def acme(make_tenant):
+    return make_tenant("acme", name="Acme Retail")
+
+
+@pytest.fixture
+def globex(make_tenant):
+    return make_tenant(
+        "globex",
+        name="Globex Health",
+        vertical="health",
+        country="US",
+        time_zone="America/New_York",
+        policy={"vertical_compliance_profile": "health_strict"},
+    )
+
+
+@pytest.fixture
+def alice(acme, make_member):
+    """Alice plans for acme."""
+    return make_member("alice", acme, Role.PLANNER)
+
+
+@pytest.fixture
+def bob(globex, make_member):
+    """Bob plans for globex (another tenant)."""
+    return make_member("bob", globex, Role.PLANNER)
+
+
+# --- Browser ------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser():
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
+    # test itself are still plain synchronous calls.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page):
+    """screenshot("name") saves test-artifacts/name.png to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(name: str, **kwargs):
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True, **kwargs)
+        return path
+
+    return take
+
+
+def login(page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+@pytest.fixture
+def browser_login():
+    return login
+
+
+def pytest_report_header(config):
+    engine = "PostgreSQL" if settings.IS_POSTGRES else "SQLite"
+    chromium = "found" if shutil.which(CHROMIUM) or Path(CHROMIUM).exists() else "missing"
+    return [f"database: {engine}; chromium: {chromium}; strict setup: {STRICT}"]
