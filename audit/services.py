@@ -11,6 +11,8 @@ from audit.models import AuditChainHead, AuditEvent
 
 Resource = tuple[str, Any] | models.Model
 
+ACTOR_LABEL_MAX = AuditEvent._meta.get_field("actor_label").max_length
+
 
 def resource_key(resource: Resource) -> tuple[str, str]:
     if isinstance(resource, models.Model):
@@ -24,7 +26,9 @@ def _claim_next_link(tenant_id: int) -> tuple[int, str]:
 
     The UPDATE takes the head row's lock until our transaction ends; in READ COMMITTED a writer
     that waited for it re-reads the committed row, so it continues from the newest link instead
-    of a stale one. On SQLite the IMMEDIATE transaction already serialises writers.
+    of a stale one. (Under REPEATABLE READ that waiting writer gets a serialization error
+    instead: it can fail, but never fork the chain.) On SQLite the IMMEDIATE transaction
+    already serialises writers.
     """
     table = AuditChainHead._meta.db_table
     with connection.cursor() as cursor:
@@ -34,6 +38,8 @@ def _claim_next_link(tenant_id: int) -> tuple[int, str]:
         )
         row = cursor.fetchone()
     if row is None:
+        # The tenant's first event. A concurrent first writer's insert makes ours a no-op
+        # (after waiting for it to commit), and the retried UPDATE then queues behind it.
         AuditChainHead.objects.bulk_create(
             [AuditChainHead(tenant_id=tenant_id, seq=0, hash=GENESIS_HASH)], ignore_conflicts=True
         )
@@ -53,28 +59,34 @@ def audit_event_append(
 ) -> AuditEvent:
     """Append one event to the tenant's chain, inside the caller's transaction.
 
-    `payload` is hashed (payload_hash) but not stored; `data` is stored with the event.
+    `payload` is hashed (payload_hash) but not stored; `data` is stored with the event. The
+    head stays locked until the caller commits, so keep the work after this call short.
     """
     resource_type, resource_id = resource_key(resource)
     tenant_id = tenant if isinstance(tenant, int) else tenant.pk
-    with transaction.atomic(savepoint=False):
-        seq, prev_hash = _claim_next_link(tenant_id)
-        fields = {
-            "tenant_id": tenant_id,
-            "seq": seq,
-            "created_at": timezone.now(),
+    normalized = normalize(
+        {
             "actor_type": actor.type,
             "actor_id": actor.id,
+            "actor_label": actor.label[:ACTOR_LABEL_MAX],
             "action": action,
             "resource_type": resource_type,
             "resource_id": resource_id,
+            "data": data or {},
+        }
+    )
+    payload_hash = sha256_of(payload) if payload is not None else ""
+    with transaction.atomic(savepoint=False):
+        seq, prev_hash = _claim_next_link(tenant_id)
+        fields = {
+            **normalized,
+            "tenant_id": tenant_id,
+            "seq": seq,
+            "created_at": timezone.now(),
             "plan_version": plan_version,
-            "payload_hash": sha256_of(payload) if payload is not None else "",
-            "data": normalize(data or {}),
+            "payload_hash": payload_hash,
         }
         event_hash = link_hash(prev_hash=prev_hash, **fields)
-        event = AuditEvent.objects.create(
-            **fields, actor_label=actor.label[:150], prev_hash=prev_hash, hash=event_hash
-        )
+        event = AuditEvent.objects.create(**fields, prev_hash=prev_hash, hash=event_hash)
         AuditChainHead.objects.filter(tenant_id=tenant_id).update(hash=event_hash)
     return event

@@ -1,0 +1,54 @@
+"""The database itself refuses to change or remove audit rows (migration 0002)."""
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from audit.models import AuditEvent
+
+
+@pytest.fixture
+def event(acme, append_events):
+    return append_events(acme, 1)[0]
+
+
+def refused(sql: str, params=()) -> str:
+    with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as c:
+        c.execute(sql, params)
+    return str(caught.value)
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_an_update_of_an_audit_row(event):
+    message = refused("UPDATE audit_auditevent SET action = 'forged' WHERE id = %s", [event.pk])
+    assert "append-only" in message
+    assert AuditEvent.objects.get(pk=event.pk).action == "ticket.noted"
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_an_orm_update_too(event):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(actor_label="someone else")
+    assert AuditEvent.objects.get(pk=event.pk).actor_label == "tests"
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_delete_of_an_audit_row(event):
+    message = refused("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])
+    assert "append-only" in message
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_deleting_every_audit_row(event):
+    refused("DELETE FROM audit_auditevent")
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_refuses_truncating_the_audit_table(event):
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE waits for no deferred check
+    message = refused("TRUNCATE audit_auditevent CASCADE")
+    assert "append-only" in message
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
