@@ -1,0 +1,214 @@
+"""Approval tickets A1–A9 (DESIGN.md "Approval tickets"), their decisions and comments.
+
+Services in approvals/services.py are the only writers. A ticket is `open` until every required
+role approved it (→ approved), someone rejected it (→ rejected), someone asked for changes
+(→ changes_requested), or the system withdrew it (→ cancelled). Those four are final.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from approvals.types import RED_FLAG_TYPES, TICKET_TYPES, TYPE_CHOICES
+
+
+class TicketStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINAL_STATUSES = frozenset(
+    {
+        TicketStatus.APPROVED,
+        TicketStatus.REJECTED,
+        TicketStatus.CHANGES_REQUESTED,
+        TicketStatus.CANCELLED,
+    }
+)
+
+
+class SlaKind(models.TextChoices):
+    APPROVAL = "approval", "Approval"
+    REVISE_DRAFT = "revise_draft", "Revise draft"
+    REPLAN_DRAFT = "replan_draft", "Replan draft"
+
+
+class Verdict(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    REQUEST_CHANGES = "request_changes", "Request changes"
+
+
+# What one verdict does to the ticket when it ends it.
+VERDICT_OUTCOME = {
+    Verdict.APPROVE: TicketStatus.APPROVED,
+    Verdict.REJECT: TicketStatus.REJECTED,
+    Verdict.REQUEST_CHANGES: TicketStatus.CHANGES_REQUESTED,
+}
+
+
+class Ticket(models.Model):
+    public_id = models.CharField(max_length=16, unique=True, editable=False)
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="tickets")
+    type = models.CharField(max_length=2, choices=TYPE_CHOICES)
+    status = models.CharField(
+        max_length=20, choices=TicketStatus.choices, default=TicketStatus.OPEN
+    )
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True, help_text="human summary of what is asked")
+    diff = models.JSONField(default=dict, blank=True, help_text="structured diff preview")
+
+    # What the ticket is about, and where it came from.
+    subject_type = models.CharField(max_length=50, blank=True)
+    subject_id = models.CharField(max_length=100, blank=True)
+    plan_version = models.IntegerField(null=True, blank=True)
+    change_set_id = models.CharField(max_length=100, blank=True)
+    run_id = models.CharField(max_length=100, blank=True)
+    platform = models.CharField(max_length=50, blank=True)
+    requesting_agent = models.CharField(max_length=100, blank=True)
+    opened_by = models.CharField(max_length=150, help_text="the actor that opened it")
+    opened_by_type = models.CharField(max_length=16, blank=True)
+
+    # Who must decide.
+    required_roles = models.JSONField(default=list, help_text="approval slots, e.g. planner")
+    client_visible = models.BooleanField(default=False)
+    red_flag = models.JSONField(null=True, blank=True, help_text="A8/A9 figures")
+
+    # SLA and escalation.
+    sla_kind = models.CharField(max_length=16, choices=SlaKind.choices, default=SlaKind.APPROVAL)
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    overdue_at = models.DateTimeField(null=True, blank=True, help_text="when the sweep saw it")
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    # The due time the last escalation was for: one escalation per breach.
+    escalated_for_due_at = models.DateTimeField(null=True, blank=True)
+
+    dedupe_key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_by_label = models.CharField(max_length=150, blank=True)
+    resolution_note = models.TextField(blank=True)
+    # An A6 override points at the ticket it overrode.
+    overrides = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="overridden_by"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=TicketStatus.values), name="ticket_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(type__in=list(TICKET_TYPES)), name="ticket_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(sla_kind__in=SlaKind.values), name="ticket_sla_kind_valid"
+            ),
+            # A final ticket says when it ended; an open one has not ended.
+            models.CheckConstraint(
+                condition=(Q(status=TicketStatus.OPEN) & Q(resolved_at__isnull=True))
+                | (~Q(status=TicketStatus.OPEN) & Q(resolved_at__isnull=False)),
+                name="ticket_resolved_at_matches_status",
+            ),
+            # Clients never see internal-only types (A6, A8, A9), whatever wrote the row.
+            models.CheckConstraint(
+                condition=~(Q(client_visible=True) & Q(type__in=["A6", "A8", "A9"])),
+                name="ticket_internal_types_not_client_visible",
+            ),
+            # Scans and retries rely on this: one open ticket per (tenant, dedupe_key).
+            models.UniqueConstraint(
+                fields=["tenant", "dedupe_key"],
+                condition=Q(status=TicketStatus.OPEN) & ~Q(dedupe_key=""),
+                name="ticket_open_dedupe_key_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "-created_at"], name="ticket_inbox"),
+            models.Index(fields=["tenant", "subject_type", "subject_id"], name="ticket_subject"),
+            # The SLA sweep looks only at open tickets with a due time.
+            models.Index(
+                fields=["sla_due_at"],
+                condition=Q(status=TicketStatus.OPEN) & Q(sla_due_at__isnull=False),
+                name="ticket_open_sla_due",
+            ),
+            models.Index(
+                fields=["tenant", "-created_at"],
+                condition=Q(status=TicketStatus.OPEN) & Q(type__in=list(RED_FLAG_TYPES)),
+                name="ticket_open_red_flags",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.title}"
+
+    @property
+    def audit_id(self) -> str:
+        # Audit rows name the ticket by the id people see.
+        return self.public_id
+
+    @property
+    def ticket_type(self):
+        return TICKET_TYPES[self.type]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == TicketStatus.OPEN
+
+    @property
+    def is_red_flag(self) -> bool:
+        return self.type in RED_FLAG_TYPES
+
+
+class TicketDecision(models.Model):
+    """One person's approval, rejection or request for changes, in one role."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="decisions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=16)
+    slot = models.CharField(max_length=64, blank=True, help_text="the approval slot it filled")
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(verdict__in=Verdict.values), name="ticket_decision_verdict_valid"
+            ),
+            # A slot is filled once: a second approval in the same role can't slip in.
+            models.UniqueConstraint(
+                fields=["ticket", "slot"],
+                condition=Q(verdict=Verdict.APPROVE),
+                name="ticket_decision_one_approval_per_slot",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket.public_id}: {self.verdict} by {self.user} as {self.role}"
+
+
+class TicketComment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="comments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    author_label = models.CharField(max_length=150)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket.public_id}: {self.author_label}"

@@ -1,0 +1,59 @@
+"""Who may do what to a ticket (pure: no database). ticket_decide enforces it; pages ask it which
+buttons to show, so the two can never disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from approvals.types import TICKET_TYPES, roles_that_may_approve, slot_for_role, slot_label
+
+CLIENT = "client"
+VERDICTS = ("approve", "reject", "request_changes")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str  # not_allowed | already_decided
+    message: str
+
+
+def decision_refusal(
+    *,
+    type_id: str,
+    required_roles: Iterable[str],
+    client_visible: bool,
+    role: str,
+    verdict: str,
+    approved_slots: set[str],
+) -> Refusal | None:
+    """Why a person holding `role` may not give `verdict` on an open ticket; None if they may.
+
+    Slots already approved are in `approved_slots`. A role that fills a slot may approve it (once),
+    reject it or ask for changes; a veto role may only reject or ask for changes; a client acts
+    only on a client-visible ticket.
+    """
+    required = list(required_roles)
+    ticket_type = TICKET_TYPES[type_id]
+    if verdict not in VERDICTS:
+        return Refusal(
+            "invalid", f"Unknown verdict {verdict!r}; use approve, reject or request_changes."
+        )
+    if role == CLIENT and not client_visible:
+        return Refusal("not_allowed", "Clients may only act on tickets shown to them.")
+    needs = " and ".join(slot_label(slot) for slot in required) or "nobody"
+    fills_a_slot = role in roles_that_may_approve(required)
+    if verdict == "approve":
+        if slot_for_role(required, role, approved_slots) is not None:
+            return None
+        if fills_a_slot:
+            return Refusal("already_decided", f"The {role} approval is already given.")
+        return Refusal(
+            "not_allowed", f"A {role} can't approve {ticket_type.label}; it needs {needs}."
+        )
+    if fills_a_slot or role in ticket_type.veto_roles:
+        return None
+    return Refusal(
+        "not_allowed",
+        f"A {role} can't {verdict.replace('_', ' ')} on {ticket_type.label}; it needs {needs}.",
+    )

@@ -1,0 +1,496 @@
+"""The only writers of tickets, decisions and comments. Each call is one transaction that also
+appends its audit events; a ticket that reaches a final status calls its subject's handler
+(approvals/registry.py) inside that same transaction."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from approvals.models import (
+    VERDICT_OUTCOME,
+    SlaKind,
+    Ticket,
+    TicketComment,
+    TicketDecision,
+    TicketStatus,
+    Verdict,
+)
+from approvals.registry import handler_for
+from approvals.rules import decision_refusal
+from approvals.sla import business_due_at, days_for_kind
+from approvals.types import TICKET_TYPES, is_valid_slot, open_slots, slot_for_role
+from audit.actors import Actor
+from audit.services import audit_event_append
+from tenants.models import Membership, Role, Tenant, TenantPolicy
+
+PUBLIC_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
+PUBLIC_ID_LENGTH = 8
+MAX_COMMENT_LENGTH = 10_000
+
+
+class TicketError(Exception):
+    """Something a person asked that the ticket can't do; the message says why."""
+
+    code = "ticket_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class TicketNotAllowed(TicketError, PermissionDenied):
+    """The actor's role may not do this (uncaught in a view it is a 403)."""
+
+    code = "not_allowed"
+
+
+class TicketConflict(TicketError):
+    """The ticket is not in a state that allows it (already decided, already closed)."""
+
+    code = "conflict"
+
+
+def new_public_id(type_id: str) -> str:
+    """Stable, URL-safe and unguessable: "A5-7KQ2M9XZ" (type, then 8 Crockford characters)."""
+    return f"{type_id}-{''.join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(8))}"
+
+
+def ticket_sla_due_at(*, tenant: Tenant, sla_kind: str, opened_at) -> Any:
+    policy = TenantPolicy.objects.get(tenant=tenant)
+    days = days_for_kind(
+        sla_kind,
+        approval_days=policy.sla_approval_days,
+        revise_days=policy.sla_revise_draft_days,
+        replan_days=policy.sla_replan_draft_days,
+    )
+    return business_due_at(
+        opened_at=opened_at,
+        business_days=days,
+        country=tenant.country,
+        time_zone=tenant.time_zone,
+        start_hour=policy.working_hours_start,
+        end_hour=policy.working_hours_end,
+    )
+
+
+def _clean_red_flag(type_id: str, red_flag: dict | None) -> dict | None:
+    if type_id == "A8":
+        if not isinstance(red_flag, dict) or not red_flag.get("loop_type"):
+            raise ValidationError({"red_flag": "A8 needs red_flag.loop_type and attempt_count."})
+        try:
+            attempts = int(red_flag.get("attempt_count"))
+        except (TypeError, ValueError):
+            raise ValidationError(
+                {"red_flag": "A8 red_flag.attempt_count must be a whole number."}
+            ) from None
+        return {**red_flag, "loop_type": str(red_flag["loop_type"]), "attempt_count": attempts}
+    if type_id == "A9":
+        if not isinstance(red_flag, dict):
+            raise ValidationError({"red_flag": "A9 needs red_flag.estimated_usd and actual_usd."})
+        amounts = {}
+        for key in ("estimated_usd", "actual_usd"):
+            try:
+                amount = Decimal(str(red_flag.get(key)))
+            except InvalidOperation:
+                raise ValidationError(
+                    {"red_flag": f"A9 red_flag.{key} must be an amount in USD."}
+                ) from None
+            if not amount.is_finite() or amount < 0:
+                raise ValidationError({"red_flag": f"A9 red_flag.{key} must be an amount in USD."})
+            amounts[key] = str(amount)  # money as a string: JSON has no Decimal
+        return {**red_flag, **amounts}
+    if red_flag:
+        raise ValidationError({"red_flag": f"Only A8 and A9 are red flags, not {type_id}."})
+    return None
+
+
+def _clean_required_roles(type_id: str, required_roles: list[str] | None) -> list[str]:
+    base = list(TICKET_TYPES[type_id].required_roles)
+    if required_roles is None:
+        return base
+    roles = [str(slot) for slot in required_roles]
+    invalid = [slot for slot in roles if not is_valid_slot(slot)]
+    if invalid:
+        raise ValidationError({"required_roles": f"Unknown role(s): {', '.join(invalid)}."})
+    missing = [slot for slot in base if slot not in roles]
+    if missing:
+        raise ValidationError(
+            {"required_roles": f"{type_id} always needs {', '.join(missing)}; it can't be dropped."}
+        )
+    if len(set(roles)) != len(roles):
+        raise ValidationError({"required_roles": "A role is listed twice."})
+    return roles
+
+
+@transaction.atomic
+def ticket_open(
+    *,
+    tenant: Tenant,
+    type: str,
+    actor: Actor,
+    title: str,
+    summary: str = "",
+    subject_type: str = "",
+    subject_id: str = "",
+    diff: dict | None = None,
+    plan_version: int | None = None,
+    change_set_id: str = "",
+    run_id: str = "",
+    platform: str = "",
+    requesting_agent: str = "",
+    required_roles: list[str] | None = None,
+    client_visible: bool | None = None,
+    red_flag: dict | None = None,
+    sla_kind: str = SlaKind.APPROVAL,
+    dedupe_key: str = "",
+    overrides: Ticket | None = None,
+) -> Ticket:
+    """Open a ticket, or return the open one with the same `dedupe_key` (scans and retries)."""
+    ticket_type = TICKET_TYPES.get(type)
+    if ticket_type is None:
+        raise ValidationError({"type": f"Unknown ticket type {type!r}; use A1 to A9."})
+    if dedupe_key:
+        existing = Ticket.objects.filter(
+            tenant=tenant, dedupe_key=dedupe_key, status=TicketStatus.OPEN
+        ).first()
+        if existing is not None:
+            return existing
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError({"title": "A ticket needs a title."})
+    if sla_kind not in SlaKind.values:
+        raise ValidationError({"sla_kind": f"sla_kind is one of {', '.join(SlaKind.values)}."})
+    if diff is not None and not isinstance(diff, dict):
+        raise ValidationError({"diff": "The diff preview is a JSON object."})
+    roles = _clean_required_roles(type, required_roles)
+    client_must_act = Role.CLIENT in roles
+    if client_visible is None:
+        client_visible = ticket_type.client_visible or client_must_act
+    if client_visible and ticket_type.internal_only:
+        raise ValidationError({"client_visible": f"{type} tickets are internal-only."})
+    if client_must_act and not client_visible:
+        raise ValidationError(
+            {"client_visible": "A ticket the client must approve has to be client-visible."}
+        )
+    now = timezone.now()
+    ticket = Ticket(
+        tenant=tenant,
+        type=type,
+        title=title[:200],
+        summary=summary,
+        diff=diff or {},
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        plan_version=plan_version,
+        change_set_id=change_set_id,
+        run_id=run_id,
+        platform=platform,
+        requesting_agent=requesting_agent or (actor.label if actor.type != "user" else ""),
+        opened_by=str(actor)[:150],
+        opened_by_type=actor.type,
+        required_roles=roles,
+        client_visible=client_visible,
+        red_flag=_clean_red_flag(type, red_flag),
+        sla_kind=sla_kind,
+        sla_due_at=ticket_sla_due_at(tenant=tenant, sla_kind=sla_kind, opened_at=now),
+        dedupe_key=dedupe_key,
+        overrides=overrides,
+    )
+    for _attempt in range(5):
+        ticket.public_id = new_public_id(type)
+        try:
+            with transaction.atomic():
+                ticket.save(force_insert=True)
+            break
+        except IntegrityError:
+            if dedupe_key:
+                # Another transaction opened the same ticket a moment ago: that one stands.
+                existing = Ticket.objects.filter(
+                    tenant=tenant, dedupe_key=dedupe_key, status=TicketStatus.OPEN
+                ).first()
+                if existing is not None:
+                    return existing
+            ticket.pk = None  # a public_id collision: draw another
+    else:
+        raise IntegrityError("could not draw a unique ticket id")
+    audit_event_append(
+        tenant=tenant,
+        actor=actor,
+        action="ticket.opened",
+        resource=ticket,
+        plan_version=plan_version,
+        payload=ticket.diff,
+        data={
+            "type": type,
+            "title": ticket.title,
+            "required_roles": roles,
+            "client_visible": client_visible,
+            "subject": f"{subject_type}:{subject_id}" if subject_type else "",
+            "change_set_id": change_set_id,
+            "run_id": run_id,
+            "red_flag": ticket.red_flag,
+            "sla_due_at": ticket.sla_due_at,
+            "dedupe_key": dedupe_key,
+        },
+    )
+    return ticket
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().select_related("tenant").get(pk=ticket.pk)
+
+
+def _resolve(
+    ticket: Ticket, *, outcome: str, actor: Actor, note: str = "", call_handler: bool = True
+) -> None:
+    """Close a locked open ticket, audit it, then let the subject's owner act on the outcome."""
+    ticket.status = outcome
+    ticket.resolved_at = timezone.now()
+    ticket.resolved_by = actor.user if actor.type == "user" else None
+    ticket.resolved_by_label = str(actor)[:150]
+    ticket.resolution_note = note
+    ticket.save(
+        update_fields=[
+            "status",
+            "resolved_at",
+            "resolved_by",
+            "resolved_by_label",
+            "resolution_note",
+            "updated_at",
+        ]
+    )
+    audit_event_append(
+        tenant=ticket.tenant_id,
+        actor=actor,
+        action=f"ticket.{outcome}",
+        resource=ticket,
+        plan_version=ticket.plan_version,
+        data={"type": ticket.type, "status": outcome, "note": note},
+    )
+    handler = handler_for(ticket.subject_type) if ticket.subject_type and call_handler else None
+    if handler is not None:
+        handler.on_resolved(ticket, outcome, actor)
+
+
+def _user_of(actor: Actor):
+    if actor.type != "user" or actor.user is None:
+        raise TicketNotAllowed("Only a person can decide on a ticket.")
+    return actor.user
+
+
+def _role_in_tenant(user, tenant_id: int, role: str | None) -> str:
+    membership = Membership.objects.filter(user=user, tenant_id=tenant_id).first()
+    if membership is None:
+        raise TicketNotAllowed("You are not a member of this ticket's tenant.")
+    if role is not None and role != membership.role:
+        raise TicketNotAllowed(f"You hold the {membership.role} role here and can't act as {role}.")
+    return membership.role
+
+
+def _approved_slots(ticket: Ticket) -> set[str]:
+    return set(ticket.decisions.filter(verdict=Verdict.APPROVE).values_list("slot", flat=True))
+
+
+@transaction.atomic
+def ticket_decide(
+    *, ticket: Ticket, actor: Actor, verdict: str, comment: str = "", role: str | None = None
+) -> Ticket:
+    """One person approves, rejects or asks for changes, in the role they hold in the tenant.
+
+    The ticket row is locked first, so two people clicking at once are serialised: the second
+    sees the first one's outcome and gets a clear TicketConflict (or a no-op when it was the same
+    person giving the same verdict, e.g. a double click).
+    """
+    user = _user_of(actor)
+    if verdict not in Verdict.values:
+        raise TicketError(f"Unknown verdict {verdict!r}; use approve, reject or request_changes.")
+    comment = (comment or "").strip()
+    ticket = _lock(ticket)
+    role = _role_in_tenant(user, ticket.tenant_id, role)
+    if role == Role.CLIENT and not ticket.client_visible:
+        raise TicketNotAllowed("Clients may only act on tickets shown to them.")
+    already = ticket.decisions.filter(user=user, verdict=verdict).exists()
+    if not ticket.is_open:
+        if already:
+            return ticket
+        raise TicketConflict(
+            f"{ticket.public_id} is already {ticket.get_status_display().lower()}."
+        )
+    if already:
+        return ticket  # the same approval twice (a double click): nothing more to do
+    approved = _approved_slots(ticket)
+    refusal = decision_refusal(
+        type_id=ticket.type,
+        required_roles=ticket.required_roles,
+        client_visible=ticket.client_visible,
+        role=role,
+        verdict=verdict,
+        approved_slots=approved,
+    )
+    if refusal is not None:
+        error = TicketConflict if refusal.code == "already_decided" else TicketNotAllowed
+        raise error(refusal.message)
+    if verdict != Verdict.APPROVE and not comment and role == Role.CLIENT:
+        raise TicketError("Please give a reason.")
+    slot = (
+        slot_for_role(ticket.required_roles, role, approved) if verdict == Verdict.APPROVE else ""
+    )
+    TicketDecision.objects.create(
+        ticket=ticket, user=user, role=role, slot=slot or "", verdict=verdict, comment=comment
+    )
+    if slot:
+        approved.add(slot)
+    audit_event_append(
+        tenant=ticket.tenant_id,
+        actor=actor,
+        action="ticket.decided",
+        resource=ticket,
+        plan_version=ticket.plan_version,
+        data={"verdict": verdict, "role": role, "slot": slot or "", "comment": comment},
+    )
+    if verdict != Verdict.APPROVE:
+        _resolve(ticket, outcome=VERDICT_OUTCOME[verdict], actor=actor, note=comment)
+    elif not open_slots(ticket.required_roles, approved):
+        _resolve(ticket, outcome=TicketStatus.APPROVED, actor=actor, note=comment)
+    return ticket
+
+
+@transaction.atomic
+def ticket_comment_add(*, ticket: Ticket, actor: Actor, body: str) -> TicketComment:
+    body = (body or "").strip()
+    if not body:
+        raise TicketError("A comment can't be empty.")
+    if len(body) > MAX_COMMENT_LENGTH:
+        raise TicketError(f"A comment is at most {MAX_COMMENT_LENGTH:,} characters.")
+    user = None
+    if actor.type == "user":
+        user = actor.user
+        role = _role_in_tenant(user, ticket.tenant_id, None)
+        if role == Role.CLIENT and not ticket.client_visible:
+            raise TicketNotAllowed("Clients may only comment on tickets shown to them.")
+    comment = TicketComment.objects.create(
+        ticket=ticket, user=user, author_label=str(actor)[:150], body=body
+    )
+    audit_event_append(
+        tenant=ticket.tenant_id,
+        actor=actor,
+        action="ticket.commented",
+        resource=ticket,
+        plan_version=ticket.plan_version,
+        data={"comment_id": comment.pk, "body": body},
+    )
+    return comment
+
+
+@transaction.atomic
+def ticket_cancel(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
+    """Withdraw an open ticket (e.g. its plan draft was withdrawn). Cancelling twice is a no-op."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TicketError("Say why the ticket is cancelled.")
+    ticket = _lock(ticket)
+    if ticket.status == TicketStatus.CANCELLED:
+        return ticket
+    if not ticket.is_open:
+        raise TicketConflict(
+            f"{ticket.public_id} is already {ticket.get_status_display().lower()}."
+        )
+    _resolve(ticket, outcome=TicketStatus.CANCELLED, actor=actor, note=reason)
+    return ticket
+
+
+def _may_override(user, tenant_id: int) -> bool:
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(user=user, tenant_id=tenant_id, role=Role.ADMIN).exists()
+
+
+@transaction.atomic
+def ticket_override(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
+    """A6 manual override (seed 003): an admin pushes an open ticket through.
+
+    Records an A6 ticket approved by that admin and linked to the original (and its subject),
+    then resolves the original as approved, so what it blocked proceeds through its handler.
+    Returns the A6 ticket.
+    """
+    user = _user_of(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise TicketError("A manual override needs a reason.")
+    original = _lock(ticket)
+    if not _may_override(user, original.tenant_id):
+        raise TicketNotAllowed("Only an admin of this tenant can override a ticket.")
+    if original.type == "A6":
+        raise TicketConflict("An A6 override can't itself be overridden.")
+    if not original.is_open:
+        raise TicketConflict(
+            f"{original.public_id} is already {original.get_status_display().lower()}."
+        )
+    override = ticket_open(
+        tenant=original.tenant,
+        type="A6",
+        actor=actor,
+        title=f"Manual override of {original.public_id}: {original.title}"[:200],
+        summary=reason,
+        subject_type="ticket",
+        subject_id=original.public_id,
+        diff={
+            "summary": [f"{original.ticket_type.label} {original.public_id} approved by override."],
+            "changes": [
+                {
+                    "field": "status",
+                    "before": original.status,
+                    "after": TicketStatus.APPROVED,
+                    "note": reason,
+                }
+            ],
+            "raw": {
+                "overridden_ticket": original.public_id,
+                "subject": f"{original.subject_type}:{original.subject_id}",
+            },
+        },
+        plan_version=original.plan_version,
+        change_set_id=original.change_set_id,
+        run_id=original.run_id,
+        platform=original.platform,
+        overrides=original,
+    )
+    override = _lock(override)
+    TicketDecision.objects.create(
+        ticket=override,
+        user=user,
+        role=Role.ADMIN,
+        slot="admin",
+        verdict=Verdict.APPROVE,
+        comment=reason,
+    )
+    audit_event_append(
+        tenant=original.tenant_id,
+        actor=actor,
+        action="ticket.decided",
+        resource=override,
+        plan_version=override.plan_version,
+        data={"verdict": Verdict.APPROVE, "role": Role.ADMIN, "slot": "admin", "comment": reason},
+    )
+    _resolve(override, outcome=TicketStatus.APPROVED, actor=actor, note=reason)
+    audit_event_append(
+        tenant=original.tenant_id,
+        actor=actor,
+        action="ticket.overridden",
+        resource=original,
+        plan_version=original.plan_version,
+        data={"override": override.public_id, "reason": reason},
+    )
+    _resolve(
+        original,
+        outcome=TicketStatus.APPROVED,
+        actor=actor,
+        note=f"Manual override {override.public_id}: {reason}",
+    )
+    return override

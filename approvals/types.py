@@ -1,0 +1,129 @@
+"""The nine approval types of seed 003 "Approval types", in one table (pure, no database).
+
+`required_roles` lists approval *slots*: every slot must be approved for the ticket to pass. A slot
+is one role ("planner") or alternatives separated by "/" ("operator/admin": either fills it), the
+way DESIGN.md reads the seed's "Required approver" column ("Operator / Planner" is either of them,
+"Planner + legal flag" is both). A caller adds slots where the seed makes them conditional: A5
+with a budget increase over the tenant threshold adds "client", A3 may add "client".
+
+`veto_roles` may reject or request changes on an open ticket even when they fill no slot ("legal
+and admin keep a veto on compliance", DESIGN.md). They never approve in place of a slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tenants.models import Role
+
+SLOT_SEPARATOR = "/"
+
+
+@dataclass(frozen=True)
+class TicketType:
+    id: str
+    name: str
+    required_roles: tuple[str, ...]
+    blocks: str
+    internal_only: bool = False  # never shown to a client, whatever the caller asks
+    client_visible: bool = False  # shown to the tenant's client users unless the caller says
+    red_flag: bool = False
+    veto_roles: tuple[str, ...] = ()
+    api_openable: bool = False  # agents and services may open it through POST /api/v1/tickets
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} {self.name}"
+
+
+TICKET_TYPES: dict[str, TicketType] = {
+    t.id: t
+    for t in [
+        TicketType("A1", "Media plan approval", ("planner",), "Execution"),
+        TicketType("A2", "Launch confirmation", ("operator/planner",), "First go-live"),
+        TicketType("A3", "Spend guardrail breach", ("operator",), "Budget change"),
+        TicketType(
+            "A4", "Access / BM / DNS", ("admin/client",), "Onboarding completion", api_openable=True
+        ),
+        # A client may reject a proposed replan shown in the portal (seed 003 "Client-visible
+        # approvals"), so the client is a veto role here — effective only on client-visible ones.
+        TicketType(
+            "A5",
+            "Plan revise / replan approval",
+            ("planner",),
+            "New plan version vN+1",
+            veto_roles=("client",),
+        ),
+        TicketType("A6", "Manual override", ("admin",), "Reconciliation", internal_only=True),
+        TicketType(
+            "A7",
+            "Compliance / policy",
+            ("planner", "legal"),
+            "Creative launch",
+            veto_roles=("legal", "admin"),
+            api_openable=True,
+        ),
+        TicketType(
+            "A8",
+            "Agent loop exhausted",
+            ("operator/admin",),
+            "Same run_id auto-retry; downstream mutations on that task",
+            internal_only=True,
+            red_flag=True,
+        ),
+        TicketType(
+            "A9",
+            "Cost Guard tripped (≥3× estimate)",
+            ("operator/admin",),
+            "All LLM calls on run_id; downstream agent work",
+            internal_only=True,
+            red_flag=True,
+        ),
+    ]
+}
+
+TYPE_CHOICES = [(t.id, t.label) for t in TICKET_TYPES.values()]
+RED_FLAG_TYPES = tuple(t.id for t in TICKET_TYPES.values() if t.red_flag)
+INTERNAL_ONLY_TYPES = tuple(t.id for t in TICKET_TYPES.values() if t.internal_only)
+API_OPENABLE_TYPES = tuple(t.id for t in TICKET_TYPES.values() if t.api_openable)
+
+
+def slot_roles(slot: str) -> tuple[str, ...]:
+    """The roles that may fill one approval slot: "operator/admin" -> ("operator", "admin")."""
+    return tuple(role for role in slot.split(SLOT_SEPARATOR) if role)
+
+
+def slot_label(slot: str) -> str:
+    return " or ".join(slot_roles(slot))
+
+
+def is_valid_slot(slot: str) -> bool:
+    roles = slot_roles(slot)
+    return bool(roles) and all(role in Role.values for role in roles)
+
+
+def open_slots(required_roles: list[str] | tuple[str, ...], approved_slots: set[str]) -> list[str]:
+    return [slot for slot in required_roles if slot not in approved_slots]
+
+
+def slot_for_role(
+    required_roles: list[str] | tuple[str, ...], role: str, approved_slots: set[str]
+) -> str | None:
+    """The first slot `role` may still fill, or None."""
+    for slot in open_slots(required_roles, approved_slots):
+        if role in slot_roles(slot):
+            return slot
+    return None
+
+
+def roles_that_may_approve(required_roles: list[str] | tuple[str, ...]) -> set[str]:
+    return {role for slot in required_roles for role in slot_roles(slot)}
+
+
+def client_must_approve_budget(
+    *, increase_pct: Decimal | None, client_must_approve: bool, threshold_pct: Decimal
+) -> bool:
+    """Seed 003 `client_must_approve_budget_increase` with the tenant's threshold (DESIGN.md):
+    a budget increase strictly above `threshold_pct` percent needs the client too."""
+    return bool(client_must_approve and increase_pct is not None and increase_pct > threshold_pct)
