@@ -1,0 +1,390 @@
+"""The draft editor's form: flat HTML fields in, the one plan payload schema out.
+
+The form does not repeat the payload rules. Its inputs are named after the payload's own paths
+(`channels-0-flights-1-budget` is `payload["channels"][0]["flights"][1]["budget"]`), so the form
+only reshapes the POST into a payload and hands it to `plans.schema` — the same validation the API
+runs — and every error the schema reports lands beside the input its path names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.http import QueryDict
+from pydantic import ValidationError
+
+from plans.schema import PlanPayload
+
+SEP = "-"
+CHANNEL_ROW = re.compile(r"^channels-(\d+)-(channel|platform|budget)$")
+FLIGHT_ROW = re.compile(r"^channels-(\d+)-flights-(\d+)-(start|end|budget)$")
+KPI_ROW = re.compile(r"^kpi_targets-(\d+)-(name|value)$")
+# Buttons that change the rows rather than save: "add-channel", "remove-channel-2",
+# "add-flight-1", "remove-flight-1-0", "add-kpi", "remove-kpi-1".
+ROW_ACTION = re.compile(r"^(add|remove)-(channel|flight|kpi)((?:-\d+){0,2})$")
+
+# Pydantic's messages name Python types; a planner wants to know what to type.
+FRIENDLY_MESSAGES = {
+    "decimal_parsing": "Enter a number, e.g. 12000.00.",
+    "float_parsing": "Enter a number, e.g. 12000.00.",
+    "int_parsing": "Enter a whole number.",
+    "date_from_datetime_parsing": "Enter a date as YYYY-MM-DD.",
+    "date_parsing": "Enter a date as YYYY-MM-DD.",
+    "date_type": "Enter a date as YYYY-MM-DD.",
+    "decimal_type": "Enter a number, e.g. 12000.00.",
+    "missing": "This field is required.",
+    "string_too_short": "This field is required.",
+    "greater_than_equal": "Must be 0 or more.",
+}
+PATTERN_MESSAGES = {
+    "geos": "Use two-letter country codes, e.g. DE, AT.",
+    "currency": "Use a three-letter currency code, e.g. EUR.",
+}
+TOO_SHORT_MESSAGES = {
+    "geos": "Enter at least one geo.",
+    "channels": "Add at least one channel.",
+}
+
+
+@dataclass
+class Field:
+    name: str
+    value: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FlightRow:
+    index: int
+    start: Field
+    end: Field
+    budget: Field
+
+
+@dataclass
+class ChannelRow:
+    index: int
+    channel: Field
+    platform: Field
+    budget: Field
+    flights: list[FlightRow]
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class KpiRow:
+    index: int
+    name: Field
+    value: Field
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _blank(row: dict) -> bool:
+    return not any(str(v).strip() for v in row.values() if not isinstance(v, list))
+
+
+class PlanPayloadForm:
+    """Edit a plan payload: built from a payload (GET) or from a POST (re-render, save, verdict)."""
+
+    def __init__(self, *, data: QueryDict | None = None, payload: dict | None = None) -> None:
+        self.raw = (
+            self._raw_from_post(data) if data is not None else self._raw_from_payload(payload)
+        )
+        self.errors: dict[str, list[str]] = {}
+        self.cleaned: PlanPayload | None = None
+
+    # --- building the raw (string) payload ------------------------------------------------------
+    @staticmethod
+    def _raw_from_payload(payload: dict | None) -> dict:
+        payload = payload or {}
+        return {
+            "objective": _text(payload.get("objective")),
+            "primary_kpi": _text(payload.get("primary_kpi")),
+            "kpi_targets": [
+                {"name": name, "value": _text(value)}
+                for name, value in (payload.get("kpi_targets") or {}).items()
+            ]
+            or [{"name": "", "value": ""}],
+            "geos": ", ".join(payload.get("geos") or []),
+            "currency": _text(payload.get("currency")),
+            "start": _text(payload.get("start")),
+            "end": _text(payload.get("end")),
+            "creative_themes": "\n".join(payload.get("creative_themes") or []),
+            "messaging": _text(payload.get("messaging")),
+            "channels": [
+                {
+                    "channel": _text(channel.get("channel")),
+                    "platform": _text(channel.get("platform")),
+                    "budget": _text(channel.get("budget")),
+                    "flights": [
+                        {
+                            "start": _text(flight.get("start")),
+                            "end": _text(flight.get("end")),
+                            "budget": _text(flight.get("budget")),
+                        }
+                        for flight in channel.get("flights") or []
+                    ],
+                }
+                for channel in payload.get("channels") or []
+            ],
+        }
+
+    @staticmethod
+    def _raw_from_post(data: QueryDict) -> dict:
+        raw: dict = {
+            key: data.get(key, "").strip()
+            for key in ("objective", "primary_kpi", "geos", "currency", "start", "end")
+        }
+        raw["creative_themes"] = data.get("creative_themes", "")
+        raw["messaging"] = data.get("messaging", "").strip()
+        channels: dict[int, dict] = {}
+        kpis: dict[int, dict] = {}
+        for key in data:
+            if match := CHANNEL_ROW.match(key):
+                row = channels.setdefault(int(match[1]), {"flights": {}})
+                row[match[2]] = data.get(key, "").strip()
+            elif match := FLIGHT_ROW.match(key):
+                row = channels.setdefault(int(match[1]), {"flights": {}})
+                flight = row["flights"].setdefault(int(match[2]), {})
+                flight[match[3]] = data.get(key, "").strip()
+            elif match := KPI_ROW.match(key):
+                kpis.setdefault(int(match[1]), {})[match[2]] = data.get(key, "").strip()
+        raw["channels"] = [
+            {
+                "channel": row.get("channel", ""),
+                "platform": row.get("platform", ""),
+                "budget": row.get("budget", ""),
+                "flights": [
+                    {k: flight.get(k, "") for k in ("start", "end", "budget")}
+                    for _, flight in sorted(row["flights"].items())
+                ],
+            }
+            for _, row in sorted(channels.items())
+        ]
+        raw["kpi_targets"] = [
+            {"name": row.get("name", ""), "value": row.get("value", "")}
+            for _, row in sorted(kpis.items())
+        ] or [{"name": "", "value": ""}]
+        return raw
+
+    # --- add / remove rows (a submit button without JS, an hx-post with it) ---------------------
+    @staticmethod
+    def is_row_action(action: str) -> bool:
+        return bool(ROW_ACTION.match(action or ""))
+
+    def apply_row_action(self, action: str) -> None:
+        match = ROW_ACTION.match(action or "")
+        if match is None:
+            return
+        verb, what = match[1], match[2]
+        indexes = [int(i) for i in match[3].split(SEP) if i]
+        channels = self.raw["channels"]
+        try:
+            if what == "channel" and verb == "add":
+                channels.append(
+                    {"channel": "", "platform": "", "budget": "", "flights": [_empty_flight()]}
+                )
+            elif what == "channel":
+                channels.pop(indexes[0])
+            elif what == "flight" and verb == "add":
+                channels[indexes[0]]["flights"].append(_empty_flight())
+            elif what == "flight":
+                channels[indexes[0]]["flights"].pop(indexes[1])
+            elif verb == "add":
+                self.raw["kpi_targets"].append({"name": "", "value": ""})
+            else:
+                self.raw["kpi_targets"].pop(indexes[0])
+        except IndexError:
+            # A stale page (the row is already gone): nothing to add to or remove.
+            return
+        if not self.raw["kpi_targets"]:
+            self.raw["kpi_targets"].append({"name": "", "value": ""})
+
+    # --- validation through the one schema -----------------------------------------------------
+    def payload_candidate(self) -> dict:
+        """The raw strings shaped as a payload; blank KPI rows are left out, not errors."""
+        raw = self.raw
+        return {
+            "objective": raw["objective"],
+            "primary_kpi": raw["primary_kpi"],
+            "kpi_targets": {
+                row["name"].strip(): row["value"] for row in raw["kpi_targets"] if not _blank(row)
+            },
+            "geos": [
+                geo.strip().upper() for geo in re.split(r"[,\s]+", raw["geos"]) if geo.strip()
+            ],
+            "currency": raw["currency"].upper(),
+            "start": raw["start"] or None,
+            "end": raw["end"] or None,
+            "channels": [
+                {**channel, "budget": channel["budget"] or None}
+                | {
+                    "flights": [
+                        {**flight, "budget": flight["budget"] or None}
+                        for flight in channel["flights"]
+                    ]
+                }
+                for channel in raw["channels"]
+            ],
+            "creative_themes": [
+                line.strip() for line in raw["creative_themes"].splitlines() if line.strip()
+            ],
+            "messaging": raw["messaging"],
+        }
+
+    def is_valid(self) -> bool:
+        self.errors = {}
+        candidate = self.payload_candidate()
+        kpi_names = [row["name"].strip() for row in self.raw["kpi_targets"] if not _blank(row)]
+        for index, row in enumerate(self.raw["kpi_targets"]):
+            if not _blank(row) and not row["name"].strip():
+                self._add_error(f"kpi_targets-{index}-name", "Name the KPI, e.g. cpa.")
+        for name in {n for n in kpi_names if kpi_names.count(n) > 1}:
+            self._add_error("kpi_targets", f"The KPI {name!r} is listed twice.")
+        try:
+            self.cleaned = PlanPayload.model_validate(candidate)
+        except ValidationError as exc:
+            self.cleaned = None
+            for error in exc.errors():
+                self._add_error(self._field_for(error["loc"]), _message(error))
+        if self.errors:
+            self.cleaned = None
+        return not self.errors
+
+    @property
+    def payload(self) -> dict:
+        """The validated payload as JSON-ready data (call is_valid() first)."""
+        assert self.cleaned is not None, "is_valid() first"
+        return self.cleaned.model_dump(mode="json")
+
+    def _field_for(self, loc: tuple) -> str:
+        """The input an error path belongs to: the longest rendered name that prefixes it."""
+        parts = [str(p) for p in loc]
+        if parts[:1] == ["kpi_targets"] and len(parts) > 1:
+            names = [row["name"].strip() for row in self.raw["kpi_targets"]]
+            if parts[1] in names:
+                return f"kpi_targets-{names.index(parts[1])}-value"
+            return "kpi_targets"
+        if parts[:1] in (["geos"], ["creative_themes"]):
+            return parts[0]
+        rendered = self._field_names()
+        while parts:
+            name = SEP.join(parts)
+            if name in rendered:
+                return name
+            parts.pop()
+        return "__all__"
+
+    def _field_names(self) -> set[str]:
+        names = {
+            "objective",
+            "primary_kpi",
+            "kpi_targets",
+            "geos",
+            "currency",
+            "start",
+            "end",
+            "creative_themes",
+            "messaging",
+            "channels",
+        }
+        for c, channel in enumerate(self.raw["channels"]):
+            names |= {f"channels-{c}", f"channels-{c}-flights"}
+            names |= {f"channels-{c}-{k}" for k in ("channel", "platform", "budget")}
+            for f, _ in enumerate(channel["flights"]):
+                names |= {f"channels-{c}-flights-{f}"}
+                names |= {f"channels-{c}-flights-{f}-{k}" for k in ("start", "end", "budget")}
+        return names
+
+    def _add_error(self, name: str, message: str) -> None:
+        messages = self.errors.setdefault(name, [])
+        if message not in messages:
+            messages.append(message)
+
+    # --- what the template renders --------------------------------------------------------------
+    def field(self, name: str) -> Field:
+        return Field(name, self.raw.get(name, ""), self.errors.get(name, []))
+
+    def _row_field(self, name: str, value: str) -> Field:
+        return Field(name, value, self.errors.get(name, []))
+
+    @property
+    def non_field_errors(self) -> list[str]:
+        return self.errors.get("__all__", [])
+
+    @property
+    def channel_rows(self) -> list[ChannelRow]:
+        rows = []
+        for c, channel in enumerate(self.raw["channels"]):
+            prefix = f"channels-{c}"
+            flights = [
+                FlightRow(
+                    f,
+                    *(
+                        self._row_field(f"{prefix}-flights-{f}-{k}", flight[k])
+                        for k in ("start", "end", "budget")
+                    ),
+                )
+                for f, flight in enumerate(channel["flights"])
+            ]
+            row_errors = [
+                *self.errors.get(prefix, []),
+                *self.errors.get(f"{prefix}-flights", []),
+                *(
+                    m
+                    for f in range(len(flights))
+                    for m in self.errors.get(f"{prefix}-flights-{f}", [])
+                ),
+            ]
+            rows.append(
+                ChannelRow(
+                    c,
+                    *(
+                        self._row_field(f"{prefix}-{k}", channel[k])
+                        for k in ("channel", "platform", "budget")
+                    ),
+                    flights,
+                    row_errors,
+                )
+            )
+        return rows
+
+    @property
+    def kpi_rows(self) -> list[KpiRow]:
+        return [
+            KpiRow(
+                i,
+                self._row_field(f"kpi_targets-{i}-name", row["name"]),
+                self._row_field(f"kpi_targets-{i}-value", row["value"]),
+            )
+            for i, row in enumerate(self.raw["kpi_targets"])
+        ]
+
+    @property
+    def channels_errors(self) -> list[str]:
+        return self.errors.get("channels", [])
+
+
+def _empty_flight() -> dict:
+    return {"start": "", "end": "", "budget": ""}
+
+
+def _message(error: dict) -> str:
+    kind, top = error.get("type", ""), str((error.get("loc") or ("",))[0])
+    if kind == "string_pattern_mismatch":
+        return PATTERN_MESSAGES.get(
+            top, "Use lower-case letters, digits and _ only, e.g. google_ads."
+        )
+    if kind == "too_short":
+        whole_list = len(error.get("loc") or ()) == 1 and top in TOO_SHORT_MESSAGES
+        return TOO_SHORT_MESSAGES[top] if whole_list else "This field is required."
+    friendly = FRIENDLY_MESSAGES.get(kind)
+    if friendly:
+        return friendly
+    message = error.get("msg", "Invalid value.")
+    # Pydantic prefixes messages of custom validators with "Value error, ".
+    return message.removeprefix("Value error, ")
