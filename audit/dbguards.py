@@ -71,4 +71,7 @@ def remove_guards(
 
 # Tables whose rows the database protects. Test set-up needs to flush them between
 # transactional tests (tests/conftest.py); nothing else may.
-PROTECTED_TABLES: dict[str, str] = {"audit_auditevent": "audit_append_only"}
+PROTECTED_TABLES: dict[str, str] = {
+    "audit_auditevent": "audit_append_only",
+    "plans_planversion": "plan_version_frozen",  # and plan_version_kept (plans migration 0002)
+}

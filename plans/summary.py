@@ -1,0 +1,336 @@
+"""plan_revise_summary (pure): what changed, in words a client reads, plus the budget table.
+
+Seed 000 "Client communication": a summary of changes in client-facing language, a before/after
+budget table and the expected KPI impact — qualitative in Phase 0, derived only from the direction
+of the changes (no forecast). The result is the ticket's diff preview:
+{"summary", "changes", "budget_table", "kpi_impact", "raw"}.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from plans.diff import plan_diff
+from plans.schema import PlanPayload, parse_payload
+
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+# KPIs where a lower target is the more demanding one (a cost per result).
+COST_KPIS = {"cpa", "cpl", "cpc", "cpm", "cpv", "cpi", "cost_per_purchase"}
+CHANNEL_LABELS = {
+    "search": "Search",
+    "social": "Social",
+    "display": "Display",
+    "video": "Video",
+    "tiktok": "TikTok",
+    "youtube": "YouTube",
+    "meta": "Meta",
+    "ctv": "CTV",
+    "dooh": "DOOH",
+}
+
+
+def money(amount: Decimal | str, currency: str) -> str:
+    """€40,000 / €44,800.50 / CHF 1,200: whole amounts without cents."""
+    value = Decimal(str(amount))
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    text = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{currency} {text}"
+
+
+def channel_label(name: str) -> str:
+    return CHANNEL_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def day_text(value: str | date) -> str:
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day.day} {day:%b}"
+
+
+def _pct(pct: str | None) -> str:
+    if pct is None:
+        return "from zero"
+    value = abs(Decimal(pct))
+    return f"{value.normalize():f}%" if value == value.to_integral_value() else f"{value}%"
+
+
+def _kpi_label(kpi: str) -> str:
+    return kpi.upper() if len(kpi) <= 4 else kpi.replace("_", " ")
+
+
+def _kpi_value(kpi: str, value: str | None, currency: str) -> str:
+    if value is None:
+        return "none"
+    return money(value, currency) if kpi in COST_KPIS else value
+
+
+def _first_changed_flight(diff: dict, channel: str) -> str | None:
+    """The start of the earliest flight of `channel` whose budget or dates changed."""
+    for entry in diff["flights"]:
+        if entry["channel"] != channel:
+            continue
+        starts = (
+            [c["start"] for c in entry["changed"]]
+            + [f["start"] for f in entry["added"]]
+            + [m["after"]["start"] for m in entry["moved"]]
+        )
+        return min(starts) if starts else None
+    return None
+
+
+def _budget_sentences(diff: dict, currency: str) -> list[str]:
+    sentences = []
+    for row in diff["budgets"]:
+        label = channel_label(row["channel"])
+        before, after = money(row["before"], currency), money(row["after"], currency)
+        if row["status"] == "added":
+            sentences.append(f"New channel: {label} on {row['platform']} with {after}.")
+            continue
+        if row["status"] == "removed":
+            sentences.append(f"{label} leaves the plan ({before} released).")
+            continue
+        if row["change"] == "0.00":
+            continue
+        direction = "up" if Decimal(row["change"]) > 0 else "down"
+        sentence = f"{label} budget {direction} {_pct(row['change_pct'])} ({before} → {after})"
+        start = _first_changed_flight(diff, row["channel"])
+        sentences.append(f"{sentence} from {day_text(start)}." if start else f"{sentence}.")
+    return sentences
+
+
+def _flight_sentences(diff: dict, currency: str) -> list[str]:
+    sentences = []
+    for entry in diff["flights"]:
+        label = channel_label(entry["channel"])
+        if not any(
+            b["channel"] == entry["channel"] and b["status"] == "kept" for b in diff["budgets"]
+        ):
+            continue
+        for moved in entry["moved"]:
+            was, now = moved["before"], moved["after"]
+            sentences.append(
+                f"{label} flight of {day_text(was['start'])}–{day_text(was['end'])} now runs "
+                f"{day_text(now['start'])}–{day_text(now['end'])} "
+                f"({money(now['budget'], currency)})."
+            )
+        for added in entry["added"]:
+            sentences.append(
+                f"New {label} flight {day_text(added['start'])}–{day_text(added['end'])} "
+                f"({money(added['budget'], currency)})."
+            )
+        for removed in entry["removed"]:
+            sentences.append(
+                f"{label} flight {day_text(removed['start'])}–{day_text(removed['end'])} "
+                "is dropped."
+            )
+    return sentences
+
+
+def _other_sentences(diff: dict, currency: str) -> list[str]:
+    sentences = []
+    if diff["objective"] and diff["objective"]["before"] is not None:
+        sentences.append(
+            f"Objective changes from {diff['objective']['before']} to {diff['objective']['after']}."
+        )
+    if diff["primary_kpi"] and diff["primary_kpi"]["before"] is not None:
+        sentences.append(
+            f"Primary KPI changes from {_kpi_label(diff['primary_kpi']['before'])} to "
+            f"{_kpi_label(diff['primary_kpi']['after'])}."
+        )
+    for target in diff["kpi_targets"]:
+        kpi = target["kpi"]
+        before = _kpi_value(kpi, target["before"], currency)
+        after = _kpi_value(kpi, target["after"], currency)
+        if target["before"] is None:
+            sentences.append(f"New {_kpi_label(kpi)} target: {after}.")
+        elif target["after"] is None:
+            sentences.append(f"The {_kpi_label(kpi)} target of {before} is dropped.")
+        else:
+            sentences.append(f"{_kpi_label(kpi)} target from {before} to {after}.")
+    if diff["geos"]["added"]:
+        sentences.append(f"New markets: {', '.join(diff['geos']['added'])}.")
+    if diff["geos"]["removed"]:
+        sentences.append(f"Markets dropped: {', '.join(diff['geos']['removed'])}.")
+    start, end = diff["dates"]["start"], diff["dates"]["end"]
+    if (start and start["before"]) or (end and end["before"]):
+        sentences.append(
+            "Plan dates change"
+            + (f"; start {day_text(start['before'])} → {day_text(start['after'])}" if start else "")
+            + (f"; end {day_text(end['before'])} → {day_text(end['after'])}" if end else "")
+            + "."
+        )
+    themes = diff["creative_themes"]
+    if themes["added"]:
+        sentences.append(f"New creative themes: {', '.join(themes['added'])}.")
+    if themes["removed"]:
+        sentences.append(f"Creative themes retired: {', '.join(themes['removed'])}.")
+    if diff["messaging"] and diff["messaging"]["before"] is not None:
+        sentences.append("Messaging is updated (see the new wording).")
+    return sentences
+
+
+def _total_sentence(diff: dict, currency: str) -> str:
+    totals = diff["totals"]
+    before, after = money(totals["before"], currency), money(totals["after"], currency)
+    change = Decimal(totals["change"])
+    if change == 0:
+        return f"Total budget unchanged at {after}."
+    direction = "up" if change > 0 else "down"
+    return f"Total budget {direction} {_pct(totals['change_pct'])} ({before} → {after})."
+
+
+def _kpi_impact(diff: dict, payload: PlanPayload) -> list[str]:
+    impact = []
+    change = Decimal(diff["totals"]["change"])
+    if change > 0:
+        impact.append(
+            "More budget should bring more conversions; the cost per result may rise a little "
+            "as spend scales."
+        )
+    elif change < 0:
+        impact.append(
+            "Less budget means fewer conversions; the cost per result should hold or improve "
+            "as the weakest spend goes first."
+        )
+    else:
+        kept = [b for b in diff["budgets"] if b["status"] == "kept" and b["change"] != "0.00"]
+        gainers = [channel_label(b["channel"]) for b in kept if Decimal(b["change"]) > 0]
+        if gainers:
+            impact.append(
+                f"Same total, more weight on {', '.join(gainers)}: results should follow the "
+                "channels that have performed best."
+            )
+    for target in diff["kpi_targets"]:
+        if target["before"] is None or target["after"] is None:
+            continue
+        kpi = target["kpi"]
+        stricter = (Decimal(target["after"]) < Decimal(target["before"])) == (kpi in COST_KPIS)
+        if stricter:
+            impact.append(
+                f"A stricter {_kpi_label(kpi)} target asks for more efficient spend: expect "
+                "fewer but cheaper results at first."
+            )
+        else:
+            impact.append(
+                f"A looser {_kpi_label(kpi)} target leaves room to scale: expect more volume "
+                "at a higher cost per result."
+            )
+    if diff["channels"]["added"] or diff["geos"]["added"]:
+        impact.append(
+            "New channels and markets start without history: expect a learning period of about "
+            "two weeks before they perform at target."
+        )
+    if diff["channels"]["removed"]:
+        impact.append("Fewer channels narrow reach; results concentrate on the remaining ones.")
+    if (diff["objective"] and diff["objective"]["before"] is not None) or (
+        diff["primary_kpi"] and diff["primary_kpi"]["before"] is not None
+    ):
+        impact.append(
+            f"Results are now measured in {_kpi_label(payload.primary_kpi)} towards "
+            f"{payload.objective}: compare with earlier reports with care."
+        )
+    if diff["creative_themes"]["added"] or (
+        diff["messaging"] and diff["messaging"]["before"] is not None
+    ):
+        impact.append("New creative and messaging need a few days to learn; early CTR may swing.")
+    if payload.total_budget == 0:
+        impact = ["All spend stops: no results until the plan resumes."]
+    return impact or ["No change in expected results."]
+
+
+def _changes(diff: dict) -> list[dict]:
+    """The flat field-by-field list of the preview ({field, before, after, note})."""
+    rows = []
+    for key in ("objective", "primary_kpi", "currency", "messaging"):
+        if diff[key]:
+            rows.append({"field": key, **diff[key], "note": ""})
+    for key in ("start", "end"):
+        if diff["dates"][key]:
+            rows.append({"field": key, **diff["dates"][key], "note": ""})
+    for target in diff["kpi_targets"]:
+        rows.append(
+            {
+                "field": f"kpi_targets.{target['kpi']}",
+                "before": target["before"],
+                "after": target["after"],
+                "note": f"{target['change_pct']}%" if target["change_pct"] else "",
+            }
+        )
+    for key in ("geos", "creative_themes"):
+        if diff[key]["added"] or diff[key]["removed"]:
+            rows.append(
+                {
+                    "field": key,
+                    "before": diff[key]["removed"],
+                    "after": diff[key]["added"],
+                    "note": "removed → added",
+                }
+            )
+    for row in diff["budgets"]:
+        if row["change"] != "0.00" or row["status"] != "kept":
+            rows.append(
+                {
+                    "field": f"channels.{row['channel']}.budget",
+                    "before": row["before"],
+                    "after": row["after"],
+                    "note": row["status"]
+                    if row["status"] != "kept"
+                    else f"{row['change_pct']}%"
+                    if row["change_pct"] is not None
+                    else "",
+                }
+            )
+    return rows
+
+
+def _budget_table(diff: dict, currency: str) -> dict:
+    return {
+        "currency": currency,
+        "columns": ["Channel", "Platform", "Before", "After", "Change", "Change %"],
+        "rows": [
+            {
+                "channel": row["channel"],
+                "label": channel_label(row["channel"]),
+                "platform": row["platform"],
+                "status": row["status"],
+                "before": row["before"],
+                "after": row["after"],
+                "change": row["change"],
+                "change_pct": row["change_pct"],
+            }
+            for row in diff["budgets"]
+        ],
+        "totals": diff["totals"],
+    }
+
+
+def plan_revise_summary(
+    before: dict | PlanPayload | None, after: dict | PlanPayload, *, diff: dict | None = None
+) -> dict:
+    """The client-facing preview of vN → vN+1 (see the module docstring for the shape)."""
+    payload = parse_payload(after)
+    diff = diff if diff is not None else plan_diff(before, payload)
+    currency = payload.currency
+    if before is None:
+        summary = [
+            f"New plan from {day_text(payload.start)} {payload.start.year} to "
+            f"{day_text(payload.end)} {payload.end.year}: {money(payload.total_budget, currency)} "
+            f"across {len(payload.channels)} channel{'s' if len(payload.channels) != 1 else ''}, "
+            f"optimising for {payload.objective} ({_kpi_label(payload.primary_kpi)})."
+        ]
+    else:
+        summary = (
+            _budget_sentences(diff, currency)
+            + _flight_sentences(diff, currency)
+            + _other_sentences(diff, currency)
+        )
+        summary.append(_total_sentence(diff, currency))
+    return {
+        "summary": summary,
+        "changes": _changes(diff),
+        "budget_table": _budget_table(diff, currency),
+        "kpi_impact": _kpi_impact(diff, payload) if before is not None else [],
+        "raw": diff,
+    }
