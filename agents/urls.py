@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from agents import views
 
 app_name = "agents"
-urlpatterns: list = []
+urlpatterns = [
+    path("t/<slug:tenant_slug>/runs/", views.runs, name="runs"),
+]

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
 from tenants.models import INTERNAL_ROLES, Membership, Tenant
 
@@ -60,7 +62,8 @@ def require_role(membership: Membership, roles: Iterable[str]) -> None:
 def tenant_view(roles: Iterable[str] = INTERNAL_ROLES) -> Callable:
     """Decorate a view taking `tenant_slug`: sets request.tenant and request.membership.
 
-    Not a member of that tenant → 404; a member without one of `roles` → 403.
+    Not a member of that tenant → 404; a member without one of `roles` → 403. The view runs
+    with the tenant's time zone active.
     """
     allowed = frozenset(roles)
 
@@ -73,7 +76,9 @@ def tenant_view(roles: Iterable[str] = INTERNAL_ROLES) -> Callable:
             request.tenant = membership.tenant
             request.membership = membership
             request.session["tenant_id"] = membership.tenant_id
-            return view(request, *args, **kwargs)
+            # Dates on the tenant's pages read in the tenant's time zone.
+            with timezone.override(ZoneInfo(membership.tenant.time_zone)):
+                return view(request, *args, **kwargs)
 
         return wrapper
 

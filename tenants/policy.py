@@ -78,12 +78,18 @@ FLAT_DEFAULTS: dict[str, Any] = {k: v for section in DEFAULTS.values() for k, v 
 SECTION_OF: dict[str, str] = {k: s for s, section in DEFAULTS.items() for k in section}
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
 def policy_errors(values: dict[str, Any]) -> dict[str, str]:
     """Return {key: message} for every value that breaks a ceiling or a range; empty when fine."""
     errors: dict[str, str] = {}
     for ceiling in CEILINGS:
         value = values.get(ceiling.key)
-        if value is None:
+        # Anything that is not a number yet (the field's own validation reports it) is skipped:
+        # Model.full_clean() calls clean() even after a field failed to convert.
+        if not _is_number(value):
             continue
         if value > ceiling.maximum:
             errors[ceiling.key] = ceiling.message(value)
@@ -103,12 +109,12 @@ def policy_errors(values: dict[str, Any]) -> dict[str, str]:
             "always blocks the run)"
         )
     floor = values.get("success_floor")
-    if floor is not None and not (Decimal("0") <= floor <= Decimal("1")):
+    if _is_number(floor) and not (Decimal("0") <= floor <= Decimal("1")):
         errors["success_floor"] = "qc_threshold_policy.success_floor must be between 0 and 1"
     approval_days = values.get("sla_approval_days")
-    if approval_days is not None and not 1 <= approval_days <= 3:
+    if _is_number(approval_days) and not 1 <= approval_days <= 3:
         errors["sla_approval_days"] = "sla.sla_approval_days must be 1, 2 or 3 business days"
     start, end = values.get("working_hours_start"), values.get("working_hours_end")
-    if start is not None and end is not None and not 0 <= start < end <= 24:
+    if _is_number(start) and _is_number(end) and not 0 <= start < end <= 24:
         errors["working_hours_end"] = "sla working hours must satisfy 0 <= start < end <= 24"
     return errors

@@ -28,9 +28,12 @@ def tenant_create(
     )
     tenant.full_clean()
     tenant.save()
+    _raise_unknown_policy_keys(policy or {})
     values = {**FLAT_DEFAULTS, **(policy or {})}
     _raise_policy_errors(values)
-    TenantPolicy.objects.create(tenant=tenant, **values)
+    tenant_policy = TenantPolicy(tenant=tenant, **values)
+    _attribute_history(tenant_policy, actor, "created")
+    tenant_policy.save()
     audit_event_append(
         tenant=tenant,
         actor=actor,
@@ -73,6 +76,19 @@ def membership_set(*, tenant: Tenant, user, role: str, actor: Actor) -> Membersh
     return membership
 
 
+def _attribute_history(policy: TenantPolicy, actor: Actor, verb: str) -> None:
+    """Who the history row names: outside a request (commands, agents) the middleware can't."""
+    policy._change_reason = f"{verb} by {actor}"
+    if actor.user is not None:
+        policy._history_user = actor.user
+
+
+def _raise_unknown_policy_keys(values: dict[str, Any]) -> None:
+    unknown = sorted(set(values) - set(FLAT_DEFAULTS))
+    if unknown:
+        raise ValidationError({key: f"{key} is not a policy key" for key in unknown})
+
+
 def _raise_policy_errors(values: dict[str, Any]) -> None:
     errors = policy_errors(values)
     if errors:
@@ -82,9 +98,7 @@ def _raise_policy_errors(values: dict[str, Any]) -> None:
 @transaction.atomic
 def tenant_policy_update(*, tenant: Tenant, actor: Actor, changes: dict[str, Any]) -> TenantPolicy:
     """Change policy keys. A looser loop or cost policy is refused, naming the key and ceiling."""
-    unknown = sorted(set(changes) - set(FLAT_DEFAULTS))
-    if unknown:
-        raise ValidationError({key: f"{key} is not a policy key" for key in unknown})
+    _raise_unknown_policy_keys(changes)
     policy = TenantPolicy.objects.select_for_update().get(tenant=tenant)
     before = policy.values()
     for key, value in changes.items():
@@ -94,7 +108,7 @@ def tenant_policy_update(*, tenant: Tenant, actor: Actor, changes: dict[str, Any
     changed = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
     if not changed:
         return policy
-    policy._change_reason = f"by {actor}"
+    _attribute_history(policy, actor, "changed")
     policy.save()
     audit_event_append(
         tenant=tenant,

@@ -1,9 +1,16 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from tenants.access import membership_or_404
+from audit.actors import Actor
+from tenants.access import membership_or_404, tenant_view
+from tenants.forms import TenantPolicyForm
+from tenants.models import Role, TenantPolicy
+from tenants.selectors import tenant_policy_history
+from tenants.services import tenant_policy_update
 
 
 @require_POST
@@ -12,10 +19,48 @@ def tenant_switch(request):
     """The tenant switcher: remember the chosen tenant and go back where the person was."""
     membership = membership_or_404(request.user, request.POST.get("tenant", ""))
     request.session["tenant_id"] = membership.tenant_id
+    if membership.role == Role.CLIENT:
+        return redirect("portal:home")
     target = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = "/"
     # A page under another tenant's /t/<slug>/ would 404 for this one: go to the dashboard.
     if target.startswith("/t/"):
         target = "/"
     return redirect(target)
+
+
+@tenant_view(roles=[Role.ADMIN])
+def tenant_policy_edit(request):
+    """The tenant's policy: admins change it here; the ceilings are refused with their message."""
+    policy = TenantPolicy.objects.get(tenant=request.tenant)
+    form = TenantPolicyForm(request.POST or None, instance=policy)
+    if request.method == "POST" and form.is_valid():
+        changes = form.changes()
+        try:
+            tenant_policy_update(
+                tenant=request.tenant, actor=Actor.for_user(request.user), changes=changes
+            )
+        except ValidationError as exc:
+            # The service re-checks what the form checked; should they ever disagree, the
+            # person sees the service's reason and nothing is written.
+            form.add_error(None, exc)
+        else:
+            if changes:
+                messages.success(request, f"Policy saved: {', '.join(sorted(changes))} changed.")
+            else:
+                messages.info(request, "Nothing changed.")
+            return redirect("tenant_policy", tenant_slug=request.tenant.slug)
+    context = {
+        "form": form,
+        "history": tenant_policy_history(tenant=request.tenant),
+        "nav": "policy",
+    }
+    return render(request, "tenants/policy.html", context)
+
+
+@tenant_view()
+def metrics(request):
+    return render(request, "tenants/metrics.html", {"nav": "metrics"})

@@ -1,0 +1,60 @@
+"""The tenant policy form of the dashboard. Its values are checked by the model's clean(), which
+calls tenants.policy.policy_errors — the same rules the service and the admin apply."""
+
+from __future__ import annotations
+
+from django import forms
+
+from tenants.models import TenantPolicy
+from tenants.policy import CEILINGS, DEFAULTS, FLAT_DEFAULTS, ON_EXHAUSTION_ALLOWED
+
+SECTION_TITLES = {
+    "approval_policy": "Approval policy",
+    "loop_policy": "Loop policy (hard ceilings: a tenant may be stricter, never looser)",
+    "cost_guard_policy": "Cost Guard",
+    "qc_threshold_policy": "QC thresholds",
+    "revise_triggers": "Revise triggers",
+    "sla": "SLAs (business days, in the tenant's time zone)",
+}
+
+_CEILING_OF = {ceiling.key: ceiling.maximum for ceiling in CEILINGS}
+
+
+def _help_text(key: str) -> str:
+    default = FLAT_DEFAULTS[key]
+    if key in _CEILING_OF:
+        return f"At most {_CEILING_OF[key]} (hard ceiling). Lower is stricter."
+    if key == "on_exhaustion":
+        return "Always a red flag (A8): a run that hits a loop limit is never retried alone."
+    if key == "block_on_trip":
+        return "Always on: a tripped Cost Guard blocks the run."
+    if isinstance(default, bool):
+        return f"Default {'on' if default else 'off'}."
+    return f"Default {default}."
+
+
+class TenantPolicyForm(forms.ModelForm):
+    class Meta:
+        model = TenantPolicy
+        fields = list(FLAT_DEFAULTS)
+        # A select that offers only what is allowed; the field stays a plain CharField so a
+        # crafted POST (infinite_retry) still gets the ceiling message from the model's clean().
+        widgets = {
+            "on_exhaustion": forms.Select(choices=[(v, v) for v in ON_EXHAUSTION_ALLOWED]),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, field in self.fields.items():
+            field.label = key
+            field.help_text = _help_text(key)
+
+    def sections(self) -> list[tuple[str, str, list[forms.BoundField]]]:
+        """(seed key, title, bound fields) in seed 003's order, for the template."""
+        return [
+            (section, SECTION_TITLES[section], [self[key] for key in keys])
+            for section, keys in DEFAULTS.items()
+        ]
+
+    def changes(self) -> dict:
+        return {key: self.cleaned_data[key] for key in self.changed_data}
