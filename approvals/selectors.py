@@ -4,14 +4,15 @@ the client rule: a client sees only client-visible tickets of their own tenants)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
 from approvals.models import Ticket, TicketStatus, Verdict
 from approvals.rules import VERDICTS, decision_refusal
-from approvals.types import open_slots
+from approvals.types import TICKET_TYPES, client_must_approve_budget, open_slots
 from tenants.access import tenant_ids_for
-from tenants.models import INTERNAL_ROLES, Membership, Role
+from tenants.models import INTERNAL_ROLES, Membership, Role, TenantPolicy
 
 
 def subject_blocking_tickets(*, tenant, subject_type: str, subject_id: str) -> QuerySet[Ticket]:
@@ -75,3 +76,19 @@ def ticket_allowed_verdicts(*, ticket: Ticket, user) -> list[str]:
         if refusal is None:
             allowed.append(verdict)
     return allowed
+
+
+def ticket_required_roles(
+    *, tenant, type: str, budget_increase_pct: Decimal | None = None
+) -> list[str]:
+    """The approval slots for a new ticket: the type's own, plus the client when the tenant's
+    policy says a budget increase this large needs the client (A3, A5)."""
+    roles = list(TICKET_TYPES[type].required_roles)
+    policy = TenantPolicy.objects.get(tenant=tenant)
+    if Role.CLIENT not in roles and client_must_approve_budget(
+        increase_pct=budget_increase_pct,
+        client_must_approve=policy.client_must_approve_budget_increase,
+        threshold_pct=policy.client_budget_increase_threshold_pct,
+    ):
+        roles.append(Role.CLIENT)
+    return roles
