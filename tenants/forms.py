@@ -17,6 +17,14 @@ SECTION_TITLES = {
     "sla": "SLAs (business days, in the tenant's time zone)",
 }
 
+_RANGE_HELP = {
+    "success_floor": "Share of QC passes, 0 to 1.",
+    "sla_approval_days": "1, 2 or 3 business days.",
+    "working_hours_start": "Hour of the day, 0 to 23.",
+    "working_hours_end": "Hour of the day, after the start, up to 24.",
+    "auto_approve_optimization_under_pct": "Percent of a channel's live daily budget.",
+    "drift_pct": "Percent of the approved plan's daily budget.",
+}
 _CEILING_OF = {ceiling.key: ceiling.maximum for ceiling in CEILINGS}
 
 
@@ -28,6 +36,8 @@ def _help_text(key: str) -> str:
         return "Always a red flag (A8): a run that hits a loop limit is never retried alone."
     if key == "block_on_trip":
         return "Always on: a tripped Cost Guard blocks the run."
+    if key in _RANGE_HELP:
+        return f"{_RANGE_HELP[key]} Default {default}."
     if isinstance(default, bool):
         return f"Default {'on' if default else 'off'}."
     return f"Default {default}."
