@@ -5,12 +5,19 @@ appends its audit events; a ticket that reaches a final status calls its subject
 from __future__ import annotations
 
 import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from approvals.models import (
     VERDICT_OUTCOME,
@@ -494,3 +501,147 @@ def ticket_override(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
         note=f"Manual override {override.public_id}: {reason}",
     )
     return override
+
+
+# --- SLA sweep ------------------------------------------------------------------------------------
+SWEEP_ACTOR = Actor.system("sweep_sla")
+MAIL_LIST_MAX = 50  # tickets listed one by one in an escalation mail; the rest are counted
+
+
+@dataclass(frozen=True)
+class Escalated:
+    id: int
+    tenant_id: int
+    public_id: str
+    type: str
+    title: str
+    plan_version: int | None
+    sla_due_at: datetime
+    escalation_level: int
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    escalated: int
+    tenants: int
+    mails: int
+
+
+def _claim_overdue(now: datetime) -> list[Escalated]:
+    """Mark every overdue open ticket and move it up one level, in one statement.
+
+    The WHERE clause is the compare-and-swap: a ticket already escalated for this due time
+    (escalated_for_due_at = sla_due_at) no longer matches, so a second or concurrent sweep
+    leaves it alone. On PostgreSQL the rows are claimed FOR UPDATE SKIP LOCKED: two sweeps split
+    the work instead of waiting on each other, and a ticket someone is deciding right now (its
+    row locked) is skipped and seen by the next sweep if it is still open. SQLite runs one writer
+    at a time (IMMEDIATE transactions), so a plain conditional UPDATE is enough there.
+    """
+    table = Ticket._meta.db_table
+    overdue = (
+        "status = %(open)s AND sla_due_at IS NOT NULL AND sla_due_at < %(now)s "
+        "AND (escalated_for_due_at IS NULL OR escalated_for_due_at <> sla_due_at)"
+    )
+    assignments = (
+        "overdue_at = COALESCE(overdue_at, %(now)s), escalation_level = escalation_level + 1, "
+        "escalated_at = %(now)s, escalated_for_due_at = sla_due_at, updated_at = %(now)s"
+    )
+    returning = "tenant_id, public_id, type, title, plan_version, sla_due_at, escalation_level"
+    if connection.vendor == "postgresql":
+        sql = (
+            f"WITH due AS (SELECT id FROM {table} WHERE {overdue} "
+            "ORDER BY id FOR UPDATE SKIP LOCKED) "
+            f"UPDATE {table} AS t SET {assignments} FROM due WHERE t.id = due.id "
+            f"RETURNING t.id, {returning}"
+        )
+    else:
+        sql = f"UPDATE {table} SET {assignments} WHERE {overdue} RETURNING id, {returning}"
+    params = {"open": TicketStatus.OPEN, "now": connection.ops.adapt_datetimefield_value(now)}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    claimed = []
+    for row in rows:
+        due = row[6]
+        if isinstance(due, str):  # SQLite hands back text
+            due = parse_datetime(due)
+        if timezone.is_naive(due):
+            due = timezone.make_aware(due, UTC)
+        claimed.append(Escalated(*row[:6], sla_due_at=due, escalation_level=row[7]))
+    claimed.sort(key=lambda escalated: escalated.id)
+    return claimed
+
+
+@transaction.atomic
+def ticket_sla_sweep(*, actor: Actor = SWEEP_ACTOR) -> SweepResult:
+    """Mark overdue open tickets, escalate each one level (to the tenant's admins) once per
+    breach, audit every escalation and, after commit, mail each tenant's admins once."""
+    now = timezone.now()
+    claimed = _claim_overdue(now)
+    by_tenant: dict[int, list[Escalated]] = defaultdict(list)
+    for escalated in claimed:
+        by_tenant[escalated.tenant_id].append(escalated)
+    # Every escalation is its own audit event on the ticket (its trail shows it). A tenant's
+    # chain is serial by design, so these appends are one statement each, tenant by tenant.
+    for tenant_id in sorted(by_tenant):
+        for escalated in by_tenant[tenant_id]:
+            audit_event_append(
+                tenant=tenant_id,
+                actor=actor,
+                action="ticket.escalated",
+                resource=("ticket", escalated.public_id),
+                plan_version=escalated.plan_version,
+                data={
+                    "escalation_level": escalated.escalation_level,
+                    "escalated_to": Role.ADMIN,
+                    "sla_due_at": escalated.sla_due_at,
+                },
+            )
+    mails = _escalation_mails(by_tenant)
+    if mails:
+        transaction.on_commit(partial(_send_mails, mails), robust=True)
+    return SweepResult(escalated=len(claimed), tenants=len(by_tenant), mails=len(mails))
+
+
+def _escalation_mails(by_tenant: dict[int, list[Escalated]]) -> list[EmailMessage]:
+    if not by_tenant:
+        return []
+    tenants = Tenant.objects.in_bulk(list(by_tenant))
+    admins: dict[int, list[str]] = defaultdict(list)
+    for tenant_id, email in (
+        Membership.objects.filter(tenant_id__in=list(by_tenant), role=Role.ADMIN)
+        .exclude(user__email="")
+        .order_by("user__email")
+        .values_list("tenant_id", "user__email")
+    ):
+        admins[tenant_id].append(email)
+    mails = []
+    for tenant_id, escalated in sorted(by_tenant.items()):
+        if not admins[tenant_id]:
+            continue
+        tenant = tenants[tenant_id]
+        zone = ZoneInfo(tenant.time_zone)
+        lines = [
+            f"{len(escalated)} approval ticket(s) of {tenant.name} passed their SLA and are "
+            "escalated to you (admin).",
+            "",
+        ]
+        for item in escalated[:MAIL_LIST_MAX]:
+            due = item.sla_due_at.astimezone(zone).strftime("%a %d %b %Y %H:%M %Z")
+            lines.append(f"{item.public_id}  {item.title}  (due {due})")
+        if len(escalated) > MAIL_LIST_MAX:
+            lines.append(f"… and {len(escalated) - MAIL_LIST_MAX} more in the dashboard.")
+        mails.append(
+            EmailMessage(
+                subject=f"[Human Touch] {len(escalated)} overdue ticket(s) escalated — "
+                f"{tenant.name}",
+                body="\n".join(lines),
+                to=admins[tenant_id],
+            )
+        )
+    return mails
+
+
+def _send_mails(mails: list[EmailMessage]) -> None:
+    with get_connection() as mail_connection:
+        mail_connection.send_messages(mails)

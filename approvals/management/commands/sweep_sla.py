@@ -1,0 +1,13 @@
+from django.core.management.base import BaseCommand
+
+from approvals.services import ticket_sla_sweep
+
+
+class Command(BaseCommand):
+    help = "Mark overdue open tickets, escalate each once per breach (to admin) and mail admins."
+
+    def handle(self, *args, **options):
+        result = ticket_sla_sweep()
+        self.stdout.write(f"escalated: {result.escalated}")
+        self.stdout.write(f"tenants: {result.tenants}")
+        self.stdout.write(f"mails: {result.mails}")

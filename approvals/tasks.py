@@ -1,0 +1,19 @@
+"""django-q2 tasks of the approvals app (declared by `setup_schedules`). Tasks stay thin."""
+
+from django_q.models import Schedule
+
+from approvals.services import ticket_sla_sweep
+
+SCHEDULES = [
+    {
+        "name": "approvals.sweep_sla",
+        "func": "approvals.tasks.sweep_sla",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    }
+]
+
+
+def sweep_sla() -> str:
+    result = ticket_sla_sweep()
+    return f"escalated {result.escalated} ticket(s) in {result.tenants} tenant(s)"
