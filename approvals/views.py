@@ -1,19 +1,246 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+"""The Human Touch Dashboard: inbox with the red-flag lane, and the ticket page with its actions.
 
-from tenants.models import INTERNAL_ROLES
+Views parse, check who is asking and call one service. A region updated by htmx is a partial of
+the page template (`page.html#name`); without JavaScript the same forms post and redirect.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from approvals.filters import QUEUE_MINE, InboxFilter
+from approvals.forms import CommentForm, DecisionForm
+from approvals.inbox import (
+    inbox_tickets,
+    red_flags,
+    ticket_subject_label,
+    waiting_for,
+)
+from approvals.models import Ticket, Verdict
+from approvals.selectors import ticket_allowed_verdicts
+from approvals.services import (
+    TicketConflict,
+    TicketError,
+    TicketNotAllowed,
+    ticket_comment_add,
+    ticket_decide,
+)
+from approvals.types import slot_label
+from audit.actors import Actor
+from audit.selectors import audit_trail
+from tenants.access import memberships_of
+from tenants.models import INTERNAL_ROLES, Role, Tenant
+
+PAGE_SIZE = 25
+RED_FLAG_LANE_SIZE = 10
+VERDICT_WORDS = {
+    Verdict.APPROVE: "Approve",
+    Verdict.REJECT: "Reject",
+    Verdict.REQUEST_CHANGES: "Request changes on",
+}
+# A refused decision answers with the status that says why (plain form posts); htmx gets 200,
+# because htmx does not swap error responses in and the message must replace the buttons.
+REFUSAL_STATUS = {TicketNotAllowed: 403, TicketConflict: 409}
 
 
 @login_required
 def dashboard(request):
-    """The Human Touch Dashboard. A person who is only ever a client belongs in the portal."""
-    membership = request.membership
-    if not membership:
-        return render(request, "approvals/no_tenant.html", status=403)
-    if membership.role not in INTERNAL_ROLES:
-        internal = [m for m in request.user.memberships.all() if m.role in INTERNAL_ROLES]
-        if not internal:
+    """The inbox across every tenant the person works in. A client-only person belongs in the
+    portal."""
+    memberships = list(memberships_of(request.user))
+    internal = [m for m in memberships if m.role in INTERNAL_ROLES]
+    if not internal:
+        if memberships:
             return redirect("portal:home")
+        return render(request, "approvals/no_tenant.html", status=403)
+    if request.membership and request.membership.role not in INTERNAL_ROLES:
+        # The current tenant (top bar, nav links) should be one where the dashboard applies.
         request.session["tenant_id"] = internal[0].tenant_id
-        return redirect("dashboard")
-    return render(request, "approvals/dashboard.html", {"nav": "dashboard"})
+        return redirect(request.get_full_path())
+
+    tickets = inbox_tickets(user=request.user)
+    data = request.GET.copy()
+    data.setdefault("status", "open")  # an inbox shows what is open unless asked otherwise
+    filterset = InboxFilter(
+        data,
+        queryset=tickets,
+        request=request,
+        tenants=Tenant.objects.filter(pk__in=[m.tenant_id for m in internal]),
+    )
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    lane = red_flags(tickets)
+    context = {
+        "nav": "dashboard",
+        "filterset": filterset,
+        "page": page,
+        "query_without_page": _query_without(request, "page"),
+        "query_without_queue": _query_without(request, "queue", "page"),
+        "my_queue": data.get("queue") == QUEUE_MINE,
+        "my_queue_count": waiting_for(tickets, user=request.user).count(),
+        "red_flags": list(lane[:RED_FLAG_LANE_SIZE]),
+        "red_flag_count": lane.count(),
+        "tenant_count": len(internal),
+    }
+    if request.htmx and request.htmx.target == "inbox":
+        return render(request, "approvals/dashboard.html#inbox", context)
+    return render(request, "approvals/dashboard.html", context)
+
+
+def _query_without(request, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+def _staff_ticket_view(view):
+    """Load the ticket for a person working in its tenant and pass their role there.
+
+    Not their tenant → 404. A client is sent to the portal for what they may see and gets a 404
+    for internal tickets, exactly as if they did not exist.
+    """
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, public_id: str):
+        ticket = Ticket.objects.select_related("tenant").filter(public_id=public_id).first()
+        membership = (
+            memberships_of(request.user).filter(tenant_id=ticket.tenant_id).first()
+            if ticket
+            else None
+        )
+        if membership is None:
+            raise Http404("No such ticket")
+        if membership.role == Role.CLIENT:
+            if not ticket.client_visible:
+                raise Http404("No such ticket")
+            return redirect("portal:item", public_id=ticket.public_id)
+        return view(request, ticket, membership.role)
+
+    return wrapper
+
+
+def _decision_context(ticket: Ticket, user, **extra) -> dict:
+    """The swappable decision region: status, who approved in which role, the allowed buttons."""
+    decisions = list(ticket.decisions.select_related("user"))
+    approved_by = {d.slot: d for d in decisions if d.verdict == Verdict.APPROVE}
+    subject = ticket_subject_label(ticket)
+    actions = [
+        {"verdict": verdict, "label": f"{VERDICT_WORDS[verdict]} {ticket.type} for {subject}"}
+        for verdict in ticket_allowed_verdicts(ticket=ticket, user=user)
+    ]
+    return {
+        "ticket": ticket,
+        "actions": actions,
+        "slots": [
+            {"label": slot_label(slot), "decision": approved_by.get(slot)}
+            for slot in ticket.required_roles
+        ],
+        "decisions": decisions,
+        "decision_form": extra.get("decision_form") or DecisionForm(),
+        "decision_error": extra.get("decision_error", ""),
+    }
+
+
+def _thread(ticket: Ticket) -> list[dict]:
+    """Comments and the decisions that carried a comment, in the order they were made."""
+    entries = [
+        {"at": c.created_at, "author": c.author_label, "body": c.body, "verdict": None}
+        for c in ticket.comments.all()
+    ] + [
+        {
+            "at": d.created_at,
+            "author": f"{d.user.get_username()} ({d.role})",
+            "body": d.comment,
+            "verdict": d.get_verdict_display(),
+        }
+        for d in ticket.decisions.select_related("user")
+        if d.comment
+    ]
+    return sorted(entries, key=lambda entry: entry["at"])
+
+
+def _render_ticket_page(request, ticket: Ticket, *, status: int = 200, **context):
+    context = {
+        **_decision_context(ticket, request.user, **context),
+        "nav": "dashboard",
+        "thread": _thread(ticket),
+        "comment_form": context.get("comment_form") or CommentForm(),
+        "trail": list(
+            audit_trail(tenant=ticket.tenant, resource_type="ticket", resource_id=ticket.public_id)
+        ),
+    }
+    return render(request, "approvals/ticket.html", context, status=status)
+
+
+@_staff_ticket_view
+def ticket_detail(request, ticket: Ticket, role: str):
+    return _render_ticket_page(request, ticket)
+
+
+@require_POST
+@_staff_ticket_view
+def ticket_decision(request, ticket: Ticket, role: str):
+    form = DecisionForm(request.POST)
+    error, status = "", 200
+    if not form.is_valid():
+        error, status = "Choose approve, reject or request changes.", 422
+    else:
+        try:
+            ticket = ticket_decide(
+                ticket=ticket,
+                actor=Actor.for_user(request.user),
+                verdict=form.cleaned_data["verdict"],
+                comment=form.cleaned_data["comment"],
+                role=role,
+            )
+        except TicketError as refused:
+            error, status = refused.message, REFUSAL_STATUS.get(type(refused), 422)
+    if not request.htmx:
+        if error:
+            return _render_ticket_page(
+                request, ticket, status=status, decision_form=form, decision_error=error
+            )
+        messages.success(request, f"{ticket.public_id} is now {ticket.get_status_display()}.")
+        return redirect(ticket_url(ticket))
+    context = _decision_context(
+        ticket, request.user, decision_form=form if error else None, decision_error=error
+    )
+    # The decision's comment joins the thread: swap it too (out of band).
+    context.update(thread=_thread(ticket), comment_form=CommentForm(), thread_oob=True)
+    return render(request, "approvals/ticket.html#decision", context)
+
+
+@require_POST
+@_staff_ticket_view
+def ticket_comment(request, ticket: Ticket, role: str):
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            ticket_comment_add(
+                ticket=ticket, actor=Actor.for_user(request.user), body=form.cleaned_data["body"]
+            )
+        except TicketError as refused:
+            form.add_error("body", refused.message)
+    if not request.htmx:
+        if form.errors:
+            return _render_ticket_page(request, ticket, status=422, comment_form=form)
+        return redirect(f"{ticket_url(ticket)}#thread")
+    context = {
+        "ticket": ticket,
+        "thread": _thread(ticket),
+        "comment_form": form if form.errors else CommentForm(),
+    }
+    return render(request, "approvals/ticket.html#thread", context)
+
+
+def ticket_url(ticket: Ticket) -> str:
+    return reverse("ticket", kwargs={"public_id": ticket.public_id})

@@ -1,0 +1,41 @@
+from django import forms
+
+from approvals.models import Verdict
+from approvals.services import MAX_COMMENT_LENGTH
+
+
+class DecisionForm(forms.Form):
+    verdict = forms.ChoiceField(choices=Verdict.choices)
+    comment = forms.CharField(
+        required=False,
+        max_length=MAX_COMMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Comment (optional)",
+    )
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        max_length=MAX_COMMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Add a comment",
+        error_messages={"required": "Write something before posting."},
+    )
+
+
+class PortalDecisionForm(forms.Form):
+    """A client approves, or rejects with a reason (seed 003: "reject proposed replans")."""
+
+    verdict = forms.ChoiceField(choices=[(Verdict.APPROVE, "Approve"), (Verdict.REJECT, "Reject")])
+    reason = forms.CharField(
+        required=False,
+        max_length=MAX_COMMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Reason",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("verdict") == Verdict.REJECT and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Please tell us why you reject it.")
+        return data

@@ -1,0 +1,195 @@
+"""Reads behind the Human Touch Dashboard: the inbox, "my queue", the red-flag lane, SLA states.
+
+The SLA timer has three states. A ticket is `amber` when less than a quarter of its window (opened →
+due) or less than AMBER_HOURS is left, `overdue` once the due time has passed. The same rule is
+used three times and must agree: here (server-rendered text and the SLA filter, which is a
+database expression so it pages over 100,000 tickets) and in static/js/sla.js (the live tick).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import (
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+)
+from django.db.models.functions import Cast
+
+from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.rules import VERDICTS, decision_refusal
+from approvals.types import RED_FLAG_TYPES, open_slots, slot_label
+from tenants.access import memberships_of, scope_to_user
+from tenants.models import INTERNAL_ROLES
+
+AMBER_HOURS = 4
+AMBER_FRACTION = 0.25
+
+SLA_OK = "ok"
+SLA_AMBER = "amber"
+SLA_OVERDUE = "overdue"
+SLA_STATES = [(SLA_OK, "On time"), (SLA_AMBER, "Due soon"), (SLA_OVERDUE, "Overdue")]
+
+
+def sla_state(*, due_at: datetime | None, opened_at: datetime | None, now: datetime) -> str | None:
+    if due_at is None:
+        return None
+    left = due_at - now
+    if left <= timedelta(0):
+        return SLA_OVERDUE
+    window = due_at - opened_at if opened_at else timedelta(0)
+    if left < timedelta(hours=AMBER_HOURS) or left < window * AMBER_FRACTION:
+        return SLA_AMBER
+    return SLA_OK
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m"
+
+
+def sla_text(*, due_at: datetime, now: datetime) -> str:
+    """ "4h 12m left" / "2d 3h left" / "overdue 2h" — what a person reads at a glance."""
+    left = due_at - now
+    if left <= timedelta(0):
+        return f"overdue {_span(-left)}"
+    return f"{_span(left)} left"
+
+
+# --- Selectors -----------------------------------------------------------------------------------
+def inbox_tickets(*, user) -> QuerySet[Ticket]:
+    """Every ticket of the tenants where `user` holds an internal role, newest first."""
+    return (
+        scope_to_user(Ticket.objects.all(), user, roles=INTERNAL_ROLES)
+        .select_related("tenant")
+        .prefetch_related(
+            Prefetch(
+                "decisions",
+                queryset=TicketDecision.objects.filter(verdict=Verdict.APPROVE).only(
+                    "ticket_id", "slot"
+                ),
+                to_attr="approvals",
+            )
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def red_flags(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """Open A8/A9: the lane above the inbox. Never takes the inbox filters."""
+    return qs.filter(status=TicketStatus.OPEN, type__in=RED_FLAG_TYPES)
+
+
+def _role_pattern(role: str) -> str:
+    # A role inside a slot list, whether the JSON text `["operator/admin", "client"]` or one slot
+    # "operator/admin": bounded by a quote, a slash or the ends. Roles are plain words.
+    return rf'(^|["/]){role}($|["/])'
+
+
+def waiting_for(qs: QuerySet[Ticket], *, user) -> QuerySet[Ticket]:
+    """ "My queue": open tickets with an approval slot that a role `user` holds there may still
+    fill, on which `user` has not acted yet. One SQL query whatever the number of tenants."""
+    roles_by_tenant: dict[str, list[int]] = {}
+    for membership in memberships_of(user).filter(role__in=INTERNAL_ROLES):
+        roles_by_tenant.setdefault(membership.role, []).append(membership.tenant_id)
+    qs = qs.filter(status=TicketStatus.OPEN).annotate(
+        required_roles_text=Cast("required_roles", TextField())
+    )
+    waiting = Q(pk__in=[])
+    for role, tenant_ids in roles_by_tenant.items():
+        slot_taken = TicketDecision.objects.filter(
+            ticket=OuterRef("pk"), verdict=Verdict.APPROVE, slot__regex=_role_pattern(role)
+        )
+        waiting |= (
+            Q(tenant_id__in=tenant_ids)
+            & Q(required_roles_text__regex=_role_pattern(role))
+            & ~Exists(slot_taken)
+        )
+    acted = TicketDecision.objects.filter(ticket=OuterRef("pk"), user=user)
+    return qs.filter(waiting).exclude(Exists(acted))
+
+
+def with_sla_state(qs: QuerySet[Ticket], state: str, *, now: datetime) -> QuerySet[Ticket]:
+    """The SLA filter as one database condition (the same rule as `sla_state`)."""
+    qs = qs.filter(status=TicketStatus.OPEN, sla_due_at__isnull=False)
+    if state == SLA_OVERDUE:
+        return qs.filter(sla_due_at__lte=now)
+    # Amber: due - now < window / 4, compared as 4 × (due - now) < due - opened: durations on
+    # both sides, which SQLite and PostgreSQL both compare natively.
+    qs = qs.filter(sla_due_at__gt=now).alias(
+        sla_window=ExpressionWrapper(F("sla_due_at") - F("created_at"), DurationField()),
+        sla_left_scaled=ExpressionWrapper(
+            (F("sla_due_at") - Value(now, DateTimeField())) * int(1 / AMBER_FRACTION),
+            DurationField(),
+        ),
+    )
+    amber = Q(sla_due_at__lt=now + timedelta(hours=AMBER_HOURS)) | Q(
+        sla_window__gt=F("sla_left_scaled")
+    )
+    if state == SLA_AMBER:
+        return qs.filter(amber)
+    return qs.exclude(amber)
+
+
+def ticket_subject_label(ticket: Ticket) -> str:
+    """What the ticket is about, short enough for a button: "v12", "change set 3f2a9c1d"."""
+    if ticket.plan_version:
+        return f"v{ticket.plan_version}"
+    if ticket.change_set_id:
+        return f"change set {ticket.change_set_id[:8]}"
+    if ticket.run_id:
+        return f"run {ticket.run_id}"
+    return ticket.public_id
+
+
+def approved_slots(ticket: Ticket) -> set[str]:
+    approvals = getattr(ticket, "approvals", None)
+    if approvals is None:
+        approvals = ticket.decisions.filter(verdict=Verdict.APPROVE)
+    return {decision.slot for decision in approvals}
+
+
+def waiting_slots(ticket: Ticket) -> list[str]:
+    """The approval slots still open, as people read them ("operator or admin")."""
+    if not ticket.is_open:
+        return []
+    return [slot_label(slot) for slot in open_slots(ticket.required_roles, approved_slots(ticket))]
+
+
+def verdicts_for_role(ticket: Ticket, *, role: str, user) -> list[str]:
+    """selectors.ticket_allowed_verdicts for lists: the same rule, from prefetched `decisions`
+    and a role already known, so a page of tickets costs no query per ticket."""
+    if not ticket.is_open:
+        return []
+    decisions = list(ticket.decisions.all())
+    approved = {d.slot for d in decisions if d.verdict == Verdict.APPROVE}
+    approved_by_user = any(d.user_id == user.pk and d.verdict == Verdict.APPROVE for d in decisions)
+    return [
+        verdict
+        for verdict in VERDICTS
+        if not (verdict == Verdict.APPROVE and approved_by_user)
+        and decision_refusal(
+            type_id=ticket.type,
+            required_roles=ticket.required_roles,
+            client_visible=ticket.client_visible,
+            role=role,
+            verdict=verdict,
+            approved_slots=approved,
+        )
+        is None
+    ]
