@@ -1,3 +1,153 @@
-from ninja import Router
+"""CONTRACT.md "Plans": the current version of a track, drafts from agents, submit."""
 
-router = Router()
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.http import Http404
+from ninja import Router, Schema
+
+from agents.api_base import ApiError, agent_actor
+from approvals.selectors import subject_blocking_tickets
+from plans.diff import plan_diff
+from plans.models import PlanStatus, PlanTrigger, PlanVersion, Track
+from plans.services import (
+    SUBJECT_TYPE,
+    PlanError,
+    plan_version_create_draft,
+    plan_version_submit,
+)
+
+router = Router(tags=["plans"])
+
+
+class CurrentOut(Schema):
+    number: int
+    track: str
+    kind: str
+    status: str
+    payload: dict
+    payload_hash: str
+    approved_at: str
+
+
+class DraftIn(Schema):
+    kind: Literal["revise", "replan", "track_draft", "event_draft", "initial"]
+    payload: dict[str, Any]
+    reason: str = ""
+    agent: str = ""
+    master_change: dict[str, Any] | None = None
+
+
+class DraftOut(Schema):
+    number: int
+    track: str
+    kind: str
+    status: str
+    path: str
+    path_reason: str
+    parent: int | None
+    payload_hash: str
+    diff: dict
+
+
+class SubmitOut(Schema):
+    number: int
+    status: str
+    ticket: str
+    tickets: list[str]
+
+
+def _raise(error: PlanError):
+    raise ApiError(error.status, error.code, error.message, errors=error.errors)
+
+
+@router.get(
+    "/tracks/{track}/current",
+    response=CurrentOut,
+    summary="The approved version of a track (reports anchor to it)",
+)
+def track_current(request, track: str):
+    found = (
+        Track.objects.filter(tenant=request.tenant, key=track)
+        .select_related("current_version")
+        .first()
+    )
+    if found is None or found.current_version is None:
+        raise Http404(f"Track {track!r} has no approved version for this key's tenant.")
+    version = found.current_version
+    return {
+        "number": version.number,
+        "track": found.key,
+        "kind": version.kind,
+        "status": version.status,
+        "payload": version.payload,
+        "payload_hash": version.payload_hash,
+        "approved_at": version.approved_at.isoformat(),
+    }
+
+
+@router.post(
+    "/tracks/{track}/drafts",
+    response={201: DraftOut},
+    summary="Create a draft vN+1; its kind must agree with the classifier's path",
+)
+def track_draft_create(request, track: str, body: DraftIn):
+    try:
+        version = plan_version_create_draft(
+            tenant=request.tenant,
+            track_key=track,
+            kind=body.kind,
+            payload=body.payload,
+            actor=agent_actor(request, body.agent),
+            reason=body.reason,
+            trigger=PlanTrigger.API,
+            master_change=body.master_change,
+        )
+    except PlanError as error:
+        _raise(error)
+    parent = version.parent
+    return 201, {
+        "number": version.number,
+        "track": track,
+        "kind": version.kind,
+        "status": version.status,
+        "path": version.path,
+        "path_reason": version.path_reason,
+        "parent": parent.number if parent else None,
+        "payload_hash": version.payload_hash,
+        "diff": plan_diff(parent.payload if parent else None, version.payload),
+    }
+
+
+@router.post(
+    "/plan-versions/{number}/submit",
+    response=SubmitOut,
+    summary="Send a draft for approval (opens A1 or A5, and A7 when compliance applies)",
+)
+def plan_version_submit_endpoint(request, number: int):
+    version = PlanVersion.objects.filter(tenant=request.tenant, number=number).first()
+    if version is None:
+        raise Http404(f"No plan version v{number} for this key's tenant.")
+    try:
+        version = plan_version_submit(version=version, actor=agent_actor(request))
+    except PlanError as error:
+        _raise(error)
+    tickets = list(
+        subject_blocking_tickets(
+            tenant=request.tenant, subject_type=SUBJECT_TYPE, subject_id=str(version.number)
+        )
+        .order_by("type", "created_at")
+        .values_list("type", "public_id")
+    )
+    if version.status != PlanStatus.PENDING_APPROVAL or not tickets:
+        raise ApiError(
+            409, "invalid_status", f"v{version.number} is {version.status}, not pending approval."
+        )
+    # The plan ticket (A1/A5) first; the A7 compliance ticket, if any, follows in `tickets`.
+    return {
+        "number": version.number,
+        "status": version.status,
+        "ticket": tickets[0][1],
+        "tickets": [public_id for _type, public_id in tickets],
+    }

@@ -29,6 +29,17 @@ CHANNEL_LABELS = {
     "dooh": "DOOH",
 }
 
+PLATFORM_LABELS = {
+    "google_ads": "Google Ads",
+    "meta": "Meta",
+    "tiktok_ads": "TikTok Ads",
+    "youtube": "YouTube",
+    "linkedin": "LinkedIn",
+    "dv360": "Display & Video 360",
+    "amazon_ads": "Amazon Ads",
+    "microsoft_ads": "Microsoft Ads",
+}
+
 
 def money(amount: Decimal | str, currency: str) -> str:
     """€40,000 / €44,800.50 / CHF 1,200: whole amounts without cents."""
@@ -42,6 +53,10 @@ def money(amount: Decimal | str, currency: str) -> str:
 
 def channel_label(name: str) -> str:
     return CHANNEL_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def platform_label(name: str) -> str:
+    return PLATFORM_LABELS.get(name, name.replace("_", " ").title())
 
 
 def day_text(value: str | date) -> str:
@@ -86,7 +101,9 @@ def _budget_sentences(diff: dict, currency: str) -> list[str]:
         label = channel_label(row["channel"])
         before, after = money(row["before"], currency), money(row["after"], currency)
         if row["status"] == "added":
-            sentences.append(f"New channel: {label} on {row['platform']} with {after}.")
+            sentences.append(
+                f"New channel: {label} on {platform_label(row['platform'])} with {after}."
+            )
             continue
         if row["status"] == "removed":
             sentences.append(f"{label} leaves the plan ({before} released).")
@@ -294,6 +311,7 @@ def _budget_table(diff: dict, currency: str) -> dict:
                 "channel": row["channel"],
                 "label": channel_label(row["channel"]),
                 "platform": row["platform"],
+                "platform_label": platform_label(row["platform"]),
                 "status": row["status"],
                 "before": row["before"],
                 "after": row["after"],

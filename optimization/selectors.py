@@ -1,0 +1,20 @@
+"""Reads of the execution manifest."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from optimization.models import ExecutionManifestEntry
+
+
+def manifest_entries_for_track(*, track) -> QuerySet[ExecutionManifestEntry]:
+    return ExecutionManifestEntry.objects.filter(tenant_id=track.tenant_id, track=track)
+
+
+def manifest_entries_for_tenant(*, tenant) -> QuerySet[ExecutionManifestEntry]:
+    return ExecutionManifestEntry.objects.filter(tenant=tenant).select_related("track")
+
+
+def manifest_entries_for_version(*, tenant, number: int) -> QuerySet[ExecutionManifestEntry]:
+    """The live entities that implement plan version `number` (seed 000 "Version history")."""
+    return ExecutionManifestEntry.objects.filter(tenant=tenant, plan_version=number)

@@ -1,0 +1,169 @@
+"""Writers of the execution manifest. `manifest_sync` is what an Execution agent calls after it
+created or changed platform entities (PUT /api/v1/tracks/{track}/manifest)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from audit.actors import Actor
+from audit.services import audit_event_append
+from optimization.models import ExecutionManifestEntry
+from plans.models import FROZEN_STATUSES, PlanVersion, Track
+from plans.schema import money_text
+
+MAX_ENTRIES = 1000
+ENTITY_STATUSES = ("active", "paused", "removed", "pending", "draft", "ended")
+
+
+class ManifestError(Exception):
+    """Bad manifest input; nothing was written. `code` names it for the API."""
+
+    def __init__(self, message: str, *, code: str = "invalid_manifest", status: int = 422):
+        super().__init__(message)
+        self.message, self.code, self.status = message, code, status
+
+
+def _text(entry: dict, key: str, where: str, max_length: int) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
+        raise ManifestError(f"{where}.{key}: required, a non-empty string")
+    text = str(value).strip()
+    if len(text) > max_length:
+        raise ManifestError(f"{where}.{key}: at most {max_length} characters")
+    return text
+
+
+def _clean_state(state: Any, where: str) -> dict:
+    if not isinstance(state, dict):
+        raise ManifestError(f"{where}.state: must be an object (daily_budget, status, …)")
+    cleaned = dict(state)
+    if "daily_budget" in cleaned:
+        raw = cleaned["daily_budget"]
+        try:
+            if isinstance(raw, bool):
+                raise InvalidOperation
+            amount = Decimal(str(raw))
+        except (InvalidOperation, ValueError):
+            raise ManifestError(f"{where}.state.daily_budget: must be an amount") from None
+        if not amount.is_finite() or amount < 0 or amount > Decimal("1e12"):
+            raise ManifestError(f"{where}.state.daily_budget: must be an amount >= 0")
+        cleaned["daily_budget"] = money_text(amount)
+    if "status" in cleaned:
+        status = str(cleaned["status"]).strip().lower()
+        if status not in ENTITY_STATUSES:
+            raise ManifestError(
+                f"{where}.state.status: one of {', '.join(ENTITY_STATUSES)}, not {status!r}"
+            )
+        cleaned["status"] = status
+    return cleaned
+
+
+def _clean_entries(entries: Any) -> list[dict]:
+    if not isinstance(entries, list) or not entries:
+        raise ManifestError("entries: a non-empty list")
+    if len(entries) > MAX_ENTRIES:
+        raise ManifestError(f"entries: at most {MAX_ENTRIES} per call")
+    cleaned, seen = [], set()
+    for index, entry in enumerate(entries):
+        where = f"entries[{index}]"
+        if not isinstance(entry, dict):
+            raise ManifestError(f"{where}: must be an object")
+        platform = _text(entry, "platform", where, 60).lower()
+        entity_id = _text(entry, "entity_id", where, 120)
+        channel = _text(entry, "channel", where, 60).lower()
+        number = entry.get("plan_version")
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise ManifestError(f"{where}.plan_version: the number of a plan version")
+        if (platform, entity_id) in seen:
+            raise ManifestError(f"{where}: {platform}:{entity_id} is listed twice")
+        seen.add((platform, entity_id))
+        cleaned.append(
+            {
+                "platform": platform,
+                "entity_id": entity_id,
+                "channel": channel,
+                "plan_version": number,
+                "state": _clean_state(entry.get("state", {}), where),
+            }
+        )
+    return cleaned
+
+
+@transaction.atomic
+def manifest_sync(*, tenant, track_key: str, entries: Any, actor: Actor) -> int:
+    """Upsert manifest entries of one track (key: tenant, platform, entity_id); returns how many
+    entries the call carried. Every plan_version must be an approved (or superseded) version of
+    this track. Sending the same entries again changes nothing and writes no audit row."""
+    track = Track.objects.filter(tenant=tenant, key=track_key).first()
+    if track is None:
+        raise ManifestError(
+            f"No track {track_key!r} for this tenant.", code="unknown_track", status=404
+        )
+    cleaned = _clean_entries(entries)
+    numbers = {e["plan_version"] for e in cleaned}
+    known = set(
+        PlanVersion.objects.filter(
+            tenant=tenant, track=track, number__in=numbers, status__in=FROZEN_STATUSES
+        ).values_list("number", flat=True)
+    )
+    unknown = sorted(numbers - known)
+    if unknown:
+        raise ManifestError(
+            "plan_version "
+            + ", ".join(f"v{n}" for n in unknown)
+            + f" is not an approved version of {track_key} for this tenant"
+        )
+    keys = Q()
+    for entry in cleaned:
+        keys |= Q(platform=entry["platform"], entity_id=entry["entity_id"])
+
+    def locked_rows() -> dict[tuple[str, str], ExecutionManifestEntry]:
+        # A fixed lock order, so two syncs of overlapping batches can't deadlock.
+        return {
+            (row.platform, row.entity_id): row
+            for row in ExecutionManifestEntry.objects.select_for_update()
+            .filter(keys, tenant=tenant)
+            .order_by("platform", "entity_id")
+        }
+
+    existing = locked_rows()
+    missing = [e for e in cleaned if (e["platform"], e["entity_id"]) not in existing]
+    # A concurrent sync may insert the same entity meanwhile: ignore_conflicts, then lock both.
+    ExecutionManifestEntry.objects.bulk_create(
+        [ExecutionManifestEntry(tenant=tenant, track=track, **e) for e in missing],
+        ignore_conflicts=True,
+    )
+    rows = locked_rows() if missing else existing
+    created = [f"{e['platform']}:{e['entity_id']}" for e in missing]
+    changed = []
+    for entry in cleaned:
+        key = (entry["platform"], entry["entity_id"])
+        row = rows[key]
+        values = {
+            "track_id": track.pk,
+            "channel": entry["channel"],
+            "plan_version": entry["plan_version"],
+            "state": entry["state"],
+        }
+        if all(getattr(row, k) == v for k, v in values.items()):
+            continue
+        before = {"plan_version": row.plan_version, "state": row.state, "track_id": row.track_id}
+        for field, value in values.items():
+            setattr(row, field, value)
+        row.save(update_fields=[*values, "updated_at"])
+        changed.append({"entity": row.audit_id, "before": before, "after": values})
+    if created or changed:
+        audit_event_append(
+            tenant=tenant,
+            actor=actor,
+            action="manifest.synced",
+            resource=("manifest", track.key),
+            plan_version=max(e["plan_version"] for e in cleaned),
+            payload=cleaned,
+            data={"track": track.key, "created": created, "changed": changed},
+        )
+    return len(cleaned)

@@ -1,0 +1,386 @@
+"""The plan version lifecycle through the real approvals services: draft, submit, tickets,
+approve (supersede in one transaction), reject, request changes, withdraw, the master envelope."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from approvals.models import Ticket, TicketStatus
+from approvals.services import ticket_decide
+from audit.actors import Actor
+from audit.models import AuditEvent
+from plans import services
+from plans.models import MasterPlan, PlanStatus, PlanVersion, Track
+from plans.services import (
+    PlanError,
+    PlanStateError,
+    master_plan_set,
+    plan_version_create_draft,
+    plan_version_edit,
+    plan_version_import_approved,
+    plan_version_submit,
+    plan_version_withdraw,
+)
+from tenants.models import Role
+from tests.plans.plan_samples import changed, channel, search_up_12_pct, winter_plan
+
+pytestmark = pytest.mark.django_db
+WINTER = winter_plan()
+SEED = Actor.system("tests")
+
+
+@pytest.fixture
+def acme_people(acme, alice, make_member):
+    return {
+        Role.PLANNER: alice,
+        Role.CLIENT: make_member("carol", acme, Role.CLIENT),
+        Role.LEGAL: make_member("lena", acme, Role.LEGAL),
+    }
+
+
+@pytest.fixture
+def globex_people(globex, bob, make_member):
+    return {
+        Role.PLANNER: bob,
+        Role.CLIENT: make_member("gina", globex, Role.CLIENT),
+        Role.LEGAL: make_member("leo", globex, Role.LEGAL),
+    }
+
+
+@pytest.fixture
+def acme_v1(acme):
+    return plan_version_import_approved(
+        tenant=acme,
+        track_key="always_on",
+        kind="initial",
+        payload=WINTER,
+        actor=SEED,
+        approved_by="acme's previous agency",
+    )
+
+
+def open_tickets(version):
+    return list(
+        Ticket.objects.filter(
+            tenant_id=version.tenant_id, subject_id=str(version.number), status=TicketStatus.OPEN
+        ).order_by("type")
+    )
+
+
+def decide_all(version, people, *, skip_roles=()):
+    """Every open ticket of the version approved by a person for each required role."""
+    for ticket in open_tickets(version):
+        for slot in ticket.required_roles:
+            role = slot.split("/")[0]
+            if role in skip_roles:
+                continue
+            ticket_decide(
+                ticket=ticket, actor=Actor.for_user(people[role]), verdict="approve", role=role
+            )
+
+
+def revise(tenant, alice, payload, kind="revise", **kw):
+    return plan_version_create_draft(
+        tenant=tenant,
+        track_key="always_on",
+        kind=kind,
+        payload=payload,
+        actor=Actor.for_user(alice),
+        reason="search is converting well",
+        **kw,
+    )
+
+
+def test_a_draft_gets_the_next_number_the_classifier_path_and_an_audit_row(acme, alice, acme_v1):
+    draft = revise(acme, alice, changed(WINTER, search_up_12_pct))
+    assert (draft.number, draft.status, draft.kind, draft.path) == (2, "draft", "revise", "revise")
+    assert draft.parent == acme_v1
+    assert draft.payload["channels"][0]["budget"] == "44800.00"
+    event = AuditEvent.objects.get(action="plan_version.drafted", plan_version=2)
+    assert event.actor_label == "alice"
+    assert event.data["path"] == "revise"
+    assert event.payload_hash == draft.payload_hash
+
+
+def test_a_kind_that_contradicts_the_classifier_is_refused_and_writes_nothing(acme, alice, acme_v1):
+    events = AuditEvent.objects.count()
+    with_tiktok = changed(
+        WINTER,
+        lambda p: p["channels"].append(
+            {"channel": "tiktok", "platform": "tiktok_ads", "budget": 5000, "flights": []}
+        ),
+    )
+    with pytest.raises(PlanError) as error:
+        revise(acme, alice, with_tiktok)
+    assert error.value.code == "kind_contradicts_classifier"
+    assert "new channel tiktok is a structural change" in error.value.message
+    assert PlanVersion.objects.count() == 1
+    assert AuditEvent.objects.count() == events
+
+
+def test_an_invalid_payload_is_refused_with_every_problem(acme, alice):
+    with pytest.raises(PlanError) as error:
+        revise(acme, alice, changed(WINTER, lambda p: p.update(end="2026-01-01")), kind="initial")
+    assert error.value.code == "invalid_payload"
+    assert "the plan ends (2026-01-01) before it starts (2026-11-01)" in error.value.message
+    assert not Track.objects.exists()
+
+
+def test_an_initial_plan_opens_a1_for_the_planner_and_a7_for_new_messaging(acme, acme_people):
+    draft = revise(acme, acme_people[Role.PLANNER], WINTER, kind="initial")
+    plan_version_submit(version=draft, actor=Actor.for_user(acme_people[Role.PLANNER]))
+    draft.refresh_from_db()
+    assert draft.status == PlanStatus.PENDING_APPROVAL
+    tickets = open_tickets(draft)
+    assert [(t.type, t.required_roles) for t in tickets] == [
+        ("A1", ["planner"]),
+        ("A7", ["planner", "legal"]),
+    ]
+    assert tickets[0].plan_version == draft.number
+    assert tickets[0].diff["summary"][0].startswith("New plan from 1 Nov 2026")
+    decide_all(draft, acme_people)
+    draft.refresh_from_db()
+    assert draft.status == PlanStatus.APPROVED
+    assert Track.objects.get(tenant=acme, key="always_on").current_version == draft
+
+
+def test_a_budget_up_revise_needs_the_client_and_supersedes_vn_when_approved(
+    acme, acme_people, acme_v1
+):
+    planner = acme_people[Role.PLANNER]
+    draft = revise(acme, planner, changed(WINTER, search_up_12_pct))
+    plan_version_submit(version=draft, actor=Actor.for_user(planner))
+    (a5,) = open_tickets(draft)
+    assert a5.type == "A5"
+    assert a5.required_roles == ["planner", "client"]
+    assert a5.client_visible is True
+    assert a5.diff["summary"][0] == "Search budget up 12% (€40,000 → €44,800) from 1 Dec."
+    assert a5.diff["budget_table"]["totals"]["after"] == "74800.00"
+    assert "above the client threshold of 0.00%" in a5.summary
+
+    decide_all(draft, acme_people, skip_roles=(Role.CLIENT,))
+    draft.refresh_from_db()
+    assert draft.status == PlanStatus.PENDING_APPROVAL  # the client has not signed off yet
+
+    decide_all(draft, acme_people)
+    draft.refresh_from_db()
+    acme_v1.refresh_from_db()
+    assert draft.status == PlanStatus.APPROVED
+    assert draft.approved_by == "carol"
+    assert acme_v1.status == PlanStatus.SUPERSEDED
+    assert acme_v1.superseded_at == draft.approved_at
+    assert Track.objects.get(tenant=acme, key="always_on").current_version == draft
+    assert draft.remaining_delta["remaining"][0]["action"] == "launch"  # nothing live yet
+    actions = list(
+        AuditEvent.objects.filter(plan_version__in=[1, 2]).values_list("action", flat=True)
+    )
+    assert "plan_version.superseded" in actions and "plan_version.approved" in actions
+
+
+def test_a_budget_down_revise_needs_only_the_planner(acme, acme_people, acme_v1):
+    def cut(plan):
+        channel(plan, "social")["budget"] = 24000
+        channel(plan, "social")["flights"][2]["budget"] = 2000
+
+    draft = revise(acme, acme_people[Role.PLANNER], changed(WINTER, cut))
+    plan_version_submit(version=draft, actor=Actor.for_user(acme_people[Role.PLANNER]))
+    assert [(t.type, t.required_roles) for t in open_tickets(draft)] == [("A5", ["planner"])]
+
+
+def test_a_replan_always_needs_the_client(acme, acme_people, acme_v1):
+    geo = changed(WINTER, lambda p: p["geos"].append("CH"))
+    draft = revise(acme, acme_people[Role.PLANNER], geo, kind="replan")
+    plan_version_submit(version=draft, actor=Actor.for_user(acme_people[Role.PLANNER]))
+    assert open_tickets(draft)[0].required_roles == ["planner", "client"]
+
+
+def test_a_messaging_change_on_globex_opens_a7_with_legal(globex, globex_people):
+    plan_version_import_approved(
+        tenant=globex,
+        track_key="always_on",
+        kind="initial",
+        payload=changed(WINTER, lambda p: p.update(geos=["US"], currency="USD")),
+        actor=SEED,
+        approved_by="globex",
+    )
+    planner = globex_people[Role.PLANNER]
+    current = Track.objects.get(tenant=globex, key="always_on").current_version
+    new_words = changed(current.payload, lambda p: p.update(messaging="Care, closer to home."))
+    draft = revise(globex, planner, new_words)
+    plan_version_submit(version=draft, actor=Actor.for_user(planner))
+    a5, a7 = open_tickets(draft)
+    assert (a5.type, a7.type) == ("A5", "A7")
+    assert a7.required_roles == ["planner", "legal"]
+    assert "the messaging changes" in a7.summary
+    assert "health_strict" in a7.summary
+    decide_all(draft, globex_people, skip_roles=(Role.LEGAL,))
+    draft.refresh_from_db()
+    assert draft.status == PlanStatus.PENDING_APPROVAL  # legal has not signed the A7
+    decide_all(draft, globex_people)
+    draft.refresh_from_db()
+    assert draft.status == PlanStatus.APPROVED
+
+
+def test_a_failure_half_way_through_approval_leaves_neither_version_changed(
+    acme, acme_people, acme_v1, monkeypatch
+):
+    planner = acme_people[Role.PLANNER]
+    draft = revise(acme, planner, changed(WINTER, search_up_12_pct))
+    plan_version_submit(version=draft, actor=Actor.for_user(planner))
+    decide_all(draft, acme_people, skip_roles=(Role.CLIENT,))
+
+    def explode(version, **kwargs):  # runs after vN was superseded, before vN+1 is approved
+        assert PlanVersion.objects.get(pk=acme_v1.pk).status == PlanStatus.SUPERSEDED
+        raise RuntimeError("manifest store unavailable")
+
+    monkeypatch.setattr(services, "remaining_delta_for", explode)
+    (a5,) = open_tickets(draft)
+    with pytest.raises(RuntimeError):
+        ticket_decide(
+            ticket=a5,
+            actor=Actor.for_user(acme_people[Role.CLIENT]),
+            verdict="approve",
+            role="client",
+        )
+    acme_v1.refresh_from_db()
+    draft.refresh_from_db()
+    a5.refresh_from_db()
+    assert acme_v1.status == PlanStatus.APPROVED
+    assert draft.status == PlanStatus.PENDING_APPROVAL
+    assert a5.status == TicketStatus.OPEN
+    assert Track.objects.get(tenant=acme, key="always_on").current_version == acme_v1
+    assert not AuditEvent.objects.filter(action="plan_version.superseded").exists()
+
+
+def test_a_rejection_rejects_the_version_and_cancels_its_other_tickets(acme, acme_people):
+    planner = acme_people[Role.PLANNER]
+    draft = revise(acme, planner, WINTER, kind="initial")
+    plan_version_submit(version=draft, actor=Actor.for_user(planner))
+    a1, a7 = open_tickets(draft)
+    ticket_decide(
+        ticket=a7,
+        actor=Actor.for_user(acme_people[Role.LEGAL]),
+        verdict="reject",
+        comment="claims need a source",
+        role="legal",
+    )
+    draft.refresh_from_db()
+    a1.refresh_from_db()
+    assert draft.status == PlanStatus.REJECTED
+    assert draft.rejected_by == "lena"
+    assert a1.status == TicketStatus.CANCELLED
+
+
+def test_request_changes_returns_the_draft_for_editing(acme, acme_people, acme_v1):
+    planner = acme_people[Role.PLANNER]
+    draft = revise(acme, planner, changed(WINTER, search_up_12_pct))
+    plan_version_submit(version=draft, actor=Actor.for_user(planner))
+    (a5,) = open_tickets(draft)
+    ticket_decide(
+        ticket=a5,
+        actor=Actor.for_user(acme_people[Role.CLIENT]),
+        verdict="request_changes",
+        comment="keep search flat in December",
+        role="client",
+    )
+    draft.refresh_from_db()
+    assert draft.status == PlanStatus.DRAFT
+    edited = plan_version_edit(
+        version=draft,
+        payload=changed(WINTER, lambda p: p["kpi_targets"].update(cpa=36)),
+        actor=Actor.for_user(planner),
+    )
+    assert edited.payload["kpi_targets"]["cpa"] == "36"
+    plan_version_submit(version=edited, actor=Actor.for_user(planner))
+    assert [t.required_roles for t in open_tickets(edited)] == [["planner"]]
+
+
+def test_withdraw_cancels_the_tickets_and_returns_to_draft(acme, acme_people, acme_v1):
+    planner = acme_people[Role.PLANNER]
+    draft = revise(acme, planner, changed(WINTER, search_up_12_pct))
+    plan_version_submit(version=draft, actor=Actor.for_user(planner))
+    (a5,) = open_tickets(draft)
+    plan_version_withdraw(version=draft, actor=Actor.for_user(planner))
+    draft.refresh_from_db()
+    a5.refresh_from_db()
+    assert draft.status == PlanStatus.DRAFT
+    assert a5.status == TicketStatus.CANCELLED
+    assert AuditEvent.objects.filter(action="plan_version.withdrawn", plan_version=2).exists()
+
+
+def test_only_drafts_are_editable(acme, alice, acme_v1):
+    with pytest.raises(PlanStateError) as error:
+        plan_version_edit(version=acme_v1, payload=WINTER, actor=Actor.for_user(alice))
+    assert "only drafts are editable" in error.value.message
+
+
+def test_submitting_twice_opens_the_tickets_once(acme, alice, acme_v1):
+    draft = revise(acme, alice, changed(WINTER, search_up_12_pct))
+    plan_version_submit(version=draft, actor=Actor.for_user(alice))
+    plan_version_submit(version=draft, actor=Actor.for_user(alice))
+    assert Ticket.objects.filter(subject_id=str(draft.number)).count() == 1
+
+
+def test_a_draft_from_a_superseded_parent_is_stale_at_submit(acme, acme_people, acme_v1):
+    planner = acme_people[Role.PLANNER]
+    first = revise(acme, planner, changed(WINTER, search_up_12_pct))
+    second = revise(acme, planner, changed(WINTER, lambda p: p["kpi_targets"].update(cpa=36)))
+    plan_version_submit(version=first, actor=Actor.for_user(planner))
+    decide_all(first, acme_people)
+    with pytest.raises(PlanStateError) as error:
+        plan_version_submit(version=second, actor=Actor.for_user(planner))
+    assert error.value.code == "stale_parent"
+    # Editing rebases the draft on the new current version.
+    rebased = plan_version_edit(
+        version=second, payload=second.payload, actor=Actor.for_user(planner), reason="rebased"
+    )
+    assert rebased.parent == first
+
+
+@pytest.fixture
+def acme_envelope(acme):
+    return master_plan_set(
+        tenant=acme,
+        period_start=date(2026, 10, 1),
+        period_end=date(2027, 3, 31),
+        currency="EUR",
+        total_budget=Decimal("100000"),
+        track_caps={"always_on": "75000"},
+        actor=SEED,
+    )
+
+
+def test_a_revise_that_breaks_the_master_envelope_needs_a_master_change(
+    acme, acme_people, acme_v1, acme_envelope
+):
+    planner = acme_people[Role.PLANNER]
+    over_cap = changed(WINTER, search_up_12_pct)  # 74,800: fits the cap of 75,000
+    fits = revise(acme, planner, over_cap)
+    plan_version_submit(version=fits, actor=Actor.for_user(planner))
+    plan_version_withdraw(version=fits, actor=Actor.for_user(planner))
+
+    def much_more(plan):
+        channel(plan, "search")["budget"] = 60000
+
+    draft = revise(acme, planner, changed(WINTER, much_more))
+    with pytest.raises(PlanError) as error:
+        plan_version_submit(version=draft, actor=Actor.for_user(planner))
+    assert error.value.code == "breaks_master_envelope"
+    assert "always_on would plan 90000.00 EUR, above its cap of 75000.00" in error.value.message
+
+    with_master = revise(
+        acme,
+        planner,
+        changed(WINTER, much_more),
+        master_change={"total_budget": "120000", "track_caps": {"always_on": "95000"}},
+    )
+    plan_version_submit(version=with_master, actor=Actor.for_user(planner))
+    (a5,) = open_tickets(with_master)
+    assert a5.required_roles == ["planner", "client"]
+    assert "the master budget envelope changes" in a5.summary
+    decide_all(with_master, acme_people)
+    master = MasterPlan.objects.get(pk=acme_envelope.pk)
+    assert master.total_budget == Decimal("120000.00")
+    assert master.track_caps["always_on"] == "95000.00"
+    assert AuditEvent.objects.filter(action="master_plan.changed").count() == 1
