@@ -34,15 +34,16 @@ class InboxFilter(django_filters.FilterSet):
         choices=SLA_STATES, empty_label="Any SLA", method="filter_sla", label="SLA"
     )
 
-    def __init__(self, *args, tenants=(), **kwargs):
+    def __init__(self, *args, tenants=(), memberships=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.memberships = memberships
         # Only the tenants the person works in, so the menu reveals no other tenant's name.
         self.filters["tenant"].queryset = tenants
         self.form.fields["tenant"].queryset = tenants
 
     def filter_queue(self, queryset, name, value):
         if value == QUEUE_MINE:
-            return waiting_for(queryset, user=self.request.user)
+            return waiting_for(queryset, user=self.request.user, memberships=self.memberships)
         return queryset
 
     def filter_search(self, queryset, name, value):

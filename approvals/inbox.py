@@ -8,6 +8,7 @@ database expression so it pages over 100,000 tickets) and in static/js/sla.js (t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db.models import (
@@ -29,7 +30,7 @@ from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
 from approvals.rules import VERDICTS, decision_refusal
 from approvals.types import RED_FLAG_TYPES, open_slots, slot_label
 from tenants.access import memberships_of, scope_to_user
-from tenants.models import INTERNAL_ROLES
+from tenants.models import INTERNAL_ROLES, Membership
 
 AMBER_HOURS = 4
 AMBER_FRACTION = 0.25
@@ -92,7 +93,7 @@ def inbox_tickets(*, user) -> QuerySet[Ticket]:
 
 def red_flags(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """Open A8/A9: the lane above the inbox. Never takes the inbox filters."""
-    return qs.filter(status=TicketStatus.OPEN, type__in=RED_FLAG_TYPES)
+    return qs.filter(status=TicketStatus.OPEN, type__in=RED_FLAG_TYPES).prefetch_related(None)
 
 
 def _role_pattern(role: str) -> str:
@@ -101,11 +102,17 @@ def _role_pattern(role: str) -> str:
     return rf'(^|["/]){role}($|["/])'
 
 
-def waiting_for(qs: QuerySet[Ticket], *, user) -> QuerySet[Ticket]:
+def waiting_for(
+    qs: QuerySet[Ticket], *, user, memberships: Iterable[Membership] | None = None
+) -> QuerySet[Ticket]:
     """ "My queue": open tickets with an approval slot that a role `user` holds there may still
     fill, on which `user` has not acted yet. One SQL query whatever the number of tenants."""
     roles_by_tenant: dict[str, list[int]] = {}
-    for membership in memberships_of(user).filter(role__in=INTERNAL_ROLES):
+    if memberships is None:
+        memberships = memberships_of(user)
+    for membership in memberships:
+        if membership.role not in INTERNAL_ROLES:
+            continue
         roles_by_tenant.setdefault(membership.role, []).append(membership.tenant_id)
     qs = qs.filter(status=TicketStatus.OPEN).annotate(
         required_roles_text=Cast("required_roles", TextField())

@@ -74,6 +74,7 @@ def dashboard(request):
         queryset=tickets,
         request=request,
         tenants=Tenant.objects.filter(pk__in=[m.tenant_id for m in internal]),
+        memberships=internal,
     )
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     lane = red_flags(tickets)
@@ -84,7 +85,7 @@ def dashboard(request):
         "query_without_page": _query_without(request, "page"),
         "query_without_queue": _query_without(request, "queue", "page"),
         "my_queue": data.get("queue") == QUEUE_MINE,
-        "my_queue_count": waiting_for(tickets, user=request.user).count(),
+        "my_queue_count": waiting_for(tickets, user=request.user, memberships=internal).count(),
         "red_flags": list(lane[:RED_FLAG_LANE_SIZE]),
         "red_flag_count": lane.count(),
         "tenant_count": len(internal),

@@ -1,0 +1,167 @@
+"""approvals/inbox.py: SLA states and texts, the SLA filter, "my queue", the red-flag lane, and
+the inbox rendering with a constant number of queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+
+from approvals.inbox import (
+    inbox_tickets,
+    red_flags,
+    sla_state,
+    sla_text,
+    waiting_for,
+    with_sla_state,
+)
+from approvals.services import ticket_decide
+from audit.actors import Actor
+from tenants.models import Role
+
+OPENED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("window", "left", "expected"),
+    [
+        pytest.param(timedelta(hours=24), timedelta(hours=20), "ok", id="plenty-left"),
+        pytest.param(
+            timedelta(hours=24), timedelta(hours=6, minutes=1), "ok", id="just-over-a-quarter"
+        ),
+        pytest.param(
+            timedelta(hours=24), timedelta(hours=5, minutes=59), "amber", id="under-a-quarter"
+        ),
+        pytest.param(
+            timedelta(hours=72), timedelta(hours=17), "amber", id="weekend-window-quarter"
+        ),
+        pytest.param(timedelta(hours=8), timedelta(hours=3, minutes=59), "amber", id="under-4h"),
+        pytest.param(
+            timedelta(hours=8), timedelta(hours=4, minutes=1), "ok", id="over-4h-over-a-quarter"
+        ),
+        pytest.param(timedelta(hours=8), timedelta(0), "overdue", id="due-now"),
+        pytest.param(timedelta(hours=8), -timedelta(hours=2), "overdue", id="two-hours-late"),
+    ],
+)
+def test_the_sla_state_turns_amber_then_overdue(window, left, expected):
+    due = OPENED + window
+    assert sla_state(due_at=due, opened_at=OPENED, now=due - left) == expected
+
+
+@pytest.mark.parametrize(
+    ("left", "text"),
+    [
+        pytest.param(timedelta(hours=4, minutes=12, seconds=30), "4h 12m left", id="hours-minutes"),
+        pytest.param(timedelta(hours=3), "3h left", id="whole-hours"),
+        pytest.param(timedelta(minutes=9), "9m left", id="minutes"),
+        pytest.param(timedelta(days=2, hours=3, minutes=5), "2d 3h left", id="days"),
+        pytest.param(-timedelta(hours=2), "overdue 2h", id="overdue-hours"),
+        pytest.param(-timedelta(minutes=35), "overdue 35m", id="overdue-minutes"),
+        pytest.param(-timedelta(days=1, hours=4), "overdue 1d 4h", id="overdue-days"),
+    ],
+)
+def test_the_sla_text_reads_at_a_glance(left, text):
+    due = OPENED + timedelta(days=5)
+    assert sla_text(due_at=due, now=due - left) == text
+
+
+@pytest.fixture
+def staff(acme, globex, make_member):
+    return {
+        "planner": make_member("acme-planner", acme, Role.PLANNER),
+        "planner2": make_member("acme-planner-2", acme, Role.PLANNER),
+        "legal": make_member("acme-legal", acme, Role.LEGAL),
+        "operator": make_member("acme-operator", acme, Role.OPERATOR),
+        "globex-planner": make_member("globex-planner", globex, Role.PLANNER),
+    }
+
+
+@pytest.mark.parametrize(
+    ("moment", "state"),
+    [
+        pytest.param(lambda t: t.created_at + timedelta(minutes=1), "ok", id="just-opened"),
+        pytest.param(lambda t: t.sla_due_at - timedelta(hours=1), "amber", id="an-hour-left"),
+        pytest.param(lambda t: t.sla_due_at + timedelta(minutes=1), "overdue", id="a-minute-late"),
+    ],
+)
+def test_the_sla_filter_in_the_database_agrees_with_the_sla_state(
+    acme, staff, make_ticket, moment, state
+):
+    ticket = make_ticket(acme, "A1")
+    now = moment(ticket)
+    assert sla_state(due_at=ticket.sla_due_at, opened_at=ticket.created_at, now=now) == state
+
+    for candidate in ("ok", "amber", "overdue"):
+        found = with_sla_state(inbox_tickets(user=staff["planner"]), candidate, now=now)
+        assert list(found) == ([ticket] if candidate == state else [])
+
+
+def test_my_queue_holds_what_waits_for_my_role_until_i_or_my_role_has_acted(
+    acme, globex, staff, make_ticket
+):
+    compliance = make_ticket(acme, "A7", title="Claims check")  # planner and legal
+    red_flag = make_ticket(acme, "A8", run_id="r-1")  # operator or admin
+    make_ticket(globex, "A1", title="Another tenant's plan")
+
+    def queue(who):
+        return set(waiting_for(inbox_tickets(user=staff[who]), user=staff[who]))
+
+    assert queue("planner") == {compliance}
+    assert queue("legal") == {compliance}
+    assert queue("operator") == {red_flag}
+
+    ticket_decide(ticket=compliance, actor=Actor.for_user(staff["planner"]), verdict="approve")
+
+    assert queue("planner") == set()  # I acted
+    assert queue("planner2") == set()  # the planner slot is filled
+    assert queue("legal") == {compliance}  # legal still has to decide
+
+
+def test_the_red_flag_lane_holds_only_open_a8_and_a9(acme, staff, make_ticket):
+    a8 = make_ticket(acme, "A8", run_id="r-8")
+    a9 = make_ticket(acme, "A9", run_id="r-9")
+    make_ticket(acme, "A3")
+    cleared = make_ticket(acme, "A8", run_id="r-old")
+    ticket_decide(ticket=cleared, actor=Actor.for_user(staff["operator"]), verdict="approve")
+
+    assert set(red_flags(inbox_tickets(user=staff["operator"]))) == {a8, a9}
+
+
+def test_the_red_flag_lane_cannot_be_filtered_away(client, acme, staff, make_ticket):
+    a8 = make_ticket(acme, "A8", run_id="r-8")
+    a9 = make_ticket(acme, "A9", run_id="r-9")
+    make_ticket(acme, "A1", title="Winter plan")
+    client.force_login(staff["operator"])
+
+    response = client.get(reverse("dashboard"), {"type": "A1", "status": "approved", "q": "zzz"})
+
+    page = response.content.decode()
+    lane = page[page.index('data-testid="redflag-lane"') : page.index('id="inbox"')]
+    assert a8.public_id in lane and a9.public_id in lane
+    assert "tool_rounds" in lane and ">6<" in lane  # A8: loop type and attempt count
+    assert "$1.20" in lane and "$3.60" in lane and "3.0×" in lane  # A9: estimated vs actual
+    assert "0 tickets" in page  # the inbox itself took the filters
+
+
+def _fill(acme, make_ticket, staff, n: int) -> None:
+    for i in range(n):
+        ticket = make_ticket(acme, ["A1", "A3", "A7", "A8", "A9"][i % 5], run_id=f"r-{i}")
+        if i % 5 == 2:  # some carry an approval already
+            ticket_decide(ticket=ticket, actor=Actor.for_user(staff["planner"]), verdict="approve")
+
+
+@pytest.mark.parametrize("query", [{}, {"queue": "mine"}, {"sla": "amber"}, {"status": ""}])
+def test_the_inbox_and_the_lane_render_with_a_constant_number_of_queries(
+    client, acme, staff, make_ticket, django_assert_max_num_queries, query
+):
+    client.force_login(staff["operator"])
+    _fill(acme, make_ticket, staff, 3)
+    with django_assert_max_num_queries(12) as few:
+        client.get(reverse("dashboard"), query)
+
+    _fill(acme, make_ticket, staff, 40)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(reverse("dashboard"), query)
+
+    assert response.status_code == 200
