@@ -17,6 +17,9 @@ from pydantic import ValidationError
 from plans.schema import PlanPayload
 
 SEP = "-"
+TOP_LEVEL_FIELDS = frozenset(
+    {"objective", "primary_kpi", "geos", "currency", "start", "end", "creative_themes", "messaging"}
+)
 CHANNEL_ROW = re.compile(r"^channels-(\d+)-(channel|platform|budget)$")
 FLIGHT_ROW = re.compile(r"^channels-(\d+)-flights-(\d+)-(start|end|budget)$")
 KPI_ROW = re.compile(r"^kpi_targets-(\d+)-(name|value)$")
@@ -242,15 +245,15 @@ class PlanPayloadForm:
         kpi_names = [row["name"].strip() for row in self.raw["kpi_targets"] if not _blank(row)]
         for index, row in enumerate(self.raw["kpi_targets"]):
             if not _blank(row) and not row["name"].strip():
-                self._add_error(f"kpi_targets-{index}-name", "Name the KPI, e.g. cpa.")
+                self.add_error(f"kpi_targets-{index}-name", "Name the KPI, e.g. cpa.")
         for name in {n for n in kpi_names if kpi_names.count(n) > 1}:
-            self._add_error("kpi_targets", f"The KPI {name!r} is listed twice.")
+            self.add_error("kpi_targets", f"The KPI {name!r} is listed twice.")
         try:
             self.cleaned = PlanPayload.model_validate(candidate)
         except ValidationError as exc:
             self.cleaned = None
             for error in exc.errors():
-                self._add_error(self._field_for(error["loc"]), _message(error))
+                self.add_error(self._field_for(error["loc"]), _message(error))
         if self.errors:
             self.cleaned = None
         return not self.errors
@@ -280,18 +283,7 @@ class PlanPayloadForm:
         return "__all__"
 
     def _field_names(self) -> set[str]:
-        names = {
-            "objective",
-            "primary_kpi",
-            "kpi_targets",
-            "geos",
-            "currency",
-            "start",
-            "end",
-            "creative_themes",
-            "messaging",
-            "channels",
-        }
+        names = set(TOP_LEVEL_FIELDS) | {"kpi_targets", "channels"}
         for c, channel in enumerate(self.raw["channels"]):
             names |= {f"channels-{c}", f"channels-{c}-flights"}
             names |= {f"channels-{c}-{k}" for k in ("channel", "platform", "budget")}
@@ -300,7 +292,7 @@ class PlanPayloadForm:
                 names |= {f"channels-{c}-flights-{f}-{k}" for k in ("start", "end", "budget")}
         return names
 
-    def _add_error(self, name: str, message: str) -> None:
+    def add_error(self, name: str, message: str) -> None:
         messages = self.errors.setdefault(name, [])
         if message not in messages:
             messages.append(message)
@@ -308,6 +300,12 @@ class PlanPayloadForm:
     # --- what the template renders --------------------------------------------------------------
     def field(self, name: str) -> Field:
         return Field(name, self.raw.get(name, ""), self.errors.get(name, []))
+
+    def __getitem__(self, name: str) -> Field:
+        """`{{ form.objective }}` in a template: the top-level inputs by name."""
+        if name not in TOP_LEVEL_FIELDS:
+            raise KeyError(name)
+        return self.field(name)
 
     def _row_field(self, name: str, value: str) -> Field:
         return Field(name, value, self.errors.get(name, []))

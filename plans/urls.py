@@ -1,4 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from plans import views
 
 app_name = "plans"
-urlpatterns: list = []
+urlpatterns = [
+    path("t/<slug:tenant_slug>/plans/", views.overview, name="overview"),
+    path("t/<slug:tenant_slug>/plans/tracks/<str:track>/", views.timeline, name="timeline"),
+    path("t/<slug:tenant_slug>/plans/tracks/<str:track>/new/", views.draft_new, name="draft_new"),
+    path("t/<slug:tenant_slug>/plans/tracks/<str:track>/verdict/", views.verdict, name="verdict"),
+    path("t/<slug:tenant_slug>/plans/v/<int:number>/", views.version_detail, name="version"),
+    path("t/<slug:tenant_slug>/plans/v/<int:number>/edit/", views.version_edit, name="edit"),
+    path("t/<slug:tenant_slug>/plans/v/<int:number>/submit/", views.version_submit, name="submit"),
+    path(
+        "t/<slug:tenant_slug>/plans/v/<int:number>/withdraw/",
+        views.version_withdraw,
+        name="withdraw",
+    ),
+    path("t/<slug:tenant_slug>/plans/compare/", views.compare, name="compare"),
+]

@@ -1,0 +1,594 @@
+"""The plan pages: overview, track timeline, version, draft editor with the live verdict, compare.
+
+State is built with the real services (import an approved v1, draft a revise); the pages are read
+as each role would read them.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from django.urls import reverse
+
+from approvals.models import Ticket
+from audit.models import AuditEvent
+from plans.models import PlanStatus, PlanVersion
+from plans.services import plan_version_create_draft, plan_version_import_approved
+from tenants.models import Role
+from tests.conftest import TEST_ACTOR
+from tests.plans.test_forms import PAYLOAD, post_of
+
+pytestmark = pytest.mark.django_db
+
+
+def raised_search(payload: dict, budget: str = "44800.00") -> dict:
+    """The payload with search's budget raised (40,000 → 44,800 is +12%)."""
+    changed = copy.deepcopy(payload)
+    changed["channels"][0]["budget"] = budget
+    return changed
+
+
+@pytest.fixture
+def v1(acme):
+    return plan_version_import_approved(
+        tenant=acme,
+        track_key="always_on",
+        kind="initial",
+        payload=PAYLOAD,
+        actor=TEST_ACTOR,
+        approved_by="alice",
+    )
+
+
+@pytest.fixture
+def v2(acme, v1):
+    return plan_version_create_draft(
+        tenant=acme,
+        track_key="always_on",
+        kind="revise",
+        payload=raised_search(PAYLOAD),
+        actor=TEST_ACTOR,
+        reason="search drifted up",
+    )
+
+
+@pytest.fixture
+def planner_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def url(name: str, *args) -> str:
+    return reverse(f"plans:{name}", args=["acme", *args])
+
+
+def audit_count(acme) -> int:
+    return AuditEvent.objects.filter(tenant=acme).count()
+
+
+# --- Who may see and do what ---------------------------------------------------------------------
+READ_PAGES = [
+    pytest.param("overview", (), id="overview"),
+    pytest.param("timeline", ("always_on",), id="timeline"),
+    pytest.param("version", (2,), id="version"),
+    pytest.param("compare", (), id="compare"),
+]
+PLANNER_PAGES = [
+    pytest.param("edit", (2,), id="edit"),
+    pytest.param("draft_new", ("always_on",), id="new-draft"),
+]
+
+
+@pytest.mark.parametrize(("name", "args"), READ_PAGES)
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        pytest.param(Role.PLANNER, 200, id="planner"),
+        pytest.param(Role.OPERATOR, 200, id="operator"),
+        pytest.param(Role.ADMIN, 200, id="admin"),
+        pytest.param(Role.LEGAL, 200, id="legal"),
+        pytest.param(Role.CLIENT, 403, id="client"),
+    ],
+)
+def test_internal_roles_read_every_plan_page_and_a_client_may_not(
+    client, acme, v2, make_member, name, args, role, status
+):
+    client.force_login(make_member("someone", acme, role))
+
+    assert client.get(url(name, *args)).status_code == status
+
+
+@pytest.mark.parametrize(("name", "args"), PLANNER_PAGES)
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        pytest.param(Role.PLANNER, 200, id="planner"),
+        pytest.param(Role.OPERATOR, 403, id="operator"),
+        pytest.param(Role.ADMIN, 403, id="admin"),
+        pytest.param(Role.LEGAL, 403, id="legal"),
+        pytest.param(Role.CLIENT, 403, id="client"),
+    ],
+)
+def test_only_planners_open_the_draft_editor(
+    client, acme, v2, make_member, name, args, role, status
+):
+    client.force_login(make_member("someone", acme, role))
+
+    assert client.get(url(name, *args)).status_code == status
+
+
+@pytest.mark.parametrize(("name", "args"), READ_PAGES + PLANNER_PAGES)
+def test_another_tenants_planner_gets_a_404_on_every_page(client, v2, bob, name, args):
+    client.force_login(bob)
+
+    assert client.get(url(name, *args)).status_code == 404
+
+
+def test_a_version_number_of_another_tenant_is_a_404_inside_ones_own_tenant(
+    client, globex, v2, bob
+):
+    # globex has no v2: acme's v2 must not leak through globex's URL.
+    client.force_login(bob)
+
+    assert client.get(reverse("plans:version", args=["globex", 2])).status_code == 404
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(client, v2):
+    response = client.get(url("overview"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        pytest.param("submit", (2,), id="submit"),
+        pytest.param("withdraw", (2,), id="withdraw"),
+        pytest.param("edit", (2,), id="edit"),
+        pytest.param("draft_new", ("always_on",), id="new-draft"),
+    ],
+)
+def test_an_operator_cannot_change_a_plan(client, acme, v2, make_member, name, args):
+    client.force_login(make_member("olga", acme, Role.OPERATOR))
+    before = audit_count(acme)
+
+    response = client.post(url(name, *args), post_of(raised_search(PAYLOAD, "46000.00")))
+
+    assert response.status_code == 403
+    assert audit_count(acme) == before
+    assert PlanVersion.objects.get(tenant=acme, number=2).payload["channels"][0]["budget"] == (
+        "44800.00"
+    )
+
+
+# --- Overview ------------------------------------------------------------------------------------
+def test_the_overview_lists_tracks_with_their_current_version_and_pending_drafts(
+    planner_client, v2, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12):
+        response = planner_client.get(url("overview"))
+
+    page = response.content.decode()
+    assert "<title>Plans · Acme Retail · Human Touch</title>" in page
+    assert 'href="/t/acme/plans/tracks/always_on/"' in page
+    assert 'v1</a> <span class="muted">Initial</span>' in page
+    assert "by tests" in page
+    assert "€60,000.00" in page  # the approved plan's total
+    assert 'href="/t/acme/plans/v/2/"' in page
+    assert 'data-status="draft">Draft</span>' in page
+    assert "New draft for always_on" in page
+
+
+def test_the_overview_shows_the_master_envelope_use_per_track(planner_client, acme, v1):
+    from plans.services import master_plan_set
+
+    master_plan_set(
+        tenant=acme,
+        period_start="2026-11-01",
+        period_end="2027-01-31",
+        currency="EUR",
+        total_budget="100000",
+        track_caps={"always_on": "50000"},
+        actor=TEST_ACTOR,
+    )
+
+    page = planner_client.get(url("overview")).content.decode()
+
+    assert "Master envelope · 01 Nov 2026 – 31 Jan 2027" in page
+    assert "€50,000.00" in page  # the cap
+    assert "120.0% · over cap" in page  # 60,000 planned against a 50,000 cap
+    assert "−€10,000.00" in page  # headroom below zero
+    assert "60.0%" in page  # of the 100,000 total
+
+
+def test_an_operator_reads_the_overview_without_draft_actions(client, acme, v2, make_member):
+    client.force_login(make_member("olga", acme, Role.OPERATOR))
+
+    page = client.get(url("overview")).content.decode()
+
+    assert "v1" in page
+    assert "New draft for" not in page
+
+
+# --- Timeline ------------------------------------------------------------------------------------
+def test_the_timeline_lists_every_version_with_status_words_and_marks_the_current_one(
+    planner_client, v2
+):
+    page = planner_client.get(url("timeline", "always_on")).content.decode()
+
+    assert "always_on · version timeline" in page
+    assert '<tr class="is-current" data-version="1">' in page
+    assert 'data-status="approved">Approved</span>' in page
+    assert 'data-status="draft">Draft</span>' in page
+    assert "current</span>" in page
+    # Parent of v2 is v1; the compare form preselects the two newest.
+    assert 'href="/t/acme/plans/v/1/">v1</a></td>' in page
+    assert 'name="a" value="1" checked' in page
+    assert 'name="b" value="2" checked' in page
+
+
+def test_an_unknown_track_is_a_404(planner_client, v1):
+    assert planner_client.get(url("timeline", "branding")).status_code == 404
+
+
+# --- Version page --------------------------------------------------------------------------------
+def test_the_version_page_shows_payload_diff_client_summary_and_draft_actions(planner_client, v2):
+    page = planner_client.get(url("version", 2)).content.decode()
+
+    assert "<title>v2 · always_on · Plans · Acme Retail · Human Touch</title>" in page
+    assert "Winter sale" not in page  # themes are shown as written
+    assert "winter sale" in page
+    assert "€44,800.00" in page
+    assert "Search budget up 12% (€40,000 → €44,800)" in page
+    assert "+€4,800.00" in page and "+12.0%" in page
+    assert "Expected KPI impact" in page
+    assert "Edit v2" in page
+    assert "Submit v2 for approval" in page
+    assert "A5 ticket, approved by planner and client." in page
+    assert "plan_version.drafted" in page  # the audit trail
+
+
+def test_an_operator_reads_a_draft_without_its_actions(client, acme, v2, make_member):
+    client.force_login(make_member("olga", acme, Role.OPERATOR))
+
+    page = client.get(url("version", 2)).content.decode()
+
+    assert "Search budget up 12%" in page
+    assert "Submit v2 for approval" not in page
+    assert "Edit v2" not in page
+
+
+def test_the_first_version_has_nothing_to_compare_with(planner_client, v1):
+    page = planner_client.get(url("version", 1)).content.decode()
+
+    assert "The first version of a track has nothing to compare with." in page
+    assert "Submit v1" not in page
+
+
+def test_the_version_page_shows_the_live_manifest_delta(planner_client, acme, v2):
+    from optimization.models import ExecutionManifestEntry
+
+    # November search plan: 15,000 over 30 days = 500 a day; live at 480 a day.
+    ExecutionManifestEntry.objects.create(
+        tenant=acme,
+        track=v2.track,
+        platform="google_ads",
+        entity_id="cmp-1",
+        channel="search",
+        plan_version=1,
+        state={"daily_budget": "480", "status": "active"},
+    )
+    import time_machine
+
+    with time_machine.travel("2026-11-10 12:00Z"):
+        page = planner_client.get(url("version", 2)).content.decode()
+
+    assert "Remaining delta for Execution" in page
+    assert "search: set daily budget €480.00 → €500.00" in page
+    assert "cmp-1" in page
+
+
+# --- Submit and withdraw -------------------------------------------------------------------------
+def test_submitting_a_draft_opens_its_ticket_and_links_it(planner_client, acme, v2):
+    response = planner_client.post(url("submit", 2), follow=True)
+
+    v2.refresh_from_db()
+    assert v2.status == PlanStatus.PENDING_APPROVAL
+    ticket = Ticket.objects.get(tenant=acme, plan_version=2)
+    page = response.content.decode()
+    assert "v2 submitted for approval." in page
+    assert f'href="/tickets/{ticket.public_id}/"' in page
+    assert "Withdraw v2 from approval" in page
+    assert "Submit v2 for approval" not in page
+
+
+def test_withdrawing_a_submitted_version_makes_it_a_draft_again(planner_client, acme, v2):
+    planner_client.post(url("submit", 2))
+
+    response = planner_client.post(url("withdraw", 2), follow=True)
+
+    v2.refresh_from_db()
+    assert v2.status == PlanStatus.DRAFT
+    assert "withdrawn from approval" in response.content.decode()
+    assert Ticket.objects.get(tenant=acme, plan_version=2).status == "cancelled"
+
+
+def test_submitting_an_approved_version_says_why_and_changes_nothing(planner_client, acme, v1):
+    before = audit_count(acme)
+
+    response = planner_client.post(url("submit", 1), follow=True)
+
+    assert "only a draft can be submitted" in response.content.decode()
+    assert audit_count(acme) == before
+
+
+# --- Draft editor --------------------------------------------------------------------------------
+def test_the_editor_shows_the_draft_and_the_classifiers_verdict(planner_client, v2):
+    page = planner_client.get(url("edit", 2)).content.decode()
+
+    assert "Edit draft v2 · always_on" in page
+    assert 'name="channels-0-budget" type="text" value="44800.00"' in page
+    assert 'hx-trigger="change, keyup delay:500ms"' in page
+    assert 'data-path="revise">revise</span>' in page
+    assert "search budget moves 12.0%" in page
+
+
+def test_saving_a_valid_edit_stores_the_payload_and_audits_it(planner_client, acme, v2):
+    before = audit_count(acme)
+
+    response = planner_client.post(url("edit", 2), post_of(raised_search(PAYLOAD, "46000.00")))
+
+    assert response.status_code == 302
+    v2.refresh_from_db()
+    assert v2.payload["channels"][0]["budget"] == "46000.00"
+    assert audit_count(acme) == before + 1
+    assert AuditEvent.objects.filter(tenant=acme).latest("seq").action == "plan_version.edited"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        pytest.param("channels-0-budget", "a lot", "Enter a number", id="budget-not-a-number"),
+        pytest.param("channels-0-flights-0-end", "2026-13-45", "YYYY-MM-DD", id="impossible-date"),
+        pytest.param("geos", "", "Enter at least one geo", id="no-geo"),
+        pytest.param(
+            "channels-0-flights-1-budget", "99999", "more than the channel", id="overbooked"
+        ),
+    ],
+)
+def test_bad_input_rerenders_with_the_message_beside_the_field_and_writes_nothing(
+    planner_client, acme, v2, field, value, message
+):
+    before_hash, before_events = v2.payload_hash, audit_count(acme)
+    data = post_of(raised_search(PAYLOAD), **{field: value})
+
+    response = planner_client.post(url("edit", 2), data)
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Nothing was saved" in page
+    assert message in page
+    assert '<ul class="errorlist"' in page
+    assert f'value="{value}"' in page or field == "geos"  # what was typed stays
+    v2.refresh_from_db()
+    assert v2.payload_hash == before_hash
+    assert audit_count(acme) == before_events
+
+
+def test_an_edit_that_contradicts_the_drafts_kind_is_refused(planner_client, acme, v2):
+    with_tiktok = raised_search(PAYLOAD)
+    with_tiktok["channels"].append(
+        {"channel": "tiktok", "platform": "tiktok_ads", "budget": "5000.00", "flights": []}
+    )
+    before = audit_count(acme)
+
+    response = planner_client.post(url("edit", 2), post_of(with_tiktok))
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "A revise contradicts the classifier, which says replan" in page
+    assert audit_count(acme) == before
+
+
+def test_editing_a_submitted_version_is_refused_with_a_message(planner_client, v2):
+    planner_client.post(url("submit", 2))
+
+    response = planner_client.get(url("edit", 2), follow=True)
+
+    assert "only drafts can be edited" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("action", "expect"),
+    [
+        pytest.param("add-channel", 'name="channels-2-channel"', id="add-channel"),
+        pytest.param("add-flight-1", 'name="channels-1-flights-0-start"', id="add-flight"),
+        pytest.param("add-kpi", 'name="kpi_targets-1-name"', id="add-kpi"),
+    ],
+)
+def test_add_row_buttons_rerender_the_form_without_saving(planner_client, acme, v2, action, expect):
+    before = audit_count(acme)
+    data = post_of(raised_search(PAYLOAD))
+    data["action"] = action
+
+    response = planner_client.post(url("edit", 2), data)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert expect in page
+    assert "<html" in page  # without JS: the whole page
+    assert audit_count(acme) == before
+
+
+def test_removing_a_channel_with_htmx_swaps_only_the_form(planner_client, acme, v2):
+    data = post_of(raised_search(PAYLOAD))
+    data["action"] = "remove-channel-1"
+
+    response = planner_client.post(url("edit", 2), data, HTTP_HX_REQUEST="true")
+
+    page = response.content.decode()
+    assert "<html" not in page
+    assert page.lstrip().startswith('<form id="plan-editor"')
+    assert 'name="channels-1-channel"' not in page
+    assert 'value="social"' not in page
+    # Dropping social is a revise (channel mix), and still nothing is saved.
+    assert "social removed" in page
+    assert PlanVersion.objects.get(pk=v2.pk).payload["channels"][1]["channel"] == "social"
+
+
+# --- Live verdict --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("change", "path", "reason"),
+    [
+        pytest.param(
+            {"channels-0-budget": "44800.00"},
+            "revise",
+            "search budget moves 12.0%",
+            id="search-up-12",
+        ),
+        pytest.param(
+            {"channels-0-budget": "42000.00"}, "optimization", "stays within", id="search-up-5"
+        ),
+        pytest.param(
+            {"kpi_targets-0-value": "35"},
+            "revise",
+            "KPI target adjustment with the same objective",
+            id="kpi-target",
+        ),
+        pytest.param({"objective": "leads"}, "replan", "the objective changes", id="objective"),
+        pytest.param({"geos": "DE, AT"}, "replan", "new geo or market AT", id="new-geo"),
+    ],
+)
+def test_the_verdict_endpoint_classifies_the_form_as_it_stands(
+    planner_client, acme, v1, change, path, reason
+):
+    before = audit_count(acme)
+
+    response = planner_client.post(url("verdict", "always_on"), post_of(PAYLOAD, **change))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in page
+    assert f'data-path="{path}">{path}</span>' in page
+    assert reason in page
+    assert audit_count(acme) == before
+
+
+def test_the_verdict_warns_when_the_drafts_kind_disagrees(planner_client, v2):
+    data = post_of(PAYLOAD, geos="DE, AT")
+    data["version"] = "2"
+
+    page = planner_client.post(url("verdict", "always_on"), data).content.decode()
+
+    assert "A revise contradicts the classifier, which says replan" in page
+
+
+def test_the_verdict_of_an_invalid_form_asks_for_corrections(planner_client, v1):
+    page = planner_client.post(
+        url("verdict", "always_on"), post_of(PAYLOAD, **{"channels-0-budget": "x"})
+    ).content.decode()
+
+    assert "correct the marked fields" in page
+
+
+def test_the_verdict_endpoint_only_answers_posts(planner_client, v1):
+    assert planner_client.get(url("verdict", "always_on")).status_code == 405
+
+
+# --- New draft -----------------------------------------------------------------------------------
+def test_a_new_draft_starts_from_the_current_version_and_is_created_with_its_kind(
+    planner_client, acme, v1
+):
+    page = planner_client.get(url("draft_new", "always_on")).content.decode()
+    assert "New draft for always_on" in page
+    assert 'value="40000.00"' in page
+
+    data = post_of(raised_search(PAYLOAD))
+    data.update({"kind": "revise", "reason": "search drifted up"})
+    response = planner_client.post(url("draft_new", "always_on"), data)
+
+    draft = PlanVersion.objects.get(tenant=acme, number=2)
+    assert response.status_code == 302
+    assert response["Location"] == url("version", 2)
+    assert (draft.kind, draft.status, draft.parent_id) == ("revise", "draft", v1.pk)
+    assert draft.payload["channels"][0]["budget"] == "44800.00"
+    assert draft.reason == "search drifted up"
+
+
+def test_a_new_draft_whose_kind_contradicts_the_classifier_is_refused(planner_client, acme, v1):
+    data = post_of(PAYLOAD, geos="DE, AT")
+    data["kind"] = "revise"
+
+    response = planner_client.post(url("draft_new", "always_on"), data)
+
+    assert response.status_code == 422
+    assert "A revise contradicts the classifier, which says replan" in response.content.decode()
+    assert not PlanVersion.objects.filter(tenant=acme, number=2).exists()
+
+
+def test_a_new_draft_without_a_kind_is_refused(planner_client, acme, v1):
+    response = planner_client.post(url("draft_new", "always_on"), post_of(raised_search(PAYLOAD)))
+
+    assert response.status_code == 422
+    assert "Choose the kind of draft." in response.content.decode()
+    assert PlanVersion.objects.filter(tenant=acme).count() == 1
+
+
+def test_a_new_track_gets_its_first_draft_as_a_track_draft(planner_client, acme, v1):
+    data = post_of(PAYLOAD)
+    data["kind"] = "track_draft"
+
+    response = planner_client.post(url("draft_new", "branding"), data)
+
+    assert response.status_code == 302
+    draft = PlanVersion.objects.get(tenant=acme, number=2)
+    assert (draft.track.key, draft.kind, draft.parent_id) == ("branding", "track_draft", None)
+
+
+def test_a_track_key_outside_the_naming_rule_is_a_404(planner_client, v1):
+    assert planner_client.get(url("draft_new", "Not A Track")).status_code == 404
+
+
+# --- Compare -------------------------------------------------------------------------------------
+def test_comparing_two_versions_shows_their_diff_in_words_and_numbers(planner_client, v2):
+    response = planner_client.get(url("compare") + "?a=1&b=2")
+
+    page = response.content.decode()
+    assert "Compare v1 (always_on) with v2 (always_on)" in page
+    assert "Search budget up 12% (€40,000 → €44,800)" in page
+    assert "+€4,800.00" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        pytest.param("?a=1&b=1", "compared with itself", id="same-version"),
+        pytest.param("?a=1&b=99", "Choose two versions of this tenant", id="unknown-number"),
+        pytest.param("?a=one&b=2", "Choose two versions of this tenant", id="not-a-number"),
+        pytest.param("?a=1&b=" + "9" * 30, "Choose two versions of this tenant", id="huge-number"),
+    ],
+)
+def test_a_bad_comparison_says_what_is_wrong(planner_client, v2, query, message):
+    response = planner_client.get(url("compare") + query)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_another_tenants_version_cannot_be_compared(client, acme, globex, v2, bob):
+    plan_version_import_approved(
+        tenant=globex,
+        track_key="always_on",
+        kind="initial",
+        payload=PAYLOAD,
+        actor=TEST_ACTOR,
+        approved_by="bob",
+    )
+    client.force_login(bob)
+
+    response = client.get(reverse("plans:compare", args=["globex"]) + "?a=1&b=2")
+
+    assert response.status_code == 400
+    assert "Choose two versions of this tenant" in response.content.decode()
