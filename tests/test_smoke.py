@@ -1,16 +1,56 @@
+"""seed_demo builds the demo world of CONTRACT.md and is safe to run twice."""
+
+from io import StringIO
+
 import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
 
 from audit.models import AuditEvent
 from tenants.models import Membership, Tenant
 
+DEMO_PEOPLE = [
+    ("planner", "acme", "planner"),
+    ("operator", "acme", "operator"),
+    ("admin", "acme", "admin"),
+    ("legal", "acme", "legal"),
+    ("client", "acme", "client"),
+    ("globex-client", "globex", "client"),
+]
 
-@pytest.mark.django_db
-def test_seed_demo_creates_the_demo_world_and_is_idempotent():
-    from django.core.management import call_command
 
-    call_command("seed_demo")
-    events = AuditEvent.objects.count()
-    call_command("seed_demo")
-    assert set(Tenant.objects.values_list("slug", flat=True)) == {"acme", "globex"}
-    assert Membership.objects.filter(tenant__slug="acme").count() == 5
-    assert AuditEvent.objects.count() == events
+@pytest.fixture
+def seeded(db):
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_creates_the_two_demo_tenants(seeded):
+    acme = Tenant.objects.get(slug="acme")
+    globex = Tenant.objects.get(slug="globex")
+    assert (acme.vertical, acme.country, acme.time_zone) == ("retail", "DE", "Europe/Berlin")
+    assert (globex.vertical, globex.country) == ("health", "US")
+    assert globex.policy.vertical_compliance_profile == "health_strict"
+    assert "demo world ready" in seeded
+
+
+@pytest.mark.parametrize(("username", "tenant", "role"), DEMO_PEOPLE, ids=lambda v: str(v))
+def test_every_demo_person_logs_in_with_the_demo_password_and_has_their_role(
+    seeded, username, tenant, role
+):
+    user = authenticate(username=username, password="demo-pass-2026")
+    assert user is not None
+    memberships = list(Membership.objects.filter(user=user).values_list("tenant__slug", "role"))
+    assert memberships == [(tenant, role)]
+    assert user.is_superuser == (username == "admin")
+
+
+def test_seed_demo_run_twice_changes_nothing(seeded):
+    counts = (Tenant.objects.count(), Membership.objects.count(), AuditEvent.objects.count())
+    call_command("seed_demo", stdout=StringIO())
+    assert (
+        Tenant.objects.count(),
+        Membership.objects.count(),
+        AuditEvent.objects.count(),
+    ) == counts
