@@ -110,7 +110,7 @@ def _policy(tenant: Tenant) -> TenantPolicy:
 
 def _lock_version(version: PlanVersion) -> PlanVersion:
     return (
-        PlanVersion.objects.select_for_update()
+        PlanVersion.objects.select_for_update(of=("self",))
         .select_related("track", "tenant", "parent")
         .get(pk=version.pk)
     )
@@ -317,6 +317,10 @@ def plan_version_create_draft(
         raise PlanError(f"Unknown trigger {trigger!r}.", code="invalid_trigger")
     canonical = _validated(payload)
     master_change = _clean_master_change(master_change)
+    # The number first: every writer then takes the counter row before the audit chain head
+    # (track_ensure may append an audit event), one lock order, so concurrent drafts never
+    # deadlock. A refusal below rolls the counter back with everything else.
+    number = _claim_number(tenant.pk)
     track = track_ensure(tenant=tenant, key=track_key, actor=actor)
     # No lock on the track: the audit chain head is always locked before a track (a ticket
     # decision approving a version holds the head, then locks the track), so taking the track
@@ -330,7 +334,7 @@ def plan_version_create_draft(
     version = PlanVersion.objects.create(
         tenant=tenant,
         track=track,
-        number=_claim_number(tenant.pk),
+        number=number,
         kind=kind,
         status=PlanStatus.DRAFT,
         parent=track.current_version,
