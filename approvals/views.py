@@ -169,15 +169,19 @@ def _thread(ticket: Ticket) -> list[dict]:
     return sorted(entries, key=lambda entry: entry["at"])
 
 
+def _trail(ticket: Ticket) -> list:
+    return list(
+        audit_trail(tenant=ticket.tenant, resource_type="ticket", resource_id=ticket.public_id)
+    )
+
+
 def _render_ticket_page(request, ticket: Ticket, *, status: int = 200, **context):
     context = {
         **_decision_context(ticket, request.user, **context),
         "nav": "dashboard",
         "thread": _thread(ticket),
         "comment_form": context.get("comment_form") or CommentForm(),
-        "trail": list(
-            audit_trail(tenant=ticket.tenant, resource_type="ticket", resource_id=ticket.public_id)
-        ),
+        "trail": _trail(ticket),
     }
     return render(request, "approvals/ticket.html", context, status=status)
 
@@ -215,8 +219,11 @@ def ticket_decision(request, ticket: Ticket, role: str):
     context = _decision_context(
         ticket, request.user, decision_form=form if error else None, decision_error=error
     )
-    # The decision's comment joins the thread: swap it too (out of band).
-    context.update(thread=_thread(ticket), comment_form=CommentForm(), thread_oob=True)
+    # The decision's comment joins the thread and the decision the audit trail: swap them too
+    # (out of band).
+    context.update(
+        thread=_thread(ticket), trail=_trail(ticket), comment_form=CommentForm(), thread_oob=True
+    )
     return render(request, "approvals/ticket.html#decision", context)
 
 

@@ -79,6 +79,8 @@ def diff_cell(value) -> str:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, int | float | Decimal):
+        return f"{value:,}"
     if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
         return ", ".join(str(v) for v in value) or "—"
     if isinstance(value, dict | list):
