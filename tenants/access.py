@@ -75,7 +75,10 @@ def tenant_view(roles: Iterable[str] = INTERNAL_ROLES) -> Callable:
             require_role(membership, allowed)
             request.tenant = membership.tenant
             request.membership = membership
-            request.session["tenant_id"] = membership.tenant_id
+            # The tenant in the URL becomes the current one (written only when it changes, so
+            # browsing a tenant's pages does not save the session on every request).
+            if request.session.get("tenant_id") != membership.tenant_id:
+                request.session["tenant_id"] = membership.tenant_id
             # Dates on the tenant's pages read in the tenant's time zone.
             with timezone.override(ZoneInfo(membership.tenant.time_zone)):
                 return view(request, *args, **kwargs)
