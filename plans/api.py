@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import Http404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from agents.api_base import ApiError, agent_actor
 from approvals.selectors import subject_blocking_tickets
@@ -107,17 +107,20 @@ def track_draft_create(request, track: str, body: DraftIn):
     except PlanError as error:
         _raise(error)
     parent = version.parent
-    return 201, {
-        "number": version.number,
-        "track": track,
-        "kind": version.kind,
-        "status": version.status,
-        "path": version.path,
-        "path_reason": version.path_reason,
-        "parent": parent.number if parent else None,
-        "payload_hash": version.payload_hash,
-        "diff": plan_diff(parent.payload if parent else None, version.payload),
-    }
+    return Status(
+        201,
+        {
+            "number": version.number,
+            "track": track,
+            "kind": version.kind,
+            "status": version.status,
+            "path": version.path,
+            "path_reason": version.path_reason,
+            "parent": parent.number if parent else None,
+            "payload_hash": version.payload_hash,
+            "diff": plan_diff(parent.payload if parent else None, version.payload),
+        },
+    )
 
 
 @router.post(

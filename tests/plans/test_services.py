@@ -384,3 +384,50 @@ def test_a_revise_that_breaks_the_master_envelope_needs_a_master_change(
     assert master.total_budget == Decimal("120000.00")
     assert master.track_caps["always_on"] == "95000.00"
     assert AuditEvent.objects.filter(action="master_plan.changed").count() == 1
+
+
+def test_approval_records_what_the_live_manifest_still_has_to_align(
+    acme, acme_people, acme_v1, time_machine
+):
+    from optimization.services import manifest_sync
+
+    time_machine.move_to("2026-12-05 12:00:00+01:00")
+    manifest_sync(
+        tenant=acme,
+        track_key="always_on",
+        entries=[
+            # The optimizer already raised search to the revised December pace (19,800 / 31).
+            {
+                "platform": "google_ads",
+                "entity_id": "cmp-1",
+                "channel": "search",
+                "plan_version": 1,
+                "state": {"daily_budget": "638.71", "status": "active"},
+            },
+            {
+                "platform": "meta",
+                "entity_id": "adset-9",
+                "channel": "social",
+                "plan_version": 1,
+                "state": {"daily_budget": "300.00", "status": "active"},
+            },
+        ],
+        actor=SEED,
+    )
+    planner = acme_people[Role.PLANNER]
+    draft = revise(acme, planner, changed(WINTER, search_up_12_pct))
+    plan_version_submit(version=draft, actor=Actor.for_user(planner))
+    decide_all(draft, acme_people)
+    draft.refresh_from_db()
+    assert draft.remaining_delta["as_of"] == "2026-12-05"
+    assert [a["channel"] for a in draft.remaining_delta["applied"]] == ["search"]
+    assert draft.remaining_delta["remaining"] == [
+        {
+            "channel": "social",
+            "action": "set_daily_budget",
+            "field": "daily_budget",
+            "live": "300.00",
+            "target": "387.10",
+            "entity_ids": ["adset-9"],
+        }
+    ]

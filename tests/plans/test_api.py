@@ -1,0 +1,175 @@
+"""CONTRACT.md "Plans" endpoints: current version, drafts (kind checked by the classifier),
+submit. A key sees only its own tenant."""
+
+import pytest
+
+from agents.services import agent_key_create
+from approvals.models import Ticket
+from audit.actors import Actor
+from plans.models import PlanVersion
+from plans.services import plan_version_import_approved
+from tests.plans.plan_samples import changed, search_up_12_pct, winter_plan
+
+pytestmark = pytest.mark.django_db
+SEED = Actor.system("tests")
+WINTER = winter_plan()
+
+
+def bearer(tenant) -> dict:
+    _key, raw = agent_key_create(tenant=tenant, name="planner-agent", actor=SEED)
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+@pytest.fixture
+def acme_key(acme):
+    return bearer(acme)
+
+
+@pytest.fixture
+def acme_v1(acme):
+    return plan_version_import_approved(
+        tenant=acme,
+        track_key="always_on",
+        kind="initial",
+        payload=WINTER,
+        actor=SEED,
+        approved_by="tests",
+    )
+
+
+def post(client, url, body, headers):
+    return client.post(url, body, content_type="application/json", **headers)
+
+
+def test_current_returns_the_approved_version(client, acme_key, acme_v1):
+    response = client.get("/api/v1/tracks/always_on/current", **acme_key)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["number"] == 1
+    assert body["status"] == "approved"
+    assert body["kind"] == "initial"
+    assert body["track"] == "always_on"
+    assert body["payload_hash"] == acme_v1.payload_hash
+    assert body["payload"]["channels"][0]["budget"] == "40000.00"
+    assert body["approved_at"].startswith(acme_v1.approved_at.date().isoformat())
+
+
+def test_current_is_404_for_a_track_without_an_approved_version(client, acme_key):
+    response = client.get("/api/v1/tracks/branding/current", **acme_key)
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_another_tenants_track_is_404(client, globex, acme_v1):
+    response = client.get("/api/v1/tracks/always_on/current", **bearer(globex))
+    assert response.status_code == 404
+
+
+def test_a_draft_is_created_with_the_classifier_path_and_the_diff(client, acme_key, acme_v1):
+    response = post(
+        client,
+        "/api/v1/tracks/always_on/drafts",
+        {"kind": "revise", "payload": changed(WINTER, search_up_12_pct), "reason": "drift"},
+        acme_key,
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["number"], body["status"], body["path"], body["parent"]) == (
+        2,
+        "draft",
+        "revise",
+        1,
+    )
+    assert body["diff"]["budgets"][0]["change_pct"] == "12.0"
+    version = PlanVersion.objects.get(number=2)
+    assert version.trigger == "api"
+    assert version.created_by == "planner-agent"
+
+
+def test_a_new_channel_filed_as_a_revise_is_422_with_the_reason(client, acme_key, acme_v1):
+    with_tiktok = changed(
+        WINTER,
+        lambda p: p["channels"].append(
+            {"channel": "tiktok", "platform": "tiktok_ads", "budget": 5000, "flights": []}
+        ),
+    )
+    response = post(
+        client,
+        "/api/v1/tracks/always_on/drafts",
+        {"kind": "revise", "payload": with_tiktok, "reason": "try tiktok"},
+        acme_key,
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "kind_contradicts_classifier"
+    assert "which says replan" in body["detail"]
+    assert "new channel tiktok is a structural change" in body["detail"]
+    assert PlanVersion.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "fragment"),
+    [
+        pytest.param(
+            {"kind": "revise", "payload": {"objective": "x"}},
+            "invalid_payload",
+            "channels: Field required",
+            id="payload missing fields",
+        ),
+        pytest.param(
+            {"kind": "rewrite", "payload": {}}, "validation_error", "kind", id="unknown kind"
+        ),
+        pytest.param({"payload": {}}, "validation_error", "kind", id="no kind"),
+    ],
+)
+def test_bad_draft_input_is_422_and_writes_nothing(
+    client, acme_key, acme_v1, body, error, fragment
+):
+    response = post(client, "/api/v1/tracks/always_on/drafts", body, acme_key)
+    assert response.status_code == 422
+    assert response.json()["error"] == error
+    assert fragment in response.json()["detail"]
+    assert PlanVersion.objects.count() == 1
+
+
+def test_a_bad_track_name_is_422(client, acme_key):
+    response = post(
+        client,
+        "/api/v1/tracks/Always%20On/drafts",
+        {"kind": "initial", "payload": WINTER},
+        acme_key,
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_track"
+
+
+def test_submit_opens_the_ticket_and_answers_with_its_id(client, acme_key, acme_v1):
+    created = post(
+        client,
+        "/api/v1/tracks/always_on/drafts",
+        {"kind": "revise", "payload": changed(WINTER, search_up_12_pct)},
+        acme_key,
+    ).json()
+    response = client.post(f"/api/v1/plan-versions/{created['number']}/submit", **acme_key)
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    ticket = Ticket.objects.get(public_id=body["ticket"])
+    assert (body["number"], body["status"]) == (2, "pending_approval")
+    assert ticket.type == "A5"
+    assert ticket.plan_version == 2
+    assert body["tickets"] == [body["ticket"]]
+
+
+def test_submitting_an_approved_version_is_409(client, acme_key, acme_v1):
+    response = client.post("/api/v1/plan-versions/1/submit", **acme_key)
+    assert response.status_code == 409
+    assert response.json()["error"] == "invalid_status"
+
+
+def test_submitting_another_tenants_version_is_404(client, globex, acme_v1):
+    response = client.post("/api/v1/plan-versions/1/submit", **bearer(globex))
+    assert response.status_code == 404
+
+
+def test_no_key_is_401(client):
+    assert client.get("/api/v1/tracks/always_on/current").status_code == 401
