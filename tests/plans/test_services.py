@@ -1,6 +1,7 @@
 """The plan version lifecycle through the real approvals services: draft, submit, tickets,
 approve (supersede in one transaction), reject, request changes, withdraw, the master envelope."""
 
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -431,3 +432,30 @@ def test_approval_records_what_the_live_manifest_still_has_to_align(
             "entity_ids": ["adset-9"],
         }
     ]
+
+
+def test_the_demo_world_has_acme_history_and_globex_current_plan():
+    from django.core.management import call_command
+
+    from optimization.models import ExecutionManifestEntry
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())  # idempotent: nothing new the second time
+    acme_versions = list(
+        PlanVersion.objects.filter(tenant__slug="acme", number__lte=4)
+        .order_by("number")
+        .values_list("number", "track__key", "kind", "status")
+    )
+    assert acme_versions == [
+        (1, "always_on", "initial", "superseded"),
+        (2, "always_on", "revise", "superseded"),
+        (3, "always_on", "replan", "approved"),
+        (4, "branding", "track_draft", "approved"),
+    ]
+    v3 = PlanVersion.objects.get(tenant__slug="acme", number=3)
+    assert v3.approved_by == "client"  # the replan needed the client's sign-off, given last
+    assert Track.objects.get(tenant__slug="acme", key="always_on").current_version == v3
+    globex = Track.objects.get(tenant__slug="globex", key="always_on")
+    assert globex.current_version.status == PlanStatus.APPROVED
+    assert ExecutionManifestEntry.objects.filter(tenant__slug="acme").count() == 4
+    assert ExecutionManifestEntry.objects.filter(tenant__slug="globex").count() == 2

@@ -1,0 +1,255 @@
+"""Demo plans (CONTRACT.md "Demo world"), idempotent.
+
+acme: always_on went through the real lifecycle — v1 initial, v2 revise (search +12%, CPA target
+36), v3 replan (TikTok added), each drafted by `planner`, submitted and approved through its
+tickets by the demo people — so v3 is current and v1, v2 are superseded; plus an approved
+branding track. globex: an approved always_on, imported (globex has no internal demo users to
+approve it). Both tenants get a master envelope.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+from approvals.models import Ticket, TicketStatus
+from approvals.services import ticket_decide
+from audit.actors import Actor
+from plans.models import PlanTrigger, Track
+from plans.services import (
+    SUBJECT_TYPE,
+    master_plan_set,
+    plan_version_create_draft,
+    plan_version_import_approved,
+    plan_version_submit,
+)
+from tenants.models import Membership, Tenant
+
+SEED_ACTOR = Actor.system("seed_demo")
+
+ACME_V1 = {
+    "objective": "purchases",
+    "primary_kpi": "cpa",
+    "kpi_targets": {"cpa": "40", "roas": "4"},
+    "geos": ["DE", "AT"],
+    "currency": "EUR",
+    "start": "2026-11-01",
+    "end": "2027-01-31",
+    "channels": [
+        {
+            "channel": "search",
+            "platform": "google_ads",
+            "budget": "40000",
+            "flights": [
+                {"start": "2026-11-01", "end": "2026-11-30", "budget": "15000"},
+                {"start": "2026-12-01", "end": "2026-12-31", "budget": "15000"},
+                {"start": "2027-01-01", "end": "2027-01-31", "budget": "10000"},
+            ],
+        },
+        {
+            "channel": "social",
+            "platform": "meta",
+            "budget": "30000",
+            "flights": [
+                {"start": "2026-11-01", "end": "2026-11-30", "budget": "10000"},
+                {"start": "2026-12-01", "end": "2026-12-31", "budget": "12000"},
+                {"start": "2027-01-01", "end": "2027-01-31", "budget": "8000"},
+            ],
+        },
+    ],
+    "creative_themes": ["winter sale", "gift guide"],
+    "messaging": "Warm up for less: the winter sale is on.",
+}
+
+
+def _acme_v2(plan: dict) -> None:
+    search = plan["channels"][0]
+    search["budget"], search["flights"][1]["budget"] = "44800", "19800"
+    plan["kpi_targets"]["cpa"] = "36"
+
+
+def _acme_v3(plan: dict) -> None:
+    plan["channels"].append(
+        {
+            "channel": "tiktok",
+            "platform": "tiktok_ads",
+            "budget": "8000",
+            "flights": [{"start": "2026-12-01", "end": "2026-12-31", "budget": "8000"}],
+        }
+    )
+
+
+ACME_BRANDING = {
+    "objective": "awareness",
+    "primary_kpi": "cpm",
+    "kpi_targets": {"cpm": "6.5"},
+    "geos": ["DE"],
+    "currency": "EUR",
+    "start": "2026-12-01",
+    "end": "2027-01-31",
+    "channels": [
+        {
+            "channel": "video",
+            "platform": "youtube",
+            "budget": "20000",
+            "flights": [
+                {"start": "2026-12-01", "end": "2026-12-31", "budget": "12000"},
+                {"start": "2027-01-01", "end": "2027-01-31", "budget": "8000"},
+            ],
+        }
+    ],
+    "creative_themes": ["brand film"],
+    "messaging": "Acme: winter, well made.",
+}
+
+GLOBEX_ALWAYS_ON = {
+    "objective": "leads",
+    "primary_kpi": "cpl",
+    "kpi_targets": {"cpl": "55"},
+    "geos": ["US"],
+    "currency": "USD",
+    "start": "2026-11-01",
+    "end": "2027-01-31",
+    "channels": [
+        {
+            "channel": "search",
+            "platform": "google_ads",
+            "budget": "36000",
+            "flights": [
+                {"start": "2026-11-01", "end": "2026-11-30", "budget": "12000"},
+                {"start": "2026-12-01", "end": "2026-12-31", "budget": "12000"},
+                {"start": "2027-01-01", "end": "2027-01-31", "budget": "12000"},
+            ],
+        },
+        {
+            "channel": "social",
+            "platform": "meta",
+            "budget": "18000",
+            "flights": [{"start": "2026-11-01", "end": "2027-01-31", "budget": "18000"}],
+        },
+    ],
+    "creative_themes": ["find a clinic near you"],
+    "messaging": "Book a check-up with a Globex clinician this winter.",
+}
+
+
+def _changed(plan: dict, change: Callable[[dict], None]) -> dict:
+    copied = copy.deepcopy(plan)
+    change(copied)
+    return copied
+
+
+def _person(tenant: Tenant, role: str):
+    membership = Membership.objects.filter(tenant=tenant, role=role).select_related("user").first()
+    return membership.user if membership else None
+
+
+def _through_tickets(
+    tenant: Tenant, *, track_key: str, kind: str, payload: dict, reason: str, trigger: str
+) -> None:
+    """Draft as the demo planner, submit, and approve every ticket in each required role."""
+    planner = Actor.for_user(_person(tenant, "planner"))
+    version = plan_version_create_draft(
+        tenant=tenant,
+        track_key=track_key,
+        kind=kind,
+        payload=payload,
+        actor=planner,
+        reason=reason,
+        trigger=trigger,
+    )
+    plan_version_submit(version=version, actor=planner)
+    tickets = Ticket.objects.filter(
+        tenant=tenant,
+        subject_type=SUBJECT_TYPE,
+        subject_id=str(version.number),
+        status=TicketStatus.OPEN,
+    ).order_by("type")
+    for ticket in tickets:
+        for slot in ticket.required_roles:
+            role = slot.split("/")[0]
+            ticket_decide(
+                ticket=ticket,
+                actor=Actor.for_user(_person(tenant, role)),
+                verdict="approve",
+                role=role,
+                comment="Looks right." if role != "client" else "Approved for the winter push.",
+            )
+
+
+def _has_current(tenant: Tenant, key: str) -> bool:
+    return Track.objects.filter(tenant=tenant, key=key, current_version__isnull=False).exists()
+
+
+def seed(*, log: Callable[[str], None]) -> None:
+    acme = Tenant.objects.get(slug="acme")
+    globex = Tenant.objects.get(slug="globex")
+    master_plan_set(
+        tenant=acme,
+        period_start=date(2026, 10, 1),
+        period_end=date(2027, 3, 31),
+        currency="EUR",
+        total_budget=Decimal("150000"),
+        track_caps={"always_on": "100000", "branding": "30000"},
+        actor=SEED_ACTOR,
+    )
+    master_plan_set(
+        tenant=globex,
+        period_start=date(2026, 10, 1),
+        period_end=date(2027, 3, 31),
+        currency="USD",
+        total_budget=Decimal("80000"),
+        track_caps={"always_on": "60000"},
+        actor=SEED_ACTOR,
+    )
+    if _has_current(acme, "always_on"):
+        log("acme always_on: exists")
+    else:
+        v2 = _changed(ACME_V1, _acme_v2)
+        steps = [
+            ("initial", ACME_V1, "Winter plan agreed at kick-off", PlanTrigger.PLANNER),
+            ("revise", v2, "Search drifted +12% and converts below target", PlanTrigger.DRIFT),
+            (
+                "replan",
+                _changed(v2, _acme_v3),
+                "Client asked to test TikTok",
+                PlanTrigger.CLIENT_REQUEST,
+            ),
+        ]
+        for kind, payload, reason, trigger in steps:
+            _through_tickets(
+                acme,
+                track_key="always_on",
+                kind=kind,
+                payload=payload,
+                reason=reason,
+                trigger=trigger,
+            )
+        log("acme always_on: v1 initial, v2 revise, v3 replan approved (v3 current)")
+    if _has_current(acme, "branding"):
+        log("acme branding: exists")
+    else:
+        _through_tickets(
+            acme,
+            track_key="branding",
+            kind="track_draft",
+            payload=ACME_BRANDING,
+            reason="Brand film alongside always-on for the holidays",
+            trigger=PlanTrigger.PLANNER,
+        )
+        log("acme branding: approved track draft")
+    if _has_current(globex, "always_on"):
+        log("globex always_on: exists")
+    else:
+        plan_version_import_approved(
+            tenant=globex,
+            track_key="always_on",
+            kind="initial",
+            payload=GLOBEX_ALWAYS_ON,
+            actor=SEED_ACTOR,
+            approved_by="Globex marketing (signed plan, Oct 2026)",
+            reason="Plan signed before onboarding",
+        )
+        log("globex always_on: approved initial plan")
