@@ -329,7 +329,8 @@ def plan_revise_summary(
 ) -> dict:
     """The client-facing preview of vN → vN+1 (see the module docstring for the shape)."""
     payload = parse_payload(after)
-    diff = diff if diff is not None else plan_diff(before, payload)
+    previous = parse_payload(before) if before is not None else None
+    diff = diff if diff is not None else plan_diff(previous, payload)
     currency = payload.currency
     if before is None:
         summary = [

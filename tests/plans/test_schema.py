@@ -137,3 +137,11 @@ def test_a_payload_that_is_not_an_object_is_refused():
 def test_unflighted_budget_is_allowed_as_a_reserve():
     plan = changed(WINTER, lambda p: channel(p, "search").update(budget=45000))
     assert payload_errors(plan) == []
+
+
+def test_names_are_trimmed_and_lower_cased():
+    plan = changed(WINTER, lambda p: p.update(objective=" Purchases "))
+    channel(plan, "search")["channel"] = "Search"
+    canonical = canonical_payload(plan)
+    assert canonical["objective"] == "purchases"
+    assert canonical["channels"][0]["channel"] == "search"
