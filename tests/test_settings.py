@@ -28,9 +28,9 @@ print(json.dumps(values))
 
 
 def run_django(code_or_args: list[str], **env_overrides: str) -> subprocess.CompletedProcess:
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"PYTEST_VERSION", "DEBUG", "SECRET_KEY"}
-    }
+    # Not this process's test-only variables (the browser fixture sets DJANGO_ALLOW_ASYNC_UNSAFE).
+    leave_out = {"PYTEST_VERSION", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in leave_out}
     env.update(DJANGO_SETTINGS_MODULE="config.settings", **env_overrides)
     return subprocess.run(
         [sys.executable, *code_or_args], cwd=ROOT, env=env, capture_output=True, text=True
