@@ -13,20 +13,19 @@ from django.core.serializers.json import DjangoJSONEncoder
 GENESIS_HASH = "0" * 64
 
 
+# One encoder for every call: building one per json.dumps call is most of its cost.
+_CANONICAL = DjangoJSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, Decimals and dates as strings: the same value gives the same text.
 
     NaN and Infinity are refused (ValueError): they are not JSON, and no database column that
     stores JSON gives them back.
     """
-    return json.dumps(
-        value,
-        cls=DjangoJSONEncoder,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+    return _CANONICAL.encode(value)
 
 
 def sha256_of(value: Any) -> str:
@@ -70,37 +69,36 @@ def normalize(value: Any) -> Any:
     return _clean(json.loads(canonical_json(value), parse_float=_number_as_stored))
 
 
-def link_hash(
-    *,
-    prev_hash: str,
-    tenant_id: int,
-    seq: int,
-    created_at: datetime,
-    actor_type: str,
-    actor_id: str,
-    actor_label: str,
-    action: str,
-    resource_type: str,
-    resource_id: str,
-    plan_version: int | None,
-    payload_hash: str,
-    data: Any,
-) -> str:
-    """SHA-256 of the previous link's hash followed by every stored field of this one."""
-    content = canonical_json(
-        [
-            tenant_id,
-            seq,
-            created_at.astimezone(UTC).isoformat(timespec="microseconds"),
-            actor_type,
-            actor_id,
-            actor_label,
-            action,
-            resource_type,
-            resource_id,
-            plan_version,
-            payload_hash,
-            data,
-        ]
-    )
-    return hashlib.sha256((prev_hash + content).encode("utf-8", "surrogatepass")).hexdigest()
+def utc_iso(moment: datetime) -> str:
+    """The one text form of a timestamp in a link: UTC, microseconds, "+00:00"."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+# The stored fields a link's body covers, in this order (everything but its chain position).
+BODY_FIELDS = (
+    "tenant_id",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "action",
+    "resource_type",
+    "resource_id",
+    "plan_version",
+    "payload_hash",
+    "data",
+)
+
+
+def link_body(**fields: Any) -> str:
+    """Canonical JSON of the BODY_FIELDS values (a JSON array in that order)."""
+    return canonical_json([fields[name] for name in BODY_FIELDS])
+
+
+def link_hash(*, prev_hash: str, seq: int, created_at: datetime | str, body: str) -> str:
+    """SHA-256 of "prev_hash|seq|created_at|body".
+
+    Kept this simple on purpose: PostgreSQL computes the very same text and hash inside the
+    append statement (audit/services.py), so the chain head is locked for one statement only.
+    """
+    at = created_at if isinstance(created_at, str) else utc_iso(created_at)
+    return hashlib.sha256(f"{prev_hash}|{seq}|{at}|{body}".encode()).hexdigest()

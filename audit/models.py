@@ -53,13 +53,18 @@ class AuditEvent(models.Model):
 
 class AuditChainHead(models.Model):
     """The newest link of each tenant's chain. Writers lock this row to append (READ COMMITTED:
-    the locked re-read sees the committed head, so no two writers fork the chain)."""
+    the locked re-read sees the committed head, so no two writers fork the chain).
+
+    `prev_hash` is the link before the newest: the PostgreSQL append moves the head with one
+    UPDATE (`prev_hash = hash, hash = …`) and hands both to the event it inserts.
+    """
 
     tenant = models.OneToOneField(
         "tenants.Tenant", on_delete=models.PROTECT, primary_key=True, related_name="+"
     )
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64, default="")
 
     def __str__(self) -> str:
         return f"{self.tenant_id}@{self.seq}"

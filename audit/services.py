@@ -1,17 +1,49 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from audit.actors import Actor
-from audit.chain import GENESIS_HASH, link_hash, normalize, sha256_of
+from audit.chain import GENESIS_HASH, link_body, link_hash, normalize, sha256_of, utc_iso
 from audit.models import AuditChainHead, AuditEvent
 
 Resource = tuple[str, Any] | models.Model
 
 ACTOR_LABEL_MAX = AuditEvent._meta.get_field("actor_label").max_length
+EVENT_TABLE = AuditEvent._meta.db_table
+HEAD_TABLE = AuditChainHead._meta.db_table
+
+# PostgreSQL: move the head and insert the event in ONE statement, hashing in the database
+# (the same "prev_hash|seq|created_at|body" text as audit.chain.link_hash). The UPDATE takes the
+# head row's lock until the transaction ends; in READ COMMITTED a writer that waited for it
+# re-evaluates the statement on the committed head, so it continues from the newest link
+# instead of forking the chain (under REPEATABLE READ it would get a serialization error
+# instead). Doing all the work in one statement keeps the time the lock is held, and so
+# the time every other writer of the tenant waits, down to this statement plus the commit.
+_PG_APPEND = f"""
+WITH link AS (
+    UPDATE {HEAD_TABLE}
+       SET seq = seq + 1,
+           prev_hash = hash,
+           hash = encode(sha256(convert_to(
+               hash || '|' || (seq + 1)::text || '|' || %(at)s || '|' || %(body)s, 'UTF8'
+           )), 'hex')
+     WHERE tenant_id = %(tenant_id)s
+ RETURNING seq, prev_hash, hash
+)
+INSERT INTO {EVENT_TABLE} (
+    tenant_id, seq, created_at, actor_type, actor_id, actor_label, action, resource_type,
+    resource_id, plan_version, payload_hash, data, prev_hash, hash
+)
+SELECT %(tenant_id)s, link.seq, %(created_at)s, %(actor_type)s, %(actor_id)s, %(actor_label)s,
+       %(action)s, %(resource_type)s, %(resource_id)s, %(plan_version)s, %(payload_hash)s,
+       %(data)s::jsonb, link.prev_hash, link.hash
+  FROM link
+RETURNING id, seq, prev_hash, hash
+"""
 
 
 def resource_key(resource: Resource) -> tuple[str, str]:
@@ -21,30 +53,84 @@ def resource_key(resource: Resource) -> tuple[str, str]:
     return str(resource_type), str(resource_id)
 
 
-def _claim_next_link(tenant_id: int) -> tuple[int, str]:
-    """Lock the tenant's chain head and return (next seq, previous hash).
+def _chain_head_create(tenant_id: int) -> None:
+    """The tenant's first event. A concurrent first writer's insert makes ours a no-op (after
+    waiting for it to commit), and the retried append then queues behind it."""
+    AuditChainHead.objects.bulk_create(
+        [AuditChainHead(tenant_id=tenant_id, seq=0, hash=GENESIS_HASH)], ignore_conflicts=True
+    )
 
-    The UPDATE takes the head row's lock until our transaction ends; in READ COMMITTED a writer
-    that waited for it re-reads the committed row, so it continues from the newest link instead
-    of a stale one. (Under REPEATABLE READ that waiting writer gets a serialization error
-    instead: it can fail, but never fork the chain.) On SQLite the IMMEDIATE transaction
-    already serialises writers.
-    """
-    table = AuditChainHead._meta.db_table
+
+def _append_postgresql(fields: dict, body: str) -> tuple[int, int, str, str]:
+    params = {
+        **fields,
+        "at": utc_iso(fields["created_at"]),
+        "body": body,
+        "data": json.dumps(fields["data"], ensure_ascii=False),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_APPEND, params)
+        row = cursor.fetchone()
+    if row is None:
+        _chain_head_create(fields["tenant_id"])
+        return _append_postgresql(fields, body)
+    return row
+
+
+def _claim_links(tenant_id: int, count: int) -> tuple[int, str]:
+    """Lock the tenant's head and advance it by `count`: returns (last claimed seq, the hash to
+    chain on). The caller writes the events and the head's new hash before committing."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET seq = seq + 1 WHERE tenant_id = %s RETURNING seq, hash",
-            [tenant_id],
+            f"UPDATE {HEAD_TABLE} SET seq = seq + %s WHERE tenant_id = %s RETURNING seq, hash",
+            [count, tenant_id],
         )
         row = cursor.fetchone()
     if row is None:
-        # The tenant's first event. A concurrent first writer's insert makes ours a no-op
-        # (after waiting for it to commit), and the retried UPDATE then queues behind it.
-        AuditChainHead.objects.bulk_create(
-            [AuditChainHead(tenant_id=tenant_id, seq=0, hash=GENESIS_HASH)], ignore_conflicts=True
-        )
-        return _claim_next_link(tenant_id)
+        _chain_head_create(tenant_id)
+        return _claim_links(tenant_id, count)
     return row[0], row[1]
+
+
+def _append_sqlite(fields: dict, body: str) -> tuple[int, int, str, str]:
+    # The IMMEDIATE transaction (settings) already holds the database's one write lock.
+    seq, prev_hash = _claim_links(fields["tenant_id"], 1)
+    event_hash = link_hash(prev_hash=prev_hash, seq=seq, created_at=fields["created_at"], body=body)
+    event = AuditEvent.objects.create(**fields, seq=seq, prev_hash=prev_hash, hash=event_hash)
+    AuditChainHead.objects.filter(tenant_id=fields["tenant_id"]).update(
+        hash=event_hash, prev_hash=prev_hash
+    )
+    return event.pk, seq, prev_hash, event_hash
+
+
+def _event_fields(
+    *,
+    tenant,
+    actor: Actor,
+    action: str,
+    resource: Resource,
+    plan_version: int | None = None,
+    payload: Any = None,
+    data: dict | None = None,
+) -> dict:
+    """Every stored field but the chain position, as the database will give it back."""
+    resource_type, resource_id = resource_key(resource)
+    return {
+        **normalize(
+            {
+                "actor_type": actor.type,
+                "actor_id": actor.id,
+                "actor_label": actor.label[:ACTOR_LABEL_MAX],
+                "action": action,
+                "resource_type": resource_type,
+                "resource_id": resource_id,
+                "data": data or {},
+            }
+        ),
+        "tenant_id": tenant if isinstance(tenant, int) else tenant.pk,
+        "plan_version": plan_version,
+        "payload_hash": sha256_of(payload) if payload is not None else "",
+    }
 
 
 def audit_event_append(
@@ -62,31 +148,53 @@ def audit_event_append(
     `payload` is hashed (payload_hash) but not stored; `data` is stored with the event. The
     head stays locked until the caller commits, so keep the work after this call short.
     """
-    resource_type, resource_id = resource_key(resource)
-    tenant_id = tenant if isinstance(tenant, int) else tenant.pk
-    normalized = normalize(
-        {
-            "actor_type": actor.type,
-            "actor_id": actor.id,
-            "actor_label": actor.label[:ACTOR_LABEL_MAX],
-            "action": action,
-            "resource_type": resource_type,
-            "resource_id": resource_id,
-            "data": data or {},
-        }
+    fields = _event_fields(
+        tenant=tenant,
+        actor=actor,
+        action=action,
+        resource=resource,
+        plan_version=plan_version,
+        payload=payload,
+        data=data,
     )
-    payload_hash = sha256_of(payload) if payload is not None else ""
+    # Everything but the chain position is hashed before the head is locked.
+    body = link_body(**fields)
     with transaction.atomic(savepoint=False):
-        seq, prev_hash = _claim_next_link(tenant_id)
-        fields = {
-            **normalized,
-            "tenant_id": tenant_id,
-            "seq": seq,
-            "created_at": timezone.now(),
-            "plan_version": plan_version,
-            "payload_hash": payload_hash,
-        }
-        event_hash = link_hash(prev_hash=prev_hash, **fields)
-        event = AuditEvent.objects.create(**fields, prev_hash=prev_hash, hash=event_hash)
-        AuditChainHead.objects.filter(tenant_id=tenant_id).update(hash=event_hash)
+        fields["created_at"] = timezone.now()
+        if connection.vendor == "postgresql":
+            event_id, seq, prev_hash, event_hash = _append_postgresql(fields, body)
+        else:
+            event_id, seq, prev_hash, event_hash = _append_sqlite(fields, body)
+    event = AuditEvent(id=event_id, **fields, seq=seq, prev_hash=prev_hash, hash=event_hash)
+    event._state.adding, event._state.db = False, connection.alias  # it is a saved row
     return event
+
+
+def audit_events_append_many(*, tenant, actor: Actor, events: list[dict]) -> list[AuditEvent]:
+    """Append several events by one actor in one go (a sweep, a bulk change): one head claim
+    and one bulk insert instead of one of each per event.
+
+    Each item of `events` takes audit_event_append's keywords: action, resource and optionally
+    plan_version, payload, data. Same transaction rules as audit_event_append.
+    """
+    if not events:
+        return []
+    rows = [_event_fields(tenant=tenant, actor=actor, **event) for event in events]
+    bodies = [link_body(**row) for row in rows]
+    tenant_id = rows[0]["tenant_id"]
+    with transaction.atomic(savepoint=False):
+        last_seq, prev_hash = _claim_links(tenant_id, len(rows))
+        now = timezone.now()
+        created = []
+        for offset, (row, body) in enumerate(zip(rows, bodies, strict=True)):
+            seq = last_seq - len(rows) + 1 + offset
+            event_hash = link_hash(prev_hash=prev_hash, seq=seq, created_at=now, body=body)
+            created.append(
+                AuditEvent(**row, seq=seq, created_at=now, prev_hash=prev_hash, hash=event_hash)
+            )
+            prev_hash = event_hash
+        AuditEvent.objects.bulk_create(created)
+        AuditChainHead.objects.filter(tenant_id=tenant_id).update(
+            hash=created[-1].hash, prev_hash=created[-1].prev_hash
+        )
+    return created

@@ -8,7 +8,7 @@ from django.db import connection
 from audit.actors import Actor
 from audit.chain import GENESIS_HASH, sha256_of
 from audit.models import AuditChainHead, AuditEvent
-from audit.services import audit_event_append
+from audit.services import audit_event_append, audit_events_append_many
 from audit.verify import audit_chains_verify
 
 
@@ -112,3 +112,31 @@ def test_eight_concurrent_writers_leave_one_valid_chain_with_no_lost_event(acme)
     verdict = audit_chains_verify(tenant=acme)
     assert verdict.ok, verdict.broken
     assert verdict.checked == before + 8 * per_thread
+
+
+@pytest.mark.django_db
+def test_appending_many_events_at_once_continues_the_same_chain(acme, append_events):
+    append_events(acme, 2)
+    before = AuditEvent.objects.filter(tenant=acme).count()
+    created = audit_events_append_many(
+        tenant=acme,
+        actor=Actor.service("sweep"),
+        events=[
+            {"action": "ticket.escalated", "resource": ("ticket", "T-1"), "data": {"level": 1}},
+            {"action": "ticket.escalated", "resource": ("ticket", "T-2"), "plan_version": 4},
+        ],
+    )
+    append_events(acme, 1)
+    assert [e.seq for e in created] == [before + 1, before + 2]
+    stored = AuditEvent.objects.get(tenant=acme, seq=before + 2)
+    assert (stored.resource_id, stored.plan_version, stored.actor_label) == ("T-2", 4, "sweep")
+    verdict = audit_chains_verify(tenant=acme)
+    assert verdict.ok, verdict.broken
+    assert verdict.checked == before + 3
+
+
+@pytest.mark.django_db
+def test_appending_no_events_writes_nothing(acme):
+    before = AuditEvent.objects.count()
+    assert audit_events_append_many(tenant=acme, actor=Actor.system(), events=[]) == []
+    assert AuditEvent.objects.count() == before

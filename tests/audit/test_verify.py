@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from audit.chain import GENESIS_HASH, link_hash
+from audit.chain import BODY_FIELDS, GENESIS_HASH, link_body, link_hash
 from audit.models import AuditEvent
 from audit.verify import ROW_FIELDS, audit_chains_verify, chain_rows_check
 from tests.audit.tampering import audit_triggers_lifted
@@ -68,9 +68,13 @@ def test_editing_the_data_json_is_caught(chain):
 @pytest.mark.django_db
 def test_a_row_rehashed_to_hide_an_edit_breaks_the_next_link(chain):
     victim, following = chain[1], chain[2]
-    fields = {f: getattr(victim, f) for f in ROW_FIELDS if f not in ("id", "hash")}
-    fields["action"] = "forged"
-    forged_hash = link_hash(**fields)
+    body = {f: getattr(victim, f) for f in BODY_FIELDS}
+    forged_hash = link_hash(
+        prev_hash=victim.prev_hash,
+        seq=victim.seq,
+        created_at=victim.created_at,
+        body=link_body(**{**body, "action": "forged"}),
+    )
     with audit_triggers_lifted() as cursor:
         cursor.execute(
             "UPDATE audit_auditevent SET action = 'forged', hash = %s WHERE id = %s",
