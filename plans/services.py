@@ -807,7 +807,13 @@ def on_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
         .filter(tenant_id=ticket.tenant_id, number=int(ticket.subject_id))
         .first()
     )
-    if version is None or version.status != PlanStatus.PENDING_APPROVAL:
+    if version is None:
+        return
+    # Lock the version before looking at its other tickets: two tickets resolved at the same
+    # moment (A5 and A7) are serialised here, and the second one sees the first one's outcome
+    # (READ COMMITTED re-reads after the lock), so the version can't be left pending.
+    version = _lock_version(version)
+    if version.status != PlanStatus.PENDING_APPROVAL:
         return
     note = f"{ticket.public_id} {outcome.replace('_', ' ')}"
     if ticket.resolution_note:

@@ -459,3 +459,48 @@ def test_the_demo_world_has_acme_history_and_globex_current_plan():
     assert globex.current_version.status == PlanStatus.APPROVED
     assert ExecutionManifestEntry.objects.filter(tenant__slug="acme").count() == 4
     assert ExecutionManifestEntry.objects.filter(tenant__slug="globex").count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_last_two_tickets_approved_at_once_still_approve_the_version(globex, globex_people):
+    import threading
+
+    from django.db import connection
+
+    plan_version_import_approved(
+        tenant=globex,
+        track_key="always_on",
+        kind="initial",
+        payload=WINTER,
+        actor=SEED,
+        approved_by="globex",
+    )
+    planner = globex_people[Role.PLANNER]
+    new_words = changed(WINTER, lambda p: p.update(messaging="Care, closer to home."))
+    draft = revise(globex, planner, new_words)
+    plan_version_submit(version=draft, actor=Actor.for_user(planner))
+    a5, a7 = open_tickets(draft)
+    ticket_decide(ticket=a7, actor=Actor.for_user(planner), verdict="approve", role="planner")
+    barrier, errors = threading.Barrier(2), []
+
+    def approve(ticket, person, role):
+        try:
+            barrier.wait()
+            ticket_decide(ticket=ticket, actor=Actor.for_user(person), verdict="approve", role=role)
+        except Exception as exc:  # reported by the assertion below
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=approve, args=(a5, planner, "planner")),
+        threading.Thread(target=approve, args=(a7, globex_people[Role.LEGAL], "legal")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    draft.refresh_from_db()
+    assert draft.status == PlanStatus.APPROVED
