@@ -188,9 +188,7 @@ class PlanPayloadForm:
         channels = self.raw["channels"]
         try:
             if what == "channel" and verb == "add":
-                channels.append(
-                    {"channel": "", "platform": "", "budget": "", "flights": [_empty_flight()]}
-                )
+                channels.append({"channel": "", "platform": "", "budget": "", "flights": []})
             elif what == "channel":
                 channels.pop(indexes[0])
             elif what == "flight" and verb == "add":
