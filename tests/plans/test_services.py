@@ -504,3 +504,39 @@ def test_the_last_two_tickets_approved_at_once_still_approve_the_version(globex,
     assert errors == []
     draft.refresh_from_db()
     assert draft.status == PlanStatus.APPROVED
+
+
+def test_the_overview_shows_tracks_current_versions_pending_drafts_and_envelope_use(
+    acme, alice, acme_v1, acme_envelope
+):
+    from plans.selectors import plan_overview
+
+    draft = revise(acme, alice, changed(WINTER, search_up_12_pct))
+    overview = plan_overview(tenant=acme)
+    (row,) = overview.tracks
+    assert row.track.key == "always_on"
+    assert row.current == acme_v1
+    assert row.pending == [draft]
+    assert row.budget == Decimal("70000")
+    assert row.cap == Decimal("75000")
+    assert overview.envelope_used_pct == Decimal("70.0")
+
+
+def test_timeline_detail_and_compare_read_one_tenant_only(acme, globex, alice, acme_v1):
+    from django.http import Http404
+
+    from plans.selectors import track_timeline, version_detail, versions_compare
+
+    draft = revise(acme, alice, changed(WINTER, search_up_12_pct))
+    assert [v.number for v in track_timeline(tenant=acme, key="always_on")] == [2, 1]
+    detail = version_detail(tenant=acme, number=2)
+    assert detail["parent"] == acme_v1
+    assert detail["summary"]["summary"][0].startswith("Search budget up 12%")
+    assert detail["approval_needs"].required_roles == ("planner", "client")
+    assert detail["manifest_diff"]["remaining"][0]["action"] == "launch"
+    compared = versions_compare(tenant=acme, left=1, right=draft.number)
+    assert compared["diff"]["totals"]["change"] == "4800.00"
+    with pytest.raises(Http404):
+        version_detail(tenant=globex, number=1)
+    with pytest.raises(Http404):
+        track_timeline(tenant=globex, key="always_on")
