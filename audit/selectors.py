@@ -14,3 +14,11 @@ def audit_trail(*, tenant, resource_type: str, resource_id: str) -> QuerySet[Aud
     return audit_events_for_tenant(tenant=tenant).filter(
         resource_type=resource_type, resource_id=str(resource_id)
     )
+
+
+def audit_events_after(*, tenant, after_seq: int, limit: int) -> tuple[list[AuditEvent], bool]:
+    """Up to `limit` events after `after_seq` in chain order, and whether more follow."""
+    events = list(
+        AuditEvent.objects.filter(tenant=tenant, seq__gt=after_seq).order_by("seq")[: limit + 1]
+    )
+    return events[:limit], len(events) > limit

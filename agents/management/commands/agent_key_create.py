@@ -1,8 +1,11 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from agents.models import AgentKey
 from agents.services import agent_key_create
 from audit.actors import Actor
 from tenants.models import Tenant
+
+NAME_MAX = AgentKey._meta.get_field("name").max_length
 
 
 class Command(BaseCommand):
@@ -13,6 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="agent or service name")
 
     def handle(self, *args, tenant, name, **options):
+        name = name.strip()
+        if not name or len(name) > NAME_MAX:
+            raise CommandError(f"--name must be 1 to at most {NAME_MAX} characters")
         try:
             tenant_obj = Tenant.objects.get(slug=tenant)
         except Tenant.DoesNotExist as exc:
