@@ -7,8 +7,6 @@ create, edit, submit and withdraw drafts. Another tenant's track or version is a
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,20 +15,18 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from audit.actors import Actor
+from plans import selectors
 from plans import views_queries as q
-from plans.diff import diff_is_empty, manifest_diff, plan_diff
+from plans.diff import diff_is_empty
 from plans.forms import PlanPayloadForm
-from plans.models import TRACK_KEY_PATTERN, PlanKind, PlanStatus, Track
+from plans.models import TRACK_KEY_PATTERN, PlanKind
 from plans.services import (
     PlanError,
-    approval_needs,
     plan_version_create_draft,
     plan_version_edit,
     plan_version_submit,
     plan_version_withdraw,
-    track_classify,
 )
-from plans.summary import plan_revise_summary
 from tenants.access import tenant_view
 from tenants.models import Role
 
@@ -41,26 +37,25 @@ def _can_plan(request: HttpRequest) -> bool:
     return request.membership.role == Role.PLANNER
 
 
-def _tenant_today(request: HttpRequest) -> date:
-    return datetime.now(ZoneInfo(request.tenant.time_zone)).date()
-
-
 @tenant_view()
 def overview(request: HttpRequest) -> HttpResponse:
-    rows = q.plan_overview_rows(tenant=request.tenant)
-    today = _tenant_today(request)
-    envelope = q.master_envelope_use(tenant=request.tenant, rows=rows, today=today)
+    plan = selectors.plan_overview(tenant=request.tenant)
     return render(
         request,
         "plans/overview.html",
-        {"nav": "plans", "tracks": rows, "envelope": envelope, "can_plan": _can_plan(request)},
+        {
+            "nav": "plans",
+            "tracks": plan.tracks,
+            "envelope": q.envelope_use(plan),
+            "can_plan": _can_plan(request),
+        },
     )
 
 
 @tenant_view()
 def timeline(request: HttpRequest, track: str) -> HttpResponse:
-    track_row = q.track_or_404(tenant=request.tenant, key=track)
-    versions = q.track_versions(track=track_row)
+    track_row = selectors.track_get(tenant=request.tenant, key=track)
+    versions = list(selectors.track_timeline(tenant=request.tenant, key=track))
     current = track_row.current_version
     # Preselect the most telling pair: the current version against the one it superseded.
     compare_b = versions[0].number if versions else None
@@ -84,39 +79,18 @@ def timeline(request: HttpRequest, track: str) -> HttpResponse:
 
 @tenant_view()
 def version_detail(request: HttpRequest, number: int) -> HttpResponse:
-    version = q.version_or_404(tenant=request.tenant, number=number)
-    parent = version.parent
-    diff = plan_diff(parent.payload, version.payload) if parent else None
-    summary = plan_revise_summary(parent.payload, version.payload, diff=diff) if parent else None
-    entries = q.track_manifest_entries(track=version.track)
-    live = (
-        manifest_diff(
-            previous=parent.payload if parent else None,
-            proposed=version.payload,
-            entries=entries,
-            on=_tenant_today(request),
-        )
-        if entries
-        else None
-    )
+    detail = selectors.version_detail(tenant=request.tenant, number=number)
+    version = detail["version"]
     return render(
         request,
         "plans/version.html",
         {
+            **detail,
             "nav": "plans",
-            "version": version,
             "track": version.track,
-            "parent": parent,
             "is_current": version.track.current_version_id == version.pk,
-            "diff": diff,
-            "diff_empty": diff is not None and diff_is_empty(diff),
-            "summary": summary,
-            "manifest_diff": live,
+            "diff_empty": diff_is_empty(detail["diff"]),
             "currency": version.payload.get("currency", ""),
-            "needs": approval_needs(version=version, policy=request.tenant.policy)
-            if version.status in (PlanStatus.DRAFT, PlanStatus.PENDING_APPROVAL)
-            else None,
-            "tickets": q.version_tickets(tenant=request.tenant, number=version.number),
             "audit_events": q.version_audit_events(tenant=request.tenant, number=version.number),
             "can_plan": _can_plan(request),
         },
@@ -124,7 +98,7 @@ def version_detail(request: HttpRequest, number: int) -> HttpResponse:
 
 
 # --- Draft editor --------------------------------------------------------------------------------
-def _verdict(*, request: HttpRequest, track_key: str, track: Track | None, form, kind: str):
+def _verdict(*, request: HttpRequest, track_key: str, form, kind: str) -> dict | None:
     """The classifier's verdict on the form as it stands; None while the form has errors.
 
     Drafts are always compared with the track's current approved version (editing a draft
@@ -132,8 +106,8 @@ def _verdict(*, request: HttpRequest, track_key: str, track: Track | None, form,
     """
     if not form.is_valid():
         return None
-    verdict = track_classify(
-        track=track, track_key=track_key, payload=form.payload, policy=request.tenant.policy
+    verdict = selectors.draft_verdict(
+        tenant=request.tenant, track_key=track_key, payload=form.payload
     )
     accepts = not kind or verdict.accepts(kind)
     return {
@@ -177,9 +151,7 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
     }
     if request.method != "POST":
         form = PlanPayloadForm(payload=base.payload if base else None)
-        verdict = _verdict(
-            request=request, track_key=track_key, track=track_row, form=form, kind=""
-        )
+        verdict = _verdict(request=request, track_key=track_key, form=form, kind="")
         default_kind = verdict["path"] if verdict and verdict["path"] in PlanKind.values else ""
         context.update(form=form, kind=default_kind, reason="", verdict=verdict)
         return _render_editor(request, context)
@@ -189,7 +161,7 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
     action = request.POST.get("action", "save")
     if form.is_row_action(action):
         form.apply_row_action(action)
-    verdict = _verdict(request=request, track_key=track_key, track=track_row, form=form, kind=kind)
+    verdict = _verdict(request=request, track_key=track_key, form=form, kind=kind)
     context.update(form=form, kind=kind, reason=request.POST.get("reason", "").strip())
     context["verdict"] = verdict
     if form.is_row_action(action):
@@ -218,7 +190,7 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
 
 @tenant_view(roles=PLANNERS)
 def version_edit(request: HttpRequest, number: int) -> HttpResponse:
-    version = q.version_or_404(tenant=request.tenant, number=number)
+    version = selectors.version_get(tenant=request.tenant, number=number)
     slug = request.tenant.slug
     if not version.is_editable:
         messages.error(
@@ -245,9 +217,7 @@ def version_edit(request: HttpRequest, number: int) -> HttpResponse:
     action = request.POST.get("action", "save")
     if form.is_row_action(action):
         form.apply_row_action(action)
-    verdict = _verdict(
-        request=request, track_key=track_row.key, track=track_row, form=form, kind=version.kind
-    )
+    verdict = _verdict(request=request, track_key=track_row.key, form=form, kind=version.kind)
     context.update(form=form, verdict=verdict)
     if request.method != "POST" or form.is_row_action(action):
         return _render_editor(request, context)
@@ -272,12 +242,12 @@ def verdict(request: HttpRequest, track: str) -> HttpResponse:
     kind = request.POST.get("kind", "")
     number = request.POST.get("version", "")
     if number.isdigit() and len(number) < 10:
-        version = q.version_or_404(tenant=request.tenant, number=int(number))
+        version = selectors.version_get(tenant=request.tenant, number=int(number))
         if version.track_id != getattr(track_row, "pk", None):
             raise Http404("That version belongs to another track")
         kind = version.kind
     form = PlanPayloadForm(data=request.POST)
-    found = _verdict(request=request, track_key=track_key, track=track_row, form=form, kind=kind)
+    found = _verdict(request=request, track_key=track_key, form=form, kind=kind)
     return render(request, "plans/editor.html#verdict", {"verdict": found})
 
 
@@ -285,7 +255,7 @@ def verdict(request: HttpRequest, track: str) -> HttpResponse:
 @require_POST
 @tenant_view(roles=PLANNERS)
 def version_submit(request: HttpRequest, number: int) -> HttpResponse:
-    version = q.version_or_404(tenant=request.tenant, number=number)
+    version = selectors.version_get(tenant=request.tenant, number=number)
     try:
         plan_version_submit(version=version, actor=Actor.for_user(request.user))
     except PlanError as exc:
@@ -298,7 +268,7 @@ def version_submit(request: HttpRequest, number: int) -> HttpResponse:
 @require_POST
 @tenant_view(roles=PLANNERS)
 def version_withdraw(request: HttpRequest, number: int) -> HttpResponse:
-    version = q.version_or_404(tenant=request.tenant, number=number)
+    version = selectors.version_get(tenant=request.tenant, number=number)
     try:
         plan_version_withdraw(version=version, actor=Actor.for_user(request.user))
     except PlanError as exc:
@@ -314,42 +284,31 @@ def version_withdraw(request: HttpRequest, number: int) -> HttpResponse:
 @tenant_view()
 def compare(request: HttpRequest) -> HttpResponse:
     choices = q.tenant_versions(tenant=request.tenant)
-    by_number = {v.number: v for v in choices}
-    raw_a, raw_b = request.GET.get("a", ""), request.GET.get("b", "")
+    known = {v.number for v in choices}
+    left, right = _int(request.GET.get("a", "")), _int(request.GET.get("b", ""))
+    asked = bool(request.GET.get("a") or request.GET.get("b"))
     errors = []
-    a = b = None
-    if raw_a or raw_b:
-        a, b = by_number.get(_int(raw_a)), by_number.get(_int(raw_b))
-        if a is None or b is None:
-            errors.append("Choose two versions of this tenant to compare.")
-        elif a.pk == b.pk:
-            errors.append(
-                f"v{a.number} compared with itself has no differences: choose two versions."
-            )
-    diff = summary = None
-    if a and b and not errors:
-        diff = plan_diff(a.payload, b.payload)
-        summary = plan_revise_summary(a.payload, b.payload, diff=diff)
-    return render(
-        request,
-        "plans/compare.html",
-        {
-            "nav": "plans",
-            "choices": choices,
-            "pickers": [
-                ("a", "From version", a.number if a else _int(raw_a)),
-                ("b", "To version", b.number if b else _int(raw_b)),
-            ],
-            "a": a if diff else None,
-            "b": b if diff else None,
-            "diff": diff,
-            "diff_empty": diff is not None and diff_is_empty(diff),
-            "summary": summary,
-            "currency": b.payload.get("currency", "") if diff else "",
-            "errors": errors,
-        },
-        status=400 if errors else 200,
-    )
+    if asked and (left not in known or right not in known):
+        errors.append("Choose two versions of this tenant to compare.")
+    elif asked and left == right:
+        errors.append(f"v{left} compared with itself has no differences: choose two versions.")
+    context = {
+        "nav": "plans",
+        "choices": choices,
+        "pickers": [("a", "From version", left), ("b", "To version", right)],
+        "errors": errors,
+    }
+    if asked and not errors:
+        found = selectors.versions_compare(tenant=request.tenant, left=left, right=right)
+        context.update(
+            a=found["left"],
+            b=found["right"],
+            diff=found["diff"],
+            diff_empty=diff_is_empty(found["diff"]),
+            summary=found["summary"],
+            currency=found["right"].payload.get("currency", ""),
+        )
+    return render(request, "plans/compare.html", context, status=400 if errors else 200)
 
 
 def _int(value: str) -> int | None:

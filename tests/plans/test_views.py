@@ -190,7 +190,7 @@ def test_the_overview_shows_the_master_envelope_use_per_track(planner_client, ac
         period_end="2027-01-31",
         currency="EUR",
         total_budget="100000",
-        track_caps={"always_on": "50000"},
+        track_caps={"always_on": "50000", "branding": "20000"},
         actor=TEST_ACTOR,
     )
 
@@ -201,6 +201,8 @@ def test_the_overview_shows_the_master_envelope_use_per_track(planner_client, ac
     assert "120.0% · over cap" in page  # 60,000 planned against a 50,000 cap
     assert "−€10,000.00" in page  # headroom below zero
     assert "60.0%" in page  # of the 100,000 total
+    # A capped track with no plan yet can be started from here.
+    assert 'href="/t/acme/plans/tracks/branding/new/">Start branding with a new draft' in page
 
 
 def test_an_operator_reads_the_overview_without_draft_actions(client, acme, v2, make_member):
@@ -260,10 +262,12 @@ def test_an_operator_reads_a_draft_without_its_actions(client, acme, v2, make_me
     assert "Edit v2" not in page
 
 
-def test_the_first_version_has_nothing_to_compare_with(planner_client, v1):
+def test_the_first_version_is_summarised_as_a_new_plan_without_a_diff(planner_client, v1):
     page = planner_client.get(url("version", 1)).content.decode()
 
-    assert "The first version of a track has nothing to compare with." in page
+    assert "New plan from 1 Nov 2026 to 31 Jan 2027: €60,000 across 2 channels" in page
+    assert "Changes from" not in page
+    assert "Recorded when v1 was approved." in page
     assert "Submit v1" not in page
 
 
