@@ -1,16 +1,33 @@
+"""Django admin for tenants, memberships and policies. Every save and delete goes through the
+services, so the admin refuses what they refuse and every change lands in the audit log."""
+
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.actors import Actor
 from tenants.models import Membership, Tenant, TenantPolicy
 from tenants.policy import FLAT_DEFAULTS
-from tenants.services import tenant_policy_update
+from tenants.services import (
+    TENANT_EDITABLE_FIELDS,
+    membership_remove,
+    membership_set,
+    tenant_create,
+    tenant_policy_update,
+    tenant_update,
+)
 
 
 class MembershipInline(admin.TabularInline):
+    """Who belongs to the tenant, read only here: roles are given and taken in Memberships,
+    whose saves are audited."""
+
     model = Membership
+    fields = ["user", "role", "created_at"]
+    readonly_fields = fields
     extra = 0
-    autocomplete_fields = ["user"]
+    max_num = 0
+    can_delete = False
+    show_change_link = True
 
 
 @admin.register(Tenant)
@@ -19,12 +36,50 @@ class TenantAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        return ["slug", "created_at"] if obj else ["created_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a tenant's audit log outlives everything; nothing deletes a tenant
+
+    def save_model(self, request, obj, form, change):
+        actor = Actor.for_user(request.user)
+        if change:
+            changes = {k: form.cleaned_data[k] for k in form.changed_data}
+            tenant_update(tenant=obj, actor=actor, changes=changes)
+            return
+        created = tenant_create(
+            slug=obj.slug, actor=actor, **{k: getattr(obj, k) for k in TENANT_EDITABLE_FIELDS}
+        )
+        # The admin goes on with `obj` (its redirect, its log entry): make it the saved row.
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "tenant", "role"]
     list_filter = ["role", "tenant"]
     search_fields = ["user__username", "tenant__slug"]
+    autocomplete_fields = ["user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "tenant"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        saved = membership_set(
+            tenant=obj.tenant, user=obj.user, role=obj.role, actor=Actor.for_user(request.user)
+        )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        membership_remove(membership=obj, actor=Actor.for_user(request.user))
+
+    def delete_queryset(self, request, queryset):
+        actor = Actor.for_user(request.user)
+        for membership in queryset:
+            membership_remove(membership=membership, actor=actor)
 
 
 @admin.register(TenantPolicy)

@@ -76,6 +76,54 @@ def membership_set(*, tenant: Tenant, user, role: str, actor: Actor) -> Membersh
     return membership
 
 
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: Actor) -> None:
+    """Take a person out of a tenant. The audit event keeps who held which role."""
+    locked = Membership.objects.select_for_update().filter(pk=membership.pk).first()
+    if locked is None:
+        return  # already removed
+    audit_event_append(
+        tenant=locked.tenant_id,
+        actor=actor,
+        action="membership.removed",
+        resource=locked,
+        data={"user": locked.user.get_username(), "role": locked.role},
+    )
+    locked.delete()
+
+
+TENANT_EDITABLE_FIELDS = ("name", "vertical", "country", "time_zone")
+
+
+@transaction.atomic
+def tenant_update(*, tenant: Tenant, actor: Actor, changes: dict[str, Any]) -> Tenant:
+    """Change a tenant's name, vertical, country or time zone (the slug names it for good)."""
+    unknown = sorted(set(changes) - set(TENANT_EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationError({key: f"{key} can't be changed here" for key in unknown})
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = {key: getattr(locked, key) for key in TENANT_EDITABLE_FIELDS}
+    for key, value in changes.items():
+        setattr(locked, key, value.upper() if key == "country" else value)
+    locked.full_clean()
+    changed = {
+        key: {"from": before[key], "to": getattr(locked, key)}
+        for key in TENANT_EDITABLE_FIELDS
+        if before[key] != getattr(locked, key)
+    }
+    if not changed:
+        return locked
+    locked.save(update_fields=list(changed))
+    audit_event_append(
+        tenant=locked,
+        actor=actor,
+        action="tenant.updated",
+        resource=locked,
+        data={"changes": changed},
+    )
+    return locked
+
+
 def _attribute_history(policy: TenantPolicy, actor: Actor, verb: str) -> None:
     """Who the history row names: outside a request (commands, agents) the middleware can't."""
     policy._change_reason = f"{verb} by {actor}"

@@ -6,7 +6,13 @@ from django.core.exceptions import ValidationError
 from audit.actors import Actor
 from audit.models import AuditEvent
 from tenants.models import Membership, Role, Tenant, TenantPolicy
-from tenants.services import membership_set, tenant_create, tenant_policy_update
+from tenants.services import (
+    membership_remove,
+    membership_set,
+    tenant_create,
+    tenant_policy_update,
+    tenant_update,
+)
 from tests.conftest import TEST_ACTOR
 from tests.tenants.ceilings import LOOSER_VALUES, STRICTER_VALUES
 
@@ -137,3 +143,32 @@ def test_a_non_number_is_refused_with_a_field_error(acme):
     with pytest.raises(ValidationError) as excinfo:
         tenant_policy_update(tenant=acme, actor=TEST_ACTOR, changes={"tool_rounds_max": "many"})
     assert "tool_rounds_max" in excinfo.value.message_dict
+
+
+# --- membership_remove and tenant_update --------------------------------------------------------
+def test_removing_a_membership_is_audited_with_the_role_it_had(acme, alice):
+    membership = Membership.objects.get(user=alice, tenant=acme)
+    membership_remove(membership=membership, actor=TEST_ACTOR)
+    membership_remove(membership=membership, actor=TEST_ACTOR)  # again: nothing more happens
+    assert not Membership.objects.filter(user=alice).exists()
+    removed = AuditEvent.objects.filter(tenant=acme, action="membership.removed")
+    assert [e.data for e in removed] == [{"user": "alice", "role": "planner"}]
+
+
+def test_updating_a_tenant_audits_what_changed_and_nothing_when_nothing_did(acme):
+    tenant_update(tenant=acme, actor=TEST_ACTOR, changes={"name": "Acme", "country": "at"})
+    tenant_update(tenant=acme, actor=TEST_ACTOR, changes={"name": "Acme"})
+    acme.refresh_from_db()
+    assert (acme.name, acme.country) == ("Acme", "AT")
+    event = AuditEvent.objects.get(tenant=acme, action="tenant.updated")
+    assert event.data["changes"] == {
+        "name": {"from": "Acme Retail", "to": "Acme"},
+        "country": {"from": "DE", "to": "AT"},
+    }
+
+
+def test_a_tenants_slug_cannot_be_changed(acme):
+    with pytest.raises(ValidationError, match="slug can't be changed"):
+        tenant_update(tenant=acme, actor=TEST_ACTOR, changes={"slug": "acme2"})
+    acme.refresh_from_db()
+    assert acme.slug == "acme"
