@@ -5,6 +5,7 @@ from plans import views
 app_name = "plans"
 urlpatterns = [
     path("t/<slug:tenant_slug>/plans/", views.overview, name="overview"),
+    path("t/<slug:tenant_slug>/plans/tracks/start/", views.track_start, name="track_start"),
     path("t/<slug:tenant_slug>/plans/tracks/<str:track>/", views.timeline, name="timeline"),
     path("t/<slug:tenant_slug>/plans/tracks/<str:track>/new/", views.draft_new, name="draft_new"),
     path("t/<slug:tenant_slug>/plans/tracks/<str:track>/verdict/", views.verdict, name="verdict"),

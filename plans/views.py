@@ -52,6 +52,20 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
 
 
+@tenant_view(roles=PLANNERS)
+def track_start(request: HttpRequest) -> HttpResponse:
+    """The overview's "Start a new track" form: on to the first draft of the named track."""
+    key = request.GET.get("key", "").strip().lower()
+    if not re.fullmatch(TRACK_KEY_PATTERN, key):
+        messages.error(
+            request,
+            f"{key or 'An empty name'!r} is not a track name: use branding, engagement or "
+            "event_<slug> (lower-case letters, digits, _).",
+        )
+        return redirect("plans:overview", request.tenant.slug)
+    return redirect("plans:draft_new", request.tenant.slug, key)
+
+
 @tenant_view()
 def timeline(request: HttpRequest, track: str) -> HttpResponse:
     track_row = selectors.track_get(tenant=request.tenant, key=track)

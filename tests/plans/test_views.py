@@ -148,6 +148,8 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, v2):
         pytest.param("withdraw", (2,), id="withdraw"),
         pytest.param("edit", (2,), id="edit"),
         pytest.param("draft_new", ("always_on",), id="new-draft"),
+        pytest.param("track_start", (), id="start-track"),
+        pytest.param("verdict", ("always_on",), id="verdict"),
     ],
 )
 def test_an_operator_cannot_change_a_plan(client, acme, v2, make_member, name, args):
@@ -212,6 +214,31 @@ def test_an_operator_reads_the_overview_without_draft_actions(client, acme, v2, 
 
     assert "v1" in page
     assert "New draft for" not in page
+
+
+@pytest.mark.parametrize(
+    ("key", "location"),
+    [
+        pytest.param(
+            "event_black_friday", "/t/acme/plans/tracks/event_black_friday/new/", id="event"
+        ),
+        pytest.param(" Branding ", "/t/acme/plans/tracks/branding/new/", id="tidied-up"),
+        pytest.param("Black Friday!", "/t/acme/plans/", id="not-a-track-name"),
+    ],
+)
+def test_starting_a_new_track_leads_to_its_first_draft(planner_client, v1, key, location):
+    response = planner_client.get(url("track_start") + "?key=" + key)
+
+    assert response.status_code == 302
+    assert response["Location"] == location
+
+
+def test_a_bad_track_name_says_how_tracks_are_named(planner_client, v1):
+    response = planner_client.get(url("track_start") + "?key=Black+Friday", follow=True)
+
+    assert "is not a track name: use branding, engagement or event_&lt;slug&gt;" in (
+        response.content.decode()
+    )
 
 
 # --- Timeline ------------------------------------------------------------------------------------
