@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -44,6 +45,7 @@ from tenants.models import Role, Tenant, TenantPolicy
 
 SUBJECT_TYPE = "plan_version"
 STRICT_PROFILE_SUFFIX = "_strict"
+MAX_AMOUNT = Decimal("1000000000000")  # the payload schema's bound for any budget
 
 
 class PlanError(Exception):
@@ -206,18 +208,29 @@ def _clean_master_change(master_change: dict | None) -> dict | None:
         )
     try:
         total = Decimal(str(master_change["total_budget"]))
-        caps = {
-            validate_track_key(key) or key: money_text(Decimal(str(cap)))
-            for key, cap in (master_change.get("track_caps") or {}).items()
-        }
-    except (ArithmeticError, ValueError, TypeError) as exc:
+        caps = master_change.get("track_caps") or {}
+        if not isinstance(caps, dict):
+            raise TypeError("track_caps must map a track to its cap")
+        for key in caps:
+            validate_track_key(key)
+        amounts = {key: Decimal(str(cap)) for key, cap in caps.items()}
+    except (ArithmeticError, ValueError, TypeError, ValidationError) as exc:
         raise PlanError(
             f"The master-level change has an invalid amount or track ({exc}).",
             code="invalid_master_change",
         ) from None
-    if not total.is_finite() or total < 0 or any(Decimal(c) < 0 for c in caps.values()):
-        raise PlanError("Master envelope amounts must be >= 0.", code="invalid_master_change")
-    return {"total_budget": money_text(total), "track_caps": caps}
+    if any(
+        not amount.is_finite() or not 0 <= amount <= MAX_AMOUNT
+        for amount in [total, *amounts.values()]
+    ):
+        raise PlanError(
+            f"Master envelope amounts must be between 0 and {MAX_AMOUNT:,}.",
+            code="invalid_master_change",
+        )
+    return {
+        "total_budget": money_text(total),
+        "track_caps": {key: money_text(amount) for key, amount in amounts.items()},
+    }
 
 
 @transaction.atomic
@@ -276,7 +289,7 @@ def track_ensure(*, tenant: Tenant, key: str, actor: Actor) -> Track:
     with transaction.atomic(savepoint=False):
         try:
             validate_track_key(key)
-        except Exception as exc:  # django ValidationError: a message for the caller
+        except ValidationError as exc:
             raise PlanError(
                 f"{key!r} is not a track: always_on, branding, engagement or event_<slug>.",
                 code="invalid_track",

@@ -173,3 +173,37 @@ def test_submitting_another_tenants_version_is_404(client, globex, acme_v1):
 
 def test_no_key_is_401(client):
     assert client.get("/api/v1/tracks/always_on/current").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "master_change",
+    [
+        pytest.param({"track_caps": {}}, id="no total"),
+        pytest.param({"total_budget": "NaN"}, id="not a number"),
+        pytest.param({"total_budget": "-1"}, id="negative"),
+        pytest.param({"total_budget": "1e999999"}, id="huge"),
+        pytest.param({"total_budget": "100", "track_caps": {"Always On": "5"}}, id="bad track"),
+        pytest.param({"total_budget": "100", "track_caps": {"branding": "NaN"}}, id="bad cap"),
+        pytest.param({"total_budget": "100", "track_caps": ["branding"]}, id="caps not a map"),
+    ],
+)
+def test_a_bad_master_change_is_422(client, acme_key, acme_v1, master_change):
+    response = post(
+        client,
+        "/api/v1/tracks/always_on/drafts",
+        {
+            "kind": "revise",
+            "payload": changed(WINTER, search_up_12_pct),
+            "master_change": master_change,
+        },
+        acme_key,
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_master_change"
+    assert PlanVersion.objects.count() == 1
+
+
+def test_an_unknown_version_number_is_404(client, acme_key):
+    response = client.post("/api/v1/plan-versions/99999999999999/submit", **acme_key)
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
