@@ -1,10 +1,68 @@
-from django.shortcuts import render
+"""The tenant's audit log (filters, HTMX paging, exports) and the trail of one resource."""
 
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from audit.exports import csv_lines, jsonl_lines
+from audit.filters import AuditEventFilter
 from audit.selectors import audit_events_for_tenant
 from tenants.access import tenant_view
 
+PAGE_SIZE = 50
+
+
+def _filtered(request: HttpRequest) -> AuditEventFilter:
+    return AuditEventFilter(
+        request.GET or None,
+        tenant=request.tenant,
+        queryset=audit_events_for_tenant(tenant=request.tenant),
+    )
+
 
 @tenant_view()
-def audit_log(request):
-    events = audit_events_for_tenant(tenant=request.tenant)[:50]
-    return render(request, "audit/log.html", {"events": events, "nav": "audit"})
+def audit_log(request: HttpRequest) -> HttpResponse:
+    filterset = _filtered(request)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": filterset,
+        "page": page,
+        "query": query.urlencode(),
+        "nav": "audit",
+    }
+    if request.htmx and request.htmx.target == "audit-events":
+        return render(request, "audit/log.html#events", context)
+    return render(request, "audit/log.html", context)
+
+
+def _export(request: HttpRequest, lines, content_type: str, extension: str) -> HttpResponse:
+    events = _filtered(request).qs
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(lines(events), content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-{request.tenant.slug}-{stamp}.{extension}"'
+    )
+    return response
+
+
+@tenant_view()
+def audit_export_csv(request: HttpRequest) -> HttpResponse:
+    return _export(request, csv_lines, "text/csv; charset=utf-8", "csv")
+
+
+@tenant_view()
+def audit_export_jsonl(request: HttpRequest) -> HttpResponse:
+    return _export(request, jsonl_lines, "application/jsonl; charset=utf-8", "jsonl")
+
+
+@tenant_view()
+def audit_resource_trail(
+    request: HttpRequest, resource_type: str, resource_id: str
+) -> HttpResponse:
+    context = {"resource_type": resource_type, "resource_id": resource_id, "nav": "audit"}
+    return render(request, "audit/trail.html", context)
