@@ -16,6 +16,7 @@ from plans.models import FROZEN_STATUSES, PlanVersion, Track
 from plans.schema import money_text
 
 MAX_ENTRIES = 1000
+MAX_NUMBER = 2**31 - 1  # the largest plan version number the column holds
 ENTITY_STATUSES = ("active", "paused", "removed", "pending", "draft", "ended")
 
 
@@ -76,7 +77,7 @@ def _clean_entries(entries: Any) -> list[dict]:
         entity_id = _text(entry, "entity_id", where, 120)
         channel = _text(entry, "channel", where, 60).lower()
         number = entry.get("plan_version")
-        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_NUMBER:
             raise ManifestError(f"{where}.plan_version: the number of a plan version")
         if (platform, entity_id) in seen:
             raise ManifestError(f"{where}: {platform}:{entity_id} is listed twice")

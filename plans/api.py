@@ -19,6 +19,7 @@ from plans.services import (
 )
 
 router = Router(tags=["plans"])
+MAX_VERSION_NUMBER = 2**31 - 1  # what the number column holds; anything above names no version
 
 
 class CurrentOut(Schema):
@@ -129,7 +130,11 @@ def track_draft_create(request, track: str, body: DraftIn):
     summary="Send a draft for approval (opens A1 or A5, and A7 when compliance applies)",
 )
 def plan_version_submit_endpoint(request, number: int):
-    version = PlanVersion.objects.filter(tenant=request.tenant, number=number).first()
+    version = (
+        PlanVersion.objects.filter(tenant=request.tenant, number=number).first()
+        if 1 <= number <= MAX_VERSION_NUMBER
+        else None
+    )
     if version is None:
         raise Http404(f"No plan version v{number} for this key's tenant.")
     try:

@@ -188,3 +188,10 @@ def test_manifest_sync_moves_an_entity_to_the_track_that_now_holds_it(acme, acme
     assert (row.track.key, row.plan_version) == ("branding", branding.number)
     with pytest.raises(ManifestError):
         manifest_sync(tenant=acme, track_key="event_x", entries=moved, actor=SEED)
+
+
+def test_a_version_number_beyond_any_integer_is_422(client, acme, acme_v1):
+    body = entries(version=10**20)
+    response = put(client, "always_on", {"entries": body}, bearer(acme))
+    assert response.status_code == 422
+    assert "entries[0].plan_version: the number of a plan version" in response.json()["detail"]

@@ -204,6 +204,6 @@ def test_a_bad_master_change_is_422(client, acme_key, acme_v1, master_change):
 
 
 def test_an_unknown_version_number_is_404(client, acme_key):
-    response = client.post("/api/v1/plan-versions/99999999999999/submit", **acme_key)
+    response = client.post("/api/v1/plan-versions/100000000000000000000/submit", **acme_key)
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
