@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -45,7 +46,7 @@ def _total(version: PlanVersion | None) -> Decimal:
 
 def master_plan_current(*, tenant: Tenant, on=None) -> MasterPlan | None:
     """The envelope whose period covers `on` (today in the tenant's zone), else the latest."""
-    on = on or timezone.localdate()
+    on = on or timezone.localdate(timezone=ZoneInfo(tenant.time_zone))
     masters = MasterPlan.objects.filter(tenant=tenant)
     return (
         masters.filter(period_start__lte=on, period_end__gte=on).first()

@@ -123,11 +123,18 @@ def _actor_text(actor: Actor) -> str:
 
 
 def track_classify(
-    *, track: Track | None, track_key: str, payload: Any, policy: TenantPolicy | None = None
+    *,
+    track: Track | None,
+    track_key: str,
+    payload: Any,
+    policy: TenantPolicy | None = None,
+    drift_pct_by_channel: dict[str, Decimal] | None = None,
 ) -> Verdict:
-    """The classifier's verdict for `payload` proposed on a track (what the editor shows live)."""
+    """The classifier's verdict for `payload` proposed on a track (what the editor shows live).
+
+    `drift_pct_by_channel` is the evidence of a drift recommendation (the revise-trigger scan)."""
     current = track.current_version.payload if track and track.current_version_id else None
-    kwargs = {}
+    kwargs: dict[str, Any] = {"drift_pct_by_channel": drift_pct_by_channel}
     if policy is not None:
         kwargs["optimization_pct"] = policy.auto_approve_optimization_under_pct
         kwargs["drift_pct"] = policy.drift_pct
@@ -316,6 +323,7 @@ def plan_version_create_draft(
     reason: str = "",
     trigger: str = PlanTrigger.PLANNER,
     master_change: dict | None = None,
+    drift_pct_by_channel: dict[str, Decimal] | None = None,
 ) -> PlanVersion:
     """A new draft vN+1 on `track_key`, from the track's current approved version.
 
@@ -341,7 +349,11 @@ def plan_version_create_draft(
     # and at approval (stale_parent).
     track = Track.objects.select_related("current_version").get(pk=track.pk)
     verdict = track_classify(
-        track=track, track_key=track.key, payload=canonical, policy=_policy(tenant)
+        track=track,
+        track_key=track.key,
+        payload=canonical,
+        policy=_policy(tenant),
+        drift_pct_by_channel=drift_pct_by_channel,
     )
     _check_kind(verdict, kind)
     version = PlanVersion.objects.create(

@@ -540,3 +540,32 @@ def test_timeline_detail_and_compare_read_one_tenant_only(acme, globex, alice, a
         version_detail(tenant=globex, number=1)
     with pytest.raises(Http404):
         track_timeline(tenant=globex, key="always_on")
+
+
+def test_a_drift_recommendation_may_codify_a_small_move_as_a_revise(acme, acme_v1):
+    def small_move(plan):  # search +5% spread over its flights: an optimization on its own
+        search = channel(plan, "search")
+        search["budget"] = 42000
+        for flight, budget in zip(search["flights"], (15750, 15750, 10500), strict=True):
+            flight["budget"] = budget
+
+    recommendation = Actor.service("revise-trigger-scan")
+    with pytest.raises(PlanError):
+        plan_version_create_draft(
+            tenant=acme,
+            track_key="always_on",
+            kind="revise",
+            payload=changed(WINTER, small_move),
+            actor=recommendation,
+        )
+    draft = plan_version_create_draft(
+        tenant=acme,
+        track_key="always_on",
+        kind="revise",
+        payload=changed(WINTER, small_move),
+        actor=recommendation,
+        trigger="recommendation",
+        drift_pct_by_channel={"search": Decimal("17.5")},
+    )
+    assert draft.path == "revise"
+    assert "cumulative drift search 17.5%" in draft.path_reason
