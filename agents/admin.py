@@ -24,6 +24,7 @@ class AgentKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
-        for key in queryset:
+        active = list(queryset.filter(revoked_at__isnull=True))
+        for key in active:
             agent_key_revoke(key=key, actor=Actor.for_user(request.user))
-        messages.success(request, f"Revoked {queryset.count()} key(s).")
+        messages.success(request, f"Revoked {len(active)} key(s); they stop working at once.")
