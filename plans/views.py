@@ -105,7 +105,7 @@ def version_detail(request: HttpRequest, number: int) -> HttpResponse:
             "is_current": version.track.current_version_id == version.pk,
             "diff_empty": diff_is_empty(detail["diff"]),
             "currency": version.payload.get("currency", ""),
-            "audit_events": q.version_audit_events(tenant=request.tenant, number=version.number),
+            "audit_title": f"Audit trail of v{version.number}",
             "can_plan": _can_plan(request),
         },
     )

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Q
-
-from audit.models import AuditEvent
 from plans.models import PlanVersion, Track
 from plans.selectors import PlanOverview
 from tenants.models import Tenant
@@ -69,11 +66,3 @@ def _use(planned: Decimal, cap: Decimal | None) -> dict:
         "over": planned > cap,
         "headroom": cap - planned,
     }
-
-
-def version_audit_events(*, tenant: Tenant, number: int, limit: int = 100) -> list[AuditEvent]:
-    """Every audit event about version `number`: its own transitions and its tickets' decisions."""
-    events = AuditEvent.objects.filter(tenant=tenant).filter(
-        Q(plan_version=number) | Q(resource_type="plan_version", resource_id=str(number))
-    )
-    return list(events.order_by("seq")[:limit])
