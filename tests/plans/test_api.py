@@ -207,3 +207,11 @@ def test_an_unknown_version_number_is_404(client, acme_key):
     response = client.post("/api/v1/plan-versions/100000000000000000000/submit", **acme_key)
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_the_openapi_schema_lists_the_plan_and_manifest_endpoints(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert "get" in paths["/api/v1/tracks/{track}/current"]
+    assert "post" in paths["/api/v1/tracks/{track}/drafts"]
+    assert "post" in paths["/api/v1/plan-versions/{number}/submit"]
+    assert "put" in paths["/api/v1/tracks/{track}/manifest"]
