@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -41,7 +46,16 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 
 def _export(request: HttpRequest, lines, content_type: str, extension: str) -> HttpResponse:
-    events = _filtered(request).qs
+    filterset = _filtered(request)
+    if filterset.is_bound and not filterset.is_valid():
+        # Never export more than was asked for because one filter could not be read.
+        problems = "; ".join(
+            f"{name}: {' '.join(errors)}" for name, errors in filterset.form.errors.items()
+        )
+        return HttpResponseBadRequest(
+            f"Nothing exported; fix the filters first. {problems}", content_type="text/plain"
+        )
+    events = filterset.qs
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(lines(events), content_type=content_type)
     response["Content-Disposition"] = (

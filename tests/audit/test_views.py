@@ -249,3 +249,11 @@ def test_the_trail_tag_embeds_a_resources_trail_in_any_page(acme, varied_log):
     assert "plan_version.submitted" in html and "ticket.opened" not in html
     assert 'href="/t/acme/audit/planversion/7/"' in html
     assert "tenant.created" in html  # the tenant instance names its own resource
+
+
+@pytest.mark.django_db
+def test_an_export_with_an_unreadable_filter_exports_nothing_and_says_why(as_alice, varied_log):
+    response = as_alice.get("/t/acme/audit/export.jsonl?date_from=31.02.2026")
+    assert response.status_code == 400
+    assert "Nothing exported" in response.content.decode()
+    assert "date_from: Enter a valid date." in response.content.decode()
