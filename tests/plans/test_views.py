@@ -258,6 +258,24 @@ def test_the_timeline_lists_every_version_with_status_words_and_marks_the_curren
     assert 'name="b" value="2" checked' in page
 
 
+def test_the_timeline_reads_a_long_history_in_a_fixed_number_of_queries(
+    planner_client, acme, v1, django_assert_max_num_queries
+):
+    for budget in ("45000.00", "46000.00", "47000.00", "48000.00", "49000.00", "50000.00"):
+        plan_version_create_draft(
+            tenant=acme,
+            track_key="always_on",
+            kind="revise",
+            payload=raised_search(PAYLOAD, budget),
+            actor=TEST_ACTOR,
+        )
+
+    with django_assert_max_num_queries(10):
+        page = planner_client.get(url("timeline", "always_on")).content.decode()
+
+    assert page.count('data-status="draft">Draft</span>') == 6
+
+
 def test_an_unknown_track_is_a_404(planner_client, v1):
     assert planner_client.get(url("timeline", "branding")).status_code == 404
 
