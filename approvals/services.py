@@ -33,7 +33,7 @@ from approvals.rules import decision_refusal
 from approvals.sla import business_due_at, days_for_kind
 from approvals.types import TICKET_TYPES, is_valid_slot, open_slots, slot_for_role
 from audit.actors import Actor
-from audit.services import audit_event_append
+from audit.services import audit_event_append, audit_events_append_many
 from tenants.models import Membership, Role, Tenant, TenantPolicy
 
 PUBLIC_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
@@ -582,21 +582,25 @@ def ticket_sla_sweep(*, actor: Actor = SWEEP_ACTOR) -> SweepResult:
     for escalated in claimed:
         by_tenant[escalated.tenant_id].append(escalated)
     # Every escalation is its own audit event on the ticket (its trail shows it). A tenant's
-    # chain is serial by design, so these appends are one statement each, tenant by tenant.
+    # chain is serial by design, so each tenant gets one head claim and one bulk insert.
     for tenant_id in sorted(by_tenant):
-        for escalated in by_tenant[tenant_id]:
-            audit_event_append(
-                tenant=tenant_id,
-                actor=actor,
-                action="ticket.escalated",
-                resource=("ticket", escalated.public_id),
-                plan_version=escalated.plan_version,
-                data={
-                    "escalation_level": escalated.escalation_level,
-                    "escalated_to": Role.ADMIN,
-                    "sla_due_at": escalated.sla_due_at,
-                },
-            )
+        audit_events_append_many(
+            tenant=tenant_id,
+            actor=actor,
+            events=[
+                {
+                    "action": "ticket.escalated",
+                    "resource": ("ticket", escalated.public_id),
+                    "plan_version": escalated.plan_version,
+                    "data": {
+                        "escalation_level": escalated.escalation_level,
+                        "escalated_to": Role.ADMIN,
+                        "sla_due_at": escalated.sla_due_at,
+                    },
+                }
+                for escalated in by_tenant[tenant_id]
+            ],
+        )
     mails = _escalation_mails(by_tenant)
     if mails:
         transaction.on_commit(partial(_send_mails, mails), robust=True)
