@@ -10,6 +10,7 @@ from audit.chain import GENESIS_HASH, sha256_of
 from audit.models import AuditChainHead, AuditEvent
 from audit.services import audit_event_append, audit_events_append_many
 from audit.verify import audit_chains_verify
+from tenants.models import Tenant
 
 
 @pytest.mark.django_db
@@ -76,8 +77,12 @@ def test_a_model_instance_is_its_own_resource(acme):
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("chain", ["existing", "new"], ids=["existing-chain", "first-events"])
 @pytest.mark.django_db(transaction=True)
-def test_eight_concurrent_writers_leave_one_valid_chain_with_no_lost_event(acme):
+def test_eight_concurrent_writers_leave_one_valid_chain_with_no_lost_event(acme, chain):
+    if chain == "new":
+        # A tenant with no chain head yet: the writers race to create it too.
+        acme = Tenant.objects.create(slug="fresh", name="Fresh", vertical="retail", country="DE")
     before = AuditEvent.objects.filter(tenant=acme).count()
     per_thread = 25
     start = threading.Barrier(8)
