@@ -1,0 +1,107 @@
+"""bin/run (what `make run` ends with): the web server and the django-q2 cluster start together,
+and one Ctrl-C — SIGINT to the whole foreground process group, as a terminal sends it — stops both,
+leaving no process behind."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def processes_in_session(session_id: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # Field 6 is the session id; the command name (field 2) may contain spaces.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == session_id:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.3)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def login_page_answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_run_starts_web_and_cluster_and_one_ctrl_c_stops_both(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTEST_VERSION", "DATABASE_URL"}}
+    port = free_port()
+    env.update(
+        DEBUG="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        PY=sys.executable,
+        HOST="127.0.0.1",
+        PORT=str(port),
+    )
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    log_path = tmp_path / "run.log"
+
+    def like_a_terminal_job():
+        # A job started from a script inherits SIGINT ignored; a terminal's foreground job doesn't.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    with log_path.open("w") as log:
+        run = subprocess.Popen(
+            ["bash", "bin/run"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=like_a_terminal_job,
+        )
+    try:
+        wait_for(lambda: login_page_answers(port), 60, "the web server")
+        wait_for(lambda: "running." in log_path.read_text(), 60, "the django-q2 cluster")
+        assert f"running at http://127.0.0.1:{port}/" in log_path.read_text()
+        assert len(processes_in_session(run.pid)) >= 4  # bash, runserver ×2, cluster + workers
+
+        os.killpg(run.pid, signal.SIGINT)
+        assert run.wait(timeout=30) == 0
+        wait_for(lambda: not processes_in_session(run.pid), 15, "every process to end")
+    finally:
+        if processes_in_session(run.pid):
+            os.killpg(run.pid, signal.SIGKILL)
+    output = log_path.read_text()
+    assert "has stopped." in output  # the cluster stopped its workers itself
+    assert output.rstrip().endswith("Stopped.")
+    assert not login_page_answers(port)
