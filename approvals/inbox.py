@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     DateTimeField,
     DurationField,
@@ -89,6 +90,25 @@ def inbox_tickets(*, user) -> QuerySet[Ticket]:
         )
         .order_by("-created_at", "-id")
     )
+
+
+def page_of_tickets(qs: QuerySet[Ticket], *, number, per_page: int) -> Page:
+    """One page of `qs`, found by id first and loaded in full after.
+
+    Across many tenants the page's 25 ids come from the inbox index alone; sorting every matching
+    full row just to keep 25 is what made an admin's inbox of 50 tenants slow.
+    """
+    paginator = Paginator(qs.prefetch_related(None).values_list("pk", flat=True), per_page)
+    page = paginator.get_page(number)
+    ids = list(page.object_list)
+    rows = {ticket.pk: ticket for ticket in qs.filter(pk__in=ids)} if ids else {}
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
+    return page
+
+
+def capped_count(qs: QuerySet, *, cap: int) -> int:
+    """Count up to `cap` + 1 rows: enough for a badge ("100+") without counting them all."""
+    return qs.order_by()[: cap + 1].count()
 
 
 def red_flags(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:

@@ -10,7 +10,6 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +18,9 @@ from django.views.decorators.http import require_POST
 from approvals.filters import QUEUE_MINE, InboxFilter
 from approvals.forms import CommentForm, DecisionForm
 from approvals.inbox import (
+    capped_count,
     inbox_tickets,
+    page_of_tickets,
     red_flags,
     ticket_subject_label,
     waiting_for,
@@ -41,6 +42,7 @@ from tenants.models import INTERNAL_ROLES, Role, Tenant
 
 PAGE_SIZE = 25
 RED_FLAG_LANE_SIZE = 10
+QUEUE_COUNT_CAP = 99  # the tab says "99+" beyond
 VERDICT_WORDS = {
     Verdict.APPROVE: "Approve",
     Verdict.REJECT: "Reject",
@@ -76,7 +78,7 @@ def dashboard(request):
         tenants=Tenant.objects.filter(pk__in=[m.tenant_id for m in internal]),
         memberships=internal,
     )
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of_tickets(filterset.qs, number=request.GET.get("page"), per_page=PAGE_SIZE)
     lane = red_flags(tickets)
     context = {
         "nav": "dashboard",
@@ -85,7 +87,10 @@ def dashboard(request):
         "query_without_page": _query_without(request, "page"),
         "query_without_queue": _query_without(request, "queue", "page"),
         "my_queue": data.get("queue") == QUEUE_MINE,
-        "my_queue_count": waiting_for(tickets, user=request.user, memberships=internal).count(),
+        "my_queue_count": capped_count(
+            waiting_for(tickets, user=request.user, memberships=internal), cap=QUEUE_COUNT_CAP
+        ),
+        "queue_count_cap": QUEUE_COUNT_CAP,
         "red_flags": list(lane[:RED_FLAG_LANE_SIZE]),
         "red_flag_count": lane.count(),
         "tenant_count": len(internal),

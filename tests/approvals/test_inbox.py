@@ -157,7 +157,7 @@ def test_the_inbox_and_the_lane_render_with_a_constant_number_of_queries(
 ):
     client.force_login(staff["operator"])
     _fill(acme, make_ticket, staff, 3)
-    with django_assert_max_num_queries(12) as few:
+    with django_assert_max_num_queries(13) as few:
         client.get(reverse("dashboard"), query)
 
     _fill(acme, make_ticket, staff, 40)
