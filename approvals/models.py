@@ -135,9 +135,9 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["tenant", "status", "-created_at"], name="ticket_inbox"),
             models.Index(fields=["tenant", "subject_type", "subject_id"], name="ticket_subject"),
-            # The SLA sweep looks only at open tickets with a due time.
+            # The SLA sweep looks only at open tickets with a due time, tenant by tenant.
             models.Index(
-                fields=["sla_due_at"],
+                fields=["tenant", "sla_due_at"],
                 condition=Q(status=TicketStatus.OPEN) & Q(sla_due_at__isnull=False),
                 name="ticket_open_sla_due",
             ),

@@ -171,3 +171,29 @@ def test_concurrent_sweeps_escalate_each_ticket_once(acme, globex, make_member):
     assert set(Ticket.objects.values_list("escalation_level", flat=True)) == {1}
     assert AuditEvent.objects.filter(action="ticket.escalated").count() == len(tickets)
     assert audit_chains_verify().ok
+
+
+def test_one_failing_tenant_does_not_stop_the_others(
+    acme, globex, acme_admin, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import DatabaseError
+
+    from approvals import services
+
+    real_append = services.audit_events_append_many
+
+    def append_failing_for_acme(*, tenant, **kwargs):
+        if tenant == acme.pk:
+            raise DatabaseError("chain head unavailable")
+        return real_append(tenant=tenant, **kwargs)
+
+    monkeypatch.setattr(services, "audit_events_append_many", append_failing_for_acme)
+    ours = open_at(OPENED, acme)
+    theirs = open_at(OPENED, globex)
+
+    result = sweep_at(AFTER_DUE + timedelta(days=1), django_capture_on_commit_callbacks)
+
+    assert (result.escalated, result.failed_tenants) == (1, 1)
+    assert Ticket.objects.get(pk=ours.pk).escalation_level == 0  # rolled back, retried later
+    assert Ticket.objects.get(pk=theirs.pk).escalation_level == 1
+    assert not mail.outbox  # acme's admin is not mailed for a sweep that did not commit

@@ -11,3 +11,6 @@ class Command(BaseCommand):
         self.stdout.write(f"escalated: {result.escalated}")
         self.stdout.write(f"tenants: {result.tenants}")
         self.stdout.write(f"mails: {result.mails}")
+        if result.failed_tenants:
+            # Exit 0 all the same (CONTRACT.md): the next sweep retries those tenants.
+            self.stdout.write(f"failed tenants: {result.failed_tenants} (see the log)")
