@@ -36,7 +36,6 @@ from approvals.services import (
 )
 from approvals.types import slot_label
 from audit.actors import Actor
-from audit.selectors import audit_trail
 from tenants.access import memberships_of
 from tenants.models import INTERNAL_ROLES, Role, Tenant
 
@@ -174,19 +173,12 @@ def _thread(ticket: Ticket) -> list[dict]:
     return sorted(entries, key=lambda entry: entry["at"])
 
 
-def _trail(ticket: Ticket) -> list:
-    return list(
-        audit_trail(tenant=ticket.tenant, resource_type="ticket", resource_id=ticket.public_id)
-    )
-
-
 def _render_ticket_page(request, ticket: Ticket, *, status: int = 200, **context):
     context = {
         **_decision_context(ticket, request.user, **context),
         "nav": "dashboard",
         "thread": _thread(ticket),
         "comment_form": context.get("comment_form") or CommentForm(),
-        "trail": _trail(ticket),
     }
     return render(request, "approvals/ticket.html", context, status=status)
 
@@ -226,9 +218,7 @@ def ticket_decision(request, ticket: Ticket, role: str):
     )
     # The decision's comment joins the thread and the decision the audit trail: swap them too
     # (out of band).
-    context.update(
-        thread=_thread(ticket), trail=_trail(ticket), comment_form=CommentForm(), thread_oob=True
-    )
+    context.update(thread=_thread(ticket), comment_form=CommentForm(), thread_oob=True)
     return render(request, "approvals/ticket.html#decision", context)
 
 

@@ -74,7 +74,9 @@ PAGE_SIZE = 25
 #   models.Index(fields=["tenant", "status", "-created_at", "-id"], name="ticket_inbox")
 # With the id in the index, the page of ids (inbox.page_of_tickets) is an index-only scan even
 # across 50 tenants; without it every matching row is read from the table for its id.
-PROPOSED_INDEX = "CREATE INDEX ticket_inbox_page ON approvals_ticket (tenant_id, status, created_at DESC, id DESC)"
+PROPOSED_INDEX = "CREATE INDEX ticket_inbox_page ON approvals_ticket ({})".format(
+    "tenant_id, status, created_at DESC, id DESC"
+)
 FILTERS = {
     "inbox (open, page 1)": {},
     "inbox page 3": {"page": "3"},

@@ -251,6 +251,7 @@ def test_an_htmx_decision_swaps_the_decision_region_and_the_thread(client, staff
     assert "Changes requested" in page
     assert 'id="thread" class="thread" aria-labelledby="thread-title" hx-swap-oob="true"' in page
     assert "Split the search budget by month." in page
+    assert '<div id="trail" hx-swap-oob="true">' in page and "ticket.decided" in page
     assert Ticket.objects.get(pk=replan.pk).status == TicketStatus.CHANGES_REQUESTED
 
 
