@@ -9,12 +9,18 @@ from __future__ import annotations
 import copy
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from approvals.models import Ticket
 from audit.models import AuditEvent
 from plans.models import PlanStatus, PlanVersion
-from plans.services import plan_version_create_draft, plan_version_import_approved
+from optimization.models import ExecutionManifestEntry
+from plans.services import (
+    master_plan_set,
+    plan_version_create_draft,
+    plan_version_import_approved,
+)
 from tenants.models import Role
 from tests.conftest import TEST_ACTOR
 from tests.plans.test_forms import PAYLOAD, post_of
@@ -184,8 +190,6 @@ def test_the_overview_lists_tracks_with_their_current_version_and_pending_drafts
 
 
 def test_the_overview_shows_the_master_envelope_use_per_track(planner_client, acme, v1):
-    from plans.services import master_plan_set
-
     master_plan_set(
         tenant=acme,
         period_start="2026-11-01",
@@ -205,6 +209,24 @@ def test_the_overview_shows_the_master_envelope_use_per_track(planner_client, ac
     assert "60.0%" in page  # of the 100,000 total
     # A capped track with no plan yet can be started from here.
     assert 'href="/t/acme/plans/tracks/branding/new/">Start branding with a new draft' in page
+
+
+def test_times_are_shown_in_the_tenants_time_zone(client, globex, bob):
+    with time_machine.travel("2026-11-20 15:30Z"):
+        plan_version_import_approved(
+            tenant=globex,
+            track_key="always_on",
+            kind="initial",
+            payload={**PAYLOAD, "geos": ["US"], "currency": "USD"},
+            actor=TEST_ACTOR,
+            approved_by="bob",
+        )
+    client.force_login(bob)
+
+    page = client.get(reverse("plans:overview", args=["globex"])).content.decode()
+
+    assert "20 Nov 2026 10:30 EST" in page
+    assert "$60,000.00" in page
 
 
 def test_an_operator_reads_the_overview_without_draft_actions(client, acme, v2, make_member):
@@ -317,8 +339,6 @@ def test_the_first_version_is_summarised_as_a_new_plan_without_a_diff(planner_cl
 
 
 def test_the_version_page_shows_the_live_manifest_delta(planner_client, acme, v2):
-    from optimization.models import ExecutionManifestEntry
-
     # November search plan: 15,000 over 30 days = 500 a day; live at 480 a day.
     ExecutionManifestEntry.objects.create(
         tenant=acme,
@@ -329,7 +349,6 @@ def test_the_version_page_shows_the_live_manifest_delta(planner_client, acme, v2
         plan_version=1,
         state={"daily_budget": "480", "status": "active"},
     )
-    import time_machine
 
     with time_machine.travel("2026-11-10 12:00Z"):
         page = planner_client.get(url("version", 2)).content.decode()
