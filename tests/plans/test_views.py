@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from approvals.models import Ticket
 from audit.models import AuditEvent
-from plans.models import PlanStatus, PlanVersion
 from optimization.models import ExecutionManifestEntry
+from plans.models import PlanStatus, PlanVersion
 from plans.services import (
     master_plan_set,
     plan_version_create_draft,
