@@ -55,7 +55,7 @@ def test_a_planner_filters_pages_and_follows_a_resource_to_its_trail(
 
     page.get_by_label("Action").select_option("ticket.approved")
     page.get_by_role("button", name="Show matching events").click()
-    expect(count).to_have_text("1 event match these filters")
+    expect(count).to_have_text("1 event matches these filters")
     expect(page).to_have_url(re.compile(r"action=ticket.approved"))
     export = page.get_by_role("link", name="Export these events as CSV")
     expect(export).to_have_attribute("href", re.compile(r"export\.csv\?.*action=ticket.approved"))
