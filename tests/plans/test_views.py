@@ -358,6 +358,24 @@ def test_the_version_page_shows_the_live_manifest_delta(planner_client, acme, v2
     assert "cmp-1" in page
 
 
+def test_a_draft_left_behind_by_a_newer_approval_says_it_must_be_rebased(planner_client, acme, v2):
+    plan_version_import_approved(
+        tenant=acme,
+        track_key="always_on",
+        kind="revise",
+        payload=raised_search(PAYLOAD, "46000.00"),
+        actor=TEST_ACTOR,
+        approved_by="alice",
+    )
+
+    page = planner_client.get(url("version", 2)).content.decode()
+    old_page = planner_client.get(url("version", 1)).content.decode()
+
+    assert "v2 was drafted from v1, but the current version of always_on is now v3" in page
+    assert "edit and save the draft to rebase it" in page
+    assert 'href="/t/acme/plans/v/3/">v3</a>' in old_page  # v1 is followed by v2 and v3
+
+
 # --- Submit and withdraw -------------------------------------------------------------------------
 def test_submitting_a_draft_opens_its_ticket_and_links_it(planner_client, acme, v2):
     response = planner_client.post(url("submit", 2), follow=True)
