@@ -4,6 +4,7 @@ appends its audit events; a ticket that reaches a final status calls its subject
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage, get_connection
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -40,6 +42,7 @@ from tenants.models import Membership, Role, Tenant, TenantPolicy
 PUBLIC_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 PUBLIC_ID_LENGTH = 8
 MAX_COMMENT_LENGTH = 10_000
+PLAN_VERSION_MAX = 2**31 - 1  # an integer column on every engine
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +90,32 @@ def ticket_sla_due_at(*, tenant: Tenant, sla_kind: str, opened_at) -> Any:
         start_hour=policy.working_hours_start,
         end_hour=policy.working_hours_end,
     )
+
+
+def _refuse_unstorable(**values: Any) -> None:
+    """No database stores NUL in text and no JSON column stores NaN or Infinity: refuse them
+    up front with the field's name instead of failing inside the INSERT."""
+    errors = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        try:
+            text = json.dumps(value, allow_nan=False, cls=DjangoJSONEncoder)
+        except (TypeError, ValueError):
+            errors[name] = f"{name} must be plain JSON (no NaN or Infinity)."
+            continue
+        if "\\u0000" in text:
+            errors[name] = f"{name} may not contain NUL characters."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _text(value: str, name: str) -> str:
+    """A person's comment or reason, trimmed; NUL characters can't be stored anywhere."""
+    value = (value or "").strip()
+    if "\x00" in value:
+        raise TicketError(f"The {name} contains a character that can't be stored (NUL).")
+    return value
 
 
 def _clean_red_flag(type_id: str, red_flag: dict | None) -> dict | None:
@@ -178,6 +207,9 @@ def ticket_open(
         raise ValidationError({"sla_kind": f"sla_kind is one of {', '.join(SlaKind.values)}."})
     if diff is not None and not isinstance(diff, dict):
         raise ValidationError({"diff": "The diff preview is a JSON object."})
+    _refuse_unstorable(diff=diff, red_flag=red_flag)
+    if plan_version is not None and not 1 <= plan_version <= PLAN_VERSION_MAX:
+        raise ValidationError({"plan_version": "plan_version is a version number (1 or more)."})
     roles = _clean_required_roles(type, required_roles)
     client_must_act = Role.CLIENT in roles
     if client_visible is None:
@@ -212,6 +244,22 @@ def ticket_open(
         dedupe_key=dedupe_key,
         overrides=overrides,
     )
+    _refuse_unstorable(
+        title=ticket.title,
+        summary=summary,
+        subject_type=subject_type,
+        subject_id=ticket.subject_id,
+        change_set_id=change_set_id,
+        run_id=run_id,
+        platform=platform,
+        requesting_agent=ticket.requesting_agent,
+        dedupe_key=dedupe_key,
+    )
+    try:
+        # Lengths, choices and the integer range of plan_version: a clear error, not a 500.
+        ticket.clean_fields(exclude=["public_id", "opened_by"])
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict) from None
     for _attempt in range(5):
         ticket.public_id = new_public_id(type)
         try:
@@ -320,7 +368,7 @@ def ticket_decide(
     user = _user_of(actor)
     if verdict not in Verdict.values:
         raise TicketError(f"Unknown verdict {verdict!r}; use approve, reject or request_changes.")
-    comment = (comment or "").strip()
+    comment = _text(comment, "comment")
     ticket = _lock(ticket)
     role = _role_in_tenant(user, ticket.tenant_id, role)
     if role == Role.CLIENT and not ticket.client_visible:
@@ -373,7 +421,7 @@ def ticket_decide(
 
 @transaction.atomic
 def ticket_comment_add(*, ticket: Ticket, actor: Actor, body: str) -> TicketComment:
-    body = (body or "").strip()
+    body = _text(body, "comment")
     if not body:
         raise TicketError("A comment can't be empty.")
     if len(body) > MAX_COMMENT_LENGTH:
@@ -401,7 +449,7 @@ def ticket_comment_add(*, ticket: Ticket, actor: Actor, body: str) -> TicketComm
 @transaction.atomic
 def ticket_cancel(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     """Withdraw an open ticket (e.g. its plan draft was withdrawn). Cancelling twice is a no-op."""
-    reason = (reason or "").strip()
+    reason = _text(reason, "reason")
     if not reason:
         raise TicketError("Say why the ticket is cancelled.")
     ticket = _lock(ticket)
@@ -430,7 +478,7 @@ def ticket_override(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     Returns the A6 ticket.
     """
     user = _user_of(actor)
-    reason = (reason or "").strip()
+    reason = _text(reason, "reason")
     if not reason:
         raise TicketError("A manual override needs a reason.")
     original = _lock(ticket)

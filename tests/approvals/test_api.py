@@ -173,3 +173,27 @@ def test_a_red_flag_reads_with_its_figures(acme, acme_key, api):
     ticket = open_ticket(acme, "A9", red_flag={"estimated_usd": "2.00", "actual_usd": "6.10"})
     body = api("get", f"/tickets/{ticket.public_id}", acme_key).json()
     assert body["red_flag"] == {"estimated_usd": "2.00", "actual_usd": "6.10"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param('{"type": "A4", "title": "x", "diff": {"v": NaN}}', id="nan-in-diff"),
+        pytest.param('{"type": "A4", "title": "x\\u0000y"}', id="nul-in-title"),
+        pytest.param(
+            '{"type": "A4", "title": "x", "plan_version": 99999999999}', id="huge-version"
+        ),
+        pytest.param('{"type": "A4", "title": "x", "subject_id": 12}', id="subject-id-number"),
+        pytest.param('["A4"]', id="not-an-object"),
+    ],
+)
+def test_input_no_database_can_store_is_a_4xx_and_writes_nothing(acme, acme_key, client, raw):
+    response = client.post(
+        "/api/v1/tickets",
+        data=raw,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {acme_key}",
+    )
+    assert 400 <= response.status_code < 500
+    assert set(response.json()) >= {"error", "detail"}
+    assert not Ticket.objects.exists()

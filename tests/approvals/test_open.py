@@ -350,3 +350,37 @@ def test_two_scans_opening_the_same_ticket_at_once_make_one_row(acme):
     assert len(ids) == 2 and ids[0] == ids[1]
     assert Ticket.objects.filter(dedupe_key="revise:always_on:kpi").count() == 1
     assert AuditEvent.objects.filter(action="ticket.opened").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        pytest.param({"title": "bad\x00title"}, "title", id="nul-in-title"),
+        pytest.param({"summary": "a\x00b"}, "summary", id="nul-in-summary"),
+        pytest.param({"diff": {"raw": {"x": float("nan")}}}, "diff", id="nan-in-diff"),
+        pytest.param({"diff": {"note": "a\x00"}}, "diff", id="nul-in-diff"),
+        pytest.param({"subject_id": "x" * 101}, "subject_id", id="subject-id-too-long"),
+        pytest.param({"platform": "p" * 51}, "platform", id="platform-too-long"),
+        pytest.param({"plan_version": 2**40}, "plan_version", id="plan-version-out-of-range"),
+        pytest.param({"plan_version": 0}, "plan_version", id="plan-version-zero"),
+    ],
+)
+def test_values_no_database_can_store_are_refused_by_name(acme, kwargs, field):
+    with pytest.raises(ValidationError) as excinfo:
+        ticket_open(**{"tenant": acme, "type": "A1", "actor": SYSTEM, "title": "x", **kwargs})
+    assert field in excinfo.value.message_dict
+    assert not Ticket.objects.exists()
+
+
+@pytest.mark.parametrize("verb", ["comment", "decide", "cancel"])
+def test_a_nul_character_in_a_comment_or_reason_is_refused(acme, alice, verb):
+    ticket = open_ticket(acme, "A1")
+    actor = Actor.for_user(alice)
+    with pytest.raises(TicketError, match="NUL"):
+        if verb == "comment":
+            ticket_comment_add(ticket=ticket, actor=actor, body="a\x00b")
+        elif verb == "decide":
+            ticket_decide(ticket=ticket, actor=actor, verdict="reject", comment="a\x00b")
+        else:
+            ticket_cancel(ticket=ticket, actor=actor, reason="a\x00b")
+    assert Ticket.objects.get(pk=ticket.pk).status == TicketStatus.OPEN
