@@ -40,7 +40,7 @@ from plans.models import (
     validate_track_key,
 )
 from plans.schema import PayloadInvalid, canonical_payload, money_text, parse_payload
-from plans.summary import plan_revise_summary
+from plans.summary import plan_revise_summary, ticket_diff_preview
 from tenants.models import Role, Tenant, TenantPolicy
 
 SUBJECT_TYPE = "plan_version"
@@ -529,7 +529,7 @@ def approval_needs(*, version: PlanVersion, policy: TenantPolicy) -> ApprovalNee
 def ticket_preview(version: PlanVersion) -> dict:
     """The diff preview for the version's tickets: client summary, budget table, raw diff."""
     parent_payload = version.parent.payload if version.parent_id else None
-    return plan_revise_summary(parent_payload, version.payload)
+    return ticket_diff_preview(plan_revise_summary(parent_payload, version.payload))
 
 
 @transaction.atomic

@@ -324,6 +324,46 @@ def _budget_table(diff: dict, currency: str) -> dict:
     }
 
 
+def _pct_cell(value) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return f"{'' if text.startswith('-') else '+'}{text}%"
+
+
+def ticket_diff_preview(summary: dict) -> dict:
+    """The summary in the ticket's diff-preview shape, where a table row is a list of cells
+    (the approvals app renders any ticket's preview without knowing about plans)."""
+    table = summary["budget_table"]
+    totals = table["totals"]
+    return {
+        **summary,
+        "budget_table": {
+            "currency": table["currency"],
+            "columns": table["columns"],
+            "rows": [
+                [
+                    row["label"],
+                    row["platform_label"],
+                    row["before"],
+                    row["after"],
+                    row["change"],
+                    _pct_cell(row["change_pct"]) if row["status"] == "kept" else row["status"],
+                ]
+                for row in table["rows"]
+            ],
+            "totals": [
+                "Total",
+                "",
+                totals["before"],
+                totals["after"],
+                totals["change"],
+                _pct_cell(totals["change_pct"]),
+            ],
+        },
+    }
+
+
 def plan_revise_summary(
     before: dict | PlanPayload | None, after: dict | PlanPayload, *, diff: dict | None = None
 ) -> dict:

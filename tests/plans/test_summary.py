@@ -1,6 +1,6 @@
 """plan_revise_summary on real-looking plans: golden outputs, read by eye (no database)."""
 
-from plans.summary import money, plan_revise_summary
+from plans.summary import money, plan_revise_summary, ticket_diff_preview
 from tests.plans.plan_samples import changed, channel, search_up_12_pct, winter_plan
 
 WINTER = winter_plan()
@@ -69,6 +69,18 @@ def test_the_budget_table_has_every_channel_before_and_after_with_totals():
         "change": "2000.00",
         "change_pct": "2.9",
     }
+
+
+def test_the_ticket_preview_gives_the_budget_table_as_rows_of_cells():
+    preview = ticket_diff_preview(plan_revise_summary(WINTER, changed(WINTER, _replan)))
+    table = preview["budget_table"]
+    assert table["rows"] == [
+        ["Search", "Google Ads", "40000.00", "40000.00", "0.00", "+0.0%"],
+        ["Social", "Meta", "30000.00", "24000.00", "-6000.00", "-20.0%"],
+        ["TikTok", "TikTok Ads", "0.00", "8000.00", "8000.00", "added"],
+    ]
+    assert table["totals"] == ["Total", "", "70000.00", "72000.00", "2000.00", "+2.9%"]
+    assert preview["summary"] == plan_revise_summary(WINTER, changed(WINTER, _replan))["summary"]
 
 
 def test_a_replan_names_the_new_channel_market_themes_and_messaging():
