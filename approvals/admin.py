@@ -58,11 +58,8 @@ class TicketAdmin(admin.ModelAdmin):
         "status",
         "tenant",
         "title",
-        "requesting_agent",
-        "plan_version",
         "sla_due_at",
         "escalation_level",
-        "client_visible",
         "created_at",
     ]
     list_filter = [

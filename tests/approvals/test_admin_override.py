@@ -187,3 +187,41 @@ def test_the_action_overrides_open_tickets_and_reports_the_rest(acme, staff_clie
     assert Ticket.objects.get(pk=closed.pk).status == TicketStatus.CANCELLED
     assert override.overrides_id == open_one.pk
     assert AuditEvent.objects.filter(action="ticket.overridden").count() == 1
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_overrides_a_stuck_ticket_in_the_django_admin(
+    acme, make_member, page, browser_login, screenshot
+):
+    from playwright.sync_api import expect
+
+    admin_user = make_member("root", acme, Role.ADMIN, is_superuser=True)
+    stuck = open_ticket(
+        acme,
+        "A8",
+        title="Agent loop exhausted on run-7c1e",
+        run_id="run-7c1e",
+        red_flag={"loop_type": "qc_correction", "attempt_count": 3},
+    )
+    browser_login(page, admin_user.username)
+    page.goto(CHANGELIST)
+    expect(page).to_have_title("Select ticket to change | Django site admin")
+    page.get_by_role("checkbox", name="Select this object for an action").first.check()
+    page.get_by_role("combobox", name="Action").select_option("manual_override")
+    page.get_by_role("button", name="Go").click()
+
+    expect(page.get_by_role("heading", name="Manual override (A6)")).to_be_visible()
+    expect(page.get_by_text("Agent loop exhausted on run-7c1e")).to_be_visible()
+    # The browser itself refuses an empty reason (the server does too, tested above).
+    expect(page.get_by_label("Reason:")).to_have_attribute("required", "")
+    screenshot("admin-override-reason")
+    page.get_by_label("Reason:").fill("Provider outage caused the QC failures; rerun is safe")
+    page.get_by_role("button", name="Override 1 ticket").click()
+
+    expect(page.get_by_text(f"{stuck.public_id} approved by manual override A6-")).to_be_visible()
+    screenshot("admin-override-done")
+    stuck.refresh_from_db()
+    assert stuck.status == TicketStatus.APPROVED
+    override = Ticket.objects.get(type="A6")
+    assert (override.overrides_id, override.resolved_by_label) == (stuck.pk, "root")
