@@ -2,7 +2,7 @@
 
 from django_q.models import Schedule
 
-from approvals.services import ticket_sla_sweep
+from approvals.sweep import ticket_sla_sweep
 
 SCHEDULES = [
     {

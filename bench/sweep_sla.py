@@ -30,9 +30,9 @@ from django.core import mail  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from approvals import services  # noqa: E402
+from approvals import sweep as sweep_module  # noqa: E402
 from approvals.models import Ticket  # noqa: E402
-from approvals.services import _claim_overdue, ticket_sla_sweep  # noqa: E402
+from approvals.sweep import _claim_overdue, ticket_sla_sweep  # noqa: E402
 from audit.actors import Actor  # noqa: E402
 from audit.models import AuditEvent  # noqa: E402
 from tenants.models import Role  # noqa: E402
@@ -153,8 +153,8 @@ def main() -> None:
         transaction.set_rollback(True)
     vacuum_analyze()  # clear the rolled-back row versions so both runs start alike
 
-    services._claim_overdue = timed("claim", services._claim_overdue)
-    services.audit_events_append_many = timed("audit", services.audit_events_append_many)
+    sweep_module._claim_overdue = timed("claim", sweep_module._claim_overdue)
+    sweep_module.audit_events_append_many = timed("audit", sweep_module.audit_events_append_many)
     started = time.perf_counter()
     result = ticket_sla_sweep()
     sweep = time.perf_counter() - started

@@ -15,7 +15,8 @@ from django_q.models import Schedule
 
 from approvals import tasks
 from approvals.models import Ticket
-from approvals.services import ticket_cancel, ticket_sla_sweep
+from approvals.services import ticket_cancel
+from approvals.sweep import ticket_sla_sweep
 from audit.models import AuditEvent
 from audit.verify import audit_chains_verify
 from tenants.models import Role
@@ -178,16 +179,16 @@ def test_one_failing_tenant_does_not_stop_the_others(
 ):
     from django.db import DatabaseError
 
-    from approvals import services
+    from approvals import sweep
 
-    real_append = services.audit_events_append_many
+    real_append = sweep.audit_events_append_many
 
     def append_failing_for_acme(*, tenant, **kwargs):
         if tenant == acme.pk:
             raise DatabaseError("chain head unavailable")
         return real_append(tenant=tenant, **kwargs)
 
-    monkeypatch.setattr(services, "audit_events_append_many", append_failing_for_acme)
+    monkeypatch.setattr(sweep, "audit_events_append_many", append_failing_for_acme)
     ours = open_at(OPENED, acme)
     theirs = open_at(OPENED, globex)
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from approvals.services import ticket_sla_sweep
+from approvals.sweep import ticket_sla_sweep
 
 
 class Command(BaseCommand):
