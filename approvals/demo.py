@@ -1,7 +1,8 @@
-"""Demo tickets for `acme`: every type A1–A9, some overdue, and two red flags (an A8 loop and an
-A9 Cost Guard trip), with realistic titles, summaries and diff previews. Idempotent: each demo
-ticket has a dedupe key and is opened only if no ticket (of any status) has that key yet, so a
-demo ticket someone already decided is not opened again."""
+"""Demo tickets for `acme`, beside the plan tickets plans.demo opens: every type A1–A9, some
+overdue, and two red flags (an A8 loop and an A9 Cost Guard trip), with realistic titles,
+summaries and diff previews. Idempotent: each demo ticket has a dedupe key and is opened only if
+no ticket (of any status) has that key yet, so a demo ticket someone already decided is not
+opened again. They name no plan version number: those belong to plans.demo's real versions."""
 
 from __future__ import annotations
 
@@ -31,14 +32,13 @@ DEMO_TICKETS: list[dict] = [
     {
         "key": "a1-branding-v3",
         "type": "A1",
-        "title": "Approve media plan v3 for branding (Q1 2027)",
-        "summary": "New branding flight Jan–Mar 2027: YouTube and Meta video, €60,000 in total.",
-        "plan_version": 3,
+        "title": "Approve media plan for event_spring_launch (Q1 2027)",
+        "summary": "New event track Jan–Mar 2027: YouTube and Meta video, €60,000 in total.",
         "platform": "youtube",
         "requesting_agent": "plan-drafter",
         "diff": {
             "summary": [
-                "New branding track for Q1 2027 with a budget of €60,000.",
+                "New event track for the spring launch with a budget of €60,000.",
                 "YouTube €36,000 and Meta video €24,000, flights from 5 Jan to 31 Mar.",
             ],
             "changes": [
@@ -125,9 +125,8 @@ DEMO_TICKETS: list[dict] = [
     {
         "key": "a5-revise-always-on",
         "type": "A5",
-        "title": "Approve revise v4 of always_on: Search budget up 12%",
+        "title": "Approve revise of always_on: Search budget up 12%",
         "summary": "Accumulated drift on Search passed 15%; the revise moves the plan to reality.",
-        "plan_version": 4,
         "platform": "google_ads",
         "requesting_agent": "revise-scanner",
         "required_roles": ["planner", "client"],
@@ -155,9 +154,8 @@ DEMO_TICKETS: list[dict] = [
     {
         "key": "a5-replan-tiktok",
         "type": "A5",
-        "title": "Approve replan v5 of always_on: add TikTok as a channel",
+        "title": "Approve replan of always_on: add TikTok as a channel",
         "summary": "A new channel is structural: the plan is replanned, not optimized.",
-        "plan_version": 5,
         "platform": "tiktok",
         "requesting_agent": "plan-drafter",
         "client_visible": True,
@@ -177,9 +175,8 @@ DEMO_TICKETS: list[dict] = [
     {
         "key": "a6-reconcile-drift",
         "type": "A6",
-        "title": "Manual override: reconcile Meta ad set 2291 with plan v2",
+        "title": "Manual override: reconcile Meta ad set 2291 with the approved plan",
         "summary": "The manifest shows a budget set by hand in Ads Manager; an admin decides.",
-        "plan_version": 2,
         "platform": "meta",
         "requesting_agent": "manifest-sync",
         "diff": {
