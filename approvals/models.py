@@ -22,16 +22,6 @@ class TicketStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-FINAL_STATUSES = frozenset(
-    {
-        TicketStatus.APPROVED,
-        TicketStatus.REJECTED,
-        TicketStatus.CHANGES_REQUESTED,
-        TicketStatus.CANCELLED,
-    }
-)
-
-
 class SlaKind(models.TextChoices):
     APPROVAL = "approval", "Approval"
     REVISE_DRAFT = "revise_draft", "Revise draft"

@@ -17,6 +17,7 @@ from approvals.services import (
 )
 from audit.actors import Actor
 from audit.models import AuditEvent
+from audit.verify import audit_chains_verify
 from tenants.models import Role
 from tests.approvals.factories import SYSTEM, open_ticket
 
@@ -397,3 +398,4 @@ def test_two_people_deciding_at_once_produce_exactly_one_outcome(acme, make_memb
         AuditEvent.objects.filter(resource_id=ticket.public_id).values_list("action", flat=True)
     )
     assert trail == ["ticket.opened", "ticket.decided", f"ticket.{ticket.status}"]
+    assert audit_chains_verify().ok
