@@ -177,3 +177,44 @@ def test_the_red_flag_lane_shows_a8_and_a9_details(page, screenshot, browser_log
     expect(page.locator("#inbox").get_by_test_id("inbox-count")).to_have_text("1 ticket")
     expect(lane.get_by_test_id("redflag-a8")).to_be_visible()
     _narrow(page, screenshot, "approvals-redflags")
+
+
+@pytest.mark.parametrize(
+    ("due_in_hours", "opened_hours_ago", "text", "css_class"),
+    [
+        pytest.param(30, 2, "1d 6h left", "sla-ok", id="ok"),
+        pytest.param(2, 20, "2h left", "sla-amber", id="amber-under-4h"),
+        pytest.param(10, 50, "10h left", "sla-amber", id="amber-under-a-quarter"),
+        pytest.param(-2, 30, "overdue 2h", "sla-red", id="overdue"),
+    ],
+)
+def test_the_sla_timer_script_ticks_with_the_same_rule_as_the_server(
+    page, browser_login, world, due_in_hours, opened_hours_ago, text, css_class
+):
+    errors = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    browser_login(page, "acme-operator")
+    expect(page.locator("[data-sla-due]").first).to_be_visible()
+
+    # A timer as the server renders one, then the tick htmx triggers after a swap.
+    page.evaluate(
+        """([dueIn, openedAgo]) => {
+            const hour = 3600 * 1000, now = Date.now(), slack = Math.sign(dueIn) * 30000;
+            const el = document.createElement("span");
+            el.id = "probe";
+            el.className = "sla sla-ok";
+            // Half a minute of slack either way, so the minute shown is stable.
+            el.dataset.slaDue = new Date(now + dueIn * hour + slack).toISOString();
+            el.dataset.slaOpened = new Date(now - openedAgo * hour).toISOString();
+            document.querySelector("main").append(el);
+            document.dispatchEvent(new Event("htmx:afterSettle"));
+        }""",
+        [due_in_hours, opened_hours_ago],
+    )
+
+    probe = page.locator("#probe")
+    expect(probe).to_have_text(text)
+    expect(probe).to_have_class(f"sla {css_class}")
+    assert errors == []  # no CSP violation, no script error
