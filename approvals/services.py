@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -64,7 +65,7 @@ def new_public_id(type_id: str) -> str:
     return f"{type_id}-{''.join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(8))}"
 
 
-def ticket_sla_due_at(*, tenant: Tenant, sla_kind: str, opened_at) -> Any:
+def ticket_sla_due_at(*, tenant: Tenant, sla_kind: str, opened_at: datetime) -> datetime:
     policy = TenantPolicy.objects.get(tenant=tenant)
     days = days_for_kind(
         sla_kind,
