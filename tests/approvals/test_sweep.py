@@ -198,3 +198,31 @@ def test_one_failing_tenant_does_not_stop_the_others(
     assert Ticket.objects.get(pk=ours.pk).escalation_level == 0  # rolled back, retried later
     assert Ticket.objects.get(pk=theirs.pk).escalation_level == 1
     assert not mail.outbox  # acme's admin is not mailed for a sweep that did not commit
+
+
+def test_a_new_due_time_is_a_new_breach(acme, acme_admin, django_capture_on_commit_callbacks):
+    ticket = open_at(OPENED, acme)
+    sweep_at(AFTER_DUE, django_capture_on_commit_callbacks)
+    # The due time moves (e.g. the SLA was restarted); missing it again is a second breach.
+    new_due = AFTER_DUE + timedelta(days=1)
+    Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=new_due)
+    sweep_at(new_due - timedelta(minutes=1), django_capture_on_commit_callbacks)
+    assert Ticket.objects.get(pk=ticket.pk).escalation_level == 1
+    sweep_at(new_due + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    ticket.refresh_from_db()
+    assert (ticket.escalation_level, ticket.escalated_for_due_at) == (2, new_due)
+    assert ticket.overdue_at == AFTER_DUE  # first seen overdue then
+    assert AuditEvent.objects.filter(action="ticket.escalated").count() == 2
+    assert len(mail.outbox) == 2
+
+
+def test_a_long_escalation_mail_lists_fifty_and_counts_the_rest(
+    acme, acme_admin, django_capture_on_commit_callbacks
+):
+    tickets = [open_at(OPENED, acme, title=f"Ticket {n:02}") for n in range(53)]
+    result = sweep_at(AFTER_DUE, django_capture_on_commit_callbacks)
+    assert (result.escalated, result.mails) == (53, 1)
+    body = mail.outbox[0].body
+    assert body.count("(due ") == 50
+    assert "… and 3 more in the dashboard." in body
+    assert tickets[0].public_id in body
