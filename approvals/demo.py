@@ -30,29 +30,6 @@ def _budget_table(rows: list[list], totals: list) -> dict:
 
 DEMO_TICKETS: list[dict] = [
     {
-        "key": "a1-branding-v3",
-        "type": "A1",
-        "title": "Approve media plan for event_spring_launch (Q1 2027)",
-        "summary": "New event track Jan–Mar 2027: YouTube and Meta video, €60,000 in total.",
-        "platform": "youtube",
-        "requesting_agent": "plan-drafter",
-        "diff": {
-            "summary": [
-                "New event track for the spring launch with a budget of €60,000.",
-                "YouTube €36,000 and Meta video €24,000, flights from 5 Jan to 31 Mar.",
-            ],
-            "changes": [
-                {"field": "objective", "before": None, "after": "awareness", "note": "new track"},
-                {"field": "kpi_targets.cpm", "before": None, "after": "6.50", "note": ""},
-            ],
-            "budget_table": _budget_table(
-                [["YouTube", "0", "36,000", "new"], ["Meta video", "0", "24,000", "new"]],
-                ["Total", "0", "60,000", "new"],
-            ),
-            "kpi_impact": ["Reach about 2.1 M people in DE at a CPM near €6.50."],
-        },
-    },
-    {
         "key": "a2-meta-golive",
         "type": "A2",
         "title": "Confirm first go-live of Meta prospecting ad set",
@@ -120,56 +97,6 @@ DEMO_TICKETS: list[dict] = [
         "diff": {
             "summary": ["Add TXT record facebook-domain-verification=… on acme-shop.de."],
             "raw": {"record": "TXT", "host": "acme-shop.de"},
-        },
-    },
-    {
-        "key": "a5-revise-always-on",
-        "type": "A5",
-        "title": "Approve revise of always_on: Search budget up 12%",
-        "summary": "Accumulated drift on Search passed 15%; the revise moves the plan to reality.",
-        "platform": "google_ads",
-        "requesting_agent": "revise-scanner",
-        "required_roles": ["planner", "client"],
-        "diff": {
-            "summary": [
-                "Search budget up 12% (€40,000 → €44,800) from 1 Dec.",
-                "Meta budget unchanged at €20,000.",
-            ],
-            "changes": [
-                {
-                    "field": "channels.search.budget",
-                    "before": "40000",
-                    "after": "44800",
-                    "note": "+12%",
-                },
-                {"field": "kpi_targets.cpa", "before": "40.00", "after": "38.00", "note": ""},
-            ],
-            "budget_table": _budget_table(
-                [["Search", "40,000", "44,800", "+12%"], ["Meta", "20,000", "20,000", "0%"]],
-                ["Total", "60,000", "64,800", "+8%"],
-            ),
-            "kpi_impact": ["More search volume in December at a slightly lower target CPA."],
-        },
-    },
-    {
-        "key": "a5-replan-tiktok",
-        "type": "A5",
-        "title": "Approve replan of always_on: add TikTok as a channel",
-        "summary": "A new channel is structural: the plan is replanned, not optimized.",
-        "platform": "tiktok",
-        "requesting_agent": "plan-drafter",
-        "client_visible": True,
-        "sla_kind": "approval",
-        "overdue_hours": 3,
-        "diff": {
-            "summary": ["TikTok added with €8,000 moved from Meta."],
-            "changes": [
-                {"field": "channels", "before": "search, meta", "after": "search, meta, tiktok"}
-            ],
-            "budget_table": _budget_table(
-                [["Meta", "20,000", "12,000", "-40%"], ["TikTok", "0", "8,000", "new"]],
-                ["Total", "60,000", "60,000", "0%"],
-            ),
         },
     },
     {

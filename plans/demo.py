@@ -3,8 +3,10 @@
 acme: always_on went through the real lifecycle — v1 initial, v2 revise (search +12%, CPA target
 36), v3 replan (TikTok added), each drafted by `planner`, submitted and approved through its
 tickets by the demo people — so v3 is current and v1, v2 are superseded; plus an approved
-branding track. globex: an approved always_on, imported (globex has no internal demo users to
-approve it). Both tenants get a master envelope.
+branding track; then a revise (social +12%) and a special-day plan are submitted and left
+waiting, so their A5, A1 and A7 tickets are real ones people can decide. globex: an approved
+always_on, imported (globex has no internal demo users to approve it). Both tenants get a master
+envelope.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from decimal import Decimal
 from approvals.models import Ticket, TicketStatus
 from approvals.services import ticket_decide
 from audit.actors import Actor
-from plans.models import PlanTrigger, Track
+from plans.models import PlanStatus, PlanTrigger, PlanVersion, Track
 from plans.services import (
     SUBJECT_TYPE,
     master_plan_set,
@@ -135,6 +137,38 @@ GLOBEX_ALWAYS_ON = {
 }
 
 
+def _acme_v5(plan: dict) -> None:
+    social = plan["channels"][1]
+    social["budget"], social["flights"][1]["budget"] = "33600", "15600"
+
+
+ACME_EVENT = {
+    "objective": "purchases",
+    "primary_kpi": "roas",
+    "kpi_targets": {"roas": "5"},
+    "geos": ["DE"],
+    "currency": "EUR",
+    "start": "2027-03-02",
+    "end": "2027-03-16",
+    "channels": [
+        {
+            "channel": "search",
+            "platform": "google_ads",
+            "budget": "6000",
+            "flights": [{"start": "2027-03-02", "end": "2027-03-16", "budget": "6000"}],
+        },
+        {
+            "channel": "social",
+            "platform": "meta",
+            "budget": "4000",
+            "flights": [{"start": "2027-03-02", "end": "2027-03-16", "budget": "4000"}],
+        },
+    ],
+    "creative_themes": ["spring launch"],
+    "messaging": "New season, new range: the spring launch is here.",
+}
+
+
 def _changed(plan: dict, change: Callable[[dict], None]) -> dict:
     copied = copy.deepcopy(plan)
     change(copied)
@@ -144,6 +178,29 @@ def _changed(plan: dict, change: Callable[[dict], None]) -> dict:
 def _person(tenant: Tenant, role: str):
     membership = Membership.objects.filter(tenant=tenant, role=role).select_related("user").first()
     return membership.user if membership else None
+
+
+def _submitted(
+    tenant: Tenant, *, track_key: str, kind: str, payload: dict, reason: str, trigger: str
+):
+    """Draft as the demo planner and submit: its tickets stay open for people to decide."""
+    planner = Actor.for_user(_person(tenant, "planner"))
+    version = plan_version_create_draft(
+        tenant=tenant,
+        track_key=track_key,
+        kind=kind,
+        payload=payload,
+        actor=planner,
+        reason=reason,
+        trigger=trigger,
+    )
+    return plan_version_submit(version=version, actor=planner)
+
+
+def _has_pending(tenant: Tenant, key: str) -> bool:
+    return PlanVersion.objects.filter(
+        tenant=tenant, track__key=key, status=PlanStatus.PENDING_APPROVAL
+    ).exists()
 
 
 def _through_tickets(
@@ -240,6 +297,31 @@ def seed(*, log: Callable[[str], None]) -> None:
             trigger=PlanTrigger.PLANNER,
         )
         log("acme branding: approved track draft")
+    if _has_pending(acme, "always_on"):
+        log("acme always_on: pending revise exists")
+    else:
+        current = Track.objects.get(tenant=acme, key="always_on").current_version
+        _submitted(
+            acme,
+            track_key="always_on",
+            kind="revise",
+            payload=_changed(current.payload, _acme_v5),
+            reason="Social keeps beating its CPA target; move December budget up 12%",
+            trigger=PlanTrigger.DRIFT,
+        )
+        log("acme always_on: revise (social +12%) waiting for planner and client")
+    if _has_pending(acme, "event_spring_launch"):
+        log("acme event_spring_launch: pending draft exists")
+    else:
+        _submitted(
+            acme,
+            track_key="event_spring_launch",
+            kind="event_draft",
+            payload=ACME_EVENT,
+            reason="Spring range launch, 2–16 March",
+            trigger=PlanTrigger.PLANNER,
+        )
+        log("acme event_spring_launch: special-day plan waiting for approval")
     if _has_current(globex, "always_on"):
         log("globex always_on: exists")
     else:
