@@ -79,6 +79,8 @@ def inbox_tickets(*, user) -> QuerySet[Ticket]:
     return (
         scope_to_user(Ticket.objects.all(), user, roles=INTERNAL_ROLES)
         .select_related("tenant")
+        # Lists never show the diff preview: leave the largest column in the table.
+        .defer("diff", "summary")
         .prefetch_related(
             Prefetch(
                 "decisions",

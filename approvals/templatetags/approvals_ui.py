@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from approvals.inbox import SLA_AMBER, SLA_OVERDUE, sla_state, sla_text, waiting_slots
 
@@ -120,3 +121,30 @@ STATUS_CLASSES = {
 @register.filter
 def status_class(status: str) -> str:
     return STATUS_CLASSES.get(status, "")
+
+
+@register.simple_tag
+def filter_select(form, name: str):
+    """A filter's <select>, built directly: the form widget renderer costs more than the rest of
+    the filter bar on a page people reload all day."""
+    current = str(form.data.get(name, ""))
+    options = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (value, mark_safe(" selected") if str(value) == current else "", label)
+            for value, label in form.fields[name].choices
+        ),
+    )
+    return format_html('<select name="{}" id="id_{}">{}</select>', name, name, options)
+
+
+@register.simple_tag
+def filter_input(form, name: str, kind: str = "text"):
+    return format_html(
+        '<input type="{}" name="{}" id="id_{}" value="{}">',
+        kind,
+        name,
+        name,
+        form.data.get(name, ""),
+    )

@@ -110,6 +110,19 @@ def test_the_tenant_filter_offers_only_my_tenants(client, acme, globex, staff):
     assert "Globex" not in response.content.decode()
 
 
+def test_the_filter_bar_keeps_what_was_chosen(client, acme, staff):
+    client.force_login(staff["planner"])
+
+    page = client.get(
+        reverse("dashboard"), {"type": "A7", "sla": "overdue", "q": "<b>claims</b>"}
+    ).content.decode()
+
+    assert '<option value="A7" selected>A7 Compliance / policy</option>' in page
+    assert '<option value="overdue" selected>Overdue</option>' in page
+    assert '<option value="open" selected>Open</option>' in page  # the default status
+    assert 'value="&lt;b&gt;claims&lt;/b&gt;"' in page  # escaped, never markup
+
+
 def test_the_inbox_pages_through_many_tickets(client, acme, staff, make_ticket):
     for i in range(PAGE_SIZE + 3):
         make_ticket(acme, "A1", title=f"Plan {i:02d}")
