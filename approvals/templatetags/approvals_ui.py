@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from approvals.inbox import SLA_AMBER, SLA_OVERDUE, sla_state, sla_text, waiting
 
 register = template.Library()
 
+PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 SLA_CLASSES = {SLA_OVERDUE: "sla-red", SLA_AMBER: "sla-amber"}
 
@@ -82,6 +84,11 @@ def diff_cell(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, int | float | Decimal):
         return f"{value:,}"
+    if isinstance(value, str) and PLAIN_NUMBER.match(value):
+        # Money arrives as JSON strings ("40000.00"): group the digits, keep the decimals.
+        sign, digits = ("-", value[1:]) if value.startswith("-") else ("", value)
+        whole, _, decimals = digits.partition(".")
+        return f"{sign}{int(whole):,}" + (f".{decimals}" if decimals else "")
     if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
         return ", ".join(str(v) for v in value) or "—"
     if isinstance(value, dict | list):
