@@ -182,7 +182,8 @@ def ticket_subject_label(ticket: Ticket) -> str:
     if ticket.change_set_id:
         return f"change set {ticket.change_set_id[:8]}"
     if ticket.run_id:
-        return f"run {ticket.run_id}"
+        # Run ids often read "run-93ab" already; "run run-93ab" would stutter.
+        return ticket.run_id if ticket.run_id.lower().startswith("run") else f"run {ticket.run_id}"
     return ticket.public_id
 
 

@@ -133,13 +133,23 @@ def _staff_ticket_view(view):
     return wrapper
 
 
+def _verdict_word(ticket: Ticket, verdict: str) -> str:
+    # Approving a red flag is what operators call clearing it: the run may go on.
+    if ticket.is_red_flag and verdict == Verdict.APPROVE:
+        return "Clear"
+    return VERDICT_WORDS[verdict]
+
+
 def _decision_context(ticket: Ticket, user, **extra) -> dict:
     """The swappable decision region: status, who approved in which role, the allowed buttons."""
     decisions = list(ticket.decisions.select_related("user"))
     approved_by = {d.slot: d for d in decisions if d.verdict == Verdict.APPROVE}
     subject = ticket_subject_label(ticket)
     actions = [
-        {"verdict": verdict, "label": f"{VERDICT_WORDS[verdict]} {ticket.type} for {subject}"}
+        {
+            "verdict": verdict,
+            "label": f"{_verdict_word(ticket, verdict)} {ticket.type} for {subject}",
+        }
         for verdict in ticket_allowed_verdicts(ticket=ticket, user=user)
     ]
     return {

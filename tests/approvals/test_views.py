@@ -366,3 +366,20 @@ def test_an_unknown_ticket_is_a_404(client, staff):
     client.force_login(staff["planner"])
 
     assert client.get(reverse("ticket", kwargs={"public_id": "A1-NOPE"})).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("run_id", "label"),
+    [
+        pytest.param("run-93ab", "Clear A8 for run-93ab", id="run-prefixed-id"),
+        pytest.param("7c1e", "Clear A8 for run 7c1e", id="bare-id"),
+    ],
+)
+def test_an_operator_clears_a_red_flag_for_its_run(client, acme, staff, make_ticket, run_id, label):
+    red_flag = make_ticket(acme, "A8", run_id=run_id)
+    client.force_login(staff["operator"])
+
+    page = client.get(reverse("ticket", kwargs={"public_id": red_flag.public_id})).content.decode()
+
+    assert label in page
+    assert "tool_rounds" in page and ">6<" in page  # loop type and attempts in the facts
