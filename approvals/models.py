@@ -123,7 +123,7 @@ class Ticket(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["tenant", "status", "-created_at"], name="ticket_inbox"),
+            models.Index(fields=["tenant", "status", "-created_at", "-id"], name="ticket_inbox"),
             models.Index(fields=["tenant", "subject_type", "subject_id"], name="ticket_subject"),
             # The SLA sweep looks only at open tickets with a due time, tenant by tenant.
             models.Index(

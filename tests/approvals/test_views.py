@@ -209,6 +209,7 @@ def test_the_ticket_page_shows_facts_the_diff_preview_and_the_audit_trail(client
     assert "More conversions at a similar CPA." in page
     assert "<details" in page and "&quot;channels&quot;" in page  # the raw JSON
     assert "ticket.opened" in page  # the audit trail
+    assert 'href="/t/acme/plans/v/12/"' in page  # the linked plan version
 
 
 def test_the_ticket_page_offers_only_the_actions_my_role_may_take(client, staff, replan):
