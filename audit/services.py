@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import connection, models, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from audit.actors import Actor
 from audit.chain import GENESIS_HASH, link_body, link_hash, normalize, sha256_of, utc_iso
@@ -170,12 +171,47 @@ def audit_event_append(
     return event
 
 
+_COPY_COLUMNS = (
+    "tenant_id",
+    "seq",
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "action",
+    "resource_type",
+    "resource_id",
+    "plan_version",
+    "payload_hash",
+    "data",
+    "prev_hash",
+    "hash",
+)
+
+
+def _copy_events(events: list[AuditEvent]) -> None:
+    """COPY the rows in: a sweep's thousands of events cost a fraction of a bulk INSERT's
+    parameter adapting. The rows come back without their ids (nothing here needs them)."""
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+        columns = ", ".join(_COPY_COLUMNS)
+        with raw.copy(f"COPY {EVENT_TABLE} ({columns}) FROM STDIN") as copy:
+            for event in events:
+                copy.write_row(
+                    [
+                        Jsonb(event.data) if name == "data" else getattr(event, name)
+                        for name in _COPY_COLUMNS
+                    ]
+                )
+
+
 def audit_events_append_many(*, tenant, actor: Actor, events: list[dict]) -> list[AuditEvent]:
     """Append several events by one actor in one go (a sweep, a bulk change): one head claim
     and one bulk insert instead of one of each per event.
 
     Each item of `events` takes audit_event_append's keywords: action, resource and optionally
-    plan_version, payload, data. Same transaction rules as audit_event_append.
+    plan_version, payload, data. Same transaction rules as audit_event_append. On PostgreSQL
+    the rows are written with COPY and the returned events carry no id.
     """
     if not events:
         return []
@@ -193,7 +229,10 @@ def audit_events_append_many(*, tenant, actor: Actor, events: list[dict]) -> lis
                 AuditEvent(**row, seq=seq, created_at=now, prev_hash=prev_hash, hash=event_hash)
             )
             prev_hash = event_hash
-        AuditEvent.objects.bulk_create(created)
+        if connection.vendor == "postgresql":
+            _copy_events(created)
+        else:
+            AuditEvent.objects.bulk_create(created)
         AuditChainHead.objects.filter(tenant_id=tenant_id).update(
             hash=created[-1].hash, prev_hash=created[-1].prev_hash
         )
