@@ -22,10 +22,8 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    TextField,
     Value,
 )
-from django.db.models.functions import Cast
 
 from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
 from approvals.rules import VERDICTS, decision_refusal
@@ -118,39 +116,34 @@ def red_flags(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
     return qs.filter(status=TicketStatus.OPEN, type__in=RED_FLAG_TYPES).prefetch_related(None)
 
 
-def _role_pattern(role: str) -> str:
-    # A role inside a slot list, whether the JSON text `["operator/admin", "client"]` or one slot
-    # "operator/admin": bounded by a quote, a slash or the ends. Roles are plain words.
-    return rf'(^|["/]){role}($|["/])'
-
-
 def waiting_for(
     qs: QuerySet[Ticket], *, user, memberships: Iterable[Membership] | None = None
 ) -> QuerySet[Ticket]:
     """ "My queue": open tickets with an approval slot that a role `user` holds there may still
-    fill, on which `user` has not acted yet. One SQL query whatever the number of tenants."""
-    roles_by_tenant: dict[str, list[int]] = {}
+    fill, on which `user` has not acted yet. One SQL query whatever the number of tenants.
+
+    It reads the TicketWaitingRole rows the services keep, through their (tenant, role) index, and
+    pages in their copy of the ticket order. A person holds one role per tenant and a ticket has
+    one row per role, so the join yields each ticket at most once.
+    """
+    tenant_ids_by_role: dict[str, list[int]] = {}
     if memberships is None:
         memberships = memberships_of(user)
     for membership in memberships:
         if membership.role not in INTERNAL_ROLES:
             continue
-        roles_by_tenant.setdefault(membership.role, []).append(membership.tenant_id)
-    qs = qs.filter(status=TicketStatus.OPEN).annotate(
-        required_roles_text=Cast("required_roles", TextField())
-    )
-    waiting = Q(pk__in=[])
-    for role, tenant_ids in roles_by_tenant.items():
-        slot_taken = TicketDecision.objects.filter(
-            ticket=OuterRef("pk"), verdict=Verdict.APPROVE, slot__regex=_role_pattern(role)
-        )
-        waiting |= (
-            Q(tenant_id__in=tenant_ids)
-            & Q(required_roles_text__regex=_role_pattern(role))
-            & ~Exists(slot_taken)
-        )
+        tenant_ids_by_role.setdefault(membership.role, []).append(membership.tenant_id)
+    if not tenant_ids_by_role:
+        return qs.none()
+    waiting = Q()
+    for role, tenant_ids in tenant_ids_by_role.items():
+        waiting |= Q(waiting_roles__tenant_id__in=tenant_ids, waiting_roles__role=role)
     acted = TicketDecision.objects.filter(ticket=OuterRef("pk"), user=user)
-    return qs.filter(waiting).exclude(Exists(acted))
+    return (
+        qs.filter(waiting, status=TicketStatus.OPEN)
+        .exclude(Exists(acted))
+        .order_by("-waiting_roles__ticket_created_at", "-waiting_roles__ticket_id")
+    )
 
 
 def with_sla_state(qs: QuerySet[Ticket], state: str, *, now: datetime) -> QuerySet[Ticket]:

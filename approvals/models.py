@@ -188,6 +188,41 @@ class TicketDecision(models.Model):
         return f"{self.ticket.public_id}: {self.verdict} by {self.user} as {self.role}"
 
 
+class TicketWaitingRole(models.Model):
+    """A role that may still fill an approval slot of an open ticket: "my queue" reads these.
+
+    Derived from the ticket's slots and approvals, and kept by approvals/services.py in the same
+    transaction as the change: one row per (ticket, role) while some open slot of the ticket
+    accepts that role ("operator/planner" gives an operator row and a planner row); rows go as
+    slots are filled and all of them when the ticket leaves "open". The tenant and the ticket's
+    opening time are copied in so one index serves the queue of a person in many tenants.
+    """
+
+    # No single-column indexes: the unique (ticket, role) and the queue index lead with them.
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="waiting_roles", db_index=False
+    )
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    role = models.CharField(max_length=16)
+    ticket_created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "role"], name="ticket_waiting_role_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "role", "-ticket_created_at", "-ticket"],
+                name="ticket_waiting_role_queue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} waits for {self.role}"
+
+
 class TicketComment(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="comments")
     user = models.ForeignKey(

@@ -22,12 +22,19 @@ from approvals.models import (
     TicketComment,
     TicketDecision,
     TicketStatus,
+    TicketWaitingRole,
     Verdict,
 )
 from approvals.registry import handler_for
 from approvals.rules import decision_refusal
 from approvals.sla import business_due_at, days_for_kind
-from approvals.types import TICKET_TYPES, is_valid_slot, open_slots, slot_for_role
+from approvals.types import (
+    TICKET_TYPES,
+    is_valid_slot,
+    open_slots,
+    roles_that_may_approve,
+    slot_for_role,
+)
 from audit.actors import Actor
 from audit.services import audit_event_append
 from tenants.models import Membership, Role, Tenant, TenantPolicy
@@ -268,6 +275,7 @@ def ticket_open(
             ticket.pk = None  # a public_id collision: draw another
     else:
         raise IntegrityError("could not draw a unique ticket id")
+    TicketWaitingRole.objects.bulk_create(_waiting_rows(ticket, approved_slots=set()))
     audit_event_append(
         tenant=tenant,
         actor=actor,
@@ -291,6 +299,49 @@ def ticket_open(
     return ticket
 
 
+def _waiting_rows(ticket: Ticket, *, approved_slots: set[str]) -> list[TicketWaitingRole]:
+    """The "my queue" rows of an open ticket: a role per open slot it may fill."""
+    roles = roles_that_may_approve(open_slots(ticket.required_roles, approved_slots))
+    return [
+        TicketWaitingRole(
+            ticket=ticket,
+            tenant_id=ticket.tenant_id,
+            role=role,
+            ticket_created_at=ticket.created_at,
+        )
+        for role in sorted(roles)
+    ]
+
+
+def _waiting_roles_after_approval(ticket: Ticket, *, approved_slots: set[str]) -> None:
+    """An approval filled a slot: the roles that only that slot accepted stop waiting."""
+    still_waiting = [row.role for row in _waiting_rows(ticket, approved_slots=approved_slots)]
+    TicketWaitingRole.objects.filter(ticket=ticket).exclude(role__in=still_waiting).delete()
+
+
+@transaction.atomic
+def ticket_waiting_roles_rebuild(*, tenant_ids: list[int] | None = None) -> int:
+    """Write the "my queue" rows afresh for tickets that were bulk-loaded around the services
+    (benchmarks, imports); returns how many rows now wait. The services keep them up to date
+    otherwise. Derived rows only, no ticket changes: nothing to audit."""
+    tickets = Ticket.objects.filter(status=TicketStatus.OPEN)
+    if tenant_ids is not None:
+        tickets = tickets.filter(tenant_id__in=tenant_ids)
+    TicketWaitingRole.objects.filter(ticket__in=tickets.values("pk")).delete()
+    approved: dict[int, set[str]] = {}
+    for ticket_id, slot in TicketDecision.objects.filter(
+        ticket__in=tickets.values("pk"), verdict=Verdict.APPROVE
+    ).values_list("ticket_id", "slot"):
+        approved.setdefault(ticket_id, set()).add(slot)
+    rows = []
+    for ticket in tickets.only("pk", "tenant_id", "required_roles", "created_at").iterator(
+        chunk_size=5000
+    ):
+        rows.extend(_waiting_rows(ticket, approved_slots=approved.get(ticket.pk, set())))
+    TicketWaitingRole.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
 def _lock(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update().select_related("tenant").get(pk=ticket.pk)
 
@@ -299,6 +350,7 @@ def _resolve(
     ticket: Ticket, *, outcome: str, actor: Actor, note: str = "", call_handler: bool = True
 ) -> None:
     """Close a locked open ticket, audit it, then let the subject's owner act on the outcome."""
+    TicketWaitingRole.objects.filter(ticket=ticket).delete()  # a closed ticket waits for nobody
     ticket.status = outcome
     ticket.resolved_at = timezone.now()
     ticket.resolved_by = actor.user if actor.type == "user" else None
@@ -407,6 +459,8 @@ def ticket_decide(
         _resolve(ticket, outcome=VERDICT_OUTCOME[verdict], actor=actor, note=comment)
     elif not open_slots(ticket.required_roles, approved):
         _resolve(ticket, outcome=TicketStatus.APPROVED, actor=actor, note=comment)
+    else:
+        _waiting_roles_after_approval(ticket, approved_slots=approved)
     return ticket
 
 

@@ -16,9 +16,13 @@ from approvals.inbox import (
     waiting_for,
     with_sla_state,
 )
+from approvals.rules import decision_refusal
 from approvals.services import ticket_decide
+from approvals.types import TICKET_TYPES
 from audit.actors import Actor
-from tenants.models import Role
+from tenants.models import INTERNAL_ROLES, Membership, Role
+from tenants.services import membership_set
+from tests.conftest import TEST_ACTOR
 
 OPENED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -165,3 +169,105 @@ def test_the_inbox_and_the_lane_render_with_a_constant_number_of_queries(
         response = client.get(reverse("dashboard"), query)
 
     assert response.status_code == 200
+
+
+def test_my_queue_takes_the_role_i_hold_in_each_tenant(
+    acme, globex, staff, make_member, make_ticket
+):
+    # Planner at acme, admin at globex: each tenant's tickets by the role held there.
+    both = make_member("both", acme, Role.PLANNER)
+    membership_set(tenant=globex, user=both, role=Role.ADMIN, actor=TEST_ACTOR)
+    acme_plan = make_ticket(acme, "A1")
+    make_ticket(acme, "A8", run_id="r-acme")  # operator or admin: not a planner's
+    globex_flag = make_ticket(globex, "A8", run_id="r-globex")
+    make_ticket(globex, "A1")  # a planner's, but `both` is no planner at globex
+    globex_access = make_ticket(globex, "A4")  # admin or client
+
+    queue = list(waiting_for(inbox_tickets(user=both), user=both))
+
+    assert queue == [globex_access, globex_flag, acme_plan]  # newest first, as the inbox
+
+
+def test_my_queue_keeps_a_ticket_for_a_role_with_a_second_open_slot_but_not_for_who_acted(
+    acme, make_member, make_ticket
+):
+    first_admin = make_member("ada", acme, Role.ADMIN)
+    second_admin = make_member("adam", acme, Role.ADMIN)
+    operator = make_member("otto", acme, Role.OPERATOR)
+    ticket = make_ticket(acme, "A8", run_id="r-1", required_roles=["operator/admin", "admin"])
+
+    ticket_decide(ticket=ticket, actor=Actor.for_user(first_admin), verdict="approve")
+
+    def queue(user):
+        return list(waiting_for(inbox_tickets(user=user), user=user))
+
+    assert queue(first_admin) == []  # acted
+    assert queue(second_admin) == [ticket]  # the "admin" slot still waits
+    assert queue(operator) == []  # the only slot an operator could fill is taken
+
+
+def _may_approve(ticket, user, role) -> bool:
+    """The rule ticket_decide enforces, for one person: what "my queue" must agree with."""
+    decisions = list(ticket.decisions.all())
+    if any(d.user_id == user.pk for d in decisions):
+        return False
+    refusal = decision_refusal(
+        type_id=ticket.type,
+        required_roles=ticket.required_roles,
+        client_visible=ticket.client_visible,
+        role=role,
+        verdict="approve",
+        approved_slots={d.slot for d in decisions if d.verdict == "approve"},
+    )
+    return refusal is None
+
+
+def test_my_queue_is_exactly_what_each_person_may_still_approve(
+    acme, globex, staff, make_member, make_ticket
+):
+    staff["admin"] = make_member("acme-admin", acme, Role.ADMIN)
+    staff["globex-admin"] = make_member("globex-admin", globex, Role.ADMIN)
+    for n, type_id in enumerate(TICKET_TYPES):
+        for tenant in (acme, globex):
+            ticket = make_ticket(tenant, type_id, run_id=f"r-{n}")
+            if type_id == "A7" and tenant == acme:
+                ticket_decide(
+                    ticket=ticket, actor=Actor.for_user(staff["planner"]), verdict="approve"
+                )
+            if type_id == "A2" and tenant == globex:
+                ticket_decide(
+                    ticket=ticket, actor=Actor.for_user(staff["globex-planner"]), verdict="approve"
+                )
+
+    for who, user in staff.items():
+        membership = Membership.objects.get(user=user)
+        assert membership.role in INTERNAL_ROLES
+        expected = [
+            ticket
+            for ticket in inbox_tickets(user=user).filter(status="open")
+            if _may_approve(ticket, user, membership.role)
+        ]
+        assert expected, who
+        assert list(waiting_for(inbox_tickets(user=user), user=user)) == expected, who
+
+
+def test_my_queue_costs_the_same_queries_for_one_tenant_or_many(
+    client, acme, make_tenant, make_member, make_ticket, django_assert_max_num_queries
+):
+    admin = make_member("multi-admin", acme, Role.ADMIN)
+    make_ticket(acme, "A4")
+    client.force_login(admin)
+    with django_assert_max_num_queries(13) as one_tenant:
+        response = client.get(reverse("dashboard"), {"queue": "mine"})
+    assert response.context["my_queue_count"] == 1
+
+    for n in range(5):
+        tenant = make_tenant(f"more-{n}")
+        membership_set(tenant=tenant, user=admin, role=Role.ADMIN, actor=TEST_ACTOR)
+        make_ticket(tenant, "A4")
+        make_ticket(tenant, "A8", run_id=f"r-{n}")
+    with django_assert_max_num_queries(len(one_tenant.captured_queries)):
+        response = client.get(reverse("dashboard"), {"queue": "mine"})
+
+    assert response.context["my_queue_count"] == 11
+    assert len(response.context["page"].object_list) == 11
