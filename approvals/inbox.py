@@ -122,9 +122,9 @@ def waiting_for(
     """ "My queue": open tickets with an approval slot that a role `user` holds there may still
     fill, on which `user` has not acted yet. One SQL query whatever the number of tenants.
 
-    It reads the TicketWaitingRole rows the services keep, through their (tenant, role) index, and
-    pages in their copy of the ticket order. A person holds one role per tenant and a ticket has
-    one row per role, so the join yields each ticket at most once.
+    It reads the TicketWaitingRole rows the services keep (never the tickets' JSON) and sorts by
+    their copy of the ticket order, so a page walks their index newest first. A person holds one
+    role per tenant and a ticket has one row per role: the join yields each ticket at most once.
     """
     tenant_ids_by_role: dict[str, list[int]] = {}
     if memberships is None:

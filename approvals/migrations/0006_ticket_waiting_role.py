@@ -88,7 +88,11 @@ class Migration(migrations.Migration):
                     models.Index(
                         fields=["tenant", "role", "-ticket_created_at", "-ticket"],
                         name="ticket_waiting_role_queue",
-                    )
+                    ),
+                    models.Index(
+                        fields=["role", "-ticket_created_at", "-ticket", "tenant"],
+                        name="ticket_waiting_role_newest",
+                    ),
                 ],
                 "constraints": [
                     models.UniqueConstraint(
