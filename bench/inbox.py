@@ -60,7 +60,10 @@ from django.urls import include, path  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from approvals.models import Ticket, TicketDecision, TicketStatus  # noqa: E402
-from approvals.services import PUBLIC_ID_ALPHABET  # noqa: E402
+from approvals.services import (  # noqa: E402
+    PUBLIC_ID_ALPHABET,
+    ticket_waiting_roles_rebuild,
+)
 from approvals.types import TICKET_TYPES  # noqa: E402
 from audit.actors import Actor  # noqa: E402
 from tenants.access import tenant_ids_for  # noqa: E402
@@ -198,10 +201,14 @@ def add_tickets(tenants: list, total: int, approver, *, offset: int = 0) -> None
     ]
     TicketDecision.objects.bulk_create(decisions, batch_size=5000)
     Ticket._meta.get_field("created_at").auto_now_add = True
+    # The tickets went in around the services: give them the waiting-role rows "my queue" reads.
+    ticket_waiting_roles_rebuild(tenant_ids=[t.pk for t in tenants])
     with connection.cursor() as cursor:
         # What autovacuum does on a live system: statistics and the visibility map.
         cursor.execute("VACUUM ANALYZE approvals_ticket")
         cursor.execute("VACUUM ANALYZE approvals_ticketdecision")
+        cursor.execute("VACUUM ANALYZE approvals_ticketwaitingrole")
+        cursor.execute("ANALYZE tenants_membership")
 
 
 def query_counts(client: Client) -> dict[str, int]:
