@@ -5,11 +5,31 @@ Every error is JSON {"error": "<code>", "detail": "<sentence>"} with a 4xx statu
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.http import HttpRequest
 from ninja.security import HttpBearer
+from pydantic import AfterValidator
 
 from agents.services import agent_key_authenticate
 from audit.actors import Actor
+
+
+def storable_text(value: str) -> str:
+    """Text a database can keep. PostgreSQL refuses NUL in any text or jsonb value and no
+    engine encodes a lone surrogate (JSON lets a body send both as \\u escapes), so the insert or
+    even the lookup would fail: refuse them as input errors instead."""
+    if "\x00" in value:
+        raise ValueError("may not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("may not contain lone surrogates (not valid UTF-8)") from None
+    return value
+
+
+# For every free-text field and path parameter of the API (ninja answers a failure with 422).
+StorableText = Annotated[str, AfterValidator(storable_text)]
 
 
 class ApiError(Exception):

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from ninja import Field, Router, Schema, Status
 
-from agents.api_base import ApiError, agent_actor
+from agents.api_base import ApiError, StorableText, agent_actor
 from approvals.models import Ticket
 from approvals.selectors import ticket_progress
 from approvals.services import ticket_open
@@ -23,18 +23,18 @@ IDEMPOTENCY_PREFIX = "api:"
 
 class TicketIn(Schema):
     type: str = Field(description="A4 (access / BM / DNS) or A7 (compliance / policy)")
-    title: str = Field(min_length=1, max_length=200)
-    summary: str = Field("", max_length=20_000)
-    subject_type: str = Field("", max_length=50)
-    subject_id: str = Field("", max_length=100)
+    title: StorableText = Field(min_length=1, max_length=200)
+    summary: StorableText = Field("", max_length=20_000)
+    subject_type: StorableText = Field("", max_length=50)
+    subject_id: StorableText = Field("", max_length=100)
     diff: dict[str, Any] | None = Field(None, description="diff preview (summary, changes, raw)")
     plan_version: int | None = None
-    change_set_id: str = Field("", max_length=100)
-    run_id: str = Field("", max_length=100)
-    platform: str = Field("", max_length=50)
-    agent: str = Field("", max_length=100, description="the requesting agent or service")
+    change_set_id: StorableText = Field("", max_length=100)
+    run_id: StorableText = Field("", max_length=100)
+    platform: StorableText = Field("", max_length=50)
+    agent: StorableText = Field("", max_length=100, description="the requesting agent or service")
     client_visible: bool | None = None
-    idempotency_key: str = Field(
+    idempotency_key: StorableText = Field(
         "", max_length=150, description="send the same key on a retry: you get the same ticket"
     )
 
@@ -184,7 +184,7 @@ def ticket_create(request, data: TicketIn):
     response={200: TicketOut, 404: ErrorOut},
     summary="A ticket of this key's tenant, with its status and decisions",
 )
-def ticket_detail(request, public_id: str):
+def ticket_detail(request, public_id: StorableText):
     ticket = Ticket.objects.filter(tenant=request.agent_key.tenant, public_id=public_id).first()
     if ticket is None:
         raise ApiError(404, "not_found", f"No ticket {public_id!r} for this key's tenant.")

@@ -91,19 +91,24 @@ def ticket_sla_due_at(*, tenant: Tenant, sla_kind: str, opened_at: datetime) -> 
 
 
 def _refuse_unstorable(**values: Any) -> None:
-    """No database stores NUL in text and no JSON column stores NaN or Infinity: refuse them
-    up front with the field's name instead of failing inside the INSERT."""
+    """No database stores NUL in text or encodes a lone surrogate and no JSON column stores NaN
+    or Infinity: refuse them up front with the field's name instead of failing inside the INSERT."""
     errors = {}
     for name, value in values.items():
         if value is None:
             continue
         try:
-            text = json.dumps(value, allow_nan=False, cls=DjangoJSONEncoder)
+            text = json.dumps(value, allow_nan=False, cls=DjangoJSONEncoder, ensure_ascii=False)
         except (TypeError, ValueError):
             errors[name] = f"{name} must be plain JSON (no NaN or Infinity)."
             continue
         if "\\u0000" in text:
             errors[name] = f"{name} may not contain NUL characters."
+            continue
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            errors[name] = f"{name} may not contain lone surrogates (not valid UTF-8)."
     if errors:
         raise ValidationError(errors)
 

@@ -7,6 +7,7 @@ shape where django-ninja would not: a method a path doesn't take (405), a path n
 
 import json
 import logging
+import math
 from functools import wraps
 
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
@@ -25,11 +26,19 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite_float(text: str) -> float:
+    # Python reads 1e999 as inf, which no JSON column stores and no amount means.
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is too large for a number")
+    return number
+
+
 class StrictJsonParser(Parser):
     """json.loads, minus the NaN/Infinity Python accepts but JSON (and every later step) doesn't."""
 
     def parse_body(self, request):
-        return json.loads(request.body, parse_constant=_refuse_constant)
+        return json.loads(request.body, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 def _error_body(error: str, detail: str, **extra) -> dict:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ninja import Router, Schema
 
-from agents.api_base import ApiError, agent_actor
+from agents.api_base import ApiError, StorableText, agent_actor
 from optimization.services import ManifestError, manifest_sync
 
 router = Router(tags=["optimization"])
@@ -14,7 +14,7 @@ router = Router(tags=["optimization"])
 
 class ManifestIn(Schema):
     entries: list[dict[str, Any]]
-    agent: str = ""
+    agent: StorableText = ""
 
 
 class ManifestOut(Schema):
@@ -26,7 +26,7 @@ class ManifestOut(Schema):
     response=ManifestOut,
     summary="Upsert the live execution manifest entries of a track",
 )
-def track_manifest_sync(request, track: str, body: ManifestIn):
+def track_manifest_sync(request, track: StorableText, body: ManifestIn):
     try:
         upserted = manifest_sync(
             tenant=request.tenant,

@@ -3,6 +3,7 @@ created or changed platform entities (PUT /api/v1/tracks/{track}/manifest)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,11 +29,27 @@ class ManifestError(Exception):
         self.message, self.code, self.status = message, code, status
 
 
+def _refuse_unstorable(value: Any, where: str) -> None:
+    """PostgreSQL keeps no NUL in text or jsonb, no engine encodes a lone surrogate and no JSON
+    column keeps NaN or Infinity (a body's 1e999 is one): refuse them before the INSERT fails."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ManifestError(f"{where}: numbers must be finite (no NaN or Infinity)") from None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ManifestError(f"{where}: may not contain lone surrogates (not valid UTF-8)") from None
+    if "\\u0000" in text:
+        raise ManifestError(f"{where}: may not contain NUL characters")
+
+
 def _text(entry: dict, key: str, where: str, max_length: int) -> str:
     value = entry.get(key)
     if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
         raise ManifestError(f"{where}.{key}: required, a non-empty string")
     text = str(value).strip()
+    _refuse_unstorable(text, f"{where}.{key}")
     if len(text) > max_length:
         raise ManifestError(f"{where}.{key}: at most {max_length} characters")
     return text
@@ -60,6 +77,7 @@ def _clean_state(state: Any, where: str) -> dict:
                 f"{where}.state.status: one of {', '.join(ENTITY_STATUSES)}, not {status!r}"
             )
         cleaned["status"] = status
+    _refuse_unstorable(cleaned, f"{where}.state")
     return cleaned
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from django.http import Http404
 from ninja import Router, Schema, Status
 
-from agents.api_base import ApiError, agent_actor
+from agents.api_base import ApiError, StorableText, agent_actor
 from approvals.selectors import subject_blocking_tickets
 from plans.diff import plan_diff
 from plans.models import PlanStatus, PlanTrigger, PlanVersion, Track
@@ -35,8 +35,8 @@ class CurrentOut(Schema):
 class DraftIn(Schema):
     kind: Literal["revise", "replan", "track_draft", "event_draft", "initial"]
     payload: dict[str, Any]
-    reason: str = ""
-    agent: str = ""
+    reason: StorableText = ""
+    agent: StorableText = ""
     master_change: dict[str, Any] | None = None
 
 
@@ -68,7 +68,7 @@ def _raise(error: PlanError):
     response=CurrentOut,
     summary="The approved version of a track (reports anchor to it)",
 )
-def track_current(request, track: str):
+def track_current(request, track: StorableText):
     found = (
         Track.objects.filter(tenant=request.tenant, key=track)
         .select_related("current_version")
@@ -93,7 +93,7 @@ def track_current(request, track: str):
     response={201: DraftOut},
     summary="Create a draft vN+1; its kind must agree with the classifier's path",
 )
-def track_draft_create(request, track: str, body: DraftIn):
+def track_draft_create(request, track: StorableText, body: DraftIn):
     try:
         version = plan_version_create_draft(
             tenant=request.tenant,

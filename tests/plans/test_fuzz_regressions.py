@@ -1,0 +1,80 @@
+"""Plans API inputs a fuzzer found that once became a 500 (NUL only on PostgreSQL, which refuses
+it in text; a lone surrogate on every engine): each is a 422 now and writes nothing."""
+
+import json
+
+import pytest
+
+from agents.services import agent_key_create
+from audit.actors import Actor
+from plans.models import PlanVersion
+from plans.services import plan_version_import_approved
+from tests.plans.plan_samples import changed, search_up_12_pct, winter_plan
+
+pytestmark = pytest.mark.django_db
+SEED = Actor.system("tests")
+
+
+@pytest.fixture
+def acme_key(acme):
+    _key, raw = agent_key_create(tenant=acme, name="planner-agent", actor=SEED)
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+@pytest.fixture
+def acme_v1(acme):
+    return plan_version_import_approved(
+        tenant=acme,
+        track_key="always_on",
+        kind="initial",
+        payload=winter_plan(),
+        actor=SEED,
+        approved_by="tests",
+    )
+
+
+def revise(**fields) -> str:
+    body = {"kind": "revise", "payload": changed(winter_plan(), search_up_12_pct), **fields}
+    return json.dumps(body)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        ({"reason": "drift\x00"}, "reason", "NUL"),
+        ({"reason": "drift \ud800"}, "reason", "lone surrogates"),
+        ({"agent": "planner\x00agent"}, "agent", "NUL"),
+        ({"agent": "\udc00"}, "agent", "lone surrogates"),
+    ],
+    ids=["nul-in-reason", "surrogate-in-reason", "nul-in-agent", "surrogate-in-agent"],
+)
+def test_an_unstorable_reason_or_agent_is_422_and_no_draft_is_made(
+    client, acme_key, acme_v1, fields, field, reason
+):
+    response = client.post(
+        "/api/v1/tracks/always_on/drafts",
+        revise(**fields),
+        content_type="application/json",
+        **acme_key,
+    )
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["error"] == "validation_error"
+    assert body["detail"].startswith(f"{field}:") and reason in body["detail"]
+    assert list(PlanVersion.objects.values_list("number", flat=True)) == [1]
+
+
+def test_a_nul_in_the_track_name_of_current_is_422(client, acme_key, acme_v1):
+    response = client.get("/api/v1/tracks/always%00on/current", **acme_key)
+    assert response.status_code == 422, response.content
+    assert response.json()["error"] == "validation_error"
+    assert response.json()["detail"].startswith("track:")
+
+
+def test_a_nul_in_the_track_name_of_a_draft_is_422(client, acme_key, acme_v1):
+    response = client.post(
+        "/api/v1/tracks/always%00on/drafts", revise(), content_type="application/json", **acme_key
+    )
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"].startswith("track:")
+    assert PlanVersion.objects.count() == 1
