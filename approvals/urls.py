@@ -4,7 +4,7 @@ from approvals import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("tickets/<str:public_id>/", views.ticket_detail, name="ticket"),
-    path("tickets/<str:public_id>/decide/", views.ticket_decision, name="ticket_decide"),
-    path("tickets/<str:public_id>/comments/", views.ticket_comment, name="ticket_comment"),
+    path("tickets/<segment:public_id>/", views.ticket_detail, name="ticket"),
+    path("tickets/<segment:public_id>/decide/", views.ticket_decision, name="ticket_decide"),
+    path("tickets/<segment:public_id>/comments/", views.ticket_comment, name="ticket_comment"),
 ]

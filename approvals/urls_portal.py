@@ -6,6 +6,6 @@ app_name = "portal"
 urlpatterns = [
     path("", views_portal.home, name="home"),
     path("history/", views_portal.history, name="history"),
-    path("items/<str:public_id>/", views_portal.item, name="item"),
-    path("items/<str:public_id>/decide/", views_portal.item_decide, name="item_decide"),
+    path("items/<segment:public_id>/", views_portal.item, name="item"),
+    path("items/<segment:public_id>/decide/", views_portal.item_decide, name="item_decide"),
 ]

@@ -8,7 +8,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/audit/export.csv", views.audit_export_csv, name="export_csv"),
     path("t/<slug:tenant_slug>/audit/export.jsonl", views.audit_export_jsonl, name="export_jsonl"),
     path(
-        "t/<slug:tenant_slug>/audit/<str:resource_type>/<path:resource_id>/",
+        "t/<slug:tenant_slug>/audit/<segment:resource_type>/<subpath:resource_id>/",
         views.audit_resource_trail,
         name="trail",
     ),

@@ -1,7 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from config.api import api, api_not_found
+from config.converters import SegmentConverter, SubpathConverter
+
+# Before the includes below: their patterns use these for ids, track keys and resources.
+register_converter(SegmentConverter, "segment")
+register_converter(SubpathConverter, "subpath")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -6,9 +6,13 @@ app_name = "plans"
 urlpatterns = [
     path("t/<slug:tenant_slug>/plans/", views.overview, name="overview"),
     path("t/<slug:tenant_slug>/plans/tracks/start/", views.track_start, name="track_start"),
-    path("t/<slug:tenant_slug>/plans/tracks/<str:track>/", views.timeline, name="timeline"),
-    path("t/<slug:tenant_slug>/plans/tracks/<str:track>/new/", views.draft_new, name="draft_new"),
-    path("t/<slug:tenant_slug>/plans/tracks/<str:track>/verdict/", views.verdict, name="verdict"),
+    path("t/<slug:tenant_slug>/plans/tracks/<segment:track>/", views.timeline, name="timeline"),
+    path(
+        "t/<slug:tenant_slug>/plans/tracks/<segment:track>/new/", views.draft_new, name="draft_new"
+    ),
+    path(
+        "t/<slug:tenant_slug>/plans/tracks/<segment:track>/verdict/", views.verdict, name="verdict"
+    ),
     path("t/<slug:tenant_slug>/plans/v/<int:number>/", views.version_detail, name="version"),
     path("t/<slug:tenant_slug>/plans/v/<int:number>/edit/", views.version_edit, name="edit"),
     path("t/<slug:tenant_slug>/plans/v/<int:number>/submit/", views.version_submit, name="submit"),

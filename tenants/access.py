@@ -47,6 +47,9 @@ def get_for_user_or_404(qs: QuerySet, user, *, field: str = "tenant", **lookup):
 
 
 def membership_or_404(user, tenant: Tenant | str) -> Membership:
+    if isinstance(tenant, str) and "\x00" in tenant:
+        # A posted slug with NUL names no tenant, and PostgreSQL can't even compare it.
+        raise Http404("No such tenant")
     lookup = {"tenant__slug": tenant} if isinstance(tenant, str) else {"tenant": tenant}
     membership = memberships_of(user).filter(**lookup).first()
     if membership is None:

@@ -61,3 +61,27 @@ def test_a_nul_in_a_ticket_id_is_422_not_a_failed_lookup(client, acme_key):
     assert response.status_code == 422, response.content
     assert response.json()["error"] == "validation_error"
     assert response.json()["detail"].startswith("public_id:")
+
+
+# --- Pages: a %00 in a URL once failed the lookup on PostgreSQL (500); it names nothing: 404 ---
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/tickets/%00/",
+        "/tickets/A1-%00/",
+        "/tickets/A1-%00/decide/",
+        "/tickets/A1-%00/comments/",
+    ],
+    ids=["ticket", "ticket-with-prefix", "decide", "comment"],
+)
+def test_a_nul_in_a_ticket_url_is_404(client, alice, url):
+    client.force_login(alice)
+    response = client.post(url, {"verdict": "approve", "body": "ok"})
+    assert response.status_code == 404
+    assert client.get(url).status_code == 404
+
+
+def test_a_nul_in_a_portal_item_url_is_404(client, acme, make_member):
+    client.force_login(make_member("carol", acme, "client"))
+    assert client.get("/portal/items/A1-%00/").status_code == 404
+    assert client.post("/portal/items/A1-%00/decide/", {"verdict": "approve"}).status_code == 404

@@ -78,3 +78,14 @@ def test_a_nul_in_the_track_name_of_a_draft_is_422(client, acme_key, acme_v1):
     assert response.status_code == 422, response.content
     assert response.json()["detail"].startswith("track:")
     assert PlanVersion.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/t/acme/plans/tracks/%00/", "/t/acme/plans/tracks/always%00on/new/"],
+    ids=["timeline", "editor"],
+)
+def test_a_nul_in_a_track_page_url_is_404(client, alice, acme_v1, url):
+    # %00 once failed the track lookup on PostgreSQL with a 500.
+    client.force_login(alice)
+    assert client.get(url).status_code == 404
