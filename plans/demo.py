@@ -206,18 +206,10 @@ def _has_pending(tenant: Tenant, key: str) -> bool:
 def _through_tickets(
     tenant: Tenant, *, track_key: str, kind: str, payload: dict, reason: str, trigger: str
 ) -> None:
-    """Draft as the demo planner, submit, and approve every ticket in each required role."""
-    planner = Actor.for_user(_person(tenant, "planner"))
-    version = plan_version_create_draft(
-        tenant=tenant,
-        track_key=track_key,
-        kind=kind,
-        payload=payload,
-        actor=planner,
-        reason=reason,
-        trigger=trigger,
+    """Draft and submit as the demo planner, then approve every ticket in each required role."""
+    version = _submitted(
+        tenant, track_key=track_key, kind=kind, payload=payload, reason=reason, trigger=trigger
     )
-    plan_version_submit(version=version, actor=planner)
     tickets = Ticket.objects.filter(
         tenant=tenant,
         subject_type=SUBJECT_TYPE,
