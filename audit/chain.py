@@ -89,6 +89,16 @@ BODY_FIELDS = (
 )
 
 
+# Every stored field of a link but its tenant, in the order an export lists them.
+EVENT_FIELDS = (
+    "seq",
+    "created_at",
+    *(name for name in BODY_FIELDS if name != "tenant_id"),
+    "prev_hash",
+    "hash",
+)
+
+
 def link_body(**fields: Any) -> str:
     """Canonical JSON of the BODY_FIELDS values (a JSON array in that order)."""
     return canonical_json([fields[name] for name in BODY_FIELDS])

@@ -12,24 +12,10 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
 
-from audit.chain import canonical_json, utc_iso
+from audit.chain import EVENT_FIELDS, canonical_json, utc_iso
 from audit.models import AuditEvent
 
-COLUMNS = (
-    "seq",
-    "created_at",
-    "actor_type",
-    "actor_id",
-    "actor_label",
-    "action",
-    "resource_type",
-    "resource_id",
-    "plan_version",
-    "payload_hash",
-    "data",
-    "prev_hash",
-    "hash",
-)
+COLUMNS = EVENT_FIELDS
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -8,7 +8,15 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from audit.actors import Actor
-from audit.chain import GENESIS_HASH, link_body, link_hash, normalize, sha256_of, utc_iso
+from audit.chain import (
+    EVENT_FIELDS,
+    GENESIS_HASH,
+    link_body,
+    link_hash,
+    normalize,
+    sha256_of,
+    utc_iso,
+)
 from audit.models import AuditChainHead, AuditEvent
 
 Resource = tuple[str, Any] | models.Model
@@ -171,22 +179,7 @@ def audit_event_append(
     return event
 
 
-_COPY_COLUMNS = (
-    "tenant_id",
-    "seq",
-    "created_at",
-    "actor_type",
-    "actor_id",
-    "actor_label",
-    "action",
-    "resource_type",
-    "resource_id",
-    "plan_version",
-    "payload_hash",
-    "data",
-    "prev_hash",
-    "hash",
-)
+_COPY_COLUMNS = ("tenant_id", *EVENT_FIELDS)
 
 
 def _copy_events(events: list[AuditEvent]) -> None:
