@@ -84,8 +84,13 @@ def plan_overview(*, tenant: Tenant) -> PlanOverview:
     )
 
 
+def track_or_none(*, tenant: Tenant, key: str) -> Track | None:
+    """A track that may not exist yet: the first draft of a new track creates it."""
+    return Track.objects.filter(tenant=tenant, key=key).select_related("current_version").first()
+
+
 def track_get(*, tenant: Tenant, key: str) -> Track:
-    track = Track.objects.filter(tenant=tenant, key=key).select_related("current_version").first()
+    track = track_or_none(tenant=tenant, key=key)
     if track is None:
         raise Http404(f"No track {key}")
     return track
@@ -162,11 +167,13 @@ def versions_compare(*, tenant: Tenant, left: int, right: int) -> dict:
     }
 
 
-def draft_verdict(*, tenant: Tenant, track_key: str, payload: dict):
-    """The classifier's verdict for a payload being edited (the editor shows it live)."""
-    track = Track.objects.filter(tenant=tenant, key=track_key).select_related("current_version")
+def draft_verdict(*, tenant: Tenant, track: Track | None, track_key: str, payload: dict):
+    """The classifier's verdict for a payload being edited (the editor shows it live).
+
+    `track` is the row the view already read (None for a new track's first draft), so a
+    keystroke's verdict doesn't read it twice."""
     return track_classify(
-        track=track.first(),
+        track=track,
         track_key=track_key,
         payload=payload,
         policy=TenantPolicy.objects.get(tenant=tenant),

@@ -19,7 +19,7 @@ from plans import selectors
 from plans import views_queries as q
 from plans.diff import diff_is_empty
 from plans.forms import PlanPayloadForm
-from plans.models import TRACK_KEY_PATTERN, PlanKind
+from plans.models import TRACK_KEY_PATTERN, PlanKind, Track
 from plans.services import (
     PlanError,
     plan_version_create_draft,
@@ -112,7 +112,9 @@ def version_detail(request: HttpRequest, number: int) -> HttpResponse:
 
 
 # --- Draft editor --------------------------------------------------------------------------------
-def _verdict(*, request: HttpRequest, track_key: str, form, kind: str) -> dict | None:
+def _verdict(
+    *, request: HttpRequest, track: Track | None, track_key: str, form, kind: str
+) -> dict | None:
     """The classifier's verdict on the form as it stands; None while the form has errors.
 
     Drafts are always compared with the track's current approved version (editing a draft
@@ -121,7 +123,7 @@ def _verdict(*, request: HttpRequest, track_key: str, form, kind: str) -> dict |
     if not form.is_valid():
         return None
     verdict = selectors.draft_verdict(
-        tenant=request.tenant, track_key=track_key, payload=form.payload
+        tenant=request.tenant, track=track, track_key=track_key, payload=form.payload
     )
     accepts = not kind or verdict.accepts(kind)
     return {
@@ -148,7 +150,7 @@ def _track_key_or_404(key: str) -> str:
 def draft_new(request: HttpRequest, track: str) -> HttpResponse:
     """A new draft vN+1 from the track's current version (or a new track's first plan)."""
     track_key = _track_key_or_404(track)
-    track_row = q.track_or_none(tenant=request.tenant, key=track_key)
+    track_row = selectors.track_or_none(tenant=request.tenant, key=track_key)
     base = track_row.current_version if track_row else None
     slug = request.tenant.slug
     context = {
@@ -165,7 +167,9 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
     }
     if request.method != "POST":
         form = PlanPayloadForm(payload=base.payload if base else None)
-        verdict = _verdict(request=request, track_key=track_key, form=form, kind="")
+        verdict = _verdict(
+            request=request, track=track_row, track_key=track_key, form=form, kind=""
+        )
         default_kind = verdict["path"] if verdict and verdict["path"] in PlanKind.values else ""
         context.update(form=form, kind=default_kind, reason="", verdict=verdict)
         return _render_editor(request, context)
@@ -175,7 +179,7 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
     action = request.POST.get("action", "save")
     if form.is_row_action(action):
         form.apply_row_action(action)
-    verdict = _verdict(request=request, track_key=track_key, form=form, kind=kind)
+    verdict = _verdict(request=request, track=track_row, track_key=track_key, form=form, kind=kind)
     context.update(form=form, kind=kind, reason=request.POST.get("reason", "").strip())
     context["verdict"] = verdict
     if form.is_row_action(action):
@@ -231,7 +235,9 @@ def version_edit(request: HttpRequest, number: int) -> HttpResponse:
     action = request.POST.get("action", "save")
     if form.is_row_action(action):
         form.apply_row_action(action)
-    verdict = _verdict(request=request, track_key=track_row.key, form=form, kind=version.kind)
+    verdict = _verdict(
+        request=request, track=track_row, track_key=track_row.key, form=form, kind=version.kind
+    )
     context.update(form=form, verdict=verdict)
     if request.method != "POST" or form.is_row_action(action):
         return _render_editor(request, context)
@@ -252,7 +258,7 @@ def version_edit(request: HttpRequest, number: int) -> HttpResponse:
 def verdict(request: HttpRequest, track: str) -> HttpResponse:
     """The live verdict partial: the editor posts itself here while the planner types."""
     track_key = _track_key_or_404(track)
-    track_row = q.track_or_none(tenant=request.tenant, key=track_key)
+    track_row = selectors.track_or_none(tenant=request.tenant, key=track_key)
     kind = request.POST.get("kind", "")
     number = request.POST.get("version", "")
     if number.isdigit() and len(number) < 10:
@@ -261,7 +267,7 @@ def verdict(request: HttpRequest, track: str) -> HttpResponse:
             raise Http404("That version belongs to another track")
         kind = version.kind
     form = PlanPayloadForm(data=request.POST)
-    found = _verdict(request=request, track_key=track_key, form=form, kind=kind)
+    found = _verdict(request=request, track=track_row, track_key=track_key, form=form, kind=kind)
     return render(request, "plans/editor.html#verdict", {"verdict": found})
 
 

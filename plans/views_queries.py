@@ -7,14 +7,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from plans.models import PlanVersion, Track
+from plans.models import PlanVersion
 from plans.selectors import PlanOverview
 from tenants.models import Tenant
-
-
-def track_or_none(*, tenant: Tenant, key: str) -> Track | None:
-    """A track that may not exist yet: the first draft of a new track creates it."""
-    return Track.objects.filter(tenant=tenant, key=key).select_related("current_version").first()
 
 
 def tenant_versions(*, tenant: Tenant) -> list[PlanVersion]:
