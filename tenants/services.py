@@ -9,7 +9,7 @@ from django.db import transaction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from tenants.models import Membership, Tenant, TenantPolicy
-from tenants.policy import FLAT_DEFAULTS, policy_errors
+from tenants.policy import FLAT_DEFAULTS
 
 
 @transaction.atomic
@@ -30,8 +30,8 @@ def tenant_create(
     tenant.save()
     _raise_unknown_policy_keys(policy or {})
     values = {**FLAT_DEFAULTS, **(policy or {})}
-    _raise_policy_errors(values)
     tenant_policy = TenantPolicy(tenant=tenant, **values)
+    tenant_policy.full_clean()  # the fields' own checks and policy_errors, as on an update
     _attribute_history(tenant_policy, actor, "created")
     tenant_policy.save()
     audit_event_append(
@@ -135,12 +135,6 @@ def _raise_unknown_policy_keys(values: dict[str, Any]) -> None:
     unknown = sorted(set(values) - set(FLAT_DEFAULTS))
     if unknown:
         raise ValidationError({key: f"{key} is not a policy key" for key in unknown})
-
-
-def _raise_policy_errors(values: dict[str, Any]) -> None:
-    errors = policy_errors(values)
-    if errors:
-        raise ValidationError(errors)
 
 
 @transaction.atomic

@@ -54,6 +54,22 @@ def test_it_refuses_an_unknown_time_zone_and_an_unknown_policy_key():
     assert not Tenant.objects.exists()
 
 
+def test_it_refuses_a_tenant_created_with_a_non_number_policy_value():
+    with pytest.raises(ValidationError) as excinfo:
+        tenant_create(
+            slug="vague",
+            name="Vague",
+            vertical="retail",
+            country="DE",
+            time_zone="UTC",
+            actor=TEST_ACTOR,
+            policy={"tool_rounds_max": "many"},
+        )
+    assert "tool_rounds_max" in excinfo.value.message_dict
+    assert not Tenant.objects.filter(slug="vague").exists()
+    assert not AuditEvent.objects.exists()
+
+
 # --- membership_set -----------------------------------------------------------------------------
 def test_a_person_has_one_role_per_tenant_and_a_change_is_audited(acme, alice):
     membership_set(tenant=acme, user=alice, role=Role.OPERATOR, actor=TEST_ACTOR)
