@@ -1,5 +1,7 @@
 """The one payload schema (no database): rules, messages, canonical form and hash."""
 
+import hashlib
+import json
 from decimal import Decimal
 
 import pytest
@@ -145,3 +147,8 @@ def test_names_are_trimmed_and_lower_cased():
     canonical = canonical_payload(plan)
     assert canonical["objective"] == "purchases"
     assert canonical["channels"][0]["channel"] == "search"
+
+
+def test_the_hash_is_the_sha256_of_the_canonical_payload_as_sorted_compact_json():
+    text = json.dumps(canonical_payload(WINTER), sort_keys=True, separators=(",", ":"))
+    assert payload_hash(WINTER) == hashlib.sha256(text.encode()).hexdigest()
