@@ -1,7 +1,7 @@
 """The database itself refuses to change or remove audit rows (migration 0002)."""
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from audit.models import AuditEvent
 
@@ -52,3 +52,18 @@ def test_postgresql_refuses_truncating_the_audit_table(event):
     message = refused("TRUNCATE audit_auditevent CASCADE")
     assert "append-only" in message
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_event_at_the_same_place_in_a_tenants_chain(event):
+    # The backstop of DESIGN.md's UNIQUE(tenant, seq): a writer that skipped the head lock
+    # can't fork the chain.
+    fork = {
+        field.attname: getattr(event, field.attname)
+        for field in AuditEvent._meta.concrete_fields
+        if not field.primary_key
+    }
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AuditEvent.objects.create(**{**fork, "action": "ticket.forked"})
+    at_that_place = AuditEvent.objects.filter(tenant=event.tenant_id, seq=event.seq)
+    assert list(at_that_place.values_list("action", flat=True)) == ["ticket.noted"]
