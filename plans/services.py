@@ -256,28 +256,21 @@ def master_plan_set(
     cleaned = _clean_master_change({"total_budget": total_budget, "track_caps": track_caps})
     if period_end < period_start:
         raise PlanError("The master period ends before it starts.", code="invalid_master_change")
-    master, created = MasterPlan.objects.select_for_update().get_or_create(
-        tenant=tenant,
-        period_start=period_start,
-        defaults={
-            "period_end": period_end,
-            "currency": currency.upper(),
-            "total_budget": Decimal(cleaned["total_budget"]),
-            "track_caps": cleaned["track_caps"],
-        },
-    )
     values = {
         "period_end": period_end,
         "currency": currency.upper(),
         "total_budget": Decimal(cleaned["total_budget"]),
         "track_caps": cleaned["track_caps"],
     }
-    changed = created or any(getattr(master, k) != v for k, v in values.items())
-    if not changed:
-        return master
-    for key, value in values.items():
-        setattr(master, key, value)
-    master.save()
+    master, created = MasterPlan.objects.select_for_update().get_or_create(
+        tenant=tenant, period_start=period_start, defaults=values
+    )
+    if not created:
+        if all(getattr(master, key) == value for key, value in values.items()):
+            return master
+        for key, value in values.items():
+            setattr(master, key, value)
+        master.save()
     audit_event_append(
         tenant=tenant,
         actor=actor,

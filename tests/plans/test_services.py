@@ -352,6 +352,32 @@ def acme_envelope(acme):
     )
 
 
+def test_setting_the_same_envelope_again_writes_nothing_and_a_change_is_audited(
+    acme, acme_envelope
+):
+    def set_envelope(total):
+        return master_plan_set(
+            tenant=acme,
+            period_start=date(2026, 10, 1),
+            period_end=date(2027, 3, 31),
+            currency="eur",
+            total_budget=total,
+            track_caps={"always_on": "75000"},
+            actor=SEED,
+        )
+
+    def audited():
+        return AuditEvent.objects.filter(tenant=acme, action="master_plan.set").count()
+
+    assert audited() == 1
+    set_envelope(Decimal("100000"))
+    assert audited() == 1
+    set_envelope(Decimal("120000"))
+    assert audited() == 2
+    master = MasterPlan.objects.get(tenant=acme)
+    assert (master.total_budget, master.currency) == (Decimal("120000"), "EUR")
+
+
 def test_a_revise_that_breaks_the_master_envelope_needs_a_master_change(
     acme, acme_people, acme_v1, acme_envelope
 ):
