@@ -26,7 +26,7 @@ from django.db.models import (
 )
 
 from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
-from approvals.rules import VERDICTS, decision_refusal
+from approvals.rules import allowed_verdicts
 from approvals.types import RED_FLAG_TYPES, open_slots, slot_label
 from tenants.access import memberships_of, scope_to_user
 from tenants.models import INTERNAL_ROLES, Membership
@@ -202,17 +202,11 @@ def verdicts_for_role(ticket: Ticket, *, role: str, user) -> list[str]:
     decisions = list(ticket.decisions.all())
     approved = {d.slot for d in decisions if d.verdict == Verdict.APPROVE}
     approved_by_user = any(d.user_id == user.pk and d.verdict == Verdict.APPROVE for d in decisions)
-    return [
-        verdict
-        for verdict in VERDICTS
-        if not (verdict == Verdict.APPROVE and approved_by_user)
-        and decision_refusal(
-            type_id=ticket.type,
-            required_roles=ticket.required_roles,
-            client_visible=ticket.client_visible,
-            role=role,
-            verdict=verdict,
-            approved_slots=approved,
-        )
-        is None
-    ]
+    return allowed_verdicts(
+        type_id=ticket.type,
+        required_roles=ticket.required_roles,
+        client_visible=ticket.client_visible,
+        role=role,
+        approved_slots=approved,
+        approved_by_user=approved_by_user,
+    )

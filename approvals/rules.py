@@ -57,3 +57,30 @@ def decision_refusal(
         "not_allowed",
         f"A {role} can't {verdict.replace('_', ' ')} on {ticket_type.label}; it needs {needs}.",
     )
+
+
+def allowed_verdicts(
+    *,
+    type_id: str,
+    required_roles: Iterable[str],
+    client_visible: bool,
+    role: str,
+    approved_slots: set[str],
+    approved_by_user: bool,
+) -> list[str]:
+    """The verdicts a person holding `role` may give now (for showing buttons): those
+    decision_refusal lets through, less a second approval by someone who already approved."""
+    return [
+        verdict
+        for verdict in VERDICTS
+        if not (verdict == "approve" and approved_by_user)
+        and decision_refusal(
+            type_id=type_id,
+            required_roles=required_roles,
+            client_visible=client_visible,
+            role=role,
+            verdict=verdict,
+            approved_slots=approved_slots,
+        )
+        is None
+    ]

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 
 from approvals.models import Ticket, TicketStatus, Verdict
-from approvals.rules import VERDICTS, decision_refusal
+from approvals.rules import allowed_verdicts
 from approvals.types import TICKET_TYPES, client_must_approve_budget, open_slots
 from tenants.access import tenant_ids_for
 from tenants.models import INTERNAL_ROLES, Membership, Role, TenantPolicy
@@ -59,23 +59,14 @@ def ticket_allowed_verdicts(*, ticket: Ticket, user) -> list[str]:
     membership = Membership.objects.filter(user=user, tenant_id=ticket.tenant_id).first()
     if membership is None:
         return []
-    approved_by_user = ticket.decisions.filter(user=user, verdict=Verdict.APPROVE).exists()
-    approved = ticket_approved_slots(ticket)
-    allowed = []
-    for verdict in VERDICTS:
-        if verdict == Verdict.APPROVE and approved_by_user:
-            continue
-        refusal = decision_refusal(
-            type_id=ticket.type,
-            required_roles=ticket.required_roles,
-            client_visible=ticket.client_visible,
-            role=membership.role,
-            verdict=verdict,
-            approved_slots=approved,
-        )
-        if refusal is None:
-            allowed.append(verdict)
-    return allowed
+    return allowed_verdicts(
+        type_id=ticket.type,
+        required_roles=ticket.required_roles,
+        client_visible=ticket.client_visible,
+        role=membership.role,
+        approved_slots=ticket_approved_slots(ticket),
+        approved_by_user=ticket.decisions.filter(user=user, verdict=Verdict.APPROVE).exists(),
+    )
 
 
 def ticket_required_roles(

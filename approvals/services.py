@@ -27,6 +27,7 @@ from approvals.models import (
 )
 from approvals.registry import handler_for
 from approvals.rules import decision_refusal
+from approvals.selectors import ticket_approved_slots
 from approvals.sla import business_due_at, days_for_kind
 from approvals.types import (
     TICKET_TYPES,
@@ -399,10 +400,6 @@ def _role_in_tenant(user, tenant_id: int, role: str | None) -> str:
     return membership.role
 
 
-def _approved_slots(ticket: Ticket) -> set[str]:
-    return set(ticket.decisions.filter(verdict=Verdict.APPROVE).values_list("slot", flat=True))
-
-
 @transaction.atomic
 def ticket_decide(
     *, ticket: Ticket, actor: Actor, verdict: str, comment: str = "", role: str | None = None
@@ -430,7 +427,7 @@ def ticket_decide(
         )
     if already:
         return ticket  # the same approval twice (a double click): nothing more to do
-    approved = _approved_slots(ticket)
+    approved = ticket_approved_slots(ticket)
     refusal = decision_refusal(
         type_id=ticket.type,
         required_roles=ticket.required_roles,

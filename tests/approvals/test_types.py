@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from approvals.rules import decision_refusal
+from approvals.rules import allowed_verdicts, decision_refusal
 from approvals.types import (
     API_OPENABLE_TYPES,
     INTERNAL_ONLY_TYPES,
@@ -130,3 +130,32 @@ def test_compliance_decision_rules(role, verdict, approved, code):
         approved_slots=approved,
     )
     assert (refusal.code if refusal else None) == code
+
+
+@pytest.mark.parametrize(
+    ("role", "approved", "approved_by_user", "expected"),
+    [
+        pytest.param(
+            "planner", set(), False, ["approve", "reject", "request_changes"], id="planner-fresh"
+        ),
+        pytest.param(
+            "planner", {"planner"}, True, ["reject", "request_changes"], id="planner-approved"
+        ),
+        pytest.param("admin", set(), False, ["reject", "request_changes"], id="admin-veto-only"),
+        pytest.param("operator", set(), False, [], id="operator-no-say"),
+    ],
+)
+def test_the_buttons_shown_are_the_verdicts_the_rules_allow(
+    role, approved, approved_by_user, expected
+):
+    assert (
+        allowed_verdicts(
+            type_id="A7",
+            required_roles=["planner", "legal"],
+            client_visible=False,
+            role=role,
+            approved_slots=approved,
+            approved_by_user=approved_by_user,
+        )
+        == expected
+    )
