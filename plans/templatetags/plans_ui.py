@@ -19,7 +19,6 @@ STATUS_CLASSES = {
     "approved": "label-ok",
     "superseded": "label",
     "rejected": "label-danger",
-    "withdrawn": "label",
 }
 PATH_CLASSES = {
     "optimization": "label",
