@@ -10,7 +10,8 @@ from ninja import Router, Schema, Status
 from agents.api_base import ApiError, StorableText, agent_actor
 from approvals.selectors import subject_blocking_tickets
 from plans.diff import plan_diff
-from plans.models import PlanStatus, PlanTrigger, PlanVersion, Track
+from plans.models import PlanStatus, PlanTrigger, PlanVersion
+from plans.selectors import track_or_none
 from plans.services import (
     SUBJECT_TYPE,
     PlanError,
@@ -69,11 +70,7 @@ def _raise(error: PlanError):
     summary="The approved version of a track (reports anchor to it)",
 )
 def track_current(request, track: StorableText):
-    found = (
-        Track.objects.filter(tenant=request.tenant, key=track)
-        .select_related("current_version")
-        .first()
-    )
+    found = track_or_none(tenant=request.tenant, key=track)
     if found is None or found.current_version is None:
         raise Http404(f"Track {track!r} has no approved version for this key's tenant.")
     version = found.current_version
