@@ -385,6 +385,10 @@ def _resolve(
         handler.on_resolved(ticket, outcome, actor)
 
 
+def _already_resolved(ticket: Ticket) -> TicketConflict:
+    return TicketConflict(f"{ticket.public_id} is already {ticket.get_status_display().lower()}.")
+
+
 def _user_of(actor: Actor):
     if actor.type != "user" or actor.user is None:
         raise TicketNotAllowed("Only a person can decide on a ticket.")
@@ -422,9 +426,7 @@ def ticket_decide(
     if not ticket.is_open:
         if already:
             return ticket
-        raise TicketConflict(
-            f"{ticket.public_id} is already {ticket.get_status_display().lower()}."
-        )
+        raise _already_resolved(ticket)
     if already:
         return ticket  # the same approval twice (a double click): nothing more to do
     approved = ticket_approved_slots(ticket)
@@ -503,9 +505,7 @@ def ticket_cancel(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     if ticket.status == TicketStatus.CANCELLED:
         return ticket
     if not ticket.is_open:
-        raise TicketConflict(
-            f"{ticket.public_id} is already {ticket.get_status_display().lower()}."
-        )
+        raise _already_resolved(ticket)
     _resolve(ticket, outcome=TicketStatus.CANCELLED, actor=actor, note=reason)
     return ticket
 
@@ -534,9 +534,7 @@ def ticket_override(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     if original.type == "A6":
         raise TicketConflict("An A6 override can't itself be overridden.")
     if not original.is_open:
-        raise TicketConflict(
-            f"{original.public_id} is already {original.get_status_display().lower()}."
-        )
+        raise _already_resolved(original)
     override = ticket_open(
         tenant=original.tenant,
         type="A6",
