@@ -138,7 +138,11 @@ def version_detail(*, tenant: Tenant, number: int) -> dict:
     else:
         live = None
     needs = (
-        approval_needs(version=version, policy=TenantPolicy.objects.get(tenant=tenant))
+        approval_needs(
+            version=version,
+            policy=TenantPolicy.objects.get(tenant=tenant),
+            diff=summary["raw"],
+        )
         if version.status in OPEN_STATUSES
         else None
     )

@@ -465,11 +465,14 @@ class ApprovalNeeds:
     envelope: EnvelopeCheck
 
 
-def approval_needs(*, version: PlanVersion, policy: TenantPolicy) -> ApprovalNeeds:
+def approval_needs(
+    *, version: PlanVersion, policy: TenantPolicy, diff: dict | None = None
+) -> ApprovalNeeds:
     """Which tickets a submitted version opens and who must approve them (seed 000 "Human
-    touchpoints", seed 003 A1/A5/A7): read by submit and shown by the version page."""
+    touchpoints", seed 003 A1/A5/A7): read by submit and shown by the version page, which pass
+    the parent → version diff they already computed."""
     parent_payload = version.parent.payload if version.parent_id else None
-    diff = plan_diff(parent_payload, version.payload)
+    diff = diff if diff is not None else plan_diff(parent_payload, version.payload)
     client_reasons = []
     if version.kind == PlanKind.REPLAN:
         client_reasons.append("a full replan needs the client's sign-off")
@@ -519,10 +522,10 @@ def approval_needs(*, version: PlanVersion, policy: TenantPolicy) -> ApprovalNee
     )
 
 
-def ticket_preview(version: PlanVersion) -> dict:
+def ticket_preview(version: PlanVersion, *, diff: dict | None = None) -> dict:
     """The diff preview for the version's tickets: client summary, budget table, raw diff."""
     parent_payload = version.parent.payload if version.parent_id else None
-    return ticket_diff_preview(plan_revise_summary(parent_payload, version.payload))
+    return ticket_diff_preview(plan_revise_summary(parent_payload, version.payload, diff=diff))
 
 
 @transaction.atomic
@@ -545,8 +548,8 @@ def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
             f"current version of {track.key} has changed since: edit the draft to rebase it.",
             code="stale_parent",
         )
-    policy = _policy(version.tenant)
-    needs = approval_needs(version=version, policy=policy)
+    diff = plan_diff(version.parent.payload if version.parent_id else None, version.payload)
+    needs = approval_needs(version=version, policy=_policy(version.tenant), diff=diff)
     if needs.envelope.breaks and not version.master_change:
         raise PlanError(
             "This version breaks the master envelope ("
@@ -561,7 +564,7 @@ def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
             + ".",
             code="breaks_master_envelope",
         )
-    preview = ticket_preview(version)
+    preview = ticket_preview(version, diff=diff)
     label = f"v{version.number} for {track.key}"
     summary_text = " ".join(preview["summary"])
     tickets = [
