@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import AgentKey
+from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 
@@ -29,7 +30,7 @@ def agent_key_create(*, tenant, name: str, actor: Actor) -> tuple[AgentKey, str]
     audit_event_append(
         tenant=tenant,
         actor=actor,
-        action="agent_key.created",
+        action=AuditAction.AGENT_KEY_CREATED,
         resource=key,
         data={"name": name, "prefix": prefix},
     )
@@ -46,7 +47,7 @@ def agent_key_revoke(*, key: AgentKey, actor: Actor) -> AgentKey:
     audit_event_append(
         tenant=key.tenant_id,
         actor=actor,
-        action="agent_key.revoked",
+        action=AuditAction.AGENT_KEY_REVOKED,
         resource=key,
         data={"name": key.name, "prefix": key.prefix},
     )

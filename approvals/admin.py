@@ -11,12 +11,13 @@ from django.template.response import TemplateResponse
 from approvals.models import Ticket, TicketComment, TicketDecision
 from approvals.services import TicketError, ticket_override
 from audit.actors import Actor
+from config.text import REASON_MAX, StorableTextField
 
 
 class OverrideForm(forms.Form):
-    reason = forms.CharField(
+    reason = StorableTextField(
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
-        max_length=2000,
+        max_length=REASON_MAX,
         help_text="Recorded on the A6 ticket and in the audit log.",
     )
 

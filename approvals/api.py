@@ -1,41 +1,48 @@
 """Tickets over the agent API: agents and services open the types they may (A4 access requests,
-A7 compliance flags) and read any ticket of their own tenant by id."""
+A7 compliance flags) and read any ticket of their own tenant by id. A reference a ticket carries
+(plan version, change set, run) must be one the tenant has."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from ninja import Field, Router, Schema, Status
 
-from agents.api_base import ApiError, StorableText, agent_actor
+from api.base import agent_actor, errors
+from api.idempotency import idempotent
 from approvals.models import Ticket
-from approvals.selectors import ticket_progress
-from approvals.services import ticket_open
-from approvals.types import API_OPENABLE_TYPES, TICKET_TYPES
+from approvals.selectors import ticket_progress, unknown_references
+from approvals.services import PLAN_VERSION_MAX, TicketInvalid, ticket_open
+from approvals.types import API_OPENABLE_TYPES, TICKET_TYPES, TicketType
+from config.errors import NotAllowed, NotFound
+from config.text import SUMMARY_MAX, StorableText
 
 router = Router(tags=["tickets"])
 
-IDEMPOTENCY_PREFIX = "api:"
+IDEMPOTENCY_SCOPE = "tickets"
+TypeId = Literal[tuple(TicketType)]  # type: ignore[valid-type]
 
 
 class TicketIn(Schema):
-    type: str = Field(description="A4 (access / BM / DNS) or A7 (compliance / policy)")
+    type: TypeId = Field(description="A4 (access / BM / DNS) or A7 (compliance / policy)")
     title: StorableText = Field(min_length=1, max_length=200)
-    summary: StorableText = Field("", max_length=20_000)
+    summary: StorableText = Field("", max_length=SUMMARY_MAX)
     subject_type: StorableText = Field("", max_length=50)
     subject_id: StorableText = Field("", max_length=100)
     diff: dict[str, Any] | None = Field(None, description="diff preview (summary, changes, raw)")
-    plan_version: int | None = None
-    change_set_id: StorableText = Field("", max_length=100)
-    run_id: StorableText = Field("", max_length=100)
+    plan_version: int | None = Field(
+        None, ge=1, le=PLAN_VERSION_MAX, description="a plan version of this tenant"
+    )
+    change_set_id: StorableText = Field("", max_length=100, description="a change set of yours")
+    run_id: StorableText = Field("", max_length=100, description="an agent run of yours")
     platform: StorableText = Field("", max_length=50)
     agent: StorableText = Field("", max_length=100, description="the requesting agent or service")
     client_visible: bool | None = None
     idempotency_key: StorableText = Field(
-        "", max_length=150, description="send the same key on a retry: you get the same ticket"
+        "",
+        max_length=150,
+        description="send the same key with the same body on a retry: you get the first answer",
     )
 
 
@@ -74,11 +81,6 @@ class TicketOut(Schema):
     decisions: list[DecisionOut]
 
 
-class ErrorOut(Schema):
-    error: str
-    detail: str
-
-
 def _out(ticket: Ticket) -> dict:
     progress = ticket_progress(ticket)
     return {
@@ -113,79 +115,66 @@ def _out(ticket: Ticket) -> dict:
     }
 
 
-def _same_request(ticket: Ticket, data: TicketIn) -> bool:
-    return (ticket.type, ticket.title, ticket.subject_type, ticket.subject_id) == (
-        data.type,
-        data.title.strip(),
-        data.subject_type,
-        data.subject_id,
-    )
-
-
 @router.post(
     "/tickets",
-    response={200: TicketOut, 201: TicketOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: TicketOut, 201: TicketOut, **errors(403, 409, 422)},
     summary="Open an A4 or A7 ticket (idempotent by idempotency_key)",
 )
 def ticket_create(request, data: TicketIn):
-    if data.type not in TICKET_TYPES:
-        raise ApiError(422, "validation_error", f"type: unknown ticket type {data.type!r}.")
     if data.type not in API_OPENABLE_TYPES:
-        raise ApiError(
-            403,
-            "forbidden",
+        raise NotAllowed(
             f"Agents may open {' and '.join(API_OPENABLE_TYPES)} tickets; "
-            f"{TICKET_TYPES[data.type].label} is opened by the system itself.",
+            f"{TICKET_TYPES[data.type].label} is opened by the system itself."
         )
     tenant = request.agent_key.tenant
-    dedupe_key = f"{IDEMPOTENCY_PREFIX}{data.idempotency_key}" if data.idempotency_key else ""
-    with transaction.atomic():
-        if dedupe_key:
-            earlier = (
-                Ticket.objects.filter(tenant=tenant, dedupe_key=dedupe_key)
-                .order_by("-created_at", "-id")
-                .first()
-            )
-            if earlier is not None:
-                if not _same_request(earlier, data):
-                    raise ApiError(
-                        409,
-                        "conflict",
-                        f"idempotency_key {data.idempotency_key!r} was used for another "
-                        f"ticket ({earlier.public_id}).",
-                    )
-                return Status(200, _out(earlier))
-        try:
-            ticket = ticket_open(
-                tenant=tenant,
-                type=data.type,
-                actor=agent_actor(request, data.agent),
-                title=data.title,
-                summary=data.summary,
-                subject_type=data.subject_type,
-                subject_id=data.subject_id,
-                diff=data.diff,
-                plan_version=data.plan_version,
-                change_set_id=data.change_set_id,
-                run_id=data.run_id,
-                platform=data.platform,
-                requesting_agent=data.agent,
-                client_visible=data.client_visible,
-                dedupe_key=dedupe_key,
-            )
-        except ValidationError as exc:
-            detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-            raise ApiError(422, "validation_error", detail) from None
-    return Status(201, _out(ticket))
+    unknown = unknown_references(
+        tenant=tenant,
+        plan_version=data.plan_version,
+        change_set_id=data.change_set_id,
+        run_id=data.run_id,
+    )
+    if unknown:
+        raise TicketInvalid("; ".join(f"{k}: {v}" for k, v in unknown.items()), fields=unknown)
+
+    def open_it():
+        ticket = ticket_open(
+            tenant=tenant,
+            type=data.type,
+            actor=agent_actor(request, data.agent),
+            title=data.title,
+            summary=data.summary,
+            subject_type=data.subject_type,
+            subject_id=data.subject_id,
+            diff=data.diff,
+            plan_version=data.plan_version,
+            change_set_id=data.change_set_id,
+            run_id=data.run_id,
+            platform=data.platform,
+            requesting_agent=data.agent,
+            client_visible=data.client_visible,
+        )
+        return 201, _out(ticket)
+
+    if not data.idempotency_key:
+        return Status(*open_it())
+    return Status(
+        *idempotent(
+            tenant=tenant,
+            scope=IDEMPOTENCY_SCOPE,
+            key=data.idempotency_key,
+            request=data.model_dump(mode="json"),
+            work=open_it,
+        )
+    )
 
 
 @router.get(
     "/tickets/{public_id}",
-    response={200: TicketOut, 404: ErrorOut},
+    response={200: TicketOut, **errors(404)},
     summary="A ticket of this key's tenant, with its status and decisions",
 )
 def ticket_detail(request, public_id: StorableText):
     ticket = Ticket.objects.filter(tenant=request.agent_key.tenant, public_id=public_id).first()
     if ticket is None:
-        raise ApiError(404, "not_found", f"No ticket {public_id!r} for this key's tenant.")
+        raise NotFound(f"No ticket {public_id!r} for this key's tenant.")
     return Status(200, _out(ticket))

@@ -1,22 +1,22 @@
 from django import forms
 
 from approvals.models import Verdict
-from approvals.services import MAX_COMMENT_LENGTH
+from config.text import COMMENT_MAX, REASON_MAX, StorableTextField
 
 
 class DecisionForm(forms.Form):
     verdict = forms.ChoiceField(choices=Verdict.choices)
-    comment = forms.CharField(
+    comment = StorableTextField(
         required=False,
-        max_length=MAX_COMMENT_LENGTH,
+        max_length=COMMENT_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Comment (optional)",
     )
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(
-        max_length=MAX_COMMENT_LENGTH,
+    body = StorableTextField(
+        max_length=COMMENT_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Add a comment",
         error_messages={"required": "Write something before posting."},
@@ -27,9 +27,9 @@ class PortalDecisionForm(forms.Form):
     """A client approves, or rejects with a reason (seed 003: "reject proposed replans")."""
 
     verdict = forms.ChoiceField(choices=[(Verdict.APPROVE, "Approve"), (Verdict.REJECT, "Reject")])
-    reason = forms.CharField(
+    reason = StorableTextField(
         required=False,
-        max_length=MAX_COMMENT_LENGTH,
+        max_length=REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Reason",
     )

@@ -1,16 +1,23 @@
-"""The plug-in point between tickets and the things they are about.
+"""The plug-in points between tickets and the things they are about.
 
-The approvals app never imports plans, optimization or agents. A domain app registers, for each
-`subject_type` it owns ("plan_version", "change_set", "agent_run", ...):
+The approvals app never imports plans, optimization or agents. A domain app registers, in its
+AppConfig.ready(), for each `subject_type` it owns ("plan_version", "change_set", "agent_run", ...):
 
+- `on_locked(ticket)`: called right after a ticket about the subject (with its sibling tickets)
+  is locked and before anything is written, so the owner locks the subject and whatever its
+  transition would change — the product's lock order (config/locks.py) in one place;
 - `on_resolved(ticket, outcome, actor)`: called inside the transaction that resolves the ticket
   (outcome is a TicketStatus value: approved / rejected / changes_requested / cancelled), so the
   subject's own transition (e.g. approve vN+1 and supersede vN) commits or rolls back together
   with the decision and its audit rows.
 
+And for each reference a ticket may carry (`plan_version`, `change_set_id`, `run_id`), a check
+that the tenant has it (`register_reference`): a ticket naming something the tenant does not have
+is refused. A reference nobody registered names nothing the tenant can have.
+
 "Is this subject blocked?" is the other direction: domain apps ask
 `approvals.selectors.subject_blocking_tickets(tenant=, subject_type=, subject_id=)` (open tickets
-whose type blocks it). Apps register in their AppConfig.ready().
+whose type blocks it).
 """
 
 from __future__ import annotations
@@ -20,26 +27,35 @@ from dataclasses import dataclass
 from typing import Any
 
 OnResolved = Callable[[Any, str, Any], None]
+OnLocked = Callable[[Any], None]
+ReferenceExists = Callable[[Any, Any], bool]  # (tenant, value) -> does the tenant have it?
 
 
 @dataclass(frozen=True)
 class SubjectHandler:
     subject_type: str
     on_resolved: OnResolved
-    describe: Callable[[Any, str], str] | None = None  # (tenant, subject_id) -> short label
+    on_locked: OnLocked | None = None
 
 
 _handlers: dict[str, SubjectHandler] = {}
+_references: dict[str, ReferenceExists] = {}
 
 
 def register_subject(
-    subject_type: str,
-    *,
-    on_resolved: OnResolved,
-    describe: Callable[[Any, str], str] | None = None,
+    subject_type: str, *, on_resolved: OnResolved, on_locked: OnLocked | None = None
 ) -> None:
-    _handlers[subject_type] = SubjectHandler(subject_type, on_resolved, describe)
+    _handlers[subject_type] = SubjectHandler(subject_type, on_resolved, on_locked)
 
 
 def handler_for(subject_type: str) -> SubjectHandler | None:
     return _handlers.get(subject_type)
+
+
+def register_reference(field: str, exists: ReferenceExists) -> None:
+    _references[field] = exists
+
+
+def reference_exists(field: str, *, tenant, value) -> bool:
+    exists = _references.get(field)
+    return exists is not None and exists(tenant, value)

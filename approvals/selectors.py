@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 
 from approvals.models import Ticket, TicketStatus, Verdict
+from approvals.registry import reference_exists
 from approvals.rules import allowed_verdicts
 from approvals.types import TICKET_TYPES, client_must_approve_budget, open_slots
 from tenants.access import tenant_ids_for
@@ -83,3 +84,20 @@ def ticket_required_roles(
     ):
         roles.append(Role.CLIENT)
     return roles
+
+
+REFERENCE_LABELS = {
+    "plan_version": "plan version",
+    "change_set_id": "change set",
+    "run_id": "agent run",
+}
+
+
+def unknown_references(*, tenant, **values) -> dict[str, str]:
+    """The references among `values` (plan_version=, change_set_id=, run_id=) that name nothing
+    of the tenant, each with a sentence saying so; empty values are skipped."""
+    return {
+        field: f"this tenant has no {REFERENCE_LABELS[field]} {value!r}."
+        for field, value in values.items()
+        if value not in (None, "") and not reference_exists(field, tenant=tenant, value=value)
+    }

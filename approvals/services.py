@@ -4,15 +4,13 @@ appends its audit events; a ticket that reaches a final status calls its subject
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from approvals.models import (
@@ -31,41 +29,64 @@ from approvals.selectors import ticket_approved_slots
 from approvals.sla import business_due_at, days_for_kind
 from approvals.types import (
     TICKET_TYPES,
+    TicketType,
     is_valid_slot,
     open_slots,
     roles_that_may_approve,
     slot_for_role,
 )
+from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
+from config.errors import Conflict, DomainError
+from config.text import (
+    COMMENT_MAX,
+    DIFF_MAX_BYTES,
+    REASON_MAX,
+    SUMMARY_MAX,
+    clean_text,
+    json_problem,
+    text_problem,
+)
 from tenants.models import Membership, Role, Tenant, TenantPolicy
 
 PUBLIC_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 PUBLIC_ID_LENGTH = 8
-MAX_COMMENT_LENGTH = 10_000
 PLAN_VERSION_MAX = 2**31 - 1  # an integer column on every engine
+# The references a ticket may carry, checked against what the tenant has (registry.py).
+REFERENCE_FIELDS = ("plan_version", "change_set_id", "run_id")
 
 
-class TicketError(Exception):
+class TicketError(DomainError):
     """Something a person asked that the ticket can't do; the message says why."""
 
     code = "ticket_error"
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+
+class TicketInvalid(TicketError):
+    """A ticket's input breaks a rule; `fields` names each field at fault."""
+
+    code = "validation_error"
 
 
 class TicketNotAllowed(TicketError, PermissionDenied):
     """The actor's role may not do this (uncaught in a view it is a 403)."""
 
     code = "not_allowed"
+    status = 403
 
 
-class TicketConflict(TicketError):
+class TicketConflict(TicketError, Conflict):
     """The ticket is not in a state that allows it (already decided, already closed)."""
 
     code = "conflict"
+    status = 409
+
+
+def _invalid(fields: dict[str, str]) -> TicketInvalid:
+    return TicketInvalid(
+        "; ".join(f"{name}: {problem}" for name, problem in fields.items()), fields=fields
+    )
 
 
 def new_public_id(type_id: str) -> str:
@@ -91,65 +112,61 @@ def ticket_sla_due_at(*, tenant: Tenant, sla_kind: str, opened_at: datetime) -> 
     )
 
 
-def _refuse_unstorable(**values: Any) -> None:
-    """No database stores NUL in text or encodes a lone surrogate and no JSON column stores NaN
-    or Infinity: refuse them up front with the field's name instead of failing inside the INSERT."""
+def _refuse_unstorable(*, max_bytes: dict[str, int] | None = None, **values) -> None:
+    """Refuse, by field name, values no database keeps (NUL, lone surrogates, NaN/Infinity) or
+    too large to keep, before the INSERT would fail."""
+    max_bytes = max_bytes or {}
     errors = {}
     for name, value in values.items():
         if value is None:
             continue
-        try:
-            text = json.dumps(value, allow_nan=False, cls=DjangoJSONEncoder, ensure_ascii=False)
-        except (TypeError, ValueError):
-            errors[name] = f"{name} must be plain JSON (no NaN or Infinity)."
-            continue
-        if "\\u0000" in text:
-            errors[name] = f"{name} may not contain NUL characters."
-            continue
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            errors[name] = f"{name} may not contain lone surrogates (not valid UTF-8)."
+        problem = (
+            text_problem(value)
+            if isinstance(value, str)
+            else json_problem(value, max_bytes=max_bytes.get(name))
+        )
+        if problem:
+            errors[name] = f"{name} {problem}."
     if errors:
-        raise ValidationError(errors)
+        raise _invalid(errors)
 
 
-def _text(value: str, name: str) -> str:
-    """A person's comment or reason, trimmed; NUL characters can't be stored anywhere."""
-    value = (value or "").strip()
-    if "\x00" in value:
-        raise TicketError(f"The {name} contains a character that can't be stored (NUL).")
-    return value
+def _text(value: str, name: str, max_length: int = REASON_MAX) -> str:
+    """A person's comment or reason, trimmed; refused if it can't be stored or is too long."""
+    try:
+        return clean_text(value, name=name, max_length=max_length)
+    except DomainError as exc:
+        raise TicketError(exc.message, fields=exc.fields) from None
 
 
 def _clean_red_flag(type_id: str, red_flag: dict | None) -> dict | None:
     if type_id == "A8":
         if not isinstance(red_flag, dict) or not red_flag.get("loop_type"):
-            raise ValidationError({"red_flag": "A8 needs red_flag.loop_type and attempt_count."})
+            raise _invalid({"red_flag": "A8 needs red_flag.loop_type and attempt_count."})
         try:
             attempts = int(red_flag.get("attempt_count"))
         except (TypeError, ValueError):
-            raise ValidationError(
+            raise _invalid(
                 {"red_flag": "A8 red_flag.attempt_count must be a whole number."}
             ) from None
         return {**red_flag, "loop_type": str(red_flag["loop_type"]), "attempt_count": attempts}
     if type_id == "A9":
         if not isinstance(red_flag, dict):
-            raise ValidationError({"red_flag": "A9 needs red_flag.estimated_usd and actual_usd."})
+            raise _invalid({"red_flag": "A9 needs red_flag.estimated_usd and actual_usd."})
         amounts = {}
         for key in ("estimated_usd", "actual_usd"):
             try:
                 amount = Decimal(str(red_flag.get(key)))
             except InvalidOperation:
-                raise ValidationError(
+                raise _invalid(
                     {"red_flag": f"A9 red_flag.{key} must be an amount in USD."}
                 ) from None
             if not amount.is_finite() or amount < 0:
-                raise ValidationError({"red_flag": f"A9 red_flag.{key} must be an amount in USD."})
+                raise _invalid({"red_flag": f"A9 red_flag.{key} must be an amount in USD."})
             amounts[key] = str(amount)  # money as a string: JSON has no Decimal
         return {**red_flag, **amounts}
     if red_flag:
-        raise ValidationError({"red_flag": f"Only A8 and A9 are red flags, not {type_id}."})
+        raise _invalid({"red_flag": f"Only A8 and A9 are red flags, not {type_id}."})
     return None
 
 
@@ -160,14 +177,14 @@ def _clean_required_roles(type_id: str, required_roles: list[str] | None) -> lis
     roles = [str(slot) for slot in required_roles]
     invalid = [slot for slot in roles if not is_valid_slot(slot)]
     if invalid:
-        raise ValidationError({"required_roles": f"Unknown role(s): {', '.join(invalid)}."})
+        raise _invalid({"required_roles": f"Unknown role(s): {', '.join(invalid)}."})
     missing = [slot for slot in base if slot not in roles]
     if missing:
-        raise ValidationError(
+        raise _invalid(
             {"required_roles": f"{type_id} always needs {', '.join(missing)}; it can't be dropped."}
         )
     if len(set(roles)) != len(roles):
-        raise ValidationError({"required_roles": "A role is listed twice."})
+        raise _invalid({"required_roles": "A role is listed twice."})
     return roles
 
 
@@ -197,7 +214,7 @@ def ticket_open(
     """Open a ticket, or return the open one with the same `dedupe_key` (scans and retries)."""
     ticket_type = TICKET_TYPES.get(type)
     if ticket_type is None:
-        raise ValidationError({"type": f"Unknown ticket type {type!r}; use A1 to A9."})
+        raise _invalid({"type": f"Unknown ticket type {type!r}; use A1 to A9."})
     if dedupe_key:
         existing = Ticket.objects.filter(
             tenant=tenant, dedupe_key=dedupe_key, status=TicketStatus.OPEN
@@ -206,22 +223,24 @@ def ticket_open(
             return existing
     title = (title or "").strip()
     if not title:
-        raise ValidationError({"title": "A ticket needs a title."})
+        raise _invalid({"title": "A ticket needs a title."})
     if sla_kind not in SlaKind.values:
-        raise ValidationError({"sla_kind": f"sla_kind is one of {', '.join(SlaKind.values)}."})
+        raise _invalid({"sla_kind": f"sla_kind is one of {', '.join(SlaKind.values)}."})
     if diff is not None and not isinstance(diff, dict):
-        raise ValidationError({"diff": "The diff preview is a JSON object."})
-    _refuse_unstorable(diff=diff, red_flag=red_flag)
+        raise _invalid({"diff": "The diff preview is a JSON object."})
+    _refuse_unstorable(diff=diff, red_flag=red_flag, max_bytes={"diff": DIFF_MAX_BYTES})
+    if len(summary or "") > SUMMARY_MAX:
+        raise _invalid({"summary": f"A summary is at most {SUMMARY_MAX:,} characters."})
     if plan_version is not None and not 1 <= plan_version <= PLAN_VERSION_MAX:
-        raise ValidationError({"plan_version": "plan_version is a version number (1 or more)."})
+        raise _invalid({"plan_version": "plan_version is a version number (1 or more)."})
     roles = _clean_required_roles(type, required_roles)
     client_must_act = Role.CLIENT in roles
     if client_visible is None:
         client_visible = ticket_type.client_visible or client_must_act
     if client_visible and ticket_type.internal_only:
-        raise ValidationError({"client_visible": f"{type} tickets are internal-only."})
+        raise _invalid({"client_visible": f"{type} tickets are internal-only."})
     if client_must_act and not client_visible:
-        raise ValidationError(
+        raise _invalid(
             {"client_visible": "A ticket the client must approve has to be client-visible."}
         )
     now = timezone.now()
@@ -263,7 +282,9 @@ def ticket_open(
         # Lengths, choices and the integer range of plan_version: a clear error, not a 500.
         ticket.clean_fields(exclude=["public_id", "opened_by"])
     except ValidationError as exc:
-        raise ValidationError(exc.message_dict) from None
+        raise _invalid(
+            {name: " ".join(problems) for name, problems in exc.message_dict.items()}
+        ) from None
     for _attempt in range(5):
         ticket.public_id = new_public_id(type)
         try:
@@ -285,7 +306,7 @@ def ticket_open(
     audit_event_append(
         tenant=tenant,
         actor=actor,
-        action="ticket.opened",
+        action=AuditAction.TICKET_OPENED,
         resource=ticket,
         plan_version=plan_version,
         payload=ticket.diff,
@@ -348,8 +369,44 @@ def ticket_waiting_roles_rebuild(*, tenant_ids: list[int] | None = None) -> int:
     return len(rows)
 
 
+def subject_tickets_lock(*, tenant, subject_type: str, subject_id: str) -> list[int]:
+    """Lock the open tickets about one subject, by primary key: the first step of the lock order
+    (config/locks.py) for a transition of the subject itself (e.g. withdrawing a version)."""
+    return list(
+        Ticket.objects.select_for_update()
+        .filter(
+            tenant=tenant,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            status=TicketStatus.OPEN,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def _lock(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update().select_related("tenant").get(pk=ticket.pk)
+    """Lock the ticket in the product's lock order (config/locks.py): the ticket with the other
+    open tickets about the same subject, by primary key, then — through the subject's owner —
+    the subject and what its transition would change. Nothing is written before this."""
+    if ticket.subject_type:
+        siblings = Q(
+            tenant_id=ticket.tenant_id,
+            subject_type=ticket.subject_type,
+            subject_id=ticket.subject_id,
+            status=TicketStatus.OPEN,
+        )
+        list(
+            Ticket.objects.select_for_update()
+            .filter(Q(pk=ticket.pk) | siblings)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    locked = Ticket.objects.select_for_update().select_related("tenant").get(pk=ticket.pk)
+    handler = handler_for(locked.subject_type) if locked.subject_type else None
+    if handler is not None and handler.on_locked is not None:
+        handler.on_locked(locked)
+    return locked
 
 
 def _resolve(
@@ -375,7 +432,7 @@ def _resolve(
     audit_event_append(
         tenant=ticket.tenant_id,
         actor=actor,
-        action=f"ticket.{outcome}",
+        action=AuditAction.ticket_resolved(outcome),
         resource=ticket,
         plan_version=ticket.plan_version,
         data={"type": ticket.type, "status": outcome, "note": note},
@@ -417,7 +474,7 @@ def ticket_decide(
     user = _user_of(actor)
     if verdict not in Verdict.values:
         raise TicketError(f"Unknown verdict {verdict!r}; use approve, reject or request_changes.")
-    comment = _text(comment, "comment")
+    comment = _text(comment, "comment", COMMENT_MAX)
     ticket = _lock(ticket)
     role = _role_in_tenant(user, ticket.tenant_id, role)
     if role == Role.CLIENT and not ticket.client_visible:
@@ -454,7 +511,7 @@ def ticket_decide(
     audit_event_append(
         tenant=ticket.tenant_id,
         actor=actor,
-        action="ticket.decided",
+        action=AuditAction.TICKET_DECIDED,
         resource=ticket,
         plan_version=ticket.plan_version,
         data={"verdict": verdict, "role": role, "slot": slot or "", "comment": comment},
@@ -470,11 +527,9 @@ def ticket_decide(
 
 @transaction.atomic
 def ticket_comment_add(*, ticket: Ticket, actor: Actor, body: str) -> TicketComment:
-    body = _text(body, "comment")
+    body = _text(body, "comment", COMMENT_MAX)
     if not body:
         raise TicketError("A comment can't be empty.")
-    if len(body) > MAX_COMMENT_LENGTH:
-        raise TicketError(f"A comment is at most {MAX_COMMENT_LENGTH:,} characters.")
     user = None
     if actor.type == "user":
         user = actor.user
@@ -487,7 +542,7 @@ def ticket_comment_add(*, ticket: Ticket, actor: Actor, body: str) -> TicketComm
     audit_event_append(
         tenant=ticket.tenant_id,
         actor=actor,
-        action="ticket.commented",
+        action=AuditAction.TICKET_COMMENTED,
         resource=ticket,
         plan_version=ticket.plan_version,
         data={"comment_id": comment.pk, "body": body},
@@ -531,13 +586,13 @@ def ticket_override(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     original = _lock(ticket)
     if not _may_override(user, original.tenant_id):
         raise TicketNotAllowed("Only an admin of this tenant can override a ticket.")
-    if original.type == "A6":
+    if original.type == TicketType.A6:
         raise TicketConflict("An A6 override can't itself be overridden.")
     if not original.is_open:
         raise _already_resolved(original)
     override = ticket_open(
         tenant=original.tenant,
-        type="A6",
+        type=TicketType.A6,
         actor=actor,
         title=f"Manual override of {original.public_id}: {original.title}"[:200],
         summary=reason,
@@ -576,7 +631,7 @@ def ticket_override(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     audit_event_append(
         tenant=original.tenant_id,
         actor=actor,
-        action="ticket.decided",
+        action=AuditAction.TICKET_DECIDED,
         resource=override,
         plan_version=override.plan_version,
         data={"verdict": Verdict.APPROVE, "role": Role.ADMIN, "slot": "admin", "comment": reason},
@@ -585,7 +640,7 @@ def ticket_override(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     audit_event_append(
         tenant=original.tenant_id,
         actor=actor,
-        action="ticket.overridden",
+        action=AuditAction.TICKET_OVERRIDDEN,
         resource=original,
         plan_version=original.plan_version,
         data={"override": override.public_id, "reason": reason},

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from approvals.models import Ticket, TicketStatus
+from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_events_append_many
 from tenants.models import Membership, Role, Tenant
@@ -125,7 +126,7 @@ def ticket_sla_sweep_tenant(*, tenant_id: int, now: datetime, actor: Actor) -> t
         actor=actor,
         events=[
             {
-                "action": "ticket.escalated",
+                "action": AuditAction.TICKET_ESCALATED,
                 "resource": ("ticket", escalated.public_id),
                 "plan_version": escalated.plan_version,
                 "data": {

@@ -14,15 +14,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 
 from tenants.models import Role
 
 SLOT_SEPARATOR = "/"
 
 
+class TicketType(StrEnum):
+    """The id of each approval type; code names types through it, never as strings."""
+
+    A1 = "A1"
+    A2 = "A2"
+    A3 = "A3"
+    A4 = "A4"
+    A5 = "A5"
+    A6 = "A6"
+    A7 = "A7"
+    A8 = "A8"
+    A9 = "A9"
+
+
 @dataclass(frozen=True)
-class TicketType:
-    id: str
+class TicketTypeSpec:
+    id: TicketType
     name: str
     required_roles: tuple[str, ...]
     blocks: str
@@ -37,43 +52,51 @@ class TicketType:
         return f"{self.id} {self.name}"
 
 
-TICKET_TYPES: dict[str, TicketType] = {
+TICKET_TYPES: dict[str, TicketTypeSpec] = {
     t.id: t
     for t in [
-        TicketType("A1", "Media plan approval", ("planner",), "Execution"),
-        TicketType("A2", "Launch confirmation", ("operator/planner",), "First go-live"),
-        TicketType("A3", "Spend guardrail breach", ("operator",), "Budget change"),
-        TicketType(
-            "A4", "Access / BM / DNS", ("admin/client",), "Onboarding completion", api_openable=True
+        TicketTypeSpec(TicketType.A1, "Media plan approval", ("planner",), "Execution"),
+        TicketTypeSpec(
+            TicketType.A2, "Launch confirmation", ("operator/planner",), "First go-live"
+        ),
+        TicketTypeSpec(TicketType.A3, "Spend guardrail breach", ("operator",), "Budget change"),
+        TicketTypeSpec(
+            TicketType.A4,
+            "Access / BM / DNS",
+            ("admin/client",),
+            "Onboarding completion",
+            api_openable=True,
         ),
         # A client may reject a proposed replan shown in the portal (seed 003 "Client-visible
         # approvals"), so the client is a veto role here — effective only on client-visible ones.
-        TicketType(
-            "A5",
+        TicketTypeSpec(
+            TicketType.A5,
             "Plan revise / replan approval",
             ("planner",),
             "New plan version vN+1",
             veto_roles=("client",),
         ),
-        TicketType("A6", "Manual override", ("admin",), "Reconciliation", internal_only=True),
-        TicketType(
-            "A7",
+        TicketTypeSpec(
+            TicketType.A6, "Manual override", ("admin",), "Reconciliation", internal_only=True
+        ),
+        TicketTypeSpec(
+            TicketType.A7,
             "Compliance / policy",
             ("planner", "legal"),
             "Creative launch",
             veto_roles=("legal", "admin"),
             api_openable=True,
         ),
-        TicketType(
-            "A8",
+        TicketTypeSpec(
+            TicketType.A8,
             "Agent loop exhausted",
             ("operator/admin",),
             "Same run_id auto-retry; downstream mutations on that task",
             internal_only=True,
             red_flag=True,
         ),
-        TicketType(
-            "A9",
+        TicketTypeSpec(
+            TicketType.A9,
             "Cost Guard tripped (≥3× estimate)",
             ("operator/admin",),
             "All LLM calls on run_id; downstream agent work",

@@ -27,15 +27,10 @@ from approvals.inbox import (
 )
 from approvals.models import Ticket, Verdict
 from approvals.selectors import ticket_allowed_verdicts
-from approvals.services import (
-    TicketConflict,
-    TicketError,
-    TicketNotAllowed,
-    ticket_comment_add,
-    ticket_decide,
-)
+from approvals.services import ticket_comment_add, ticket_decide
 from approvals.types import slot_label
 from audit.actors import Actor
+from config.errors import DomainError
 from tenants.access import memberships_of
 from tenants.models import INTERNAL_ROLES, Role, Tenant
 
@@ -47,9 +42,6 @@ VERDICT_WORDS = {
     Verdict.REJECT: "Reject",
     Verdict.REQUEST_CHANGES: "Request changes on",
 }
-# A refused decision answers with the status that says why (plain form posts); htmx gets 200,
-# because htmx does not swap error responses in and the message must replace the buttons.
-REFUSAL_STATUS = {TicketNotAllowed: 403, TicketConflict: 409}
 
 
 @login_required
@@ -214,8 +206,10 @@ def ticket_decision(request, ticket: Ticket, role: str):
                 comment=form.cleaned_data["comment"],
                 role=role,
             )
-        except TicketError as refused:
-            error, status = refused.message, REFUSAL_STATUS.get(type(refused), 422)
+        except DomainError as refused:
+            # A plain form post answers with the refusal's status; htmx gets 200, because htmx
+            # does not swap error responses in and the message must replace the buttons.
+            error, status = refused.message, refused.status
     if not request.htmx:
         if error:
             return _render_ticket_page(
@@ -241,7 +235,7 @@ def ticket_comment(request, ticket: Ticket, role: str):
             ticket_comment_add(
                 ticket=ticket, actor=Actor.for_user(request.user), body=form.cleaned_data["body"]
             )
-        except TicketError as refused:
+        except DomainError as refused:
             form.add_error("body", refused.message)
     if not request.htmx:
         if form.errors:

@@ -18,8 +18,9 @@ from django.views.decorators.http import require_POST
 from approvals.forms import PortalDecisionForm
 from approvals.inbox import verdicts_for_role
 from approvals.models import Ticket, TicketDecision, TicketStatus
-from approvals.services import TicketError, TicketNotAllowed, ticket_decide
+from approvals.services import ticket_decide
 from audit.actors import Actor
+from config.errors import DomainError
 from tenants.access import tenant_ids_for
 from tenants.models import Role
 
@@ -129,9 +130,10 @@ def item_decide(request, public_id: str):
             comment=form.cleaned_data["reason"],
             role=Role.CLIENT,
         )
-    except TicketError as refused:
-        status = 403 if isinstance(refused, TicketNotAllowed) else 409
-        return _render_item(request, ticket, form=form, error=refused.message, status=status)
+    except DomainError as refused:
+        return _render_item(
+            request, ticket, form=form, error=refused.message, status=refused.status
+        )
     done = "approved" if verdict == "approve" else "rejected"
     messages.success(request, f"Thank you: you {done} “{ticket.title}”.")
     return redirect("portal:home")

@@ -130,7 +130,7 @@ def _event_fields(
                 "actor_type": actor.type,
                 "actor_id": actor.id,
                 "actor_label": actor.label[:ACTOR_LABEL_MAX],
-                "action": action,
+                "action": str(action),  # an AuditAction (audit/actions.py)
                 "resource_type": resource_type,
                 "resource_id": resource_id,
                 "data": data or {},

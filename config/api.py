@@ -1,6 +1,6 @@
 """The agent API under /api/v1/: one NinjaAPI, every error as {"error", "detail"} JSON.
 
-Besides the endpoint errors (ApiError, validation, auth, 404), the API answers in the same
+Besides the endpoint errors (DomainError, validation, auth, 404), the API answers in the same
 shape where django-ninja would not: a method a path doesn't take (405), a path no router serves
 (404), a body that is not JSON (422) and an unexpected failure (500, logged).
 """
@@ -10,16 +10,39 @@ import logging
 import math
 from functools import wraps
 
-from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed, JsonResponse
 from django.urls import URLPattern, re_path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
+from ninja.security import HttpBearer
 
-from agents.api_base import AgentKeyAuth, ApiError
+from agents.services import agent_key_authenticate
+from api.base import (
+    ERROR_DESCRIPTIONS,
+    ErrorOut,
+    documented_components,
+    with_documented_refs,
+)
+from config.errors import DomainError, TryAgain
+from config.locks import is_retryable
 
 logger = logging.getLogger(__name__)
+
+
+class AgentKeyAuth(HttpBearer):
+    """`Authorization: Bearer <key>`: the key's tenant is the only one the request acts for."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        key = agent_key_authenticate(token)
+        if key is not None:
+            request.agent_key = key
+            request.tenant = key.tenant
+        return key
 
 
 def _refuse_constant(name: str):
@@ -96,6 +119,31 @@ class HumanTouchAPI(NinjaAPI):
         wrapped.append(re_path(r"^(?P<rest>.*)$", api_not_found, name="not-found"))
         return wrapped, app_name, namespace
 
+    def get_openapi_schema(self, **kwargs):
+        """Every operation lists the errors it can answer with, in the error schema: 401 on all
+        (they all need a key), 413 and 422 on those taking a body, and what each one declared."""
+        schema = super().get_openapi_schema(**kwargs)
+        schema["paths"] = with_documented_refs(schema["paths"])
+        schema["components"] = with_documented_refs(schema["components"])
+        error_ref = {"$ref": "#/components/schemas/ErrorOut"}
+        components = schema["components"].setdefault("schemas", {})
+        components.setdefault("ErrorOut", ErrorOut.model_json_schema())
+        for name, component in documented_components().items():
+            components.setdefault(name, component)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation["responses"]
+                statuses = {401} | ({413, 422} if "requestBody" in operation else set())
+                if operation.get("parameters"):
+                    statuses.add(422)
+                for status in statuses:
+                    responses.setdefault(status, {})
+                for status, answer in responses.items():
+                    if int(status) in ERROR_DESCRIPTIONS:
+                        answer["description"] = ERROR_DESCRIPTIONS[int(status)]
+                        answer["content"] = {"application/json": {"schema": error_ref}}
+        return schema
+
 
 api = HumanTouchAPI(
     title="Human Touch agent API",
@@ -116,8 +164,8 @@ def _error(request, status: int, error: str, detail: str, **extra):
     return api.create_response(request, _error_body(error, detail, **extra), status=status)
 
 
-@api.exception_handler(ApiError)
-def on_api_error(request, exc: ApiError):
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
     return api.create_response(request, exc.body(), status=exc.status)
 
 
@@ -128,18 +176,55 @@ def on_auth_error(request, exc):
     )
 
 
-def _location(loc) -> str:
-    return ".".join(str(part) for part in loc if part not in ("body", "query", "path", "payload"))
+def field_as_sent(loc) -> str:
+    """A pydantic error location as the client wrote the field: `items[0].after`, never the
+    handler's parameter name (`data.title`) or where ninja found it (`body`, `path`, `query`)."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
+        where = parts.pop(0)
+        if where == "body" and len(parts) > 1:
+            parts.pop(0)  # the endpoint's argument holding the whole body
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "body"
+
+
+def _message(error: dict) -> str:
+    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
 
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
-    problems = [
-        f"{_location(e.get('loc', [])) or 'body'}: {e.get('msg', 'invalid')}" for e in exc.errors
-    ]
-    errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors]
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors:
+        fields.setdefault(field_as_sent(error.get("loc", ())), []).append(_message(error))
+    detail = "; ".join(f"{name}: {' '.join(problems)}" for name, problems in fields.items())
+    return _error(request, 422, "validation_error", detail or "Invalid input.", fields=fields)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_django_validation_error(request, exc: DjangoValidationError):
+    fields = (
+        {name: [str(m) for m in messages] for name, messages in exc.message_dict.items()}
+        if hasattr(exc, "error_dict")
+        else {"__all__": [str(m) for m in exc.messages]}
+    )
+    detail = "; ".join(f"{name}: {' '.join(problems)}" for name, problems in fields.items())
+    return _error(request, 422, "validation_error", detail, fields=fields)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request, exc):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return _error(
-        request, 422, "validation_error", "; ".join(problems) or "Invalid input.", errors=errors
+        request,
+        413,
+        "payload_too_large",
+        f"The body is larger than the limit of {limit:,} bytes; send fewer items per call.",
     )
 
 
@@ -153,21 +238,16 @@ def on_http_error(request, exc: HttpError):
     # django-ninja raises HttpError(400) from whatever the body parser raised.
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
         return _error(request, 422, "invalid_json", f"The body is not valid JSON: {exc.__cause__}")
-    code = {
-        400: "bad_request",
-        401: "unauthorized",
-        403: "forbidden",
-        404: "not_found",
-        405: "method_not_allowed",
-        409: "conflict",
-        423: "locked",
-        429: "too_many_requests",
-    }.get(exc.status_code, "error")
-    return _error(request, exc.status_code, code, str(exc))
+    if exc.status_code == 400 and isinstance(exc.__cause__, RequestDataTooBig):
+        return on_body_too_big(request, exc.__cause__)
+    return _error(request, exc.status_code, "bad_request", str(exc))
 
 
 @api.exception_handler(Exception)
 def on_unexpected_error(request, exc: Exception):
+    if is_retryable(exc):
+        logger.warning("Concurrent write on %s %s: %s", request.method, request.path, exc)
+        return on_domain_error(request, TryAgain())
     logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
     return _error(request, 500, "server_error", "The server failed; the error has been logged.")
 

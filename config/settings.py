@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "ninja",
+    "api",
     "tenants",
     "audit",
     "agents",
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "tenants.middleware.CurrentTenantMiddleware",
+    "config.middleware.RetryableConflictMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -100,7 +102,15 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=60,
+            # A connection kept across requests is checked before reuse: after a database restart
+            # the first request of every worker reconnects instead of failing.
+            conn_health_checks=True,
+        )
+    }
 else:
     (BASE_DIR / "var").mkdir(exist_ok=True)
     DATABASES = {

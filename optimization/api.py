@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
-from agents.api_base import ApiError, StorableText, agent_actor
-from optimization.services import ManifestError, manifest_sync
+from api.base import agent_actor, errors
+from config.text import StorableText
+from optimization.services import manifest_sync
 
 router = Router(tags=["optimization"])
 
 
 class ManifestIn(Schema):
-    entries: list[dict[str, Any]]
-    agent: StorableText = ""
+    entries: list[dict[str, Any]] = Field(min_length=1)
+    agent: StorableText = Field("", max_length=100)
 
 
 class ManifestOut(Schema):
@@ -23,17 +24,14 @@ class ManifestOut(Schema):
 
 @router.put(
     "/tracks/{track}/manifest",
-    response=ManifestOut,
+    response={200: ManifestOut, **errors(404, 409, 422)},
     summary="Upsert the live execution manifest entries of a track",
 )
 def track_manifest_sync(request, track: StorableText, body: ManifestIn):
-    try:
-        upserted = manifest_sync(
-            tenant=request.tenant,
-            track_key=track,
-            entries=body.entries,
-            actor=agent_actor(request, body.agent),
-        )
-    except ManifestError as error:
-        raise ApiError(error.status, error.code, error.message) from None
+    upserted = manifest_sync(
+        tenant=request.tenant,
+        track_key=track,
+        entries=body.entries,
+        actor=agent_actor(request, body.agent),
+    )
     return {"upserted": upserted}

@@ -18,3 +18,9 @@ def manifest_entries_for_tenant(*, tenant) -> QuerySet[ExecutionManifestEntry]:
 def manifest_entries_for_version(*, tenant, number: int) -> QuerySet[ExecutionManifestEntry]:
     """The live entities that implement plan version `number` (seed 000 "Version history")."""
     return ExecutionManifestEntry.objects.filter(tenant=tenant, plan_version=number)
+
+
+def manifest_entries_as_dicts(track) -> list[dict]:
+    """The track's live entries in the shape plans/diff.py `manifest_diff` reads (registered with
+    plans.live, so plans can compare a version with the live state without importing us)."""
+    return [entry.as_dict() for entry in manifest_entries_for_track(track=track)]

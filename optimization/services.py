@@ -3,15 +3,17 @@ created or changed platform entities (PUT /api/v1/tracks/{track}/manifest)."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 
+from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
+from config.errors import DomainError
+from config.text import json_problem
 from optimization.models import ExecutionManifestEntry
 from plans.models import FROZEN_STATUSES, PlanVersion, Track
 from plans.schema import money_text
@@ -21,27 +23,17 @@ MAX_NUMBER = 2**31 - 1  # the largest plan version number the column holds
 ENTITY_STATUSES = ("active", "paused", "removed", "pending", "draft", "ended")
 
 
-class ManifestError(Exception):
+class ManifestError(DomainError):
     """Bad manifest input; nothing was written. `code` names it for the API."""
 
-    def __init__(self, message: str, *, code: str = "invalid_manifest", status: int = 422):
-        super().__init__(message)
-        self.message, self.code, self.status = message, code, status
+    code = "invalid_manifest"
 
 
 def _refuse_unstorable(value: Any, where: str) -> None:
-    """PostgreSQL keeps no NUL in text or jsonb, no engine encodes a lone surrogate and no JSON
-    column keeps NaN or Infinity (a body's 1e999 is one): refuse them before the INSERT fails."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        raise ManifestError(f"{where}: numbers must be finite (no NaN or Infinity)") from None
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ManifestError(f"{where}: may not contain lone surrogates (not valid UTF-8)") from None
-    if "\\u0000" in text:
-        raise ManifestError(f"{where}: may not contain NUL characters")
+    """What no database keeps (config/text.py) is refused before the INSERT fails."""
+    problem = json_problem(value)
+    if problem:
+        raise ManifestError(f"{where}: {problem}", fields={where: [problem]})
 
 
 def _text(entry: dict, key: str, where: str, max_length: int) -> str:
@@ -179,7 +171,7 @@ def manifest_sync(*, tenant, track_key: str, entries: Any, actor: Actor) -> int:
         audit_event_append(
             tenant=tenant,
             actor=actor,
-            action="manifest.synced",
+            action=AuditAction.MANIFEST_SYNCED,
             resource=("manifest", track.key),
             plan_version=max(e["plan_version"] for e in cleaned),
             payload=cleaned,

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from django.http import Http404
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
-from agents.api_base import ApiError, StorableText, agent_actor
+from api.base import agent_actor, documented_as, errors
 from approvals.selectors import subject_blocking_tickets
+from config.errors import Conflict, NotFound
+from config.text import REASON_MAX, StorableText
 from plans.diff import plan_diff
-from plans.models import PlanStatus, PlanTrigger, PlanVersion
-from plans.selectors import track_or_none
-from plans.services import (
-    SUBJECT_TYPE,
-    PlanError,
-    plan_version_create_draft,
-    plan_version_submit,
-)
+from plans.models import SUBJECT_TYPE, PlanKind, PlanStatus, PlanTrigger, PlanVersion
+from plans.schema import PlanPayload
+from plans.selectors import VERSION_NUMBER_MAX, track_or_none
+from plans.services import plan_version_create_draft, plan_version_submit
 
 router = Router(tags=["plans"])
-MAX_VERSION_NUMBER = 2**31 - 1  # what the number column holds; anything above names no version
+
+DraftKind = Literal[tuple(PlanKind.values)]  # type: ignore[valid-type]
 
 
 class CurrentOut(Schema):
@@ -33,12 +31,19 @@ class CurrentOut(Schema):
     approved_at: str
 
 
+class MasterChange(Schema):
+    total_budget: str | float | int
+    track_caps: dict[str, str | float | int] = {}
+
+
 class DraftIn(Schema):
-    kind: Literal["revise", "replan", "track_draft", "event_draft", "initial"]
-    payload: dict[str, Any]
-    reason: StorableText = ""
-    agent: StorableText = ""
-    master_change: dict[str, Any] | None = None
+    kind: DraftKind
+    # Validated by the one payload schema in the service (error code invalid_payload); the
+    # OpenAPI schema shows that schema.
+    payload: Annotated[dict[str, Any], documented_as(PlanPayload)]
+    reason: StorableText = Field("", max_length=REASON_MAX)
+    agent: StorableText = Field("", max_length=100)
+    master_change: Annotated[dict[str, Any], documented_as(MasterChange)] | None = None
 
 
 class DraftOut(Schema):
@@ -60,19 +65,15 @@ class SubmitOut(Schema):
     tickets: list[str]
 
 
-def _raise(error: PlanError):
-    raise ApiError(error.status, error.code, error.message, errors=error.errors)
-
-
 @router.get(
     "/tracks/{track}/current",
-    response=CurrentOut,
+    response={200: CurrentOut, **errors(404)},
     summary="The approved version of a track (reports anchor to it)",
 )
 def track_current(request, track: StorableText):
     found = track_or_none(tenant=request.tenant, key=track)
     if found is None or found.current_version is None:
-        raise Http404(f"Track {track!r} has no approved version for this key's tenant.")
+        raise NotFound(f"Track {track!r} has no approved version for this key's tenant.")
     version = found.current_version
     return {
         "number": version.number,
@@ -87,23 +88,20 @@ def track_current(request, track: StorableText):
 
 @router.post(
     "/tracks/{track}/drafts",
-    response={201: DraftOut},
+    response={201: DraftOut, **errors(409, 422)},
     summary="Create a draft vN+1; its kind must agree with the classifier's path",
 )
 def track_draft_create(request, track: StorableText, body: DraftIn):
-    try:
-        version = plan_version_create_draft(
-            tenant=request.tenant,
-            track_key=track,
-            kind=body.kind,
-            payload=body.payload,
-            actor=agent_actor(request, body.agent),
-            reason=body.reason,
-            trigger=PlanTrigger.API,
-            master_change=body.master_change,
-        )
-    except PlanError as error:
-        _raise(error)
+    version = plan_version_create_draft(
+        tenant=request.tenant,
+        track_key=track,
+        kind=body.kind,
+        payload=body.payload,
+        actor=agent_actor(request, body.agent),
+        reason=body.reason,
+        trigger=PlanTrigger.API,
+        master_change=body.master_change,
+    )
     parent = version.parent
     return Status(
         201,
@@ -123,21 +121,18 @@ def track_draft_create(request, track: StorableText, body: DraftIn):
 
 @router.post(
     "/plan-versions/{number}/submit",
-    response=SubmitOut,
+    response={200: SubmitOut, **errors(404, 409, 422)},
     summary="Send a draft for approval (opens A1 or A5, and A7 when compliance applies)",
 )
 def plan_version_submit_endpoint(request, number: int):
     version = (
         PlanVersion.objects.filter(tenant=request.tenant, number=number).first()
-        if 1 <= number <= MAX_VERSION_NUMBER
+        if 1 <= number <= VERSION_NUMBER_MAX
         else None
     )
     if version is None:
-        raise Http404(f"No plan version v{number} for this key's tenant.")
-    try:
-        version = plan_version_submit(version=version, actor=agent_actor(request))
-    except PlanError as error:
-        _raise(error)
+        raise NotFound(f"No plan version v{number} for this key's tenant.")
+    version = plan_version_submit(version=version, actor=agent_actor(request))
     tickets = list(
         subject_blocking_tickets(
             tenant=request.tenant, subject_type=SUBJECT_TYPE, subject_id=str(version.number)
@@ -146,8 +141,8 @@ def plan_version_submit_endpoint(request, number: int):
         .values_list("type", "public_id")
     )
     if version.status != PlanStatus.PENDING_APPROVAL or not tickets:
-        raise ApiError(
-            409, "invalid_status", f"v{version.number} is {version.status}, not pending approval."
+        raise Conflict(
+            f"v{version.number} is {version.status}, not pending approval.", code="invalid_status"
         )
     # The plan ticket (A1/A5) first; the A7 compliance ticket, if any, follows in `tickets`.
     return {

@@ -5,7 +5,10 @@ class PlansConfig(AppConfig):
     name = "plans"
 
     def ready(self) -> None:
-        from approvals.registry import register_subject
-        from plans.services import SUBJECT_TYPE, describe_subject, on_ticket_resolved
+        from approvals.registry import register_reference, register_subject
+        from plans.models import SUBJECT_TYPE
+        from plans.selectors import version_exists
+        from plans.services import on_ticket_locked, on_ticket_resolved
 
-        register_subject(SUBJECT_TYPE, on_resolved=on_ticket_resolved, describe=describe_subject)
+        register_subject(SUBJECT_TYPE, on_resolved=on_ticket_resolved, on_locked=on_ticket_locked)
+        register_reference("plan_version", version_exists)

@@ -19,9 +19,8 @@ from decimal import Decimal
 from approvals.models import Ticket, TicketStatus
 from approvals.services import ticket_decide
 from audit.actors import Actor
-from plans.models import PlanStatus, PlanTrigger, PlanVersion, Track
+from plans.models import SUBJECT_TYPE, PlanStatus, PlanTrigger, PlanVersion, Track
 from plans.services import (
-    SUBJECT_TYPE,
     master_plan_set,
     plan_version_create_draft,
     plan_version_import_approved,

@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from django import forms
 from django.http import QueryDict
 from pydantic import ValidationError
 
+from config.text import REASON_MAX, StorableTextField
 from plans.schema import PlanPayload
 
 SEP = "-"
@@ -384,3 +386,9 @@ def _message(error: dict) -> str:
     message = error.get("msg", "Invalid value.")
     # Pydantic prefixes messages of custom validators with "Value error, ".
     return message.removeprefix("Value error, ")
+
+
+class DraftReasonForm(forms.Form):
+    """Why a draft is made (the editor's "Why this draft"), under the one storable-text rule."""
+
+    reason = StorableTextField(required=False, max_length=REASON_MAX)

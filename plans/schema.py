@@ -27,6 +27,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -37,6 +38,7 @@ from pydantic import (
 )
 
 from audit.chain import sha256_of
+from config.text import storable_text
 
 CENT = Decimal("0.01")
 
@@ -59,7 +61,13 @@ KpiValue = Annotated[
     Field(ge=0, le=Decimal("1e12"), decimal_places=6, allow_inf_nan=False),
     PlainSerializer(decimal_text, return_type=str, when_used="json"),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+# Free text goes through the one storable-text rule (config/text.py); slugs can't hold NUL or a
+# lone surrogate anyway (their pattern runs in pydantic-core, which refuses both).
+Name = Annotated[
+    str,
+    BeforeValidator(storable_text),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+]
 # Pattern and lower-casing both run in pydantic-core (no Python call per field): a 50-channel
 # plan is validated on every diff, so this matters (bench/plans.py).
 Slug = Annotated[
@@ -132,7 +140,11 @@ class PlanPayload(_Strict):
     end: date
     channels: list[Channel] = Field(min_length=1, max_length=200)
     creative_themes: list[Name] = Field(default_factory=list, max_length=50)
-    messaging: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""
+    messaging: Annotated[
+        str,
+        BeforeValidator(storable_text),
+        StringConstraints(strip_whitespace=True, max_length=5000),
+    ] = ""
 
     @field_validator("geos")
     @classmethod
@@ -178,11 +190,14 @@ class PlanPayload(_Strict):
 
 
 class PayloadInvalid(ValueError):
-    """The payload breaks the schema; `errors` holds one readable line per problem."""
+    """The payload breaks the schema; `errors` holds one readable line per problem and `fields`
+    the same problems by the path of the field at fault ("channels[0].budget"; "" for the whole
+    payload)."""
 
-    def __init__(self, errors: list[str]):
+    def __init__(self, errors: list[str], fields: dict[str, list[str]] | None = None):
         super().__init__("; ".join(errors))
         self.errors = errors
+        self.fields = fields if fields is not None else {"": list(errors)}
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -195,10 +210,13 @@ def _location(loc: tuple[Any, ...]) -> str:
     return text
 
 
+def _message(error: dict) -> str:
+    return error["msg"].removeprefix("Value error, ")
+
+
 def _readable(error: dict) -> str:
-    message = error["msg"].removeprefix("Value error, ")
     where = _location(error.get("loc", ()))
-    return f"{where}: {message}" if where else message
+    return f"{where}: {_message(error)}" if where else _message(error)
 
 
 def parse_payload(data: Any) -> PlanPayload:
@@ -206,11 +224,14 @@ def parse_payload(data: Any) -> PlanPayload:
     if isinstance(data, PlanPayload):
         return data
     if not isinstance(data, dict):
-        raise PayloadInvalid(["payload: must be a JSON object"])
+        raise PayloadInvalid(["payload: must be a JSON object"], {"": ["must be a JSON object"]})
     try:
         return PlanPayload.model_validate(data)
     except ValidationError as exc:
-        raise PayloadInvalid([_readable(e) for e in exc.errors()]) from None
+        fields: dict[str, list[str]] = {}
+        for error in exc.errors():
+            fields.setdefault(_location(error.get("loc", ())), []).append(_message(error))
+        raise PayloadInvalid([_readable(e) for e in exc.errors()], fields) from None
 
 
 def payload_errors(data: Any) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
@@ -12,14 +13,18 @@ from django.http import Http404
 from django.utils import timezone
 
 from approvals.models import Ticket
-from plans.diff import plan_diff
-from plans.models import MasterPlan, PlanStatus, PlanVersion, Track
+from plans.approvers import ApprovalNeeds, approval_needs
+from plans.classify import Verdict, classify_change
+from plans.diff import manifest_diff, plan_diff
+from plans.envelope import EnvelopeCheck, envelope_evaluate
+from plans.live import live_entries
+from plans.models import SUBJECT_TYPE, MasterPlan, PlanStatus, PlanVersion, Track
 from plans.schema import parse_payload
-from plans.services import SUBJECT_TYPE, approval_needs, remaining_delta_for, track_classify
 from plans.summary import plan_revise_summary
 from tenants.models import Tenant, TenantPolicy
 
 OPEN_STATUSES = (PlanStatus.DRAFT, PlanStatus.PENDING_APPROVAL)
+VERSION_NUMBER_MAX = 2**31 - 1  # what the number column holds; anything above names no version
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,15 @@ def track_timeline(*, tenant: Tenant, key: str) -> QuerySet[PlanVersion]:
     )
 
 
+def version_exists(tenant: Tenant, number) -> bool:
+    """Does the tenant have plan version `number`? (approvals checks ticket references with it)"""
+    return (
+        isinstance(number, int)
+        and 1 <= number <= VERSION_NUMBER_MAX
+        and PlanVersion.objects.filter(tenant=tenant, number=number).exists()
+    )
+
+
 def version_get(*, tenant: Tenant, number: int) -> PlanVersion:
     version = (
         PlanVersion.objects.filter(tenant=tenant, number=number)
@@ -124,6 +138,97 @@ def version_tickets(*, version: PlanVersion) -> QuerySet[Ticket]:
     ).order_by("created_at")
 
 
+def tenant_zone(tenant: Tenant) -> ZoneInfo:
+    return ZoneInfo(tenant.time_zone)
+
+
+def track_classify(
+    *,
+    track: Track | None,
+    track_key: str,
+    payload: Any,
+    policy: TenantPolicy | None = None,
+    drift_pct_by_channel: dict[str, Decimal] | None = None,
+) -> Verdict:
+    """The classifier's verdict for `payload` proposed on a track (what the editor shows live).
+
+    `drift_pct_by_channel` is the evidence of a drift recommendation (the revise-trigger scan)."""
+    current = track.current_version.payload if track and track.current_version_id else None
+    kwargs: dict[str, Any] = {"drift_pct_by_channel": drift_pct_by_channel}
+    if policy is not None:
+        kwargs["optimization_pct"] = policy.auto_approve_optimization_under_pct
+        kwargs["drift_pct"] = policy.drift_pct
+    return classify_change(track=track_key, current=current, proposed=payload, **kwargs)
+
+
+def master_plan_for(tenant: Tenant, payload: dict) -> MasterPlan | None:
+    """The envelope whose period covers the plan's start."""
+    start = parse_payload(payload).start
+    return MasterPlan.objects.filter(
+        tenant=tenant, period_start__lte=start, period_end__gte=start
+    ).first()
+
+
+def envelope_check(
+    *, tenant: Tenant, track: Track, payload: dict, master_change: dict | None = None
+) -> EnvelopeCheck:
+    """Would `payload` as the track's plan fit the master envelope (or the proposed new one)?
+
+    Counted: the current approved plan of every other track in the tenant plus this payload.
+    """
+    master = master_plan_for(tenant, payload)
+    others = Decimal("0")
+    if master is not None:
+        others = sum(
+            (
+                parse_payload(t.current_version.payload).total_budget
+                for t in Track.objects.filter(tenant=tenant, current_version__isnull=False)
+                .exclude(pk=track.pk)
+                .select_related("current_version")
+            ),
+            Decimal("0"),
+        )
+    return envelope_evaluate(
+        master=master,
+        track_key=track.key,
+        track_total=parse_payload(payload).total_budget,
+        other_tracks_total=others,
+        master_change=master_change,
+    )
+
+
+def version_approval_needs(
+    *, version: PlanVersion, policy: TenantPolicy, diff: dict | None = None
+) -> ApprovalNeeds:
+    """Which tickets a submitted version opens and who must approve them: read by submit and
+    shown by the version page, which pass the parent → version diff they already computed."""
+    if diff is None:
+        diff = plan_diff(version.parent.payload if version.parent_id else None, version.payload)
+    return approval_needs(
+        version=version,
+        policy=policy,
+        diff=diff,
+        envelope=envelope_check(
+            tenant=version.tenant,
+            track=version.track,
+            payload=version.payload,
+            master_change=version.master_change,
+        ),
+    )
+
+
+def remaining_delta_for(version: PlanVersion, *, on=None) -> dict:
+    """What the live manifest of the version's track does not yet match (DESIGN.md: Execution
+    aligns it after approval)."""
+    on = on or timezone.localdate(timezone=tenant_zone(version.tenant))
+    return manifest_diff(
+        previous=version.parent.payload if version.parent_id else None,
+        proposed=version.payload,
+        entries=live_entries(version.track),
+        on=on,
+    )
+
+
 def version_detail(*, tenant: Tenant, number: int) -> dict:
     """What the version page shows: the version, its parent, the diff to the parent, the client
     summary, the diff to the live manifest (recorded at approval, computed live otherwise), the
@@ -138,7 +243,7 @@ def version_detail(*, tenant: Tenant, number: int) -> dict:
     else:
         live = None
     needs = (
-        approval_needs(
+        version_approval_needs(
             version=version,
             policy=TenantPolicy.objects.get(tenant=tenant),
             diff=summary["raw"],

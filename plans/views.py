@@ -15,13 +15,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from audit.actors import Actor
+from config.errors import DomainError, page_error
 from plans import selectors
 from plans import views_queries as q
 from plans.diff import diff_is_empty
-from plans.forms import PlanPayloadForm
+from plans.forms import DraftReasonForm, PlanPayloadForm
 from plans.models import TRACK_KEY_PATTERN, PlanKind, Track
 from plans.services import (
-    PlanError,
     plan_version_create_draft,
     plan_version_edit,
     plan_version_submit,
@@ -175,12 +175,13 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
         return _render_editor(request, context)
 
     form = PlanPayloadForm(data=request.POST)
+    reason_form = DraftReasonForm(data=request.POST)
     kind = request.POST.get("kind", "")
     action = request.POST.get("action", "save")
     if form.is_row_action(action):
         form.apply_row_action(action)
     verdict = _verdict(request=request, track=track_row, track_key=track_key, form=form, kind=kind)
-    context.update(form=form, kind=kind, reason=request.POST.get("reason", "").strip())
+    context.update(form=form, kind=kind, reason=reason_form.data.get("reason", "").strip())
     context["verdict"] = verdict
     if form.is_row_action(action):
         return _render_editor(request, context)
@@ -189,18 +190,20 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
         kind_errors.append("Choose the kind of draft.")
     elif verdict is not None and not verdict["accepts"]:
         kind_errors.append(verdict["kind_conflict"])
-    if form.errors or kind_errors:
-        return _render_editor(request, {**context, "kind_errors": kind_errors}, status=422)
+    reason_errors = [] if reason_form.is_valid() else reason_form.errors["reason"]
+    if form.errors or kind_errors or reason_errors:
+        context.update(kind_errors=kind_errors, reason_errors=reason_errors)
+        return _render_editor(request, context, status=422)
     try:
         version = plan_version_create_draft(
             tenant=request.tenant,
             track_key=track_key,
             kind=kind,
             payload=form.payload,
-            reason=context["reason"],
+            reason=reason_form.cleaned_data["reason"],
             actor=Actor.for_user(request.user),
         )
-    except PlanError as exc:
+    except DomainError as exc:
         return _render_editor(request, {**context, "kind_errors": exc.errors}, status=422)
     messages.success(request, f"Draft v{version.number} created for {track_key}.")
     return redirect("plans:version", slug, version.number)
@@ -245,7 +248,7 @@ def version_edit(request: HttpRequest, number: int) -> HttpResponse:
         return _render_editor(request, context, status=422)
     try:
         plan_version_edit(version=version, payload=form.payload, actor=Actor.for_user(request.user))
-    except PlanError as exc:
+    except DomainError as exc:
         for message in exc.errors:
             form.add_error("__all__", message)
         return _render_editor(request, context, status=422)
@@ -278,8 +281,8 @@ def version_submit(request: HttpRequest, number: int) -> HttpResponse:
     version = selectors.version_get(tenant=request.tenant, number=number)
     try:
         plan_version_submit(version=version, actor=Actor.for_user(request.user))
-    except PlanError as exc:
-        messages.error(request, exc.message)
+    except DomainError as exc:
+        page_error(request, exc)
     else:
         messages.success(request, f"v{version.number} submitted for approval.")
     return redirect("plans:version", request.tenant.slug, version.number)
@@ -291,8 +294,8 @@ def version_withdraw(request: HttpRequest, number: int) -> HttpResponse:
     version = selectors.version_get(tenant=request.tenant, number=number)
     try:
         plan_version_withdraw(version=version, actor=Actor.for_user(request.user))
-    except PlanError as exc:
-        messages.error(request, exc.message)
+    except DomainError as exc:
+        page_error(request, exc)
     else:
         messages.success(
             request, f"v{version.number} withdrawn from approval: it is a draft again."

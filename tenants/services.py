@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from tenants.models import Membership, Tenant, TenantPolicy
@@ -37,7 +38,7 @@ def tenant_create(
     audit_event_append(
         tenant=tenant,
         actor=actor,
-        action="tenant.created",
+        action=AuditAction.TENANT_CREATED,
         resource=tenant,
         data={
             "slug": slug,
@@ -69,7 +70,7 @@ def membership_set(*, tenant: Tenant, user, role: str, actor: Actor) -> Membersh
     audit_event_append(
         tenant=tenant,
         actor=actor,
-        action="membership.set",
+        action=AuditAction.MEMBERSHIP_SET,
         resource=membership,
         data={"user": user.get_username(), "role": role, "previous_role": before},
     )
@@ -85,7 +86,7 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
     audit_event_append(
         tenant=locked.tenant_id,
         actor=actor,
-        action="membership.removed",
+        action=AuditAction.MEMBERSHIP_REMOVED,
         resource=locked,
         data={"user": locked.user.get_username(), "role": locked.role},
     )
@@ -117,7 +118,7 @@ def tenant_update(*, tenant: Tenant, actor: Actor, changes: dict[str, Any]) -> T
     audit_event_append(
         tenant=locked,
         actor=actor,
-        action="tenant.updated",
+        action=AuditAction.TENANT_UPDATED,
         resource=locked,
         data={"changes": changed},
     )
@@ -155,7 +156,7 @@ def tenant_policy_update(*, tenant: Tenant, actor: Actor, changes: dict[str, Any
     audit_event_append(
         tenant=tenant,
         actor=actor,
-        action="policy.updated",
+        action=AuditAction.POLICY_UPDATED,
         resource=policy,
         data={"changes": changed},
     )

@@ -3,8 +3,8 @@
 import pytest
 from django.test import RequestFactory
 
-from agents.api_base import storable_text
 from config.api import StrictJsonParser
+from config.text import storable_text
 
 
 @pytest.mark.parametrize(

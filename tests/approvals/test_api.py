@@ -69,11 +69,11 @@ def test_an_agent_raises_a_compliance_flag(acme, acme_key, api):
         "post",
         "/tickets",
         acme_key,
-        {"type": "A7", "title": "Claim 'cures colds' in ad copy", "run_id": "run-7"},
+        {"type": "A7", "title": "Claim 'cures colds' in ad copy", "platform": "meta"},
     )
     assert response.status_code == 201
     assert response.json()["required_roles"] == ["planner", "legal"]
-    assert Ticket.objects.get(run_id="run-7").type == "A7"
+    assert Ticket.objects.get(public_id=response.json()["ticket"]).type == "A7"
 
 
 def test_the_same_idempotency_key_returns_the_same_ticket(acme, acme_key, api):

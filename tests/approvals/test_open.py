@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from approvals import registry
@@ -25,6 +24,7 @@ from approvals.selectors import (
 from approvals.services import (
     TicketConflict,
     TicketError,
+    TicketInvalid,
     TicketNotAllowed,
     ticket_cancel,
     ticket_comment_add,
@@ -147,9 +147,9 @@ def test_the_database_refuses_two_open_tickets_with_one_dedupe_key(acme):
 def test_bad_input_is_refused_and_nothing_is_written(acme, kwargs, field):
     spec = {"tenant": acme, "type": "A1", "actor": SYSTEM, "title": "x", **kwargs}
     events = AuditEvent.objects.count()
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(TicketInvalid) as excinfo:
         ticket_open(**spec)
-    assert field in excinfo.value.message_dict
+    assert field in excinfo.value.fields
     assert not Ticket.objects.exists()
     assert AuditEvent.objects.count() == events
 
@@ -366,9 +366,9 @@ def test_two_scans_opening_the_same_ticket_at_once_make_one_row(acme):
     ],
 )
 def test_values_no_database_can_store_are_refused_by_name(acme, kwargs, field):
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(TicketInvalid) as excinfo:
         ticket_open(**{"tenant": acme, "type": "A1", "actor": SYSTEM, "title": "x", **kwargs})
-    assert field in excinfo.value.message_dict
+    assert field in excinfo.value.fields
     assert not Ticket.objects.exists()
 
 

@@ -91,7 +91,7 @@ def test_a_state_number_too_large_for_json_is_422(client, acme, acme_v1):
 
 
 def test_the_service_refuses_an_infinite_state_number_from_any_caller(acme, acme_v1):
-    with pytest.raises(ManifestError, match=r"entries\[0\]\.state: numbers must be finite"):
+    with pytest.raises(ManifestError, match=r"entries\[0\]\.state: must be plain JSON \(no NaN or Infinity\)"):
         manifest_sync(
             tenant=acme,
             track_key="always_on",

@@ -235,7 +235,7 @@ def test_a_failure_half_way_through_approval_leaves_neither_version_changed(
         assert PlanVersion.objects.get(pk=acme_v1.pk).status == PlanStatus.SUPERSEDED
         raise RuntimeError("manifest store unavailable")
 
-    monkeypatch.setattr(services, "remaining_delta_for", explode)
+    monkeypatch.setattr(services.transitions, "remaining_delta_for", explode)
     (a5,) = open_tickets(draft)
     with pytest.raises(RuntimeError):
         ticket_decide(

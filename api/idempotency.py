@@ -1,0 +1,55 @@
+"""Idempotent writes for agents that retry (CONTRACT.md "Agent API").
+
+The same key with an equal request (compared as canonical JSON) gets the first answer again with
+200; the same key with any other request is a 409. Every idempotent endpoint (tickets, change
+sets, runs) goes through `idempotent`.
+
+How it stays exactly-once under concurrent replays: the key row is inserted first, in the
+transaction that does the work. A second request with the same key blocks on the unique index
+until the first commits (then it reads the stored answer) or rolls back (then its own insert
+goes through and it does the work itself). A refused request (a 4xx from the work) rolls the key
+back with everything else, so nothing is remembered of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from api.models import IdempotencyKey
+from audit.chain import sha256_of
+from config.errors import Conflict
+
+Answer = tuple[int, dict[str, Any]]
+
+
+def request_hash(request: Any) -> str:
+    """SHA-256 of the request as canonical JSON (sorted keys, compact)."""
+    return sha256_of(request)
+
+
+@transaction.atomic
+def idempotent(*, tenant, scope: str, key: str, request: Any, work: Callable[[], Answer]) -> Answer:
+    """Run `work` once per (tenant, scope, key); return its (status, body), or the first answer
+    with 200 when an equal request already ran."""
+    fingerprint = request_hash(request)
+    try:
+        with transaction.atomic():
+            record = IdempotencyKey.objects.create(
+                tenant=tenant, scope=scope, key=key, request_hash=fingerprint
+            )
+    except IntegrityError:
+        earlier = IdempotencyKey.objects.get(tenant=tenant, scope=scope, key=key)
+        if earlier.request_hash != fingerprint:
+            raise Conflict(
+                f"The key {key!r} was already used for another request; send a new key for a "
+                "new request, or the same request to get its first answer.",
+                code="conflict",
+            ) from None
+        return 200, earlier.response
+    status, body = work()
+    record.response_status, record.response = status, body
+    record.save(update_fields=["response_status", "response"])
+    return status, body

@@ -1,0 +1,51 @@
+"""Every audit action name the product writes, in one enum (services pass these, never strings).
+
+A name reads `<resource>.<what happened>`. New capabilities add theirs here; the audit log's
+filter and readers rely on a name never changing once events carry it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    # tenants
+    TENANT_CREATED = "tenant.created"
+    TENANT_UPDATED = "tenant.updated"
+    MEMBERSHIP_SET = "membership.set"
+    MEMBERSHIP_REMOVED = "membership.removed"
+    POLICY_UPDATED = "policy.updated"
+    # agents
+    AGENT_KEY_CREATED = "agent_key.created"
+    AGENT_KEY_REVOKED = "agent_key.revoked"
+    # approvals
+    TICKET_OPENED = "ticket.opened"
+    TICKET_DECIDED = "ticket.decided"
+    TICKET_COMMENTED = "ticket.commented"
+    TICKET_OVERRIDDEN = "ticket.overridden"
+    TICKET_ESCALATED = "ticket.escalated"
+    TICKET_APPROVED = "ticket.approved"
+    TICKET_REJECTED = "ticket.rejected"
+    TICKET_CHANGES_REQUESTED = "ticket.changes_requested"
+    TICKET_CANCELLED = "ticket.cancelled"
+    # plans
+    TRACK_CREATED = "track.created"
+    MASTER_PLAN_SET = "master_plan.set"
+    MASTER_PLAN_CHANGED = "master_plan.changed"
+    PLAN_VERSION_DRAFTED = "plan_version.drafted"
+    PLAN_VERSION_EDITED = "plan_version.edited"
+    PLAN_VERSION_IMPORTED = "plan_version.imported"
+    PLAN_VERSION_SUBMITTED = "plan_version.submitted"
+    PLAN_VERSION_APPROVED = "plan_version.approved"
+    PLAN_VERSION_SUPERSEDED = "plan_version.superseded"
+    PLAN_VERSION_REJECTED = "plan_version.rejected"
+    PLAN_VERSION_CHANGES_REQUESTED = "plan_version.changes_requested"
+    PLAN_VERSION_WITHDRAWN = "plan_version.withdrawn"
+    # optimization
+    MANIFEST_SYNCED = "manifest.synced"
+
+    @classmethod
+    def ticket_resolved(cls, outcome: str) -> AuditAction:
+        """The action of a ticket reaching `outcome` (a TicketStatus value)."""
+        return cls(f"ticket.{outcome}")

@@ -1,0 +1,101 @@
+"""The master budget envelope's rules (pure: no database).
+
+A master plan holds the tenant's envelope for a period: a total and optional caps per track. A
+version fits when all tracks' approved plans together, with this version in place of its track's,
+stay within the total and its track stays within its cap — or within the proposed master-level
+change the version carries, which the client must then approve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from plans.errors import PlanError
+from plans.models import MasterPlan, validate_track_key
+from plans.schema import money_text
+
+MAX_AMOUNT = Decimal("1000000000000")  # the payload schema's bound for any budget
+
+
+@dataclass(frozen=True)
+class EnvelopeCheck:
+    master: MasterPlan | None
+    track_total: Decimal
+    tenant_total: Decimal
+    problems: tuple[str, ...]
+
+    @property
+    def breaks(self) -> bool:
+        return bool(self.problems)
+
+
+def envelope_evaluate(
+    *,
+    master: MasterPlan | None,
+    track_key: str,
+    track_total: Decimal,
+    other_tracks_total: Decimal,
+    master_change: dict | None = None,
+) -> EnvelopeCheck:
+    """Would a track planning `track_total`, beside the other tracks' `other_tracks_total`, fit
+    `master` (or the proposed `master_change`)?"""
+    tenant_total = track_total + other_tracks_total
+    if master is None:
+        return EnvelopeCheck(None, track_total, track_total, ())
+    total = Decimal(str(master_change["total_budget"])) if master_change else master.total_budget
+    caps = (
+        master_change.get("track_caps", master.track_caps) if master_change else master.track_caps
+    )
+    cap = caps.get(track_key)
+    problems = []
+    if tenant_total > total:
+        problems.append(
+            f"all tracks together would plan {money_text(tenant_total)} {master.currency}, "
+            f"above the master envelope of {money_text(total)}"
+        )
+    if cap is not None and track_total > Decimal(str(cap)):
+        problems.append(
+            f"{track_key} would plan {money_text(track_total)} {master.currency}, above its cap "
+            f"of {money_text(Decimal(str(cap)))}"
+        )
+    return EnvelopeCheck(master, track_total, tenant_total, tuple(problems))
+
+
+def clean_master_change(master_change: Any) -> dict | None:
+    """A proposed master-level change {total_budget, track_caps}, validated, amounts as money
+    strings; PlanError when it is not one."""
+    if master_change is None:
+        return None
+    if not isinstance(master_change, dict) or "total_budget" not in master_change:
+        raise PlanError(
+            "A master-level change is {total_budget, track_caps}.", code="invalid_master_change"
+        )
+    try:
+        total = Decimal(str(master_change["total_budget"]))
+        caps = master_change.get("track_caps") or {}
+        if not isinstance(caps, dict):
+            raise TypeError("track_caps must map a track to its cap")
+        for key in caps:
+            validate_track_key(key)
+        amounts = {key: Decimal(str(cap)) for key, cap in caps.items()}
+    except (ArithmeticError, ValueError, TypeError, ValidationError) as exc:
+        raise PlanError(
+            f"The master-level change has an invalid amount or track ({exc}).",
+            code="invalid_master_change",
+        ) from None
+    if any(
+        not amount.is_finite() or not 0 <= amount <= MAX_AMOUNT
+        for amount in [total, *amounts.values()]
+    ):
+        raise PlanError(
+            f"Master envelope amounts must be between 0 and {MAX_AMOUNT:,}.",
+            code="invalid_master_change",
+        )
+    return {
+        "total_budget": money_text(total),
+        "track_caps": {key: money_text(amount) for key, amount in amounts.items()},
+    }

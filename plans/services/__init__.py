@@ -1,0 +1,52 @@
+"""The only writers of tracks, plan versions and the master envelope, split by job.
+
+Lifecycle (DESIGN.md "Plans, tracks and versions"): a draft vN+1 is created from the track's
+current version (by a planner, an agent through the API or a revise recommendation), edited while
+it is a draft (`drafts`), submitted (`submit`: A1 for a first plan, A5 for a revise/replan, plus
+A7 compliance — plans/approvers.py decides), and approved once every ticket about it is approved
+(`transitions`: in one transaction vN is superseded, vN+1 becomes the track's current version
+and the remaining delta against the live manifest is recorded). Reject, request changes and
+withdraw end or return the draft; `tickets` is what approvals calls when a ticket about a version
+is decided; `envelope` sets the master envelope. Every write is audited with the version's number
+and takes its locks in the order config/locks.py gives.
+
+Reads live in plans/selectors.py, pure rules in plans/approvers.py, plans/envelope.py,
+plans/classify.py and plans/diff.py.
+"""
+
+from plans.errors import PlanError, PlanStateError
+from plans.services.drafts import (
+    plan_version_create_draft,
+    plan_version_edit,
+    plan_version_import_approved,
+    track_ensure,
+)
+from plans.services.envelope import master_plan_set
+from plans.services.submit import plan_version_submit, ticket_preview
+from plans.services.tickets import on_ticket_locked, on_ticket_resolved
+from plans.services.transitions import (
+    plan_version_approve,
+    plan_version_reject,
+    plan_version_request_changes,
+    plan_version_withdraw,
+    subject_closure_lock,
+)
+
+__all__ = [
+    "PlanError",
+    "PlanStateError",
+    "master_plan_set",
+    "on_ticket_locked",
+    "on_ticket_resolved",
+    "plan_version_approve",
+    "plan_version_create_draft",
+    "plan_version_edit",
+    "plan_version_import_approved",
+    "plan_version_reject",
+    "plan_version_request_changes",
+    "plan_version_submit",
+    "plan_version_withdraw",
+    "subject_closure_lock",
+    "ticket_preview",
+    "track_ensure",
+]

@@ -1,0 +1,288 @@
+"""Drafts: the version number, the track, creating and editing a draft, importing an approved
+plan."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.chain import sha256_of
+from audit.services import audit_event_append
+from config.text import REASON_MAX, clean_text
+from plans.classify import Verdict
+from plans.envelope import clean_master_change
+from plans.errors import PlanError, PlanStateError
+from plans.models import (
+    PlanKind,
+    PlanStatus,
+    PlanTrigger,
+    PlanVersion,
+    PlanVersionCounter,
+    Track,
+    validate_track_key,
+)
+from plans.selectors import track_classify
+from plans.services._common import actor_text, lock_version, policy_of, validated
+from plans.services.transitions import plan_version_approve, track_closure_lock
+from tenants.models import Tenant
+
+
+def _claim_number(tenant_id: int) -> int:
+    """The tenant's next version number, claimed in the caller's transaction.
+
+    UPDATE … RETURNING locks the counter row until the transaction ends, so concurrent writers
+    queue and each gets the next integer; a rolled-back insert rolls the counter back with it, so
+    no number is ever skipped. On SQLite the IMMEDIATE transaction already serialises writers.
+    """
+    table = PlanVersionCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_number = last_number + 1 WHERE tenant_id = %s "
+            "RETURNING last_number",
+            [tenant_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        PlanVersionCounter.objects.bulk_create(
+            [PlanVersionCounter(tenant_id=tenant_id, last_number=0)], ignore_conflicts=True
+        )
+        return _claim_number(tenant_id)
+    return row[0]
+
+
+def _check_kind(verdict: Verdict, kind: str) -> None:
+    if not verdict.accepts(kind):
+        raise PlanError(verdict.contradiction(kind), code="kind_contradicts_classifier")
+
+
+def _clean_kind(kind: str) -> str:
+    if kind not in PlanKind.values:
+        raise PlanError(
+            f"kind is one of {', '.join(PlanKind.values)}, not {kind!r}.",
+            code="invalid_kind",
+            fields={"kind": [f"one of {', '.join(PlanKind.values)}"]},
+        )
+    return kind
+
+
+def _clean_reason(reason: str | None) -> str:
+    return clean_text(reason, name="reason", max_length=REASON_MAX)
+
+
+def track_ensure(*, tenant: Tenant, key: str, actor: Actor) -> Track:
+    """The tenant's track `key`, created (and audited) on first use."""
+    with transaction.atomic(savepoint=False):
+        try:
+            validate_track_key(key)
+        except ValidationError as exc:
+            raise PlanError(
+                f"{key!r} is not a track: always_on, branding, engagement or event_<slug>.",
+                code="invalid_track",
+            ) from exc
+        track = Track.objects.filter(tenant=tenant, key=key).first()
+        if track is not None:
+            return track
+        Track.objects.bulk_create([Track(tenant=tenant, key=key)], ignore_conflicts=True)
+        track = Track.objects.get(tenant=tenant, key=key)
+        audit_event_append(
+            tenant=tenant,
+            actor=actor,
+            action=AuditAction.TRACK_CREATED,
+            resource=track,
+            data={"key": key},
+        )
+        return track
+
+
+@transaction.atomic
+def plan_version_create_draft(
+    *,
+    tenant: Tenant,
+    track_key: str,
+    kind: str,
+    payload: Any,
+    actor: Actor,
+    reason: str = "",
+    trigger: str = PlanTrigger.PLANNER,
+    master_change: dict | None = None,
+    drift_pct_by_channel: dict[str, Decimal] | None = None,
+) -> PlanVersion:
+    """A new draft vN+1 on `track_key`, from the track's current approved version.
+
+    The kind must agree with the classifier (a new channel filed as a revise is refused, with the
+    classifier's reason). The number is claimed in this transaction: no gap, no duplicate.
+    """
+    _clean_kind(kind)
+    if trigger not in PlanTrigger.values:
+        raise PlanError(f"Unknown trigger {trigger!r}.", code="invalid_trigger")
+    reason = _clean_reason(reason)
+    canonical = validated(payload)
+    master_change = clean_master_change(master_change)
+    # The number first: every writer takes the counter row before anything else and before the
+    # audit chain head (config/locks.py), so concurrent drafts never deadlock. A refusal below
+    # rolls the counter back with everything else.
+    number = _claim_number(tenant.pk)
+    track = track_ensure(tenant=tenant, key=track_key, actor=actor)
+    # No lock on the track: the audit chain head may already be ours (track_ensure), and the
+    # head comes after the track in the lock order. A parent that stops being current meanwhile
+    # is caught at submit and at approval (stale_parent).
+    track = Track.objects.select_related("current_version").get(pk=track.pk)
+    verdict = track_classify(
+        track=track,
+        track_key=track.key,
+        payload=canonical,
+        policy=policy_of(tenant),
+        drift_pct_by_channel=drift_pct_by_channel,
+    )
+    _check_kind(verdict, kind)
+    version = PlanVersion.objects.create(
+        tenant=tenant,
+        track=track,
+        number=number,
+        kind=kind,
+        status=PlanStatus.DRAFT,
+        parent=track.current_version,
+        payload=canonical,
+        payload_hash=sha256_of(canonical),
+        path=verdict.path.value,
+        path_reason=verdict.reason,
+        trigger=trigger,
+        reason=reason,
+        master_change=master_change,
+        created_by=actor_text(actor),
+    )
+    audit_event_append(
+        tenant=tenant,
+        actor=actor,
+        action=AuditAction.PLAN_VERSION_DRAFTED,
+        resource=version,
+        plan_version=version.number,
+        payload=canonical,
+        data={
+            "track": track.key,
+            "kind": kind,
+            "path": verdict.path.value,
+            "path_reason": verdict.reason,
+            "parent": track.current_version.number if track.current_version else None,
+            "trigger": trigger,
+            "reason": version.reason,
+            "master_change": master_change,
+        },
+    )
+    return version
+
+
+@transaction.atomic
+def plan_version_edit(
+    *,
+    version: PlanVersion,
+    payload: Any,
+    actor: Actor,
+    kind: str | None = None,
+    reason: str | None = None,
+    master_change: dict | None = None,
+) -> PlanVersion:
+    """Replace a draft's payload (and optionally its kind, reason, master-level change). Editing
+    rebases the draft on the track's current version."""
+    version = lock_version(version)
+    if not version.is_editable:
+        raise PlanStateError(
+            f"v{version.number} is {version.get_status_display().lower()}; only drafts are "
+            "editable."
+        )
+    canonical = validated(payload)
+    kind = _clean_kind(kind or version.kind)
+    track = Track.objects.select_related("current_version").get(pk=version.track_id)
+    verdict = track_classify(
+        track=track, track_key=track.key, payload=canonical, policy=policy_of(version.tenant)
+    )
+    _check_kind(verdict, kind)
+    cleaned_master = (
+        clean_master_change(master_change) if master_change is not None else version.master_change
+    )
+    new_hash = sha256_of(canonical)
+    new_reason = version.reason if reason is None else _clean_reason(reason)
+    if (
+        new_hash == version.payload_hash
+        and kind == version.kind
+        and new_reason == version.reason
+        and cleaned_master == version.master_change
+        and version.parent_id == track.current_version_id
+    ):
+        return version
+    version.payload, version.payload_hash, version.kind = canonical, new_hash, kind
+    version.path, version.path_reason = verdict.path.value, verdict.reason
+    version.reason, version.master_change = new_reason, cleaned_master
+    version.parent = track.current_version
+    version.save(
+        update_fields=[
+            "payload",
+            "payload_hash",
+            "kind",
+            "path",
+            "path_reason",
+            "reason",
+            "master_change",
+            "parent",
+            "updated_at",
+        ]
+    )
+    audit_event_append(
+        tenant=version.tenant,
+        actor=actor,
+        action=AuditAction.PLAN_VERSION_EDITED,
+        resource=version,
+        plan_version=version.number,
+        payload=canonical,
+        data={"kind": kind, "path": verdict.path.value, "reason": new_reason},
+    )
+    return version
+
+
+@transaction.atomic
+def plan_version_import_approved(
+    *,
+    tenant: Tenant,
+    track_key: str,
+    kind: str,
+    payload: Any,
+    actor: Actor,
+    approved_by: str,
+    reason: str = "",
+    trigger: str = PlanTrigger.SEED,
+) -> PlanVersion:
+    """Record a plan that was approved outside Human Touch (onboarding an existing client, the
+    demo world): drafted and approved in one step, superseding the track's current version. The
+    audit log says it was imported and by whom; no ticket is involved."""
+    # The track, its current version and the envelope are locked before the draft's first audit
+    # event takes the chain head (config/locks.py); the new version itself is nobody else's yet.
+    track_closure_lock(tenant=tenant, track_key=track_key, payload=payload)
+    version = plan_version_create_draft(
+        tenant=tenant,
+        track_key=track_key,
+        kind=kind,
+        payload=payload,
+        actor=actor,
+        reason=reason,
+        trigger=trigger,
+    )
+    version = lock_version(version)
+    version.status = PlanStatus.PENDING_APPROVAL
+    version.submitted_at, version.submitted_by = timezone.now(), actor_text(actor)
+    version.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
+    audit_event_append(
+        tenant=tenant,
+        actor=actor,
+        action=AuditAction.PLAN_VERSION_IMPORTED,
+        resource=version,
+        plan_version=version.number,
+        payload=version.payload,
+        data={"approved_outside_by": approved_by, "track": track_key, "kind": kind},
+    )
+    return plan_version_approve(version=version, actor=actor)

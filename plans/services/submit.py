@@ -1,0 +1,122 @@
+"""Submit: a draft goes for approval and opens its tickets (plans/approvers.py says which)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from approvals.services import ticket_open
+from approvals.types import TicketType
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.services import audit_event_append
+from plans.diff import plan_diff
+from plans.errors import PlanError, PlanStateError
+from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion, Track, can_transition
+from plans.selectors import version_approval_needs
+from plans.services._common import actor_text, lock_version, policy_of
+from plans.summary import plan_revise_summary, ticket_diff_preview
+from tenants.models import Role
+
+
+def ticket_preview(version: PlanVersion, *, diff: dict | None = None) -> dict:
+    """The diff preview for the version's tickets: client summary, budget table, raw diff."""
+    parent_payload = version.parent.payload if version.parent_id else None
+    return ticket_diff_preview(plan_revise_summary(parent_payload, version.payload, diff=diff))
+
+
+@transaction.atomic
+def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
+    """Send a draft for approval: opens A1 (first plan) or A5 (revise/replan) and, when needed,
+    A7 compliance. Submitting a version already pending is a no-op."""
+    version = lock_version(version)
+    if version.status == PlanStatus.PENDING_APPROVAL:
+        return version
+    if not can_transition(version.status, PlanStatus.PENDING_APPROVAL):
+        raise PlanStateError(
+            f"v{version.number} is {version.get_status_display().lower()}; only a draft can be "
+            "submitted."
+        )
+    track = Track.objects.get(pk=version.track_id)  # read only: approval locks it
+    if version.parent_id != track.current_version_id:
+        raise PlanStateError(
+            f"v{version.number} was drafted from "
+            f"{'v' + str(version.parent.number) if version.parent_id else 'no plan'}, but the "
+            f"current version of {track.key} has changed since: edit the draft to rebase it.",
+            code="stale_parent",
+        )
+    diff = plan_diff(version.parent.payload if version.parent_id else None, version.payload)
+    needs = version_approval_needs(version=version, policy=policy_of(version.tenant), diff=diff)
+    if needs.envelope.breaks and not version.master_change:
+        raise PlanError(
+            "This version breaks the master envelope ("
+            + "; ".join(needs.envelope.problems)
+            + "): add a master-level change (new total or track cap); the client must approve it.",
+            code="breaks_master_envelope",
+        )
+    if needs.envelope.breaks:
+        raise PlanError(
+            "Even the proposed master-level change is too small: "
+            + "; ".join(needs.envelope.problems)
+            + ".",
+            code="breaks_master_envelope",
+        )
+    preview = ticket_preview(version, diff=diff)
+    label = f"v{version.number} for {track.key}"
+    summary_text = " ".join(preview["summary"])
+    tickets = [
+        ticket_open(
+            tenant=version.tenant,
+            type=needs.ticket_type,
+            actor=actor,
+            title=f"Approve {version.get_kind_display().lower()} {label}",
+            summary=summary_text
+            + (
+                f" Client sign-off: {'; '.join(needs.client_reasons)}."
+                if needs.client_reasons
+                else ""
+            ),
+            subject_type=SUBJECT_TYPE,
+            subject_id=str(version.number),
+            diff=preview,
+            plan_version=version.number,
+            required_roles=list(needs.required_roles),
+            client_visible=True if needs.client_reasons else None,
+            sla_kind="approval",
+        )
+    ]
+    if needs.compliance_reasons:
+        tickets.append(
+            ticket_open(
+                tenant=version.tenant,
+                type=TicketType.A7,
+                actor=actor,
+                title=f"Compliance review of {label}",
+                summary="Compliance review: " + "; ".join(needs.compliance_reasons) + ".",
+                subject_type=SUBJECT_TYPE,
+                subject_id=str(version.number),
+                diff=preview,
+                plan_version=version.number,
+                required_roles=[Role.PLANNER.value, Role.LEGAL.value],
+                sla_kind="approval",
+            )
+        )
+    version.status = PlanStatus.PENDING_APPROVAL
+    version.submitted_at = timezone.now()
+    version.submitted_by = actor_text(actor)
+    version.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
+    audit_event_append(
+        tenant=version.tenant,
+        actor=actor,
+        action=AuditAction.PLAN_VERSION_SUBMITTED,
+        resource=version,
+        plan_version=version.number,
+        payload=version.payload,
+        data={
+            "tickets": [t.public_id for t in tickets],
+            "required_roles": list(needs.required_roles),
+            "client_reasons": list(needs.client_reasons),
+            "compliance_reasons": list(needs.compliance_reasons),
+        },
+    )
+    return version

@@ -1,0 +1,59 @@
+"""What plans does when a ticket about a plan version is decided (approvals/registry.py)."""
+
+from __future__ import annotations
+
+from approvals.models import TicketStatus
+from approvals.selectors import subject_blocking_tickets
+from audit.actors import Actor
+from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion
+from plans.services.transitions import (
+    plan_version_approve,
+    plan_version_reject,
+    plan_version_request_changes,
+    subject_closure_lock,
+)
+
+
+def _version_of(ticket) -> PlanVersion | None:
+    return (
+        PlanVersion.objects.select_related("track", "tenant", "parent")
+        .filter(tenant_id=ticket.tenant_id, number=int(ticket.subject_id))
+        .first()
+    )
+
+
+def on_ticket_locked(ticket) -> None:
+    """Called right after a ticket about a version (and its sibling tickets) is locked, before
+    anything is written: lock the version and what its approval would change, so the decision
+    takes every lock in the product's order (config/locks.py)."""
+    version = _version_of(ticket)
+    if version is not None:
+        subject_closure_lock(version)
+
+
+def on_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
+    """Called inside the transaction that resolves a ticket about a plan version."""
+    version = _version_of(ticket)
+    if version is None:
+        return
+    # Locked already (on_ticket_locked); reading it again under the lock, two tickets resolved
+    # at the same moment (A5 and A7) are serialised, and the second one sees the first one's
+    # outcome (READ COMMITTED re-reads after the lock), so the version can't be left pending.
+    version = subject_closure_lock(version)
+    if version.status != PlanStatus.PENDING_APPROVAL:
+        return
+    note = f"{ticket.public_id} {outcome.replace('_', ' ')}"
+    if ticket.resolution_note:
+        note += f": {ticket.resolution_note}"
+    if outcome == TicketStatus.APPROVED:
+        still_open = subject_blocking_tickets(
+            tenant=version.tenant, subject_type=SUBJECT_TYPE, subject_id=str(version.number)
+        ).exclude(pk=ticket.pk)
+        if not still_open.exists():
+            plan_version_approve(version=version, actor=actor)
+    elif outcome == TicketStatus.REJECTED:
+        plan_version_reject(version=version, actor=actor, note=note)
+    elif outcome in (TicketStatus.CHANGES_REQUESTED, TicketStatus.CANCELLED):
+        # A ticket cancelled from outside (not by our own withdraw, which changes the status
+        # first) leaves nothing to approve the version with: it goes back to draft.
+        plan_version_request_changes(version=version, actor=actor, note=note)
