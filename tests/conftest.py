@@ -15,10 +15,13 @@ import pytest
 from django.conf import settings
 from django.core.management.commands import flush as flush_command
 
+from agents.services import agent_key_create
 from audit.actors import Actor
 from audit.dbguards import PROTECTED_TABLES
+from plans.services import plan_version_import_approved
 from tenants.models import Role
 from tenants.services import membership_set, tenant_create, user_ensure
+from tests.plans.plan_samples import winter_plan
 
 STRICT = os.environ.get("HT_STRICT_SETUP") == "1"
 CHROMIUM = os.environ.get("HT_CHROMIUM", "/usr/bin/chromium")
@@ -133,6 +136,37 @@ def alice(acme, make_member):
 def bob(globex, make_member):
     """Bob plans for globex (another tenant)."""
     return make_member("bob", globex, Role.PLANNER)
+
+
+# --- Plans and agent keys -----------------------------------------------------------------------
+@pytest.fixture
+def acme_v1(acme):
+    """acme's always-on winter plan (tests/plans/plan_samples.py), approved outside Human Touch
+    and imported as v1: the current version revises start from."""
+    return plan_version_import_approved(
+        tenant=acme,
+        track_key="always_on",
+        kind="initial",
+        payload=winter_plan(),
+        actor=TEST_ACTOR,
+        approved_by="acme's previous agency",
+    )
+
+
+def bearer(plain: str) -> dict:
+    """The request keywords that send `plain` as the agent key: client.get(url, **bearer(key))."""
+    return {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
+
+
+def agent_headers(tenant, name: str = "test-agent") -> dict:
+    """A new agent key of `tenant`, as request keywords."""
+    _key, plain = agent_key_create(tenant=tenant, name=name, actor=TEST_ACTOR)
+    return bearer(plain)
+
+
+@pytest.fixture
+def acme_headers(acme):
+    return agent_headers(acme)
 
 
 # --- Browser ------------------------------------------------------------------------------------

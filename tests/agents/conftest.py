@@ -13,7 +13,3 @@ def acme_key(acme):
 @pytest.fixture
 def globex_key(globex):
     return agent_key_create(tenant=globex, name="reporter", actor=TEST_ACTOR)
-
-
-def bearer(plain: str) -> dict:
-    return {"Authorization": f"Bearer {plain}"}

@@ -5,8 +5,7 @@ import re
 import pytest
 
 from agents.services import agent_key_revoke
-from tests.agents.conftest import bearer
-from tests.conftest import TEST_ACTOR
+from tests.conftest import TEST_ACTOR, bearer
 
 
 def assert_error(response, status: int, error: str) -> dict:
@@ -20,7 +19,7 @@ def assert_error(response, status: int, error: str) -> dict:
 
 @pytest.mark.django_db
 def test_a_valid_key_acts_for_its_tenant(client, acme_key):
-    response = client.get("/api/v1/whoami", headers=bearer(acme_key[1]))
+    response = client.get("/api/v1/whoami", **bearer(acme_key[1]))
     assert response.status_code == 200
     assert response.json() == {
         "tenant": "acme",
@@ -48,7 +47,7 @@ def test_a_missing_or_wrong_key_is_401_json(client, headers):
 @pytest.mark.django_db
 def test_a_revoked_key_is_401_json(client, acme_key):
     agent_key_revoke(key=acme_key[0], actor=TEST_ACTOR)
-    assert_error(client.get("/api/v1/whoami", headers=bearer(acme_key[1])), 401, "unauthorized")
+    assert_error(client.get("/api/v1/whoami", **bearer(acme_key[1])), 401, "unauthorized")
 
 
 @pytest.mark.parametrize(
@@ -57,14 +56,14 @@ def test_a_revoked_key_is_401_json(client, acme_key):
 @pytest.mark.parametrize("method", ["get", "post"])
 @pytest.mark.django_db
 def test_an_unknown_path_under_the_api_is_404_json(client, acme_key, path, method):
-    response = getattr(client, method)(path, headers=bearer(acme_key[1]))
+    response = getattr(client, method)(path, **bearer(acme_key[1]))
     body = assert_error(response, 404, "not_found")
     assert "/api/v1/" in body["detail"]
 
 
 @pytest.mark.django_db
 def test_a_method_the_path_does_not_take_is_405_json(client, acme_key):
-    response = client.delete("/api/v1/whoami", headers=bearer(acme_key[1]))
+    response = client.delete("/api/v1/whoami", **bearer(acme_key[1]))
     body = assert_error(response, 405, "method_not_allowed")
     assert response["Allow"] == "GET"
     assert "DELETE" in body["detail"]
@@ -82,7 +81,7 @@ def test_a_method_the_path_does_not_take_is_405_json(client, acme_key):
 )
 @pytest.mark.django_db
 def test_a_bad_query_is_422_json_naming_the_field(client, acme_key, query, field):
-    response = client.get(f"/api/v1/audit/events?{query}", headers=bearer(acme_key[1]))
+    response = client.get(f"/api/v1/audit/events?{query}", **bearer(acme_key[1]))
     body = assert_error(response, 422, "validation_error")
     assert body["detail"].startswith(f"{field}:")
     assert list(body["fields"]) == [field]
@@ -116,6 +115,6 @@ def test_a_body_that_is_not_the_expected_json_is_422_json(client, acme_key, body
         json_body_endpoint(),
         data=body,
         content_type="application/json",
-        headers=bearer(acme_key[1]),
+        **bearer(acme_key[1]),
     )
     assert_error(response, 422, error)

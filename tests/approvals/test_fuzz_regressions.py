@@ -7,17 +7,9 @@ import json
 
 import pytest
 
-from agents.services import agent_key_create
 from approvals.models import Ticket
-from tests.approvals.factories import SYSTEM
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def acme_key(acme):
-    _key, raw = agent_key_create(tenant=acme, name="onboarding-agent", actor=SYSTEM)
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
 def open_ticket(client, headers, **fields):
@@ -43,9 +35,9 @@ def open_ticket(client, headers, **fields):
     ],
 )
 def test_unstorable_text_is_422_naming_the_field_and_opens_nothing(
-    client, acme, acme_key, fields, field, reason
+    client, acme, acme_headers, fields, field, reason
 ):
-    response = open_ticket(client, acme_key, **fields)
+    response = open_ticket(client, acme_headers, **fields)
     assert response.status_code == 422, response.content
     body = response.json()
     assert body["error"] == "validation_error"
@@ -56,8 +48,8 @@ def test_unstorable_text_is_422_naming_the_field_and_opens_nothing(
     assert not Ticket.objects.filter(tenant=acme).exists()
 
 
-def test_a_nul_in_a_ticket_id_is_422_not_a_failed_lookup(client, acme_key):
-    response = client.get("/api/v1/tickets/A4-%00", **acme_key)
+def test_a_nul_in_a_ticket_id_is_422_not_a_failed_lookup(client, acme_headers):
+    response = client.get("/api/v1/tickets/A4-%00", **acme_headers)
     assert response.status_code == 422, response.content
     assert response.json()["error"] == "validation_error"
     assert response.json()["detail"].startswith("public_id:")

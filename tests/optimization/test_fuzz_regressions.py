@@ -9,24 +9,10 @@ from audit.actors import Actor
 from audit.models import AuditEvent
 from optimization.models import ExecutionManifestEntry
 from optimization.services import ManifestError, manifest_sync
-from plans.services import plan_version_import_approved
-from tests.optimization.test_manifest import bearer
-from tests.plans.plan_samples import winter_plan
+from tests.conftest import agent_headers
 
 pytestmark = pytest.mark.django_db
 SEED = Actor.system("tests")
-
-
-@pytest.fixture
-def acme_v1(acme):
-    return plan_version_import_approved(
-        tenant=acme,
-        track_key="always_on",
-        kind="initial",
-        payload=winter_plan(),
-        actor=SEED,
-        approved_by="tests",
-    )
 
 
 def entry(**changes) -> dict:
@@ -68,7 +54,7 @@ def test_unstorable_text_in_an_entry_is_422_naming_the_field(
         "/api/v1/tracks/always_on/manifest",
         json.dumps({"entries": [entry(**changes)]}),
         content_type="application/json",
-        **bearer(acme),
+        **agent_headers(acme),
     )
     assert response.status_code == 422, response.content
     body = response.json()
@@ -82,7 +68,10 @@ def test_a_state_number_too_large_for_json_is_422(client, acme, acme_v1):
     body = '{"entries": [{"platform": "meta", "entity_id": "adset-7", "channel": "social", '
     body += '"plan_version": 1, "state": {"reach": 1e999}}]}'
     response = client.put(
-        "/api/v1/tracks/always_on/manifest", body, content_type="application/json", **bearer(acme)
+        "/api/v1/tracks/always_on/manifest",
+        body,
+        content_type="application/json",
+        **agent_headers(acme),
     )
     assert response.status_code == 422, response.content
     assert response.json()["error"] == "invalid_json"
@@ -91,7 +80,9 @@ def test_a_state_number_too_large_for_json_is_422(client, acme, acme_v1):
 
 
 def test_the_service_refuses_an_infinite_state_number_from_any_caller(acme, acme_v1):
-    with pytest.raises(ManifestError, match=r"entries\[0\]\.state: must be plain JSON \(no NaN or Infinity\)"):
+    with pytest.raises(
+        ManifestError, match=r"entries\[0\]\.state: must be plain JSON \(no NaN or Infinity\)"
+    ):
         manifest_sync(
             tenant=acme,
             track_key="always_on",
@@ -111,7 +102,7 @@ def test_an_unstorable_agent_name_is_422(client, acme, acme_v1, agent, reason):
         "/api/v1/tracks/always_on/manifest",
         json.dumps({"entries": [entry()], "agent": agent}),
         content_type="application/json",
-        **bearer(acme),
+        **agent_headers(acme),
     )
     assert response.status_code == 422, response.content
     assert response.json()["error"] == "validation_error"
@@ -124,7 +115,7 @@ def test_a_nul_in_the_track_name_is_422_not_a_failed_lookup(client, acme, acme_v
         "/api/v1/tracks/always%00on/manifest",
         json.dumps({"entries": [entry()]}),
         content_type="application/json",
-        **bearer(acme),
+        **agent_headers(acme),
     )
     assert response.status_code == 422, response.content
     assert response.json()["detail"].startswith("track:")

@@ -2,33 +2,16 @@
 
 import pytest
 
-from agents.services import agent_key_create
 from audit.actors import Actor
 from audit.models import AuditEvent
 from optimization.models import ExecutionManifestEntry
 from optimization.services import ManifestError, manifest_sync
 from plans.services import plan_version_import_approved
+from tests.conftest import agent_headers
 from tests.plans.plan_samples import changed, winter_plan
 
 pytestmark = pytest.mark.django_db
 SEED = Actor.system("tests")
-
-
-def bearer(tenant) -> dict:
-    _key, raw = agent_key_create(tenant=tenant, name="execution-agent", actor=SEED)
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-
-@pytest.fixture
-def acme_v1(acme):
-    return plan_version_import_approved(
-        tenant=acme,
-        track_key="always_on",
-        kind="initial",
-        payload=winter_plan(),
-        actor=SEED,
-        approved_by="tests",
-    )
 
 
 @pytest.fixture
@@ -69,7 +52,7 @@ def put(client, track, body, headers):
 
 
 def test_a_sync_upserts_entries_and_audits_once(client, acme, acme_v1):
-    headers = bearer(acme)
+    headers = agent_headers(acme)
     response = put(client, "always_on", {"entries": entries()}, headers)
     assert response.status_code == 200
     assert response.json() == {"upserted": 2}
@@ -94,8 +77,8 @@ def test_a_sync_upserts_entries_and_audits_once(client, acme, acme_v1):
 
 
 def test_tenants_keep_their_own_manifests(client, acme, globex, acme_v1, globex_v1):
-    put(client, "always_on", {"entries": entries()}, bearer(acme))
-    put(client, "always_on", {"entries": entries(search_budget="10.00")}, bearer(globex))
+    put(client, "always_on", {"entries": entries()}, agent_headers(acme))
+    put(client, "always_on", {"entries": entries(search_budget="10.00")}, agent_headers(globex))
     acme_row = ExecutionManifestEntry.objects.get(tenant=acme, entity_id="cmp-100")
     globex_row = ExecutionManifestEntry.objects.get(tenant=globex, entity_id="cmp-100")
     assert acme_row.state["daily_budget"] == "483.87"
@@ -111,9 +94,9 @@ def test_a_version_of_another_track_or_tenant_is_refused(client, acme, globex, g
         actor=SEED,
         approved_by="tests",
     )  # acme's v1 is on branding, not always_on
-    response = put(client, "always_on", {"entries": entries()}, bearer(acme))
+    response = put(client, "always_on", {"entries": entries()}, agent_headers(acme))
     assert response.status_code == 404  # acme has no always_on track
-    response = put(client, "branding", {"entries": entries(version=2)}, bearer(acme))
+    response = put(client, "branding", {"entries": entries(version=2)}, agent_headers(acme))
     assert response.status_code == 422
     assert "v2 is not an approved version of branding" in response.json()["detail"]
     assert not ExecutionManifestEntry.objects.filter(tenant=acme).exists()
@@ -160,14 +143,14 @@ def test_a_version_of_another_track_or_tenant_is_refused(client, acme, globex, g
 def test_bad_entries_are_422_and_nothing_is_written(client, acme, acme_v1, change, fragment):
     body = entries()
     change(body)
-    response = put(client, "always_on", {"entries": body}, bearer(acme))
+    response = put(client, "always_on", {"entries": body}, agent_headers(acme))
     assert response.status_code == 422
     assert fragment in response.json()["detail"]
     assert not ExecutionManifestEntry.objects.exists()
 
 
 def test_an_empty_or_missing_entry_list_is_422(client, acme, acme_v1):
-    headers = bearer(acme)
+    headers = agent_headers(acme)
     assert put(client, "always_on", {"entries": []}, headers).status_code == 422
     assert put(client, "always_on", {}, headers).status_code == 422
 
@@ -192,6 +175,6 @@ def test_manifest_sync_moves_an_entity_to_the_track_that_now_holds_it(acme, acme
 
 def test_a_version_number_beyond_any_integer_is_422(client, acme, acme_v1):
     body = entries(version=10**20)
-    response = put(client, "always_on", {"entries": body}, bearer(acme))
+    response = put(client, "always_on", {"entries": body}, agent_headers(acme))
     assert response.status_code == 422
     assert "entries[0].plan_version: the number of a plan version" in response.json()["detail"]

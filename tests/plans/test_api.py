@@ -3,11 +3,10 @@ submit. A key sees only its own tenant."""
 
 import pytest
 
-from agents.services import agent_key_create
 from approvals.models import Ticket
 from audit.actors import Actor
 from plans.models import PlanVersion
-from plans.services import plan_version_import_approved
+from tests.conftest import agent_headers
 from tests.plans.plan_samples import changed, search_up_12_pct, winter_plan
 
 pytestmark = pytest.mark.django_db
@@ -15,34 +14,12 @@ SEED = Actor.system("tests")
 WINTER = winter_plan()
 
 
-def bearer(tenant) -> dict:
-    _key, raw = agent_key_create(tenant=tenant, name="planner-agent", actor=SEED)
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-
-@pytest.fixture
-def acme_key(acme):
-    return bearer(acme)
-
-
-@pytest.fixture
-def acme_v1(acme):
-    return plan_version_import_approved(
-        tenant=acme,
-        track_key="always_on",
-        kind="initial",
-        payload=WINTER,
-        actor=SEED,
-        approved_by="tests",
-    )
-
-
 def post(client, url, body, headers):
     return client.post(url, body, content_type="application/json", **headers)
 
 
-def test_current_returns_the_approved_version(client, acme_key, acme_v1):
-    response = client.get("/api/v1/tracks/always_on/current", **acme_key)
+def test_current_returns_the_approved_version(client, acme_headers, acme_v1):
+    response = client.get("/api/v1/tracks/always_on/current", **acme_headers)
     assert response.status_code == 200
     body = response.json()
     assert body["number"] == 1
@@ -54,23 +31,23 @@ def test_current_returns_the_approved_version(client, acme_key, acme_v1):
     assert body["approved_at"].startswith(acme_v1.approved_at.date().isoformat())
 
 
-def test_current_is_404_for_a_track_without_an_approved_version(client, acme_key):
-    response = client.get("/api/v1/tracks/branding/current", **acme_key)
+def test_current_is_404_for_a_track_without_an_approved_version(client, acme_headers):
+    response = client.get("/api/v1/tracks/branding/current", **acme_headers)
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
 
 
 def test_another_tenants_track_is_404(client, globex, acme_v1):
-    response = client.get("/api/v1/tracks/always_on/current", **bearer(globex))
+    response = client.get("/api/v1/tracks/always_on/current", **agent_headers(globex))
     assert response.status_code == 404
 
 
-def test_a_draft_is_created_with_the_classifier_path_and_the_diff(client, acme_key, acme_v1):
+def test_a_draft_is_created_with_the_classifier_path_and_the_diff(client, acme_headers, acme_v1):
     response = post(
         client,
         "/api/v1/tracks/always_on/drafts",
         {"kind": "revise", "payload": changed(WINTER, search_up_12_pct), "reason": "drift"},
-        acme_key,
+        acme_headers,
     )
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -83,10 +60,10 @@ def test_a_draft_is_created_with_the_classifier_path_and_the_diff(client, acme_k
     assert body["diff"]["budgets"][0]["change_pct"] == "12.0"
     version = PlanVersion.objects.get(number=2)
     assert version.trigger == "api"
-    assert version.created_by == "planner-agent"
+    assert version.created_by == "test-agent"
 
 
-def test_a_new_channel_filed_as_a_revise_is_422_with_the_reason(client, acme_key, acme_v1):
+def test_a_new_channel_filed_as_a_revise_is_422_with_the_reason(client, acme_headers, acme_v1):
     with_tiktok = changed(
         WINTER,
         lambda p: p["channels"].append(
@@ -97,7 +74,7 @@ def test_a_new_channel_filed_as_a_revise_is_422_with_the_reason(client, acme_key
         client,
         "/api/v1/tracks/always_on/drafts",
         {"kind": "revise", "payload": with_tiktok, "reason": "try tiktok"},
-        acme_key,
+        acme_headers,
     )
     assert response.status_code == 422
     body = response.json()
@@ -123,34 +100,34 @@ def test_a_new_channel_filed_as_a_revise_is_422_with_the_reason(client, acme_key
     ],
 )
 def test_bad_draft_input_is_422_and_writes_nothing(
-    client, acme_key, acme_v1, body, error, fragment
+    client, acme_headers, acme_v1, body, error, fragment
 ):
-    response = post(client, "/api/v1/tracks/always_on/drafts", body, acme_key)
+    response = post(client, "/api/v1/tracks/always_on/drafts", body, acme_headers)
     assert response.status_code == 422
     assert response.json()["error"] == error
     assert fragment in response.json()["detail"]
     assert PlanVersion.objects.count() == 1
 
 
-def test_a_bad_track_name_is_422(client, acme_key):
+def test_a_bad_track_name_is_422(client, acme_headers):
     response = post(
         client,
         "/api/v1/tracks/Always%20On/drafts",
         {"kind": "initial", "payload": WINTER},
-        acme_key,
+        acme_headers,
     )
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_track"
 
 
-def test_submit_opens_the_ticket_and_answers_with_its_id(client, acme_key, acme_v1):
+def test_submit_opens_the_ticket_and_answers_with_its_id(client, acme_headers, acme_v1):
     created = post(
         client,
         "/api/v1/tracks/always_on/drafts",
         {"kind": "revise", "payload": changed(WINTER, search_up_12_pct)},
-        acme_key,
+        acme_headers,
     ).json()
-    response = client.post(f"/api/v1/plan-versions/{created['number']}/submit", **acme_key)
+    response = client.post(f"/api/v1/plan-versions/{created['number']}/submit", **acme_headers)
     assert response.status_code == 200, response.json()
     body = response.json()
     ticket = Ticket.objects.get(public_id=body["ticket"])
@@ -160,14 +137,14 @@ def test_submit_opens_the_ticket_and_answers_with_its_id(client, acme_key, acme_
     assert body["tickets"] == [body["ticket"]]
 
 
-def test_submitting_an_approved_version_is_409(client, acme_key, acme_v1):
-    response = client.post("/api/v1/plan-versions/1/submit", **acme_key)
+def test_submitting_an_approved_version_is_409(client, acme_headers, acme_v1):
+    response = client.post("/api/v1/plan-versions/1/submit", **acme_headers)
     assert response.status_code == 409
     assert response.json()["error"] == "invalid_status"
 
 
 def test_submitting_another_tenants_version_is_404(client, globex, acme_v1):
-    response = client.post("/api/v1/plan-versions/1/submit", **bearer(globex))
+    response = client.post("/api/v1/plan-versions/1/submit", **agent_headers(globex))
     assert response.status_code == 404
 
 
@@ -187,7 +164,7 @@ def test_no_key_is_401(client):
         pytest.param({"total_budget": "100", "track_caps": ["branding"]}, id="caps not a map"),
     ],
 )
-def test_a_bad_master_change_is_422(client, acme_key, acme_v1, master_change):
+def test_a_bad_master_change_is_422(client, acme_headers, acme_v1, master_change):
     response = post(
         client,
         "/api/v1/tracks/always_on/drafts",
@@ -196,15 +173,15 @@ def test_a_bad_master_change_is_422(client, acme_key, acme_v1, master_change):
             "payload": changed(WINTER, search_up_12_pct),
             "master_change": master_change,
         },
-        acme_key,
+        acme_headers,
     )
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_master_change"
     assert PlanVersion.objects.count() == 1
 
 
-def test_an_unknown_version_number_is_404(client, acme_key):
-    response = client.post("/api/v1/plan-versions/100000000000000000000/submit", **acme_key)
+def test_an_unknown_version_number_is_404(client, acme_headers):
+    response = client.post("/api/v1/plan-versions/100000000000000000000/submit", **acme_headers)
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
 

@@ -5,32 +5,12 @@ import json
 
 import pytest
 
-from agents.services import agent_key_create
 from audit.actors import Actor
 from plans.models import PlanVersion
-from plans.services import plan_version_import_approved
 from tests.plans.plan_samples import changed, search_up_12_pct, winter_plan
 
 pytestmark = pytest.mark.django_db
 SEED = Actor.system("tests")
-
-
-@pytest.fixture
-def acme_key(acme):
-    _key, raw = agent_key_create(tenant=acme, name="planner-agent", actor=SEED)
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-
-@pytest.fixture
-def acme_v1(acme):
-    return plan_version_import_approved(
-        tenant=acme,
-        track_key="always_on",
-        kind="initial",
-        payload=winter_plan(),
-        actor=SEED,
-        approved_by="tests",
-    )
 
 
 def revise(**fields) -> str:
@@ -49,13 +29,13 @@ def revise(**fields) -> str:
     ids=["nul-in-reason", "surrogate-in-reason", "nul-in-agent", "surrogate-in-agent"],
 )
 def test_an_unstorable_reason_or_agent_is_422_and_no_draft_is_made(
-    client, acme_key, acme_v1, fields, field, reason
+    client, acme_headers, acme_v1, fields, field, reason
 ):
     response = client.post(
         "/api/v1/tracks/always_on/drafts",
         revise(**fields),
         content_type="application/json",
-        **acme_key,
+        **acme_headers,
     )
     assert response.status_code == 422, response.content
     body = response.json()
@@ -64,16 +44,19 @@ def test_an_unstorable_reason_or_agent_is_422_and_no_draft_is_made(
     assert list(PlanVersion.objects.values_list("number", flat=True)) == [1]
 
 
-def test_a_nul_in_the_track_name_of_current_is_422(client, acme_key, acme_v1):
-    response = client.get("/api/v1/tracks/always%00on/current", **acme_key)
+def test_a_nul_in_the_track_name_of_current_is_422(client, acme_headers, acme_v1):
+    response = client.get("/api/v1/tracks/always%00on/current", **acme_headers)
     assert response.status_code == 422, response.content
     assert response.json()["error"] == "validation_error"
     assert response.json()["detail"].startswith("track:")
 
 
-def test_a_nul_in_the_track_name_of_a_draft_is_422(client, acme_key, acme_v1):
+def test_a_nul_in_the_track_name_of_a_draft_is_422(client, acme_headers, acme_v1):
     response = client.post(
-        "/api/v1/tracks/always%00on/drafts", revise(), content_type="application/json", **acme_key
+        "/api/v1/tracks/always%00on/drafts",
+        revise(),
+        content_type="application/json",
+        **acme_headers,
     )
     assert response.status_code == 422, response.content
     assert response.json()["detail"].startswith("track:")

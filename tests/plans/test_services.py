@@ -49,18 +49,6 @@ def globex_people(globex, bob, make_member):
     }
 
 
-@pytest.fixture
-def acme_v1(acme):
-    return plan_version_import_approved(
-        tenant=acme,
-        track_key="always_on",
-        kind="initial",
-        payload=WINTER,
-        actor=SEED,
-        approved_by="acme's previous agency",
-    )
-
-
 def open_tickets(version):
     return list(
         Ticket.objects.filter(
