@@ -140,7 +140,7 @@ def _text(value: str, name: str, max_length: int = REASON_MAX) -> str:
 
 
 def _clean_red_flag(type_id: str, red_flag: dict | None) -> dict | None:
-    if type_id == "A8":
+    if type_id == TicketType.A8:
         if not isinstance(red_flag, dict) or not red_flag.get("loop_type"):
             raise _invalid({"red_flag": "A8 needs red_flag.loop_type and attempt_count."})
         try:
@@ -150,7 +150,7 @@ def _clean_red_flag(type_id: str, red_flag: dict | None) -> dict | None:
                 {"red_flag": "A8 red_flag.attempt_count must be a whole number."}
             ) from None
         return {**red_flag, "loop_type": str(red_flag["loop_type"]), "attempt_count": attempts}
-    if type_id == "A9":
+    if type_id == TicketType.A9:
         if not isinstance(red_flag, dict):
             raise _invalid({"red_flag": "A9 needs red_flag.estimated_usd and actual_usd."})
         amounts = {}

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 from functools import wraps
+from http import HTTPStatus
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -240,7 +241,8 @@ def on_http_error(request, exc: HttpError):
         return _error(request, 422, "invalid_json", f"The body is not valid JSON: {exc.__cause__}")
     if exc.status_code == 400 and isinstance(exc.__cause__, RequestDataTooBig):
         return on_body_too_big(request, exc.__cause__)
-    return _error(request, exc.status_code, "bad_request", str(exc))
+    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+    return _error(request, exc.status_code, code, str(exc))
 
 
 @api.exception_handler(Exception)

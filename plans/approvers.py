@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from approvals.types import TicketType
 from plans.envelope import EnvelopeCheck
 from plans.models import PlanKind
 from tenants.models import Role
@@ -70,7 +71,7 @@ def approval_needs(
             compliance.append("the objective changes")
     roles = [Role.PLANNER.value] + ([Role.CLIENT.value] if client_reasons else [])
     return ApprovalNeeds(
-        ticket_type="A5" if has_parent else "A1",
+        ticket_type=TicketType.A5 if has_parent else TicketType.A1,
         required_roles=tuple(roles),
         client_reasons=tuple(client_reasons),
         compliance_reasons=tuple(compliance),

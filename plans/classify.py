@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from plans.models import PlanKind
 from plans.schema import PlanPayload, parse_payload
 
 
@@ -45,11 +46,11 @@ class ChangePath(StrEnum):
 DEFAULT_KINDS: dict[ChangePath, tuple[str, ...]] = {
     ChangePath.OPTIMIZATION: (),
     ChangePath.OPTIMIZATION_HOLD: (),
-    ChangePath.INITIAL: ("initial",),
-    ChangePath.REVISE: ("revise", "replan"),
-    ChangePath.REPLAN: ("replan",),
-    ChangePath.TRACK_DRAFT: ("track_draft",),
-    ChangePath.EVENT_DRAFT: ("event_draft",),
+    ChangePath.INITIAL: (PlanKind.INITIAL,),
+    ChangePath.REVISE: (PlanKind.REVISE, PlanKind.REPLAN),
+    ChangePath.REPLAN: (PlanKind.REPLAN,),
+    ChangePath.TRACK_DRAFT: (PlanKind.TRACK_DRAFT,),
+    ChangePath.EVENT_DRAFT: (PlanKind.EVENT_DRAFT,),
 }
 
 DEFAULT_OPTIMIZATION_PCT = Decimal("10")
@@ -185,7 +186,7 @@ def classify_change(
                 ChangePath.EVENT_DRAFT,
                 "An engagement burst with no engagement plan yet: an event draft "
                 "(or a new engagement track).",
-                extra_kinds=("track_draft",),
+                extra_kinds=(PlanKind.TRACK_DRAFT,),
             )
         if family == "always_on":
             return _verdict(ChangePath.INITIAL, "always_on has no approved plan: an initial plan.")
@@ -209,8 +210,8 @@ def classify_change(
     if structural:
         return _verdict(ChangePath.REPLAN, f"Full replan: {'; '.join(structural)}.")
 
-    event_kinds = ("event_draft",) if family == "event" else ()
-    engagement_kinds = ("event_draft",) if family == "engagement" else ()
+    event_kinds = (PlanKind.EVENT_DRAFT,) if family == "event" else ()
+    engagement_kinds = (PlanKind.EVENT_DRAFT,) if family == "engagement" else ()
     extra = event_kinds + engagement_kinds
     if current.total_budget > 0 and proposed.total_budget == 0:
         return _verdict(
