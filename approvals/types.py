@@ -85,6 +85,9 @@ TICKET_TYPES: dict[str, TicketType] = {
 
 TYPE_CHOICES = [(t.id, t.label) for t in TICKET_TYPES.values()]
 RED_FLAG_TYPES = tuple(t.id for t in TICKET_TYPES.values() if t.red_flag)
+# The red flag that carries a loop type and an attempt count (A9, the other, carries estimated
+# vs actual USD), named so that pages tell them apart without spelling the id.
+LOOP_LIMIT_TYPE = TICKET_TYPES["A8"].id
 INTERNAL_ONLY_TYPES = tuple(t.id for t in TICKET_TYPES.values() if t.internal_only)
 API_OPENABLE_TYPES = tuple(t.id for t in TICKET_TYPES.values() if t.api_openable)
 
