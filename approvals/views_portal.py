@@ -17,13 +17,13 @@ from django.views.decorators.http import require_POST
 
 from approvals.forms import PortalDecisionForm
 from approvals.inbox import verdicts_for_role
-from approvals.models import Ticket, TicketDecision, TicketStatus
+from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
 from approvals.services import TicketError, TicketNotAllowed, ticket_decide
 from audit.actors import Actor
 from tenants.access import tenant_ids_for
 from tenants.models import Role
 
-PORTAL_VERDICTS = ("approve", "reject")
+PORTAL_VERDICTS = (Verdict.APPROVE, Verdict.REJECT)
 HISTORY_SIZE = 100
 
 
@@ -66,10 +66,13 @@ def portal_kind(ticket: Ticket) -> str:
 
 def _item(ticket: Ticket, user) -> dict:
     allowed = verdicts_for_role(ticket, role=Role.CLIENT, user=user)
+    verdicts = [verdict for verdict in allowed if verdict in PORTAL_VERDICTS]
     return {
         "ticket": ticket,
         "kind": portal_kind(ticket),
-        "verdicts": [verdict for verdict in allowed if verdict in PORTAL_VERDICTS],
+        "verdicts": verdicts,
+        "can_approve": Verdict.APPROVE in verdicts,
+        "can_reject": Verdict.REJECT in verdicts,
     }
 
 
@@ -132,7 +135,7 @@ def item_decide(request, public_id: str):
     except TicketError as refused:
         status = 403 if isinstance(refused, TicketNotAllowed) else 409
         return _render_item(request, ticket, form=form, error=refused.message, status=status)
-    done = "approved" if verdict == "approve" else "rejected"
+    done = "approved" if verdict == Verdict.APPROVE else "rejected"
     messages.success(request, f"Thank you: you {done} “{ticket.title}”.")
     return redirect("portal:home")
 
