@@ -23,6 +23,7 @@ def _budget_table(rows: list[list], totals: list) -> dict:
     return {
         "currency": "EUR",
         "columns": ["Channel", "Before", "After", "Change"],
+        "formats": ["text", "money", "money", "percent_change"],
         "rows": rows,
         "totals": totals,
     }
@@ -66,7 +67,7 @@ DEMO_TICKETS: list[dict] = [
                 }
             ],
             "budget_table": _budget_table(
-                [["Search", "400", "472", "+18%"]], ["Total per day", "400", "472", "+18%"]
+                [["Search", "400", "472", "18.0"]], ["Total per day", "400", "472", "18.0"]
             ),
             "kpi_impact": ["CPA expected to hold near €38 as impression share rises."],
         },

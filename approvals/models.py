@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from approvals.types import RED_FLAG_TYPES, TICKET_TYPES, TYPE_CHOICES
+from approvals.types import RED_FLAG_TYPES, TICKET_TYPES, TYPE_CHOICES, TicketType
 
 
 class TicketStatus(models.TextChoices):
@@ -158,6 +158,11 @@ class Ticket(models.Model):
     def is_red_flag(self) -> bool:
         return self.type in RED_FLAG_TYPES
 
+    @property
+    def is_loop_limit(self) -> bool:
+        """An A8 red flag: its figures are the loop type and the attempt count."""
+        return self.type == TicketType.A8
+
 
 class TicketDecision(models.Model):
     """One person's approval, rejection or request for changes, in one role."""
@@ -186,6 +191,10 @@ class TicketDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket.public_id}: {self.verdict} by {self.user} as {self.role}"
+
+    @property
+    def is_approval(self) -> bool:
+        return self.verdict == Verdict.APPROVE
 
 
 class TicketWaitingRole(models.Model):

@@ -17,14 +17,15 @@ from django.views.decorators.http import require_POST
 
 from approvals.forms import PortalDecisionForm
 from approvals.inbox import verdicts_for_role
-from approvals.models import Ticket, TicketDecision, TicketStatus
+from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
 from approvals.services import ticket_decide
+from approvals.types import TicketType
 from audit.actors import Actor
 from config.errors import DomainError
 from tenants.access import tenant_ids_for
 from tenants.models import Role
 
-PORTAL_VERDICTS = ("approve", "reject")
+PORTAL_VERDICTS = (Verdict.APPROVE, Verdict.REJECT)
 HISTORY_SIZE = 100
 
 
@@ -51,26 +52,29 @@ def client_only(view):
 
 def portal_kind(ticket: Ticket) -> str:
     """What the client is asked, in their words."""
-    if ticket.type == "A7":
+    if ticket.type == TicketType.A7:
         return "Creative theme"
-    if ticket.type == "A4":
+    if ticket.type == TicketType.A4:
         return "Access request"
     raw = ticket.diff.get("raw") if isinstance(ticket.diff, dict) else None
     kind = raw.get("kind", "") if isinstance(raw, dict) else ""
     text = f"{ticket.title} {kind}".lower()
     if "replan" in text:
         return "Proposed replan"
-    if ticket.type in ("A3", "A5"):
+    if ticket.type in (TicketType.A3, TicketType.A5):
         return "Budget increase"
     return ticket.ticket_type.name
 
 
 def _item(ticket: Ticket, user) -> dict:
     allowed = verdicts_for_role(ticket, role=Role.CLIENT, user=user)
+    verdicts = [verdict for verdict in allowed if verdict in PORTAL_VERDICTS]
     return {
         "ticket": ticket,
         "kind": portal_kind(ticket),
-        "verdicts": [verdict for verdict in allowed if verdict in PORTAL_VERDICTS],
+        "verdicts": verdicts,
+        "can_approve": Verdict.APPROVE in verdicts,
+        "can_reject": Verdict.REJECT in verdicts,
     }
 
 
@@ -134,7 +138,7 @@ def item_decide(request, public_id: str):
         return _render_item(
             request, ticket, form=form, error=refused.message, status=refused.status
         )
-    done = "approved" if verdict == "approve" else "rejected"
+    done = "approved" if verdict == Verdict.APPROVE else "rejected"
     messages.success(request, f"Thank you: you {done} “{ticket.title}”.")
     return redirect("portal:home")
 

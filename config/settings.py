@@ -95,6 +95,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.tenancy",
             ],
+            # One money, percentage and time format for every app's templates.
+            "libraries": {"formatting": "config.formatting_tags"},
         },
     },
 ]

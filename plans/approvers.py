@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from approvals.types import TicketType
+from config.formatting import percent
 from plans.envelope import EnvelopeCheck
 from plans.models import PlanKind
 from tenants.models import Role
@@ -48,8 +49,10 @@ def approval_needs(
             rise_pct is None or rise_pct > threshold
         ):
             client_reasons.append(
-                f"the budget rises {diff['totals']['change_pct'] or 'from zero'}%, above the "
-                f"client threshold of {threshold}%"
+                f"the budget rises {percent(rise_pct)}, above the client threshold of "
+                f"{percent(threshold)}"
+                if rise_pct is not None
+                else "the budget rises from nothing"
             )
     if version.master_change:
         client_reasons.append("the master budget envelope changes")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from plans.classify import change_pct
@@ -17,6 +18,22 @@ ZERO = Decimal("0")
 # Live daily budgets within one currency unit of the plan count as aligned: platforms round
 # budgets, and chasing cents would keep every track "misaligned" forever.
 ALIGNED_WITHIN = Decimal("1")
+
+
+class ChannelChange(StrEnum):
+    """A budget row's `status`: the channel is new in vN+1, dropped from it, or in both."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    KEPT = "kept"
+
+
+class ManifestAction(StrEnum):
+    """A remaining row's `action`: what Execution must do to align a channel with the plan."""
+
+    LAUNCH = "launch"
+    PAUSE = "pause"
+    SET_DAILY_BUDGET = "set_daily_budget"
 
 
 def _pct_text(pct: Decimal | None) -> str | None:
@@ -107,7 +124,13 @@ def plan_diff(before: dict | PlanPayload | None, after: dict | PlanPayload) -> d
             {
                 "channel": name,
                 "platform": (now or was).platform,
-                "status": "added" if was is None else "removed" if now is None else "kept",
+                "status": (
+                    ChannelChange.ADDED
+                    if was is None
+                    else ChannelChange.REMOVED
+                    if now is None
+                    else ChannelChange.KEPT
+                ),
                 **_money_change(was_budget, now_budget),
             }
         )
@@ -142,8 +165,8 @@ def plan_diff(before: dict | PlanPayload | None, after: dict | PlanPayload) -> d
         "kpi_targets": kpi_targets,
         "geos": _listed(old.geos if old else [], new.geos),
         "channels": {
-            "added": [b["channel"] for b in budgets if b["status"] == "added"],
-            "removed": [b["channel"] for b in budgets if b["status"] == "removed"],
+            "added": [b["channel"] for b in budgets if b["status"] == ChannelChange.ADDED],
+            "removed": [b["channel"] for b in budgets if b["status"] == ChannelChange.REMOVED],
         },
         "budgets": budgets,
         "flights": flights,
@@ -256,11 +279,11 @@ def manifest_diff(
                 )
             continue
         if not live_entries:
-            action = "launch"
+            action = ManifestAction.LAUNCH
         elif target == 0:
-            action = "pause"
+            action = ManifestAction.PAUSE
         else:
-            action = "set_daily_budget"
+            action = ManifestAction.SET_DAILY_BUDGET
         remaining.append(
             {
                 "channel": name,

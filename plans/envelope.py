@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from config.formatting import money
 from plans.errors import PlanError
 from plans.models import MasterPlan, validate_track_key
 from plans.schema import money_text
@@ -54,13 +55,13 @@ def envelope_evaluate(
     problems = []
     if tenant_total > total:
         problems.append(
-            f"all tracks together would plan {money_text(tenant_total)} {master.currency}, "
-            f"above the master envelope of {money_text(total)}"
+            f"all tracks together would plan {money(tenant_total, master.currency)}, "
+            f"above the master envelope of {money(total, master.currency)}"
         )
     if cap is not None and track_total > Decimal(str(cap)):
         problems.append(
-            f"{track_key} would plan {money_text(track_total)} {master.currency}, above its cap "
-            f"of {money_text(Decimal(str(cap)))}"
+            f"{track_key} would plan {money(track_total, master.currency)}, above its cap "
+            f"of {money(cap, master.currency)}"
         )
     return EnvelopeCheck(master, track_total, tenant_total, tuple(problems))
 

@@ -221,3 +221,21 @@ class PlanVersion(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status == PlanStatus.DRAFT
+
+    @property
+    def is_rejected(self) -> bool:
+        return self.status == PlanStatus.REJECTED
+
+    @property
+    def is_stale(self) -> bool:
+        """A draft whose parent is no longer its track's current version: it must be rebased
+        (edited and saved) before it can be submitted. Reads `track`."""
+        return self.is_editable and self.parent_id != self.track.current_version_id
+
+    @property
+    def can_submit(self) -> bool:
+        return self.is_editable and not self.is_stale
+
+    @property
+    def can_withdraw(self) -> bool:
+        return self.status == PlanStatus.PENDING_APPROVAL

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from plans.diff import plan_diff
+from config.formatting import date_text, money, percent, percent_change
+from plans.diff import ChannelChange, plan_diff
 from plans.schema import PlanPayload, parse_payload
 
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
 # KPIs where a lower target is the more demanding one (a cost per result).
 COST_KPIS = {"cpa", "cpl", "cpc", "cpm", "cpv", "cpi", "cost_per_purchase"}
 CHANNEL_LABELS = {
@@ -41,16 +41,6 @@ PLATFORM_LABELS = {
 }
 
 
-def money(amount: Decimal | str, currency: str) -> str:
-    """€40,000 / €44,800.50 / CHF 1,200: whole amounts without cents."""
-    value = Decimal(str(amount))
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    text = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{currency} {text}"
-
-
 def channel_label(name: str) -> str:
     return CHANNEL_LABELS.get(name, name.replace("_", " ").capitalize())
 
@@ -60,15 +50,13 @@ def platform_label(name: str) -> str:
 
 
 def day_text(value: str | date) -> str:
-    day = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{day.day} {day:%b}"
+    """A day inside a sentence that already says the year: "1 Dec"."""
+    return date_text(value, year=False)
 
 
 def _pct(pct: str | None) -> str:
-    if pct is None:
-        return "from zero"
-    value = abs(Decimal(pct))
-    return f"{value.normalize():f}%" if value == value.to_integral_value() else f"{value}%"
+    """The size of a change after "up" or "down": "12%"; from nothing, "from zero"."""
+    return "from zero" if pct is None else percent(abs(Decimal(pct)))
 
 
 def _kpi_label(kpi: str) -> str:
@@ -100,12 +88,12 @@ def _budget_sentences(diff: dict, currency: str) -> list[str]:
     for row in diff["budgets"]:
         label = channel_label(row["channel"])
         before, after = money(row["before"], currency), money(row["after"], currency)
-        if row["status"] == "added":
+        if row["status"] == ChannelChange.ADDED:
             sentences.append(
                 f"New channel: {label} on {platform_label(row['platform'])} with {after}."
             )
             continue
-        if row["status"] == "removed":
+        if row["status"] == ChannelChange.REMOVED:
             sentences.append(f"{label} leaves the plan ({before} released).")
             continue
         if row["change"] == "0.00":
@@ -122,7 +110,8 @@ def _flight_sentences(diff: dict, currency: str) -> list[str]:
     for entry in diff["flights"]:
         label = channel_label(entry["channel"])
         if not any(
-            b["channel"] == entry["channel"] and b["status"] == "kept" for b in diff["budgets"]
+            b["channel"] == entry["channel"] and b["status"] == ChannelChange.KEPT
+            for b in diff["budgets"]
         ):
             continue
         for moved in entry["moved"]:
@@ -212,7 +201,11 @@ def _kpi_impact(diff: dict, payload: PlanPayload) -> list[str]:
             "as the weakest spend goes first."
         )
     else:
-        kept = [b for b in diff["budgets"] if b["status"] == "kept" and b["change"] != "0.00"]
+        kept = [
+            b
+            for b in diff["budgets"]
+            if b["status"] == ChannelChange.KEPT and b["change"] != "0.00"
+        ]
         gainers = [channel_label(b["channel"]) for b in kept if Decimal(b["change"]) > 0]
         if gainers:
             impact.append(
@@ -272,7 +265,7 @@ def _changes(diff: dict) -> list[dict]:
                 "field": f"kpi_targets.{target['kpi']}",
                 "before": target["before"],
                 "after": target["after"],
-                "note": f"{target['change_pct']}%" if target["change_pct"] else "",
+                "note": percent_change(target["change_pct"]) if target["change_pct"] else "",
             }
         )
     for key in ("geos", "creative_themes"):
@@ -286,17 +279,15 @@ def _changes(diff: dict) -> list[dict]:
                 }
             )
     for row in diff["budgets"]:
-        if row["change"] != "0.00" or row["status"] != "kept":
+        if row["change"] != "0.00" or row["status"] != ChannelChange.KEPT:
             rows.append(
                 {
                     "field": f"channels.{row['channel']}.budget",
                     "before": row["before"],
                     "after": row["after"],
                     "note": row["status"]
-                    if row["status"] != "kept"
-                    else f"{row['change_pct']}%"
-                    if row["change_pct"] is not None
-                    else "",
+                    if row["status"] != ChannelChange.KEPT
+                    else percent_change(row["change_pct"]),
                 }
             )
     return rows
@@ -324,16 +315,15 @@ def _budget_table(diff: dict, currency: str) -> dict:
     }
 
 
-def _pct_cell(value) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    return f"{'' if text.startswith('-') else '+'}{text}%"
+# How the preview's budget table reads, column by column (config.formatting's figure kinds).
+PREVIEW_TABLE_FORMATS = ["text", "text", "money", "money", "money_change", "percent_change"]
 
 
 def ticket_diff_preview(summary: dict) -> dict:
     """The summary in the ticket's diff-preview shape, where a table row is a list of cells
-    (the approvals app renders any ticket's preview without knowing about plans)."""
+    (the approvals app renders any ticket's preview without knowing about plans). Cells keep
+    the diff's values; `formats` says how each column is written, so the ticket page writes
+    them exactly as the version page does."""
     table = summary["budget_table"]
     totals = table["totals"]
     return {
@@ -341,6 +331,7 @@ def ticket_diff_preview(summary: dict) -> dict:
         "budget_table": {
             "currency": table["currency"],
             "columns": table["columns"],
+            "formats": PREVIEW_TABLE_FORMATS,
             "rows": [
                 [
                     row["label"],
@@ -348,7 +339,7 @@ def ticket_diff_preview(summary: dict) -> dict:
                     row["before"],
                     row["after"],
                     row["change"],
-                    _pct_cell(row["change_pct"]) if row["status"] == "kept" else row["status"],
+                    row["change_pct"],
                 ]
                 for row in table["rows"]
             ],
@@ -358,7 +349,7 @@ def ticket_diff_preview(summary: dict) -> dict:
                 totals["before"],
                 totals["after"],
                 totals["change"],
-                _pct_cell(totals["change_pct"]),
+                totals["change_pct"],
             ],
         },
     }
@@ -374,8 +365,8 @@ def plan_revise_summary(
     currency = payload.currency
     if before is None:
         summary = [
-            f"New plan from {day_text(payload.start)} {payload.start.year} to "
-            f"{day_text(payload.end)} {payload.end.year}: {money(payload.total_budget, currency)} "
+            f"New plan from {date_text(payload.start)} to {date_text(payload.end)}: "
+            f"{money(payload.total_budget, currency)} "
             f"across {len(payload.channels)} channel{'s' if len(payload.channels) != 1 else ''}, "
             f"optimising for {payload.objective} ({_kpi_label(payload.primary_kpi)})."
         ]

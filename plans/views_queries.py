@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from config.formatting import date_text
 from plans.models import PlanVersion
 from plans.selectors import PlanOverview
 from tenants.models import Tenant
@@ -40,7 +41,7 @@ def envelope_use(plan: PlanOverview) -> dict | None:
     ]
     total = _use(plan.envelope_used, master.total_budget)
     return {
-        "period": f"{master.period_start:%d %b %Y} – {master.period_end:%d %b %Y}",
+        "period": f"{date_text(master.period_start)} – {date_text(master.period_end)}",
         "currency": master.currency,
         "lines": lines,
         "total_cap": master.total_budget,

@@ -62,6 +62,10 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} · {self.tenant.slug} · {self.role}"
 
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
 
 class ComplianceProfile(models.TextChoices):
     STANDARD = "standard", "Standard"

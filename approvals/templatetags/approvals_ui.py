@@ -1,12 +1,15 @@
-"""Presentation helpers for ticket pages: SLA timers, money, tenant-local times, diff cells."""
+"""Presentation helpers for ticket pages: SLA timers, diff cells, red-flag figures, labels.
+
+Money, percentages and times come from `{% load formatting %}` (config/formatting.py), the one
+rule every page uses.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
+from decimal import Decimal
 
 from django import template
 from django.utils import timezone
@@ -14,18 +17,19 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from approvals.inbox import SLA_AMBER, SLA_OVERDUE, sla_state, sla_text, waiting_slots
+from approvals.models import TicketStatus, Verdict
+from config.formatting import FIGURE_FORMATS, figure, number, to_decimal
 
 register = template.Library()
 
 PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 SLA_CLASSES = {SLA_OVERDUE: "sla-red", SLA_AMBER: "sla-amber"}
 
 
 @register.simple_tag
 def sla_timer(ticket, now: datetime | None = None):
     """An open ticket's countdown; static/js/sla.js keeps it ticking from the data attributes."""
-    if ticket.sla_due_at is None or ticket.status != "open":
+    if ticket.sla_due_at is None or not ticket.is_open:
         return ""
     now = now or timezone.now()
     state = sla_state(due_at=ticket.sla_due_at, opened_at=ticket.created_at, now=now)
@@ -39,40 +43,8 @@ def sla_timer(ticket, now: datetime | None = None):
 
 
 @register.filter
-def in_tz(value: datetime | None, tz_name: str) -> str:
-    """A timestamp in the tenant's time zone, e.g. "21 Nov 2026 14:05 CET"."""
-    if not value:
-        return ""
-    local = value.astimezone(ZoneInfo(tz_name or "UTC"))
-    return f"{local:%d %b %Y %H:%M} {local.tzname()}"
-
-
-def _decimal(value) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-@register.filter
 def is_number(value) -> bool:
-    return _decimal(value) is not None
-
-
-@register.filter
-def money(value, currency: str = "") -> str:
-    """1234.5, "EUR" → "€1,234.50"; anything that is not a number is shown as it is."""
-    amount = _decimal(value)
-    if amount is None:
-        return "" if value is None else str(value)
-    symbol = CURRENCY_SYMBOLS.get((currency or "").upper(), "")
-    text = f"{abs(amount):,.2f}"
-    sign = "−" if amount < 0 else ""
-    if symbol:
-        return f"{sign}{symbol}{text}"
-    return f"{sign}{text} {currency}".strip()
+    return to_decimal(value) is not None
 
 
 @register.filter
@@ -82,13 +54,11 @@ def diff_cell(value) -> str:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int | float | Decimal):
-        return f"{value:,}"
-    if isinstance(value, str) and PLAIN_NUMBER.match(value):
-        # Money arrives as JSON strings ("40000.00"): group the digits, keep the decimals.
-        sign, digits = ("-", value[1:]) if value.startswith("-") else ("", value)
-        whole, _, decimals = digits.partition(".")
-        return f"{sign}{int(whole):,}" + (f".{decimals}" if decimals else "")
+    if isinstance(value, int | float | Decimal) or (
+        # Money arrives as JSON strings ("40000.00"); "1e3" or "NaN" stay the text they are.
+        isinstance(value, str) and PLAIN_NUMBER.match(value)
+    ):
+        return number(value)
     if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
         return ", ".join(str(v) for v in value) or "—"
     if isinstance(value, dict | list):
@@ -101,11 +71,52 @@ def pretty_json(value) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
+def _formats(table) -> list | None:
+    """The figure kind per column a preview table names, or None for a table naming none (the
+    demo's, older previews). Agents write previews too: anything unexpected names nothing."""
+    formats = table.get("formats") if isinstance(table, dict) else None
+    return formats if isinstance(formats, list) else None
+
+
+def _figure_kind(formats: list, index: int) -> str | None:
+    kind = formats[index] if 0 <= index < len(formats) else None
+    return kind if isinstance(kind, str) and kind in FIGURE_FORMATS else None
+
+
+@register.simple_tag
+def preview_column_class(table: dict, index: int) -> str:
+    """ "num" for a column of figures; a table without `formats` has figures after its first."""
+    formats = _formats(table)
+    if formats is None:
+        return "num" if index else ""
+    return "num" if _figure_kind(formats, index) else ""
+
+
+@register.simple_tag
+def preview_cell(table: dict, index: int, cell, total: bool = False):
+    """One cell of a diff preview's budget table, written by its column's figure kind; in a
+    table without `formats`, a number is money in the table's currency. Text in the totals row
+    heads it."""
+    currency = table.get("currency", "") if isinstance(table, dict) else ""
+    formats = _formats(table)
+    if formats is None:
+        kind = "money" if is_number(cell) else None
+    else:
+        kind = _figure_kind(formats, index)
+    if kind and (cell is None or is_number(cell)):
+        return format_html('<td class="num">{}</td>', figure(kind, cell, currency))
+    if kind:
+        return format_html('<td class="num">{}</td>', diff_cell(cell))
+    if total:
+        return format_html('<th scope="row">{}</th>', diff_cell(cell))
+    return format_html("<td>{}</td>", diff_cell(cell))
+
+
 @register.filter
 def cost_ratio(red_flag: dict | None) -> str:
     """A9: how many times the estimate the run has spent, e.g. "3.1×"."""
-    estimated = _decimal((red_flag or {}).get("estimated_usd"))
-    actual = _decimal((red_flag or {}).get("actual_usd"))
+    estimated = to_decimal((red_flag or {}).get("estimated_usd"))
+    actual = to_decimal((red_flag or {}).get("actual_usd"))
     if not estimated or actual is None:
         return ""
     return f"{actual / estimated:.1f}×"
@@ -113,21 +124,28 @@ def cost_ratio(red_flag: dict | None) -> str:
 
 @register.filter
 def waiting_for_label(ticket) -> str:
-    """ "planner and client": the approval slots still open on an open ticket."""
-    return " and ".join(waiting_slots(ticket)) or "—"
+    """ "planner and client": the approval slots still open on an open ticket ("" if none)."""
+    return " and ".join(waiting_slots(ticket))
 
 
 STATUS_CLASSES = {
-    "open": "label-accent",
-    "approved": "label-ok",
-    "rejected": "label-danger",
-    "changes_requested": "label-warn",
+    TicketStatus.OPEN: "label-accent",
+    TicketStatus.APPROVED: "label-ok",
+    TicketStatus.REJECTED: "label-danger",
+    TicketStatus.CHANGES_REQUESTED: "label-warn",
 }
+VERDICT_BUTTON_CLASSES = {Verdict.APPROVE: "btn-primary", Verdict.REJECT: "btn-danger"}
 
 
 @register.filter
 def status_class(status: str) -> str:
     return STATUS_CLASSES.get(status, "")
+
+
+@register.filter
+def verdict_button_class(verdict: str) -> str:
+    """Approve is the primary button and reject the dangerous one; anything else is plain."""
+    return VERDICT_BUTTON_CLASSES.get(verdict, "")
 
 
 @register.simple_tag

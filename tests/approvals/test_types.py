@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from approvals.models import Ticket, TicketDecision, Verdict
 from approvals.rules import allowed_verdicts, decision_refusal
 from approvals.types import (
     API_OPENABLE_TYPES,
@@ -58,6 +59,21 @@ def test_the_table_has_exactly_a1_to_a9():
 def test_red_flags_are_a8_and_a9_and_internal_only():
     assert RED_FLAG_TYPES == ("A8", "A9")
     assert INTERNAL_ONLY_TYPES == ("A6", "A8", "A9")
+
+
+@pytest.mark.parametrize(
+    ("type_id", "red_flag", "loop_limit"),
+    [("A8", True, True), ("A9", True, False), ("A5", False, False)],
+)
+def test_a_ticket_says_which_red_flag_it_is(type_id, red_flag, loop_limit):
+    # The red-flag lane shows loop type and attempts for A8, estimated vs actual USD for A9.
+    ticket = Ticket(type=type_id)
+    assert (ticket.is_red_flag, ticket.is_loop_limit) == (red_flag, loop_limit)
+
+
+@pytest.mark.parametrize(("verdict", "approval"), [(v, v == Verdict.APPROVE) for v in Verdict])
+def test_a_decision_says_whether_it_approved(verdict, approval):
+    assert TicketDecision(verdict=verdict).is_approval is approval
 
 
 def test_agents_may_open_access_requests_and_compliance_flags():

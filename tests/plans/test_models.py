@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from plans.models import PlanStatus, can_transition
+from plans.models import PlanStatus, PlanVersion, Track, can_transition
 
 ALLOWED = {
     ("draft", "pending_approval"),
@@ -24,3 +24,33 @@ EVERY_PAIR = [
 @pytest.mark.parametrize(("current", "target", "allowed"), EVERY_PAIR)
 def test_a_version_moves_only_along_the_designed_lifecycle(current, target, allowed):
     assert can_transition(current, target) is allowed
+
+
+# What the pages ask a version, answered from the status enum (templates compare no strings).
+CURRENT, OLDER = 7, 5
+
+
+@pytest.mark.parametrize(
+    ("status", "parent_id", "editable", "stale", "submit", "withdraw", "rejected"),
+    [
+        pytest.param("draft", CURRENT, True, False, True, False, False, id="draft"),
+        pytest.param("draft", OLDER, True, True, False, False, False, id="draft-left-behind"),
+        pytest.param("pending_approval", CURRENT, False, False, False, True, False, id="pending"),
+        pytest.param("approved", CURRENT, False, False, False, False, False, id="approved"),
+        pytest.param("superseded", OLDER, False, False, False, False, False, id="superseded"),
+        pytest.param("rejected", CURRENT, False, False, False, False, True, id="rejected"),
+    ],
+)
+def test_a_version_says_what_can_be_done_with_it(
+    status, parent_id, editable, stale, submit, withdraw, rejected
+):
+    version = PlanVersion(
+        status=status, parent_id=parent_id, track=Track(key="always_on", current_version_id=CURRENT)
+    )
+    assert (
+        version.is_editable,
+        version.is_stale,
+        version.can_submit,
+        version.can_withdraw,
+        version.is_rejected,
+    ) == (editable, stale, submit, withdraw, rejected)

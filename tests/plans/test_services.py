@@ -146,7 +146,7 @@ def test_a_budget_up_revise_needs_the_client_and_supersedes_vn_when_approved(
     assert a5.client_visible is True
     assert a5.diff["summary"][0] == "Search budget up 12% (€40,000 → €44,800) from 1 Dec."
     assert a5.diff["budget_table"]["totals"][3] == "74800.00"
-    assert "above the client threshold of 0.00%" in a5.summary
+    assert "the budget rises 6.9%, above the client threshold of 0%" in a5.summary
 
     decide_all(draft, acme_people, skip_roles=(Role.CLIENT,))
     draft.refresh_from_db()
@@ -382,7 +382,7 @@ def test_a_revise_that_breaks_the_master_envelope_needs_a_master_change(
     with pytest.raises(PlanError) as error:
         plan_version_submit(version=draft, actor=Actor.for_user(planner))
     assert error.value.code == "breaks_master_envelope"
-    assert "always_on would plan 90000.00 EUR, above its cap of 75000.00" in error.value.message
+    assert "always_on would plan €90,000, above its cap of €75,000" in error.value.message
 
     with_master = revise(
         acme,

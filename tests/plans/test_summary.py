@@ -1,6 +1,6 @@
 """plan_revise_summary on real-looking plans: golden outputs, read by eye (no database)."""
 
-from plans.summary import money, plan_revise_summary, ticket_diff_preview
+from plans.summary import plan_revise_summary, ticket_diff_preview
 from tests.plans.plan_samples import changed, channel, search_up_12_pct, winter_plan
 
 WINTER = winter_plan()
@@ -41,12 +41,12 @@ def test_the_search_revise_reads_as_the_issue_says():
         "at first.",
     ]
     assert result["changes"] == [
-        {"field": "kpi_targets.cpa", "before": "40", "after": "36", "note": "-10.0%"},
+        {"field": "kpi_targets.cpa", "before": "40", "after": "36", "note": "−10%"},
         {
             "field": "channels.search.budget",
             "before": "40000.00",
             "after": "44800.00",
-            "note": "12.0%",
+            "note": "+12%",
         },
     ]
 
@@ -71,15 +71,17 @@ def test_the_budget_table_has_every_channel_before_and_after_with_totals():
     }
 
 
-def test_the_ticket_preview_gives_the_budget_table_as_rows_of_cells():
+def test_the_ticket_preview_gives_the_budget_table_as_rows_of_cells_with_their_formats():
     preview = ticket_diff_preview(plan_revise_summary(WINTER, changed(WINTER, _replan)))
     table = preview["budget_table"]
     assert table["rows"] == [
-        ["Search", "Google Ads", "40000.00", "40000.00", "0.00", "+0.0%"],
-        ["Social", "Meta", "30000.00", "24000.00", "-6000.00", "-20.0%"],
-        ["TikTok", "TikTok Ads", "0.00", "8000.00", "8000.00", "added"],
+        ["Search", "Google Ads", "40000.00", "40000.00", "0.00", "0.0"],
+        ["Social", "Meta", "30000.00", "24000.00", "-6000.00", "-20.0"],
+        ["TikTok", "TikTok Ads", "0.00", "8000.00", "8000.00", None],
     ]
-    assert table["totals"] == ["Total", "", "70000.00", "72000.00", "2000.00", "+2.9%"]
+    assert table["totals"] == ["Total", "", "70000.00", "72000.00", "2000.00", "2.9"]
+    # The ticket page writes each column as the version page does (config/formatting.py).
+    assert table["formats"] == ["text", "text", "money", "money", "money_change", "percent_change"]
     assert preview["summary"] == plan_revise_summary(WINTER, changed(WINTER, _replan))["summary"]
 
 
@@ -182,10 +184,3 @@ def test_the_preview_has_the_shape_tickets_show():
     result = plan_revise_summary(WINTER, changed(WINTER, search_up_12_pct))
     assert set(result) == {"summary", "changes", "budget_table", "kpi_impact", "raw"}
     assert result["raw"]["totals"]["change"] == "4800.00"
-
-
-def test_money_is_written_the_way_a_client_reads_it():
-    assert money("44800.00", "EUR") == "€44,800"
-    assert money("1234.5", "USD") == "$1,234.50"
-    assert money("-6000", "GBP") == "-£6,000"
-    assert money("1200", "CHF") == "CHF 1,200"

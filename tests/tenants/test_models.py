@@ -25,3 +25,9 @@ def test_the_database_refuses_a_second_membership_in_the_same_tenant(acme, alice
 def test_the_database_refuses_an_unknown_role(acme, alice):
     with pytest.raises(IntegrityError), transaction.atomic():
         Membership.objects.filter(user=alice).update(role="superhero")
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_only_an_admin_membership_is_an_admin(role):
+    # base.html shows the Policy link from this, never from a role string.
+    assert Membership(role=role).is_admin is (role == Role.ADMIN)

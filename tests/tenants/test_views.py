@@ -141,7 +141,7 @@ def test_the_history_is_shown_in_the_tenants_time_zone(as_member, acme, time_mac
     client = as_member(Role.ADMIN)
     client.post(policy_url(acme), form_data(acme.policy, drift_window_days=20))
     page = client.get(policy_url(acme)).content.decode()
-    assert "2026-11-02 09:30" in page  # Europe/Berlin is UTC+1 in November
+    assert "2 Nov 2026 09:30 CET" in page  # Europe/Berlin is UTC+1 in November
 
 
 def test_admins_see_the_policy_link_and_others_do_not(as_member, acme, client):
