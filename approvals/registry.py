@@ -59,3 +59,22 @@ def register_reference(field: str, exists: ReferenceExists) -> None:
 def reference_exists(field: str, *, tenant, value) -> bool:
     exists = _references.get(field)
     return exists is not None and exists(tenant, value)
+
+
+# --- Runs ------------------------------------------------------------------------------------
+# Whether an agent run may still act (A8/A9 block it and every downstream mutation): the app
+# that owns runs registers the check; until one does, no run is blocked.
+RunBlockReason = Callable[[Any, str], "str | None"]  # (tenant, run_id) -> why it is blocked
+_run_gate: RunBlockReason | None = None
+
+
+def register_run_gate(check: RunBlockReason) -> None:
+    global _run_gate
+    _run_gate = check
+
+
+def run_block_reason(*, tenant, run_id: str) -> str | None:
+    """Why the run may not act now (a sentence naming its ticket), or None."""
+    if not run_id or _run_gate is None:
+        return None
+    return _run_gate(tenant, run_id)

@@ -44,6 +44,21 @@ class AuditAction(StrEnum):
     PLAN_VERSION_WITHDRAWN = "plan_version.withdrawn"
     # optimization
     MANIFEST_SYNCED = "manifest.synced"
+    CHANGE_SET_PROPOSED = "change_set.proposed"
+    CHANGE_SET_APPLIED = "change_set.applied"
+    CHANGE_SET_EDITED = "change_set.edited"
+    CHANGE_SET_STALE = "change_set.stale"
+    CHANGE_SET_REJECTED = "change_set.rejected"
+    CHANGE_SET_LAPSED = "change_set.lapsed"
+    CHANGE_SET_ROLLED_BACK = "change_set.rolled_back"
+    TRACK_HOLD_STARTED = "track.hold_started"
+    TRACK_HOLD_ENDED = "track.hold_ended"
+    PERFORMANCE_INGESTED = "performance.ingested"
+    SEASONAL_CHANGE_SET = "seasonal_change.set"
+    SEASONAL_CHANGE_REMOVED = "seasonal_change.removed"
+    RECOMMENDATION_OPENED = "recommendation.opened"
+    RECOMMENDATION_DRAFTED = "recommendation.drafted"
+    RECOMMENDATION_DISMISSED = "recommendation.dismissed"
 
     @classmethod
     def ticket_resolved(cls, outcome: str) -> AuditAction:

@@ -74,4 +74,9 @@ def remove_guards(
 PROTECTED_TABLES: dict[str, str] = {
     "audit_auditevent": "audit_append_only",
     "plans_planversion": "plan_version_frozen",  # and plan_version_kept (plans migration 0002)
+    # optimization migration 0003: the optimization log
+    "optimization_changeset": "change_set_frozen",  # and change_set_kept
+    "optimization_changesetitem": "change_set_item_append_only",
+    "optimization_changesetevent": "change_set_event_append_only",
+    "optimization_appliedchange": "applied_change_append_only",
 }

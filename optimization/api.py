@@ -1,14 +1,29 @@
-"""CONTRACT.md "Execution, optimization, performance": the manifest sync."""
+"""CONTRACT.md "Execution, optimization, performance": the manifest sync, change sets,
+performance rows and recommendations."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from api.base import agent_actor, errors
-from config.text import StorableText
-from optimization.services import manifest_sync
+from api.idempotency import idempotent, request_hash
+from config.errors import NotFound
+from config.text import REASON_MAX, StorableText
+from optimization.models import STRUCTURAL_FIELDS, TACTICAL_FIELDS, Signal
+from optimization.selectors import change_set_or_none, change_set_view
+from optimization.services import (
+    ChangeSetRequest,
+    RecommendationError,
+    change_set_submit,
+    manifest_sync,
+    performance_ingest,
+    recommendation_open,
+)
+from optimization.services.change_sets import MAX_ITEMS
+from plans.models import Track
 
 router = Router(tags=["optimization"])
 
@@ -35,3 +50,188 @@ def track_manifest_sync(request, track: StorableText, body: ManifestIn):
         actor=agent_actor(request, body.agent),
     )
     return {"upserted": upserted}
+
+
+# --- Change sets -----------------------------------------------------------------------------
+class ChangeSetItemIn(Schema):
+    entity_id: StorableText | None = Field(None, max_length=120)
+    field: Literal[tuple(TACTICAL_FIELDS + STRUCTURAL_FIELDS)]  # type: ignore[valid-type]
+    before: Any = None
+    after: Any = None
+
+
+class ChangeSetIn(Schema):
+    change_set_id: StorableText = Field(min_length=1, max_length=100)
+    track: StorableText = Field(min_length=1, max_length=60)
+    run_id: StorableText = Field("", max_length=100)
+    agent: StorableText = Field("", max_length=100)
+    reason: StorableText = Field("", max_length=REASON_MAX)
+    items: list[ChangeSetItemIn] = Field(min_length=1, max_length=MAX_ITEMS)
+
+
+class ChangeSetAnswer(Schema):
+    change_set_id: str
+    status: str
+    path: str
+    ticket: str | None
+    reason: str
+
+
+class ChangeSetItemOut(Schema):
+    entity_id: str | None
+    field: str
+    before: Any
+    after: Any
+    approved_after: Any = None
+    applied_after: Any = None
+
+
+class ChangeSetEventOut(Schema):
+    kind: str
+    at: datetime
+    actor: str
+    message: str
+
+
+class ChangeSetOut(ChangeSetAnswer):
+    track: str
+    run_id: str
+    agent: str
+    kind: str
+    created_at: datetime
+    applied_at: datetime | None
+    reverts: str | None
+    reverted_by: list[str]
+    items: list[ChangeSetItemOut]
+    history: list[ChangeSetEventOut]
+    tickets: list[dict[str, str]]
+
+
+def _answer(change_set) -> dict:
+    return {
+        "change_set_id": change_set.change_set_id,
+        "status": change_set.status,
+        "path": change_set.path,
+        "ticket": change_set.ticket or None,
+        "reason": change_set.status_reason,
+    }
+
+
+@router.post(
+    "/change-sets",
+    response={200: ChangeSetAnswer, 201: ChangeSetAnswer, **errors(409, 422, 423)},
+    summary="Apply a change set, send it for approval (A3/A2) or have it blocked (structural)",
+)
+def change_set_create(request, body: ChangeSetIn):
+    def submit():
+        change_set = change_set_submit(
+            tenant=request.tenant,
+            request=ChangeSetRequest(
+                change_set_id=body.change_set_id,
+                track=body.track,
+                items=[item.model_dump() for item in body.items],
+                agent=body.agent or request.agent_key.name,
+                reason=body.reason,
+                run_id=body.run_id,
+            ),
+            actor=agent_actor(request, body.agent),
+        )
+        return 201, _answer(change_set)
+
+    return Status(
+        *idempotent(
+            tenant=request.tenant,
+            scope="change_sets",
+            key=body.change_set_id,
+            request=body.model_dump(mode="json"),
+            work=submit,
+        )
+    )
+
+
+@router.get(
+    "/change-sets/{change_set_id}",
+    response={200: ChangeSetOut, **errors(404)},
+    summary="A change set: its status, items (asked, approved, applied), history and tickets",
+)
+def change_set_detail(request, change_set_id: StorableText):
+    change_set = change_set_or_none(tenant=request.tenant, change_set_id=change_set_id)
+    if change_set is None:
+        raise NotFound(f"No change set {change_set_id!r} for this key's tenant.")
+    return change_set_view(change_set)
+
+
+# --- Performance and recommendations ---------------------------------------------------------
+class PerformanceIn(Schema):
+    rows: list[dict[str, Any]] = Field(min_length=1, max_length=5000)
+    agent: StorableText = Field("", max_length=100)
+
+
+class UpsertedOut(Schema):
+    upserted: int
+
+
+@router.post(
+    "/tracks/{track}/performance",
+    response={200: UpsertedOut, **errors(422)},
+    summary="Upsert performance rows by (track, date, channel, source); GA4 is the primary source",
+)
+def track_performance(request, track: StorableText, body: PerformanceIn):
+    upserted = performance_ingest(
+        tenant=request.tenant,
+        track_key=track,
+        rows=body.rows,
+        actor=agent_actor(request, body.agent),
+    )
+    return {"upserted": upserted}
+
+
+class RecommendationIn(Schema):
+    track: StorableText = Field(min_length=1, max_length=60)
+    path: Literal["revise", "replan"]
+    reason: StorableText = Field(min_length=1, max_length=REASON_MAX)
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    agent: StorableText = Field("", max_length=100)
+
+
+class RecommendationOut(Schema):
+    ticket: str
+    recommendation: int
+    status: str
+
+
+@router.post(
+    "/recommendations",
+    response={200: RecommendationOut, 201: RecommendationOut, **errors(422)},
+    summary="Recommend a revise or replan of a track (opens a ticket; never approves anything)",
+)
+def recommendation_create(request, body: RecommendationIn):
+    track = (
+        Track.objects.filter(tenant=request.tenant, key=body.track)
+        .select_related("current_version")
+        .first()
+    )
+    if track is None:
+        raise RecommendationError(
+            f"This tenant has no track {body.track!r}.",
+            code="unknown_track",
+            fields={"track": ["no such track for this key's tenant"]},
+        )
+    agent = body.agent or request.agent_key.name
+    recommendation, opened = recommendation_open(
+        tenant=request.tenant,
+        track=track,
+        signal=Signal.AGENT,
+        subject_key=request_hash({"path": body.path, "reason": body.reason})[:32],
+        path=body.path,
+        reason=body.reason,
+        evidence=body.evidence,
+        actor=agent_actor(request, agent),
+        source=agent,
+    )
+    answer = {
+        "ticket": recommendation.ticket,
+        "recommendation": recommendation.pk,
+        "status": recommendation.status,
+    }
+    return Status(201 if opened else 200, answer)

@@ -20,6 +20,9 @@ class ExecutionManifestEntry(models.Model):
     state = models.JSONField(
         default=dict, help_text="live state: daily_budget, status, bid_strategy, audiences, …"
     )
+    first_active_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the entity first went live (first launch: A2)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -49,3 +52,386 @@ class ExecutionManifestEntry(models.Model):
             "plan_version": self.plan_version,
             "state": self.state,
         }
+
+
+# --- The optimization log -------------------------------------------------------------------------
+TACTICAL_FIELDS = (
+    "daily_budget",
+    "bid",
+    "bid_strategy",
+    "audiences",
+    "creative_rotation",
+    "status",
+)
+STRUCTURAL_FIELDS = ("channel", "objective", "geo")
+DAILY_BUDGET = "daily_budget"
+STATUS = "status"
+
+
+class ChangeSetStatus(models.TextChoices):
+    APPLIED = "applied", "Applied"
+    PENDING_APPROVAL = "pending_approval", "Waiting for approval"
+    BLOCKED = "blocked", "Blocked (structural)"
+    REJECTED = "rejected", "Rejected"
+    STALE = "stale", "Not applied: live state moved"
+    LAPSED = "lapsed", "Lapsed"
+
+
+# The one transition table: only a change set waiting for approval moves on; the others are final
+# (a correction is a new change set, never an edit).
+CHANGE_SET_TRANSITIONS: dict[str, frozenset[str]] = {
+    ChangeSetStatus.PENDING_APPROVAL: frozenset(
+        {
+            ChangeSetStatus.APPLIED,
+            ChangeSetStatus.REJECTED,
+            ChangeSetStatus.STALE,
+            ChangeSetStatus.LAPSED,
+        }
+    ),
+    ChangeSetStatus.APPLIED: frozenset(),
+    ChangeSetStatus.BLOCKED: frozenset(),
+    ChangeSetStatus.REJECTED: frozenset(),
+    ChangeSetStatus.STALE: frozenset(),
+    ChangeSetStatus.LAPSED: frozenset(),
+}
+
+
+class ChangeSetKind(models.TextChoices):
+    AGENT = "agent", "Agent change"
+    ROLLBACK = "rollback", "Rollback"
+    HOLD = "hold", "Pause all spend"
+    RESUME = "resume", "Resume spend"
+
+
+class ChangePath(models.TextChoices):
+    OPTIMIZATION = "optimization", "Optimization"
+    REVISE = "revise", "Plan revise"
+    REPLAN = "replan", "Full replan"
+
+
+class ChangeSet(models.Model):
+    """What an agent (or an operator's rollback or hold) applied or wants to apply to the live
+    state of one track. The row and its items are never edited: what happens to it afterwards is
+    appended to its log (ChangeSetEvent), and its status moves only along CHANGE_SET_TRANSITIONS."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    change_set_id = models.CharField(max_length=100, help_text="chosen by the agent")
+    track = models.ForeignKey("plans.Track", on_delete=models.PROTECT, related_name="change_sets")
+    run_id = models.CharField(max_length=100, blank=True)
+    agent = models.CharField(max_length=100, blank=True)
+    reason = models.TextField(blank=True)
+    kind = models.CharField(
+        max_length=16, choices=ChangeSetKind.choices, default=ChangeSetKind.AGENT
+    )
+    status = models.CharField(max_length=20, choices=ChangeSetStatus.choices)
+    path = models.CharField(max_length=16, choices=ChangePath.choices)
+    status_reason = models.TextField(blank=True, help_text="why it is blocked, waiting or stale")
+    guardrails = models.JSONField(
+        default=dict, blank=True, help_text="the guardrail check per channel, as proposed"
+    )
+    ticket = models.CharField(max_length=16, blank=True, help_text="its A3 (or A2) ticket")
+    reverts = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reverted_by"
+    )
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "change_set_id"], name="change_set_unique_id"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ChangeSetStatus.values),
+                name="change_set_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ChangeSetKind.values), name="change_set_kind_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["track", "-created_at"], name="change_set_track_log"),
+            models.Index(
+                fields=["track", "created_at"],
+                condition=models.Q(status="blocked"),
+                name="change_set_track_blocked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.change_set_id
+
+    @property
+    def audit_id(self) -> str:
+        return self.change_set_id
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ChangeSetStatus.PENDING_APPROVAL
+
+    @property
+    def is_applied(self) -> bool:
+        return self.status == ChangeSetStatus.APPLIED
+
+    @property
+    def is_rollback(self) -> bool:
+        return self.kind == ChangeSetKind.ROLLBACK
+
+
+class ChangeSetItem(models.Model):
+    """One asked change: an entity's field from `before` to `after` (structural items name no
+    entity). Never edited; an approver's smaller move is recorded on the approval event and what
+    was applied in AppliedChange."""
+
+    change_set = models.ForeignKey(ChangeSet, on_delete=models.PROTECT, related_name="items")
+    position = models.PositiveSmallIntegerField()
+    manifest_entry = models.ForeignKey(
+        ExecutionManifestEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    entity_id = models.CharField(max_length=120, blank=True)
+    channel = models.CharField(max_length=60, blank=True)
+    field = models.CharField(max_length=32)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["change_set_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["change_set", "position"], name="change_set_item_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity_id or '—'}.{self.field}: {self.before} → {self.after}"
+
+
+class ChangeSetEventKind(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    APPLIED = "applied", "Applied"
+    PENDING_APPROVAL = "pending_approval", "Sent for approval"
+    BLOCKED = "blocked", "Blocked"
+    APPROVED = "approved", "Approved"
+    EDITED = "edited", "Approved for a smaller move"
+    REJECTED = "rejected", "Rejected"
+    STALE = "stale", "Not applied: live state moved"
+    LAPSED = "lapsed", "Lapsed"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+
+
+class ChangeSetEvent(models.Model):
+    """The optimization log itself: one row per thing that happened to a change set, appended
+    and never changed (the database refuses UPDATE and DELETE)."""
+
+    change_set = models.ForeignKey(ChangeSet, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=ChangeSetEventKind.choices)
+    actor = models.CharField(max_length=150)
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.change_set_id} {self.kind}"
+
+
+class AppliedChange(models.Model):
+    """What a change set actually moved on the live state, one row per item applied (asked or
+    approved value). The drift scan sums the daily-budget deltas; append-only like the log."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    track = models.ForeignKey("plans.Track", on_delete=models.PROTECT, related_name="+")
+    change_set = models.ForeignKey(ChangeSet, on_delete=models.PROTECT, related_name="applied")
+    item = models.ForeignKey(ChangeSetItem, on_delete=models.PROTECT, related_name="+")
+    manifest_entry = models.ForeignKey(
+        ExecutionManifestEntry, on_delete=models.PROTECT, related_name="applied_changes"
+    )
+    channel = models.CharField(max_length=60)
+    field = models.CharField(max_length=32)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    delta = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True, help_text="daily budget change"
+    )
+    applied_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["applied_at", "id"]
+        indexes = [
+            # The drift scan: a track's daily-budget moves per channel since a point in time.
+            models.Index(
+                fields=["track", "channel", "applied_at"],
+                condition=models.Q(field="daily_budget"),
+                name="applied_budget_drift",
+            ),
+            models.Index(fields=["manifest_entry", "applied_at"], name="applied_entity_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manifest_entry_id}.{self.field} {self.before} → {self.after}"
+
+
+class TrackHold(models.Model):
+    """An optimization hold ("Pause all spend"): every active entity of the track paused through
+    one change set, and resumed through another. One active hold per track."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    track = models.ForeignKey("plans.Track", on_delete=models.PROTECT, related_name="holds")
+    pause = models.ForeignKey(ChangeSet, on_delete=models.PROTECT, related_name="+")
+    resume = models.ForeignKey(
+        ChangeSet, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    started_by = models.CharField(max_length=150)
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_by = models.CharField(max_length=150, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["track"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_hold_per_track",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold on {self.track_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None
+
+
+# --- Performance, the seasonality calendar and revise recommendations -----------------------------
+PRIMARY_SOURCE = "ga4"
+
+
+class PerformanceRow(models.Model):
+    """One day of one channel of a track, as one source reports it (GA4 is the primary source
+    where several report the same day)."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    track = models.ForeignKey("plans.Track", on_delete=models.PROTECT, related_name="+")
+    date = models.DateField()
+    channel = models.CharField(max_length=60)
+    source = models.CharField(max_length=40)
+    spend = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    conversions = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    kpi = models.CharField(max_length=60, blank=True)
+    kpi_value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["track_id", "date", "channel", "source"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["track", "date", "channel", "source"], name="performance_row_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.track_id} {self.date} {self.channel} ({self.source})"
+
+
+class SeasonalChange(models.Model):
+    """A configured flight change on the seasonality calendar: from `starts_on` to `ends_on` the
+    channel's flight budget becomes `budget`. 14 days before (the tenant's lead time) the scan
+    pre-drafts a revise carrying it."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    track = models.ForeignKey("plans.Track", on_delete=models.PROTECT, related_name="seasonal")
+    channel = models.CharField(max_length=60)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    budget = models.DecimalField(max_digits=14, decimal_places=2)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["track_id", "starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="seasonal_change_dates",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(budget__gte=0), name="seasonal_change_budget"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.starts_on}–{self.ends_on}"
+
+
+class Signal(models.TextChoices):
+    DRIFT = "drift", "Cumulative budget drift"
+    GUARDRAIL_APPROVALS = "guardrail_approvals", "Guardrail approvals"
+    KPI_MISS = "kpi_miss", "KPI below target"
+    STRUCTURAL_BLOCK = "structural_block", "Structural change blocked"
+    SEASONALITY = "seasonality", "Seasonality calendar"
+    AGENT = "agent", "Agent recommendation"
+
+
+class RecommendationStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DRAFTED = "drafted", "Turned into a draft"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class Recommendation(models.Model):
+    """A `plan.revise.recommended`: a signal (or an agent) says a track's plan should be revised
+    or replanned. It opens a ticket for the planner and never approves anything; one open
+    recommendation per (track, signal, subject) — the database refuses a second."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    track = models.ForeignKey(
+        "plans.Track", on_delete=models.PROTECT, related_name="recommendations"
+    )
+    signal = models.CharField(max_length=24, choices=Signal.choices)
+    subject_key = models.CharField(
+        max_length=100, blank=True, help_text="the channel, calendar entry, … it is about"
+    )
+    path = models.CharField(max_length=16, choices=ChangePath.choices)
+    reason = models.TextField()
+    evidence = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=RecommendationStatus.choices, default=RecommendationStatus.OPEN
+    )
+    ticket = models.CharField(max_length=16, blank=True)
+    draft_number = models.PositiveIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=100, help_text="the scan or the agent that raised it")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["track", "signal", "subject_key"],
+                condition=models.Q(status="open"),
+                name="one_open_recommendation",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(signal__in=Signal.values), name="recommendation_signal_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signal} on {self.track_id}"
+
+    @property
+    def audit_id(self) -> str:
+        return str(self.pk)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == RecommendationStatus.OPEN

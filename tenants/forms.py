@@ -24,6 +24,7 @@ _RANGE_HELP = {
     "working_hours_end": "Hour of the day, after the start, up to 24.",
     "auto_approve_optimization_under_pct": "Percent of a channel's live daily budget.",
     "drift_pct": "Percent of the approved plan's daily budget.",
+    "a3_lapse_days": "Business days after an A3's SLA before it lapses unapplied.",
 }
 _CEILING_OF = {ceiling.key: ceiling.maximum for ceiling in CEILINGS}
 

@@ -133,6 +133,7 @@ class TenantPolicy(models.Model):
     sla_approval_days = models.PositiveSmallIntegerField(default=D["sla_approval_days"])
     working_hours_start = models.PositiveSmallIntegerField(default=D["working_hours_start"])
     working_hours_end = models.PositiveSmallIntegerField(default=D["working_hours_end"])
+    a3_lapse_days = models.PositiveSmallIntegerField(default=D["a3_lapse_days"])
 
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()

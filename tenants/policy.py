@@ -71,6 +71,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "sla_approval_days": 2,
         "working_hours_start": 9,
         "working_hours_end": 18,
+        # An A3 (spend guardrail breach) still open this many business days after its SLA lapses:
+        # nothing is applied and the agent proposes again on the live state of then.
+        "a3_lapse_days": 2,
     },
 }
 

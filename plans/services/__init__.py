@@ -16,6 +16,7 @@ plans/classify.py and plans/diff.py.
 
 from plans.errors import PlanError, PlanStateError
 from plans.services.drafts import (
+    plan_version_counter_lock,
     plan_version_create_draft,
     plan_version_edit,
     plan_version_import_approved,
@@ -39,6 +40,7 @@ __all__ = [
     "on_ticket_locked",
     "on_ticket_resolved",
     "plan_version_approve",
+    "plan_version_counter_lock",
     "plan_version_create_draft",
     "plan_version_edit",
     "plan_version_import_approved",

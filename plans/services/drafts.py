@@ -56,6 +56,16 @@ def _claim_number(tenant_id: int) -> int:
     return row[0]
 
 
+def plan_version_counter_lock(*, tenant_id: int) -> None:
+    """Lock the tenant's version counter without claiming a number: a transaction that may draft
+    a version after it has written its first audit event (a decision on a recommendation) takes
+    the counter first, as every drafting transaction does (config/locks.py)."""
+    PlanVersionCounter.objects.bulk_create(
+        [PlanVersionCounter(tenant_id=tenant_id, last_number=0)], ignore_conflicts=True
+    )
+    list(PlanVersionCounter.objects.select_for_update().filter(tenant_id=tenant_id).values("pk"))
+
+
 def _check_kind(verdict: Verdict, kind: str) -> None:
     if not verdict.accepts(kind):
         raise PlanError(verdict.contradiction(kind), code="kind_contradicts_classifier")

@@ -9,11 +9,15 @@ SCHEDULE_MODULES = ["approvals.tasks", "optimization.tasks", "agents.tasks"]
 
 
 def declared_schedules() -> list[dict]:
+    """Every app's SCHEDULES. An app without a tasks module has none; a tasks module that exists
+    but fails to import fails the command loudly (a schedule would otherwise silently vanish)."""
     schedules = []
     for name in SCHEDULE_MODULES:
         try:
             module = import_module(name)
-        except ModuleNotFoundError:
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
             continue
         schedules.extend(getattr(module, "SCHEDULES", []))
     return schedules

@@ -1,5 +1,5 @@
-"""Writers of the execution manifest. `manifest_sync` is what an Execution agent calls after it
-created or changed platform entities (PUT /api/v1/tracks/{track}/manifest)."""
+"""The execution manifest's sync: what an Execution agent calls after it created or changed
+platform entities (PUT /api/v1/tracks/{track}/manifest)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -15,6 +16,7 @@ from audit.services import audit_event_append
 from config.errors import DomainError
 from config.text import json_problem
 from optimization.models import ExecutionManifestEntry
+from optimization.selectors import entry_is_live
 from plans.models import FROZEN_STATUSES, PlanVersion, Track
 from plans.schema import money_text
 
@@ -160,11 +162,15 @@ def manifest_sync(*, tenant, track_key: str, entries: Any, actor: Actor) -> int:
             "plan_version": entry["plan_version"],
             "state": entry["state"],
         }
-        if all(getattr(row, k) == v for k, v in values.items()):
+        launched = row.first_active_at is None and entry_is_live(entry["state"])
+        if all(getattr(row, k) == v for k, v in values.items()) and not launched:
             continue
         before = {"plan_version": row.plan_version, "state": row.state, "track_id": row.track_id}
         for field, value in values.items():
             setattr(row, field, value)
+        if launched:
+            # Live already: a later status → active is not this entity's first launch (A2).
+            values["first_active_at"] = row.first_active_at = timezone.now()
         row.save(update_fields=[*values, "updated_at"])
         changed.append({"entity": row.audit_id, "before": before, "after": values})
     if created or changed:

@@ -1,0 +1,234 @@
+"""Revise recommendations (`plan.revise.recommended`): a signal of the trigger scan, or a
+Reporting/Optimization agent, says a track's plan should be revised or replanned.
+
+A recommendation opens one ticket for the planners (A5, with the revise-draft or replan-draft
+SLA of seed 000) carrying its evidence, and — where the seed says so — a draft vN+1. It never
+approves anything: the planner turns it into a draft (approving its ticket) or dismisses it.
+One open recommendation per (track, signal, subject): the database refuses a second, so scans
+run twice or at once open it once.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from approvals.models import SlaKind
+from approvals.services import ticket_open
+from approvals.types import TicketType
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.services import audit_event_append
+from config.errors import DomainError
+from config.text import REASON_MAX, clean_text, json_problem
+from optimization.models import (
+    ChangePath,
+    Recommendation,
+    RecommendationStatus,
+    Signal,
+)
+from optimization.selectors import open_recommendation
+from plans.errors import PlanError
+from plans.models import PlanKind, PlanTrigger, Track
+from plans.services import plan_version_counter_lock, plan_version_create_draft
+from tenants.models import Role
+
+RECOMMENDATION_SUBJECT = "recommendation"
+SIGNAL_TRIGGER = {
+    Signal.DRIFT: PlanTrigger.DRIFT,
+    Signal.GUARDRAIL_APPROVALS: PlanTrigger.RECOMMENDATION,
+    Signal.KPI_MISS: PlanTrigger.RECOMMENDATION,
+    Signal.STRUCTURAL_BLOCK: PlanTrigger.STRUCTURAL_BLOCK,
+    Signal.SEASONALITY: PlanTrigger.SEASONALITY,
+    Signal.AGENT: PlanTrigger.RECOMMENDATION,
+}
+PATH_KIND = {ChangePath.REVISE: PlanKind.REVISE, ChangePath.REPLAN: PlanKind.REPLAN}
+EVIDENCE_MAX_BYTES = 64 * 1024
+
+
+class RecommendationError(DomainError):
+    code = "invalid_recommendation"
+
+
+def _draft(recommendation: Recommendation, actor: Actor, payload: dict) -> int:
+    drift = recommendation.evidence.get("drift_pct_by_channel") or None
+    version = plan_version_create_draft(
+        tenant=recommendation.tenant,
+        track_key=recommendation.track.key,
+        kind=PATH_KIND[recommendation.path],
+        payload=payload,
+        actor=actor,
+        reason=recommendation.reason[:REASON_MAX],
+        trigger=SIGNAL_TRIGGER[recommendation.signal],
+        drift_pct_by_channel={k: Decimal(v) for k, v in drift.items()} if drift else None,
+    )
+    return version.number
+
+
+def _summary(recommendation: Recommendation) -> list[str]:
+    lines = [recommendation.reason]
+    if recommendation.draft_number:
+        lines.append(f"Pre-drafted as v{recommendation.draft_number} for the planner to review.")
+    return lines
+
+
+@transaction.atomic
+def recommendation_open(
+    *,
+    tenant,
+    track: Track,
+    signal: str,
+    subject_key: str,
+    path: str,
+    reason: str,
+    evidence: dict,
+    actor: Actor,
+    source: str,
+    predraft: bool = False,
+) -> tuple[Recommendation, bool]:
+    """Open the recommendation and its ticket, or return the open one for the same condition
+    (and False). `evidence["proposed_payload"]`, when given, is the draft it proposes; with
+    `predraft` the draft is made now (structural blocks, seasonality)."""
+    reason = clean_text(reason, name="reason", max_length=REASON_MAX)
+    if not reason:
+        raise RecommendationError("Say why the plan should change.", fields={"reason": ["empty"]})
+    if path not in (ChangePath.REVISE, ChangePath.REPLAN):
+        raise RecommendationError(
+            "A recommendation's path is revise or replan.", fields={"path": ["revise or replan"]}
+        )
+    problem = json_problem(evidence, max_bytes=EVIDENCE_MAX_BYTES)
+    if problem:
+        raise RecommendationError(f"evidence {problem}.", fields={"evidence": [problem]})
+    existing = open_recommendation(track=track, signal=signal, subject_key=subject_key)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            recommendation = Recommendation.objects.create(
+                tenant=tenant,
+                track=track,
+                signal=signal,
+                subject_key=subject_key,
+                path=path,
+                reason=reason,
+                evidence=evidence,
+                source=source[:100],
+            )
+    except IntegrityError:
+        # Another scan opened it a moment ago (the open-recommendation constraint): that one
+        # stands.
+        existing = open_recommendation(track=track, signal=signal, subject_key=subject_key)
+        if existing is None:
+            raise
+        return existing, False
+    if predraft and evidence.get("proposed_payload"):
+        try:
+            with transaction.atomic():
+                recommendation.draft_number = _draft(
+                    recommendation, actor, evidence["proposed_payload"]
+                )
+        except PlanError as exc:
+            recommendation.evidence = {**evidence, "draft_refused": exc.message}
+    ticket = ticket_open(
+        tenant=tenant,
+        type=TicketType.A5,
+        actor=actor,
+        title=f"Plan {path} recommended for {track.key}: {Signal(signal).label.lower()}",
+        summary=" ".join(_summary(recommendation)),
+        subject_type=RECOMMENDATION_SUBJECT,
+        subject_id=str(recommendation.pk),
+        plan_version=recommendation.draft_number
+        or (track.current_version.number if track.current_version_id else None),
+        requesting_agent=source[:100],
+        required_roles=[Role.PLANNER.value],
+        client_visible=False,
+        diff={
+            "summary": _summary(recommendation),
+            "raw": {
+                "signal": signal,
+                "path": path,
+                "evidence": {k: v for k, v in evidence.items() if k != "proposed_payload"},
+            },
+        },
+        sla_kind=SlaKind.REPLAN_DRAFT if path == ChangePath.REPLAN else SlaKind.REVISE_DRAFT,
+        dedupe_key=f"recommendation:{track.pk}:{signal}:{subject_key}"[:200],
+    )
+    recommendation.ticket = ticket.public_id
+    recommendation.save(update_fields=["ticket", "draft_number", "evidence"])
+    audit_event_append(
+        tenant=tenant,
+        actor=actor,
+        action=AuditAction.RECOMMENDATION_OPENED,
+        resource=recommendation,
+        plan_version=recommendation.draft_number,
+        data={
+            "track": track.key,
+            "signal": signal,
+            "subject": subject_key,
+            "path": path,
+            "reason": reason,
+            "ticket": ticket.public_id,
+        },
+    )
+    return recommendation, True
+
+
+def recommendation_lock_for_decision(recommendation: Recommendation) -> None:
+    """Before a decision on the recommendation's ticket writes anything: the recommendation,
+    then — when approving it may create the draft — the tenant's version counter, which every
+    writer claims before the audit chain head (config/locks.py)."""
+    Recommendation.objects.select_for_update().filter(pk=recommendation.pk).first()
+    if recommendation.is_open and recommendation.draft_number is None:
+        plan_version_counter_lock(tenant_id=recommendation.tenant_id)
+
+
+def recommendation_draft(*, recommendation: Recommendation, actor: Actor) -> Recommendation:
+    """Turn the recommendation into a draft vN+1 (its approved ticket's consequence)."""
+    recommendation = (
+        Recommendation.objects.select_for_update()
+        .select_related("track", "tenant")
+        .get(pk=recommendation.pk)
+    )
+    if not recommendation.is_open:
+        return recommendation
+    if recommendation.draft_number is None:
+        payload = recommendation.evidence.get("proposed_payload")
+        if not payload:
+            raise RecommendationError(
+                "This recommendation proposes no plan: start a draft in the editor instead.",
+                code="nothing_to_draft",
+            )
+        recommendation.draft_number = _draft(recommendation, actor, payload)
+    recommendation.status = RecommendationStatus.DRAFTED
+    recommendation.resolved_at = timezone.now()
+    recommendation.save(update_fields=["status", "resolved_at", "draft_number"])
+    audit_event_append(
+        tenant=recommendation.tenant_id,
+        actor=actor,
+        action=AuditAction.RECOMMENDATION_DRAFTED,
+        resource=recommendation,
+        plan_version=recommendation.draft_number,
+        data={"track": recommendation.track.key, "draft": recommendation.draft_number},
+    )
+    return recommendation
+
+
+def recommendation_dismiss(
+    *, recommendation: Recommendation, actor: Actor, note: str
+) -> Recommendation:
+    recommendation = Recommendation.objects.select_for_update().get(pk=recommendation.pk)
+    if not recommendation.is_open:
+        return recommendation
+    recommendation.status = RecommendationStatus.DISMISSED
+    recommendation.resolved_at = timezone.now()
+    recommendation.save(update_fields=["status", "resolved_at"])
+    audit_event_append(
+        tenant=recommendation.tenant_id,
+        actor=actor,
+        action=AuditAction.RECOMMENDATION_DISMISSED,
+        resource=recommendation,
+        data={"note": note},
+    )
+    return recommendation

@@ -1,0 +1,177 @@
+"""Rollback: an applied change set reverted by a new change set — its inverse, through the same
+guardrails, linked to the one it reverts (DESIGN.md "Execution and optimization")."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.services import audit_event_append
+from config.errors import Conflict
+from optimization import guardrails
+from optimization.models import (
+    DAILY_BUDGET,
+    ChangeSet,
+    ChangeSetEventKind,
+    ChangeSetKind,
+    ChangeSetStatus,
+)
+from optimization.selectors import (
+    applied_budget_drift,
+    drift_window_start,
+    live_daily_budgets,
+    planned_daily_budgets,
+    tenant_today,
+)
+from optimization.services.change_sets import (
+    ChangeSetRequest,
+    _currency,
+    _log,
+    change_set_submit,
+)
+from plans.schema import money_text
+from tenants.models import TenantPolicy
+
+
+@dataclass(frozen=True)
+class InverseItem:
+    entity_id: str
+    channel: str
+    field: str
+    before: object  # what the change set applied: the live value a rollback starts from
+    after: object  # what was there before it
+    live: object  # the live value now
+    moved: bool  # the live value is no longer what the change set applied
+
+
+@dataclass(frozen=True)
+class RollbackPreview:
+    change_set: ChangeSet
+    items: tuple[InverseItem, ...]
+    verdict: guardrails.Verdict | None
+    refusal: str  # why it can't be rolled back now ("" when it can)
+
+    @property
+    def possible(self) -> bool:
+        return not self.refusal
+
+
+def _live(entry, field_name):
+    value = entry.state.get(field_name)
+    if value is not None and field_name == DAILY_BUDGET:
+        return money_text(Decimal(str(value)))
+    return value
+
+
+def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
+    """The inverse of an applied change set against the live state now: per entity before →
+    after and which guardrail it meets. Read only."""
+    refusal = ""
+    if change_set.status != ChangeSetStatus.APPLIED:
+        refusal = (
+            "Only an applied change set can be rolled back; this one is "
+            f"{change_set.get_status_display().lower()}."
+        )
+    elif change_set.reverted_by.exclude(
+        status__in=[ChangeSetStatus.REJECTED, ChangeSetStatus.STALE, ChangeSetStatus.LAPSED]
+    ).exists():
+        refusal = "It was rolled back already."
+    applied = list(change_set.applied.select_related("manifest_entry").order_by("id"))
+    items = tuple(
+        InverseItem(
+            entity_id=row.manifest_entry.entity_id,
+            channel=row.channel,
+            field=row.field,
+            before=row.after,
+            after=row.before,
+            live=_live(row.manifest_entry, row.field),
+            moved=_live(row.manifest_entry, row.field) != row.after,
+        )
+        for row in applied
+    )
+    if not refusal and any(item.moved for item in items):
+        moved = [i for i in items if i.moved]
+        refusal = "The live state moved since it was applied: " + "; ".join(
+            f"{i.entity_id} {i.field.replace('_', ' ')} is now {i.live}, not {i.before}"
+            for i in moved
+        )
+    verdict = None
+    if items:
+        track = change_set.track
+        policy = TenantPolicy.objects.get(tenant_id=change_set.tenant_id)
+        channel_entries = track.manifest.filter(channel__in={i.channel for i in items})
+        verdict = guardrails.evaluate(
+            items=[
+                guardrails.ProposedItem(i.entity_id, i.channel, i.field, i.before, i.after)
+                for i in items
+            ],
+            live_daily_budget=live_daily_budgets(channel_entries),
+            planned_daily_budget=planned_daily_budgets(
+                track=track, on=tenant_today(change_set.tenant)
+            ),
+            drift_before=applied_budget_drift(
+                track=track,
+                since=drift_window_start(track=track, policy=policy, now=timezone.now()),
+            ),
+            optimization_pct=policy.auto_approve_optimization_under_pct,
+            drift_pct=policy.drift_pct,
+            first_launch_requires_human=False,
+            currency=_currency(track),
+        )
+    return RollbackPreview(change_set, items, verdict, refusal)
+
+
+@transaction.atomic
+def change_set_rollback(*, change_set: ChangeSet, actor: Actor, reason: str = "") -> ChangeSet:
+    """Roll an applied change set back: a new change set, the inverse of its applied values,
+    through the same guardrails (so it may wait for an A3 itself), linked to it."""
+    change_set = (
+        ChangeSet.objects.select_for_update(of=("self",))
+        .select_related("track", "tenant")
+        .get(pk=change_set.pk)
+    )
+    preview = rollback_preview(change_set=change_set)
+    if not preview.possible:
+        raise Conflict(preview.refusal, code="cannot_roll_back")
+    rollback = change_set_submit(
+        tenant=change_set.tenant,
+        request=ChangeSetRequest(
+            change_set_id=f"rollback-{secrets.token_hex(6)}",
+            track=change_set.track.key,
+            items=[
+                {
+                    "entity_id": item.entity_id,
+                    "field": item.field,
+                    "before": item.before,
+                    "after": item.after,
+                }
+                for item in preview.items
+            ],
+            agent=actor.label,
+            reason=reason or f"Rollback of {change_set.change_set_id}",
+            kind=ChangeSetKind.ROLLBACK,
+            reverts=change_set,
+        ),
+        actor=actor,
+    )
+    _log(
+        change_set,
+        ChangeSetEventKind.ROLLED_BACK,
+        actor,
+        f"Rolled back by {rollback.change_set_id} ({rollback.get_status_display().lower()}).",
+        rollback=rollback.change_set_id,
+    )
+    audit_event_append(
+        tenant=change_set.tenant_id,
+        actor=actor,
+        action=AuditAction.CHANGE_SET_ROLLED_BACK,
+        resource=change_set,
+        data={"rollback": rollback.change_set_id, "status": rollback.status},
+    )
+    return rollback
