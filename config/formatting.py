@@ -78,13 +78,14 @@ def money_change(value: object, currency: str = "") -> str:
     return f"+{text}" if amount.quantize(CENT, rounding=ROUND_HALF_UP) > 0 else text
 
 
-def percent(value: object) -> str:
-    """12 → "12%"; "6.94" → "6.9%"; "-20.0" → "−20%"."""
+def percent(value: object, places: int = 1) -> str:
+    """12 → "12%"; "6.94" → "6.9%"; "-20.0" → "−20%". `places=2` where a threshold is judged
+    to the hundredth (15.01% is beyond 15%, and must not read "15%")."""
     number = to_decimal(value)
     if number is None:
         return _as_text(value)
-    number = number.quantize(TENTH, rounding=ROUND_HALF_UP)
-    text = f"{_digits(number, 1)}%"
+    number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    text = f"{_digits(number, places)}%"
     return f"{MINUS}{text}" if number < 0 else text
 
 

@@ -200,19 +200,19 @@ def evaluate(
     reasons = []
     for check in checks:
         if not check.move_ok:
-            moved = percent(check.move_pct) if check.move_pct is not None else "from nothing"
+            moved = percent(check.move_pct, 2) if check.move_pct is not None else "from nothing"
             reasons.append(
                 f"{check.channel} moves {moved} of its live daily budget "
                 f"({money(check.live_daily_budget, currency)}), beyond the "
-                f"{percent(optimization_pct)} guardrail"
+                f"{percent(optimization_pct, 2)} guardrail"
             )
         if not check.drift_ok:
             if check.drift_pct_after is None:
                 reasons.append(f"{check.channel} has no planned daily budget today to drift from")
             else:
                 reasons.append(
-                    f"{check.channel} would drift {percent(check.drift_pct_after)} from the "
-                    f"approved plan, beyond {percent(drift_pct)}"
+                    f"{check.channel} would drift {percent(check.drift_pct_after, 2)} from the "
+                    f"approved plan, beyond {percent(drift_pct, 2)}"
                 )
     if first_launches:
         reasons.append(f"first launch of {', '.join(first_launches)} needs a person (A2)")

@@ -93,10 +93,10 @@ def _drift(drift: triggers.Drift, now: datetime) -> bool:
     daily = {drift.channel: live.get(drift.channel, drift.planned + drift.net)}
     currency = _currency(track)
     reason = (
-        f"{drift.channel.title()} drifted {percent(drift.pct)} from the approved plan of "
+        f"{drift.channel.title()} drifted {percent(drift.pct, 2)} from the approved plan of "
         f"v{track.current_version.number} ({money(drift.planned, currency)} a day planned, "
         f"{money(drift.net, currency)} applied since) — beyond "
-        f"{percent(track.tenant.policy.drift_pct)}: revise the plan to reflect it."
+        f"{percent(track.tenant.policy.drift_pct, 2)}: revise the plan to reflect it."
     )
     change_sets = list(
         track.change_sets.filter(applied__channel=drift.channel, applied__field="daily_budget")

@@ -98,7 +98,7 @@ def test_the_drift_bound_counts_what_was_applied_before(live):
     assert second.status == "applied"
     third = submit(live, budget("search-generic", "225.00", "225.05"))  # drift 15.01%
     assert (third.status, third.path) == ("pending_approval", "revise")
-    assert "would drift 15% from the approved plan, beyond 15%" in third.status_reason
+    assert "would drift 15.01% from the approved plan, beyond 15%" in third.status_reason
 
 
 def test_a_move_back_towards_the_plan_passes_the_drift_bound(live, on_10_november):
