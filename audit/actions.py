@@ -19,6 +19,13 @@ class AuditAction(StrEnum):
     # agents
     AGENT_KEY_CREATED = "agent_key.created"
     AGENT_KEY_REVOKED = "agent_key.revoked"
+    RUN_CREATED = "run.created"
+    RUN_BLOCKED = "run.blocked"
+    RUN_RESUMED = "run.resumed"
+    RUN_ESTIMATE_RAISED = "run.estimate_raised"
+    RUN_ENDED = "run.ended"
+    QC_ALERT_OPENED = "qc_alert.opened"
+    QC_ALERT_RECOVERED = "qc_alert.recovered"
     # approvals
     TICKET_OPENED = "ticket.opened"
     TICKET_DECIDED = "ticket.decided"

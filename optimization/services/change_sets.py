@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import Ticket
-from approvals.registry import run_block_reason
+from approvals.registry import reference_exists, run_block_reason
 from approvals.selectors import subject_blocking_tickets, ticket_required_roles
 from approvals.services import (
     subject_tickets_lock,
@@ -384,6 +384,12 @@ def change_set_submit(*, tenant: Tenant, request: ChangeSetRequest, actor: Actor
     reason = clean_text(request.reason, name="reason", max_length=REASON_MAX)
     if text_problem(request.change_set_id) or not request.change_set_id.strip():
         raise ChangeSetError("change_set_id is required.", fields={"change_set_id": ["required"]})
+    if request.run_id and not reference_exists("run_id", tenant=tenant, value=request.run_id):
+        raise ChangeSetError(
+            f"This tenant has no run {request.run_id!r}.",
+            code="unknown_run",
+            fields={"run_id": ["no such run for this key's tenant"]},
+        )
     blocked_by = run_block_reason(tenant=tenant, run_id=request.run_id)
     if blocked_by:
         raise Blocked(blocked_by, code="run_blocked")

@@ -15,6 +15,13 @@ from audit.models import AuditEvent
 from optimization.models import ChangeSet, PerformanceRow, Recommendation
 
 pytestmark = pytest.mark.django_db
+RUN = {
+    "run_id": "run-93ab",
+    "main_task_id": "weekly-report",
+    "agent": "optimizer",
+    "model": "gpt-5-mini",
+    "estimated_cost_usd": "2.00",
+}
 
 SEARCH_UP = {
     "change_set_id": "0b5a9c4e-6c5e-4d53-9a1b-2f1d8e7c6a01",
@@ -111,21 +118,6 @@ def test_a_before_that_is_no_longer_live_is_409_naming_the_entity(client, live, 
     assert response.status_code == 409
     assert response.json()["error"] == "stale_before"
     assert "search-brand is now €300, not €280" in response.json()["detail"]
-
-
-def test_a_blocked_run_is_423_and_writes_nothing(client, live, acme_headers, monkeypatch):
-    from approvals import registry
-
-    monkeypatch.setattr(
-        registry, "_run_gate", lambda tenant, run_id: f"Run {run_id} waits for A8-K2Q4."
-    )
-    response = post(client, acme_headers, "/change-sets", {**SEARCH_UP, "run_id": "run-7"})
-    assert response.status_code == 423
-    assert response.json() == {
-        "error": "run_blocked",
-        "detail": "Run run-7 waits for A8-K2Q4.",
-    }
-    assert not ChangeSet.objects.exists()
 
 
 def test_another_tenants_key_sees_no_entity_and_no_change_set(client, live, globex):
@@ -265,6 +257,39 @@ def test_two_agents_moving_one_channel_at_once_see_each_others_drift(live, acme_
     for thread in threads:
         thread.join()
     assert sorted(answers) == ["applied", "pending_approval"]
+
+
+def test_a_change_set_on_a_run_blocked_by_a_loop_limit_is_423(client, acme_headers, live):
+    post(client, acme_headers, "/runs", RUN)
+    for _ in range(2):
+        post(client, acme_headers, "/runs/run-93ab/gate", {"kind": "orchestrator_retry"})
+    body = {
+        "change_set_id": "cs-1",
+        "track": "always_on",
+        "run_id": "run-93ab",
+        "items": [
+            {"entity_id": "search-brand", "field": "daily_budget", "before": 300, "after": 310}
+        ],
+    }
+    response = post(client, acme_headers, "/change-sets", body)
+    assert response.status_code == 423
+    assert response.json()["error"] == "run_blocked"
+    assert "waits for A8-" in response.json()["detail"]
+    assert not ChangeSet.objects.exists()
+
+
+def test_a_change_set_naming_an_unknown_run_is_refused(client, acme_headers, live):
+    body = {
+        "change_set_id": "cs-1",
+        "track": "always_on",
+        "run_id": "run-nobody",
+        "items": [
+            {"entity_id": "search-brand", "field": "daily_budget", "before": 300, "after": 310}
+        ],
+    }
+    response = post(client, acme_headers, "/change-sets", body)
+    assert response.status_code == 422
+    assert "run_id" in response.json()["fields"]
 
 
 # --- Performance ------------------------------------------------------------------------------

@@ -229,13 +229,23 @@ def test_a_before_that_is_not_live_is_a_conflict_naming_the_entity(live):
     assert not ChangeSet.objects.exists()
 
 
-def test_a_blocked_run_is_refused_with_423(live, monkeypatch):
-    from approvals import registry
+def test_a_run_blocked_by_its_cost_guard_is_refused_with_423(live):
+    from agents.services import run_create, run_spend
 
-    monkeypatch.setattr(registry, "_run_gate", lambda tenant, run_id: f"run {run_id} has A8-X open")
+    run_create(
+        tenant=live,
+        run_id="run-7",
+        main_task_id="budget-pacing",
+        agent="optimizer",
+        model="m",
+        estimated_cost_usd="1.00",
+        actor=AGENT,
+    )
+    run_spend(tenant=live, run_id="run-7", input_tokens=1, output_tokens=1, cost_usd="3.00")
     with pytest.raises(Blocked) as error:
         submit(live, budget("search-brand", "300.00", "310.00"), run_id="run-7")
     assert (error.value.status, error.value.code) == (423, "run_blocked")
+    assert "The Cost Guard tripped on run run-7" in error.value.message
     assert not ChangeSet.objects.exists()
 
 

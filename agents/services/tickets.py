@@ -1,0 +1,123 @@
+"""What agents does when an A8 or A9 about a run is decided (approvals/registry.py), and the A9
+clearance that raises the run's estimate."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from agents.models import AgentRun
+from agents.services.runs import SUBJECT_TYPE, RunError, usd, usd_text
+from approvals.models import Ticket, TicketStatus
+from approvals.selectors import subject_blocking_tickets
+from approvals.services import subject_tickets_lock, ticket_cancel, ticket_decide
+from approvals.types import TicketType
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.services import audit_event_append
+from config.errors import Conflict
+from config.text import REASON_MAX, clean_text
+
+
+def _run_of(ticket) -> AgentRun | None:
+    return AgentRun.objects.filter(tenant_id=ticket.tenant_id, run_id=ticket.subject_id).first()
+
+
+def on_run_ticket_locked(ticket) -> None:
+    run = _run_of(ticket)
+    if run is not None:
+        AgentRun.objects.select_for_update().filter(pk=run.pk).first()
+
+
+def on_run_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
+    """Approve (clear) = the run goes on: an A8's exhausted counter restarts, an A9 stops
+    blocking (with a raised estimate when the clearance gave one). Reject = the run ends."""
+    run = (
+        AgentRun.objects.select_for_update()
+        .filter(tenant_id=ticket.tenant_id, run_id=ticket.subject_id)
+        .first()
+    )
+    if run is None or run.ended:
+        return
+    reason = ticket.resolution_note or outcome.replace("_", " ")
+    if outcome != TicketStatus.APPROVED:
+        run.ended, run.loop_block, run.cost_block = True, "", False
+        run.ended_at = ticket.resolved_at
+        run.save(update_fields=["ended", "ended_at", "loop_block", "cost_block", "updated_at"])
+        audit_event_append(
+            tenant=run.tenant_id,
+            actor=actor,
+            action=AuditAction.RUN_ENDED,
+            resource=run,
+            data={"ticket": ticket.public_id, "reason": reason},
+        )
+        # An ended run waits for nothing more: its other red flag closes with it.
+        for other in subject_blocking_tickets(
+            tenant=run.tenant, subject_type=SUBJECT_TYPE, subject_id=run.run_id
+        ).exclude(pk=ticket.pk):
+            ticket_cancel(ticket=other, actor=actor, reason=f"Run ended by {ticket.public_id}.")
+        return
+    fields = ["updated_at"]
+    cleared = {}
+    if ticket.type == TicketType.A8 and run.loop_block:
+        counter = run.loop_block
+        cleared = {"counter": counter, "was": getattr(run, counter)}
+        setattr(run, counter, 0)
+        run.loop_block = ""
+        fields += [counter, "loop_block"]
+    elif ticket.type == TicketType.A9 and run.cost_block:
+        cleared = {"cost_guard": True, "estimated_usd": str(run.estimated_cost_usd)}
+        run.cost_block = False
+        fields += ["cost_block"]
+    if cleared:
+        run.save(update_fields=fields)
+        audit_event_append(
+            tenant=run.tenant_id,
+            actor=actor,
+            action=AuditAction.RUN_RESUMED,
+            resource=run,
+            data={"ticket": ticket.public_id, "reason": reason, **cleared},
+        )
+
+
+@transaction.atomic
+def run_cost_guard_clear(
+    *, run: AgentRun, actor: Actor, estimated_cost_usd=None, reason: str
+) -> AgentRun:
+    """An operator or admin clears a run's A9, raising its estimate (with the reason) when the
+    work really costs more: the run's next gate call is measured against the new line."""
+    reason = clean_text(reason, name="reason", max_length=REASON_MAX)
+    if not reason:
+        raise RunError("Say why the run may go on.", fields={"reason": ["required"]})
+    subject_tickets_lock(tenant=run.tenant_id, subject_type=SUBJECT_TYPE, subject_id=run.run_id)
+    run = AgentRun.objects.select_for_update().get(pk=run.pk)
+    ticket = (
+        subject_blocking_tickets(
+            tenant=run.tenant, subject_type=SUBJECT_TYPE, subject_id=run.run_id
+        )
+        .filter(type=TicketType.A9)
+        .first()
+    )
+    if ticket is None or not run.cost_block:
+        raise Conflict(f"Run {run.run_id} has no open Cost Guard ticket.", code="not_blocked")
+    if estimated_cost_usd not in (None, ""):
+        estimate = usd(estimated_cost_usd, "estimated_cost_usd", positive=True)
+        if estimate <= run.estimated_cost_usd:
+            raise RunError(
+                f"A raised estimate is more than {usd_text(run.estimated_cost_usd)}.",
+                fields={"estimated_cost_usd": ["not more than the current estimate"]},
+            )
+        before = run.estimated_cost_usd
+        run.estimated_cost_usd = estimate
+        run.save(update_fields=["estimated_cost_usd", "updated_at"])
+        audit_event_append(
+            tenant=run.tenant_id,
+            actor=actor,
+            action=AuditAction.RUN_ESTIMATE_RAISED,
+            resource=run,
+            data={"before": str(before), "after": str(estimate), "reason": reason},
+        )
+    ticket_decide(
+        ticket=Ticket.objects.get(pk=ticket.pk), actor=actor, verdict="approve", comment=reason
+    )
+    run.refresh_from_db()
+    return run
