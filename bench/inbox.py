@@ -22,33 +22,23 @@ its effect can be seen; without it the bench measures the committed schema.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import statistics
 import sys
 import time
 from datetime import timedelta
 
-import dj_database_url  # noqa: E402
-import psycopg  # noqa: E402
+import _setup
 
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--tickets", type=int, default=100_000)
+parser.add_argument("--tenants", type=int, default=50)
+parser.add_argument("--iterations", type=int, default=60)
+parser.add_argument("--proposed-index", action="store_true")
+ARGS = _setup.arguments(parser, quick={"tickets": 1_000, "tenants": 5, "iterations": 3})
 # Its own database, made afresh each run: exactly these 100,000 tickets, and no rows (or schema
 # of the day) other benches left behind.
-BENCH_DB = os.environ.setdefault("BENCH_DATABASE_NAME", "bench_ht_inbox")
-_server = dj_database_url.parse(os.environ.get("DATABASE_URL") or sys.exit("set DATABASE_URL"))
-with psycopg.connect(
-    dbname="postgres",
-    host=_server["HOST"] or "127.0.0.1",
-    port=_server["PORT"] or 5432,
-    user=_server["USER"],
-    password=_server["PASSWORD"] or None,
-    autocommit=True,
-) as _conn:
-    _conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-
-import _setup  # noqa: E402
-
-_setup.django_on_bench_db()
+_setup.django_on_bench_db("inbox", fresh=True)
 
 from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -222,7 +212,7 @@ def query_counts(client: Client) -> dict[str, int]:
 
 
 def timings(client: Client, url: str, params: dict, iterations: int) -> tuple[float, float]:
-    for _ in range(5):
+    for _ in range(min(5, iterations)):
         client.get(url, params)
     samples = []
     for _ in range(iterations):
@@ -234,14 +224,7 @@ def timings(client: Client, url: str, params: dict, iterations: int) -> tuple[fl
     return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--tenants", type=int, default=50)
-    parser.add_argument("--iterations", type=int, default=60)
-    parser.add_argument("--proposed-index", action="store_true")
-    args = parser.parse_args()
-
+def main(args: argparse.Namespace) -> None:
     if args.proposed_index:
         with connection.cursor() as cursor:
             cursor.execute(PROPOSED_INDEX)
@@ -302,4 +285,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)
