@@ -16,8 +16,9 @@ first (a few tickets per tenant), then 100,000 tickets bulk-inserted across them
    operator of one tenant (~2,000 tickets) and an admin of all 50 (~100,000).
 
 The searches: two words, the second too short for a trigram and the first in every ticket (the
-trigram indexes of approvals migration 0007 can't narrow that: every open ticket is read), and a
-fragment of a public id, as people paste one (the indexes find it without reading the table).
+trigram indexes of approvals migration 0007 can't narrow that: every open ticket is read, once,
+as inbox.page_of_tickets counts and pages in one query), and a fragment of a public id, as people
+paste one (the indexes find it without reading the table).
 
 `--proposed-index` adds the index proposed for approvals.models.Ticket.Meta (PROPOSED_INDEX) so
 its effect can be seen; without it the bench measures the committed schema.
