@@ -1,6 +1,7 @@
 # Human Touch — see README.md. Needs only python3 (3.11+) on the machine.
 #   make run    set up, migrate, seed the demo world, start web server + django-q2 cluster
 #   make test   the whole test suite (PostgreSQL when available, else SQLite)
+#   make bench-quick  every bench in bench/ in quick mode (small data), as CI runs them
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 HOST := 127.0.0.1
 PORT := 8000
 
-.PHONY: install run test lint format clean
+.PHONY: install run test bench-quick lint format clean
 
 # Reinstalls whenever pyproject.toml changes. The stamp is written only after a complete install,
 # so an interrupted one is simply redone.
@@ -38,6 +39,20 @@ test: $(STAMP)
 	if [ ! -x "$${HT_CHROMIUM:-/usr/bin/chromium}" ]; then \
 	  echo "make test: no Chromium at $${HT_CHROMIUM:-/usr/bin/chromium}; browser tests are skipped (apt-get install chromium)"; fi ; \
 	DATABASE_URL="$$DATABASE_URL" $(PY) -m pytest $(PYTEST_ARGS)
+
+# Every script in bench/ with --quick against PostgreSQL (each in its own database, see
+# bench/_setup.py): small data, so it checks that the benches still run, and prints their figures.
+# Runs them all and fails if any failed. BENCH_DATABASE_BASE names the databases (bench_ht_…).
+bench-quick: $(STAMP)
+	@DATABASE_URL="$${DATABASE_URL:-$$(bin/detect-postgres)}" ; \
+	if [ -z "$$DATABASE_URL" ]; then echo "make bench-quick: needs PostgreSQL (set DATABASE_URL)" >&2; exit 1; fi ; \
+	failed="" ; \
+	for bench in bench/[!_]*.py; do \
+	  echo "=== $$bench --quick" ; \
+	  DATABASE_URL="$$DATABASE_URL" $(PY) $$bench --quick || failed="$$failed $$bench" ; \
+	done ; \
+	if [ -n "$$failed" ]; then echo "make bench-quick: FAILED:$$failed" >&2; exit 1; fi ; \
+	echo "make bench-quick: every bench ran"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

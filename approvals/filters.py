@@ -12,6 +12,8 @@ from approvals.models import TicketStatus
 from approvals.types import TYPE_CHOICES
 
 QUEUE_MINE = "mine"
+# On PostgreSQL each has a trigram index on UPPER(field) (migration 0007), which is what lets the
+# OR of icontains below skip the tickets that can't match: a field added here needs its index too.
 SEARCH_FIELDS = ("public_id", "title", "summary", "run_id", "change_set_id", "subject_id")
 
 

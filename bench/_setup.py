@@ -1,33 +1,66 @@
-"""Shared start-up for bench scripts: Django against a dedicated, migrated PostgreSQL database.
+"""Shared start-up for bench scripts: the command line, then Django against a dedicated, migrated
+PostgreSQL database of the bench's own.
 
     import _setup
-    _setup.django_on_bench_db()      # first thing in a bench script, before any model import
+    ARGS = _setup.arguments(parser, quick={"tickets": 1_000})  # before any database: --help
+    _setup.django_on_bench_db("inbox")  # then this, before any model import
 
 DATABASE_URL names the PostgreSQL server (user, host, port); the database itself is always
-BENCH_DATABASE_NAME (default `bench_ht`), created if missing and migrated, so a bench never touches
-the development database or anyone's test database. Data a bench makes stays there between runs
-(reuse it or make fresh rows; drop the whole database with `dropdb bench_ht` to start over).
+`<BENCH_DATABASE_BASE>_<bench>` (base `bench_ht` unless set: bench_ht_inbox, bench_ht_plans, …),
+created if missing and migrated, so a bench never touches the development database, anyone's test
+database or another bench's rows. Set BENCH_DATABASE_BASE to keep your runs apart from someone
+else's on a shared server (CI uses its own). Data a bench makes stays there between runs unless
+the bench asks for a fresh database (drop one with `dropdb bench_ht_inbox` to start over).
 DEBUG stays off (it would keep every query in memory and slow the figures down).
+
+`--quick` (every bench has it; `make bench-quick` runs them all so, and CI does too) swaps the
+full-size defaults for small ones: the bench still runs end to end and prints its figures and
+ratios, which mean little at that size. Options given on the command line still win.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BASE = "bench_ht"
 
 
-def django_on_bench_db(*, migrate: bool = True) -> str:
-    """Point Django at the bench database, set it up and return its name."""
+def arguments(parser: argparse.ArgumentParser, *, quick: dict) -> argparse.Namespace:
+    """Parse the command line, with `quick` as the defaults when --quick is given."""
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes ({}): checks the bench still runs, as CI does; the figures mean "
+        "little".format(", ".join(f"{name}={value}" for name, value in quick.items())),
+    )
+    args = parser.parse_args()
+    if args.quick:
+        parser.set_defaults(**quick)
+        args = parser.parse_args()
+    return args
+
+
+def bench_database_name(bench: str) -> str:
+    return f"{os.environ.get('BENCH_DATABASE_BASE') or DEFAULT_BASE}_{bench}"
+
+
+def django_on_bench_db(bench: str, *, fresh: bool = False, migrate: bool = True) -> str:
+    """Point Django at the bench's own database, set it up and return its name.
+
+    `fresh` drops the database first, for a bench that wants exactly the rows it makes (and the
+    schema of the day) rather than whatever earlier runs left behind.
+    """
     import dj_database_url
     import psycopg
 
     server = os.environ.get("DATABASE_URL", "")
     if not server.startswith(("postgres://", "postgresql://")):
         sys.exit("Benches need PostgreSQL: set DATABASE_URL=postgres://user@host:5432/any")
-    name = os.environ.get("BENCH_DATABASE_NAME", "bench_ht")
+    name = bench_database_name(bench)
     config = dj_database_url.parse(server)
     conninfo = {
         "host": config["HOST"] or "127.0.0.1",
@@ -36,6 +69,8 @@ def django_on_bench_db(*, migrate: bool = True) -> str:
         "password": config["PASSWORD"] or None,
     }
     with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
+        if fresh:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')

@@ -6,8 +6,8 @@
 event in its own transaction like a service does, so all four contend for the one chain head.
 The baseline inserts the same rows, with the same threads and transaction shape, into a plain
 copy of the table (same columns and indexes, no chain, no triggers). For comparison it also
-runs the chain with one tenant per writer (no contention). Runs in the bench_ht database
-(bench/_setup.py); every run makes fresh tenants, since audit rows can't be deleted.
+runs the chain with one tenant per writer (no contention). Runs in its own bench_ht_audit_append
+database (bench/_setup.py); every run makes fresh tenants, since audit rows can't be deleted.
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ import time
 
 import _setup
 
-_setup.django_on_bench_db()
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--events", type=int, default=20_000)
+parser.add_argument("--writers", type=int, default=4)
+ARGS = _setup.arguments(parser, quick={"events": 400})
+_setup.django_on_bench_db("audit_append")
 
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -119,11 +123,7 @@ def run(writer_func, tenant_ids: list[int], per_writer: int) -> float:
     return len(tenant_ids) * per_writer / (time.perf_counter() - started)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--writers", type=int, default=4)
-    args = parser.parse_args()
+def main(args: argparse.Namespace) -> None:
     per_writer = args.events // args.writers
     total = args.writers * per_writer
 
@@ -157,4 +157,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)

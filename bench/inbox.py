@@ -10,10 +10,15 @@ first (a few tickets per tenant), then 100,000 tickets bulk-inserted across them
 1. Query counts: the dashboard (inbox + red-flag lane + my-queue count) for several filters is
    rendered over the small world and again over 100,000 tickets; the counts must be equal.
 2. Server time: the Django test Client in-process (middleware, session, auth, template rendering
-   included), warmed up, then many requests per page; p50 and p95 of the dashboard next to a bare
-   page (a minimal view rendering the same page of 25 rows of the same queryset with no filters,
-   lane, queue or partials), as a ratio from this one run. Two people: an operator of one tenant
-   (~2,000 tickets) and an admin of all 50 (~100,000).
+   included), warmed up, then many requests per page; p50 and p95 of the dashboard, each as a
+   ratio to the same figure of a bare page from this one run (a minimal view rendering the same
+   page of 25 rows of the same queryset with no filters, lane, queue or partials). Two people: an
+   operator of one tenant (~2,000 tickets) and an admin of all 50 (~100,000).
+
+The searches: two words, the second too short for a trigram and the first in every ticket (the
+trigram indexes of approvals migration 0007 can't narrow that: every open ticket is read, once,
+as inbox.page_of_tickets counts and pages in one query), and a fragment of a public id, as people
+paste one (the indexes find it without reading the table).
 
 `--proposed-index` adds the index proposed for approvals.models.Ticket.Meta (PROPOSED_INDEX) so
 its effect can be seen; without it the bench measures the committed schema.
@@ -22,33 +27,23 @@ its effect can be seen; without it the bench measures the committed schema.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import statistics
 import sys
 import time
 from datetime import timedelta
 
-import dj_database_url  # noqa: E402
-import psycopg  # noqa: E402
+import _setup
 
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--tickets", type=int, default=100_000)
+parser.add_argument("--tenants", type=int, default=50)
+parser.add_argument("--iterations", type=int, default=60)
+parser.add_argument("--proposed-index", action="store_true")
+ARGS = _setup.arguments(parser, quick={"tickets": 1_000, "tenants": 5, "iterations": 3})
 # Its own database, made afresh each run: exactly these 100,000 tickets, and no rows (or schema
 # of the day) other benches left behind.
-BENCH_DB = os.environ.setdefault("BENCH_DATABASE_NAME", "bench_ht_inbox")
-_server = dj_database_url.parse(os.environ.get("DATABASE_URL") or sys.exit("set DATABASE_URL"))
-with psycopg.connect(
-    dbname="postgres",
-    host=_server["HOST"] or "127.0.0.1",
-    port=_server["PORT"] or 5432,
-    user=_server["USER"],
-    password=_server["PASSWORD"] or None,
-    autocommit=True,
-) as _conn:
-    _conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-
-import _setup  # noqa: E402
-
-_setup.django_on_bench_db()
+_setup.django_on_bench_db("inbox", fresh=True)
 
 from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -87,8 +82,10 @@ FILTERS = {
     "type A3": {"type": "A3"},
     "SLA overdue": {"sla": "overdue"},
     "SLA due soon": {"sla": "amber"},
-    "search": {"q": "budget 42"},
+    "search 'budget 42'": {"q": "budget 42"},
 }
+# Added once the tickets exist: {"q": <6 characters of a public id after its type, lower case>}.
+SEARCH_PUBLIC_ID = "search public id"
 
 # The bare page: the same rows with nothing else.
 BARE = engines["django"].from_string(
@@ -211,9 +208,9 @@ def add_tickets(tenants: list, total: int, approver, *, offset: int = 0) -> None
         cursor.execute("ANALYZE tenants_membership")
 
 
-def query_counts(client: Client) -> dict[str, int]:
+def query_counts(client: Client, filters: dict[str, dict]) -> dict[str, int]:
     counts = {}
-    for name, params in FILTERS.items():
+    for name, params in filters.items():
         with CaptureQueriesContext(connection) as queries:
             response = client.get("/", params)
         assert response.status_code == 200, (name, response.status_code)
@@ -222,7 +219,7 @@ def query_counts(client: Client) -> dict[str, int]:
 
 
 def timings(client: Client, url: str, params: dict, iterations: int) -> tuple[float, float]:
-    for _ in range(5):
+    for _ in range(min(5, iterations)):
         client.get(url, params)
     samples = []
     for _ in range(iterations):
@@ -234,14 +231,7 @@ def timings(client: Client, url: str, params: dict, iterations: int) -> tuple[fl
     return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--tenants", type=int, default=50)
-    parser.add_argument("--iterations", type=int, default=60)
-    parser.add_argument("--proposed-index", action="store_true")
-    args = parser.parse_args()
-
+def main(args: argparse.Namespace) -> None:
     if args.proposed_index:
         with connection.cursor() as cursor:
             cursor.execute(PROPOSED_INDEX)
@@ -249,6 +239,9 @@ def main() -> None:
     started = time.perf_counter()
     tenants, people = make_world(args.tenants)
     add_tickets(tenants, 3 * len(tenants), people["planner"])
+    # A ticket both people see, in the small world and the large one alike.
+    public_id = Ticket.objects.filter(tenant=tenants[0]).order_by("pk").first().public_id
+    filters = {**FILTERS, SEARCH_PUBLIC_ID: {"q": public_id[3:9].lower()}}
     clients = {}
     for who in ("operator", "admin"):
         clients[who] = Client()
@@ -266,7 +259,7 @@ def main() -> None:
         },
     )
     with served:
-        small = {who: query_counts(c) for who, c in clients.items()}
+        small = {who: query_counts(c, filters) for who, c in clients.items()}
         add_tickets(tenants, args.tickets, people["planner"], offset=3 * len(tenants))
         print(
             f"set-up: {Ticket.objects.filter(tenant__in=tenants).count():,} tickets in "
@@ -278,7 +271,7 @@ def main() -> None:
         failed = False
         for who, client in clients.items():
             bound = max(small[who].values())
-            for name, count in query_counts(client).items():
+            for name, count in query_counts(client, filters).items():
                 failed |= count > bound
                 print(
                     f"queries {who:8} {name:22} small world {small[who][name]:2} · "
@@ -288,18 +281,28 @@ def main() -> None:
         if failed:
             sys.exit("the dashboard's query count grows with the data")
 
-        print(f"\nserver time per page, {args.iterations} requests after warm-up (ms)")
+        print(
+            f"\nserver time per page, {args.iterations} requests after warm-up: ms, and × the "
+            "bare page's p50 / p95 from this run (aim: ≤ 3× both, p95 < 150 ms)"
+        )
         for who, client in clients.items():
             bare50, bare95 = timings(client, "/bench/bare-inbox/", {}, args.iterations)
-            print(f"{who:8} bare page (same 25 rows)      p50 {bare50:6.1f}  p95 {bare95:6.1f}")
-            for name, params in FILTERS.items():
+            print(
+                f"{who:8} {'bare page (same 25 rows)':29} {figures(bare50, bare95, bare50, bare95)}"
+            )
+            for name, params in filters.items():
                 p50, p95 = timings(client, "/", params, args.iterations)
-                verdict = "ok" if p50 <= 3 * bare50 and p95 < 150 else "over the aim"
-                print(
-                    f"{who:8} {name:29} p50 {p50:6.1f}  p95 {p95:6.1f}  "
-                    f"{p50 / bare50:4.1f}× bare ({verdict})"
-                )
+                missed = [
+                    *(["over 3×"] if max(p50 / bare50, p95 / bare95) > 3 else []),
+                    *(["p95 ≥ 150 ms"] if p95 >= 150 else []),
+                ]
+                verdict = ", ".join(missed) or "ok"
+                print(f"{who:8} {name:29} {figures(p50, p95, bare50, bare95)}  ({verdict})")
+
+
+def figures(p50: float, p95: float, bare50: float, bare95: float) -> str:
+    return f"p50 {p50:6.1f} ms {p50 / bare50:4.1f}×   p95 {p95:6.1f} ms {p95 / bare95:4.1f}×"
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)

@@ -8,7 +8,8 @@
 2. Version creation with 8 concurrent writers on ONE tenant (PostgreSQL): plan_version_create_draft
    (validate, classify, claim the per-tenant number, insert, audit), each in its own transaction.
    Baseline: the same threads inserting the same rows into a plain copy of the table (no counter,
-   no validation, no audit), one INSERT per transaction. Every run makes a fresh tenant.
+   no validation, no audit), one INSERT per transaction. Every run makes a fresh tenant, in its own
+   bench_ht_plans database (bench/_setup.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from decimal import Decimal
 
 import _setup
 
-_setup.django_on_bench_db()
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--repeat", type=int, default=50)
+parser.add_argument("--writers", type=int, default=8)
+parser.add_argument("--count", type=int, default=50, help="versions per writer")
+ARGS = _setup.arguments(parser, quick={"repeat": 5, "writers": 4, "count": 5})
+_setup.django_on_bench_db("plans")
 
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -208,15 +214,10 @@ def bench_numbering(writers: int, count: int) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {PLAIN_TABLE}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=50)
-    parser.add_argument("--writers", type=int, default=8)
-    parser.add_argument("--count", type=int, default=50, help="versions per writer")
-    args = parser.parse_args()
+def main(args: argparse.Namespace) -> None:
     bench_diff(args.repeat)
     bench_numbering(args.writers, args.count)
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)

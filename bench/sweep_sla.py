@@ -2,12 +2,13 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/human_touch python bench/sweep_sla.py
 
-Each run empties the ticket table of its own database (bench_ht_sweep, set up by
-bench/_setup.py), makes fresh tenants (default 50) with one mailable admin each and inserts the
-tickets, all past their SLA, in SQL. The baseline is the sweep's own set-based claim (the
-conditional UPDATE … RETURNING) run alone and rolled back; the sweep then does the claim, one
-audit event per escalated ticket (a tenant's hash chain is serial by design: one head claim and
-one bulk insert per tenant, audit_events_append_many) and one mail per tenant, after commit.
+Each run recreates its own database (bench_ht_sweep_sla, set up by bench/_setup.py), so the sweep
+finds exactly the tickets this run made, makes fresh tenants (default 50) with one mailable admin
+each and inserts the tickets, all past their SLA, in SQL. The baseline is the sweep's own
+set-based claim (the conditional UPDATE … RETURNING) run alone and rolled back; the sweep then
+does the claim, one audit event per escalated ticket (a tenant's hash chain is serial by design:
+one head claim and one bulk insert per tenant, audit_events_append_many) and one mail per tenant,
+after commit.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ import os
 import time
 
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-# A database of its own: the sweep escalates every overdue ticket it finds, and other benches
-# keep overdue tickets of their own in bench_ht.
-os.environ.setdefault("BENCH_DATABASE_NAME", "bench_ht_sweep")
 
 import _setup  # noqa: E402
 
-_setup.django_on_bench_db()
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--tickets", type=int, default=100_000)
+parser.add_argument("--tenants", type=int, default=50)
+ARGS = _setup.arguments(parser, quick={"tickets": 2_000, "tenants": 3})
+# A fresh database each run: the sweep escalates every overdue ticket it finds, so tickets (and
+# the rows that hang off them) left by an earlier run would be swept too.
+_setup.django_on_bench_db("sweep_sla", fresh=True)
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core import mail  # noqa: E402
@@ -61,14 +65,6 @@ def make_tenants(count: int) -> list:
         membership_set(tenant=tenant, user=admin, role=Role.ADMIN, actor=ACTOR)
         tenants.append(tenant)
     return tenants
-
-
-def clear_tickets() -> None:
-    """Tickets of earlier runs would be swept too (audit rows stay: they can't be deleted)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE approvals_ticketdecision, approvals_ticketcomment, approvals_ticket"
-        )
 
 
 def make_overdue_tickets(tenants: list, total: int) -> None:
@@ -130,14 +126,8 @@ def vacuum_analyze() -> None:
         cursor.execute(f"VACUUM ANALYZE {Ticket._meta.db_table}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--tenants", type=int, default=50)
-    args = parser.parse_args()
-
+def main(args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    clear_tickets()
     tenants = make_tenants(args.tenants)
     make_overdue_tickets(tenants, args.tickets)
     vacuum_analyze()
@@ -179,4 +169,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)

@@ -2,9 +2,10 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/human_touch python bench/verify_audit.py
 
-Builds (once, then reuses) a tenant with a valid chain of --events events in the bench_ht
-database (bench/_setup.py), then times audit_chains_verify on it next to a baseline from the
-same run: streaming the very same rows, the same way, without checking them.
+Builds (once, then reuses) a tenant with a valid chain of --events events (one tenant per
+size, so --quick never reads the big chain) in its own bench_ht_verify_audit database
+(bench/_setup.py), then times audit_chains_verify on it next to a baseline from the same run:
+streaming the very same rows, the same way, without checking them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from datetime import timedelta
 
 import _setup
 
-_setup.django_on_bench_db()
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--events", type=int, default=200_000)
+ARGS = _setup.arguments(parser, quick={"events": 5_000})
+_setup.django_on_bench_db("verify_audit")
 
 from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -25,8 +29,6 @@ from audit.models import AuditChainHead, AuditEvent  # noqa: E402
 from audit.verify import _pg_rows as verify_rows_postgresql  # noqa: E402
 from audit.verify import audit_chains_verify  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
-
-SLUG = "bench-verify"
 
 
 @transaction.atomic
@@ -69,13 +71,10 @@ def chain_build(tenant: Tenant, count: int) -> None:
     AuditChainHead.objects.filter(tenant=tenant).update(seq=seq, hash=prev_hash)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
-    args = parser.parse_args()
-
+def main(args: argparse.Namespace) -> None:
+    slug = f"bench-verify-{args.events}"
     tenant, _ = Tenant.objects.get_or_create(
-        slug=SLUG, defaults={"name": SLUG, "vertical": "retail", "country": "DE"}
+        slug=slug, defaults={"name": slug, "vertical": "retail", "country": "DE"}
     )
     have = AuditEvent.objects.filter(tenant=tenant).count()
     if have < args.events:
@@ -93,7 +92,7 @@ def main() -> None:
     if not verdict.ok:
         raise SystemExit(f"the bench chain is broken: {verdict.broken}")
 
-    print(f"{verdict.checked} events in tenant {SLUG}")
+    print(f"{verdict.checked} events in tenant {slug}")
     print(f"read rows only     : {read_rate:9.0f} events/s")
     print(
         f"verify_audit      : {verify_rate:9.0f} events/s  ({read_rate / verify_rate:.2f}x the "
@@ -102,4 +101,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)

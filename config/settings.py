@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Trigram indexes (approvals migration 0007) need its OpClass; harmless on SQLite.
+    "django.contrib.postgres",
     "django_htmx",
     "template_partials",
     "django_filters",

@@ -1,5 +1,5 @@
-"""approvals/inbox.py: SLA states and texts, the SLA filter, "my queue", the red-flag lane, and
-the inbox rendering with a constant number of queries."""
+"""approvals/inbox.py: SLA states and texts, the SLA filter, "my queue", the red-flag lane, the
+page of tickets, and the inbox rendering with a constant number of queries."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from approvals.inbox import (
     inbox_tickets,
+    page_of_tickets,
     red_flags,
     sla_state,
     sla_text,
@@ -271,3 +272,49 @@ def test_my_queue_costs_the_same_queries_for_one_tenant_or_many(
 
     assert response.context["my_queue_count"] == 11
     assert len(response.context["page"].object_list) == 11
+
+
+def test_a_page_of_tickets_holds_its_rows_newest_first_and_counts_every_match(
+    acme, staff, make_ticket, django_assert_num_queries
+):
+    tickets = [make_ticket(acme, "A1", title=f"Plan {i}") for i in range(7)]
+    qs = inbox_tickets(user=staff["planner"])
+
+    # The ids with their count in one query, then the rows and their approvals.
+    with django_assert_num_queries(3):
+        page = page_of_tickets(qs, number="2", per_page=3)
+
+    assert page.object_list == [tickets[3], tickets[2], tickets[1]]
+    assert page.paginator.count == 7
+    assert (page.number, page.paginator.num_pages) == (2, 3)
+    assert page.has_previous() and page.has_next()
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        pytest.param(None, 1, id="none"),
+        pytest.param("abc", 1, id="not-a-number"),
+        pytest.param("1.5", 1, id="not-whole"),
+        pytest.param("3", 3, id="the-last"),
+        pytest.param("9", 3, id="past-the-end"),
+        pytest.param("0", 3, id="zero"),
+        pytest.param("-2", 3, id="negative"),
+    ],
+)
+def test_a_page_number_is_read_as_the_paginator_reads_it(
+    acme, staff, make_ticket, number, expected
+):
+    tickets = [make_ticket(acme, "A1", title=f"Plan {i}") for i in range(7)]
+
+    page = page_of_tickets(inbox_tickets(user=staff["planner"]), number=number, per_page=3)
+
+    assert page.number == expected
+    assert page.paginator.count == 7
+    assert page.object_list == ([tickets[0]] if expected == 3 else tickets[:-4:-1])
+
+
+def test_a_page_of_no_tickets_is_an_empty_first_page(acme, staff):
+    page = page_of_tickets(inbox_tickets(user=staff["planner"]), number="4", per_page=3)
+
+    assert (page.number, page.paginator.count, page.object_list) == (1, 0, [])
