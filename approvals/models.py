@@ -63,6 +63,14 @@ class Ticket(models.Model):
     requesting_agent = models.CharField(max_length=100, blank=True)
     opened_by = models.CharField(max_length=150, help_text="the actor that opened it")
     opened_by_type = models.CharField(max_length=16, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the person who asked for it (four eyes: never one of its approvers)",
+    )
 
     # Who must decide.
     required_roles = models.JSONField(default=list, help_text="approval slots, e.g. planner")

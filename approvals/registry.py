@@ -6,6 +6,8 @@ AppConfig.ready(), for each `subject_type` it owns ("plan_version", "change_set"
 - `on_locked(ticket)`: called right after a ticket about the subject (with its sibling tickets)
   is locked and before anything is written, so the owner locks the subject and whatever its
   transition would change — the product's lock order (config/locks.py) in one place;
+- `authors(ticket)`: who wrote the subject, as {user id: "you drafted v6"}: four eyes
+  (`approval_policy.separation_of_duties`) keeps them out of its approval slots;
 - `on_resolved(ticket, outcome, actor)`: called inside the transaction that resolves the ticket
   (outcome is a TicketStatus value: approved / rejected / changes_requested / cancelled), so the
   subject's own transition (e.g. approve vN+1 and supersede vN) commits or rolls back together
@@ -28,6 +30,7 @@ from typing import Any
 
 OnResolved = Callable[[Any, str, Any], None]
 OnLocked = Callable[[Any], None]
+Authors = Callable[[Any], dict[int, str]]  # ticket -> {user id: "you drafted v6"}
 ReferenceExists = Callable[[Any, Any], bool]  # (tenant, value) -> does the tenant have it?
 
 
@@ -36,6 +39,7 @@ class SubjectHandler:
     subject_type: str
     on_resolved: OnResolved
     on_locked: OnLocked | None = None
+    authors: Authors | None = None
 
 
 _handlers: dict[str, SubjectHandler] = {}
@@ -43,9 +47,13 @@ _references: dict[str, ReferenceExists] = {}
 
 
 def register_subject(
-    subject_type: str, *, on_resolved: OnResolved, on_locked: OnLocked | None = None
+    subject_type: str,
+    *,
+    on_resolved: OnResolved,
+    on_locked: OnLocked | None = None,
+    authors: Authors | None = None,
 ) -> None:
-    _handlers[subject_type] = SubjectHandler(subject_type, on_resolved, on_locked)
+    _handlers[subject_type] = SubjectHandler(subject_type, on_resolved, on_locked, authors)
 
 
 def handler_for(subject_type: str) -> SubjectHandler | None:

@@ -26,12 +26,14 @@ def decision_refusal(
     role: str,
     verdict: str,
     approved_slots: set[str],
+    own_work: str = "",
 ) -> Refusal | None:
     """Why a person holding `role` may not give `verdict` on an open ticket; None if they may.
 
     Slots already approved are in `approved_slots`. A role that fills a slot may approve it (once),
     reject it or ask for changes; a veto role may only reject or ask for changes; a client acts
-    only on a client-visible ticket.
+    only on a client-visible ticket. Four eyes: `own_work` says why the ticket is the person's own
+    ("you drafted v6"), and then they fill no approval slot of it.
     """
     required = list(required_roles)
     ticket_type = TICKET_TYPES[type_id]
@@ -44,7 +46,12 @@ def decision_refusal(
     needs = " and ".join(slot_label(slot) for slot in required) or "nobody"
     fills_a_slot = role in roles_that_may_approve(required)
     if verdict == "approve":
-        if slot_for_role(required, role, approved_slots) is not None:
+        slot = slot_for_role(required, role, approved_slots)
+        if slot is not None and own_work:
+            return Refusal(
+                "own_work", f"{own_work[0].upper()}{own_work[1:]}; another {role} must approve."
+            )
+        if slot is not None:
             return None
         if fills_a_slot:
             return Refusal("already_decided", f"The {role} approval is already given.")
@@ -67,6 +74,7 @@ def allowed_verdicts(
     role: str,
     approved_slots: set[str],
     approved_by_user: bool,
+    own_work: str = "",
 ) -> list[str]:
     """The verdicts a person holding `role` may give now (for showing buttons): those
     decision_refusal lets through, less a second approval by someone who already approved."""
@@ -81,6 +89,7 @@ def allowed_verdicts(
             role=role,
             verdict=verdict,
             approved_slots=approved_slots,
+            own_work=own_work,
         )
         is None
     ]

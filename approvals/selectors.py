@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 
 from approvals.models import Ticket, TicketStatus, Verdict
-from approvals.registry import reference_exists
+from approvals.registry import handler_for, reference_exists
 from approvals.rules import allowed_verdicts
 from approvals.types import TICKET_TYPES, client_must_approve_budget, open_slots
 from tenants.access import tenant_ids_for
@@ -53,6 +53,28 @@ def ticket_progress(ticket: Ticket) -> TicketProgress:
     )
 
 
+def ticket_own_work(ticket: Ticket, user) -> str:
+    """Why the ticket is `user`'s own work ("you drafted v6"), or "" — four eyes
+    (`approval_policy.separation_of_duties`): they fill none of its approval slots."""
+    if not user.is_authenticated:
+        return ""
+    enforced = (
+        TenantPolicy.objects.filter(tenant_id=ticket.tenant_id)
+        .values_list("separation_of_duties", flat=True)
+        .first()
+    )
+    if not enforced:
+        return ""
+    handler = handler_for(ticket.subject_type) if ticket.subject_type else None
+    if handler is not None and handler.authors is not None:
+        own = handler.authors(ticket).get(user.pk)
+        if own:
+            return own
+    if ticket.requested_by_id == user.pk:
+        return f"you asked for {ticket.public_id}"
+    return ""
+
+
 def ticket_allowed_verdicts(*, ticket: Ticket, user) -> list[str]:
     """The verdicts `user` may give now (for showing buttons); ticket_decide enforces the same."""
     if not ticket.is_open or not user.is_authenticated:
@@ -67,6 +89,7 @@ def ticket_allowed_verdicts(*, ticket: Ticket, user) -> list[str]:
         role=membership.role,
         approved_slots=ticket_approved_slots(ticket),
         approved_by_user=ticket.decisions.filter(user=user, verdict=Verdict.APPROVE).exists(),
+        own_work=ticket_own_work(ticket, user),
     )
 
 

@@ -25,7 +25,7 @@ from approvals.models import (
 )
 from approvals.registry import handler_for
 from approvals.rules import decision_refusal
-from approvals.selectors import ticket_approved_slots
+from approvals.selectors import ticket_approved_slots, ticket_own_work
 from approvals.sla import business_due_at, days_for_kind
 from approvals.types import (
     TICKET_TYPES,
@@ -259,6 +259,7 @@ def ticket_open(
         requesting_agent=requesting_agent or (actor.label if actor.type != "user" else ""),
         opened_by=str(actor)[:150],
         opened_by_type=actor.type,
+        requested_by=actor.user if actor.type == "user" else None,
         required_roles=roles,
         client_visible=client_visible,
         red_flag=_clean_red_flag(type, red_flag),
@@ -494,10 +495,11 @@ def ticket_decide(
         role=role,
         verdict=verdict,
         approved_slots=approved,
+        own_work=ticket_own_work(ticket, user) if verdict == Verdict.APPROVE else "",
     )
     if refusal is not None:
         error = TicketConflict if refusal.code == "already_decided" else TicketNotAllowed
-        raise error(refusal.message)
+        raise error(refusal.message, code=refusal.code if refusal.code == "own_work" else None)
     if verdict != Verdict.APPROVE and not comment and role == Role.CLIENT:
         raise TicketError("Please give a reason.")
     slot = (

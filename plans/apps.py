@@ -8,7 +8,12 @@ class PlansConfig(AppConfig):
         from approvals.registry import register_reference, register_subject
         from plans.models import SUBJECT_TYPE
         from plans.selectors import version_exists
-        from plans.services import on_ticket_locked, on_ticket_resolved
+        from plans.services import on_ticket_locked, on_ticket_resolved, ticket_authors
 
-        register_subject(SUBJECT_TYPE, on_resolved=on_ticket_resolved, on_locked=on_ticket_locked)
+        register_subject(
+            SUBJECT_TYPE,
+            on_resolved=on_ticket_resolved,
+            on_locked=on_ticket_locked,
+            authors=ticket_authors,
+        )
         register_reference("plan_version", version_exists)

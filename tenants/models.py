@@ -100,6 +100,7 @@ class TenantPolicy(models.Model):
     vertical_compliance_profile = models.CharField(
         max_length=32, choices=ComplianceProfile.choices, default=D["vertical_compliance_profile"]
     )
+    separation_of_duties = models.BooleanField(default=D["separation_of_duties"])
     # loop_policy (hard ceilings)
     qc_correction_max = models.PositiveSmallIntegerField(default=D["qc_correction_max"])
     tool_rounds_max = models.PositiveSmallIntegerField(default=D["tool_rounds_max"])

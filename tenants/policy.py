@@ -48,6 +48,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "client_must_approve_budget_increase": True,
         "client_budget_increase_threshold_pct": Decimal("0"),
         "vertical_compliance_profile": "standard",
+        # Four eyes: who drafted or last edited a version, or requested a ticket, never fills an
+        # approval slot of it.
+        "separation_of_duties": True,
     },
     "loop_policy": {**LOOP_CEILINGS, "on_exhaustion": "red_flag_a8"},
     "cost_guard_policy": {"trip_multiplier": TRIP_MULTIPLIER_CEILING, "block_on_trip": True},

@@ -24,7 +24,7 @@ from plans.services.drafts import (
 )
 from plans.services.envelope import master_plan_set
 from plans.services.submit import plan_version_submit, ticket_preview
-from plans.services.tickets import on_ticket_locked, on_ticket_resolved
+from plans.services.tickets import on_ticket_locked, on_ticket_resolved, ticket_authors
 from plans.services.transitions import (
     plan_version_approve,
     plan_version_reject,
@@ -49,6 +49,7 @@ __all__ = [
     "plan_version_submit",
     "plan_version_withdraw",
     "subject_closure_lock",
+    "ticket_authors",
     "ticket_preview",
     "track_ensure",
 ]

@@ -166,6 +166,7 @@ def plan_version_create_draft(
         reason=reason,
         master_change=master_change,
         created_by=actor_text(actor),
+        drafted_by_user=actor.user if actor.type == "user" else None,
     )
     audit_event_append(
         tenant=tenant,
@@ -230,8 +231,10 @@ def plan_version_edit(
     version.path, version.path_reason = verdict.path.value, verdict.reason
     version.reason, version.master_change = new_reason, cleaned_master
     version.parent = track.current_version
+    version.edited_by_user = actor.user if actor.type == "user" else None
     version.save(
         update_fields=[
+            "edited_by_user",
             "payload",
             "payload_hash",
             "kind",

@@ -22,6 +22,23 @@ def _version_of(ticket) -> PlanVersion | None:
     )
 
 
+def ticket_authors(ticket) -> dict[int, str]:
+    """Who wrote the version a ticket is about (four eyes keeps them from approving it)."""
+    version = (
+        PlanVersion.objects.filter(tenant_id=ticket.tenant_id, number=int(ticket.subject_id))
+        .only("number", "drafted_by_user_id", "edited_by_user_id", "submitted_by")
+        .first()
+    )
+    if version is None:
+        return {}
+    authors = {}
+    if version.edited_by_user_id:
+        authors[version.edited_by_user_id] = f"you last edited v{version.number}"
+    if version.drafted_by_user_id:
+        authors[version.drafted_by_user_id] = f"you drafted v{version.number}"
+    return authors
+
+
 def on_ticket_locked(ticket) -> None:
     """Called right after a ticket about a version (and its sibling tickets) is locked, before
     anything is written: lock the version and what its approval would change, so the decision
