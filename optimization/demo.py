@@ -164,7 +164,7 @@ def _seed_manifests(log: Callable[[str], None]) -> None:
                 tenant=track.tenant, track_key=track_key, entries=missing, actor=SEED_ACTOR
             )
         log(
-            f"{slug} {track_key}: {len(rows)} live entities on v{track.current_version.number}"
+            f"{slug} {track_key}: {len(rows)} manifest entries on v{track.current_version.number}"
             + (f" ({len(missing)} new)" if missing and known else "")
         )
 
