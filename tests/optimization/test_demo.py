@@ -129,6 +129,8 @@ def test_the_demo_log_has_applied_waiting_stale_blocked_and_rolled_back_change_s
     assert not stale.applied.exists()
     stale_ticket = Ticket.objects.get(public_id=stale.ticket)
     assert stale_ticket.status == "approved"
+    comment = stale_ticket.comments.get()
+    assert (comment.body, comment.user) == (stale.status_reason, None)
     assert set(stale_ticket.decisions.values_list("user__username", flat=True)) == {
         "operator",
         "client",
