@@ -1,95 +1,149 @@
-"""Demo live manifests (CONTRACT.md "Demo world"), idempotent: manifest_sync upserts.
+"""Demo live manifests and acme's optimization history (CONTRACT.md "Demo world", issue #8
+item 12), all through the real services and idempotent.
 
-acme's search already runs at the revised pace of v2/v3 (an optimization applied earlier), social
-runs a little under plan and TikTok is not live yet — so the approved v3 shows both "applied" and
-"remaining" work. globex runs its plan as approved.
+Manifests: acme's search runs at the pace of v2/v3, social a little under plan and TikTok is set
+up but paused (never live yet) — so the approved v3 shows both "applied" and "remaining" work;
+globex runs its plan as approved. A second run adds only entities that are missing: it never
+syncs an entity back over what change sets have moved since.
+
+History (acme always_on, now — the drift scan counts what was applied since v3's approval): the
+bid optimizer keeps pushing search over its guardrails and people keep approving it, so the
+first revise-trigger scan finds each of its five signals once —
+
+- drift: search ends ~30% above v3's planned daily budget (beyond 15%);
+- guardrail approvals: six A3s approved in 14 days (more than 5) — one approved for a smaller
+  move than asked, one approved after the live state moved (stale: nothing applied), one on a
+  social raise that the operator then rolls back;
+- KPI miss: GA4 puts the CPA above v3's target of 36 on each of the last 21 days (the platform's
+  own, kinder figures for search are there too, and lose to GA4);
+- structural blocks: the agent tried to add Pinterest and to target Switzerland (both blocked);
+- seasonality: a planner put a search flight starting in ten days on the calendar.
+
+Left waiting for people: a social raise (A3, operator and client) and TikTok's first launch (A2).
+The scan itself is not run here: the first scan (`make run`'s cluster or `scan_triggers`) finds
+the signals. Every step is guarded by what exists (change sets by their fixed ids), so a second
+run changes nothing.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
 
+from django.db import transaction
+
+from approvals.selectors import subject_blocking_tickets
+from approvals.services import ticket_decide
 from audit.actors import Actor
-from optimization.services import manifest_sync
+from config.errors import DomainError
+from optimization.models import (
+    ChangeSet,
+    ChangeSetStatus,
+    ExecutionManifestEntry,
+    PerformanceRow,
+    SeasonalChange,
+)
+from optimization.selectors import planned_daily_budgets, tenant_today
+from optimization.services import (
+    ChangeSetRequest,
+    change_set_approve_with_edit,
+    change_set_rollback,
+    change_set_submit,
+    manifest_sync,
+    performance_ingest,
+    seasonal_change_set,
+)
+from optimization.services.change_sets import SUBJECT_TYPE
 from plans.models import Track
+from tenants.models import Membership, Role, Tenant
 
 SEED_ACTOR = Actor.system("seed_demo")
+OPTIMIZER = "bid-optimizer"
+REPORTING = Actor.service("reporting-agent")
+KPI_DAYS = 21  # acme's kpi_miss_days (the policy default)
 
 
-def _entry(platform, entity_id, channel, version, daily_budget, **state):
+def _entry(platform, entity_id, channel, version, daily_budget, status="active", **state):
     return {
         "platform": platform,
         "entity_id": entity_id,
         "channel": channel,
         "plan_version": version,
-        "state": {"daily_budget": daily_budget, "status": "active", **state},
+        "state": {"daily_budget": daily_budget, "status": status, **state},
     }
 
 
-def seed(*, log: Callable[[str], None]) -> None:
-    for slug, track_key, entries in [
-        (
-            "acme",
-            "always_on",
-            lambda v: [
-                _entry(
-                    "google_ads",
-                    "acme-search-brand",
-                    "search",
-                    v,
-                    "250.00",
-                    bid_strategy="target_cpa",
-                ),
-                _entry(
-                    "google_ads",
-                    "acme-search-generic",
-                    "search",
-                    v,
-                    "388.71",
-                    bid_strategy="target_cpa",
-                ),
-                _entry(
-                    "meta",
-                    "acme-social-prospecting",
-                    "social",
-                    v,
-                    "300.00",
-                    audiences=["lookalike 1%", "winter shoppers"],
-                ),
-            ],
-        ),
-        (
-            "acme",
-            "branding",
-            lambda v: [
-                _entry(
-                    "youtube", "acme-brand-film", "video", v, "387.10", bid_strategy="target_cpm"
-                ),
-            ],
-        ),
-        (
-            "globex",
-            "always_on",
-            lambda v: [
-                _entry(
-                    "google_ads",
-                    "globex-search-clinics",
-                    "search",
-                    v,
-                    "387.10",
-                    bid_strategy="maximize_conversions",
-                ),
-                _entry(
-                    "meta",
-                    "globex-social-checkups",
-                    "social",
-                    v,
-                    "195.65",
-                    audiences=["45+ US", "caregivers"],
-                ),
-            ],
-        ),
-    ]:
+MANIFESTS = [
+    (
+        "acme",
+        "always_on",
+        lambda v: [
+            _entry(
+                "google_ads", "acme-search-brand", "search", v, "250.00", bid_strategy="target_cpa"
+            ),
+            _entry(
+                "google_ads",
+                "acme-search-generic",
+                "search",
+                v,
+                "388.71",
+                bid_strategy="target_cpa",
+            ),
+            _entry(
+                "meta",
+                "acme-social-prospecting",
+                "social",
+                v,
+                "300.00",
+                audiences=["lookalike 1%", "winter shoppers"],
+            ),
+            _entry(
+                "tiktok_ads",
+                "acme-tiktok-winter",
+                "tiktok",
+                v,
+                "258.06",
+                status="paused",
+                bid_strategy="lowest_cost",
+            ),
+        ],
+    ),
+    (
+        "acme",
+        "branding",
+        lambda v: [
+            _entry("youtube", "acme-brand-film", "video", v, "387.10", bid_strategy="target_cpm"),
+        ],
+    ),
+    (
+        "globex",
+        "always_on",
+        lambda v: [
+            _entry(
+                "google_ads",
+                "globex-search-clinics",
+                "search",
+                v,
+                "387.10",
+                bid_strategy="maximize_conversions",
+            ),
+            _entry(
+                "meta",
+                "globex-social-checkups",
+                "social",
+                v,
+                "195.65",
+                audiences=["45+ US", "caregivers"],
+            ),
+        ],
+    ),
+]
+
+
+def _seed_manifests(log: Callable[[str], None]) -> None:
+    for slug, track_key, entries in MANIFESTS:
         track = (
             Track.objects.filter(tenant__slug=slug, key=track_key, current_version__isnull=False)
             .select_related("current_version", "tenant")
@@ -99,5 +153,303 @@ def seed(*, log: Callable[[str], None]) -> None:
             log(f"{slug} {track_key}: no approved plan, no manifest")
             continue
         rows = entries(track.current_version.number)
-        manifest_sync(tenant=track.tenant, track_key=track_key, entries=rows, actor=SEED_ACTOR)
-        log(f"{slug} {track_key}: {len(rows)} live entities on v{track.current_version.number}")
+        known = set(
+            ExecutionManifestEntry.objects.filter(
+                tenant=track.tenant, entity_id__in=[row["entity_id"] for row in rows]
+            ).values_list("entity_id", flat=True)
+        )
+        missing = [row for row in rows if row["entity_id"] not in known]
+        if missing:
+            manifest_sync(
+                tenant=track.tenant, track_key=track_key, entries=missing, actor=SEED_ACTOR
+            )
+        log(
+            f"{slug} {track_key}: {len(rows)} manifest entries on v{track.current_version.number}"
+            + (f" ({len(missing)} new)" if missing and known else "")
+        )
+
+
+# --- acme's optimization history ------------------------------------------------------------------
+def _person(tenant: Tenant, role: str) -> Actor:
+    membership = (
+        Membership.objects.filter(tenant=tenant, role=role)
+        .select_related("user")
+        .order_by("user__username")
+        .first()
+    )
+    return Actor.for_user(membership.user)
+
+
+def _budget(entity_id: str, before: str, after: str) -> dict:
+    return {"entity_id": entity_id, "field": "daily_budget", "before": before, "after": after}
+
+
+class _History:
+    """The steps of the story, each one skipped when what it would create exists already."""
+
+    def __init__(self, tenant: Tenant):
+        self.tenant = tenant
+        self.operator = _person(tenant, Role.OPERATOR)
+        self.client = _person(tenant, Role.CLIENT)
+
+    def submit(self, change_set_id: str, reason: str, *items: dict) -> ChangeSet:
+        existing = ChangeSet.objects.filter(tenant=self.tenant, change_set_id=change_set_id).first()
+        if existing is not None:
+            return existing
+        return change_set_submit(
+            tenant=self.tenant,
+            request=ChangeSetRequest(
+                change_set_id=change_set_id,
+                track="always_on",
+                items=list(items),
+                agent=OPTIMIZER,
+                reason=reason,
+            ),
+            actor=Actor.service(OPTIMIZER),
+        )
+
+    def approve(self, change_set: ChangeSet, comment: str) -> ChangeSet:
+        """Every open ticket of a change set waiting for approval, approved in each required
+        role by the demo person holding it (operator first, then the client)."""
+        change_set.refresh_from_db()
+        if not change_set.is_pending:
+            return change_set
+        tickets = subject_blocking_tickets(
+            tenant=self.tenant, subject_type=SUBJECT_TYPE, subject_id=change_set.change_set_id
+        ).order_by("type")
+        for ticket in tickets:
+            for slot in ticket.required_roles:
+                person = self.client if slot == Role.CLIENT else self.operator
+                ticket_decide(
+                    ticket=ticket,
+                    actor=person,
+                    verdict="approve",
+                    comment=comment if person is self.operator else "Fine for the winter push.",
+                )
+        change_set.refresh_from_db()
+        return change_set
+
+    def approve_smaller(self, change_set: ChangeSet, approved: str, comment: str) -> ChangeSet:
+        change_set.refresh_from_db()
+        if not change_set.is_pending:
+            return change_set
+        change_set_approve_with_edit(
+            change_set=change_set, actor=self.operator, approved={0: approved}, comment=comment
+        )
+        return self.approve(change_set, comment)
+
+    def roll_back(self, change_set: ChangeSet, reason: str) -> None:
+        change_set.refresh_from_db()
+        if change_set.is_applied and not change_set.reverted_by.exists():
+            change_set_rollback(change_set=change_set, actor=self.operator, reason=reason)
+
+
+def _seed_change_sets(tenant: Tenant) -> None:
+    """Live at the start: search brand €250 + generic €388.71 (v3's €638.71 a day in December),
+    social €300 (v3: €387.10). Each comment gives the guardrail check the services will make."""
+    story = _History(tenant)
+    brand, generic, social = "acme-search-brand", "acme-search-generic", "acme-social-prospecting"
+    story.submit(
+        "demo-01-social-audience",
+        "Gift buyers convert at twice the rate of the lookalikes: add them.",
+        {
+            "entity_id": social,
+            "field": "audiences",
+            "before": ["lookalike 1%", "winter shoppers"],
+            "after": ["lookalike 1%", "winter shoppers", "gift buyers"],
+        },
+    )  # no budget moves: applied
+    story.submit(
+        "demo-02-generic-up",
+        "Generic search impression share lost to budget: raise it a little.",
+        _budget(generic, "388.71", "420.00"),
+    )  # +4.9% of search's live budget, drift 4.9%: applied
+    story.approve(
+        story.submit(
+            "demo-03-brand-up",
+            "Brand search sells out by noon every day in December.",
+            _budget(brand, "250.00", "320.00"),
+        ),  # +10.45% (beyond 10%), drift 15.9%: A3, operator and client
+        "Brand search is capped by noon; approved.",
+    )
+    story.approve(
+        story.submit(
+            "demo-04-generic-up",
+            "Generic search CPA is €31 this week: more of it.",
+            _budget(generic, "420.00", "450.00"),
+        ),  # +4.1%, but drift 20.6%: A3
+        "Approved while the CPA holds.",
+    )
+    story.approve_smaller(
+        story.submit(
+            "demo-05-brand-up",
+            "Brand search still capped: +25%.",
+            _budget(brand, "320.00", "400.00"),
+        ),  # +10.4%, drift 33%: A3 — the operator approves half of it
+        "360.00",
+        "Half of it: +€40 a day on brand, then we look again.",
+    )
+    stale = story.submit(
+        "demo-06-generic-up",
+        "Generic search: another +11% for the gift weeks.",
+        _budget(generic, "450.00", "500.00"),
+    )  # drift 33%: A3 — approved below only after the agent moved the entity again
+    story.submit(
+        "demo-07-generic-trim",
+        "Generic search CPA rose overnight: trim it.",
+        _budget(generic, "450.00", "430.00"),
+    )  # −2.5%, back towards the plan: applied, and demo-06's `before` is no longer live
+    story.approve(stale, "Approved for the gift weeks.")  # stale: nothing applied
+    raise_social = story.submit(
+        "demo-08-social-up",
+        "Social under plan while gift buyers convert: +10%.",
+        _budget(social, "300.00", "331.00"),
+    )  # +10.33%: A3, operator and client
+    story.approve(raise_social, "Social is under plan; approved.")
+    story.roll_back(
+        raise_social, "Social CPA rose to €52 after the raise: back to €300 a day."
+    )  # −9.4%, back to the plan: the rollback applies by itself
+    story.approve(
+        story.submit(
+            "demo-09-generic-up",
+            "Generic search: the gift weeks start, +€40 a day.",
+            _budget(generic, "430.00", "470.00"),
+        ),  # drift 30%: A3 — the sixth approved in 14 days
+        "Approved; the plan needs a revise for this.",
+    )
+    story.submit(
+        "demo-10-social-up",
+        "Social gift-buyer audience beats the CPA target: +15%.",
+        _budget(social, "300.00", "345.00"),
+    )  # +15%: A3 waiting for the operator and the client
+    story.submit(
+        "demo-11-tiktok-launch",
+        "TikTok creatives are approved: go live.",
+        {
+            "entity_id": "acme-tiktok-winter",
+            "field": "status",
+            "before": "paused",
+            "after": "active",
+        },
+    )  # first launch: A2 waiting
+    story.submit(
+        "demo-12-add-pinterest",
+        "Competitors' gift boards on Pinterest convert well: add Pinterest.",
+        {"entity_id": None, "field": "channel", "before": None, "after": "pinterest"},
+    )  # structural: blocked
+    story.submit(
+        "demo-13-target-switzerland",
+        "Swiss shoppers order from the German shop: target CH too.",
+        {"entity_id": None, "field": "geo", "before": None, "after": "CH"},
+    )  # structural: blocked — the second one
+
+
+def _performance_rows(tenant: Tenant, track: Track) -> list[dict]:
+    """GA4 (the primary source) for search and social on the last 21 days and today (so a scan
+    the next morning still sees 21 full days): a CPA of €39–48 against v3's target of €36 every
+    day. Google Ads' own attribution gives search four conversions more a day, which would put
+    some days under the target: the scan must read GA4 where it reports the day."""
+    today = tenant_today(tenant)
+    rows = []
+    for back in range(KPI_DAYS, -1, -1):
+        day = today - timedelta(days=back)
+        i = day.toordinal()
+        search_spend = Decimal(600 + i * 37 % 80)
+        search_conversions = Decimal(14 + i % 3)
+        social_spend = Decimal(290 + i * 31 % 25)
+        social_conversions = Decimal(6 + i % 2)
+        for channel, source, spend, conversions in [
+            ("search", "ga4", search_spend, search_conversions),
+            ("social", "ga4", social_spend, social_conversions),
+            ("search", "google_ads", search_spend, search_conversions + 4),
+        ]:
+            rows.append(
+                {
+                    "date": str(day),
+                    "channel": channel,
+                    "source": source,
+                    "spend": str(spend),
+                    "conversions": str(conversions),
+                    "kpi": "cpa",
+                    "kpi_value": str((spend / conversions).quantize(Decimal("0.01"))),
+                }
+            )
+    known = {
+        (str(day), channel, source)
+        for day, channel, source in PerformanceRow.objects.filter(
+            track=track, date__gte=today - timedelta(days=KPI_DAYS)
+        ).values_list("date", "channel", "source")
+    }
+    return [r for r in rows if (r["date"], r["channel"], r["source"]) not in known]
+
+
+SEASONAL_NOTE = "Gift rush: search flight raised for ten days"
+
+
+def _seed_calendar(tenant: Tenant, track: Track) -> None:
+    if SeasonalChange.objects.filter(track=track, note=SEASONAL_NOTE).exists():
+        return
+    starts_on = tenant_today(tenant) + timedelta(days=10)
+    seasonal_change_set(
+        track=track,
+        channel="search",
+        starts_on=starts_on,
+        ends_on=starts_on + timedelta(days=10),
+        budget=Decimal("9000"),
+        note=SEASONAL_NOTE,
+        actor=_person(tenant, Role.PLANNER),
+    )
+
+
+def _seed_history(log: Callable[[str], None]) -> None:
+    track = (
+        Track.objects.filter(tenant__slug="acme", key="always_on", current_version__isnull=False)
+        .select_related("tenant", "current_version")
+        .first()
+    )
+    if track is None:
+        log("acme always_on: no approved plan, no optimization history")
+        return
+    tenant = track.tenant
+    today = tenant_today(tenant)
+    planned = planned_daily_budgets(track=track, on=today)
+    if not (planned.get("search") and planned.get("social")):
+        # The story's guardrail checks are figured against the flights running today.
+        log(f"acme always_on: no search and social flights on {today}: no optimization history")
+        return
+    try:
+        # One transaction: a run that fails half way leaves no half-told story behind.
+        with transaction.atomic():
+            _seed_change_sets(tenant)
+            rows = _performance_rows(tenant, track)
+            if rows:
+                performance_ingest(tenant=tenant, track_key="always_on", rows=rows, actor=REPORTING)
+            _seed_calendar(tenant, track)
+    except DomainError as error:
+        # Say why (the live state was moved by hand before the story ran, say) and let the rest
+        # of the demo world be seeded.
+        log(f"acme always_on: no optimization history: {error.message}")
+        return
+    statuses = Counter(
+        ChangeSet.objects.filter(tenant=tenant, track=track).values_list("status", flat=True)
+    )
+    rollbacks = ChangeSet.objects.filter(tenant=tenant, track=track, reverts__isnull=False).count()
+    log(
+        f"acme always_on: {sum(statuses.values())} change sets — "
+        + ", ".join(
+            f"{statuses[status]} {ChangeSetStatus(status).label.lower()}"
+            for status in ChangeSetStatus.values
+            if statuses[status]
+        )
+        + f"; {rollbacks} rollback"
+        + ("" if rollbacks == 1 else "s")
+    )
+    log(
+        f"acme always_on: {PerformanceRow.objects.filter(track=track).count()} performance rows, "
+        f"seasonality calendar entries: {SeasonalChange.objects.filter(track=track).count()}"
+    )
+
+
+def seed(*, log: Callable[[str], None]) -> None:
+    _seed_manifests(log)
+    _seed_history(log)

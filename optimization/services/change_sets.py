@@ -68,6 +68,7 @@ from plans.schema import money_text
 from tenants.models import Tenant, TenantPolicy
 
 SUBJECT_TYPE = "change_set"
+SAFE_APPLY_ACTOR = Actor.system("optimization.safe_apply")
 MAX_ITEMS = 500
 MAX_BUDGET = Decimal("1e12")
 
@@ -612,7 +613,8 @@ def change_set_apply(*, change_set: ChangeSet, actor: Actor) -> ChangeSet:
             tenant=change_set.tenant, public_id=change_set.ticket
         ).first()
         if ticket is not None:
-            ticket_comment_add(ticket=ticket, actor=actor, body=message)
+            # The system says what moved, not the person whose approval happened to be last.
+            ticket_comment_add(ticket=ticket, actor=SAFE_APPLY_ACTOR, body=message)
         return change_set
     edits = approved_edits(change_set)
     _apply_items(change_set, locked, actor, edits=edits, applied_at=now)

@@ -471,7 +471,7 @@ def test_the_demo_world_has_acme_history_and_globex_current_plan():
     assert Track.objects.get(tenant__slug="acme", key="always_on").current_version == v3
     globex = Track.objects.get(tenant__slug="globex", key="always_on")
     assert globex.current_version.status == PlanStatus.APPROVED
-    assert ExecutionManifestEntry.objects.filter(tenant__slug="acme").count() == 4
+    assert ExecutionManifestEntry.objects.filter(tenant__slug="acme").count() == 5
     assert ExecutionManifestEntry.objects.filter(tenant__slug="globex").count() == 2
 
 
