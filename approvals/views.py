@@ -26,13 +26,13 @@ from approvals.inbox import (
     waiting_for,
 )
 from approvals.models import Ticket, Verdict
-from approvals.selectors import ticket_allowed_verdicts
+from approvals.selectors import ticket_allowed_verdicts, ticket_own_work
 from approvals.services import ticket_comment_add, ticket_decide
-from approvals.types import slot_label
+from approvals.types import roles_that_may_approve, slot_label
 from audit.actors import Actor
 from config.errors import DomainError
 from tenants.access import memberships_of
-from tenants.models import INTERNAL_ROLES, Role, Tenant
+from tenants.models import INTERNAL_ROLES, Membership, Role, Tenant
 
 PAGE_SIZE = 25
 RED_FLAG_LANE_SIZE = 10
@@ -144,9 +144,23 @@ def _decision_context(ticket: Ticket, user, **extra) -> dict:
         }
         for verdict in ticket_allowed_verdicts(ticket=ticket, user=user)
     ]
+    own_work = ticket_own_work(ticket, user) if actions else ""
+    role = (
+        Membership.objects.filter(user=user, tenant_id=ticket.tenant_id)
+        .values_list("role", flat=True)
+        .first()
+        if own_work
+        else None
+    )
     return {
         "ticket": ticket,
         "actions": actions,
+        # Four eyes: say why there is no Approve button for the person who wrote it.
+        "own_work": (
+            f"{own_work[0].upper()}{own_work[1:]}; another {role} must approve."
+            if own_work and role in roles_that_may_approve(ticket.required_roles)
+            else ""
+        ),
         "slots": [
             {"label": slot_label(slot), "decision": approved_by.get(slot)}
             for slot in ticket.required_roles

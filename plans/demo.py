@@ -174,8 +174,12 @@ def _changed(plan: dict, change: Callable[[dict], None]) -> dict:
     return copied
 
 
-def _person(tenant: Tenant, role: str):
-    membership = Membership.objects.filter(tenant=tenant, role=role).select_related("user").first()
+def _person(tenant: Tenant, role: str, *, not_user=None):
+    """The tenant's first demo person in `role` (other than `not_user`: four eyes)."""
+    memberships = Membership.objects.filter(tenant=tenant, role=role).select_related("user")
+    if not_user is not None:
+        memberships = memberships.exclude(user=not_user)
+    membership = memberships.order_by("user__username").first()
     return membership.user if membership else None
 
 
@@ -220,7 +224,7 @@ def _through_tickets(
             role = slot.split("/")[0]
             ticket_decide(
                 ticket=ticket,
-                actor=Actor.for_user(_person(tenant, role)),
+                actor=Actor.for_user(_person(tenant, role, not_user=version.drafted_by_user)),
                 verdict="approve",
                 role=role,
                 comment="Looks right." if role != "client" else "Approved for the winter push.",

@@ -32,6 +32,8 @@ TENANTS = [
 ]
 USERS = [
     ("planner", "acme", Role.PLANNER),
+    # Nobody approves their own work (four eyes): a second planner approves the first one's.
+    ("planner2", "acme", Role.PLANNER),
     ("operator", "acme", Role.OPERATOR),
     ("admin", "acme", Role.ADMIN),
     ("legal", "acme", Role.LEGAL),

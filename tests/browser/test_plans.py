@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def world(acme, alice, make_member):
     client_user = make_member("cathy", acme, Role.CLIENT)
+    make_member("paula", acme, Role.PLANNER)  # approves what alice drafts (four eyes)
     master_plan_set(
         tenant=acme,
         period_start="2026-11-01",
@@ -97,13 +98,22 @@ def test_a_revise_goes_from_draft_to_current_through_the_client_and_the_planner(
     page.get_by_role("button", name=re.compile(r"^Approve")).click()
     both_widths(page, screenshot, "portal-approved")
 
-    # The planner approves on the ticket page, reached from the version page.
+    # Alice drafted it, so she may not approve it: the ticket page says why.
     log_in_as(page, browser_login, "alice")
     page.goto(f"/t/acme/plans/v/{number}/")
     page.get_by_role("link", name=public_id).click()
     expect(page).to_have_url(re.compile(rf"/tickets/{public_id}/$"))
+    expect(page.get_by_test_id("own-work")).to_have_text(
+        f"You drafted v{number}; another planner must approve."
+    )
+    expect(page.get_by_role("button", name=re.compile(r"^Approve A5"))).to_have_count(0)
+
+    # Another planner approves on the ticket page, reached from the version page.
+    log_in_as(page, browser_login, "paula")
+    page.goto(f"/t/acme/plans/v/{number}/")
+    page.get_by_role("link", name=public_id).click()
     page.get_by_role("button", name=re.compile(r"^Approve A5")).click()
-    expect(page.get_by_text("by alice as planner")).to_be_visible()
+    expect(page.get_by_text("by paula as planner")).to_be_visible()
 
     # The timeline: the new version is current and approved, the old one superseded.
     page.goto("/t/acme/plans/tracks/always_on/")

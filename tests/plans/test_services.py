@@ -33,8 +33,11 @@ SEED = Actor.system("tests")
 
 @pytest.fixture
 def acme_people(acme, alice, make_member):
+    """Who approves acme's versions: alice drafts them, so another planner approves (four
+    eyes)."""
     return {
-        Role.PLANNER: alice,
+        "author": alice,
+        Role.PLANNER: make_member("pete", acme, Role.PLANNER),
         Role.CLIENT: make_member("carol", acme, Role.CLIENT),
         Role.LEGAL: make_member("lena", acme, Role.LEGAL),
     }
@@ -43,7 +46,8 @@ def acme_people(acme, alice, make_member):
 @pytest.fixture
 def globex_people(globex, bob, make_member):
     return {
-        Role.PLANNER: bob,
+        "author": bob,
+        Role.PLANNER: make_member("bert", globex, Role.PLANNER),
         Role.CLIENT: make_member("gina", globex, Role.CLIENT),
         Role.LEGAL: make_member("leo", globex, Role.LEGAL),
     }
@@ -117,8 +121,8 @@ def test_an_invalid_payload_is_refused_with_every_problem(acme, alice):
 
 
 def test_an_initial_plan_opens_a1_for_the_planner_and_a7_for_new_messaging(acme, acme_people):
-    draft = revise(acme, acme_people[Role.PLANNER], WINTER, kind="initial")
-    plan_version_submit(version=draft, actor=Actor.for_user(acme_people[Role.PLANNER]))
+    draft = revise(acme, acme_people["author"], WINTER, kind="initial")
+    plan_version_submit(version=draft, actor=Actor.for_user(acme_people["author"]))
     draft.refresh_from_db()
     assert draft.status == PlanStatus.PENDING_APPROVAL
     tickets = open_tickets(draft)
@@ -137,7 +141,7 @@ def test_an_initial_plan_opens_a1_for_the_planner_and_a7_for_new_messaging(acme,
 def test_a_budget_up_revise_needs_the_client_and_supersedes_vn_when_approved(
     acme, acme_people, acme_v1
 ):
-    planner = acme_people[Role.PLANNER]
+    planner = acme_people["author"]
     draft = revise(acme, planner, changed(WINTER, search_up_12_pct))
     plan_version_submit(version=draft, actor=Actor.for_user(planner))
     (a5,) = open_tickets(draft)
@@ -193,7 +197,7 @@ def test_a_messaging_change_on_globex_opens_a7_with_legal(globex, globex_people)
         actor=SEED,
         approved_by="globex",
     )
-    planner = globex_people[Role.PLANNER]
+    planner = globex_people["author"]
     current = Track.objects.get(tenant=globex, key="always_on").current_version
     new_words = changed(current.payload, lambda p: p.update(messaging="Care, closer to home."))
     draft = revise(globex, planner, new_words)
@@ -214,7 +218,7 @@ def test_a_messaging_change_on_globex_opens_a7_with_legal(globex, globex_people)
 def test_a_failure_half_way_through_approval_leaves_neither_version_changed(
     acme, acme_people, acme_v1, monkeypatch
 ):
-    planner = acme_people[Role.PLANNER]
+    planner = acme_people["author"]
     draft = revise(acme, planner, changed(WINTER, search_up_12_pct))
     plan_version_submit(version=draft, actor=Actor.for_user(planner))
     decide_all(draft, acme_people, skip_roles=(Role.CLIENT,))
@@ -243,7 +247,7 @@ def test_a_failure_half_way_through_approval_leaves_neither_version_changed(
 
 
 def test_a_rejection_rejects_the_version_and_cancels_its_other_tickets(acme, acme_people):
-    planner = acme_people[Role.PLANNER]
+    planner = acme_people["author"]
     draft = revise(acme, planner, WINTER, kind="initial")
     plan_version_submit(version=draft, actor=Actor.for_user(planner))
     a1, a7 = open_tickets(draft)
@@ -262,7 +266,7 @@ def test_a_rejection_rejects_the_version_and_cancels_its_other_tickets(acme, acm
 
 
 def test_request_changes_returns_the_draft_for_editing(acme, acme_people, acme_v1):
-    planner = acme_people[Role.PLANNER]
+    planner = acme_people["author"]
     draft = revise(acme, planner, changed(WINTER, search_up_12_pct))
     plan_version_submit(version=draft, actor=Actor.for_user(planner))
     (a5,) = open_tickets(draft)
@@ -286,7 +290,7 @@ def test_request_changes_returns_the_draft_for_editing(acme, acme_people, acme_v
 
 
 def test_withdraw_cancels_the_tickets_and_returns_to_draft(acme, acme_people, acme_v1):
-    planner = acme_people[Role.PLANNER]
+    planner = acme_people["author"]
     draft = revise(acme, planner, changed(WINTER, search_up_12_pct))
     plan_version_submit(version=draft, actor=Actor.for_user(planner))
     (a5,) = open_tickets(draft)
@@ -312,7 +316,7 @@ def test_submitting_twice_opens_the_tickets_once(acme, alice, acme_v1):
 
 
 def test_a_draft_from_a_superseded_parent_is_stale_at_submit(acme, acme_people, acme_v1):
-    planner = acme_people[Role.PLANNER]
+    planner = acme_people["author"]
     first = revise(acme, planner, changed(WINTER, search_up_12_pct))
     second = revise(acme, planner, changed(WINTER, lambda p: p["kpi_targets"].update(cpa=36)))
     plan_version_submit(version=first, actor=Actor.for_user(planner))
@@ -369,7 +373,7 @@ def test_setting_the_same_envelope_again_writes_nothing_and_a_change_is_audited(
 def test_a_revise_that_breaks_the_master_envelope_needs_a_master_change(
     acme, acme_people, acme_v1, acme_envelope
 ):
-    planner = acme_people[Role.PLANNER]
+    planner = acme_people["author"]
     over_cap = changed(WINTER, search_up_12_pct)  # 74,800: fits the cap of 75,000
     fits = revise(acme, planner, over_cap)
     plan_version_submit(version=fits, actor=Actor.for_user(planner))
@@ -429,7 +433,7 @@ def test_approval_records_what_the_live_manifest_still_has_to_align(
         ],
         actor=SEED,
     )
-    planner = acme_people[Role.PLANNER]
+    planner = acme_people["author"]
     draft = revise(acme, planner, changed(WINTER, search_up_12_pct))
     plan_version_submit(version=draft, actor=Actor.for_user(planner))
     decide_all(draft, acme_people)
@@ -490,12 +494,13 @@ def test_the_last_two_tickets_approved_at_once_still_approve_the_version(globex,
         actor=SEED,
         approved_by="globex",
     )
-    planner = globex_people[Role.PLANNER]
+    planner = globex_people["author"]
     new_words = changed(WINTER, lambda p: p.update(messaging="Care, closer to home."))
     draft = revise(globex, planner, new_words)
     plan_version_submit(version=draft, actor=Actor.for_user(planner))
     a5, a7 = open_tickets(draft)
-    ticket_decide(ticket=a7, actor=Actor.for_user(planner), verdict="approve", role="planner")
+    approver = globex_people[Role.PLANNER]
+    ticket_decide(ticket=a7, actor=Actor.for_user(approver), verdict="approve", role="planner")
     barrier, errors = threading.Barrier(2), []
 
     def approve(ticket, person, role):
@@ -508,7 +513,7 @@ def test_the_last_two_tickets_approved_at_once_still_approve_the_version(globex,
             connection.close()
 
     threads = [
-        threading.Thread(target=approve, args=(a5, planner, "planner")),
+        threading.Thread(target=approve, args=(a5, approver, "planner")),
         threading.Thread(target=approve, args=(a7, globex_people[Role.LEGAL], "legal")),
     ]
     for thread in threads:
