@@ -11,6 +11,11 @@ AppConfig.ready(), for each `subject_type` it owns ("plan_version", "change_set"
   subject's own transition (e.g. approve vN+1 and supersede vN) commits or rolls back together
   with the decision and its audit rows.
 
+- `panel(ticket, user, role)` (optional): what the ticket page shows about the subject beside the
+  diff preview — a `(template_name, context)` pair the page includes, or None. The owner renders
+  its own evidence and links (a recommendation's signal and numbers, a change set's page) without
+  approvals knowing what a subject is.
+
 And for each reference a ticket may carry (`plan_version`, `change_set_id`, `run_id`), a check
 that the tenant has it (`register_reference`): a ticket naming something the tenant does not have
 is refused. A reference nobody registered names nothing the tenant can have.
@@ -28,6 +33,8 @@ from typing import Any
 
 OnResolved = Callable[[Any, str, Any], None]
 OnLocked = Callable[[Any], None]
+# (ticket, user, role in the ticket's tenant) -> (template name, context) or None
+Panel = Callable[[Any, Any, str], "tuple[str, dict] | None"]
 ReferenceExists = Callable[[Any, Any], bool]  # (tenant, value) -> does the tenant have it?
 
 
@@ -36,6 +43,7 @@ class SubjectHandler:
     subject_type: str
     on_resolved: OnResolved
     on_locked: OnLocked | None = None
+    panel: Panel | None = None
 
 
 _handlers: dict[str, SubjectHandler] = {}
@@ -43,13 +51,25 @@ _references: dict[str, ReferenceExists] = {}
 
 
 def register_subject(
-    subject_type: str, *, on_resolved: OnResolved, on_locked: OnLocked | None = None
+    subject_type: str,
+    *,
+    on_resolved: OnResolved,
+    on_locked: OnLocked | None = None,
+    panel: Panel | None = None,
 ) -> None:
-    _handlers[subject_type] = SubjectHandler(subject_type, on_resolved, on_locked)
+    _handlers[subject_type] = SubjectHandler(subject_type, on_resolved, on_locked, panel)
 
 
 def handler_for(subject_type: str) -> SubjectHandler | None:
     return _handlers.get(subject_type)
+
+
+def subject_panel(ticket, *, user, role: str) -> tuple[str, dict] | None:
+    """The subject owner's panel for the ticket page, or None when it registered none."""
+    handler = _handlers.get(ticket.subject_type) if ticket.subject_type else None
+    if handler is None or handler.panel is None:
+        return None
+    return handler.panel(ticket, user, role)
 
 
 def register_reference(field: str, exists: ReferenceExists) -> None:
