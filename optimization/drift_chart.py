@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from config.formatting import date_text, percent
 
-WIDTH = 520
-HEIGHT = 260
+WIDTH = 480
+HEIGHT = 250
 # Room for the y labels on the left and the x labels below; the threshold label sits inside.
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 14, 30
 NICE_STEPS = tuple(

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from audit.actors import Actor
 from config.errors import DomainError, page_error
+from config.formatting import date_text
 from optimization import views_queries as q
 from optimization.forms import HoldForm, SeasonalChangeForm
 from optimization.models import SeasonalChange
@@ -152,7 +153,8 @@ def seasonality(request: HttpRequest, track: str) -> HttpResponse:
         return _render_calendar(request, track_row, form=form, status=exc.status)
     messages.success(
         request,
-        f"Added to the calendar of {track_row.key}: {change.channel} from {change.starts_on}.",
+        f"Added to the calendar of {track_row.key}: {change.channel} from "
+        f"{date_text(change.starts_on)}.",
     )
     return redirect("optimization:seasonality", request.tenant.slug, track_row.key)
 
@@ -167,6 +169,7 @@ def seasonality_remove(request: HttpRequest, track: str, pk: int) -> HttpRespons
     seasonal_change_remove(change=change, actor=Actor.for_user(request.user))
     messages.success(
         request,
-        f"Removed from the calendar of {track_row.key}: {change.channel} from {change.starts_on}.",
+        f"Removed from the calendar of {track_row.key}: {change.channel} from "
+        f"{date_text(change.starts_on)}.",
     )
     return redirect("optimization:seasonality", request.tenant.slug, track_row.key)
