@@ -525,6 +525,25 @@ def test_a_planner_adds_and_removes_a_flight_change(as_role, live):
     assert not SeasonalChange.objects.exists()
 
 
+def test_the_calendar_reads_a_fixed_number_of_queries(as_role, live, django_assert_max_num_queries):
+    for day in range(12, 24):
+        seasonal_change_set(
+            track=track_of(live),
+            channel="social",
+            starts_on=nov(day),
+            ends_on=nov(day + 5),
+            budget=Decimal("500"),
+            note=f"push {day}",
+            actor=TEST_ACTOR,
+        )
+    triggers_scan()  # carries the entries starting within 14 days into recommendations
+    planner = as_role(Role.PLANNER)
+    with django_assert_max_num_queries(12):
+        page = body(planner.get(track_url("seasonality")))
+    assert page.count("data-entry=") == 12
+    assert page.count('href="/tickets/A5-') == 12  # each carried by its recommendation
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
