@@ -9,9 +9,8 @@ from django.utils import timezone
 
 from optimization import views_queries as q
 from optimization.models import Signal
+from optimization.views import OPERATORS
 from tenants.models import Role
-
-OPERATORS = (Role.OPERATOR, Role.ADMIN)
 
 
 def recommendation_panel(ticket, user, role: str) -> tuple[str, dict] | None:

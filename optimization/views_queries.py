@@ -47,10 +47,9 @@ from optimization.selectors import (
     planned_daily_budgets,
     tenant_today,
 )
+from optimization.services.change_sets import SUBJECT_TYPE
 from plans.models import Track
 
-# optimization.services.change_sets.SUBJECT_TYPE: reads import no service.
-SUBJECT_TYPE = "change_set"
 HISTORY_PER_ENTRY = 10
 HUNDRED = Decimal("100")
 
