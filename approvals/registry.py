@@ -13,6 +13,11 @@ AppConfig.ready(), for each `subject_type` it owns ("plan_version", "change_set"
   subject's own transition (e.g. approve vN+1 and supersede vN) commits or rolls back together
   with the decision and its audit rows.
 
+- `panel(ticket, user, role)` (optional): what the ticket page shows about the subject beside the
+  diff preview — a `(template_name, context)` pair the page includes, or None. The owner renders
+  its own evidence and links (a recommendation's signal and numbers, a change set's page) without
+  approvals knowing what a subject is.
+
 And for each reference a ticket may carry (`plan_version`, `change_set_id`, `run_id`), a check
 that the tenant has it (`register_reference`): a ticket naming something the tenant does not have
 is refused. A reference nobody registered names nothing the tenant can have.
@@ -31,6 +36,8 @@ from typing import Any
 OnResolved = Callable[[Any, str, Any], None]
 OnLocked = Callable[[Any], None]
 Authors = Callable[[Any], dict[int, str]]  # ticket -> {user id: "you drafted v6"}
+# (ticket, user, role in the ticket's tenant) -> (template name, context) or None
+Panel = Callable[[Any, Any, str], "tuple[str, dict] | None"]
 ReferenceExists = Callable[[Any, Any], bool]  # (tenant, value) -> does the tenant have it?
 
 
@@ -40,6 +47,7 @@ class SubjectHandler:
     on_resolved: OnResolved
     on_locked: OnLocked | None = None
     authors: Authors | None = None
+    panel: Panel | None = None
 
 
 _handlers: dict[str, SubjectHandler] = {}
@@ -52,12 +60,23 @@ def register_subject(
     on_resolved: OnResolved,
     on_locked: OnLocked | None = None,
     authors: Authors | None = None,
+    panel: Panel | None = None,
 ) -> None:
-    _handlers[subject_type] = SubjectHandler(subject_type, on_resolved, on_locked, authors)
+    _handlers[subject_type] = SubjectHandler(
+        subject_type, on_resolved, on_locked, authors=authors, panel=panel
+    )
 
 
 def handler_for(subject_type: str) -> SubjectHandler | None:
     return _handlers.get(subject_type)
+
+
+def subject_panel(ticket, *, user, role: str) -> tuple[str, dict] | None:
+    """The subject owner's panel for the ticket page, or None when it registered none."""
+    handler = _handlers.get(ticket.subject_type) if ticket.subject_type else None
+    if handler is None or handler.panel is None:
+        return None
+    return handler.panel(ticket, user, role)
 
 
 def register_reference(field: str, exists: ReferenceExists) -> None:

@@ -26,6 +26,7 @@ from approvals.inbox import (
     waiting_for,
 )
 from approvals.models import Ticket, Verdict
+from approvals.registry import subject_panel
 from approvals.selectors import ticket_allowed_verdicts, ticket_own_work
 from approvals.services import ticket_comment_add, ticket_decide
 from approvals.types import roles_that_may_approve, slot_label
@@ -189,9 +190,19 @@ def _thread(ticket: Ticket) -> list[dict]:
     return sorted(entries, key=lambda entry: entry["at"])
 
 
-def _render_ticket_page(request, ticket: Ticket, *, status: int = 200, **context):
+def _panel_context(request, ticket: Ticket, role: str) -> dict:
+    """The subject owner's panel (a recommendation's evidence, a change set's page), if any."""
+    panel = subject_panel(ticket, user=request.user, role=role)
+    if panel is None:
+        return {}
+    template_name, context = panel
+    return {"panel_template": template_name, "panel": context}
+
+
+def _render_ticket_page(request, ticket: Ticket, *, role: str, status: int = 200, **context):
     context = {
         **_decision_context(ticket, request.user, **context),
+        **_panel_context(request, ticket, role),
         "nav": "dashboard",
         "thread": _thread(ticket),
         "comment_form": context.get("comment_form") or CommentForm(),
@@ -201,7 +212,7 @@ def _render_ticket_page(request, ticket: Ticket, *, status: int = 200, **context
 
 @_staff_ticket_view
 def ticket_detail(request, ticket: Ticket, role: str):
-    return _render_ticket_page(request, ticket)
+    return _render_ticket_page(request, ticket, role=role)
 
 
 @require_POST
@@ -227,16 +238,26 @@ def ticket_decision(request, ticket: Ticket, role: str):
     if not request.htmx:
         if error:
             return _render_ticket_page(
-                request, ticket, status=status, decision_form=form, decision_error=error
+                request,
+                ticket,
+                role=role,
+                status=status,
+                decision_form=form,
+                decision_error=error,
             )
         messages.success(request, f"{ticket.public_id} is now {ticket.get_status_display()}.")
         return redirect(ticket_url(ticket))
     context = _decision_context(
         ticket, request.user, decision_form=form if error else None, decision_error=error
     )
-    # The decision's comment joins the thread and the decision the audit trail: swap them too
-    # (out of band).
-    context.update(thread=_thread(ticket), comment_form=CommentForm(), thread_oob=True)
+    # The decision's comment joins the thread and the decision the audit trail, and the subject
+    # may have moved on (a draft made, a change set applied): swap them too (out of band).
+    context.update(
+        thread=_thread(ticket),
+        comment_form=CommentForm(),
+        thread_oob=True,
+        **_panel_context(request, ticket, role),
+    )
     return render(request, "approvals/ticket.html#decision", context)
 
 
@@ -253,7 +274,7 @@ def ticket_comment(request, ticket: Ticket, role: str):
             form.add_error("body", refused.message)
     if not request.htmx:
         if form.errors:
-            return _render_ticket_page(request, ticket, status=422, comment_form=form)
+            return _render_ticket_page(request, ticket, role=role, status=422, comment_form=form)
         return redirect(f"{ticket_url(ticket)}#thread")
     context = {
         "ticket": ticket,

@@ -20,6 +20,7 @@ from plans import selectors
 from plans import views_queries as q
 from plans.diff import diff_is_empty
 from plans.forms import DraftReasonForm, PlanPayloadForm
+from plans.live import version_entries
 from plans.models import TRACK_KEY_PATTERN, PlanKind, Track
 from plans.services import (
     plan_version_create_draft,
@@ -107,6 +108,7 @@ def version_detail(request: HttpRequest, number: int) -> HttpResponse:
             "currency": version.payload.get("currency", ""),
             "audit_title": f"Audit trail of v{version.number}",
             "can_plan": _can_plan(request),
+            "version_entries": version_entries(version),
         },
     )
 

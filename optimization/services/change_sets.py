@@ -448,6 +448,7 @@ def change_set_submit(*, tenant: Tenant, request: ChangeSetRequest, actor: Actor
         reverts=request.reverts,
         created_by=str(actor)[:150],
         decided_at=now if verdict.status != ChangeSetStatus.PENDING_APPROVAL else None,
+        applied_at=now if verdict.status == ChangeSetStatus.APPLIED else None,
     )
     ChangeSetItem.objects.bulk_create(
         [

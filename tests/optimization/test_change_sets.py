@@ -101,6 +101,14 @@ def test_the_drift_bound_counts_what_was_applied_before(live):
     assert "would drift 15.01% from the approved plan, beyond 15%" in third.status_reason
 
 
+def test_a_change_set_applied_at_once_records_when(live):
+    """Only an approval used to set applied_at: a change set within the guardrails answered
+    `applied_at: null` on the API and sorted before every approved one in the drift evidence."""
+    change_set = submit(live, budget("search-brand", "300.00", "350.00"))
+    assert change_set.applied_at is not None
+    assert change_set.applied_at == AppliedChange.objects.get(change_set=change_set).applied_at
+
+
 def test_a_move_back_towards_the_plan_passes_the_drift_bound(live, on_10_november):
     TenantPolicy.objects.filter(tenant=live).update(
         drift_pct=Decimal("5"), client_must_approve_budget_increase=False

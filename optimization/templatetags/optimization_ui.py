@@ -1,0 +1,121 @@
+"""Presentation helpers for the optimization pages: statuses as labels with words, values by
+field (money for daily budgets), short change-set ids for buttons.
+
+Money, percentages and times come from `{% load formatting %}` (config/formatting.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django import template
+from django.utils.html import format_html
+
+from config.formatting import money
+from optimization.models import (
+    DAILY_BUDGET,
+    ChangeSetEventKind,
+    ChangeSetKind,
+    ChangeSetStatus,
+    RecommendationStatus,
+)
+
+register = template.Library()
+
+SHORT_ID = 12
+# Colour only backs up the word on the label; the word is what people read.
+STATUS_CLASSES = {
+    ChangeSetStatus.APPLIED: "label-ok",
+    ChangeSetStatus.PENDING_APPROVAL: "label-warn",
+    ChangeSetStatus.BLOCKED: "label-danger",
+    ChangeSetStatus.REJECTED: "label-danger",
+    ChangeSetStatus.STALE: "label-warn",
+    ChangeSetStatus.LAPSED: "label",
+}
+EVENT_CLASSES = {
+    ChangeSetEventKind.APPLIED: "label-ok",
+    ChangeSetEventKind.APPROVED: "label-ok",
+    ChangeSetEventKind.EDITED: "label-ok",
+    ChangeSetEventKind.PENDING_APPROVAL: "label-warn",
+    ChangeSetEventKind.STALE: "label-warn",
+    ChangeSetEventKind.BLOCKED: "label-danger",
+    ChangeSetEventKind.REJECTED: "label-danger",
+    ChangeSetEventKind.ROLLED_BACK: "label-accent",
+}
+RECOMMENDATION_CLASSES = {
+    RecommendationStatus.OPEN: "label-warn",
+    RecommendationStatus.DRAFTED: "label-ok",
+    RecommendationStatus.DISMISSED: "label",
+}
+
+
+def _label(css: str, value: str, words: str):
+    css = css if css == "label" else f"label {css}"
+    return format_html('<span class="{}" data-status="{}">{}</span>', css, value, words)
+
+
+@register.simple_tag
+def change_set_status(change_set):
+    """A change set's outcome as a small label with its words ("Waiting for approval")."""
+    return _label(
+        STATUS_CLASSES.get(change_set.status, "label"),
+        change_set.status,
+        change_set.get_status_display(),
+    )
+
+
+@register.simple_tag
+def event_label(event):
+    return _label(EVENT_CLASSES.get(event.kind, "label"), event.kind, event.get_kind_display())
+
+
+@register.simple_tag
+def recommendation_status(recommendation):
+    return _label(
+        RECOMMENDATION_CLASSES.get(recommendation.status, "label"),
+        recommendation.status,
+        recommendation.get_status_display(),
+    )
+
+
+@register.simple_tag
+def guardrail_label(ok: bool):
+    """ "within" or "beyond" a guardrail, in words."""
+    if ok:
+        return _label("label-ok", "within", "within")
+    return _label("label-danger", "beyond", "beyond")
+
+
+@register.filter
+def short_id(value) -> str:
+    """A change-set id short enough for a button: "cs-7f3a9c41…"."""
+    text = str(value)
+    return text if len(text) <= SHORT_ID + 1 else f"{text[:SHORT_ID]}…"
+
+
+@register.simple_tag
+def field_value(field: str, value, currency: str = "") -> str:
+    """An item's value as people read it: money for a daily budget, words for the rest."""
+    if value is None:
+        return "—"
+    if field == DAILY_BUDGET:
+        return money(value, currency)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)
+
+
+@register.filter
+def words(value) -> str:
+    """daily_budget → daily budget."""
+    return str(value).replace("_", " ")
+
+
+@register.filter
+def by_agent(change_set) -> bool:
+    """An agent's own change (not a rollback, a pause or a resume by a person)."""
+    return change_set.kind == ChangeSetKind.AGENT
