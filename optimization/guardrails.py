@@ -85,6 +85,8 @@ class Verdict:
     structural: tuple[str, ...] = ()
     budget_increase_pct: Decimal | None = None
     notes: tuple[str, ...] = field(default=())
+    optimization_pct: Decimal | None = None  # the bounds it was checked against
+    drift_pct: Decimal | None = None
 
     @property
     def needs_a2(self) -> bool:
@@ -96,6 +98,8 @@ class Verdict:
             "first_launches": list(self.first_launches),
             "structural": list(self.structural),
             "budget_increase_pct": _text(self.budget_increase_pct),
+            "optimization_pct": _text(self.optimization_pct),
+            "drift_pct": _text(self.drift_pct),
         }
 
 
@@ -223,6 +227,8 @@ def evaluate(
             reason="Within the guardrails: applied.",
             channels=checks,
             budget_increase_pct=increase_pct,
+            optimization_pct=optimization_pct,
+            drift_pct=drift_pct,
         )
     drifts = any(not check.drift_ok for check in checks)
     return Verdict(
@@ -233,4 +239,6 @@ def evaluate(
         needs_a3=needs_a3,
         first_launches=first_launches,
         budget_increase_pct=increase_pct,
+        optimization_pct=optimization_pct,
+        drift_pct=drift_pct,
     )

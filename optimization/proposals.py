@@ -30,8 +30,9 @@ def _days(flight: dict) -> int:
 
 
 def codify_daily_budgets(payload: dict, daily: dict[str, Decimal], *, on: date) -> dict:
-    """`payload` with each channel in `daily` planned at that daily budget from the flight
-    running on `on` onwards (earlier flights, already spent, stay)."""
+    """`payload` with each channel in `daily` planned at that daily budget from `on` onwards:
+    the rest of the flight running that day and every later flight scale; the days already
+    spent (earlier flights, and the running flight's days before `on`) stay as planned."""
     proposed = copy.deepcopy(payload)
     for channel in proposed["channels"]:
         target = daily.get(channel["channel"])
@@ -46,9 +47,12 @@ def codify_daily_budgets(payload: dict, daily: dict[str, Decimal], *, on: date) 
         ratio = target / planned
         change = Decimal("0")
         for flight in channel["flights"]:
-            if _dates(flight)[1] < on:
+            start, end = _dates(flight)
+            if end < on:
                 continue
-            new = (Decimal(flight["budget"]) * ratio).quantize(CENT)
+            budget = Decimal(flight["budget"])
+            spent_share = Decimal(max((on - start).days, 0)) / _days(flight)
+            new = (budget * spent_share + budget * (1 - spent_share) * ratio).quantize(CENT)
             change += new - Decimal(flight["budget"])
             flight["budget"] = money_text(new)
         channel["budget"] = money_text(max(Decimal(channel["budget"]) + change, Decimal("0")))

@@ -23,6 +23,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Max,
+    Min,
     OuterRef,
     Q,
     Subquery,
@@ -109,9 +110,11 @@ class Drift:
     since: datetime | None = None
 
 
-def drift_totals(tracks: list[Track], now: datetime) -> dict[tuple[int, str], Decimal]:
-    """Per (track, channel), the net daily-budget change applied since the cutoff: one
-    aggregate over the applied changes."""
+def drift_totals(
+    tracks: list[Track], now: datetime
+) -> dict[tuple[int, str], tuple[Decimal, datetime]]:
+    """Per (track, channel), the net daily-budget change applied since the cutoff, and the
+    cutoff: one aggregate over the applied changes."""
     if not tracks:
         return {}
     rows = (
@@ -126,9 +129,12 @@ def drift_totals(tracks: list[Track], now: datetime) -> dict[tuple[int, str], De
         )
         .filter(applied_at__gte=F("cutoff"), applied_at__lte=now)
         .values("track_id", "channel")
-        .annotate(net=Sum("delta"))
+        .annotate(net=Sum("delta"), since=Min("cutoff"))
     )
-    return {(row["track_id"], row["channel"]): row["net"] or Decimal("0") for row in rows}
+    return {
+        (row["track_id"], row["channel"]): (row["net"] or Decimal("0"), row["since"])
+        for row in rows
+    }
 
 
 def drifts(tracks: list[Track], now: datetime) -> list[Drift]:
@@ -136,7 +142,7 @@ def drifts(tracks: list[Track], now: datetime) -> list[Drift]:
     by_id = {t.pk: t for t in tracks}
     found = []
     payloads = {}
-    for (track_id, channel), net in drift_totals(tracks, now).items():
+    for (track_id, channel), (net, since) in drift_totals(tracks, now).items():
         track = by_id[track_id]
         if track_id not in payloads:
             payloads[track_id] = parse_payload(track.current_version.payload)
@@ -145,7 +151,7 @@ def drifts(tracks: list[Track], now: datetime) -> list[Drift]:
             continue
         pct = (net / planned * HUNDRED).quantize(Decimal("0.01"))
         if abs(pct) > track.tenant.policy.drift_pct:
-            found.append(Drift(track, channel, net, planned, pct))
+            found.append(Drift(track, channel, net, planned, pct, since))
     return found
 
 

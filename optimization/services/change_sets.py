@@ -133,6 +133,17 @@ def clean_value(field_name: str, value: Any, where: str) -> Any:
     return value
 
 
+def live_value(entry: ExecutionManifestEntry, field_name: str) -> Any:
+    """An entity's live value of a field as items state it: daily budgets as money strings, and
+    no status meaning live ("active", as the manifest reads it)."""
+    value = entry.state.get(field_name)
+    if value is None and field_name == STATUS:
+        return "active"
+    if value is not None and field_name == DAILY_BUDGET:
+        return money_text(Decimal(str(value)))
+    return value
+
+
 def value_text(field_name: str, value: Any, currency: str = "") -> str:
     """A value as people read it in a sentence ("€455", "paused")."""
     if field_name == DAILY_BUDGET and value is not None:
@@ -247,9 +258,7 @@ def _moved(items: list[_Item], locked: dict[int, ExecutionManifestEntry], curren
     for item in items:
         if item.entry is None:
             continue
-        live = locked[item.entry.pk].state.get(item.field)
-        if live is not None and item.field == DAILY_BUDGET:
-            live = money_text(Decimal(str(live)))
+        live = live_value(locked[item.entry.pk], item.field)
         if live != item.before:
             moved.append(
                 f"live {_field_words(item.field)} of {item.entity_id} is now "

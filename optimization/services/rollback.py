@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +15,6 @@ from audit.services import audit_event_append
 from config.errors import Conflict
 from optimization import guardrails
 from optimization.models import (
-    DAILY_BUDGET,
     ChangeSet,
     ChangeSetEventKind,
     ChangeSetKind,
@@ -34,8 +32,9 @@ from optimization.services.change_sets import (
     _currency,
     _log,
     change_set_submit,
+    live_value,
+    value_text,
 )
-from plans.schema import money_text
 from tenants.models import TenantPolicy
 
 
@@ -62,13 +61,6 @@ class RollbackPreview:
         return not self.refusal
 
 
-def _live(entry, field_name):
-    value = entry.state.get(field_name)
-    if value is not None and field_name == DAILY_BUDGET:
-        return money_text(Decimal(str(value)))
-    return value
-
-
 def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
     """The inverse of an applied change set against the live state now: per entity before →
     after and which guardrail it meets. Read only."""
@@ -90,15 +82,18 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
             field=row.field,
             before=row.after,
             after=row.before,
-            live=_live(row.manifest_entry, row.field),
-            moved=_live(row.manifest_entry, row.field) != row.after,
+            live=live_value(row.manifest_entry, row.field),
+            moved=live_value(row.manifest_entry, row.field) != row.after,
         )
         for row in applied
     )
     if not refusal and any(item.moved for item in items):
         moved = [i for i in items if i.moved]
+        currency = _currency(change_set.track)
         refusal = "The live state moved since it was applied: " + "; ".join(
-            f"{i.entity_id} {i.field.replace('_', ' ')} is now {i.live}, not {i.before}"
+            f"{i.entity_id} {i.field.replace('_', ' ')} is now "
+            f"{value_text(i.field, i.live, currency)}, "
+            f"not {value_text(i.field, i.before, currency)}"
             for i in moved
         )
     verdict = None

@@ -99,7 +99,11 @@ def _drift(drift: triggers.Drift, now: datetime) -> bool:
         f"{percent(track.tenant.policy.drift_pct, 2)}: revise the plan to reflect it."
     )
     change_sets = list(
-        track.change_sets.filter(applied__channel=drift.channel, applied__field="daily_budget")
+        track.change_sets.filter(
+            applied__channel=drift.channel,
+            applied__field="daily_budget",
+            applied__applied_at__gte=drift.since or track.current_version.approved_at,
+        )
         .order_by("-applied_at")
         .values_list("change_set_id", flat=True)
         .distinct()[:50]
@@ -117,8 +121,8 @@ def _drift(drift: triggers.Drift, now: datetime) -> bool:
             "threshold_pct": str(track.tenant.policy.drift_pct),
             "window_days": track.tenant.policy.drift_window_days,
             "planned_daily_budget": str(drift.planned),
-            "net_applied_change": str(drift.net),
-            "live_daily_budget": str(daily[drift.channel]),
+            "net_applied_change": str(drift.net.quantize(Decimal("0.01"))),
+            "live_daily_budget": str(daily[drift.channel].quantize(Decimal("0.01"))),
             "change_sets": change_sets,
             "drift_pct_by_channel": {drift.channel: str(drift.pct)},
             "proposed_payload": proposals.codify_daily_budgets(
@@ -225,12 +229,12 @@ def _structural(track, blocked) -> bool:
     return opened
 
 
-def _seasonal(change, track) -> bool:
+def _seasonal(change, track, now: datetime) -> bool:
     currency = _currency(track)
     reason = (
         f"Seasonality calendar: {change.channel} flight {change.starts_on}–{change.ends_on} at "
         f"{money(change.budget, currency)} starts in "
-        f"{(change.starts_on - _today(track, timezone.now())).days} days"
+        f"{(change.starts_on - _today(track, now)).days} days"
         + (f" ({change.note})" if change.note else "")
         + ": a revise is pre-drafted for review."
     )
@@ -288,7 +292,7 @@ def triggers_scan(*, tenant=None, now: datetime | None = None) -> ScanResult:
         _open(
             result,
             Signal.SEASONALITY,
-            lambda c=change: _seasonal(c, by_id[c.track_id]),
+            lambda c=change: _seasonal(c, by_id[c.track_id], now),
         )
     result.lapsed = change_sets_lapse(now=now, tenant=tenant).lapsed
     return result

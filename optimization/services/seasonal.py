@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -41,6 +43,11 @@ def seasonal_change_set(
             f"{track.key} has no channel {channel!r} in its approved plan; a new channel is a "
             "replan, not a seasonal flight change.",
             fields={"channel": ["not a channel of the approved plan"]},
+        )
+    if starts_on < timezone.localdate(timezone=ZoneInfo(track.tenant.time_zone)):
+        raise SeasonalChangeError(
+            "The flight change starts in the past; the calendar is for changes to come.",
+            fields={"starts_on": ["in the past"]},
         )
     if ends_on < starts_on:
         raise SeasonalChangeError(

@@ -4,7 +4,7 @@ structural changes, safe apply, approve with an edit, rollback, pause all spend 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -413,3 +413,39 @@ def test_the_database_refuses_to_edit_the_log(live):
     with pytest.raises(DatabaseError), transaction.atomic():
         ChangeSet.objects.filter(pk=change_set.pk).delete()
     assert ChangeSet.objects.get().status == ChangeSetStatus.APPLIED
+
+
+def test_the_guardrail_check_keeps_the_bounds_it_was_judged_by(live):
+    change_set = submit(live, budget("search-brand", "300.00", "350.00"))
+    assert (change_set.guardrails["optimization_pct"], change_set.guardrails["drift_pct"]) == (
+        "10.00",
+        "15.00",
+    )
+
+
+def test_pause_all_spend_pauses_an_entity_whose_status_was_never_stated(live):
+    from optimization.services import manifest_sync
+    from tests.optimization.conftest import entry
+
+    unstated = entry("search-legacy", "search", "10.00")
+    del unstated["state"]["status"]
+    manifest_sync(tenant=live, track_key="always_on", entries=[unstated], actor=TEST_ACTOR)
+    track_hold_start(track=live_track(live), actor=Actor.for_user(_operator(live)))
+    assert ExecutionManifestEntry.objects.get(entity_id="search-legacy").state["status"] == "paused"
+
+
+def test_a_seasonal_change_that_starts_in_the_past_is_refused(live):
+    from optimization.services import seasonal_change_set
+    from optimization.services.seasonal import SeasonalChangeError
+
+    with pytest.raises(SeasonalChangeError) as error:
+        seasonal_change_set(
+            track=live_track(live),
+            channel="search",
+            starts_on=date(2026, 11, 9),
+            ends_on=date(2026, 11, 20),
+            budget=Decimal("1000"),
+            note="",
+            actor=TEST_ACTOR,
+        )
+    assert "starts_on" in error.value.fields

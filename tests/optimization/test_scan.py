@@ -171,8 +171,9 @@ def test_turning_a_drift_recommendation_into_a_draft_codifies_the_live_budget(
     draft = PlanVersion.objects.get(number=recommendation.draft_number)
     assert (recommendation.status, draft.status, draft.kind) == ("drafted", "draft", "revise")
     search = next(c for c in draft.payload["channels"] if c["channel"] == "search")
-    # November's flight scales to €580 a day (15,000 × 580/500), later flights alike.
-    assert [f["budget"] for f in search["flights"]] == ["17400.00", "17400.00", "11600.00"]
+    # From 10 November search is planned at €580 a day instead of €500: November keeps its 9
+    # days spent (€4,500) and plans 21 days at €580 (€12,180); later flights scale by 580/500.
+    assert [f["budget"] for f in search["flights"]] == ["16680.00", "17400.00", "11600.00"]
     assert not PlanVersion.objects.filter(status=PlanStatus.APPROVED, number=draft.number).exists()
 
 
