@@ -28,6 +28,7 @@ from django.db.models import (
 )
 
 from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.registry import handler_for
 from approvals.rules import allowed_verdicts
 from approvals.types import RED_FLAG_TYPES, open_slots, slot_label
 from tenants.access import memberships_of, scope_to_user
@@ -192,15 +193,22 @@ def with_sla_state(qs: QuerySet[Ticket], state: str, *, now: datetime) -> QueryS
 
 
 def ticket_subject_label(ticket: Ticket) -> str:
-    """What the ticket is about, short enough for a button: "v12", "change set 3f2a9c1d"."""
+    """What the ticket is about, for a button: "v12", "change set cs-3f2a9c1d4e", "run-93ab" —
+    in full, and never the ticket itself. The subject's owner names it where it registered a
+    label (approvals/registry.py)."""
+    handler = handler_for(ticket.subject_type) if ticket.subject_type else None
+    if handler is not None and handler.label is not None:
+        return handler.label(ticket)
+    if ticket.overrides_id:
+        return ticket.subject_id
     if ticket.plan_version:
         return f"v{ticket.plan_version}"
     if ticket.change_set_id:
-        return f"change set {ticket.change_set_id[:8]}"
+        return f"change set {ticket.change_set_id}"
     if ticket.run_id:
         # Run ids often read "run-93ab" already; "run run-93ab" would stutter.
         return ticket.run_id if ticket.run_id.lower().startswith("run") else f"run {ticket.run_id}"
-    return ticket.public_id
+    return ticket.ticket_type.name.lower()
 
 
 def approved_slots(ticket: Ticket) -> set[str]:

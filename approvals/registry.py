@@ -48,6 +48,7 @@ class SubjectHandler:
     on_locked: OnLocked | None = None
     authors: Authors | None = None
     panel: Panel | None = None
+    label: Callable[[Any], str] | None = None  # ticket -> how buttons name its subject
 
 
 _handlers: dict[str, SubjectHandler] = {}
@@ -61,9 +62,10 @@ def register_subject(
     on_locked: OnLocked | None = None,
     authors: Authors | None = None,
     panel: Panel | None = None,
+    label: Callable[[Any], str] | None = None,
 ) -> None:
     _handlers[subject_type] = SubjectHandler(
-        subject_type, on_resolved, on_locked, authors=authors, panel=panel
+        subject_type, on_resolved, on_locked, authors=authors, panel=panel, label=label
     )
 
 

@@ -27,5 +27,6 @@ class OptimizationConfig(AppConfig):
             on_resolved=tickets.on_recommendation_ticket_resolved,
             on_locked=tickets.on_recommendation_ticket_locked,
             panel=recommendation_panel,
+            label=tickets.recommendation_label,
         )
         register_reference("change_set_id", change_set_exists)

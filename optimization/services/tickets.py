@@ -64,6 +64,14 @@ def _recommendation_of(ticket) -> Recommendation | None:
     )
 
 
+def recommendation_label(ticket) -> str:
+    """How the ticket's buttons name it: approving turns it into a draft, it approves no plan."""
+    recommendation = _recommendation_of(ticket)
+    if recommendation is None:
+        return "the recommendation"
+    return f"the {recommendation.track.key} {recommendation.path} recommendation"
+
+
 def on_recommendation_ticket_locked(ticket) -> None:
     recommendation = _recommendation_of(ticket)
     if recommendation is not None:

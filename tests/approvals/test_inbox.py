@@ -318,3 +318,26 @@ def test_a_page_of_no_tickets_is_an_empty_first_page(acme, staff):
     page = page_of_tickets(inbox_tickets(user=staff["planner"]), number="4", per_page=3)
 
     assert (page.number, page.paginator.count, page.object_list) == (1, 0, [])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "label"),
+    [
+        ({"type": "A5", "plan_version": None}, "plan revise / replan approval"),
+        ({"type": "A3", "change_set_id": "cs-7f3a9c41d2"}, "change set cs-7f3a9c41d2"),
+        ({"type": "A8", "run_id": "run-93ab"}, "run-93ab"),
+    ],
+    ids=["no-subject", "full-change-set-id", "run"],
+)
+def test_buttons_name_the_subject_in_full_and_never_the_ticket(acme, kwargs, label):
+    from approvals.inbox import ticket_subject_label
+    from tests.approvals.factories import open_ticket
+
+    extra = (
+        {"red_flag": {"loop_type": "tool_round", "attempt_count": 6}}
+        if kwargs["type"] == "A8"
+        else {}
+    )
+    ticket = open_ticket(acme, kwargs.pop("type"), **kwargs, **extra)
+    assert ticket_subject_label(ticket) == label
+    assert ticket.public_id not in ticket_subject_label(ticket)

@@ -98,7 +98,7 @@ def test_an_operator_filters_the_inbox_and_approves_an_a3(page, screenshot, brow
 
     inbox.get_by_role("link", name=tickets["a3"].public_id).click()
     expect(page.get_by_role("heading", name="Search daily budget over guardrail")).to_be_visible()
-    page.get_by_role("button", name="Approve A3 for change set cs-2f9a4").click()
+    page.get_by_role("button", name="Approve A3 for change set cs-2f9a41c7").click()
     expect(page.locator("#decision").get_by_test_id("status")).to_have_text("Approved")
     screenshot("approvals-ticket-a3-approved-1280")
 
