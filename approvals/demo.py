@@ -1,8 +1,8 @@
-"""Demo tickets for `acme`, beside the plan tickets plans.demo opens: every type A1–A9, some
-overdue, and two red flags (an A8 loop and an A9 Cost Guard trip), with realistic titles,
-summaries and diff previews. Idempotent: each demo ticket has a dedupe key and is opened only if
-no ticket (of any status) has that key yet, so a demo ticket someone already decided is not
-opened again. They name no plan version number: those belong to plans.demo's real versions."""
+"""Demo tickets that no other demo opens: access requests (A4), a manual override (A6) and
+compliance flags (A7) for `acme`, and client items for `globex` (US time zone and holidays).
+Plan tickets (A1, A5, A7) come from plans.demo's real versions, A2/A3 from optimization.demo's real
+change sets and the red flags (A8, A9) from agents.demo's real runs. Idempotent: each demo
+ticket has a dedupe key and is opened only if no ticket (of any status) has that key yet."""
 
 from __future__ import annotations
 
@@ -30,48 +30,6 @@ def _budget_table(rows: list[list], totals: list) -> dict:
 
 
 DEMO_TICKETS: list[dict] = [
-    {
-        "key": "a2-meta-golive",
-        "type": "A2",
-        "title": "Confirm first go-live of Meta prospecting ad set",
-        "summary": "The optimizer wants to set ad set 2384 (winter sale prospecting) to active.",
-        "platform": "meta",
-        "change_set_id": "cs-golive-2384",
-        "requesting_agent": "launch-agent",
-        "overdue_hours": 5,
-        "diff": {
-            "summary": ["Ad set 'Winter sale – prospecting' goes live at €250 a day."],
-            "changes": [
-                {"field": "status", "before": "paused", "after": "active", "note": "first launch"}
-            ],
-        },
-    },
-    {
-        "key": "a3-search-budget",
-        "type": "A3",
-        "title": "Search daily budget +18% on always_on (guardrail 10%)",
-        "summary": "Google Ads search campaign 'Brand + generic': daily budget €400 → €472.",
-        "platform": "google_ads",
-        "change_set_id": "cs-7f3a9c",
-        "requesting_agent": "bid-optimizer",
-        "required_roles": ["operator", "client"],
-        "overdue_hours": 26,
-        "diff": {
-            "summary": ["Search budget up 18% (€400 → €472 a day) from tomorrow."],
-            "changes": [
-                {
-                    "field": "daily_budget",
-                    "before": "400.00",
-                    "after": "472.00",
-                    "note": "over the 10% auto-approve guardrail",
-                }
-            ],
-            "budget_table": _budget_table(
-                [["Search", "400", "472", "18.0"]], ["Total per day", "400", "472", "18.0"]
-            ),
-            "kpi_impact": ["CPA expected to hold near €38 as impression share rises."],
-        },
-    },
     {
         "key": "a4-meta-bm-access",
         "type": "A4",
@@ -118,7 +76,7 @@ DEMO_TICKETS: list[dict] = [
         "title": "Compliance: 'clinically proven' claim in winter sale copy",
         "summary": "The QC agent flagged a health claim in three ad variants.",
         "platform": "meta",
-        "run_id": "run-qc-5521",
+        "run_id": "run-5521",
         "requesting_agent": "qc-agent",
         "overdue_hours": 30,
         "diff": {
@@ -148,43 +106,44 @@ DEMO_TICKETS: list[dict] = [
             ],
         },
     },
+]
+
+
+GLOBEX_TICKETS: list[dict] = [
     {
-        "key": "a8-qc-loop",
-        "type": "A8",
-        "title": "Agent loop exhausted: QC corrections on run-7c1e",
-        "summary": "The copywriter agent failed QC twice more after two corrections; run blocked.",
-        "run_id": "run-7c1e",
-        "requesting_agent": "orchestrator",
-        "red_flag": {"loop_type": "qc_correction", "attempt_count": 3},
-        "overdue_hours": 2,
+        "key": "globex-a4-google-access",
+        "type": "A4",
+        "title": "Give the agency access to the Globex Google Ads account",
+        "summary": "Onboarding waits until Globex grants admin access to account 481-220-9931.",
+        "platform": "google_ads",
+        "requesting_agent": "onboarding-agent",
+        "client_visible": True,
         "diff": {
-            "summary": ["qc_correction_max is 2; attempt 3 was refused."],
-            "raw": {"failure_codes": ["claim_unverified", "tone_off_brand"]},
+            "summary": ["Add the agency's manager account as admin of 481-220-9931."],
+            "changes": [{"field": "account_access", "before": "none", "after": "admin"}],
         },
     },
     {
-        "key": "a9-cost-guard",
-        "type": "A9",
-        "title": "Cost Guard tripped on run-93ab (3.1× estimate)",
-        "summary": "LLM spend on the report run reached 3.1× its estimate; all calls blocked.",
-        "run_id": "run-93ab",
-        "requesting_agent": "cost-guard",
-        "red_flag": {"estimated_usd": "0.84", "actual_usd": "2.61"},
+        "key": "globex-a7-clinic-theme",
+        "type": "A7",
+        "title": "Approve creative theme 'Care, closer to home'",
+        "summary": "New theme for the clinic-finder campaign; legal has reviewed the claims.",
+        "platform": "meta",
+        "requesting_agent": "creative-agent",
+        "required_roles": ["planner", "legal", "client"],
         "diff": {
-            "summary": ["Estimated $0.84, actual $2.61 (trip line $2.52 at 3.0×)."],
-            "raw": {"input_tokens": 412_000, "output_tokens": 38_500},
+            "summary": ["Theme 'Care, closer to home' for the January clinic-finder ads."],
+            "changes": [
+                {"field": "creative_themes", "before": "winter wellness", "after": "care nearby"}
+            ],
         },
     },
 ]
 
 
-def seed(*, log: Callable[[str], None]) -> None:
-    tenant = Tenant.objects.filter(slug="acme").first()
-    if tenant is None:
-        log("no tenant acme: skipped")
-        return
+def _open(tenant: Tenant, specs: list[dict]) -> int:
     opened = 0
-    for spec in DEMO_TICKETS:
+    for spec in specs:
         spec = dict(spec)
         dedupe_key = f"demo:{spec.pop('key')}"
         overdue_hours = spec.pop("overdue_hours", None)
@@ -192,11 +151,24 @@ def seed(*, log: Callable[[str], None]) -> None:
             continue
         ticket = ticket_open(tenant=tenant, actor=SEED_ACTOR, dedupe_key=dedupe_key, **spec)
         if overdue_hours:
-            # Demo only: move the due time into the past so the dashboard shows overdue tickets
-            # and the next sweep_sla escalates them.
+            # Demo only: the ticket was opened long enough ago that its SLA ran out
+            # `overdue_hours` ago (opened before it was due), so the dashboard shows it overdue
+            # and the next sweep_sla escalates it.
+            due = timezone.now() - timedelta(hours=overdue_hours)
             Ticket.objects.filter(pk=ticket.pk).update(
-                sla_due_at=timezone.now() - timedelta(hours=overdue_hours)
+                created_at=due - (ticket.sla_due_at - ticket.created_at), sla_due_at=due
             )
         opened += 1
-    total = Ticket.objects.filter(tenant=tenant, dedupe_key__startswith="demo:").count()
-    log(f"tickets: {opened} opened, {total} demo tickets for acme (A1–A9, 2 red flags)")
+    return opened
+
+
+def seed(*, log: Callable[[str], None]) -> None:
+    opened = 0
+    for slug, specs in (("acme", DEMO_TICKETS), ("globex", GLOBEX_TICKETS)):
+        tenant = Tenant.objects.filter(slug=slug).first()
+        if tenant is None:
+            log(f"no tenant {slug}: skipped")
+            continue
+        opened += _open(tenant, specs)
+    total = Ticket.objects.filter(dedupe_key__startswith="demo:").count()
+    log(f"tickets: {opened} opened, {total} demo tickets (acme A4/A6/A7, globex client items)")
