@@ -26,15 +26,8 @@ from optimization.services import seasonal_change_remove, seasonal_change_set
 from optimization.views_queries import plan_channels
 from plans.models import Track
 from tenants.access import scope_to_user
+from tenants.admin_scope import TenantScopedAdmin, TenantScopedInline
 from tenants.models import Role
-
-
-class TenantScopedAdmin(admin.ModelAdmin):
-    def get_queryset(self, request):
-        rows = super().get_queryset(request)
-        if request.user.is_superuser:
-            return rows
-        return scope_to_user(rows, request.user, roles=[Role.ADMIN])
 
 
 class ReadOnlyAdmin(TenantScopedAdmin):
@@ -48,7 +41,7 @@ class ReadOnlyAdmin(TenantScopedAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TenantScopedInline):
     extra = 0
     can_delete = False
 

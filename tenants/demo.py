@@ -57,7 +57,9 @@ def seed(*, log: Callable[[str], None]) -> None:
             username=username,
             password=DEMO_PASSWORD,
             email=f"{username}@example.com",
-            is_superuser=username == "admin",
+            # A tenant admin: staff, whose Django admin covers only acme (no superuser in the
+            # demo; platform operators create theirs with createsuperuser).
+            is_staff=username == "admin",
         )
         membership_set(tenant=tenants[slug], user=user, role=role, actor=SEED_ACTOR)
     log(f"users: {', '.join(u for u, _, _ in USERS)} (password {DEMO_PASSWORD})")
