@@ -24,3 +24,9 @@ class OptimizationConfig(AppConfig):
             on_locked=tickets.on_recommendation_ticket_locked,
         )
         register_reference("change_set_id", change_set_exists)
+
+        # The change sets of an agent run, for its System Ops page.
+        from approvals.registry import register_run_change_sets
+        from optimization.selectors import change_sets_of_run
+
+        register_run_change_sets(change_sets_of_run)
