@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -47,8 +48,15 @@ def gate_outcome(call):
 
 
 @register.simple_tag
-def reservation_status(reservation):
+def reservation_status(reservation, now=None):
+    """Its status; an open one past its 15 minutes reads "expired": it still counts against the
+    line until the run's next reserving call lapses it (the gate lapses on its way)."""
     status = ReservationStatus(reservation.status)
+    if status == ReservationStatus.OPEN and reservation.expires_at <= (now or timezone.now()):
+        return format_html(
+            '<span class="label label-warn" title="{}">expired</span>',
+            "Still held against the line until the next reserving call lapses it",
+        )
     return format_html(
         '<span class="label {}">{}</span>', RESERVATION_CLASSES[status], status.label.lower()
     )

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from agents.models import AgentRun, RunState
 from approvals.models import Ticket, TicketStatus
@@ -310,6 +312,18 @@ def test_the_run_page_shows_its_timeline_limits_cost_reservations_and_qc(
     assert "<code>missing_kpi</code>" in page
     assert 'data-testid="run-blocked"' not in page
     assert "No red flag on this run." in page
+
+
+def test_an_open_reservation_past_its_15_minutes_reads_expired(client, acme_headers, staff):
+    run_create(client, acme_headers)
+    gate(client, acme_headers, "run-93ab", "llm_call", expected_cost_usd="0.40")
+    as_role(client, staff, Role.OPERATOR)
+    assert ">open<" in client.get(run_url()).content.decode()
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        page = client.get(run_url()).content.decode()
+
+    assert ">expired<" in page and ">open<" not in page
 
 
 def test_the_run_page_lists_its_red_flags_and_its_change_sets(client, acme, acme_v1, staff):
