@@ -533,3 +533,15 @@ def test_the_red_flag_lane_and_the_ticket_page_link_to_the_run(client, acme_head
     link = f'href="{run_url()}"'
     assert link in dashboard[dashboard.find("redflag-lane") :][:5000]
     assert link in ticket
+
+
+def test_the_run_page_and_its_chart_need_no_inline_style_or_script(client, acme_headers, staff):
+    cost_blocked(client, acme_headers)
+    as_role(client, staff, Role.OPERATOR)
+    response = client.get(run_url())
+    page = response.content.decode()
+
+    assert "<svg" in page
+    assert " style=" not in page and "<style" not in page
+    assert "<script>" not in page
+    assert "'unsafe-inline'" not in response["Content-Security-Policy"]
