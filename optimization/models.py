@@ -155,6 +155,9 @@ class ChangeSet(models.Model):
         indexes = [
             models.Index(fields=["track", "-created_at"], name="change_set_track_log"),
             models.Index(
+                fields=["tenant", "run_id"], condition=~models.Q(run_id=""), name="change_set_run"
+            ),
+            models.Index(
                 fields=["track", "created_at"],
                 condition=models.Q(status="blocked"),
                 name="change_set_track_blocked",
