@@ -26,11 +26,16 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# The benches' in-process Django client builds the middleware too: whitenoise would warn there
+# that collectstatic never ran (the API serves no static file).
+warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers.base")
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

@@ -36,7 +36,8 @@ parser.add_argument("--agents", type=int, default=8, help="concurrent agents (cl
 parser.add_argument("--tenants", type=int, default=4)
 parser.add_argument("--seconds", type=float, default=20)
 parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-ARGS = _setup.arguments(parser, quick={"agents": 4, "tenants": 2, "seconds": 1.5})
+parser.add_argument("--warm-up", type=float, default=1, help="seconds not counted, first")
+ARGS = _setup.arguments(parser, quick={"agents": 4, "tenants": 2, "seconds": 1, "warm_up": 0.3})
 # A fresh database each run: exactly these tracks, and drift counted from this run's plans.
 _setup.django_on_bench_db("change_sets", fresh=True)
 
@@ -263,9 +264,19 @@ def main(args: argparse.Namespace) -> None:
     )
     with _http.gunicorn(workers=args.workers) as server:
         load_before = _http.load_average()
-        ping = _http.drive(server, clients=args.agents, seconds=args.seconds, work=_http.ping_work)
+        ping = _http.drive(
+            server,
+            clients=args.agents,
+            seconds=args.seconds,
+            warm_up=args.warm_up,
+            work=_http.ping_work,
+        )
         load = _http.drive(
-            server, clients=args.agents, seconds=args.seconds, work=change_set_work(agents)
+            server,
+            clients=args.agents,
+            seconds=args.seconds,
+            warm_up=args.warm_up,
+            work=change_set_work(agents),
         )
         load_after = _http.load_average()
     rate, ping_rate = load.rate("change set"), ping.rate("ping")

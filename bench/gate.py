@@ -41,11 +41,13 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--clients", type=int, default=16)
 parser.add_argument("--seconds", type=float, default=20)
 parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+parser.add_argument("--warm-up", type=float, default=1, help="seconds not counted, first")
 parser.add_argument("--tenants", type=int, default=4)
 parser.add_argument("--runs", type=int, default=20_000)
 parser.add_argument("--samples", type=int, default=300, help="calls per in-process figure")
 ARGS = _setup.arguments(
-    parser, quick={"clients": 4, "seconds": 1.5, "runs": 600, "tenants": 2, "samples": 20}
+    parser,
+    quick={"clients": 4, "seconds": 1, "warm_up": 0.3, "runs": 600, "tenants": 2, "samples": 20},
 )
 # A fresh database each run: runs used by an earlier run are at their ceilings.
 _setup.django_on_bench_db("gate", fresh=True)
@@ -344,9 +346,19 @@ def main(args: argparse.Namespace) -> None:
     queue = Queue(order, keys)
     with _http.gunicorn(workers=args.workers) as server:
         load_before = _http.load_average()
-        ping = _http.drive(server, clients=args.clients, seconds=args.seconds, work=_http.ping_work)
+        ping = _http.drive(
+            server,
+            clients=args.clients,
+            seconds=args.seconds,
+            warm_up=args.warm_up,
+            work=_http.ping_work,
+        )
         gate = _http.drive(
-            server, clients=args.clients, seconds=args.seconds, work=gate_work(queue)
+            server,
+            clients=args.clients,
+            seconds=args.seconds,
+            warm_up=args.warm_up,
+            work=gate_work(queue),
         )
         load_after = _http.load_average()
         print(
