@@ -8,8 +8,9 @@ default (and highest allowed) ceilings — 8 global steps and 5 tool rounds per 
 the estimate — one real agent key each, and 20,000 registered runs (bulk-inserted; estimate
 $0.10, so the line is $0.30).
 
-The clients take the runs in turn from one queue, each run's calls spread over whichever
-clients are free, so several calls on one run are often in flight at once. A run gets 5 `step`,
+The clients take the calls from one queue that plays 4 runs per client (64) at a time, their calls
+interleaved: the calls in flight are on many runs, and one run's calls still go to whichever
+clients are free, so they can overlap. A run gets 5 `step`,
 3 `tool_round` (8 global steps: all allowed) and 2 `llm_call` with an expected cost of $0.05
 (a reservation), each followed by its spend report ($0.04, settling the reservation). One run
 in 25 asks for 2 steps more than its ceiling (the first refusal opens its A8, the second finds
@@ -119,25 +120,31 @@ def calls_of(run: int) -> list[tuple[str, str]]:
 
 
 class Queue:
-    """Every client takes the next call from here: one run's calls go to whichever clients are
-    free, so calls on one run overlap."""
+    """Every client takes the next call from here. The runs are played `width` at a time, their
+    calls interleaved (the first call of each, then the second of each, …): the calls in flight
+    are on many runs, yet one run's calls go to whichever clients are free and can overlap."""
 
-    def __init__(self, order: list[tuple[int, int]], keys: list[str]):
+    def __init__(self, order: list[tuple[int, int]], keys: list[str], width: int):
         self.lock = threading.Lock()
-        self.calls = (
-            (run, f"Bearer {keys[key]}", kind, cost)
-            for run, key in order
-            for kind, cost in calls_of(run)
-        )
-        self.runs_started = 0
-        self.last_run = -1
+        self.calls = self._interleaved(order, keys, width)
+        self.runs: set[int] = set()
+
+    @staticmethod
+    def _interleaved(order, keys, width):
+        for start in range(0, len(order), width):
+            block = [
+                (run, f"Bearer {keys[key]}", calls_of(run)) for run, key in order[start:][:width]
+            ]
+            for turn in range(max(len(calls) for _run, _key, calls in block)):
+                for run, authorization, calls in block:
+                    if turn < len(calls):
+                        yield (run, authorization, *calls[turn])
 
     def next(self):
         with self.lock:
             call = next(self.calls, None)
-            if call is not None and call[0] != self.last_run:
-                self.last_run = call[0]
-                self.runs_started += 1
+            if call is not None:
+                self.runs.add(call[0])
             return call
 
 
@@ -343,7 +350,7 @@ def main(args: argparse.Namespace) -> None:
         f"set-up: {args.runs:,} runs in {args.tenants} tenants with one agent key each "
         f"({time.perf_counter() - started:.1f} s)"
     )
-    queue = Queue(order, keys)
+    queue = Queue(order, keys, width=4 * args.clients)
     with _http.gunicorn(workers=args.workers) as server:
         load_before = _http.load_average()
         ping = _http.drive(
@@ -385,11 +392,11 @@ def main(args: argparse.Namespace) -> None:
         a9 = Ticket.objects.filter(type="A9").count()
         print(
             f"overshoots: {over_ceiling} runs over a ceiling, {without_a9} of {past_the_line} "
-            f"runs at or past the trip line without an A9 ({queue.runs_started:,} runs played; "
+            f"runs at or past the trip line without an A9 ({len(queue.runs):,} runs played; "
             f"{a8} A8 and {a9} A9 opened)"
         )
         print(f"    {check_counts(gate)}")
-        breakdown(args, server, tenants, keys, first_free_run=queue.last_run + 1)
+        breakdown(args, server, tenants, keys, first_free_run=max(queue.runs, default=-1) + 1)
     if over_ceiling or without_a9:
         raise SystemExit("the gate overshot")
 
