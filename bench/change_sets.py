@@ -5,16 +5,17 @@ each change set applied within the guardrails, next to a trivial JSON view serve
 
 Each run recreates its own database (bench_ht_change_sets, bench/_setup.py) and, through the
 services, 4 tenants, and for each of the 8 agents a real agent key of its tenant and a track of
-its own (two agents per tenant, so they share their tenant's audit chain) with an approved plan
-(search €500 and social €300 a day) and a live manifest of two entities per channel.
+its own (two agents per tenant, so they share their tenant's audit chain; `--tenants 8` gives
+each its own) with an approved plan (search €500 and social €300 a day) and a live manifest of
+two entities per channel.
 
 Served by gunicorn (2 workers, production settings, bench/_http.py). Each agent sends change sets
-one after the other on its own track: both entities of one channel moved by 2 % of their live
-budget, up then down, so every channel stays within the 10 % move and the 15 % drift and every
-change set applies at once (status `applied`, no ticket). Each one is what a real change set
-costs: the key, the idempotency record, the checks, the entities locked and compared, the
-guardrails (live, planned and drift figures), the change set, its items, log events, applied
-changes, the live state and two audit events.
+one after the other on its own track: both entities of one channel moved by 2 % of their
+starting budget, up then back down, so every channel stays within the 10 % move and the 15 %
+drift and every change set applies at once (status `applied`, no ticket). Each one is what a
+real change set costs: the key, the idempotency record, the checks, the entities locked and
+compared, the guardrails (live, planned and drift figures), the change set, its items, log
+events, applied changes, the live state and two audit events.
 
 Printed: change sets per second and their p50/p99 latency, next to the trivial view (a POST of
 a small JSON body answered with JSON) driven by the same 8 clients for as long in the same run,

@@ -8,14 +8,13 @@ default (and highest allowed) ceilings — 8 global steps and 5 tool rounds per 
 the estimate — one real agent key each, and 20,000 registered runs (bulk-inserted; estimate
 $0.10, so the line is $0.30).
 
-The clients take the calls from one queue that plays 4 runs per client (64) at a time, their calls
-interleaved: the calls in flight are on many runs, and one run's calls still go to whichever
-clients are free, so they can overlap. A run gets 5 `step`,
-3 `tool_round` (8 global steps: all allowed) and 2 `llm_call` with an expected cost of $0.05
-(a reservation), each followed by its spend report ($0.04, settling the reservation). One run
-in 25 asks for 2 steps more than its ceiling (the first refusal opens its A8, the second finds
-it blocked); one in 40 reports $0.20 per call, so its second report crosses the line and trips
-the Cost Guard (A9).
+The clients take the calls from one queue that plays 4 runs per client (64) at a time, their
+calls interleaved: the calls in flight are on many runs, and one run's calls still go to
+whichever clients are free, so they can overlap. A run gets 5 `step`, 3 `tool_round` (8 global
+steps: all allowed) and 2 `llm_call` with an expected cost of $0.05 (a reservation), each
+followed by its spend report ($0.04, settling the reservation). One run in 25 asks for 2 steps
+more than its ceiling (the first refusal opens its A8, the second finds it blocked); one in 40
+reports $0.20 per call, so its second report crosses the line and trips the Cost Guard (A9).
 
 Printed: gate calls per second and their p50/p99 latency, next to the trivial view (a POST of
 a small JSON body answered with JSON, bench/_served_urls.py) driven by the same 16 clients for
@@ -50,7 +49,8 @@ ARGS = _setup.arguments(
     parser,
     quick={"clients": 4, "seconds": 1, "warm_up": 0.3, "runs": 600, "tenants": 2, "samples": 20},
 )
-# A fresh database each run: runs used by an earlier run are at their ceilings.
+# A fresh database each run: runs used by an earlier run are at their ceilings. (The ceilings
+# can't be raised for a bench: 8 global steps is a hard ceiling, enforced by the database.)
 _setup.django_on_bench_db("gate", fresh=True)
 
 import _http  # noqa: E402
