@@ -117,8 +117,15 @@ def drift_totals(
     cutoff: one aggregate over the applied changes."""
     if not tracks:
         return {}
+    # No cutoff is earlier than the longest window ago. Saying so as a constant lets PostgreSQL
+    # read only the window's rows (index applied_budget_drift) instead of working out every
+    # applied change's cutoff — a year of them — to drop all but the last month (bench/scan.py:
+    # 1,000,000 applied changes, ~5 s to well under one).
+    earliest = now - timedelta(days=max(t.tenant.policy.drift_window_days for t in tracks))
     rows = (
-        AppliedChange.objects.filter(field=DAILY_BUDGET, track_id__in=[t.pk for t in tracks])
+        AppliedChange.objects.filter(
+            field=DAILY_BUDGET, track_id__in=[t.pk for t in tracks], applied_at__gte=earliest
+        )
         .annotate(
             cutoff=Greatest(
                 F("track__current_version__approved_at"),
