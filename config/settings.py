@@ -221,6 +221,9 @@ Q_CLUSTER = {
     "poll": 2,
 }
 
+# Times read with their zone wherever Django formats them (Django admin included).
+FORMAT_MODULE_PATH = ["config.formats"]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
