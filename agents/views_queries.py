@@ -3,7 +3,6 @@ alerts panel of the dashboard. Reads only: every write goes through agents/servi
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from approvals.registry import run_change_sets
 from approvals.types import RED_FLAG_TYPES, TicketType
 from audit.actions import AuditAction
 from audit.selectors import audit_trail
+from config.csv_export import csv_lines
 from tenants.models import TenantPolicy
 
 TIMELINE_LIMIT = 100
@@ -193,21 +193,6 @@ CSV_COLUMNS = (
     "created_at",
     "ended_at",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Line:
-    """csv.writer's file: hands back each written line instead of keeping it."""
-
-    def write(self, line: str) -> str:
-        return line
-
-
-def _spreadsheet_safe(value) -> object:
-    """A cell a spreadsheet would run as a formula is written as text (agents name runs)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _utc(moment) -> str:
@@ -216,33 +201,33 @@ def _utc(moment) -> str:
 
 def runs_csv_lines(runs: QuerySet[AgentRun]) -> Iterator[str]:
     """The runs as CSV, streamed in chunks (any number of runs, flat memory); times in UTC."""
-    writer = csv.writer(_Line())
-    yield writer.writerow(CSV_COLUMNS)
-    for run in runs.iterator(chunk_size=2000):
-        flags = " ".join(f"{flag.type}:{flag.ticket}" for flag in open_red_flags(run))
-        row = [
-            run.run_id,
-            run.state,
-            run_block_reason(run),
-            run.main_task_id,
-            run.agent,
-            run.model,
-            run.steps,
-            run.tool_rounds,
-            run.qc_corrections,
-            run.orchestrator_retries,
-            run.global_steps,
-            run.llm_calls,
-            run.input_tokens,
-            run.output_tokens,
-            run.estimated_cost_usd,
-            run.actual_cost_usd,
-            run.reserved_usd,
-            flags,
-            _utc(run.created_at),
-            _utc(run.ended_at),
-        ]
-        yield writer.writerow([_spreadsheet_safe(cell) for cell in row])
+    yield from csv_lines(CSV_COLUMNS, (_csv_row(run) for run in runs.iterator(chunk_size=2000)))
+
+
+def _csv_row(run: AgentRun) -> list:
+    flags = " ".join(f"{flag.type}:{flag.ticket}" for flag in open_red_flags(run))
+    return [
+        run.run_id,
+        run.state,
+        run_block_reason(run),
+        run.main_task_id,
+        run.agent,
+        run.model,
+        run.steps,
+        run.tool_rounds,
+        run.qc_corrections,
+        run.orchestrator_retries,
+        run.global_steps,
+        run.llm_calls,
+        run.input_tokens,
+        run.output_tokens,
+        run.estimated_cost_usd,
+        run.actual_cost_usd,
+        run.reserved_usd,
+        flags,
+        _utc(run.created_at),
+        _utc(run.ended_at),
+    ]
 
 
 # --- One run -------------------------------------------------------------------------------------
