@@ -8,7 +8,7 @@ from config.csv_export import csv_lines, spreadsheet_safe
 @pytest.mark.parametrize(
     ("value", "cell"),
     [
-        ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
         ("+1", "'+1"),
         ("-2", "'-2"),
         ("@SUM(A1)", "'@SUM(A1)"),
