@@ -74,6 +74,10 @@ def test_a_planner_filters_pages_and_follows_a_resource_to_its_trail(
     screenshot("audit-trail-390")
     page.get_by_role("link", name="Audit log", exact=True).first.click()
     screenshot("audit-log-390")
+    # On a phone the action and the resource of each event stay in sight.
+    for label in ("Action", "Resource"):
+        box = page.locator(f"td[data-label={label}]").first.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (label, box)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, "the page itself must not scroll sideways on a phone"
 
