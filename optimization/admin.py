@@ -3,7 +3,7 @@ performance rows read-only (agents and the scan write them through the services)
 seasonality calendar editable, every add and delete going through its service so it is checked
 and audited like the page's.
 
-A staff member who is not a superuser sees only the tenants they administer (DESIGN.md "Who uses
+A staff member who is not a superuser sees only the tenants they administer (docs/rules.md "Who uses
 it": a tenant admin's admin pages cover only their tenants).
 """
 

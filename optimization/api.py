@@ -1,4 +1,4 @@
-"""CONTRACT.md "Execution, optimization, performance": the manifest sync, change sets,
+"""docs/agent-api.md "Execution, optimization, performance": the manifest sync, change sets,
 performance rows and recommendations."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Execution state (DESIGN.md "Execution and optimization").
+"""Execution state (docs/rules.md "Execution and optimization").
 
 An ExecutionManifestEntry links one ad-platform entity (campaign, ad set) to the plan version it
 implements and holds its live state. Live state may drift from the plan until a revise; the

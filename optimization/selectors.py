@@ -96,7 +96,7 @@ def drift_window_start(*, track, policy, now: datetime) -> datetime | None:
 
 
 def applied_budget_drift(*, track, since: datetime | None) -> dict[str, Decimal]:
-    """Per channel, the net daily-budget change applied since `since` (DESIGN.md "Revise
+    """Per channel, the net daily-budget change applied since `since` (docs/rules.md "Revise
     triggers"): one aggregate over the applied changes."""
     if since is None:
         return {}

@@ -1,5 +1,5 @@
 """The five revise-trigger signals as set-based reads (seed 000 "Optimization → plan revise
-triggers", DESIGN.md "Revise triggers"): each one is an aggregate over all scanned tracks, not a
+triggers", docs/rules.md "Revise triggers"): each one is an aggregate over all scanned tracks, not a
 loop over rows. optimization/services/scan.py turns what they find into recommendations.
 
 "Since" for every signal is the later of the track's current version's approval, the signal's

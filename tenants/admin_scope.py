@@ -1,4 +1,4 @@
-"""Django admin scoped to the tenants a person administers (DESIGN.md "Who uses it": a tenant
+"""Django admin scoped to the tenants a person administers (docs/rules.md "Who uses it": a tenant
 admin's admin pages cover only the tenants it administers).
 
 Every ModelAdmin of the product derives from `TenantScopedAdmin`. For a platform superuser

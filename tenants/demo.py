@@ -1,5 +1,5 @@
-"""The demo world of CONTRACT.md: tenants, people and roles. Other apps add their data in their
-own demo.py; `seed_demo` calls them in order. Everything here is idempotent."""
+"""The demo world (docs/README.md): tenants, people and roles. Other apps add their data in
+their own demo.py; `seed_demo` calls them in order. Everything here is idempotent."""
 
 from __future__ import annotations
 

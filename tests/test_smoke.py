@@ -1,4 +1,4 @@
-"""seed_demo builds the demo world of CONTRACT.md and is safe to run twice."""
+"""seed_demo builds the demo world of docs/agent-api.md and is safe to run twice."""
 
 from io import StringIO
 

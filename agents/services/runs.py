@@ -1,5 +1,5 @@
-"""Agent runs, the gate and the Cost Guard (DESIGN.md "Agent runs", CONTRACT.md "Runs, the gate
-and the Cost Guard"). Deterministic code, not an agent.
+"""Agent runs, the gate and the Cost Guard (docs/rules.md "Agent runs", docs/agent-api.md
+"Runs, the gate and the Cost Guard"). Deterministic code, not an agent.
 
 The gate is the hottest path of the product. An allowed call is one conditional UPDATE of the
 run's row — it counts the step only if the run is not blocked and the counter stays within the

@@ -1,4 +1,4 @@
-"""CONTRACT.md "Execution, optimization, performance" over HTTP: change sets (idempotent by
+"""docs/agent-api.md "Execution, optimization, performance" over HTTP: change sets (idempotent by
 change_set_id), their detail with history, performance rows and recommendations."""
 
 from __future__ import annotations

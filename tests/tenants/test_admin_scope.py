@@ -1,4 +1,4 @@
-"""Django admin is tenant-scoped (DESIGN.md "Who uses it"): acme's admin — a staff user, not a
+"""Django admin is tenant-scoped (docs/rules.md "Who uses it"): acme's admin — a staff user, not a
 superuser — sees and changes only acme's rows, is offered only acme as a tenant, and can neither
 see nor create anything of globex's; a platform superuser still sees everything."""
 
