@@ -387,6 +387,7 @@ class Signal(models.TextChoices):
 class RecommendationStatus(models.TextChoices):
     OPEN = "open", "Open"
     DRAFTED = "drafted", "Turned into a draft"
+    ACCEPTED = "accepted", "Accepted: the planner drafts it"
     DISMISSED = "dismissed", "Dismissed"
 
 
