@@ -547,6 +547,16 @@ def run_spend(
                 fields={"reservation": ["not a reservation of this run"]},
             )
     run = AgentRun.objects.select_for_update().select_related("tenant").get(pk=run_pk)
+    if settled is not None and settled.status == ReservationStatus.SETTLED:
+        # The same report again (an agent retrying after a lost answer): its reservation is
+        # settled already, so it counts once — the answer is the run as it stands.
+        if settled.cost_usd != cost:
+            raise Conflict(
+                f"Reservation {reservation} was settled at {usd_text(settled.cost_usd)}, not "
+                f"{usd_text(cost)}: one call is reported once.",
+                code="conflict",
+            )
+        return SpendAnswer(run=run, ticket=run.cost_ticket if run.cost_block else "")
     held = Decimal("0")
     if settled is not None and settled.status == ReservationStatus.OPEN:
         held = settled.amount_usd

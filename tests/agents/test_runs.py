@@ -411,3 +411,15 @@ def test_a_cost_guard_cleared_without_room_under_the_line_is_refused(
             run=AgentRun.objects.get(), actor=operator, estimated_cost_usd="2.10", reason="x"
         )
     assert AgentRun.objects.get().cost_block is True
+
+
+def test_a_spend_report_sent_twice_for_one_reservation_counts_once(client, acme_headers, run):
+    reservation = gate(client, acme_headers, "llm_call", expected_cost_usd="1.00").json()[
+        "reservation"
+    ]
+    first = spend(client, acme_headers, "0.80", reservation=reservation)
+    again = spend(client, acme_headers, "0.80", reservation=reservation)
+    assert first.json() == again.json()
+    assert AgentRun.objects.get().actual_cost_usd == Decimal("0.8")
+    other = spend(client, acme_headers, "0.90", reservation=reservation)
+    assert other.status_code == 409
