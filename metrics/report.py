@@ -233,19 +233,20 @@ def _kpi(track: Track, payload, week: Period) -> KpiLine | None:
     totals = PerformanceRow.objects.filter(
         track=track, date__gte=week.first, date__lte=week.last, source=PRIMARY_SOURCE
     ).aggregate(
-        spend=Sum("spend"),
-        conversions=Sum("conversions"),
+        spend_total=Sum("spend"),
+        conversions_total=Sum("conversions"),
         weighted=Sum(
             ExpressionWrapper(F("kpi_value") * F("spend"), output_field=money_field),
             filter=Q(kpi_value__isnull=False),
         ),
         weighted_spend=Sum("spend", filter=Q(kpi_value__isnull=False)),
-        rows=Count("id"),
     )
     actual = None
     if kpi == "cpa":
-        if totals["conversions"]:
-            actual = (totals["spend"] / totals["conversions"]).quantize(CENT, ROUND_HALF_UP)
+        if totals["conversions_total"]:
+            actual = (totals["spend_total"] / totals["conversions_total"]).quantize(
+                CENT, ROUND_HALF_UP
+            )
     elif totals["weighted_spend"]:
         actual = (totals["weighted"] / totals["weighted_spend"]).quantize(CENT, ROUND_HALF_UP)
     return KpiLine(

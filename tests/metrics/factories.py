@@ -34,7 +34,7 @@ def ticket(
         public_id=f"T-{next(_ids):06d}",
         type=type,
         status=status,
-        title=f"{type} for metrics",
+        title=fields.pop("title", f"{type} for metrics"),
         required_roles=list(required_roles),
         sla_due_at=sla_due,
         resolved_at=resolved,
