@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Case,
-    Count,
     DecimalField,
     ExpressionWrapper,
     F,

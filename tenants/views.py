@@ -59,4 +59,3 @@ def tenant_policy_edit(request):
         "nav": "policy",
     }
     return render(request, "tenants/policy.html", context)
-

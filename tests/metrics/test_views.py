@@ -69,8 +69,8 @@ def test_a_client_may_not_and_another_tenant_is_not_there(login, acme, globex, c
 def test_the_default_range_is_the_last_28_days_against_the_28_before(login, acme):
     page = body(login(Role.PLANNER, acme).get(reverse("metrics:tenant", args=[acme.slug])))
     assert (
-        "<strong>17 Feb – 16 Mar 2026</strong> (28 days) compared with <strong>20 Jan – 16 Feb 2026</strong>"
-        in page
+        "<strong>17 Feb – 16 Mar 2026</strong> (28 days) compared with "
+        "<strong>20 Jan – 16 Feb 2026</strong>" in page
     )
     assert 'value="2026-02-17"' in page and 'value="2026-03-16"' in page
 
