@@ -258,19 +258,19 @@ def grains_under_floor(scope: Scope) -> list[dict]:
     tenants, params = sql.in_ids("q.tenant_id", scope.tenant_ids)
     results = QcResult._meta.db_table
     policies = TenantPolicy._meta.db_table
+    # One pass over the results: the subtask grains, then each task as the sum of its subtasks.
     query = f"""
-        WITH results AS (
-            SELECT q.tenant_id, q.main_task_id, q.subtask_id,
-                   CASE WHEN q.passed THEN 1 ELSE 0 END AS passed,
-                   {_period_sql("q.created_at")} AS period
+        WITH subtasks AS (
+            SELECT q.tenant_id, q.main_task_id, {_period_sql("q.created_at")} AS period,
+                   COUNT(*) AS sample, SUM(CASE WHEN q.passed THEN 1 ELSE 0 END) AS passed
             FROM {results} q
             WHERE {tenants} AND q.created_at >= %s AND q.created_at < %s
+            GROUP BY q.tenant_id, q.main_task_id, q.subtask_id, {_period_sql("q.created_at")}
         ), grains AS (
-            SELECT tenant_id, 'subtask' AS grain, period, COUNT(*) AS sample, SUM(passed) AS passed
-            FROM results GROUP BY tenant_id, main_task_id, subtask_id, period
+            SELECT tenant_id, 'subtask' AS grain, period, sample, passed FROM subtasks
             UNION ALL
-            SELECT tenant_id, 'task', period, COUNT(*), SUM(passed)
-            FROM results GROUP BY tenant_id, main_task_id, period
+            SELECT tenant_id, 'task', period, SUM(sample), SUM(passed)
+            FROM subtasks GROUP BY tenant_id, main_task_id, period
         )
         SELECT g.grain, g.period, COUNT(*),
                SUM(CASE WHEN g.sample >= p.min_sample_global THEN 1 ELSE 0 END),
@@ -280,7 +280,14 @@ def grains_under_floor(scope: Scope) -> list[dict]:
         GROUP BY g.grain, g.period
     """
     rows = sql.fetch(
-        query, [_moment(scope.split), *params, _moment(scope.since), _moment(scope.until)]
+        query,
+        [
+            _moment(scope.split),
+            *params,
+            _moment(scope.since),
+            _moment(scope.until),
+            _moment(scope.split),
+        ],
     )
     return [
         {"grain": grain, "period": period, "grains": n, "measured": measured, "under": under}
@@ -458,12 +465,11 @@ def spend_at_risk(scope: Scope) -> list[dict]:
     query = f"""
         WITH held AS (
             SELECT cs.id, cs.tenant_id, cs.track_id, cs.status, cs.created_at, cs.decided_at,
-                   COALESCE(SUM({moved}), 0) AS daily
+                   (SELECT COALESCE(SUM({moved}), 0) FROM {items} i
+                    WHERE i.change_set_id = cs.id AND i.field = 'daily_budget') AS daily
             FROM {change_sets} cs
-            JOIN {items} i ON i.change_set_id = cs.id AND i.field = 'daily_budget'
             WHERE {tenants} AND cs.ticket <> '' AND cs.status <> %s
               AND (cs.status = %s OR (cs.created_at >= %s AND cs.created_at < %s))
-            GROUP BY cs.id, cs.tenant_id, cs.track_id, cs.status, cs.created_at, cs.decided_at
         )
         SELECT tn.slug, tr.key, {sql.json_text("v.payload", "currency")},
                SUM(CASE WHEN h.status = %s THEN 1 ELSE 0 END),

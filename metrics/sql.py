@@ -7,8 +7,10 @@ between the closest ranks, as PostgreSQL's PERCENTILE_CONT)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Aggregate, FloatField, Func
 
 
@@ -87,6 +89,18 @@ class _PercentileCont:
 def register_sqlite_functions(sender, connection, **kwargs) -> None:
     if connection.vendor == "sqlite":
         connection.connection.create_aggregate("PERCENTILE_CONT", 2, _PercentileCont)
+
+
+@contextmanager
+def read_session() -> Iterator[None]:
+    """One transaction for a page's aggregates. On PostgreSQL without JIT: these are short
+    queries over an index range whose row estimates (a JSON array expanded is guessed at 100
+    rows a row) trip the JIT threshold, and compiling costs more than the query itself."""
+    with transaction.atomic():
+        if is_postgres():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 # --- Raw SQL fragments ----------------------------------------------------------------------------

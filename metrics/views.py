@@ -23,6 +23,7 @@ from metrics.forms import RangeForm, WeekForm
 from metrics.periods import last_full_week, ranges_for, week_of
 from metrics.report import CSV_HEADER, report_rows, reported_tracks, weekly_report
 from metrics.selectors import Scope
+from metrics.sql import read_session
 from plans.selectors import track_get
 from tenants.access import memberships_of, tenant_view
 from tenants.models import INTERNAL_ROLES, Role, Tenant, TenantPolicy
@@ -57,7 +58,10 @@ def _board(request: HttpRequest, *, tenants: list[Tenant], zone: ZoneInfo):
 
 def _metrics_page(request: HttpRequest, *, tenants: list[Tenant], zone: ZoneInfo, many: bool):
     form, scope, options, current_pcts = _board(request, tenants=tenants, zone=zone)
-    metrics = board.build_all(scope, options=options, many_tenants=many, current_pcts=current_pcts)
+    with read_session():
+        metrics = board.build_all(
+            scope, options=options, many_tenants=many, current_pcts=current_pcts
+        )
     if not request.GET:
         # Show the range actually used in the form, so the dates can be moved from there.
         form = RangeForm(
@@ -119,7 +123,10 @@ def _metric_csv(
         raise Http404("No such metric")
     many = len(tenants) > 1
     _form, scope, options, current_pcts = _board(request, tenants=tenants, zone=zone)
-    metric = board.build(key, scope, options=options, many_tenants=many, current_pcts=current_pcts)
+    with read_session():
+        metric = board.build(
+            key, scope, options=options, many_tenants=many, current_pcts=current_pcts
+        )
     current = scope.ranges.current
     return csv_response(
         metric_csv_lines(

@@ -9,164 +9,25 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from approvals.models import Ticket
-from audit.actors import Actor
 from metrics.report import weekly_report
-from optimization.models import PerformanceRow
-from optimization.services import ChangeSetRequest, change_set_submit, manifest_sync
-from plans.models import PlanStatus, PlanVersion, Track
-from tenants.models import Role, TenantPolicy
-from tests.approvals.factories import open_ticket
-from tests.conftest import PASSWORD, TEST_ACTOR
-from tests.plans.plan_samples import changed, search_up_12_pct, winter_plan
+from plans.models import Track
+from tenants.models import Role
+from tests.conftest import PASSWORD
+from tests.metrics.worlds import AGENT_NAME, WEEK, report_week
 
 pytestmark = pytest.mark.django_db
-
-WEEK = date(2026, 11, 9)
-TUESDAY = datetime(2026, 11, 10, 10, 0, tzinfo=UTC)
-AGENT_NAME = "budget-optimizer-7"
-
-
-def entry(entity_id, channel, daily_budget):
-    return {
-        "platform": "google_ads" if channel == "search" else "meta",
-        "entity_id": entity_id,
-        "channel": channel,
-        "plan_version": 1,
-        "state": {"daily_budget": daily_budget, "status": "active"},
-    }
 
 
 @pytest.fixture
 def week(acme, acme_v1, make_member):
-    TenantPolicy.objects.filter(tenant=acme).update(client_must_approve_budget_increase=False)
-    people = {role: make_member(f"acme-{role}", acme, role) for role in Role.values}
-    with time_machine.travel(TUESDAY, tick=False):
-        manifest_sync(
-            tenant=acme,
-            track_key="always_on",
-            entries=[
-                entry("search-brand", "search", "500.00"),
-                entry("social-main", "social", "333.33"),
-            ],
-            actor=TEST_ACTOR,
-        )
-        agent = Actor.service(AGENT_NAME)
-        within = change_set_submit(
-            tenant=acme,
-            request=ChangeSetRequest(
-                change_set_id="cs-within-5pct",
-                track="always_on",
-                items=[
-                    {
-                        "entity_id": "search-brand",
-                        "field": "daily_budget",
-                        "before": "500.00",
-                        "after": "525.00",
-                    }
-                ],
-                agent=AGENT_NAME,
-                reason="CPA under target",
-            ),
-            actor=agent,
-        )
-        waiting = change_set_submit(
-            tenant=acme,
-            request=ChangeSetRequest(
-                change_set_id="cs-waits-30pct",
-                track="always_on",
-                items=[
-                    {
-                        "entity_id": "social-main",
-                        "field": "daily_budget",
-                        "before": "333.33",
-                        "after": "433.33",
-                    }
-                ],
-                agent=AGENT_NAME,
-                reason="Social converts",
-            ),
-            actor=agent,
-        )
-        a8 = open_ticket(
-            acme, "A8", title=f"Loop limit of {AGENT_NAME}", plan_version=1, run_id="run-secret-1"
-        )
-        client_item = open_ticket(
-            acme,
-            "A5",
-            title="More budget for search in December",
-            plan_version=1,
-            client_visible=True,
-            required_roles=["planner", "client"],
-        )
-    track = Track.objects.get(tenant=acme, key="always_on")
-    v1 = acme_v1
-    approved = datetime(2026, 11, 11, 9, 0, tzinfo=UTC)
-    PlanVersion.objects.filter(pk=v1.pk).update(
-        status=PlanStatus.SUPERSEDED, superseded_at=approved
-    )
-    v2 = PlanVersion.objects.create(
-        tenant=acme,
-        track=track,
-        number=2,
-        kind="revise",
-        status=PlanStatus.APPROVED,
-        parent=v1,
-        payload=changed(winter_plan(), search_up_12_pct),
-        payload_hash="v2",
-        approved_at=approved,
-        approved_by="acme-planner2",
-        created_by="acme-planner",
-    )
-    Track.objects.filter(pk=track.pk).update(current_version=v2)
-    for offset in range(7):
-        day = WEEK + timedelta(days=offset)
-        PerformanceRow.objects.create(
-            tenant=acme,
-            track=track,
-            date=day,
-            channel="search",
-            source="ga4",
-            spend=Decimal("400"),
-            conversions=Decimal("10"),
-            kpi="cpa",
-        )
-        PerformanceRow.objects.create(
-            tenant=acme,
-            track=track,
-            date=day,
-            channel="social",
-            source="ga4",
-            spend=Decimal("300"),
-            conversions=Decimal("5"),
-            kpi="cpa",
-        )
-        # Another source's figures for the same days are not added on top of GA4's.
-        PerformanceRow.objects.create(
-            tenant=acme,
-            track=track,
-            date=day,
-            channel="search",
-            source="google_ads",
-            spend=Decimal("999"),
-            conversions=Decimal("1"),
-        )
-    return {
-        "people": people,
-        "within": within,
-        "waiting": waiting,
-        "a8": a8,
-        "client_item": client_item,
-        "v2": v2,
-        "track": track,
-    }
+    return report_week(acme, acme_v1, make_member)
 
 
 def report_of(acme, client_safe=False):
