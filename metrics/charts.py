@@ -3,8 +3,8 @@ hand-made SVG with presentation attributes only (the CSP allows no inline style 
 way optimization/drift_chart.py draws the drift chart.
 
 Two kinds, both narrow enough to stay legible on a 390 px phone (the viewBox is about as wide as
-the phone's column, so a 13-unit label reads as ~13 px there; the stylesheet caps how wide a
-chart grows on a desktop, so it never reads larger than ~17 px either):
+the phone's column, so a 14-unit label reads as ~13 px there; the stylesheet caps how wide a
+chart grows on a desktop at the viewBox's own width, so it reads 14 px there):
 - bars: one row per category, the range shown as a thick bar with the range before it as a thin
   bar under it, the label above and the value at the bar's end;
 - columns: one column per day, week or month of the range, for counts over time.
@@ -25,12 +25,12 @@ GRID_COLOUR = "#e3e6ea"
 MAX_BARS = 10
 
 # Bars: a label line, the current bar, the previous bar, a gap.
-LABEL_HEIGHT = 16
+LABEL_HEIGHT = 19
 CURRENT_BAR = 14
 PREVIOUS_BAR = 6
 ROW_GAP = 12
 ROW_HEIGHT = LABEL_HEIGHT + CURRENT_BAR + 2 + PREVIOUS_BAR + ROW_GAP
-VALUE_ROOM = 78  # right of the longest bar, for its value
+VALUE_ROOM = 86  # right of the longest bar, for its value
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def bar_chart(
 
 # --- Columns over time ----------------------------------------------------------------------------
 COLUMN_HEIGHT = 170
-LEFT, BOTTOM, TOP = 34, 24, 10
+LEFT, BOTTOM, TOP = 34, 26, 10
 NICE = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000)
 
 

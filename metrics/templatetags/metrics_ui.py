@@ -1,4 +1,5 @@
-"""`{% load metrics_ui %}`: a metrics table cell written by its column's kind."""
+"""`{% load metrics_ui %}`: a metrics table row written cell by cell by each column's kind, and
+an applied change in the client's words."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from metrics.board import duration_text, points_text
 register = template.Library()
 
 
-@register.simple_tag
 def metric_cell(metric, row, index: int, time_zone: str = "UTC") -> str:
     value = row[index]
     kind = metric.columns[index].kind
@@ -37,3 +37,12 @@ def metric_cell(metric, row, index: int, time_zone: str = "UTC") -> str:
 @register.filter
 def applied_sentence(report, line) -> str:
     return report.applied_sentence(line)
+
+
+@register.simple_tag
+def metric_row(metric, row, time_zone: str = "UTC") -> list[tuple[str, bool]]:
+    """(text, numeric) for each cell of `row`: one tag call per row, not per cell."""
+    return [
+        (metric_cell(metric, row, index, time_zone), column.numeric)
+        for index, column in enumerate(metric.columns)
+    ]
