@@ -211,8 +211,9 @@ def write_year(tenant_id: int, user_id: int, track_id: int) -> None:
         """,
         p,
     )
-    # Change sets: 70% applied within the guardrails, 10% approved by a person (A3), 1%
-    # waiting, 4% rejected, 5% blocked, the rest lapsed; A3 ones carry their guardrail check.
+    # Change sets: 70% applied within the guardrails, 10% approved by a person (A3), 1% sent for
+    # approval (still waiting if from the last two days, the policy's a3_lapse_days, else
+    # lapsed), 4% rejected, 5% blocked, the rest lapsed; A3 ones carry their guardrail check.
     execute(
         f"""
         INSERT INTO optimization_changeset (
@@ -237,7 +238,9 @@ def write_year(tenant_id: int, user_id: int, track_id: int) -> None:
         FROM generate_series(1, %(change_sets)s) g,
         LATERAL (SELECT now() - {YEAR} + (g::float / %(change_sets)s) * {YEAR} AS created,
                         CASE WHEN g % 100 < 70 THEN 'applied' WHEN g % 100 < 80 THEN 'applied'
-                             WHEN g % 100 < 81 THEN 'pending_approval'
+                             WHEN g % 100 < 81 AND g > %(change_sets)s * 363 / 365
+                             THEN 'pending_approval'
+                             WHEN g % 100 < 81 THEN 'lapsed'
                              WHEN g % 100 < 85 THEN 'rejected' WHEN g % 100 < 90 THEN 'blocked'
                              ELSE 'lapsed' END AS status,
                         g % 100 BETWEEN 70 AND 84 AS person) c

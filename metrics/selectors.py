@@ -50,7 +50,7 @@ from django.db.models import (
 from django.db.models.functions import Trunc
 
 from agents.models import AgentRun, QcAlert, QcLoop, QcResult
-from approvals.models import Ticket, TicketStatus, Verdict
+from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
 from approvals.types import TicketType
 from metrics import sql
 from metrics.periods import Ranges
@@ -222,29 +222,33 @@ def a8_by_qc_pattern(scope: Scope) -> list[dict]:
     loops = QcLoop._meta.db_table
     # A run keeps the id of the last A8 it raised in loop_ticket (clearing it resumes the run
     # but leaves the id), so "raised an A8" needs no look into the tickets.
+    a8 = "CASE WHEN r.loop_ticket <> '' THEN 1 ELSE 0 END"
+    period = _period_sql("r.created_at")
     query = f"""
-        WITH runs AS (
-            SELECT r.id, {_period_sql("r.created_at")} AS period,
-                   CASE WHEN r.loop_ticket <> '' THEN 1 ELSE 0 END AS a8
-            FROM {runs} r WHERE {where}
-        ), run_codes AS (
-            SELECT DISTINCT l.run_id, e.value AS code
-            FROM {loops} l, {sql.json_text_elements("l.failure_codes", "e")}
-            WHERE l.run_id IN (SELECT id FROM runs)
+        SELECT e.value, {period}, COUNT(DISTINCT r.id),
+               COUNT(DISTINCT CASE WHEN r.loop_ticket <> '' THEN r.id END)
+        FROM {runs} r JOIN {loops} l ON l.run_id = r.id,
+             {sql.json_text_elements("l.failure_codes", "e")}
+        WHERE {where}
+        GROUP BY e.value, {period}
+        UNION ALL
+        SELECT %s, {period}, COUNT(*), SUM({a8}) FROM {runs} r
+        WHERE {where} AND NOT EXISTS (
+            SELECT 1 FROM {loops} l
+            WHERE l.run_id = r.id AND {sql.json_length("l.failure_codes")} > 0
         )
-        SELECT c.code, runs.period, COUNT(*), SUM(runs.a8)
-        FROM run_codes c JOIN runs ON runs.id = c.run_id
-        GROUP BY c.code, runs.period
+        GROUP BY {period}
         UNION ALL
-        SELECT %s, runs.period, COUNT(*), SUM(runs.a8) FROM runs
-        WHERE NOT EXISTS (SELECT 1 FROM run_codes c WHERE c.run_id = runs.id)
-        GROUP BY runs.period
-        UNION ALL
-        SELECT %s, runs.period, COUNT(*), SUM(runs.a8) FROM runs GROUP BY runs.period
+        SELECT %s, {period}, COUNT(*), SUM({a8}) FROM {runs} r WHERE {where} GROUP BY {period}
     """
+    split = _moment(scope.split)
     rows = sql.fetch(
         query,
-        [_moment(scope.split), *params, NO_FAILURE, ALL_RUNS],
+        [
+            *[split, *params, split],
+            *[NO_FAILURE, split, *params, split],
+            *[ALL_RUNS, split, *params, split],
+        ],
     )
     return [
         {"code": code, "period": period, "runs": n, "a8": a8 or 0} for code, period, n, a8 in rows
@@ -416,14 +420,18 @@ def sla_breaches_by_role(scope: Scope) -> list[dict]:
     (approved or still open), and breached ones where it was not filled by the due time."""
     tenants, params = sql.in_ids("t.tenant_id", scope.tenant_ids)
     now = _moment(scope.now)
+    decisions = TicketDecision._meta.db_table
+    # Only a breached ticket looks for its slot's approval (by its ticket_id index).
     query = f"""
         SELECT e.value AS slot, {_period_sql("t.created_at")} AS period, COUNT(*),
-               SUM(CASE WHEN COALESCE(t.resolved_at, %s) > t.sla_due_at
-                         AND (d.id IS NULL OR d.created_at > t.sla_due_at) THEN 1 ELSE 0 END)
+               SUM(CASE WHEN COALESCE(t.resolved_at, %s) <= t.sla_due_at THEN 0
+                        WHEN EXISTS (
+                            SELECT 1 FROM {decisions} d
+                            WHERE d.ticket_id = t.id AND d.slot = e.value AND d.verdict = %s
+                              AND d.created_at <= t.sla_due_at
+                        ) THEN 0 ELSE 1 END)
         FROM {Ticket._meta.db_table} t
         CROSS JOIN {sql.json_text_elements("t.required_roles", "e")}
-        LEFT JOIN {Ticket.decisions.rel.related_model._meta.db_table} d
-               ON d.ticket_id = t.id AND d.slot = e.value AND d.verdict = %s
         WHERE {tenants} AND t.sla_due_at IS NOT NULL AND t.status IN (%s, %s)
           AND t.created_at >= %s AND t.created_at < %s
         GROUP BY e.value, {_period_sql("t.created_at")}

@@ -140,12 +140,14 @@ def json_flag(expression: str, key: str) -> str:
     return f"(CASE WHEN json_extract({expression}, '$.{key}') THEN 1 ELSE 0 END)"
 
 
-def json_length(expression: str, key: str) -> str:
+def json_length(expression: str, key: str | None = None) -> str:
+    """The length of the JSON array `expression` (at `key`), 0 for anything else."""
     if is_postgres():
-        value = f"{expression} -> '{key}'"
+        value = f"{expression} -> '{key}'" if key else expression
         array = f"CASE WHEN jsonb_typeof({value}) = 'array' THEN {value} END"
         return f"COALESCE(jsonb_array_length({array}), 0)"
-    return f"COALESCE(json_array_length({expression}, '$.{key}'), 0)"
+    path = f"$.{key}" if key else "$"
+    return f"COALESCE(json_array_length({expression}, '{path}'), 0)"
 
 
 def json_text(expression: str, key: str) -> str:
