@@ -219,7 +219,7 @@ def _spend(track: Track, payload, week: Period) -> list[ChannelSpend]:
             channel=name,
             label=channel_label(name),
             planned=sum((planned_daily_budget(payload, name, day) for day in days), Decimal(0)),
-            spent=spent.get(name),
+            spent=spent[name].quantize(CENT) if name in spent else None,
         )
         for name in channels
     ]

@@ -30,7 +30,7 @@ Definitions, where the seed leaves room:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.db.models import (
@@ -48,6 +48,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Trunc
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from agents.models import AgentRun, QcAlert, QcLoop, QcResult
 from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
@@ -541,7 +543,19 @@ def spend_at_risk(scope: Scope) -> list[dict]:
         "mean_wait_previous",
         "budget_days_previous",
     )
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+    found = [dict(zip(keys, row, strict=True)) for row in rows]
+    for row in found:
+        row["oldest"] = _as_moment(row["oldest"])
+    return found
+
+
+def _as_moment(value) -> datetime | None:
+    """A moment a raw query handed back: SQLite gives text, in UTC."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
 
 # --- 11. A3s a looser auto-approve threshold would have let through -------------------------------
@@ -556,7 +570,8 @@ def a3_what_if(scope: Scope, *, thresholds: list) -> list[dict]:
         would = "a.drift_ok = 1 AND a.measurable = 1 AND a.launches = 0 AND a.needed <= %s"
         columns.append(f"SUM(CASE WHEN {would} THEN 1 ELSE 0 END)")
         columns.append(f"SUM(CASE WHEN {would} AND a.status = %s THEN 1 ELSE 0 END)")
-        column_params += [threshold, threshold, ChangeSetStatus.REJECTED.value]
+        # A float: SQLite compares a number with text as text; PostgreSQL casts it either way.
+        column_params += [float(threshold), float(threshold), ChangeSetStatus.REJECTED.value]
     query = f"""
         WITH a AS (
             SELECT cs.id, cs.status, {_period_sql("cs.created_at")} AS period,

@@ -37,7 +37,8 @@ class Seconds(Func):
         return super().as_sql(
             compiler,
             connection,
-            template="((julianday(%(expressions)s)) * 86400.0)",
+            # julianday() counts days as a float: round off its error to the millisecond.
+            template="ROUND((julianday(%(expressions)s)) * 86400.0, 3)",
             arg_joiner=") - julianday(",
             **extra,
         )
@@ -159,7 +160,7 @@ def json_text(expression: str, key: str) -> str:
 def seconds_between(end: str, start: str) -> str:
     if is_postgres():
         return f"EXTRACT(EPOCH FROM ({end} - {start}))"
-    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+    return f"ROUND((julianday({end}) - julianday({start})) * 86400.0, 3)"
 
 
 def in_ids(column: str, ids) -> tuple[str, list]:

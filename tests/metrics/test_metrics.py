@@ -416,3 +416,27 @@ def test_every_metric_of_an_empty_range_is_empty(scope):
     metrics = board.build_all(scope, options=board.Options(), many_tenants=False, current_pcts=[])
     assert [m.key for m in metrics] == list(board.METRIC_KEYS)
     assert all(m.is_empty for m in metrics)
+
+
+# --- One sample each ------------------------------------------------------------------------------
+def test_one_sample_of_each_kind_reads_as_itself(acme, scope):
+    run = f.run(acme, created=IN_RANGE, agent="writer", a8=True)
+    f.qc(run, at=IN_RANGE, passed=False, codes=["tone"])
+    f.loop(run, attempts=2, passed=False, codes=["tone"])
+    f.ticket(acme, "A6", created=IN_RANGE, resolved=IN_RANGE)
+    f.ticket(acme, "A1", created=IN_RANGE, sla_due=IN_RANGE + H)  # open past due
+    f.change_set(acme, created=IN_RANGE, applied=IN_RANGE)
+
+    assert board.qc_first_pass(scope, by="agent").rows == [
+        ("writer", 1, 0, Decimal("0.00"), 0, None, None)
+    ]
+    assert board.failure_codes(scope).rows == [("tone", 1, Decimal("2.00"), Decimal("0.00"), 0)]
+    assert rows_by_label(board.a8_by_qc_pattern(scope))["tone"][1:4] == (1, 1, Decimal("100.00"))
+    assert sum(count for _day, count in board.overrides(scope).rows) == 1
+    assert board.sla_by_type(scope).rows == [
+        ("A1 Media plan approval", 1, 1, Decimal("100.00"), None, None)
+    ]
+    assert board.auto_approved(scope, many_tenants=False).rows[0][1:4] == (1, 1, Decimal("100.00"))
+    assert rows_by_label(board.rollbacks(scope, days=7))["Change sets within the guardrails"][
+        1:4
+    ] == (1, 0, Decimal("0.00"))
