@@ -3,10 +3,11 @@ from django.contrib import admin, messages
 from agents.models import AgentKey
 from agents.services import agent_key_revoke
 from audit.actors import Actor
+from tenants.admin_scope import TenantScopedAdmin
 
 
 @admin.register(AgentKey)
-class AgentKeyAdmin(admin.ModelAdmin):
+class AgentKeyAdmin(TenantScopedAdmin):
     """Keys are created with `manage.py agent_key_create` (the key is printed once); here they
     can be seen and revoked, never read back."""
 

@@ -1,5 +1,5 @@
-"""CONTRACT.md "Runs, the gate and the Cost Guard": runs, the gate, spend reports, reservations and
-QC results — plus whoami."""
+"""docs/agent-api.md "Runs, the gate and the Cost Guard": runs, the gate, spend reports,
+reservations and QC results — plus whoami."""
 
 from __future__ import annotations
 

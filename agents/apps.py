@@ -6,7 +6,13 @@ class AgentsConfig(AppConfig):
 
     def ready(self) -> None:
         from agents.services import runs, tickets
-        from approvals.registry import register_reference, register_run_gate, register_subject
+        from agents.views_queries import qc_alerts_panel
+        from approvals.registry import (
+            register_dashboard_panel,
+            register_reference,
+            register_run_gate,
+            register_subject,
+        )
 
         register_subject(
             runs.SUBJECT_TYPE,
@@ -15,3 +21,4 @@ class AgentsConfig(AppConfig):
         )
         register_run_gate(runs.run_blocked_reason)
         register_reference("run_id", runs.run_exists)
+        register_dashboard_panel(qc_alerts_panel)

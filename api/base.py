@@ -1,8 +1,9 @@
 """What every API router shares: the acting agent, the error schema and the error answers each
 operation lists in the OpenAPI schema.
 
-Every error is JSON {"error": "<code>", "detail": "<sentence>"} with a 4xx status (CONTRACT.md),
-raised as a config.errors.DomainError and shaped by one handler in config/api.py.
+Every error is JSON {"error": "<code>", "detail": "<sentence>"} with a 4xx status
+(docs/agent-api.md), raised as a config.errors.DomainError and shaped by one handler in
+config/api.py.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def _not_a_boolean(value):
     return value
 
 
-# A decimal amount as agents send it: a JSON number or a string (CONTRACT.md). The service that
-# owns the rule turns it into a Decimal and refuses what is not a finite amount.
+# A decimal amount as agents send it: a JSON number or a string (docs/agent-api.md). The service
+# that owns the rule turns it into a Decimal and refuses what is not a finite amount.
 MoneyIn = Annotated[Decimal | int | float | str, BeforeValidator(_not_a_boolean)]
 
 

@@ -1,4 +1,4 @@
-"""Idempotent writes for agents that retry (CONTRACT.md "Agent API").
+"""Idempotent writes for agents that retry (docs/agent-api.md "Agent API").
 
 The same key with an equal request (compared as canonical JSON) gets the first answer again with
 200; the same key with any other request is a 409. Every idempotent endpoint (tickets, change

@@ -12,6 +12,7 @@ from approvals.models import Ticket, TicketComment, TicketDecision
 from approvals.services import TicketError, ticket_override
 from audit.actors import Actor
 from config.text import REASON_MAX, StorableTextField
+from tenants.admin_scope import TenantScopedAdmin, TenantScopedInline
 
 
 class OverrideForm(forms.Form):
@@ -28,7 +29,7 @@ class OverrideForm(forms.Form):
         return reason
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TenantScopedInline):
     extra = 0
     can_delete = False
 
@@ -52,7 +53,7 @@ class CommentInline(ReadOnlyInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(TenantScopedAdmin):
     list_display = [
         "public_id",
         "type",
@@ -120,7 +121,9 @@ class TicketAdmin(admin.ModelAdmin):
 
 
 @admin.register(TicketDecision)
-class TicketDecisionAdmin(admin.ModelAdmin):
+class TicketDecisionAdmin(TenantScopedAdmin):
+    tenant_field = "ticket__tenant"
+
     list_display = ["ticket", "verdict", "role", "user", "created_at"]
     list_filter = ["verdict", "role"]
     search_fields = ["ticket__public_id", "user__username"]
@@ -137,7 +140,9 @@ class TicketDecisionAdmin(admin.ModelAdmin):
 
 
 @admin.register(TicketComment)
-class TicketCommentAdmin(admin.ModelAdmin):
+class TicketCommentAdmin(TenantScopedAdmin):
+    tenant_field = "ticket__tenant"
+
     list_display = ["ticket", "author_label", "created_at"]
     search_fields = ["ticket__public_id", "body"]
     list_select_related = ["ticket"]

@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from approvals.models import Ticket
-from approvals.services import ticket_open
+from approvals.services import ticket_open, ticket_sla_due_at
 from audit.actors import Actor
 from tenants.models import Tenant
 
@@ -52,7 +52,7 @@ DEMO_TICKETS: list[dict] = [
         "summary": "Internal: add the TXT record to verify the domain for conversions API.",
         "platform": "meta",
         "requesting_agent": "onboarding-agent",
-        "overdue_hours": 50,
+        "opened_days_ago": 6,
         "diff": {
             "summary": ["Add TXT record facebook-domain-verification=… on acme-shop.de."],
             "raw": {"record": "TXT", "host": "acme-shop.de"},
@@ -78,7 +78,7 @@ DEMO_TICKETS: list[dict] = [
         "platform": "meta",
         "run_id": "run-5521",
         "requesting_agent": "qc-agent",
-        "overdue_hours": 30,
+        "opened_days_ago": 4,
         "diff": {
             "summary": ["Three ad variants say 'clinically proven warmth'."],
             "changes": [
@@ -146,17 +146,20 @@ def _open(tenant: Tenant, specs: list[dict]) -> int:
     for spec in specs:
         spec = dict(spec)
         dedupe_key = f"demo:{spec.pop('key')}"
-        overdue_hours = spec.pop("overdue_hours", None)
+        opened_days_ago = spec.pop("opened_days_ago", None)
         if Ticket.objects.filter(tenant=tenant, dedupe_key=dedupe_key).exists():
             continue
         ticket = ticket_open(tenant=tenant, actor=SEED_ACTOR, dedupe_key=dedupe_key, **spec)
-        if overdue_hours:
-            # Demo only: the ticket was opened long enough ago that its SLA ran out
-            # `overdue_hours` ago (opened before it was due), so the dashboard shows it overdue
-            # and the next sweep_sla escalates it.
-            due = timezone.now() - timedelta(hours=overdue_hours)
+        if opened_days_ago:
+            # Demo only: the ticket was opened days ago, so its SLA (in the tenant's business
+            # days and working hours) has run out — the dashboard shows it overdue and the next
+            # sweep_sla escalates it. Opened before it fell due, due on a working day.
+            opened_at = timezone.now() - timedelta(days=opened_days_ago)
             Ticket.objects.filter(pk=ticket.pk).update(
-                created_at=due - (ticket.sla_due_at - ticket.created_at), sla_due_at=due
+                created_at=opened_at,
+                sla_due_at=ticket_sla_due_at(
+                    tenant=tenant, sla_kind=ticket.sla_kind, opened_at=opened_at
+                ),
             )
         opened += 1
     return opened

@@ -1,4 +1,4 @@
-"""Approval tickets A1–A9 (DESIGN.md "Approval tickets"), their decisions and comments.
+"""Approval tickets A1–A9 (docs/rules.md "Approval tickets"), their decisions and comments.
 
 Services in approvals/services.py are the only writers. A ticket is `open` until every required
 role approved it (→ approved), someone rejected it (→ rejected), someone asked for changes

@@ -107,3 +107,40 @@ def run_block_reason(*, tenant, run_id: str) -> str | None:
     if not run_id or _run_gate is None:
         return None
     return _run_gate(tenant, run_id)
+
+
+# --- The dashboard and a run's change sets ---------------------------------------------------
+# A domain app may show a panel on the dashboard beside the red-flag lane (agents: its QC
+# alerts): `panel(user, memberships)` gets the person's internal memberships (tenant ids and
+# roles, already loaded) and returns a `(template name, context)` pair the dashboard includes,
+# or None. Registered once per app in AppConfig.ready(), shown in registration order.
+DashboardPanel = Callable[[Any, list], "tuple[str, dict] | None"]
+_dashboard_panels: list[DashboardPanel] = []
+
+
+def register_dashboard_panel(panel: DashboardPanel) -> None:
+    if panel not in _dashboard_panels:
+        _dashboard_panels.append(panel)
+
+
+def dashboard_panels(*, user, memberships: list) -> list[tuple[str, dict]]:
+    panels = (panel(user, memberships) for panel in _dashboard_panels)
+    return [panel for panel in panels if panel is not None]
+
+
+# The change sets that carry a run's id, for the run's page: the app that owns change sets
+# registers the read (agents and optimization import neither the other), each change set as a
+# plain dict. None when no app registered one.
+RunChangeSets = Callable[[Any, str], list[dict]]  # (tenant, run_id) -> change sets, newest first
+_run_change_sets: RunChangeSets | None = None
+
+
+def register_run_change_sets(reader: RunChangeSets) -> None:
+    global _run_change_sets
+    _run_change_sets = reader
+
+
+def run_change_sets(*, tenant, run_id: str) -> list[dict] | None:
+    if _run_change_sets is None:
+        return None
+    return _run_change_sets(tenant, run_id)

@@ -67,7 +67,7 @@ def business_due_at(
 
 
 def days_for_kind(kind: str, *, approval_days: int, revise_days: int, replan_days: int) -> int:
-    """DESIGN.md "sla": revise draft 1, replan draft 2, approval 1–3 (the tenant's choice)."""
+    """docs/rules.md "sla": revise draft 1, replan draft 2, approval 1–3 (the tenant's choice)."""
     return {"approval": approval_days, "revise_draft": revise_days, "replan_draft": replan_days}[
         kind
     ]

@@ -1,13 +1,14 @@
 """The nine approval types of seed 003 "Approval types", in one table (pure, no database).
 
 `required_roles` lists approval *slots*: every slot must be approved for the ticket to pass. A slot
-is one role ("planner") or alternatives separated by "/" ("operator/admin": either fills it), the
-way DESIGN.md reads the seed's "Required approver" column ("Operator / Planner" is either of them,
-"Planner + legal flag" is both). A caller adds slots where the seed makes them conditional: A5
-with a budget increase over the tenant threshold adds "client", A3 may add "client".
+is one role ("planner") or alternatives separated by "/" ("operator/admin": either fills it),
+the way docs/rules.md reads the seed's "Required approver" column ("Operator / Planner" is either
+of them, "Planner + legal flag" is both). A caller adds slots where the seed makes them
+conditional: A5 with a budget increase over the tenant threshold adds "client", A3 may add
+"client".
 
 `veto_roles` may reject or request changes on an open ticket even when they fill no slot ("legal
-and admin keep a veto on compliance", DESIGN.md). They never approve in place of a slot.
+and admin keep a veto on compliance", docs/rules.md). They never approve in place of a slot.
 """
 
 from __future__ import annotations
@@ -147,6 +148,6 @@ def roles_that_may_approve(required_roles: list[str] | tuple[str, ...]) -> set[s
 def client_must_approve_budget(
     *, increase_pct: Decimal | None, client_must_approve: bool, threshold_pct: Decimal
 ) -> bool:
-    """Seed 003 `client_must_approve_budget_increase` with the tenant's threshold (DESIGN.md):
+    """Seed 003 `client_must_approve_budget_increase` with the tenant's threshold (docs/rules.md):
     a budget increase strictly above `threshold_pct` percent needs the client too."""
     return bool(client_must_approve and increase_pct is not None and increase_pct > threshold_pct)

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from approvals import registry
 from approvals.filters import QUEUE_MINE, InboxFilter
 from approvals.forms import CommentForm, DecisionForm
 from approvals.inbox import (
@@ -86,6 +87,8 @@ def dashboard(request):
         "red_flags": list(lane[:RED_FLAG_LANE_SIZE]),
         "red_flag_count": lane.count(),
         "tenant_count": len(internal),
+        # Beside the red-flag lane, owned by the apps that register them (agents: QC alerts).
+        "panels": registry.dashboard_panels(user=request.user, memberships=internal),
     }
     if request.htmx and request.htmx.target == "inbox":
         return render(request, "approvals/dashboard.html#inbox", context)

@@ -65,6 +65,7 @@ class AuditAction(StrEnum):
     SEASONAL_CHANGE_REMOVED = "seasonal_change.removed"
     RECOMMENDATION_OPENED = "recommendation.opened"
     RECOMMENDATION_DRAFTED = "recommendation.drafted"
+    RECOMMENDATION_ACCEPTED = "recommendation.accepted"
     RECOMMENDATION_DISMISSED = "recommendation.dismissed"
 
     @classmethod

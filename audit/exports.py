@@ -6,7 +6,6 @@ is the exact form, CSV defuses cells a spreadsheet would run as a formula.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 
@@ -14,9 +13,9 @@ from django.db.models import QuerySet
 
 from audit.chain import EVENT_FIELDS, canonical_json, utc_iso
 from audit.models import AuditEvent
+from config.csv_export import csv_lines as export_lines
 
 COLUMNS = EVENT_FIELDS
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _rows(events: QuerySet[AuditEvent]) -> Iterator[tuple]:
@@ -24,27 +23,15 @@ def _rows(events: QuerySet[AuditEvent]) -> Iterator[tuple]:
         yield (row[0], utc_iso(row[1]), *row[2:])
 
 
-class _Line:
-    """csv.writer's file: hands back each written line instead of keeping it."""
-
-    def write(self, line: str) -> str:
-        return line
-
-
-def _spreadsheet_safe(value) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def csv_lines(events: QuerySet[AuditEvent]) -> Iterable[str]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(COLUMNS)
     data_at = COLUMNS.index("data")
-    for row in _rows(events):
+
+    def cells(row: tuple) -> list:
         cells = list(row)
         cells[data_at] = canonical_json(cells[data_at])
-        yield writer.writerow([_spreadsheet_safe(cell) for cell in cells])
+        return cells
+
+    return export_lines(COLUMNS, (cells(row) for row in _rows(events)))
 
 
 def jsonl_lines(events: QuerySet[AuditEvent]) -> Iterable[str]:

@@ -12,6 +12,17 @@ from django.db.models import Q, QuerySet
 from audit.models import AuditEvent
 
 
+class AuditEventForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError(
+                f"The range is inverted: From ({start}) is after To ({end}). Swap them."
+            )
+        return data
+
+
 class AuditEventFilter(django_filters.FilterSet):
     actor = django_filters.CharFilter(
         method="filter_actor", label="Actor", help_text="name or id, e.g. alice or key:3"
@@ -29,6 +40,7 @@ class AuditEventFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields: list[str] = []
+        form = AuditEventForm
 
     def __init__(self, data=None, *, tenant, queryset: QuerySet[AuditEvent]):
         super().__init__(data, queryset=queryset)
@@ -40,10 +52,18 @@ class AuditEventFilter(django_filters.FilterSet):
             self.filters[name].extra["choices"] = [(v, v) for v in values]
 
     def filter_actor(self, queryset, name, value):
+        """Part of a name ("ali" finds alice) or an exact id ("key:3")."""
         value = value.strip()
         return (
-            queryset.filter(Q(actor_label__iexact=value) | Q(actor_id=value)) if value else queryset
+            queryset.filter(Q(actor_label__icontains=value) | Q(actor_id=value))
+            if value
+            else queryset
         )
+
+    @property
+    def qs(self):
+        # An inverted range matches nothing, and the form says why (is_valid is False).
+        return super().qs if self.form.is_valid() or not self.is_bound else self.queryset.none()
 
     def _day_start(self, day) -> datetime:
         return datetime.combine(day, time.min, tzinfo=self.tenant_zone)

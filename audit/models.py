@@ -10,7 +10,7 @@ class ActorType(models.TextChoices):
 
 
 class AuditEvent(models.Model):
-    """One append-only row of a tenant's hash chain (DESIGN.md "Audit log").
+    """One append-only row of a tenant's hash chain (docs/rules.md "Audit log").
 
     hash = SHA-256(prev_hash + canonical JSON of the row's content); see audit/chain.py. The
     database refuses UPDATE, DELETE and TRUNCATE on this table (migration 0002), and nothing

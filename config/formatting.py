@@ -5,7 +5,7 @@ figure reads the same everywhere (pure: standard library only, no database, no p
 - Money: the symbol for EUR, USD, GBP and JPY, before the amount (€40,000); for any other
   currency its code and a space (CHF 1,200). Thousands grouped with commas. Cents show only when
   there are cents, and then always two digits (€44,800.50, $3.75), rounded half up to the cent.
-  A negative amount takes a true minus sign (−€1,000). This is the form of DESIGN.md's client
+  A negative amount takes a true minus sign (−€1,000). This is the form of docs/rules.md's client
   sentence, "Search budget up 12% (€40,000 → €44,800) from 1 Dec", kept in tables too.
 - A change of money carries its sign: +€4,800, −€6,000; no change reads €0 (zero has no sign).
 - Percentages: one decimal at most, dropped when it is zero (12%, 6.9%, 100%), rounded half up.

@@ -1,7 +1,7 @@
 """The product's lock order — read this before writing a service that locks more than one row.
 
 Every transaction that locks rows of more than one kind takes them in this order, and only in
-this order (DESIGN.md "Lock order"):
+this order (docs/rules.md "Lock order"):
 
     1. tickets        — every open ticket about the same subject, by primary key
     2. the subject    — the plan version, change set or agent run a ticket is about

@@ -222,10 +222,21 @@ Q_CLUSTER = {
     "poll": 2,
 }
 
+# Times read with their zone wherever Django formats them (Django admin included).
+FORMAT_MODULE_PATH = ["config.formats"]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals": {"()": "config.logging.RefusalsWithoutTraceback"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "requests": {"class": "logging.StreamHandler", "filters": ["refusals"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Requests log through their own handler, whose filter keeps 4xx to one line.
+        "django.request": {"handlers": ["requests"], "propagate": False},
+    },
 }

@@ -3,7 +3,7 @@ performance rows read-only (agents and the scan write them through the services)
 seasonality calendar editable, every add and delete going through its service so it is checked
 and audited like the page's.
 
-A staff member who is not a superuser sees only the tenants they administer (DESIGN.md "Who uses
+A staff member who is not a superuser sees only the tenants they administer (docs/rules.md "Who uses
 it": a tenant admin's admin pages cover only their tenants).
 """
 
@@ -26,15 +26,8 @@ from optimization.services import seasonal_change_remove, seasonal_change_set
 from optimization.views_queries import plan_channels
 from plans.models import Track
 from tenants.access import scope_to_user
+from tenants.admin_scope import TenantScopedAdmin, TenantScopedInline
 from tenants.models import Role
-
-
-class TenantScopedAdmin(admin.ModelAdmin):
-    def get_queryset(self, request):
-        rows = super().get_queryset(request)
-        if request.user.is_superuser:
-            return rows
-        return scope_to_user(rows, request.user, roles=[Role.ADMIN])
 
 
 class ReadOnlyAdmin(TenantScopedAdmin):
@@ -48,7 +41,7 @@ class ReadOnlyAdmin(TenantScopedAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TenantScopedInline):
     extra = 0
     can_delete = False
 

@@ -1,4 +1,4 @@
-"""CONTRACT.md "Execution, optimization, performance": the manifest sync, change sets,
+"""docs/agent-api.md "Execution, optimization, performance": the manifest sync, change sets,
 performance rows and recommendations."""
 
 from __future__ import annotations
@@ -190,7 +190,11 @@ class RecommendationIn(Schema):
     track: StorableText = Field(min_length=1, max_length=60)
     path: Literal["revise", "replan"]
     reason: StorableText = Field(min_length=1, max_length=REASON_MAX)
-    evidence: dict[str, Any] = Field(default_factory=dict)
+    evidence: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the numbers behind it; a `proposed_payload` (a plan payload) makes approving "
+        "the recommendation draft it as vN+1",
+    )
     agent: StorableText = Field("", max_length=100)
 
 

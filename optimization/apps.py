@@ -30,3 +30,9 @@ class OptimizationConfig(AppConfig):
             label=tickets.recommendation_label,
         )
         register_reference("change_set_id", change_set_exists)
+
+        # The change sets of an agent run, for its System Ops page.
+        from approvals.registry import register_run_change_sets
+        from optimization.selectors import change_sets_of_run
+
+        register_run_change_sets(change_sets_of_run)

@@ -1,4 +1,4 @@
-"""Demo live manifests and acme's optimization history (CONTRACT.md "Demo world", issue #8
+"""Demo live manifests and acme's optimization history (docs/agent-api.md "Demo world", issue #8
 item 12), all through the real services and idempotent.
 
 Manifests: acme's search runs at the pace of v2/v3, social a little under plan and TikTok is set

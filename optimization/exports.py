@@ -4,13 +4,12 @@ ids and values, so cells a spreadsheet would run as a formula are defused."""
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 
+from config.csv_export import csv_lines
 from optimization.views_queries import item_rows
 
 COLUMNS = (
@@ -32,22 +31,6 @@ COLUMNS = (
     "reverts",
     "reason",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Line:
-    """csv.writer's file: hands back each written line instead of keeping it."""
-
-    def write(self, line: str) -> str:
-        return line
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _rows(change_sets: QuerySet, tz: ZoneInfo) -> Iterator[list]:
@@ -75,7 +58,4 @@ def _rows(change_sets: QuerySet, tz: ZoneInfo) -> Iterator[list]:
 
 
 def log_csv_lines(change_sets: QuerySet, *, tz_name: str) -> Iterable[str]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(COLUMNS)
-    for row in _rows(change_sets, ZoneInfo(tz_name)):
-        yield writer.writerow([_cell(cell) for cell in row])
+    return csv_lines(COLUMNS, _rows(change_sets, ZoneInfo(tz_name)))

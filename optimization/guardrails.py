@@ -1,6 +1,6 @@
 """The guardrails of a change set (pure: no database).
 
-DESIGN.md "Execution and optimization": a change set applies by itself when every channel it
+docs/rules.md "Execution and optimization": a change set applies by itself when every channel it
 touches moves by at most `auto_approve_optimization_under_pct` of that channel's current live
 daily budget **and** the channel's cumulative drift — the net applied daily-budget change since
 the approved version (rolling window), plus this move, as a % of the version's planned daily

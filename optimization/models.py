@@ -1,4 +1,4 @@
-"""Execution state (DESIGN.md "Execution and optimization").
+"""Execution state (docs/rules.md "Execution and optimization").
 
 An ExecutionManifestEntry links one ad-platform entity (campaign, ad set) to the plan version it
 implements and holds its live state. Live state may drift from the plan until a revise; the
@@ -154,6 +154,9 @@ class ChangeSet(models.Model):
         ]
         indexes = [
             models.Index(fields=["track", "-created_at"], name="change_set_track_log"),
+            models.Index(
+                fields=["tenant", "run_id"], condition=~models.Q(run_id=""), name="change_set_run"
+            ),
             models.Index(
                 fields=["track", "created_at"],
                 condition=models.Q(status="blocked"),
@@ -384,6 +387,7 @@ class Signal(models.TextChoices):
 class RecommendationStatus(models.TextChoices):
     OPEN = "open", "Open"
     DRAFTED = "drafted", "Turned into a draft"
+    ACCEPTED = "accepted", "Accepted: the planner drafts it"
     DISMISSED = "dismissed", "Dismissed"
 
 

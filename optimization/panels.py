@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from approvals.types import roles_that_may_approve
 from optimization import views_queries as q
 from optimization.models import Signal
-from optimization.views import OPERATORS
 from tenants.models import Role
 
 
@@ -53,7 +53,7 @@ def change_set_panel(ticket, user, role: str) -> tuple[str, dict] | None:
             "tenant": ticket.tenant,
             "items": q.item_rows(change_set),
             "currency": q.track_currency(change_set.track),
-            "can_operate": role in OPERATORS,
-            "a3": q.open_a3(change_set),
+            "a3": (a3 := q.open_a3(change_set)),
+            "can_approve_smaller": bool(a3 and role in roles_that_may_approve(a3.required_roles)),
         },
     )

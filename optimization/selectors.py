@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from approvals.models import Ticket
@@ -96,7 +96,7 @@ def drift_window_start(*, track, policy, now: datetime) -> datetime | None:
 
 
 def applied_budget_drift(*, track, since: datetime | None) -> dict[str, Decimal]:
-    """Per channel, the net daily-budget change applied since `since` (DESIGN.md "Revise
+    """Per channel, the net daily-budget change applied since `since` (docs/rules.md "Revise
     triggers"): one aggregate over the applied changes."""
     if since is None:
         return {}
@@ -195,3 +195,34 @@ def change_set_view(change_set: ChangeSet) -> dict:
         ],
         "tickets": [{"ticket": t.public_id, "type": t.type, "status": t.status} for t in tickets],
     }
+
+
+RUN_CHANGE_SETS_LIMIT = 50
+
+
+def change_sets_of_run(tenant, run_id: str) -> list[dict]:
+    """The change sets carrying an agent run's id, newest first, as plain dicts (registered with
+    approvals.registry for the run's System Ops page: agents imports nothing of ours)."""
+    rows = (
+        ChangeSet.objects.filter(tenant=tenant, run_id=run_id)
+        .select_related("track")
+        .annotate(item_count=Count("items"))
+        .order_by("-created_at", "-id")[:RUN_CHANGE_SETS_LIMIT]
+    )
+    return [
+        {
+            "change_set_id": cs.change_set_id,
+            "track": cs.track.key,
+            "status": cs.status,
+            "status_label": cs.get_status_display(),
+            "applied": cs.is_applied,
+            "pending": cs.is_pending,
+            "kind_label": cs.get_kind_display(),
+            "path": cs.path,
+            "agent": cs.agent,
+            "items": cs.item_count,
+            "ticket": cs.ticket,
+            "created_at": cs.created_at,
+        }
+        for cs in rows
+    ]

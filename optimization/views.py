@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from approvals.models import Ticket, Verdict
 from approvals.services import ticket_decide
+from approvals.types import roles_that_may_approve
 from audit.actors import Actor
 from config.errors import DomainError, page_error
 from optimization import views_queries as q
@@ -121,12 +122,17 @@ def _render_change_set(request, change_set, *, status: int = 200, **extra) -> Ht
     if operator and change_set.is_applied:
         preview = rollback_preview(change_set=change_set)
     policy = request.tenant.policy
+    a3 = q.open_a3(change_set)
     context = {
         **q.change_set_page(change_set),
         "nav": "plans",
         "track": change_set.track,
         "can_operate": operator,
-        "a3": q.open_a3(change_set),
+        # Only a role that fills a slot of the A3 (an operator) approves it, smaller or not.
+        "can_approve_smaller": bool(
+            a3 and request.membership.role in roles_that_may_approve(a3.required_roles)
+        ),
+        "a3": a3,
         "smaller_moves": extra.pop("smaller_moves", None) or _smaller_move_rows(change_set),
         "preview": preview,
         "rollback_applies_at_once": bool(

@@ -6,9 +6,10 @@ from __future__ import annotations
 from django.contrib import admin
 
 from plans.models import MasterPlan, PlanVersion, Track
+from tenants.admin_scope import TenantScopedAdmin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(TenantScopedAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 

@@ -1,4 +1,4 @@
-"""CONTRACT.md "Plans": the current version of a track, drafts from agents, submit."""
+"""docs/agent-api.md "Plans": the current version of a track, drafts from agents, submit."""
 
 from __future__ import annotations
 

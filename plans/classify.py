@@ -5,7 +5,7 @@
 first: a structural change (new channel, platform swap, objective or primary KPI, new geo, currency)
 is a replan whatever else changed; then the revise rules; what is left is an optimization.
 
-How we read the seed's ambiguous rows (DESIGN.md is silent on them):
+How we read the seed's ambiguous rows (docs/rules.md is silent on them):
 - "Engagement burst → engagement track revise or event draft": on an engagement track that has an
   approved version the path is revise, and an event_draft is accepted too (the burst filed as its
   own special day); a first engagement plan is an event_draft (a track_draft is accepted).

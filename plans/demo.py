@@ -1,4 +1,4 @@
-"""Demo plans (CONTRACT.md "Demo world"), idempotent.
+"""Demo plans (docs/agent-api.md "Demo world"), idempotent.
 
 acme: always_on went through the real lifecycle — v1 initial, v2 revise (search +12%, CPA target
 36), v3 replan (TikTok added), each drafted by `planner`, submitted and approved through its

@@ -205,7 +205,7 @@ def _kpi(value: Decimal | None) -> str | None:
 
 def planned_daily_budget(payload: PlanPayload, channel: str, on: date) -> Decimal:
     """The channel's budget for the flight covering `on` divided by that flight's days; zero when
-    no flight runs that day or the channel is not in the plan (DESIGN.md "Revise triggers")."""
+    no flight runs that day or the channel is not in the plan (docs/rules.md "Revise triggers")."""
     found = payload.channel(channel)
     if found is None:
         return ZERO

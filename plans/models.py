@@ -1,4 +1,4 @@
-"""Plans, tracks and versions (DESIGN.md "Plans, tracks and versions").
+"""Plans, tracks and versions (docs/rules.md "Plans, tracks and versions").
 
 The database itself keeps the rules that matter most:
 - `(tenant, number)` is unique and numbers come from one counter row per tenant, claimed in the

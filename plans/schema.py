@@ -1,7 +1,7 @@
 """The one plan payload schema (pure, no database): the API, the forms and the services all use it.
 
-Shape (CONTRACT.md "Plan payload"): objective, primary_kpi, kpi_targets, geos, currency, start,
-end, channels [{channel, platform, budget, flights [{start, end, budget}]}], creative_themes,
+Shape (docs/agent-api.md "Plan payload"): objective, primary_kpi, kpi_targets, geos, currency,
+start, end, channels [{channel, platform, budget, flights [{start, end, budget}]}], creative_themes,
 messaging.
 
 Rules, each with a message that names the field:

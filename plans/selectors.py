@@ -218,7 +218,7 @@ def version_approval_needs(
 
 
 def remaining_delta_for(version: PlanVersion, *, on=None) -> dict:
-    """What the live manifest of the version's track does not yet match (DESIGN.md: Execution
+    """What the live manifest of the version's track does not yet match (docs/rules.md: Execution
     aligns it after approval)."""
     on = on or timezone.localdate(timezone=tenant_zone(version.tenant))
     return manifest_diff(

@@ -58,8 +58,14 @@ def membership_or_404(user, tenant: Tenant | str) -> Membership:
 
 
 def require_role(membership: Membership, roles: Iterable[str]) -> None:
-    if membership.role not in set(roles):
-        raise PermissionDenied(f"The {membership.role} role may not do this")
+    """A 403 that names the role the page needs and the one the person holds."""
+    allowed = set(roles)
+    if membership.role not in allowed:
+        needed = " or ".join(sorted(allowed))
+        raise PermissionDenied(
+            f"This needs the {needed} role; you hold the {membership.role} role in "
+            f"{membership.tenant.name}."
+        )
 
 
 def tenant_view(roles: Iterable[str] = INTERNAL_ROLES) -> Callable:

@@ -5,6 +5,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.actors import Actor
+from tenants.admin_scope import TenantScopedAdmin, TenantScopedInline
 from tenants.models import Membership, Tenant, TenantPolicy
 from tenants.policy import FLAT_DEFAULTS
 from tenants.services import (
@@ -17,7 +18,7 @@ from tenants.services import (
 )
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TenantScopedInline):
     """Who belongs to the tenant, read only here: roles are given and taken in Memberships,
     whose saves are audited."""
 
@@ -31,7 +32,9 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(TenantScopedAdmin):
+    tenant_field = ""  # the row is the tenant
+    platform_adds = True  # tenant admins administer their tenants; the platform creates them
     list_display = ["slug", "name", "vertical", "country", "time_zone"]
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
@@ -57,11 +60,10 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(TenantScopedAdmin):
     list_display = ["user", "tenant", "role"]
     list_filter = ["role", "tenant"]
     search_fields = ["user__username", "tenant__slug"]
-    autocomplete_fields = ["user"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["user", "tenant"] if obj else []
@@ -83,7 +85,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(TenantPolicy)
-class TenantPolicyAdmin(SimpleHistoryAdmin):
+class TenantPolicyAdmin(TenantScopedAdmin, SimpleHistoryAdmin):
     """Edits go through tenant_policy_update, so the admin refuses what the service refuses
     (the form's clean() already shows the ceiling message) and every change is audited."""
 

@@ -1,5 +1,5 @@
-"""The demo world of CONTRACT.md: tenants, people and roles. Other apps add their data in their
-own demo.py; `seed_demo` calls them in order. Everything here is idempotent."""
+"""The demo world (docs/README.md): tenants, people and roles. Other apps add their data in
+their own demo.py; `seed_demo` calls them in order. Everything here is idempotent."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ def seed(*, log: Callable[[str], None]) -> None:
             username=username,
             password=DEMO_PASSWORD,
             email=f"{username}@example.com",
-            is_superuser=username == "admin",
+            # A tenant admin: staff, whose Django admin covers only acme (no superuser in the
+            # demo; platform operators create theirs with createsuperuser).
+            is_staff=username == "admin",
         )
         membership_set(tenant=tenants[slug], user=user, role=role, actor=SEED_ACTOR)
     log(f"users: {', '.join(u for u, _, _ in USERS)} (password {DEMO_PASSWORD})")

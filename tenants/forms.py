@@ -27,6 +27,44 @@ _RANGE_HELP = {
     "a3_lapse_days": "Business days after an A3's SLA before it lapses unapplied.",
 }
 _CEILING_OF = {ceiling.key: ceiling.maximum for ceiling in CEILINGS}
+# Each key in words; the page shows the seed's key beside it as a hint.
+LABELS = {
+    "first_launch_requires_human": "A person confirms every first launch (A2)",
+    "auto_approve_optimization_under_pct": "Agents change a channel's budget alone up to (%)",
+    "client_must_approve_budget_increase": "The client approves budget increases",
+    "client_budget_increase_threshold_pct": "… above an increase of (%)",
+    "vertical_compliance_profile": "Compliance profile",
+    "separation_of_duties": "Four eyes: nobody approves their own work",
+    "qc_correction_max": "QC corrections per run",
+    "tool_rounds_max": "Tool rounds per run",
+    "orchestrator_retry_max": "Orchestrator retries per run",
+    "global_steps_per_run_id_max": "Steps per run in all",
+    "on_exhaustion": "When a run hits a limit",
+    "trip_multiplier": "Cost Guard trips at (× the estimate)",
+    "block_on_trip": "A tripped Cost Guard blocks the run",
+    "success_floor": "QC success floor",
+    "window_hours": "QC window (hours)",
+    "min_sample_global": "QC results needed before an alert",
+    "drift_pct": "Drift that recommends a revise (%)",
+    "drift_window_days": "Drift window (days)",
+    "guardrail_approvals_max": "Guardrail approvals before a revise is suggested",
+    "guardrail_approvals_window_days": "… within (days)",
+    "kpi_miss_days": "Days the KPI may miss its target",
+    "structural_block_max": "Structural blocks before a replan draft",
+    "seasonality_lead_days": "Days ahead a seasonal change is pre-drafted",
+    "sla_revise_draft_days": "Revise draft due in (business days)",
+    "sla_replan_draft_days": "Replan draft due in (business days)",
+    "sla_approval_days": "Approvals due in (business days)",
+    "working_hours_start": "Working day starts at (hour)",
+    "working_hours_end": "Working day ends at (hour)",
+    "a3_lapse_days": "Unanswered A3s lapse after their SLA by (business days)",
+}
+# Values no tenant may change (seed 003: never infinite retry; the Cost Guard always blocks):
+# shown as fixed text, posted as hidden inputs so that a crafted POST still meets the rule.
+FIXED = {
+    "on_exhaustion": "Always a red flag (A8): the run waits for a person, never retries alone",
+    "block_on_trip": "Always on",
+}
 
 
 def _help_text(key: str) -> str:
@@ -57,8 +95,11 @@ class TenantPolicyForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for key, field in self.fields.items():
-            field.label = key
+            field.label = LABELS.get(key, key)
             field.help_text = _help_text(key)
+            if key in FIXED:
+                field.widget = forms.HiddenInput()
+                field.fixed_text = FIXED[key]
 
     def sections(self) -> list[tuple[str, str, list[forms.BoundField]]]:
         """(seed key, title, bound fields) in seed 003's order, for the template."""

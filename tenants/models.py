@@ -44,7 +44,7 @@ INTERNAL_ROLES = frozenset({Role.PLANNER, Role.OPERATOR, Role.ADMIN, Role.LEGAL}
 
 
 class Membership(models.Model):
-    """One role per person per tenant (DESIGN.md "Who uses it")."""
+    """One role per person per tenant (docs/rules.md "Who uses it")."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"

@@ -1,8 +1,8 @@
 """The per-tenant policy keys, their defaults and their hard ceilings (pure, no database).
 
-Seed 003 "Configuration per tenant" and DESIGN.md "Tenant and policy". The loop-policy defaults are
-hard ceilings: a tenant may be stricter, never looser. The Cost Guard multiplier may only go down
-and blocking on a trip can't be switched off. One function, `policy_errors`, says what is wrong
+Seed 003 "Configuration per tenant" and docs/rules.md "Tenant and policy". The loop-policy defaults
+are hard ceilings: a tenant may be stricter, never looser. The Cost Guard multiplier may only go
+down and blocking on a trip can't be switched off. One function, `policy_errors`, says what is wrong
 with a set of values; the model, every form, the admin and the services all call it.
 """
 

@@ -164,12 +164,24 @@ def tenant_policy_update(*, tenant: Tenant, actor: Actor, changes: dict[str, Any
 
 
 @transaction.atomic
-def user_ensure(*, username: str, password: str, email: str = "", is_superuser: bool = False):
-    """Create the user if missing (demo and set-up); an existing user is left as it is."""
+def user_ensure(
+    *,
+    username: str,
+    password: str,
+    email: str = "",
+    is_superuser: bool = False,
+    is_staff: bool = False,
+):
+    """Create the user if missing (demo and set-up); an existing user is left as it is. A staff
+    user who is not a superuser reaches Django admin only for the tenants it administers."""
     User = get_user_model()
     user, created = User.objects.get_or_create(
         username=username,
-        defaults={"email": email, "is_staff": is_superuser, "is_superuser": is_superuser},
+        defaults={
+            "email": email,
+            "is_staff": is_staff or is_superuser,
+            "is_superuser": is_superuser,
+        },
     )
     if created:
         user.set_password(password)

@@ -1,4 +1,4 @@
-"""Dependencies point one way (DESIGN.md "Shape of the code"): the import-linter contracts in
+"""Dependencies point one way (docs/rules.md "Shape of the code"): the import-linter contracts in
 pyproject.toml hold for the code as it is, and break when someone adds a back-edge."""
 
 from __future__ import annotations

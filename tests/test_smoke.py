@@ -1,4 +1,4 @@
-"""seed_demo builds the demo world of CONTRACT.md and is safe to run twice."""
+"""seed_demo builds the demo world of docs/agent-api.md and is safe to run twice."""
 
 from io import StringIO
 
@@ -11,6 +11,7 @@ from tenants.models import Membership, Tenant
 
 DEMO_PEOPLE = [
     ("planner", "acme", "planner"),
+    ("planner2", "acme", "planner"),
     ("operator", "acme", "operator"),
     ("admin", "acme", "admin"),
     ("legal", "acme", "legal"),
@@ -43,7 +44,8 @@ def test_every_demo_person_logs_in_with_the_demo_password_and_has_their_role(
     assert user is not None
     memberships = list(Membership.objects.filter(user=user).values_list("tenant__slug", "role"))
     assert memberships == [(tenant, role)]
-    assert user.is_superuser == (username == "admin")
+    # No superuser in the demo: `admin` is a staff user whose Django admin covers acme only.
+    assert (user.is_staff, user.is_superuser) == (username == "admin", False)
 
 
 def test_seed_demo_run_twice_changes_nothing(seeded):

@@ -61,11 +61,11 @@ def agent_key_authenticate(raw: str) -> AgentKey | None:
     prefix, _, secret = raw[len(KEY_PREFIX) :].partition("_")
     if not prefix or not secret:
         return None
-    key = (
-        AgentKey.objects.select_related("tenant")
-        .filter(prefix=prefix, revoked_at__isnull=True)
-        .first()
-    )
+    try:
+        # get(), not first(): no ORDER BY on the hot path of every API call.
+        key = AgentKey.objects.select_related("tenant").get(prefix=prefix, revoked_at__isnull=True)
+    except AgentKey.DoesNotExist:
+        key = None
     if key is None or not hmac.compare_digest(key.key_hash, _hash(secret)):
         return None
     now = timezone.now()

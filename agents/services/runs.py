@@ -1,5 +1,5 @@
-"""Agent runs, the gate and the Cost Guard (DESIGN.md "Agent runs", CONTRACT.md "Runs, the gate
-and the Cost Guard"). Deterministic code, not an agent.
+"""Agent runs, the gate and the Cost Guard (docs/rules.md "Agent runs", docs/agent-api.md
+"Runs, the gate and the Cost Guard"). Deterministic code, not an agent.
 
 The gate is the hottest path of the product. An allowed call is one conditional UPDATE of the
 run's row — it counts the step only if the run is not blocked and the counter stays within the
@@ -188,6 +188,39 @@ def _llm_sql(*, reserving: bool) -> str:
 
 
 _LLM_SQL = {reserving: _llm_sql(reserving=reserving) for reserving in (False, True)}
+GATE = GateCall._meta.db_table
+
+
+def _in_one_statement(update_sql: str, *, reserving: bool) -> str:
+    """PostgreSQL: count the call, log it (and hold its reservation) in ONE statement, run in
+    autocommit — a single round trip and nothing left half done: the run's counters, its log
+    and its reservations move together or not at all."""
+    reserve = (
+        f", reserved AS (INSERT INTO {RESERVATION} (run_id, public_id, amount_usd, status, "
+        f"created_at, expires_at) SELECT id, %(reservation)s, %(expected)s, 'open', %(now)s, "
+        f"%(expires)s FROM counted)"
+        if reserving
+        else ""
+    )
+    return (
+        f"WITH counted AS ({update_sql}), logged AS (INSERT INTO {GATE} (run_id, kind, allowed, "
+        f"reason, global_steps, expected_cost_usd, at) SELECT id, %(kind)s, TRUE, '', "
+        f"global_steps, %(logged_expected)s, %(now)s FROM counted){reserve} SELECT * FROM counted"
+    )
+
+
+_PG_SQL = {
+    **{kind: _in_one_statement(sql, reserving=False) for kind, sql in _COUNTING_SQL.items()},
+    (GateKind.LLM_CALL, False): _in_one_statement(_LLM_SQL[False], reserving=False),
+    (GateKind.LLM_CALL, True): _in_one_statement(_LLM_SQL[True], reserving=True),
+}
+_PG_LAPSE_SQL = (
+    f"WITH lapsed AS (UPDATE {RESERVATION} SET status = 'lapsed', closed_at = %(now)s "
+    f"WHERE run_id = (SELECT id FROM {R} WHERE tenant_id = %(tenant)s AND run_id = %(run_id)s) "
+    f"AND status = 'open' AND expires_at <= %(now)s RETURNING run_id, amount_usd) "
+    f"UPDATE {R} SET reserved_usd = GREATEST({R}.reserved_usd - "
+    f"(SELECT SUM(amount_usd) FROM lapsed), 0) WHERE id IN (SELECT run_id FROM lapsed)"
+)
 _LAPSE_SQL = (
     f"UPDATE {RESERVATION} SET status = 'lapsed', closed_at = %(now)s "
     f"WHERE run_id = (SELECT id FROM {R} WHERE tenant_id = %(tenant)s AND run_id = %(run_id)s) "
@@ -217,9 +250,11 @@ def models_greatest_zero(column: str, minus: Decimal):
     return Greatest(F(column) - Value(minus), Value(Decimal("0")))
 
 
-@transaction.atomic
 def run_gate(*, tenant, run_id: str, kind: str, expected_cost_usd=None) -> GateAnswer:
-    """Ask before a step: counted and allowed, or refused (423) with why."""
+    """Ask before a step: counted and allowed, or refused (423) with why.
+
+    An allowed call is one statement on PostgreSQL (see `_in_one_statement`); on SQLite, and
+    for every refusal, one transaction."""
     if kind not in GateKind.values:
         raise RunError(
             f"kind is one of {', '.join(GateKind.values)}.", fields={"kind": ["unknown"]}
@@ -233,7 +268,43 @@ def run_gate(*, tenant, run_id: str, kind: str, expected_cost_usd=None) -> GateA
             )
         expected = usd(expected_cost_usd, "expected_cost_usd")
     now = timezone.now()
-    params = {"now": now, "tenant": tenant.pk, "run_id": run_id, "expected": expected}
+    params = {
+        "now": now,
+        "tenant": tenant.pk,
+        "run_id": run_id,
+        "kind": kind,
+        "expected": expected,
+        "logged_expected": expected or None,
+        "reservation": f"rsv_{secrets.token_hex(8)}" if expected else None,
+        "expires": now + timedelta(minutes=RESERVATION_MINUTES),
+    }
+    if connection.vendor == "postgresql":
+        row = _allowed_on_postgresql(kind, params)
+    else:
+        with transaction.atomic():
+            row = _allowed_elsewhere(kind, params)
+    if row is None:
+        with transaction.atomic():
+            return _refuse(tenant=tenant, run_id=run_id, kind=kind, expected=expected, now=now)
+    return GateAnswer(
+        allowed=True, counts=_counts(row), state="running", reservation=params["reservation"]
+    )
+
+
+def _allowed_on_postgresql(kind: str, params: dict):
+    reserving = bool(params["expected"])
+    sql = _PG_SQL[(kind, reserving)] if kind == GateKind.LLM_CALL else _PG_SQL[kind]
+    with connection.cursor() as cursor:
+        if reserving:
+            cursor.execute(_PG_LAPSE_SQL, params)
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _allowed_elsewhere(kind: str, params: dict):
+    """The same, statement by statement, inside the caller's transaction (SQLite's IMMEDIATE
+    transaction holds every other writer off meanwhile)."""
+    expected = params["expected"]
     if expected:
         _lapse_reservations(params)
     sql = _LLM_SQL[bool(expected)] if kind == GateKind.LLM_CALL else _COUNTING_SQL[kind]
@@ -241,15 +312,14 @@ def run_gate(*, tenant, run_id: str, kind: str, expected_cost_usd=None) -> GateA
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
-        return _refuse(tenant=tenant, run_id=run_id, kind=kind, expected=expected, now=now)
-    reservation = None
+        return None
     if expected:
-        reservation = Reservation.objects.create(
+        Reservation.objects.create(
             run_id=row[0],
-            public_id=f"rsv_{secrets.token_hex(8)}",
+            public_id=params["reservation"],
             amount_usd=expected,
-            expires_at=now + timedelta(minutes=RESERVATION_MINUTES),
-        ).public_id
+            expires_at=params["expires"],
+        )
     GateCall.objects.create(
         run_id=row[0],
         kind=kind,
@@ -257,7 +327,7 @@ def run_gate(*, tenant, run_id: str, kind: str, expected_cost_usd=None) -> GateA
         global_steps=row[5],
         expected_cost_usd=expected or None,
     )
-    return GateAnswer(allowed=True, counts=_counts(row), state="running", reservation=reservation)
+    return row
 
 
 def _blocked_answer(run: AgentRun, *, reason: str, ticket: str, detail: str) -> GateAnswer:

@@ -16,6 +16,7 @@ from audit.actors import Actor
 from audit.services import audit_event_append
 from config.errors import Conflict
 from config.text import REASON_MAX, clean_text
+from tenants.models import TenantPolicy
 
 
 def _run_of(ticket) -> AgentRun | None:
@@ -65,6 +66,18 @@ def on_run_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
         run.loop_block = ""
         fields += [counter, "loop_block"]
     elif ticket.type == TicketType.A9 and run.cost_block:
+        line = (
+            run.estimated_cost_usd
+            * TenantPolicy.objects.get(tenant_id=run.tenant_id).trip_multiplier
+        )
+        held = run.actual_cost_usd + run.reserved_usd
+        if held >= line:
+            # Cleared as it is, the run would trip again on its next call: raise it first.
+            raise RunError(
+                f"Run {run.run_id} has {usd_text(held)} spent or reserved, at or past its line of "
+                f"{usd_text(line)}: raise its estimate (on the run's page) to clear it.",
+                code="estimate_too_low",
+            )
         cleared = {"cost_guard": True, "estimated_usd": str(run.estimated_cost_usd)}
         run.cost_block = False
         fields += ["cost_block"]

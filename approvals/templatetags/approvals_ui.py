@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.utils import timezone
@@ -119,7 +119,8 @@ def cost_ratio(red_flag: dict | None) -> str:
     actual = to_decimal((red_flag or {}).get("actual_usd"))
     if not estimated or actual is None:
         return ""
-    return f"{actual / estimated:.1f}×"
+    # Half up, as config.formatting rounds every figure ($6.50 of $2 is 3.3×, not 3.2×).
+    return f"{(actual / estimated).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}×"
 
 
 @register.filter

@@ -8,6 +8,7 @@
 from django import template
 from django.urls import NoReverseMatch, reverse
 
+from audit.resources import ResourceName, resource_name
 from audit.selectors import audit_trail as audit_trail_events
 from audit.services import resource_key
 
@@ -38,6 +39,12 @@ def audit_trail(
         "title": title or "Audit trail",
         "trail_url": audit_trail_url(tenant, resource_type, resource_id) if link else "",
     }
+
+
+@register.simple_tag
+def audit_resource(tenant, event) -> ResourceName:
+    """What an event is about, in words, with the object's page (or "" if it has none)."""
+    return resource_name(tenant.slug, event.resource_type, event.resource_id)
 
 
 @register.simple_tag

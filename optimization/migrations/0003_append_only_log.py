@@ -1,4 +1,4 @@
-"""The optimization log is append-only in the database itself (DESIGN.md "Execution and
+"""The optimization log is append-only in the database itself (docs/rules.md "Execution and
 optimization"): items, log events and applied changes can't be edited or deleted; a change set
 can't be deleted, only a change set waiting for approval may change, and then only its outcome
 (status, reason, ticket, decided/applied times). Same triggers on PostgreSQL and SQLite."""

@@ -1,5 +1,5 @@
-"""Change sets: what an agent applied or wants to apply to a track's live state (DESIGN.md
-"Execution and optimization", CONTRACT.md "Execution, optimization, performance").
+"""Change sets: what an agent applied or wants to apply to a track's live state (docs/rules.md
+"Execution and optimization", docs/agent-api.md "Execution, optimization, performance").
 
 `change_set_submit` checks the request, locks the live entities of every channel it touches
 (config/locks.py: subject, then manifest entries, then the audit chain head), compares each

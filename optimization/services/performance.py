@@ -1,6 +1,6 @@
 """Performance ingest (POST /api/v1/tracks/{track}/performance): rows upserted by (track, date,
 channel, source). GA4 is the primary source where several report the same day
-(optimization/signals.py reads it first)."""
+(optimization/triggers.py reads it first)."""
 
 from __future__ import annotations
 

@@ -193,13 +193,22 @@ def recommendation_draft(*, recommendation: Recommendation, actor: Actor) -> Rec
     )
     if not recommendation.is_open:
         return recommendation
+    payload = recommendation.evidence.get("proposed_payload")
+    if recommendation.draft_number is None and not payload:
+        # It proposes no plan (an agent's advice in words): accepted, and the planner drafts
+        # the revise in the editor.
+        recommendation.status = RecommendationStatus.ACCEPTED
+        recommendation.resolved_at = timezone.now()
+        recommendation.save(update_fields=["status", "resolved_at"])
+        audit_event_append(
+            tenant=recommendation.tenant_id,
+            actor=actor,
+            action=AuditAction.RECOMMENDATION_ACCEPTED,
+            resource=recommendation,
+            data={"track": recommendation.track.key},
+        )
+        return recommendation
     if recommendation.draft_number is None:
-        payload = recommendation.evidence.get("proposed_payload")
-        if not payload:
-            raise RecommendationError(
-                "This recommendation proposes no plan: start a draft in the editor instead.",
-                code="nothing_to_draft",
-            )
         recommendation.draft_number = _draft(recommendation, actor, payload)
     recommendation.status = RecommendationStatus.DRAFTED
     recommendation.resolved_at = timezone.now()

@@ -1,5 +1,5 @@
 """Rollback: an applied change set reverted by a new change set — its inverse, through the same
-guardrails, linked to the one it reverts (DESIGN.md "Execution and optimization")."""
+guardrails, linked to the one it reverts (docs/rules.md "Execution and optimization")."""
 
 from __future__ import annotations
 

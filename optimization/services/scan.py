@@ -25,7 +25,7 @@ from optimization.models import (
     ChangePath,
     Signal,
 )
-from optimization.selectors import live_daily_budgets
+from optimization.selectors import live_daily_budgets, open_recommendation
 from optimization.services.lapse import change_sets_lapse
 from optimization.services.recommendations import recommendation_open
 
@@ -87,8 +87,16 @@ def _today(track, now: datetime):
     return triggers.tenant_today(track, now)
 
 
+def _already_open(track, signal: str, subject_key: str) -> bool:
+    """A condition already carried by an open recommendation: nothing to build (the evidence
+    of the open one stands), nothing to open."""
+    return open_recommendation(track=track, signal=signal, subject_key=subject_key) is not None
+
+
 def _drift(drift: triggers.Drift, now: datetime) -> bool:
     track = drift.track
+    if _already_open(track, Signal.DRIFT, drift.channel):
+        return False
     live = live_daily_budgets(track.manifest.filter(channel=drift.channel))
     daily = {drift.channel: live.get(drift.channel, drift.planned + drift.net)}
     currency = _currency(track)
@@ -136,6 +144,8 @@ def _drift(drift: triggers.Drift, now: datetime) -> bool:
 
 
 def _guardrail_approvals(track, change_set_ids: list[str], now: datetime) -> bool:
+    if _already_open(track, Signal.GUARDRAIL_APPROVALS, ""):
+        return False
     policy = track.tenant.policy
     live = live_daily_budgets(track.manifest.all())
     reason = (
@@ -168,6 +178,8 @@ def _guardrail_approvals(track, change_set_ids: list[str], now: datetime) -> boo
 
 def _kpi_miss(miss: triggers.KpiMiss) -> bool:
     track = miss.track
+    if _already_open(track, Signal.KPI_MISS, miss.kpi):
+        return False
     average = miss.average.quantize(Decimal("0.01"))
     reason = (
         f"The primary KPI ({miss.kpi}) missed its target of {miss.target.normalize()} on each of "
@@ -197,6 +209,8 @@ def _kpi_miss(miss: triggers.KpiMiss) -> bool:
 
 
 def _structural(track, blocked) -> bool:
+    if _already_open(track, Signal.STRUCTURAL_BLOCK, ""):
+        return False
     payload = track.current_version.payload
     changes = []
     for change_set in blocked:

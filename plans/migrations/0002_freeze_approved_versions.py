@@ -1,4 +1,4 @@
-"""Approved plan versions are immutable in the database itself (DESIGN.md "Plans, tracks and
+"""Approved plan versions are immutable in the database itself (docs/rules.md "Plans, tracks and
 versions"): an approved row may only become superseded (status + superseded_at/by), a superseded
 row can't change at all, and neither can be deleted. Same triggers on PostgreSQL and SQLite."""
 

@@ -1,6 +1,6 @@
 """The only writers of tracks, plan versions and the master envelope, split by job.
 
-Lifecycle (DESIGN.md "Plans, tracks and versions"): a draft vN+1 is created from the track's
+Lifecycle (docs/rules.md "Plans, tracks and versions"): a draft vN+1 is created from the track's
 current version (by a planner, an agent through the API or a revise recommendation), edited while
 it is a draft (`drafts`), submitted (`submit`: A1 for a first plan, A5 for a revise/replan, plus
 A7 compliance — plans/approvers.py decides), and approved once every ticket about it is approved

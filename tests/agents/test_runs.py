@@ -392,3 +392,22 @@ def test_64_concurrent_reservations_never_spend_past_the_line(run, acme_headers)
     assert run.actual_cost_usd == Decimal("0.20") * statuses.count(200)
     assert run.actual_cost_usd < Decimal("6")
     assert Ticket.objects.filter(type="A9").count() == 1
+
+
+def test_a_cost_guard_cleared_without_room_under_the_line_is_refused(
+    client, acme_headers, run, operator
+):
+    from agents.services import RunError
+
+    answer = spend(client, acme_headers, "6.50").json()
+    ticket = Ticket.objects.get(public_id=answer["ticket"])
+    with pytest.raises(RunError) as error:
+        ticket_decide(ticket=ticket, actor=operator, verdict="approve")
+    assert error.value.code == "estimate_too_low"
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+    with pytest.raises(RunError):
+        run_cost_guard_clear(
+            run=AgentRun.objects.get(), actor=operator, estimated_cost_usd="2.10", reason="x"
+        )
+    assert AgentRun.objects.get().cost_block is True

@@ -1,4 +1,4 @@
-"""Idempotency is by the whole request (CONTRACT.md): the same key with an equal body gets the
+"""Idempotency is by the whole request (docs/agent-api.md): the same key with an equal body gets the
 first answer with 200, the same key with any other body a 409 — also under concurrent replays."""
 
 from __future__ import annotations

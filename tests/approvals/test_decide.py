@@ -1,4 +1,4 @@
-"""ticket_decide: the approver matrix of seed 003 and the multi-party rules of DESIGN.md."""
+"""ticket_decide: the approver matrix of seed 003 and the multi-party rules of docs/rules.md."""
 
 from __future__ import annotations
 

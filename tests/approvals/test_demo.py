@@ -54,6 +54,12 @@ def test_the_whole_demo_world_has_every_type_open_with_real_plan_tickets(db):
         assert ChangeSet.objects.get(tenant=ticket.tenant, change_set_id=ticket.change_set_id)
     assert QcAlert.objects.filter(tenant__slug="acme", recovered_at__isnull=True).exists()
     assert all(t.created_at <= t.sla_due_at for t in Ticket.objects.all())
+    # Due times are business times: a working day, within the tenant's working hours.
+    from zoneinfo import ZoneInfo
+
+    for ticket in Ticket.objects.select_related("tenant"):
+        local = ticket.sla_due_at.astimezone(ZoneInfo(ticket.tenant.time_zone))
+        assert local.weekday() < 5 and 9 <= local.hour <= 18, (ticket.public_id, local)
 
 
 def test_the_demo_skips_without_acme(db):

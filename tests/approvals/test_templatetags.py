@@ -103,5 +103,6 @@ def test_approve_and_reject_buttons_are_told_apart():
 
 def test_the_cost_ratio_says_how_many_times_the_estimate_was_spent():
     assert cost_ratio({"estimated_usd": "1.20", "actual_usd": "3.75"}) == "3.1×"
+    assert cost_ratio({"estimated_usd": "2", "actual_usd": "6.50"}) == "3.3×"  # half up
     assert cost_ratio({"estimated_usd": "0", "actual_usd": "3.75"}) == ""
     assert cost_ratio(None) == ""

@@ -56,7 +56,7 @@ def test_postgresql_refuses_truncating_the_audit_table(event):
 
 @pytest.mark.django_db
 def test_the_database_refuses_a_second_event_at_the_same_place_in_a_tenants_chain(event):
-    # The backstop of DESIGN.md's UNIQUE(tenant, seq): a writer that skipped the head lock
+    # The backstop of docs/rules.md's UNIQUE(tenant, seq): a writer that skipped the head lock
     # can't fork the chain.
     fork = {
         field.attname: getattr(event, field.attname)

@@ -60,7 +60,10 @@ def test_a_planner_filters_pages_and_follows_a_resource_to_its_trail(
     export = page.get_by_role("link", name="Export these events as CSV")
     expect(export).to_have_attribute("href", re.compile(r"export\.csv\?.*action=ticket.approved"))
 
-    page.get_by_role("link", name="ticket T-42").click()
+    # The resource reads in words and links its object; "trail" opens every event about it.
+    row = page.locator("tbody tr", has_text="Ticket T-42")
+    expect(row.get_by_role("link", name="Ticket T-42")).to_have_attribute("href", "/tickets/T-42/")
+    row.get_by_role("link", name="trail").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Audit trail of ticket T-42 · Acme Retail"
     )
@@ -71,6 +74,10 @@ def test_a_planner_filters_pages_and_follows_a_resource_to_its_trail(
     screenshot("audit-trail-390")
     page.get_by_role("link", name="Audit log", exact=True).first.click()
     screenshot("audit-log-390")
+    # On a phone the action and the resource of each event stay in sight.
+    for label in ("Action", "Resource"):
+        box = page.locator(f"td[data-label={label}]").first.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (label, box)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, "the page itself must not scroll sideways on a phone"
 

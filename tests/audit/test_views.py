@@ -257,3 +257,50 @@ def test_an_export_with_an_unreadable_filter_exports_nothing_and_says_why(as_ali
     assert response.status_code == 400
     assert "Nothing exported" in response.content.decode()
     assert "date_from: Enter a valid date." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "resource_id", "words", "url"),
+    [
+        ("planversion", "5", "Plan version 5", "/t/acme/plans/v/5/"),
+        ("tenantpolicy", "1", "Tenant policy", "/t/acme/settings/policy/"),
+        ("ticket", "A5-7KQ2M9XZ", "Ticket A5-7KQ2M9XZ", "/tickets/A5-7KQ2M9XZ/"),
+        ("changeset", "cs-7f3a9c", "Change set cs-7f3a9c", "/t/acme/change-sets/cs-7f3a9c/"),
+        ("agentrun", "run-93ab", "Agent run run-93ab", "/t/acme/runs/run-93ab/"),
+        ("membership", "3", "Membership 3", ""),
+        ("something", "x", "something x", ""),
+    ],
+)
+def test_resources_read_in_words_and_link_their_object(resource_type, resource_id, words, url):
+    from audit.resources import resource_name
+
+    name = resource_name("acme", resource_type, resource_id)
+    assert (name.words, name.url) == (words, url)
+
+
+def test_the_actor_filter_matches_part_of_a_name(client, acme, alice, append_events):
+    from audit.actors import Actor
+
+    append_events(acme, 1, actor=Actor.for_user(alice))
+    append_events(acme, 1, actor=Actor.service("optimizer"))
+    client.force_login(alice)
+    page = client.get(f"/t/{acme.slug}/audit/?actor=LIC").content.decode()
+    assert "1 event match" in page
+
+
+def test_an_inverted_date_range_says_so_and_matches_nothing(client, acme, alice, append_events):
+    append_events(acme, 2)
+    client.force_login(alice)
+    page = client.get(f"/t/{acme.slug}/audit/?date_from=2026-12-01&date_to=2026-11-01").content
+    text = page.decode()
+    assert "The range is inverted: From (2026-12-01) is after To (2026-11-01)." in text
+    assert "0 events" in text
+
+
+def test_django_formats_times_with_their_zone():
+    from datetime import UTC, datetime
+
+    from django.utils import formats
+
+    text = formats.date_format(datetime(2026, 12, 1, 15, 5, tzinfo=UTC), "DATETIME_FORMAT")
+    assert text.endswith("UTC")

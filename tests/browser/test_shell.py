@@ -88,3 +88,20 @@ def test_an_admin_is_refused_a_looser_policy_and_saves_a_stricter_one(
     screenshot("shell-policy-saved-1280")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot("shell-policy-390")
+
+
+def test_on_a_phone_every_header_link_stays_in_sight(
+    page, screenshot, browser_login, acme, make_member
+):
+    make_member("admin", acme, Role.ADMIN)
+    page.set_viewport_size({"width": 390, "height": 844})
+    browser_login(page, "admin")
+    nav = page.get_by_role("navigation", name="Main")
+    for name in ["Dashboard", "Plans", "Runs", "Metrics", "Audit", "Policy"]:
+        link = nav.get_by_role("link", name=name, exact=True)
+        expect(link).to_be_in_viewport()
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
+    screenshot("shell-header-390")
+    nav.get_by_role("link", name="Policy").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tenant policy · Acme Retail")

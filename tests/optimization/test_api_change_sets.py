@@ -1,4 +1,4 @@
-"""CONTRACT.md "Execution, optimization, performance" over HTTP: change sets (idempotent by
+"""docs/agent-api.md "Execution, optimization, performance" over HTTP: change sets (idempotent by
 change_set_id), their detail with history, performance rows and recommendations."""
 
 from __future__ import annotations
@@ -369,3 +369,20 @@ def test_a_bad_recommendation_is_422(client, live, acme_headers, change):
     response = post(client, acme_headers, "/recommendations", body)
     assert response.status_code == 422
     assert not Ticket.objects.exists()
+
+
+def test_an_agents_recommendation_in_words_is_accepted_without_a_draft(
+    client, live, acme_headers, people
+):
+    from approvals.services import ticket_decide
+    from audit.actors import Actor
+    from tenants.models import Role
+
+    body = {"track": "always_on", "path": "revise", "reason": "Raise social's share."}
+    ticket = Ticket.objects.get(
+        public_id=post(client, acme_headers, "/recommendations", body).json()["ticket"]
+    )
+    ticket_decide(ticket=ticket, actor=Actor.for_user(people[Role.PLANNER]), verdict="approve")
+    recommendation = Recommendation.objects.get()
+    assert (recommendation.status, recommendation.draft_number) == ("accepted", None)
+    assert ticket.__class__.objects.get(pk=ticket.pk).status == "approved"

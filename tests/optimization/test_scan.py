@@ -124,6 +124,41 @@ def test_drift_before_the_window_does_not_count(acme, people, make_member):
         assert found(triggers_scan(), "drift") == (0, 0)
 
 
+def test_drift_counts_moves_back_to_the_longest_window_of_the_tenants_scanned(acme, globex, people):
+    """The drift read bounds the applied changes it reads by the longest window of the tenants
+    scanned together: acme's 45 days, not globex's 14."""
+    from optimization.services import manifest_sync
+    from plans.services import plan_version_import_approved
+    from tests.optimization.conftest import entry
+    from tests.plans.plan_samples import winter_plan
+
+    TenantPolicy.objects.filter(tenant=acme).update(
+        client_must_approve_budget_increase=False, drift_window_days=45
+    )
+    TenantPolicy.objects.filter(tenant=globex).update(drift_window_days=14)
+    with time_machine.travel(datetime(2026, 10, 1, 10, tzinfo=UTC), tick=False) as clock:
+        for tenant in (acme, globex):
+            plan_version_import_approved(
+                tenant=tenant,
+                track_key="always_on",
+                kind="initial",
+                payload=winter_plan(),
+                actor=TEST_ACTOR,
+                approved_by="tests",
+            )
+        manifest_sync(
+            tenant=acme,
+            track_key="always_on",
+            entries=[entry("search-brand", "search", "300.00")],
+            actor=TEST_ACTOR,
+        )
+        clock.move_to(datetime(2026, 10, 5, 10, tzinfo=UTC))
+        assert move(acme, "search-brand", "300.00", "400.00", people[Role.OPERATOR]).is_applied
+        clock.move_to(datetime(2026, 11, 14, 10, tzinfo=UTC))  # 40 days later: inside 45
+        assert found(triggers_scan(), "drift") == (1, 1)
+        assert opened("drift").get().evidence["net_applied_change"] == "100.00"
+
+
 def test_drift_reads_the_plan_of_the_tenants_day(live, people, no_client_sign_off):
     """At 23:30 UTC on 30 November it is already 1 December in Berlin: the December flight
     (€15,000 over 31 days, €483.87 a day) is the plan, and +€75 is 15.5% of it."""

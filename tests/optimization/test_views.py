@@ -311,6 +311,12 @@ def test_an_operator_sees_the_smaller_move_form_on_a_change_set_waiting_on_an_a3
     assert "Approve cs-waiting for the smaller move" in page
 
 
+def test_an_admin_is_not_offered_a_smaller_move_the_a3_would_refuse(as_role, history):
+    """Only an operator fills the A3's slot: an admin reads the change set without the form."""
+    page = body(as_role(Role.ADMIN).get(cs_url(history["waiting"])))
+    assert "Approve a smaller move" not in page
+
+
 def test_an_operator_approves_a_smaller_move_and_it_applies(as_role, history):
     waiting = history["waiting"]
     response = as_role(Role.OPERATOR).post(

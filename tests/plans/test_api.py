@@ -1,4 +1,4 @@
-"""CONTRACT.md "Plans" endpoints: current version, drafts (kind checked by the classifier),
+"""docs/agent-api.md "Plans" endpoints: current version, drafts (kind checked by the classifier),
 submit. A key sees only its own tenant."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""The plan version status table (DESIGN.md "Plans, tracks and versions"): draft →
+"""The plan version status table (docs/rules.md "Plans, tracks and versions"): draft →
 pending_approval → approved → superseded, or → rejected; "request changes" and withdraw send a
 pending version back to draft. Every other move is refused."""
 

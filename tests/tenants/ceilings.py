@@ -1,5 +1,5 @@
 """Every hard ceiling of the tenant policy with a looser value and the message it must produce
-(seed 003 "Configuration per tenant", DESIGN.md "Tenant and policy"). Shared by the service,
+(seed 003 "Configuration per tenant", docs/rules.md "Tenant and policy"). Shared by the service,
 admin, page and database tests."""
 
 from decimal import Decimal

@@ -7,7 +7,7 @@ import pytest
 from tenants.policy import DEFAULTS, FLAT_DEFAULTS, policy_errors
 from tests.tenants.ceilings import LOOSER_VALUES, STRICTER_VALUES
 
-# Seed 003 "Configuration per tenant" and DESIGN.md "Tenant and policy", value by value.
+# Seed 003 "Configuration per tenant" and docs/rules.md "Tenant and policy", value by value.
 SEED_DEFAULTS = [
     ("approval_policy", "first_launch_requires_human", True),
     ("approval_policy", "auto_approve_optimization_under_pct", Decimal("10")),

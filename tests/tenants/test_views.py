@@ -35,6 +35,9 @@ PAGES = {
     "metrics": ("metrics:tenant", {Role.PLANNER, Role.OPERATOR, Role.ADMIN, Role.LEGAL}),
     "runs": ("agents:runs", {Role.PLANNER, Role.OPERATOR, Role.ADMIN, Role.LEGAL}),
 }
+# What a member without an allowed role gets: 403, except on System Ops pages, which a client
+# is not told exist.
+REFUSED = {"runs": {Role.CLIENT: 404}}
 MATRIX = [pytest.param(page, role, id=f"{page}-{role}") for page in PAGES for role in ALL_ROLES]
 
 
@@ -42,7 +45,8 @@ MATRIX = [pytest.param(page, role, id=f"{page}-{role}") for page in PAGES for ro
 def test_own_tenant_pages_answer_by_role(as_member, acme, page, role):
     route, allowed = PAGES[page]
     response = as_member(role).get(reverse(route, args=[acme.slug]))
-    assert response.status_code == (200 if role in allowed else 403)
+    refused = REFUSED.get(page, {}).get(role, 403)
+    assert response.status_code == (200 if role in allowed else refused)
 
 
 @pytest.mark.parametrize(("page", "role"), MATRIX)
@@ -157,3 +161,27 @@ def test_admins_see_the_policy_link_and_others_do_not(as_member, acme, client):
 
 
 # --- Metrics and runs ---------------------------------------------------------------------------
+
+
+def test_the_policy_page_names_keys_in_words_and_shows_fixed_values_as_fixed(as_member, acme):
+    page = as_member(Role.ADMIN).get(policy_url(acme)).content.decode()
+    assert 'Tool rounds per run <code class="key-hint">tool_rounds_max</code>' in page
+    assert "Four eyes: nobody approves their own work" in page
+    for key in ("on_exhaustion", "block_on_trip"):
+        assert f'data-testid="fixed-{key}"' in page
+        assert f'<input type="hidden" name="{key}"' in page
+        assert f'<select name="{key}"' not in page and f'type="checkbox" name="{key}"' not in page
+    assert "never retries alone" in page
+
+
+def test_saving_the_policy_page_as_shown_changes_nothing_fixed(as_member, acme):
+    client = as_member(Role.ADMIN)
+    data = form_data(acme.policy, drift_window_days=20)
+    response = client.post(policy_url(acme), data)
+    assert response.status_code == 302
+    policy = TenantPolicy.objects.get(tenant=acme)
+    assert (policy.drift_window_days, policy.on_exhaustion, policy.block_on_trip) == (
+        20,
+        "red_flag_a8",
+        True,
+    )

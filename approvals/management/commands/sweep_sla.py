@@ -12,5 +12,5 @@ class Command(BaseCommand):
         self.stdout.write(f"tenants: {result.tenants}")
         self.stdout.write(f"mails: {result.mails}")
         if result.failed_tenants:
-            # Exit 0 all the same (CONTRACT.md): the next sweep retries those tenants.
+            # Exit 0 all the same (docs/agent-api.md): the next sweep retries those tenants.
             self.stdout.write(f"failed tenants: {result.failed_tenants} (see the log)")

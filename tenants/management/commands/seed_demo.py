@@ -13,7 +13,7 @@ DEMO_MODULES = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo world of CONTRACT.md (idempotent: safe to run twice)."
+    help = "Create the demo world of docs/agent-api.md (idempotent: safe to run twice)."
 
     def handle(self, *args, **options):
         for name in DEMO_MODULES:

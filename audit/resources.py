@@ -1,0 +1,63 @@
+"""Audit resources in words, linked to the object's page: "Plan version 5", "Tenant policy".
+
+The audit log names what each event is about by the model name and id the writer used
+(audit.services.resource_key). This module reads them as people do and finds the page of the
+object by URL name only — audit imports no other app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class ResourceName:
+    words: str
+    url: str  # "" when the object has no page of its own
+
+
+def _page(name: str, *args) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+# resource type → (words, the object's page from (tenant slug, resource id) or None)
+NAMES: dict[str, tuple[str, Callable[[str, str], str] | None]] = {
+    "planversion": (
+        "Plan version {id}",
+        lambda slug, rid: _page("plans:version", slug, int(rid)) if rid.isdigit() else "",
+    ),
+    "ticket": ("Ticket {id}", lambda slug, rid: _page("ticket", rid)),
+    "tenantpolicy": ("Tenant policy", lambda slug, rid: _page("tenant_policy", slug)),
+    "tenant": ("Tenant", None),
+    "membership": ("Membership {id}", None),
+    "track": ("Track {id}", None),
+    "masterplan": ("Master envelope {id}", lambda slug, rid: _page("plans:overview", slug)),
+    "changeset": (
+        "Change set {id}",
+        lambda slug, rid: _page("optimization:change_set", slug, rid),
+    ),
+    "agentrun": ("Agent run {id}", lambda slug, rid: _page("agents:run", slug, rid)),
+    "agentkey": ("Agent key {id}", None),
+    "manifest": (
+        "Live manifest of {id}",
+        lambda slug, rid: _page("optimization:manifest", slug, rid),
+    ),
+    "performance": ("Performance of {id}", None),
+    "recommendation": ("Recommendation {id}", None),
+    "seasonalchange": ("Seasonality entry {id}", None),
+    "qcalert": ("QC alert {id}", None),
+}
+
+
+def resource_name(tenant_slug: str, resource_type: str, resource_id: str) -> ResourceName:
+    words, page = NAMES.get(resource_type, (f"{resource_type} {{id}}", None))
+    return ResourceName(
+        words=words.format(id=resource_id),
+        url=page(tenant_slug, str(resource_id)) if page else "",
+    )

@@ -1,0 +1,306 @@
+"""Change sets per second through the API: POST /api/v1/change-sets over HTTP, 8 agents at once,
+each change set applied within the guardrails, next to a trivial JSON view served the same way.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/human_touch python bench/change_sets.py
+
+Each run recreates its own database (bench_ht_change_sets, bench/_setup.py) and, through the
+services, 4 tenants, and for each of the 8 agents a real agent key of its tenant and a track of
+its own (two agents per tenant, so they share their tenant's audit chain; `--tenants 8` gives
+each its own) with an approved plan (search €500 and social €300 a day) and a live manifest of
+two entities per channel.
+
+Served by gunicorn (2 workers, production settings, bench/_http.py). Each agent sends change sets
+one after the other on its own track: both entities of one channel moved by 2 % of their
+starting budget, up then back down, so every channel stays within the 10 % move and the 15 %
+drift and every change set applies at once (status `applied`, no ticket). Each one is what a
+real change set costs: the key, the idempotency record, the checks, the entities locked and
+compared, the guardrails (live, planned and drift figures), the change set, its items, log
+events, applied changes, the live state and two audit events.
+
+Printed: change sets per second and their p50/p99 latency, next to the trivial view (a POST of
+a small JSON body answered with JSON) driven by the same 8 clients for as long in the same run,
+as a ratio; that every change set applied; that every entity's live budget equals its starting
+budget plus the applied deltas (no lost update); and the statements one change set takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import _setup
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--agents", type=int, default=8, help="concurrent agents (clients)")
+parser.add_argument("--tenants", type=int, default=4)
+parser.add_argument("--seconds", type=float, default=20)
+parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+parser.add_argument("--warm-up", type=float, default=1, help="seconds not counted, first")
+ARGS = _setup.arguments(parser, quick={"agents": 4, "tenants": 2, "seconds": 1, "warm_up": 0.3})
+# A fresh database each run: exactly these tracks, and drift counted from this run's plans.
+_setup.django_on_bench_db("change_sets", fresh=True)
+
+import _http  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.test import Client as DjangoClient  # noqa: E402
+from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from agents.services import agent_key_create  # noqa: E402
+from audit.actors import Actor  # noqa: E402
+from optimization.models import ChangeSet, ExecutionManifestEntry  # noqa: E402
+from optimization.services import manifest_sync  # noqa: E402
+from plans.services import plan_version_import_approved  # noqa: E402
+from tenants.services import tenant_create  # noqa: E402
+
+ACTOR = Actor.system("bench")
+TRACKS = ["always_on", "branding", "engagement"] + [f"event_e{n:03d}" for n in range(100)]
+KINDS = {"always_on": "initial", "branding": "track_draft", "engagement": "track_draft"}
+ENTITIES = {
+    "search": [("search-1", Decimal("300.00")), ("search-2", Decimal("200.00"))],
+    "social": [("social-1", Decimal("200.00")), ("social-2", Decimal("100.00"))],
+}
+PLATFORM = {"search": "google_ads", "social": "meta"}
+CENT = Decimal("0.01")
+
+
+def plan_payload() -> dict:
+    today = timezone.localdate()
+    start, end = today - timedelta(days=30), today + timedelta(days=29)
+    days = (end - start).days + 1
+    daily = {"search": 500, "social": 300}
+    return {
+        "objective": "purchases",
+        "primary_kpi": "cpa",
+        "kpi_targets": {"cpa": 40},
+        "geos": ["DE"],
+        "currency": "EUR",
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "channels": [
+            {
+                "channel": channel,
+                "platform": PLATFORM[channel],
+                "budget": str(budget * days),
+                "flights": [
+                    {
+                        "start": start.isoformat(),
+                        "end": end.isoformat(),
+                        "budget": str(budget * days),
+                    }
+                ],
+            }
+            for channel, budget in daily.items()
+        ],
+        "creative_themes": ["all year"],
+        "messaging": "Always on.",
+    }
+
+
+def entity_of(name: str, agent: int) -> str:
+    """Entity ids are unique in a tenant: each agent's track has its own."""
+    return f"{name}-a{agent}"
+
+
+class Agent:
+    """One agent: its key, its track and what it knows of its entities' live budgets."""
+
+    def __init__(self, number: int, tenant, track: str, key: str):
+        self.number = number
+        self.tenant = tenant
+        self.track = track
+        self.authorization = f"Bearer {key}"
+        self.live = {
+            entity_of(name, number): budget
+            for members in ENTITIES.values()
+            for name, budget in members
+        }
+        self.start = dict(self.live)
+        self.sent = 0
+        self.refused: list[str] = []
+
+    def next_change_set(self) -> dict:
+        """Both entities of one channel, 2 % of their starting budget up on even rounds of that
+        channel, back down on odd ones: far inside the 10 % move and the 15 % drift."""
+        channel = list(ENTITIES)[self.sent % 2]
+        up = (self.sent // 2) % 2 == 0
+        items = []
+        for name, _budget in ENTITIES[channel]:
+            entity = entity_of(name, self.number)
+            before = self.live[entity]
+            move = (self.start[entity] * Decimal("0.02")).quantize(CENT)
+            after = before + move if up else before - move
+            items.append(
+                {
+                    "entity_id": entity,
+                    "field": "daily_budget",
+                    "before": str(before),
+                    "after": str(after),
+                }
+            )
+        self.sent += 1
+        return {
+            "change_set_id": f"cs-{self.number}-{self.sent:06d}",
+            "track": self.track,
+            "agent": f"optimizer-{self.number}",
+            "reason": "Shift budget towards the better CPA.",
+            "items": items,
+        }
+
+    def applied(self, change_set: dict) -> None:
+        for item in change_set["items"]:
+            self.live[item["entity_id"]] = Decimal(item["after"])
+
+
+def make_agents(args: argparse.Namespace) -> list[Agent]:
+    stamp = int(time.time())
+    tenants = [
+        tenant_create(
+            slug=f"change-sets-{stamp}-{n}",
+            name=f"Change-set bench {n}",
+            vertical="retail",
+            country="DE",
+            time_zone="Europe/Berlin",
+            actor=ACTOR,
+            # Every change set applies by itself: no client sign-off on these small moves.
+            policy={"client_must_approve_budget_increase": False},
+        )
+        for n in range(args.tenants)
+    ]
+    payload = plan_payload()
+    agents = []
+    for number in range(args.agents):
+        tenant = tenants[number % len(tenants)]
+        track = TRACKS[number // len(tenants)]
+        plan_version_import_approved(
+            tenant=tenant,
+            track_key=track,
+            kind=KINDS.get(track, "event_draft"),
+            payload=payload,
+            actor=ACTOR,
+            approved_by="bench",
+        )
+        manifest_sync(
+            tenant=tenant,
+            track_key=track,
+            entries=[
+                {
+                    "platform": PLATFORM[channel],
+                    "entity_id": entity_of(entity, number),
+                    "channel": channel,
+                    "plan_version": 1 + number // len(tenants),
+                    "state": {"daily_budget": str(budget), "status": "active"},
+                }
+                for channel, members in ENTITIES.items()
+                for entity, budget in members
+            ],
+            actor=ACTOR,
+        )
+        _key, plain = agent_key_create(tenant=tenant, name=f"optimizer-{number}", actor=ACTOR)
+        agents.append(Agent(number, tenant, track, plain))
+    return agents
+
+
+def change_set_work(agents: list[Agent]):
+    def work(client: _http.Client, number: int, running) -> None:
+        agent = agents[number]
+        while running():
+            change_set = agent.next_change_set()
+            status, answer = client.send(
+                "change set",
+                "/api/v1/change-sets",
+                change_set,
+                {"Authorization": agent.authorization},
+            )
+            if status == 201 and answer["status"] == "applied":
+                agent.applied(change_set)
+            elif status is not None:
+                # Told at the end: this agent stops here (its idea of the live state is wrong).
+                agent.refused.append(f"agent {number}: {status} {answer}")
+                return
+
+    return work
+
+
+def lost_updates() -> int:
+    """Entities whose live budget is not their starting one plus every delta applied to it."""
+    start = {name: budget for members in ENTITIES.values() for name, budget in members}
+    wrong = 0
+    for entry in ExecutionManifestEntry.objects.all():
+        moved = sum(
+            (row.delta for row in entry.applied_changes.all() if row.delta is not None),
+            Decimal("0"),
+        )
+        if Decimal(entry.state["daily_budget"]) != start[entry.entity_id.rsplit("-", 1)[0]] + moved:
+            wrong += 1
+    return wrong
+
+
+def statements_of_one(agent: Agent) -> int:
+    """The statements of one change set, the whole request in-process."""
+    served = override_settings(ROOT_URLCONF="_served_urls", ALLOWED_HOSTS=["testserver"])
+    with served, CaptureQueriesContext(connection) as queries:
+        change_set = agent.next_change_set()
+        response = DjangoClient().post(
+            "/api/v1/change-sets",
+            change_set,
+            content_type="application/json",
+            headers={"authorization": agent.authorization},
+            secure=True,
+        )
+    assert response.status_code == 201 and response.json()["status"] == "applied"
+    agent.applied(change_set)
+    return len(queries)
+
+
+def main(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    agents = make_agents(args)
+    print(
+        f"set-up: {args.agents} agents (keys, tracks, approved plans, manifests) in "
+        f"{args.tenants} tenants ({time.perf_counter() - started:.1f} s)"
+    )
+    with _http.gunicorn(workers=args.workers) as server:
+        load_before = _http.load_average()
+        ping = _http.drive(
+            server,
+            clients=args.agents,
+            seconds=args.seconds,
+            warm_up=args.warm_up,
+            work=_http.ping_work,
+        )
+        load = _http.drive(
+            server,
+            clients=args.agents,
+            seconds=args.seconds,
+            warm_up=args.warm_up,
+            work=change_set_work(agents),
+        )
+        load_after = _http.load_average()
+    rate, ping_rate = load.rate("change set"), ping.rate("ping")
+    print(
+        f"\n{args.agents} agents, {args.seconds:g} s each, gunicorn {args.workers} workers "
+        f"(load average {load_before} before, {load_after} after)"
+    )
+    print(f"    trivial JSON view  {_http.describe(ping, 'ping')}")
+    print(f"    change sets        {_http.describe(load, 'change set')}")
+    print(f"    ratio: {rate / ping_rate:.1%} of the trivial view's requests per second")
+    if load.errors or ping.errors:
+        print(f"    connection errors: {dict(load.errors + ping.errors)}")
+    statuses = dict(ChangeSet.objects.values_list("status").annotate(n=Count("id")))
+    wrong = lost_updates()
+    print(
+        f"change sets by status: {statuses}; entities whose live budget is not start + applied "
+        f"deltas: {wrong}"
+    )
+    print(f"statements of one change set (the request in-process): {statements_of_one(agents[0])}")
+    refused = [line for agent in agents for line in agent.refused]
+    if wrong or refused or set(statuses) != {"applied"}:
+        raise SystemExit("a change set did not apply, or a move was lost\n" + "\n".join(refused))
+
+
+if __name__ == "__main__":
+    main(ARGS)
