@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "approvals",
     "plans",
     "optimization",
+    "metrics",
 ]
 
 MIDDLEWARE = [

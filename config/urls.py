@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("api/v1/<path:rest>", api_not_found),
     path("accounts/", include("tenants.urls_accounts")),
+    path("portal/reports/", include("metrics.urls_portal")),
     path("portal/", include("approvals.urls_portal")),
     path("", include("tenants.urls")),
     path("", include("audit.urls")),
@@ -20,4 +21,5 @@ urlpatterns = [
     path("", include("plans.urls")),
     path("", include("optimization.urls")),
     path("", include("agents.urls")),
+    path("", include("metrics.urls")),
 ]

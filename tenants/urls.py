@@ -5,5 +5,4 @@ from tenants import views
 urlpatterns = [
     path("switch-tenant/", views.tenant_switch, name="tenant_switch"),
     path("t/<slug:tenant_slug>/settings/policy/", views.tenant_policy_edit, name="tenant_policy"),
-    path("t/<slug:tenant_slug>/metrics/", views.metrics, name="metrics"),
 ]

@@ -59,8 +59,3 @@ def tenant_policy_edit(request):
         "nav": "policy",
     }
     return render(request, "tenants/policy.html", context)
-
-
-@tenant_view()
-def metrics(request):
-    return render(request, "tenants/metrics.html", {"nav": "metrics"})

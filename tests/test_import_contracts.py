@@ -12,7 +12,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-PACKAGES = ["tenants", "plans", "optimization", "agents", "approvals", "audit", "api", "config"]
+PACKAGES = [
+    "tenants",
+    "plans",
+    "optimization",
+    "agents",
+    "approvals",
+    "audit",
+    "api",
+    "config",
+    "metrics",
+]
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
@@ -43,6 +53,7 @@ def test_the_contracts_hold():
         ("audit/services.py", "from tenants import models", "audit log's core"),
         ("plans/selectors.py", "from plans import services", "Selectors do not import services"),
         ("config/errors.py", "import approvals.models", "Shared plumbing"),
+        ("optimization/selectors.py", "import metrics.board", "No domain app imports metrics"),
     ],
 )
 def test_a_back_edge_breaks_a_contract(copy_of_the_code, module, line, contract):

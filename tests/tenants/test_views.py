@@ -32,7 +32,7 @@ def policy_url(tenant):
 # --- Permission matrix --------------------------------------------------------------------------
 PAGES = {
     "policy": ("tenant_policy", {Role.ADMIN}),
-    "metrics": ("metrics", {Role.PLANNER, Role.OPERATOR, Role.ADMIN, Role.LEGAL}),
+    "metrics": ("metrics:tenant", {Role.PLANNER, Role.OPERATOR, Role.ADMIN, Role.LEGAL}),
     "runs": ("agents:runs", {Role.PLANNER, Role.OPERATOR, Role.ADMIN, Role.LEGAL}),
 }
 # What a member without an allowed role gets: 403, except on System Ops pages, which a client
@@ -150,9 +150,14 @@ def test_the_history_is_shown_in_the_tenants_time_zone(as_member, acme, time_mac
 
 def test_admins_see_the_policy_link_and_others_do_not(as_member, acme, client):
     as_member(Role.ADMIN)
-    assert policy_url(acme) in client.get(reverse("metrics", args=[acme.slug])).content.decode()
+    assert (
+        policy_url(acme) in client.get(reverse("metrics:tenant", args=[acme.slug])).content.decode()
+    )
     as_member(Role.PLANNER)
-    assert policy_url(acme) not in client.get(reverse("metrics", args=[acme.slug])).content.decode()
+    assert (
+        policy_url(acme)
+        not in client.get(reverse("metrics:tenant", args=[acme.slug])).content.decode()
+    )
 
 
 # --- Metrics and runs ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from django_q.models import Schedule
 
 # Each app that runs something on a schedule lists it in its tasks.py as SCHEDULES:
 # [{"name": ..., "func": "app.tasks.function", "schedule_type": Schedule.MINUTES, "minutes": 5}]
-SCHEDULE_MODULES = ["approvals.tasks", "optimization.tasks", "agents.tasks"]
+SCHEDULE_MODULES = ["approvals.tasks", "optimization.tasks", "agents.tasks", "metrics.tasks"]
 
 
 def declared_schedules() -> list[dict]:
