@@ -4,49 +4,33 @@ formula are defused (ids, titles and codes come from agents), numbers are writte
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
+from config.csv_export import csv_lines as export_lines
 from metrics.board import Metric, hours
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Line:
-    """csv.writer's file: hands back each written line instead of keeping it."""
-
-    def write(self, line: str) -> str:
-        return line
 
 
 def cell(value, tz: ZoneInfo | None = None) -> object:
-    if value is None:
-        return ""
+    """A value as these tables show it — yes/no, times in the tenant's zone — before the one CSV
+    writer (config/csv_export.py) defuses formulas."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return value.astimezone(tz).isoformat() if tz else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, int | float | Decimal):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return value
 
 
 def csv_lines(
     header: Iterable[str], rows: Iterable[Iterable], tz: ZoneInfo | None = None
 ) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(list(header))
-    for row in rows:
-        yield writer.writerow([cell(value, tz) for value in row])
+    return export_lines(list(header), ([cell(value, tz) for value in row] for row in rows))
 
 
 def csv_response(lines: Iterable[str], filename: str) -> StreamingHttpResponse:
@@ -76,9 +60,8 @@ def metric_csv_lines(
     metric: Metric, *, tz: ZoneInfo, period_label: str, previous_label: str
 ) -> Iterator[str]:
     """The table as on the page, under two lines saying which ranges it compares."""
-    writer = csv.writer(_Line())
-    yield writer.writerow(
-        ["# " + metric.title, f"range: {period_label}", f"before: {previous_label}"]
+    yield from export_lines(
+        ["# " + metric.title, f"range: {period_label}", f"before: {previous_label}"], []
     )
     yield from csv_lines(metric_header(metric), metric_rows(metric), tz)
 
