@@ -175,7 +175,11 @@ def browser():
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
     # test itself are still plain synchronous calls.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A loaded CI machine can take a few seconds to answer an htmx swap: assertions wait as long
+    # as actions do (page.set_default_timeout below), not Playwright's 5 s.
+    expect.set_options(timeout=10_000)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
