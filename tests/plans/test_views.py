@@ -358,6 +358,31 @@ def test_the_version_page_shows_the_live_manifest_delta(planner_client, acme, v2
     assert "cmp-1" in page
 
 
+def test_a_channel_starting_later_reads_as_to_launch_with_its_date(planner_client, acme, v1):
+    with_tiktok = copy.deepcopy(PAYLOAD)
+    with_tiktok["channels"].append(
+        {
+            "channel": "tiktok",
+            "platform": "tiktok_ads",
+            "budget": "1700.00",
+            "flights": [{"start": "2026-12-15", "end": "2026-12-31", "budget": "1700.00"}],
+        }
+    )
+    plan_version_create_draft(
+        tenant=acme, track_key="always_on", kind="replan", payload=with_tiktok, actor=TEST_ACTOR
+    )
+
+    with time_machine.travel("2026-11-10 12:00Z"):
+        page = planner_client.get(url("version", 2)).content.decode()
+
+    assert 'data-state="to_launch">starts 15 Dec — to launch</span>' in page
+    assert "align 1 channel, and launch tiktok when its flight starts." in page
+    assert 'data-state="aligned"' not in page.split('data-channel="tiktok"')[1].split("</tr>")[0]
+    assert "Coming up in this version's flights" in page
+    assert "15 Dec 2026</span> · tiktok: launch at €100 a day" in page
+    assert "1 Dec 2026</span> · search: daily budget €500 → €483.87" in page
+
+
 def test_a_draft_left_behind_by_a_newer_approval_says_it_must_be_rebased(planner_client, acme, v2):
     plan_version_import_approved(
         tenant=acme,
