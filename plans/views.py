@@ -87,6 +87,7 @@ def timeline(request: HttpRequest, track: str) -> HttpResponse:
             "current": current,
             "compare_a": compare_a,
             "compare_b": compare_b,
+            "gaps": q.number_gaps(versions),
             "can_plan": _can_plan(request),
         },
     )

@@ -20,6 +20,13 @@ def tenant_versions(*, tenant: Tenant) -> list[PlanVersion]:
     )
 
 
+def number_gaps(versions: list[PlanVersion]) -> list[tuple[int, int]]:
+    """The pairs of a track's consecutive versions whose numbers are not consecutive (the numbers
+    between them went to other tracks), oldest first: [(3, 7)] for v1, v2, v3, v7."""
+    numbers = sorted(v.number for v in versions)
+    return [(a, b) for a, b in zip(numbers, numbers[1:], strict=False) if b - a > 1]
+
+
 def envelope_use(plan: PlanOverview) -> dict | None:
     """The master envelope as a table: per track its cap, what its approved plan uses, headroom.
 

@@ -280,6 +280,33 @@ def test_the_timeline_lists_every_version_with_status_words_and_marks_the_curren
     assert 'name="b" value="2" checked' in page
 
 
+def test_the_timeline_explains_per_tenant_numbers_and_each_versions_place_in_its_track(
+    planner_client, acme, v1
+):
+    plan_version_create_draft(
+        tenant=acme, track_key="branding", kind="track_draft", payload=PAYLOAD, actor=TEST_ACTOR
+    )
+    plan_version_create_draft(
+        tenant=acme,
+        track_key="always_on",
+        kind="revise",
+        payload=raised_search(PAYLOAD),
+        actor=TEST_ACTOR,
+    )
+
+    page = planner_client.get(url("timeline", "always_on")).content.decode()
+    version_page = planner_client.get(url("version", 3)).content.decode()
+
+    assert "Version numbers count per tenant, across every track, and are never reused" in page
+    assert "the numbers between v1 and v3 went to other tracks' versions" in page
+    assert '>v3</a> <span class="muted version-position">· 2nd version of always_on</span>' in page
+    assert '>v1</a> <span class="muted version-position">· 1st version of always_on</span>' in page
+    assert "2nd version of always_on" in version_page
+    branding = planner_client.get(url("timeline", "branding")).content.decode()
+    assert "· 1st version of branding" in branding
+    assert "when a track skips a number, that version belongs to another track" in branding
+
+
 def test_the_timeline_reads_a_long_history_in_a_fixed_number_of_queries(
     planner_client, acme, v1, django_assert_max_num_queries
 ):
