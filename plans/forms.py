@@ -392,3 +392,47 @@ class DraftReasonForm(forms.Form):
     """Why a draft is made (the editor's "Why this draft"), under the one storable-text rule."""
 
     reason = StorableTextField(required=False, max_length=REASON_MAX)
+
+
+class EnvelopeProposalForm(forms.Form):
+    """A new master envelope proposed with a draft: the total and a cap per track. A blank cap
+    leaves a track uncapped; a track that has a cap keeps one (a cap can change, not go)."""
+
+    total_budget = forms.DecimalField(
+        label="Total envelope", min_value=0, max_digits=14, decimal_places=2
+    )
+
+    def __init__(self, *args, tracks: list[str], capped: set[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.tracks = tracks
+        for key in tracks:
+            self.fields[self.cap_name(key)] = forms.DecimalField(
+                label=f"{key} cap",
+                required=key in capped,
+                min_value=0,
+                max_digits=14,
+                decimal_places=2,
+                error_messages={
+                    "required": f"{key} has a cap: enter one (a cap can change, not go)."
+                },
+            )
+
+    @staticmethod
+    def cap_name(key: str) -> str:
+        return f"cap_{key}"
+
+    @property
+    def cap_fields(self) -> list:
+        return [self[self.cap_name(key)] for key in self.tracks]
+
+    def master_change(self) -> dict:
+        """The proposal as the service takes it (call is_valid() first)."""
+        data = self.cleaned_data
+        return {
+            "total_budget": str(data["total_budget"]),
+            "track_caps": {
+                key: str(data[self.cap_name(key)])
+                for key in self.tracks
+                if data.get(self.cap_name(key)) is not None
+            },
+        }

@@ -325,7 +325,6 @@ def plan_version_propose_envelope(
         raise PlanError(
             "That is the envelope as it stands: change the total or a track cap.",
             code="invalid_master_change",
-            fields={"total_budget": ["Change the total or a track cap."]},
         )
     if cleaned == version.master_change:
         return version

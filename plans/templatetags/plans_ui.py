@@ -25,6 +25,7 @@ STATUS_CLASSES = {
     PlanStatus.APPROVED: "label-ok",
     PlanStatus.SUPERSEDED: "label",
     PlanStatus.REJECTED: "label-danger",
+    PlanStatus.DISCARDED: "label",
 }
 PATH_CLASSES = {
     ChangePath.OPTIMIZATION: "label",

@@ -152,6 +152,8 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, v2):
     [
         pytest.param("submit", (2,), id="submit"),
         pytest.param("withdraw", (2,), id="withdraw"),
+        pytest.param("discard", (2,), id="discard"),
+        pytest.param("envelope", (2,), id="envelope"),
         pytest.param("edit", (2,), id="edit"),
         pytest.param("draft_new", ("always_on",), id="new-draft"),
         pytest.param("track_start", (), id="start-track"),
@@ -461,6 +463,138 @@ def test_submitting_an_approved_version_says_why_and_changes_nothing(planner_cli
 
     assert "only a draft can be submitted" in response.content.decode()
     assert audit_count(acme) == before
+
+
+# --- Discard a draft ------------------------------------------------------------------------------
+def test_discarding_a_draft_leaves_it_in_the_timeline_with_its_number(planner_client, acme, v2):
+    page = planner_client.get(url("version", 2)).content.decode()
+    assert "Discard v2…" in page
+    assert "its number is not used again" in page
+
+    response = planner_client.post(
+        url("discard", 2), {"reason": "replaced by a replan"}, follow=True
+    )
+
+    v2.refresh_from_db()
+    assert v2.status == PlanStatus.DISCARDED
+    assert response.redirect_chain[-1][0] == url("timeline", "always_on")
+    timeline = response.content.decode()
+    assert "Draft v2 discarded: it stays in the always_on timeline" in timeline
+    assert 'data-status="discarded">Discarded</span>' in timeline
+    event = AuditEvent.objects.filter(tenant=acme).latest("seq")
+    assert (event.action, event.data["note"]) == ("plan_version.discarded", "replaced by a replan")
+    version_page = planner_client.get(url("version", 2)).content.decode()
+    assert "(the number v2 stays used)" in version_page
+    assert "v2 was discarded and never went live" in version_page
+    assert "Discard v2" not in version_page and "Edit v2" not in version_page
+
+
+def test_a_version_pending_approval_offers_no_discard_and_refuses_one(planner_client, acme, v2):
+    planner_client.post(url("submit", 2))
+
+    page = planner_client.get(url("version", 2)).content.decode()
+    response = planner_client.post(url("discard", 2), follow=True)
+
+    assert "Discard v2" not in page
+    assert "only a draft can be discarded: withdraw it from approval first" in (
+        response.content.decode()
+    )
+    v2.refresh_from_db()
+    assert v2.status == PlanStatus.PENDING_APPROVAL
+
+
+# --- A new master envelope with a draft ----------------------------------------------------------
+@pytest.fixture
+def envelope(acme):
+    return master_plan_set(
+        tenant=acme,
+        period_start="2026-11-01",
+        period_end="2027-01-31",
+        currency="EUR",
+        total_budget="100000",
+        track_caps={"always_on": "62000"},
+        actor=TEST_ACTOR,
+    )
+
+
+def test_a_draft_over_its_cap_proposes_a_new_envelope_from_its_page(
+    planner_client, acme, v2, envelope
+):
+    page = planner_client.get(url("version", 2)).content.decode()
+    assert "Master envelope: always_on would plan €64,800, above its cap of €62,000." in page
+    assert 'href="#envelope-heading">Propose a new envelope with v2</a>' in page
+    assert '<details class="envelope-form" open>' in page
+    assert 'name="cap_always_on" type="text" inputmode="decimal" class="num" value="62000.00"' in (
+        page
+    )
+
+    response = planner_client.post(
+        url("envelope", 2), {"total_budget": "110000", "cap_always_on": "70000"}, follow=True
+    )
+
+    v2.refresh_from_db()
+    assert v2.master_change == {
+        "total_budget": "110000.00",
+        "track_caps": {"always_on": "70000.00"},
+    }
+    page = response.content.decode()
+    assert "v2 proposes a new master envelope: the client approves it with v2" in page
+    assert "Master envelope: always_on would plan" not in page
+    assert "Client sign-off: the master budget envelope changes." in page
+    assert "A5 ticket, approved by planner and client." in page
+    assert '<td>Always-on cap</td><td class="num">€62,000</td><td class="num">€70,000</td>' in (
+        page
+    )
+
+
+def test_a_bad_envelope_proposal_is_shown_beside_its_field_and_stores_nothing(
+    planner_client, acme, v2, envelope
+):
+    before = audit_count(acme)
+
+    response = planner_client.post(
+        url("envelope", 2), {"total_budget": "lots", "cap_always_on": ""}
+    )
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Enter a number." in page
+    assert "always_on has a cap: enter one (a cap can change, not go)." in page
+    assert 'value="lots"' in page
+    v2.refresh_from_db()
+    assert v2.master_change is None
+    assert audit_count(acme) == before
+
+
+def test_an_unchanged_envelope_is_refused_and_a_proposal_can_be_taken_back(
+    planner_client, acme, v2, envelope
+):
+    same = planner_client.post(
+        url("envelope", 2), {"total_budget": "100000.00", "cap_always_on": "62000"}
+    )
+    assert same.status_code == 422
+    assert "That is the envelope as it stands" in same.content.decode()
+
+    planner_client.post(url("envelope", 2), {"total_budget": "110000", "cap_always_on": "70000"})
+    response = planner_client.post(url("envelope", 2), {"action": "take-back"}, follow=True)
+
+    v2.refresh_from_db()
+    assert v2.master_change is None
+    assert "v2 no longer proposes a new master envelope." in response.content.decode()
+
+
+def test_an_operator_reads_a_proposed_envelope_without_the_form(
+    client, acme, v2, envelope, make_member
+):
+    client.force_login(make_member("paula", acme, Role.PLANNER))
+    client.post(url("envelope", 2), {"total_budget": "110000", "cap_always_on": "70000"})
+    client.force_login(make_member("olga", acme, Role.OPERATOR))
+
+    page = client.get(url("version", 2)).content.decode()
+
+    assert "v2 proposes a new master envelope." in page
+    assert "Total envelope" in page
+    assert "Propose this envelope" not in page
 
 
 # --- Draft editor --------------------------------------------------------------------------------
