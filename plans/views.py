@@ -147,7 +147,8 @@ def _version_page(
 def _verdict(
     *, request: HttpRequest, track: Track | None, track_key: str, form, kind: str
 ) -> dict | None:
-    """The classifier's verdict on the form as it stands; None while the form has errors.
+    """The classifier's verdict on the form as it stands; None while the form has errors (the
+    form's `corrections` then say what to fix).
 
     Drafts are always compared with the track's current approved version (editing a draft
     rebases it there), exactly as the create and edit services check them.
@@ -164,6 +165,20 @@ def _verdict(
         "accepts": accepts,
         "kind_conflict": "" if accepts else verdict.contradiction(kind),
     }
+
+
+def _editor_state(
+    *, request: HttpRequest, track: Track | None, track_key: str, form, kind: str, action: str
+) -> dict:
+    """The verdict and what the form shows: a row button (add or remove a row) validates
+    nothing new — empty fields are fields to fill in, not errors — while a save shows every
+    error. Either way the verdict names what still keeps it from answering."""
+    verdict = _verdict(request=request, track=track, track_key=track_key, form=form, kind=kind)
+    saving = not form.is_row_action(action) and request.method == "POST"
+    corrections = None if verdict else form.corrections(blanks_shown=saving)
+    if not saving:
+        form.hide_errors_of_blank_fields()
+    return {"form": form, "verdict": verdict, "corrections": corrections}
 
 
 def _render_editor(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
@@ -199,11 +214,12 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
     }
     if request.method != "POST":
         form = PlanPayloadForm(payload=base.payload if base else None)
-        verdict = _verdict(
-            request=request, track=track_row, track_key=track_key, form=form, kind=""
+        state = _editor_state(
+            request=request, track=track_row, track_key=track_key, form=form, kind="", action=""
         )
+        verdict = state["verdict"]
         default_kind = verdict["path"] if verdict and verdict["path"] in PlanKind.values else ""
-        context.update(form=form, kind=default_kind, reason="", verdict=verdict)
+        context.update(state, kind=default_kind, reason="")
         return _render_editor(request, context)
 
     form = PlanPayloadForm(data=request.POST)
@@ -212,9 +228,11 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
     action = request.POST.get("action", "save")
     if form.is_row_action(action):
         form.apply_row_action(action)
-    verdict = _verdict(request=request, track=track_row, track_key=track_key, form=form, kind=kind)
-    context.update(form=form, kind=kind, reason=reason_form.data.get("reason", "").strip())
-    context["verdict"] = verdict
+    state = _editor_state(
+        request=request, track=track_row, track_key=track_key, form=form, kind=kind, action=action
+    )
+    verdict = state["verdict"]
+    context.update(state, kind=kind, reason=reason_form.data.get("reason", "").strip())
     if form.is_row_action(action):
         return _render_editor(request, context)
     kind_errors = []
@@ -270,10 +288,16 @@ def version_edit(request: HttpRequest, number: int) -> HttpResponse:
     action = request.POST.get("action", "save")
     if form.is_row_action(action):
         form.apply_row_action(action)
-    verdict = _verdict(
-        request=request, track=track_row, track_key=track_row.key, form=form, kind=version.kind
+    context.update(
+        _editor_state(
+            request=request,
+            track=track_row,
+            track_key=track_row.key,
+            form=form,
+            kind=version.kind,
+            action=action,
+        )
     )
-    context.update(form=form, verdict=verdict)
     if request.method != "POST" or form.is_row_action(action):
         return _render_editor(request, context)
     if form.errors:
@@ -303,7 +327,10 @@ def verdict(request: HttpRequest, track: str) -> HttpResponse:
         kind = version.kind
     form = PlanPayloadForm(data=request.POST)
     found = _verdict(request=request, track=track_row, track_key=track_key, form=form, kind=kind)
-    return render(request, "plans/editor.html#verdict", {"verdict": found})
+    corrections = None if found else form.corrections(blanks_shown=False)
+    return render(
+        request, "plans/editor.html#verdict", {"verdict": found, "corrections": corrections}
+    )
 
 
 # --- Transitions ---------------------------------------------------------------------------------

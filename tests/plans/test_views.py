@@ -7,6 +7,7 @@ as each role would read them.
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import time_machine
@@ -695,6 +696,50 @@ def test_add_row_buttons_rerender_the_form_without_saving(planner_client, acme, 
     assert audit_count(acme) == before
 
 
+def test_adding_a_row_shows_no_errors_and_the_verdict_names_what_to_fill_in(
+    planner_client, acme, v2
+):
+    data = post_of(raised_search(PAYLOAD))
+    data["action"] = "add-channel"
+
+    page = planner_client.post(url("edit", 2), data, HTTP_HX_REQUEST="true").content.decode()
+
+    assert 'name="channels-2-channel"' in page
+    assert "<li>This field is required" not in page  # (the verdict carries it for the script)
+    assert "Nothing was saved" not in page
+    assert 'aria-invalid="true"' not in page
+    assert "Verdict: fill in channel 3 (channel, platform, budget) to see which path" in page
+
+
+def test_adding_a_flight_keeps_the_mark_on_a_value_typed_wrong_elsewhere(planner_client, v2):
+    data = post_of(raised_search(PAYLOAD), **{"channels-0-budget": "lots"})
+    data["action"] = "add-flight-1"
+
+    page = planner_client.post(url("edit", 2), data, HTTP_HX_REQUEST="true").content.decode()
+
+    assert 'name="channels-1-flights-0-start"' in page
+    assert 'id="id_channels-0-budget" name="channels-0-budget" type="text" value="lots"' in page
+    assert 'aria-describedby="err_channels-0-budget"' in page  # typed wrong: still marked
+    assert 'aria-describedby="err_channels-1-flights-0-start"' not in page  # new and empty
+    assert "Verdict: correct the marked fields" in page
+
+
+def test_saving_with_an_empty_new_row_marks_every_empty_field(planner_client, acme, v2):
+    data = post_of(raised_search(PAYLOAD))
+    data.update(
+        {"channels-2-channel": "tiktok", "channels-2-platform": "", "channels-2-budget": ""}
+    )
+
+    response = planner_client.post(url("edit", 2), data)
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Nothing was saved" in page
+    assert 'aria-describedby="err_channels-2-platform"' in page
+    assert 'aria-describedby="err_channels-2-budget"' in page
+    assert "Verdict: correct the marked fields" in page
+
+
 def test_removing_a_channel_with_htmx_swaps_only_the_form(planner_client, acme, v2):
     data = post_of(raised_search(PAYLOAD))
     data["action"] = "remove-channel-1"
@@ -763,6 +808,48 @@ def test_the_verdict_of_an_invalid_form_asks_for_corrections(planner_client, v1)
         url("verdict", "always_on"), post_of(PAYLOAD, **{"channels-0-budget": "x"})
     ).content.decode()
 
+    assert "correct the marked fields" in page
+
+
+def test_the_verdict_of_an_invalid_form_carries_its_errors_for_the_editor_to_mark(
+    planner_client, v1
+):
+    # A budget typed wrong, and an empty flight just added to social.
+    data = post_of(PAYLOAD, **{"channels-0-budget": "x"})
+    data.update({f"channels-1-flights-0-{k}": "" for k in ("start", "end", "budget")})
+
+    page = planner_client.post(url("verdict", "always_on"), data).content.decode()
+
+    errors = json.loads(page.split('type="application/json">')[1].split("</script>")[0])
+    assert errors["fields"]["channels-0-budget"] == ["Enter a number, e.g. 12000.00."]
+    # Every error travels; the script marks the empty ones only once they show an error.
+    assert errors["fields"]["channels-1-flights-0-start"] == ["Enter a date as YYYY-MM-DD."]
+    assert "correct the marked fields" in page
+
+
+def test_an_invalid_form_with_only_empty_fields_asks_to_fill_them_in(planner_client, v1):
+    data = post_of(PAYLOAD)
+    data.update({f"channels-1-flights-0-{k}": "" for k in ("start", "end", "budget")})
+
+    page = planner_client.post(url("verdict", "always_on"), data).content.decode()
+
+    assert "Verdict: fill in social flight 1 (start, end, budget) to see which path" in page
+
+
+def test_a_valid_verdict_carries_no_errors(planner_client, v1):
+    page = planner_client.post(url("verdict", "always_on"), post_of(PAYLOAD)).content.decode()
+
+    assert "verdict-errors" not in page
+
+
+def test_a_flight_overbooking_its_channel_is_a_row_error_in_the_verdict(planner_client, v1):
+    page = planner_client.post(
+        url("verdict", "always_on"), post_of(PAYLOAD, **{"channels-0-flights-1-budget": "99999"})
+    ).content.decode()
+
+    errors = json.loads(page.split('type="application/json">')[1].split("</script>")[0])
+    assert errors["fields"] == {}
+    assert "more than the channel budget" in errors["groups"]["channels-0"][0]
     assert "correct the marked fields" in page
 
 
