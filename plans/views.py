@@ -19,6 +19,7 @@ from config.errors import DomainError, page_error
 from plans import selectors
 from plans import views_queries as q
 from plans.diff import diff_is_empty
+from plans.errors import PlanStateError
 from plans.forms import DraftReasonForm, EnvelopeProposalForm, PlanPayloadForm
 from plans.live import version_entries
 from plans.models import TRACK_KEY_PATTERN, PlanKind, Track
@@ -412,7 +413,7 @@ def version_envelope(request: HttpRequest, number: int) -> HttpResponse:
     try:
         plan_version_propose_envelope(version=version, master_change=master_change, actor=actor)
     except DomainError as exc:
-        if master_change is None:
+        if master_change is None or isinstance(exc, PlanStateError):
             page_error(request, exc)
             return redirect("plans:version", request.tenant.slug, version.number)
         form.add_error(None, exc.message)

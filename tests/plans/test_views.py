@@ -585,6 +585,24 @@ def test_an_unchanged_envelope_is_refused_and_a_proposal_can_be_taken_back(
     assert "v2 no longer proposes a new master envelope." in response.content.decode()
 
 
+def test_a_version_pending_approval_refuses_an_envelope_proposal_with_a_message(
+    planner_client, acme, v2, envelope
+):
+    planner_client.post(url("envelope", 2), {"total_budget": "110000", "cap_always_on": "70000"})
+    planner_client.post(url("submit", 2))
+
+    response = planner_client.post(
+        url("envelope", 2), {"total_budget": "120000", "cap_always_on": "80000"}, follow=True
+    )
+
+    page = response.content.decode()
+    assert "v2 is pending approval; only a draft can propose a new master envelope." in page
+    assert "Propose this envelope" not in page
+    v2.refresh_from_db()
+    assert v2.status == PlanStatus.PENDING_APPROVAL
+    assert v2.master_change["total_budget"] == "110000.00"
+
+
 def test_an_operator_reads_a_proposed_envelope_without_the_form(
     client, acme, v2, envelope, make_member
 ):
