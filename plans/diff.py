@@ -6,7 +6,7 @@ version (`remaining_delta`), shown on pages, put in a ticket's diff preview and 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -225,6 +225,63 @@ def _live_budget(entry: dict) -> Decimal:
         return ZERO
 
 
+class ManifestState(StrEnum):
+    """A channel row's `state`: how the live manifest stands against the version's flights."""
+
+    ALIGNED = "aligned"  # live matches the plan on `as_of` (a flight runs, or none and none live)
+    TO_ALIGN = "to_align"  # live differs from the plan on `as_of`: see `remaining`
+    TO_LAUNCH = "to_launch"  # no flight on `as_of`, a later one starts on `starts`, nothing live
+    ENDED = "ended"  # every flight ended before `as_of` and nothing is live
+    UNSCHEDULED = "unscheduled"  # the channel has no flight at all (budget held back)
+
+
+def _schedule(payload: PlanPayload, channel: str, on: date) -> list[tuple[date, Decimal]]:
+    """Each later day on which the channel's planned daily budget changes, with the new budget:
+    a flight starting, or a gap opening between two flights (the end of the last flight is the
+    end of the plan, not a change Execution schedules)."""
+    found = payload.channel(channel)
+    if found is None:
+        return []
+    flights = sorted(found.flights, key=_start)
+    days = {f.start for f in flights if f.start > on}
+    days |= {f.end + timedelta(days=1) for f in flights[:-1] if f.end >= on}
+    changes, before = [], planned_daily_budget(payload, channel, on)
+    for day in sorted(days):
+        daily = planned_daily_budget(payload, channel, day)
+        if daily != before:
+            changes.append((day, daily))
+            before = daily
+    return changes
+
+
+def _scheduled_action(before: Decimal, after: Decimal) -> ManifestAction:
+    if after == 0:
+        return ManifestAction.PAUSE
+    if before == 0:
+        return ManifestAction.LAUNCH
+    return ManifestAction.SET_DAILY_BUDGET
+
+
+def _state(
+    payload: PlanPayload, channel: str, on: date, *, aligned: bool, live: Decimal
+) -> tuple[ManifestState, str | None]:
+    """The row's state and, when no flight runs on `on`, the day the next one starts."""
+    found = payload.channel(channel)
+    flights = found.flights if found else []
+    runs_now = any(f.start <= on <= f.end for f in flights)
+    later = min((f.start for f in flights if f.start > on), default=None)
+    starts = later.isoformat() if later and not runs_now else None
+    if not aligned:
+        return ManifestState.TO_ALIGN, starts
+    if found is None or runs_now:
+        return ManifestState.ALIGNED, starts
+    if later is not None and live == 0:
+        return ManifestState.TO_LAUNCH, starts
+    if not flights:
+        return ManifestState.UNSCHEDULED, starts
+    return ManifestState.ENDED, starts
+
+
 def manifest_diff(
     *,
     previous: dict | PlanPayload | None,
@@ -232,13 +289,20 @@ def manifest_diff(
     entries: list[dict],
     on: date,
 ) -> dict:
-    """What the live manifest already matches of `proposed` and what Execution must still align.
+    """What the live manifest already matches of `proposed` and what Execution must still align,
+    on day `on` and over the version's later flights.
 
     Per channel, on day `on`: the planned daily budget of the previous and the proposed version,
     and the live daily budget (sum over the channel's active entities). A channel whose live
     budget already equals the new plan while the old plan said otherwise was changed by
     optimizations: "applied". Whatever does not match is "remaining": set the daily budget,
     launch (no live entity yet) or pause (the plan drops the channel or no flight runs).
+
+    The version's flights go on after `on`: a channel whose first flight starts later is "to
+    launch" on that day (its row says when), not aligned, and `upcoming` lists every later day on
+    which a channel's planned daily budget changes (a flight starts, or a gap opens), so
+    Execution sees the whole schedule it must follow. `aligned` is true only when nothing
+    remains today and no channel still waits for its launch.
     """
     new = parse_payload(proposed)
     old = parse_payload(previous) if previous is not None else None
@@ -249,7 +313,7 @@ def manifest_diff(
         name for name in by_channel if new.channel(name) is None
     )
 
-    channels, applied, remaining = [], [], []
+    channels, applied, remaining, upcoming = [], [], [], []
     for name in names:
         live_entries = by_channel.get(name, [])
         target = planned_daily_budget(new, name, on)
@@ -257,6 +321,8 @@ def manifest_diff(
         live = sum((_live_budget(e) for e in live_entries), ZERO)
         aligned = abs(live - target) < ALIGNED_WITHIN
         entity_ids = sorted(str(e["entity_id"]) for e in live_entries)
+        state, starts = _state(new, name, on, aligned=aligned, live=live)
+        schedule = _schedule(new, name, on)
         row = {
             "channel": name,
             "planned_before": money_text(planned_before) if planned_before is not None else None,
@@ -265,8 +331,28 @@ def manifest_diff(
             "delta": money_text(target - live),
             "aligned": aligned,
             "entity_ids": entity_ids,
+            "state": state,
+            "starts": starts,
+            "next": (
+                {"on": schedule[0][0].isoformat(), "daily": money_text(schedule[0][1])}
+                if schedule
+                else None
+            ),
         }
         channels.append(row)
+        before = target
+        for day, daily in schedule:
+            upcoming.append(
+                {
+                    "channel": name,
+                    "on": day.isoformat(),
+                    "action": _scheduled_action(before, daily),
+                    "field": "daily_budget",
+                    "before": money_text(before),
+                    "target": money_text(daily),
+                }
+            )
+            before = daily
         if aligned:
             if planned_before is not None and abs(planned_before - target) >= ALIGNED_WITHIN:
                 applied.append(
@@ -294,10 +380,13 @@ def manifest_diff(
                 "entity_ids": entity_ids,
             }
         )
+    to_launch = [row["channel"] for row in channels if row["state"] == ManifestState.TO_LAUNCH]
     return {
         "as_of": on.isoformat(),
         "channels": channels,
         "applied": applied,
         "remaining": remaining,
-        "aligned": not remaining,
+        "upcoming": sorted(upcoming, key=lambda change: change["on"]),
+        "to_launch": to_launch,
+        "aligned": not remaining and not to_launch,
     }

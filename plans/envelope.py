@@ -48,10 +48,7 @@ def envelope_evaluate(
     if master is None:
         return EnvelopeCheck(None, track_total, track_total, ())
     total = Decimal(str(master_change["total_budget"])) if master_change else master.total_budget
-    caps = (
-        master_change.get("track_caps", master.track_caps) if master_change else master.track_caps
-    )
-    cap = caps.get(track_key)
+    cap = proposed_caps(master, master_change).get(track_key)
     problems = []
     if tenant_total > total:
         problems.append(
@@ -64,6 +61,63 @@ def envelope_evaluate(
             f"of {money(cap, master.currency)}"
         )
     return EnvelopeCheck(master, track_total, tenant_total, tuple(problems))
+
+
+def proposed_caps(master: MasterPlan, master_change: dict | None) -> dict[str, Any]:
+    """The track caps once `master_change` is approved: the caps it names replace those of the
+    same tracks, every other track keeps its cap (what approval applies, transitions.py)."""
+    if not master_change:
+        return dict(master.track_caps)
+    return {**master.track_caps, **(master_change.get("track_caps") or {})}
+
+
+def track_label(key: str) -> str:
+    """A track in words, for a client: "Always-on", "Branding", "Black friday (special day)"."""
+    if key.startswith("event_"):
+        return key.removeprefix("event_").replace("_", " ").capitalize() + " (special day)"
+    return key.replace("_", "-").capitalize() if key == "always_on" else key.capitalize()
+
+
+def envelope_change_rows(master: MasterPlan, master_change: dict) -> list[dict]:
+    """The proposed envelope beside today's, line by line: the total first, then each track cap
+    the proposal names. `now` is None for a track that has no cap yet."""
+    rows = [
+        {
+            "key": "",
+            "label": "Total envelope",
+            "now": money_text(master.total_budget),
+            "proposed": master_change["total_budget"],
+        }
+    ]
+    for key, cap in sorted((master_change.get("track_caps") or {}).items()):
+        now = master.cap_for(key)
+        rows.append(
+            {
+                "key": key,
+                "label": f"{track_label(key)} cap",
+                "now": money_text(now) if now is not None else None,
+                "proposed": cap,
+            }
+        )
+    for row in rows:
+        row["changed"] = row["now"] is None or Decimal(row["now"]) != Decimal(row["proposed"])
+    return rows
+
+
+def envelope_change_sentence(master: MasterPlan, master_change: dict) -> str:
+    """The proposal in one sentence a client reads: "Master budget envelope: total €100,000 →
+    €120,000; Always-on cap €75,000 → €95,000." Only the lines that change are named."""
+    parts = []
+    for row in envelope_change_rows(master, master_change):
+        if not row["changed"]:
+            continue
+        name = row["label"] if row["key"] else "total"
+        proposed = money(row["proposed"], master.currency)
+        if row["now"] is None:
+            parts.append(f"{name} set to {proposed}")
+        else:
+            parts.append(f"{name} {money(row['now'], master.currency)} → {proposed}")
+    return "Master budget envelope: " + "; ".join(parts or ["unchanged"]) + "."
 
 
 def clean_master_change(master_change: Any) -> dict | None:

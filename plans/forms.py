@@ -25,6 +25,7 @@ TOP_LEVEL_FIELDS = frozenset(
 CHANNEL_ROW = re.compile(r"^channels-(\d+)-(channel|platform|budget)$")
 FLIGHT_ROW = re.compile(r"^channels-(\d+)-flights-(\d+)-(start|end|budget)$")
 KPI_ROW = re.compile(r"^kpi_targets-(\d+)-(name|value)$")
+FLIGHT_KEYS = ("start", "end", "budget")
 # Buttons that change the rows rather than save: "add-channel", "remove-channel-2",
 # "add-flight-1", "remove-flight-1-0", "add-kpi", "remove-kpi-1".
 ROW_ACTION = re.compile(r"^(add|remove)-(channel|flight|kpi)((?:-\d+){0,2})$")
@@ -297,6 +298,58 @@ class PlanPayloadForm:
         if message not in messages:
             messages.append(message)
 
+    # --- which errors the planner sees while editing -------------------------------------------
+    def _input_values(self) -> dict[str, str]:
+        """Every rendered input by name, with what it holds."""
+        raw = self.raw
+        values = {name: raw[name] for name in TOP_LEVEL_FIELDS}
+        for i, row in enumerate(raw["kpi_targets"]):
+            values |= {f"kpi_targets-{i}-{k}": row[k] for k in ("name", "value")}
+        for c, channel in enumerate(raw["channels"]):
+            values |= {f"channels-{c}-{k}": channel[k] for k in ("channel", "platform", "budget")}
+            for f, flight in enumerate(channel["flights"]):
+                values |= {f"channels-{c}-flights-{f}-{k}": flight[k] for k in FLIGHT_KEYS}
+        return values
+
+    def _blank_inputs_at_fault(self) -> list[str]:
+        values = self._input_values()
+        return [name for name in self.errors if name in values and not values[name].strip()]
+
+    def hide_errors_of_blank_fields(self) -> None:
+        """Keep only the errors of what the planner typed: a row just added is a row to fill in,
+        not a row of "This field is required." (a save still shows them all)."""
+        for name in self._blank_inputs_at_fault():
+            del self.errors[name]
+
+    def corrections(self, *, blanks_shown: bool) -> dict:
+        """What the live verdict says about an invalid form: whether fields are marked (errors
+        on what was typed, on a row or the whole plan, or — `blanks_shown`, after a save — on
+        empty fields too), which empty fields still wait to be filled in, and every error by
+        input (`fields`) and by row or list (`groups`) for the editor's script to mark and
+        clear (static/js/app.js)."""
+        values = self._input_values()
+        blanks = self._blank_inputs_at_fault()
+        marked = [name for name in self.errors if blanks_shown or name not in blanks]
+        return {
+            "marked": bool(marked),
+            "blank": _blank_list(blanks, self.raw),
+            "errors": {
+                "fields": {n: m for n, m in self.errors.items() if n in values},
+                "groups": {
+                    **{
+                        f"channels-{row.index}": row.errors
+                        for row in self.channel_rows
+                        if row.errors
+                    },
+                    **{
+                        name: self.errors[name]
+                        for name in ("channels", "kpi_targets", "__all__")
+                        if name in self.errors
+                    },
+                },
+            },
+        }
+
     # --- what the template renders --------------------------------------------------------------
     def field(self, name: str) -> Field:
         return Field(name, self.raw.get(name, ""), self.errors.get(name, []))
@@ -368,7 +421,42 @@ class PlanPayloadForm:
 
 
 def _empty_flight() -> dict:
-    return {"start": "", "end": "", "budget": ""}
+    return dict.fromkeys(FLIGHT_KEYS, "")
+
+
+# How the live verdict names an empty field it waits for: "channel 3 (channel, platform,
+# budget)", "search flight 2 (start)", "the plan (geos)".
+BLANK_PARTS = {
+    "objective": "objective",
+    "primary_kpi": "primary KPI",
+    "geos": "geos",
+    "currency": "currency",
+    "start": "start date",
+    "end": "end date",
+    "creative_themes": "creative themes",
+    "messaging": "messaging",
+}
+
+
+def _blank_owner_and_part(name: str, raw: dict) -> tuple[str, str]:
+    if match := FLIGHT_ROW.match(name):
+        channel = raw["channels"][int(match[1])]["channel"].strip()
+        owner = channel or f"channel {int(match[1]) + 1}"
+        return f"{owner} flight {int(match[2]) + 1}", match[3]
+    if match := CHANNEL_ROW.match(name):
+        return f"channel {int(match[1]) + 1}", match[2]
+    if match := KPI_ROW.match(name):
+        return f"KPI target {int(match[1]) + 1}", match[2]
+    return "the plan", BLANK_PARTS.get(name, name)
+
+
+def _blank_list(names: list[str], raw: dict) -> str:
+    """Empty fields grouped by the row they belong to, in the order of the form."""
+    owners: dict[str, list[str]] = {}
+    for name in names:
+        owner, part = _blank_owner_and_part(name, raw)
+        owners.setdefault(owner, []).append(part)
+    return "; ".join(f"{owner} ({', '.join(parts)})" for owner, parts in owners.items())
 
 
 def _message(error: dict) -> str:
@@ -392,3 +480,47 @@ class DraftReasonForm(forms.Form):
     """Why a draft is made (the editor's "Why this draft"), under the one storable-text rule."""
 
     reason = StorableTextField(required=False, max_length=REASON_MAX)
+
+
+class EnvelopeProposalForm(forms.Form):
+    """A new master envelope proposed with a draft: the total and a cap per track. A blank cap
+    leaves a track uncapped; a track that has a cap keeps one (a cap can change, not go)."""
+
+    total_budget = forms.DecimalField(
+        label="Total envelope", min_value=0, max_digits=14, decimal_places=2
+    )
+
+    def __init__(self, *args, tracks: list[str], capped: set[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.tracks = tracks
+        for key in tracks:
+            self.fields[self.cap_name(key)] = forms.DecimalField(
+                label=f"{key} cap",
+                required=key in capped,
+                min_value=0,
+                max_digits=14,
+                decimal_places=2,
+                error_messages={
+                    "required": f"{key} has a cap: enter one (a cap can change, not go)."
+                },
+            )
+
+    @staticmethod
+    def cap_name(key: str) -> str:
+        return f"cap_{key}"
+
+    @property
+    def cap_fields(self) -> list:
+        return [self[self.cap_name(key)] for key in self.tracks]
+
+    def master_change(self) -> dict:
+        """The proposal as the service takes it (call is_valid() first)."""
+        data = self.cleaned_data
+        return {
+            "total_budget": str(data["total_budget"]),
+            "track_caps": {
+                key: str(data[self.cap_name(key)])
+                for key in self.tracks
+                if data.get(self.cap_name(key)) is not None
+            },
+        }

@@ -114,18 +114,21 @@ class PlanStatus(models.TextChoices):
     APPROVED = "approved", "Approved"
     SUPERSEDED = "superseded", "Superseded"
     REJECTED = "rejected", "Rejected"
+    DISCARDED = "discarded", "Discarded"
 
 
 # The one transition table (services check it; the database triggers freeze what follows
-# approval). "Request changes" and "withdraw" both send a pending version back to draft.
+# approval). "Request changes" and "withdraw" both send a pending version back to draft; a
+# planner may discard a draft, which ends it (its number stays used: numbers are never reused).
 TRANSITIONS: dict[str, frozenset[str]] = {
-    PlanStatus.DRAFT: frozenset({PlanStatus.PENDING_APPROVAL}),
+    PlanStatus.DRAFT: frozenset({PlanStatus.PENDING_APPROVAL, PlanStatus.DISCARDED}),
     PlanStatus.PENDING_APPROVAL: frozenset(
         {PlanStatus.APPROVED, PlanStatus.REJECTED, PlanStatus.DRAFT}
     ),
     PlanStatus.APPROVED: frozenset({PlanStatus.SUPERSEDED}),
     PlanStatus.SUPERSEDED: frozenset(),
     PlanStatus.REJECTED: frozenset(),
+    PlanStatus.DISCARDED: frozenset(),
 }
 FROZEN_STATUSES = (PlanStatus.APPROVED, PlanStatus.SUPERSEDED)
 
@@ -194,6 +197,8 @@ class PlanVersion(models.Model):
     superseded_by = models.CharField(max_length=150, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
     rejected_by = models.CharField(max_length=150, blank=True)
+    discarded_at = models.DateTimeField(null=True, blank=True)
+    discarded_by = models.CharField(max_length=150, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -233,6 +238,10 @@ class PlanVersion(models.Model):
     @property
     def is_rejected(self) -> bool:
         return self.status == PlanStatus.REJECTED
+
+    @property
+    def is_discarded(self) -> bool:
+        return self.status == PlanStatus.DISCARDED
 
     @property
     def is_stale(self) -> bool:

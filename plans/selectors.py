@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -102,13 +103,21 @@ def track_get(*, tenant: Tenant, key: str) -> Track:
 
 
 def track_timeline(*, tenant: Tenant, key: str) -> QuerySet[PlanVersion]:
-    """Every version of a track, newest first: kind, status, who approved it when."""
+    """Every version of a track, newest first: kind, status, who approved it when, and its
+    `position` in the track (1 for the track's first version: numbers are per tenant, so v7 may
+    be the track's 3rd)."""
     track = track_get(tenant=tenant, key=key)
     return (
         PlanVersion.objects.filter(tenant=tenant, track=track)
         .select_related("parent", "track")
+        .annotate(position=Window(RowNumber(), order_by=F("number").asc()))
         .order_by("-number")
     )
+
+
+def version_position(version: PlanVersion) -> int:
+    """Which version of its track `version` is: 3 for the track's 3rd, whatever its number."""
+    return PlanVersion.objects.filter(track_id=version.track_id, number__lte=version.number).count()
 
 
 def version_exists(tenant: Tenant, number) -> bool:
@@ -255,6 +264,7 @@ def version_detail(*, tenant: Tenant, number: int) -> dict:
         "version": version,
         "parent": parent,
         "children": list(version.children.order_by("number")),
+        "position": version_position(version),
         "diff": summary["raw"],
         "summary": summary,
         "manifest_diff": live,

@@ -21,5 +21,15 @@ urlpatterns = [
         views.version_withdraw,
         name="withdraw",
     ),
+    path(
+        "t/<slug:tenant_slug>/plans/v/<int:number>/discard/",
+        views.version_discard,
+        name="discard",
+    ),
+    path(
+        "t/<slug:tenant_slug>/plans/v/<int:number>/envelope/",
+        views.version_envelope,
+        name="envelope",
+    ),
     path("t/<slug:tenant_slug>/plans/compare/", views.compare, name="compare"),
 ]

@@ -19,12 +19,15 @@ from config.errors import DomainError, page_error
 from plans import selectors
 from plans import views_queries as q
 from plans.diff import diff_is_empty
-from plans.forms import DraftReasonForm, PlanPayloadForm
+from plans.errors import PlanStateError
+from plans.forms import DraftReasonForm, EnvelopeProposalForm, PlanPayloadForm
 from plans.live import version_entries
 from plans.models import TRACK_KEY_PATTERN, PlanKind, Track
 from plans.services import (
     plan_version_create_draft,
+    plan_version_discard,
     plan_version_edit,
+    plan_version_propose_envelope,
     plan_version_submit,
     plan_version_withdraw,
 )
@@ -87,6 +90,7 @@ def timeline(request: HttpRequest, track: str) -> HttpResponse:
             "current": current,
             "compare_a": compare_a,
             "compare_b": compare_b,
+            "gaps": q.number_gaps(versions),
             "can_plan": _can_plan(request),
         },
     )
@@ -94,8 +98,32 @@ def timeline(request: HttpRequest, track: str) -> HttpResponse:
 
 @tenant_view()
 def version_detail(request: HttpRequest, number: int) -> HttpResponse:
+    return _version_page(request, number)
+
+
+def _envelope_form(proposal: dict | None, data=None) -> EnvelopeProposalForm | None:
+    if proposal is None:
+        return None
+    return EnvelopeProposalForm(
+        data, initial=proposal["initial"], tracks=proposal["tracks"], capped=proposal["capped"]
+    )
+
+
+def _version_page(
+    request: HttpRequest,
+    number: int,
+    *,
+    envelope_form: EnvelopeProposalForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     detail = selectors.version_detail(tenant=request.tenant, number=number)
     version = detail["version"]
+    can_plan = _can_plan(request)
+    proposal = (
+        q.envelope_proposal(version) if version.master_change or version.is_editable else None
+    )
+    if envelope_form is None and can_plan and version.is_editable:
+        envelope_form = _envelope_form(proposal)
     return render(
         request,
         "plans/version.html",
@@ -107,9 +135,12 @@ def version_detail(request: HttpRequest, number: int) -> HttpResponse:
             "diff_empty": diff_is_empty(detail["diff"]),
             "currency": version.payload.get("currency", ""),
             "audit_title": f"Audit trail of v{version.number}",
-            "can_plan": _can_plan(request),
+            "can_plan": can_plan,
             "version_entries": version_entries(version),
+            "envelope": proposal,
+            "envelope_form": envelope_form,
         },
+        status=status,
     )
 
 
@@ -117,7 +148,8 @@ def version_detail(request: HttpRequest, number: int) -> HttpResponse:
 def _verdict(
     *, request: HttpRequest, track: Track | None, track_key: str, form, kind: str
 ) -> dict | None:
-    """The classifier's verdict on the form as it stands; None while the form has errors.
+    """The classifier's verdict on the form as it stands; None while the form has errors (the
+    form's `corrections` then say what to fix).
 
     Drafts are always compared with the track's current approved version (editing a draft
     rebases it there), exactly as the create and edit services check them.
@@ -134,6 +166,20 @@ def _verdict(
         "accepts": accepts,
         "kind_conflict": "" if accepts else verdict.contradiction(kind),
     }
+
+
+def _editor_state(
+    *, request: HttpRequest, track: Track | None, track_key: str, form, kind: str, action: str
+) -> dict:
+    """The verdict and what the form shows: a row button (add or remove a row) validates
+    nothing new — empty fields are fields to fill in, not errors — while a save shows every
+    error. Either way the verdict names what still keeps it from answering."""
+    verdict = _verdict(request=request, track=track, track_key=track_key, form=form, kind=kind)
+    saving = not form.is_row_action(action) and request.method == "POST"
+    corrections = None if verdict else form.corrections(blanks_shown=saving)
+    if not saving:
+        form.hide_errors_of_blank_fields()
+    return {"form": form, "verdict": verdict, "corrections": corrections}
 
 
 def _render_editor(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
@@ -169,11 +215,12 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
     }
     if request.method != "POST":
         form = PlanPayloadForm(payload=base.payload if base else None)
-        verdict = _verdict(
-            request=request, track=track_row, track_key=track_key, form=form, kind=""
+        state = _editor_state(
+            request=request, track=track_row, track_key=track_key, form=form, kind="", action=""
         )
+        verdict = state["verdict"]
         default_kind = verdict["path"] if verdict and verdict["path"] in PlanKind.values else ""
-        context.update(form=form, kind=default_kind, reason="", verdict=verdict)
+        context.update(state, kind=default_kind, reason="")
         return _render_editor(request, context)
 
     form = PlanPayloadForm(data=request.POST)
@@ -182,9 +229,11 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
     action = request.POST.get("action", "save")
     if form.is_row_action(action):
         form.apply_row_action(action)
-    verdict = _verdict(request=request, track=track_row, track_key=track_key, form=form, kind=kind)
-    context.update(form=form, kind=kind, reason=reason_form.data.get("reason", "").strip())
-    context["verdict"] = verdict
+    state = _editor_state(
+        request=request, track=track_row, track_key=track_key, form=form, kind=kind, action=action
+    )
+    verdict = state["verdict"]
+    context.update(state, kind=kind, reason=reason_form.data.get("reason", "").strip())
     if form.is_row_action(action):
         return _render_editor(request, context)
     kind_errors = []
@@ -240,10 +289,16 @@ def version_edit(request: HttpRequest, number: int) -> HttpResponse:
     action = request.POST.get("action", "save")
     if form.is_row_action(action):
         form.apply_row_action(action)
-    verdict = _verdict(
-        request=request, track=track_row, track_key=track_row.key, form=form, kind=version.kind
+    context.update(
+        _editor_state(
+            request=request,
+            track=track_row,
+            track_key=track_row.key,
+            form=form,
+            kind=version.kind,
+            action=action,
+        )
     )
-    context.update(form=form, verdict=verdict)
     if request.method != "POST" or form.is_row_action(action):
         return _render_editor(request, context)
     if form.errors:
@@ -273,7 +328,10 @@ def verdict(request: HttpRequest, track: str) -> HttpResponse:
         kind = version.kind
     form = PlanPayloadForm(data=request.POST)
     found = _verdict(request=request, track=track_row, track_key=track_key, form=form, kind=kind)
-    return render(request, "plans/editor.html#verdict", {"verdict": found})
+    corrections = None if found else form.corrections(blanks_shown=False)
+    return render(
+        request, "plans/editor.html#verdict", {"verdict": found, "corrections": corrections}
+    )
 
 
 # --- Transitions ---------------------------------------------------------------------------------
@@ -302,6 +360,65 @@ def version_withdraw(request: HttpRequest, number: int) -> HttpResponse:
         messages.success(
             request, f"v{version.number} withdrawn from approval: it is a draft again."
         )
+    return redirect("plans:version", request.tenant.slug, version.number)
+
+
+@require_POST
+@tenant_view(roles=PLANNERS)
+def version_discard(request: HttpRequest, number: int) -> HttpResponse:
+    """Discard a draft for good (it stays in the timeline; its number is not used again)."""
+    version = selectors.version_get(tenant=request.tenant, number=number)
+    reason_form = DraftReasonForm(data=request.POST)
+    if not reason_form.is_valid():
+        messages.error(request, "Nothing was discarded: " + " ".join(reason_form.errors["reason"]))
+        return redirect("plans:version", request.tenant.slug, version.number)
+    try:
+        plan_version_discard(
+            version=version,
+            actor=Actor.for_user(request.user),
+            note=reason_form.cleaned_data["reason"],
+        )
+    except DomainError as exc:
+        page_error(request, exc)
+        return redirect("plans:version", request.tenant.slug, version.number)
+    messages.success(
+        request,
+        f"Draft v{version.number} discarded: it stays in the {version.track.key} timeline, and "
+        "its number is not used again.",
+    )
+    return redirect("plans:timeline", request.tenant.slug, version.track.key)
+
+
+@require_POST
+@tenant_view(roles=PLANNERS)
+def version_envelope(request: HttpRequest, number: int) -> HttpResponse:
+    """Propose a new master envelope with a draft (or take the proposal back): the client
+    approves it with the version, and approving the version applies it."""
+    version = selectors.version_get(tenant=request.tenant, number=number)
+    actor = Actor.for_user(request.user)
+    if request.POST.get("action") == "take-back":
+        master_change, done = None, f"v{version.number} no longer proposes a new master envelope."
+    else:
+        form = _envelope_form(q.envelope_proposal(version), request.POST)
+        if form is None:
+            messages.error(request, f"No master envelope covers v{version.number}'s dates.")
+            return redirect("plans:version", request.tenant.slug, version.number)
+        if not form.is_valid():
+            return _version_page(request, number, envelope_form=form, status=422)
+        master_change = form.master_change()
+        done = (
+            f"v{version.number} proposes a new master envelope: the client approves it with "
+            f"v{version.number}, and approving v{version.number} applies it."
+        )
+    try:
+        plan_version_propose_envelope(version=version, master_change=master_change, actor=actor)
+    except DomainError as exc:
+        if master_change is None or isinstance(exc, PlanStateError):
+            page_error(request, exc)
+            return redirect("plans:version", request.tenant.slug, version.number)
+        form.add_error(None, exc.message)
+        return _version_page(request, number, envelope_form=form, status=exc.status)
+    messages.success(request, done)
     return redirect("plans:version", request.tenant.slug, version.number)
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from config.formatting import date_text
-from plans.models import PlanVersion
-from plans.selectors import PlanOverview
+from plans.envelope import envelope_change_rows, proposed_caps
+from plans.models import MasterPlan, PlanVersion, Track
+from plans.selectors import PlanOverview, master_plan_for
 from tenants.models import Tenant
 
 
@@ -18,6 +19,42 @@ def tenant_versions(*, tenant: Tenant) -> list[PlanVersion]:
     return list(
         PlanVersion.objects.filter(tenant=tenant).select_related("track").order_by("-number")
     )
+
+
+def envelope_proposal(version: PlanVersion) -> dict | None:
+    """The master envelope beside what the version proposes, for the version page: None when no
+    envelope covers the version's dates. `tracks` are those the proposal form offers a cap for
+    (capped ones, the tenant's tracks and this one), `initial` what it starts with (the proposal
+    if there is one, else today's envelope)."""
+    master: MasterPlan | None = master_plan_for(version.tenant, version.payload)
+    if master is None:
+        return None
+    caps = proposed_caps(master, version.master_change)
+    tracks = sorted(
+        set(master.track_caps)
+        | set(Track.objects.filter(tenant_id=version.tenant_id).values_list("key", flat=True))
+        | {version.track.key}
+    )
+    initial = {
+        "total_budget": (version.master_change or {}).get("total_budget", master.total_budget),
+        **{f"cap_{key}": caps[key] for key in tracks if key in caps},
+    }
+    return {
+        "master": master,
+        "rows": envelope_change_rows(master, version.master_change)
+        if version.master_change
+        else [],
+        "tracks": tracks,
+        "capped": set(master.track_caps),
+        "initial": initial,
+    }
+
+
+def number_gaps(versions: list[PlanVersion]) -> list[tuple[int, int]]:
+    """The pairs of a track's consecutive versions whose numbers are not consecutive (the numbers
+    between them went to other tracks), oldest first: [(3, 7)] for v1, v2, v3, v7."""
+    numbers = sorted(v.number for v in versions)
+    return [(a, b) for a, b in zip(numbers, numbers[1:], strict=False) if b - a > 1]
 
 
 def envelope_use(plan: PlanOverview) -> dict | None:

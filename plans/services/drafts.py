@@ -1,5 +1,5 @@
-"""Drafts: the version number, the track, creating and editing a draft, importing an approved
-plan."""
+"""Drafts: the version number, the track, creating, editing and discarding a draft, proposing a
+new master envelope with it, importing an approved plan."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from audit.chain import sha256_of
 from audit.services import audit_event_append
 from config.text import REASON_MAX, clean_text
 from plans.classify import Verdict
-from plans.envelope import clean_master_change
+from plans.envelope import clean_master_change, proposed_caps
 from plans.errors import PlanError, PlanStateError
 from plans.models import (
     PlanKind,
@@ -25,9 +25,11 @@ from plans.models import (
     PlanVersion,
     PlanVersionCounter,
     Track,
+    can_transition,
     validate_track_key,
 )
-from plans.selectors import track_classify
+from plans.schema import money_text
+from plans.selectors import master_plan_for, track_classify
 from plans.services._common import actor_text, lock_version, policy_of, validated
 from plans.services.transitions import plan_version_approve, track_closure_lock
 from tenants.models import Tenant
@@ -254,6 +256,96 @@ def plan_version_edit(
         plan_version=version.number,
         payload=canonical,
         data={"kind": kind, "path": verdict.path.value, "reason": new_reason},
+    )
+    return version
+
+
+@transaction.atomic
+def plan_version_discard(*, version: PlanVersion, actor: Actor, note: str = "") -> PlanVersion:
+    """A planner drops a draft for good. It stays in its track's history as discarded, and its
+    number stays used (numbers are never reused). A version pending approval is withdrawn first,
+    so no open ticket is ever left about a discarded version. Discarding twice is a no-op."""
+    version = lock_version(version)
+    if version.status == PlanStatus.DISCARDED:
+        return version
+    if not can_transition(version.status, PlanStatus.DISCARDED):
+        hint = (
+            ": withdraw it from approval first"
+            if version.status == PlanStatus.PENDING_APPROVAL
+            else ""
+        )
+        raise PlanStateError(
+            f"v{version.number} is {version.get_status_display().lower()}; only a draft can be "
+            f"discarded{hint}."
+        )
+    note = clean_text(note, name="reason", max_length=REASON_MAX)
+    version.status = PlanStatus.DISCARDED
+    version.discarded_at, version.discarded_by = timezone.now(), actor_text(actor)
+    version.save(update_fields=["status", "discarded_at", "discarded_by", "updated_at"])
+    audit_event_append(
+        tenant=version.tenant,
+        actor=actor,
+        action=AuditAction.PLAN_VERSION_DISCARDED,
+        resource=version,
+        plan_version=version.number,
+        data={"track": version.track.key, "note": note},
+    )
+    return version
+
+
+def _amounts(amounts: dict[str, Any]) -> dict[str, Decimal]:
+    return {key: Decimal(str(amount)) for key, amount in amounts.items()}
+
+
+@transaction.atomic
+def plan_version_propose_envelope(
+    *, version: PlanVersion, master_change: dict | None, actor: Actor
+) -> PlanVersion:
+    """Propose a new master envelope (total and track caps) with a draft, or take the proposal
+    back (`master_change` None). It goes through the version's own approval: submitting asks
+    the client too, and approving the version applies it (transitions.py). Whoever proposes it
+    becomes the draft's last editor, so four eyes keeps them from approving it."""
+    version = lock_version(version)
+    if not version.is_editable:
+        raise PlanStateError(
+            f"v{version.number} is {version.get_status_display().lower()}; only a draft can "
+            "propose a new master envelope."
+        )
+    cleaned = clean_master_change(master_change)
+    master = master_plan_for(version.tenant, version.payload)
+    if cleaned is not None and master is None:
+        raise PlanError(
+            f"No master envelope covers v{version.number}, which starts on "
+            f"{version.payload['start']}: there is no envelope to change.",
+            code="no_master_plan",
+        )
+    if cleaned is not None and _amounts(
+        {"": cleaned["total_budget"], **proposed_caps(master, cleaned)}
+    ) == _amounts({"": master.total_budget, **master.track_caps}):
+        raise PlanError(
+            "That is the envelope as it stands: change the total or a track cap.",
+            code="invalid_master_change",
+        )
+    if cleaned == version.master_change:
+        return version
+    version.master_change = cleaned
+    version.edited_by_user = actor.user if actor.type == "user" else None
+    version.save(update_fields=["master_change", "edited_by_user", "updated_at"])
+    audit_event_append(
+        tenant=version.tenant,
+        actor=actor,
+        action=AuditAction.PLAN_VERSION_ENVELOPE_PROPOSED,
+        resource=version,
+        plan_version=version.number,
+        data={
+            "master_plan": master.pk if master else None,
+            "now": (
+                {"total_budget": money_text(master.total_budget), "track_caps": master.track_caps}
+                if master
+                else None
+            ),
+            "proposed": cleaned,
+        },
     )
     return version
 

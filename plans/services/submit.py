@@ -11,18 +11,32 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from plans.diff import plan_diff
+from plans.envelope import envelope_change_sentence
 from plans.errors import PlanError, PlanStateError
-from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion, Track, can_transition
+from plans.models import (
+    SUBJECT_TYPE,
+    MasterPlan,
+    PlanStatus,
+    PlanVersion,
+    Track,
+    can_transition,
+)
 from plans.selectors import version_approval_needs
 from plans.services._common import actor_text, lock_version, policy_of
 from plans.summary import plan_revise_summary, ticket_diff_preview
 from tenants.models import Role
 
 
-def ticket_preview(version: PlanVersion, *, diff: dict | None = None) -> dict:
-    """The diff preview for the version's tickets: client summary, budget table, raw diff."""
+def ticket_preview(
+    version: PlanVersion, *, diff: dict | None = None, master: MasterPlan | None = None
+) -> dict:
+    """The diff preview for the version's tickets: client summary, budget table, raw diff — and,
+    when the version proposes a new master envelope (`master` is today's), what it changes."""
     parent_payload = version.parent.payload if version.parent_id else None
-    return ticket_diff_preview(plan_revise_summary(parent_payload, version.payload, diff=diff))
+    summary = plan_revise_summary(parent_payload, version.payload, diff=diff)
+    if version.master_change and master is not None:
+        summary["summary"].append(envelope_change_sentence(master, version.master_change))
+    return ticket_diff_preview(summary)
 
 
 @transaction.atomic
@@ -51,7 +65,8 @@ def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
         raise PlanError(
             "This version breaks the master envelope ("
             + "; ".join(needs.envelope.problems)
-            + "): add a master-level change (new total or track cap); the client must approve it.",
+            + "): propose a new master envelope (total or track cap) with this draft on its "
+            "page; the client approves it with the version.",
             code="breaks_master_envelope",
         )
     if needs.envelope.breaks:
@@ -61,7 +76,7 @@ def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
             + ".",
             code="breaks_master_envelope",
         )
-    preview = ticket_preview(version, diff=diff)
+    preview = ticket_preview(version, diff=diff, master=needs.envelope.master)
     label = f"v{version.number} for {track.key}"
     summary_text = " ".join(preview["summary"])
     tickets = [

@@ -11,9 +11,9 @@ from decimal import Decimal
 from django import template
 from django.utils.html import format_html
 
-from config.formatting import to_decimal
+from config.formatting import date_text, money, to_decimal
 from plans.classify import ChangePath
-from plans.diff import ChannelChange, ManifestAction
+from plans.diff import ChannelChange, ManifestAction, ManifestState
 from plans.models import PlanStatus
 
 register = template.Library()
@@ -25,6 +25,7 @@ STATUS_CLASSES = {
     PlanStatus.APPROVED: "label-ok",
     PlanStatus.SUPERSEDED: "label",
     PlanStatus.REJECTED: "label-danger",
+    PlanStatus.DISCARDED: "label",
 }
 PATH_CLASSES = {
     ChangePath.OPTIMIZATION: "label",
@@ -42,6 +43,16 @@ MANIFEST_ACTION_WORDS = {
     ManifestAction.LAUNCH: "launch (no live entity yet)",
     ManifestAction.PAUSE: "pause",
     ManifestAction.SET_DAILY_BUDGET: "set daily budget",
+}
+
+
+# A channel's standing against the live manifest (plans.diff.manifest_diff rows).
+MANIFEST_STATE_CLASSES = {
+    ManifestState.ALIGNED: "label-ok",
+    ManifestState.TO_ALIGN: "label-warn",
+    ManifestState.TO_LAUNCH: "label-warn",
+    ManifestState.ENDED: "label",
+    ManifestState.UNSCHEDULED: "label",
 }
 
 
@@ -78,6 +89,44 @@ def channel_change_label(status: str):
 def manifest_action(action: str) -> str:
     """What Execution still has to do on a channel, in words."""
     return MANIFEST_ACTION_WORDS.get(str(action), str(action).replace("_", " "))
+
+
+@register.simple_tag
+def manifest_state_label(row: dict):
+    """A channel's row against the live manifest as a label with words: "aligned", "to align",
+    "starts 15 Dec — to launch", "flights ended", "no flight scheduled". Rows recorded before
+    rows carried a state read from `aligned`."""
+    state = row.get("state") or (
+        ManifestState.ALIGNED if row.get("aligned") else ManifestState.TO_ALIGN
+    )
+    if state == ManifestState.TO_LAUNCH:
+        words = f"starts {date_text(row.get('starts'), year=False)} — to launch"
+    elif state == ManifestState.ENDED:
+        words = "flights ended"
+    elif state == ManifestState.UNSCHEDULED:
+        words = "no flight scheduled"
+    else:
+        words = str(state).replace("_", " ")
+    css = _label_class(MANIFEST_STATE_CLASSES.get(state, "label"))
+    return format_html('<span class="{}" data-state="{}">{}</span>', css, state, words)
+
+
+@register.simple_tag
+def scheduled_change(change: dict, currency: str) -> str:
+    """One later change of a channel's daily budget, in words: "tiktok: launch at €100 a day",
+    "search: pause until its next flight", "search: daily budget €483.87 → €322.58"."""
+    channel, target = change["channel"], money(change["target"], currency)
+    if change["action"] == ManifestAction.LAUNCH:
+        return f"{channel}: launch at {target} a day"
+    if change["action"] == ManifestAction.PAUSE:
+        return f"{channel}: pause until its next flight"
+    return f"{channel}: daily budget {money(change['before'], currency)} → {target}"
+
+
+@register.filter
+def day_text(value) -> str:
+    """A day without its year, where the sentence already places it: "15 Dec"."""
+    return date_text(value, year=False)
 
 
 @register.filter

@@ -4,3 +4,62 @@ document.addEventListener("change", (event) => {
   if (select) select.form.requestSubmit();
 });
 document.documentElement.classList.add("js");
+
+// The draft editor's live verdict (plans/templates/plans/editor.html) carries the form's errors:
+// by input name ("fields") and by row or list ("groups"). A field the planner has filled in, or
+// that already shows an error, is marked; a mark clears as soon as its field is valid. An empty
+// field is left alone while the planner is still on the way to it ("Add channel" adds a row to
+// fill in, not a row of errors): the verdict names it instead, and saving marks it.
+function errorItems(messages) {
+  return messages.map((message) => {
+    const item = document.createElement("li");
+    item.textContent = message;
+    return item;
+  });
+}
+
+function markField(input, messages) {
+  const listId = "err_" + input.name;
+  const wrapper = input.closest(".field");
+  const marked = input.getAttribute("aria-invalid") === "true";
+  if (messages.length === 0 || (!marked && input.value.trim() === "")) {
+    if (messages.length === 0 && marked) {
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+      if (wrapper) wrapper.classList.remove("field-invalid");
+      document.getElementById(listId)?.remove();
+    }
+    return;
+  }
+  let list = document.getElementById(listId);
+  if (!list) {
+    list = document.createElement("ul");
+    list.className = "errorlist";
+    list.id = listId;
+    const hint = wrapper?.querySelector(".hint");
+    (hint || input).insertAdjacentElement("afterend", list);
+  }
+  list.replaceChildren(...errorItems(messages));
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", listId);
+  if (wrapper) wrapper.classList.add("field-invalid");
+}
+
+document.addEventListener("htmx:afterSwap", (event) => {
+  const verdict = event.detail.target;
+  if (!verdict || verdict.id !== "verdict") return;
+  const form = verdict.closest("form");
+  const data = document.getElementById("verdict-errors");
+  const errors = data ? JSON.parse(data.textContent) : { fields: {}, groups: {} };
+  // The draft's own fields (kind, reason) are checked on save only.
+  form.querySelectorAll("input[name]:not([data-saved-only]), textarea[name]").forEach((input) => {
+    if (input.type !== "hidden") markField(input, errors.fields[input.name] || []);
+  });
+  form.querySelectorAll("[data-error-group]").forEach((list) => {
+    const messages = errors.groups[list.dataset.errorGroup] || [];
+    list.replaceChildren(...errorItems(messages));
+    list.hidden = messages.length === 0;
+  });
+  const anyError = Object.keys(errors.fields).length + Object.keys(errors.groups).length > 0;
+  if (!anyError) form.querySelector("[data-save-refused]")?.remove();
+});

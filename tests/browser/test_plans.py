@@ -5,11 +5,12 @@ the track timeline shows the new version current and the old one superseded."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
-from plans.models import PlanStatus, PlanVersion
+from plans.models import MasterPlan, PlanStatus, PlanVersion
 from plans.services import master_plan_set, plan_version_import_approved
 from tenants.models import Role
 from tests.conftest import TEST_ACTOR
@@ -152,9 +153,15 @@ def test_the_editor_adds_rows_with_htmx_and_keeps_bad_input_with_a_message(
     page.locator("#id_channels-2-budget").fill("lots")
     page.locator("#id_channels-2-budget").press("Tab")  # change
     expect(page.locator("#verdict")).to_contain_text("correct the marked fields")
+    # The verdict says "the marked fields": the field is marked, with its message beside it.
+    expect(page.locator("#id_channels-2-budget")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#err_channels-2-budget")).to_have_text("Enter a number, e.g. 12000.00.")
     page.locator("#id_channels-2-budget").fill("")
     page.locator("#id_channels-2-budget").press_sequentially("5000")
     expect(page.locator("#verdict")).to_contain_text("Verdict: replan")
+    # Valid again: the mark and its message are gone.
+    expect(page.locator("#err_channels-2-budget")).to_have_count(0)
+    expect(page.locator("#id_channels-2-budget")).not_to_have_attribute("aria-invalid", "true")
     expect(page.locator("#verdict")).to_contain_text("new channel tiktok")
 
     page.get_by_label("Kind").select_option("revise")
@@ -165,3 +172,164 @@ def test_the_editor_adds_rows_with_htmx_and_keeps_bad_input_with_a_message(
     expect(page.get_by_label("Kind")).to_have_attribute("aria-invalid", "true")
     both_widths(page, screenshot, "editor-refused")
     assert PlanVersion.objects.filter(tenant=v1.tenant).count() == 1
+
+
+def test_adding_rows_shows_no_errors_and_marks_clear_as_fields_become_valid(
+    page, screenshot, browser_login, world
+):
+    v1, _ = world
+    log_in_as(page, browser_login, "alice")
+    page.goto("/t/acme/plans/tracks/always_on/new/")
+    errors = page.locator("#plan-editor .errorlist li")
+
+    # A new channel is a row to fill in, not a row of errors.
+    page.get_by_role("button", name="Add channel").click()
+    expect(page.locator("#id_channels-2-channel")).to_be_visible()
+    expect(errors).to_have_count(0)
+    expect(page.locator("#plan-editor [aria-invalid='true']")).to_have_count(0)
+    expect(page.locator("#verdict")).to_contain_text(
+        "fill in channel 3 (channel, platform, budget)"
+    )
+    page.locator("#id_channels-2-channel").press_sequentially("tiktok")
+    expect(page.locator("#verdict")).to_contain_text("channel 3 (platform, budget)")
+    expect(errors).to_have_count(0)  # typing in the new row marks none of its empty fields
+
+    # A flight added to it: still no error anywhere.
+    page.get_by_role("button", name="Add flight to this channel").click()
+    expect(page.locator("#id_channels-2-flights-0-start")).to_be_visible()
+    expect(errors).to_have_count(0)
+    both_widths(page, screenshot, "editor-new-rows")
+
+    # Saving now marks every empty field; each mark goes as its field becomes valid.
+    page.get_by_label("Kind").select_option("replan")
+    page.get_by_role("button", name="Create draft for always_on").click()
+    expect(page.get_by_text("Nothing was saved")).to_be_visible()
+    expect(page.locator("#id_channels-2-platform")).to_have_attribute("aria-invalid", "true")
+    page.locator("#id_channels-2-platform").press_sequentially("tiktok_ads")
+    expect(page.locator("#err_channels-2-platform")).to_have_count(0)
+    expect(page.locator("#id_channels-2-budget")).to_have_attribute("aria-invalid", "true")
+    page.locator("#id_channels-2-budget").press_sequentially("3100")
+    for key, value in (("start", "2026-12-15"), ("end", "2026-12-31"), ("budget", "3100")):
+        page.locator(f"#id_channels-2-flights-0-{key}").fill(value)
+        page.locator(f"#id_channels-2-flights-0-{key}").dispatch_event("change")
+    expect(page.locator("#verdict")).to_contain_text("Verdict: replan")
+    expect(errors).to_have_count(0)
+    expect(page.get_by_text("Nothing was saved")).to_have_count(0)
+    both_widths(page, screenshot, "editor-fixed")
+    page.get_by_role("button", name="Create draft for always_on").click()
+
+    number = v1.number + 1
+    expect(page).to_have_url(re.compile(rf"/t/acme/plans/v/{number}/$"))
+    # The new channel's flight starts later: the live comparison says when, not "aligned".
+    expect(page.locator(".manifest-table tr[data-channel='tiktok']")).to_contain_text(
+        "starts 15 Dec — to launch"
+    )
+    assert PlanVersion.objects.get(tenant=v1.tenant, number=number).payload["channels"][2][
+        "flights"
+    ] == [{"start": "2026-12-15", "end": "2026-12-31", "budget": "3100.00"}]
+
+
+def test_a_planner_discards_a_draft_and_its_number_stays_used(
+    page, screenshot, browser_login, world
+):
+    v1, _ = world
+    log_in_as(page, browser_login, "alice")
+    page.goto("/t/acme/plans/tracks/always_on/new/")
+    page.locator("#id_channels-0-budget").fill("44800.00")  # +12%: a revise
+    page.get_by_label("Kind").select_option("revise")
+    page.get_by_role("button", name="Create draft for always_on").click()
+    number = v1.number + 1
+    expect(page).to_have_url(re.compile(rf"/t/acme/plans/v/{number}/$"))
+
+    page.get_by_text(f"Discard v{number}…").click()
+    expect(page.get_by_text("its number is not used again")).to_be_visible()
+    page.get_by_label("Why discard it").fill("replaced by a replan")
+    both_widths(page, screenshot, "version-discard")
+    page.get_by_role("button", name=f"Discard draft v{number} for good").click()
+
+    expect(page).to_have_url(re.compile(r"/t/acme/plans/tracks/always_on/$"))
+    expect(page.get_by_text(f"Draft v{number} discarded")).to_be_visible()
+    row = page.locator(f"tr[data-version='{number}']")
+    expect(row).to_contain_text("Discarded")
+    expect(row).to_contain_text(f"v{number} · 2nd version of always_on")
+    expect(page.locator("#numbering")).to_contain_text("Version numbers count per tenant")
+    both_widths(page, screenshot, "timeline-discarded")
+
+    # The next draft takes the next number: the discarded one is never reused.
+    page.get_by_role("link", name="New draft for always_on").first.click()
+    page.locator("#id_channels-0-budget").fill("44800.00")  # +12%: a revise
+    page.get_by_label("Kind").select_option("revise")
+    page.get_by_role("button", name="Create draft for always_on").click()
+    expect(page).to_have_url(re.compile(rf"/t/acme/plans/v/{number + 1}/$"))
+    statuses = dict(PlanVersion.objects.filter(tenant=v1.tenant).values_list("number", "status"))
+    assert statuses[number] == PlanStatus.DISCARDED
+    assert statuses[number + 1] == PlanStatus.DRAFT
+
+
+def test_the_envelope_changes_with_a_draft_through_the_clients_approval(
+    page, screenshot, browser_login, world
+):
+    v1, _ = world
+    log_in_as(page, browser_login, "alice")
+    page.goto("/t/acme/plans/")
+    expect(page.locator("#envelope-change")).to_contain_text("propose a new total or track caps")
+
+    # Search up to 55,000: always_on would plan 75,000, above its cap of 70,000.
+    page.get_by_role("link", name="New draft for always_on").click()
+    page.locator("#id_channels-0-budget").fill("55000.00")
+    page.get_by_label("Kind").select_option("revise")
+    page.get_by_role("button", name="Create draft for always_on").click()
+    number = v1.number + 1
+    expect(page).to_have_url(re.compile(rf"/t/acme/plans/v/{number}/$"))
+    expect(page.locator(".approval-needs")).to_contain_text(
+        "always_on would plan €75,000, above its cap of €70,000"
+    )
+
+    # Submitting as it stands is refused, and says what to do.
+    page.get_by_role("button", name=f"Submit v{number} for approval").click()
+    expect(page.get_by_text("propose a new master envelope")).to_be_visible()
+
+    # The proposal form is open (the draft breaks the envelope) and starts from today's.
+    expect(page.get_by_label("always_on cap")).to_have_value("70000.00")
+    page.get_by_label("Total envelope").fill("160000")
+    page.get_by_label("always_on cap").fill("80000")
+    both_widths(page, screenshot, "version-envelope-form")
+    page.get_by_role("button", name=f"Propose this envelope with v{number}").click()
+    expect(
+        page.get_by_text(f"v{number} proposes a new master envelope: the client")
+    ).to_be_visible()
+    expect(page.locator(".envelope-proposal")).to_contain_text("Always-on cap")
+    expect(page.locator(".approval-needs")).to_contain_text(
+        "Client sign-off: the master budget envelope changes."
+    )
+    both_widths(page, screenshot, "version-envelope-proposed")
+    page.get_by_role("button", name=f"Submit v{number} for approval").click()
+    expect(page.get_by_text(f"v{number} submitted for approval.")).to_be_visible()
+
+    # The client reads the envelope change in the portal and approves.
+    log_in_as(page, browser_login, "cathy")
+    page.goto("/portal/")
+    page.get_by_role("link", name="Review and decide").first.click()
+    expect(page.get_by_test_id("summary")).to_contain_text(
+        "Master budget envelope: total €150,000 → €160,000; Always-on cap €70,000 → €80,000."
+    )
+    both_widths(page, screenshot, "portal-envelope")
+    page.get_by_role("button", name=re.compile(r"^Approve")).click()
+
+    # Another planner approves the version; the envelope is the new one.
+    log_in_as(page, browser_login, "paula")
+    page.goto(f"/t/acme/plans/v/{number}/")
+    page.locator(".tickets-table a").first.click()
+    page.get_by_role("button", name=re.compile(r"^Approve A5")).click()
+    expect(page.get_by_text("by paula as planner")).to_be_visible()
+    page.goto("/t/acme/plans/")
+    envelope = page.locator(".envelope-table")
+    expect(envelope).to_contain_text("€80,000")
+    expect(envelope).to_contain_text("€160,000")
+    both_widths(page, screenshot, "overview-new-envelope")
+
+    master = MasterPlan.objects.get(tenant=v1.tenant)
+    assert (master.total_budget, master.track_caps["always_on"]) == (
+        Decimal("160000.00"),
+        "80000.00",
+    )

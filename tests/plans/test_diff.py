@@ -201,3 +201,109 @@ def test_a_live_manifest_that_matches_the_plan_is_aligned():
     assert result["aligned"] is True
     assert result["remaining"] == []
     assert channel(WINTER, "search")["budget"] == 40000  # inputs are not mutated
+
+
+# --- Across the version's flights ----------------------------------------------------------------
+
+
+def _with_tiktok_from(start: str, end: str = "2026-12-31", budget: int = 1700):
+    def add(plan):
+        plan["channels"].append(
+            {
+                "channel": "tiktok",
+                "platform": "tiktok_ads",
+                "budget": budget,
+                "flights": [{"start": start, "end": end, "budget": budget}],
+            }
+        )
+
+    return add
+
+
+ALIGNED_DEC_5 = [_entry("search", "cmp-1", "483.87"), _entry("social", "adset-9", "387.10")]
+
+
+def test_a_channel_whose_flight_starts_later_is_to_launch_not_aligned():
+    later = changed(WINTER, _with_tiktok_from("2026-12-15"))  # 1,700 over 17 days: 100 a day
+
+    result = manifest_diff(previous=WINTER, proposed=later, entries=ALIGNED_DEC_5, on=DEC_5)
+
+    tiktok = next(row for row in result["channels"] if row["channel"] == "tiktok")
+    assert (tiktok["state"], tiktok["starts"], tiktok["target"]) == (
+        "to_launch",
+        "2026-12-15",
+        "0.00",
+    )
+    assert tiktok["next"] == {"on": "2026-12-15", "daily": "100.00"}
+    assert result["remaining"] == []  # nothing to do on 5 Dec itself
+    assert result["to_launch"] == ["tiktok"]
+    assert result["aligned"] is False
+    assert {
+        "channel": "tiktok",
+        "on": "2026-12-15",
+        "action": "launch",
+        "field": "daily_budget",
+        "before": "0.00",
+        "target": "100.00",
+    } in result["upcoming"]
+
+
+def test_later_flights_are_listed_as_the_schedule_execution_follows():
+    result = manifest_diff(previous=None, proposed=WINTER, entries=ALIGNED_DEC_5, on=DEC_5)
+
+    assert [row["state"] for row in result["channels"]] == ["aligned", "aligned"]
+    assert result["aligned"] is True
+    # January: search 10,000 / 31 and social 8,000 / 31 a day; the plan's end is no change.
+    assert [
+        (c["on"], c["channel"], c["action"], c["before"], c["target"]) for c in result["upcoming"]
+    ] == [
+        ("2027-01-01", "search", "set_daily_budget", "483.87", "322.58"),
+        ("2027-01-01", "social", "set_daily_budget", "387.10", "258.06"),
+    ]
+
+
+def test_a_gap_between_flights_is_a_pause_then_a_launch():
+    def gap(plan):
+        channel(plan, "search")["flights"] = [
+            {"start": "2026-12-01", "end": "2026-12-10", "budget": 5000},
+            {"start": "2026-12-20", "end": "2026-12-29", "budget": 3000},
+        ]
+
+    result = manifest_diff(
+        previous=None, proposed=changed(WINTER, gap), entries=ALIGNED_DEC_5, on=DEC_5
+    )
+
+    search = [
+        (c["on"], c["action"], c["target"]) for c in result["upcoming"] if c["channel"] == "search"
+    ]
+    assert search == [("2026-12-11", "pause", "0.00"), ("2026-12-20", "launch", "300.00")]
+
+
+def test_a_channel_after_its_last_flight_or_without_flights_is_not_to_launch():
+    def reserve(plan):
+        plan["channels"].append(
+            {"channel": "display", "platform": "dv360", "budget": 1000, "flights": []}
+        )
+
+    result = manifest_diff(
+        previous=None, proposed=changed(WINTER, reserve), entries=[], on=date(2027, 2, 5)
+    )
+
+    assert [(row["channel"], row["state"]) for row in result["channels"]] == [
+        ("search", "ended"),
+        ("social", "ended"),
+        ("display", "unscheduled"),
+    ]
+    assert result["upcoming"] == [] and result["aligned"] is True
+
+
+def test_a_channel_live_before_its_flight_starts_is_paused_now_and_launched_later():
+    later = changed(WINTER, _with_tiktok_from("2026-12-15"))
+    entries = [*ALIGNED_DEC_5, {**_entry("social", "tt-1", "50.00"), "channel": "tiktok"}]
+
+    result = manifest_diff(previous=WINTER, proposed=later, entries=entries, on=DEC_5)
+
+    tiktok = next(row for row in result["channels"] if row["channel"] == "tiktok")
+    assert (tiktok["state"], tiktok["starts"]) == ("to_align", "2026-12-15")
+    assert [(r["channel"], r["action"]) for r in result["remaining"]] == [("tiktok", "pause")]
+    assert result["to_launch"] == []

@@ -211,3 +211,34 @@ def test_values_typed_so_far_survive_a_row_action():
     assert [f.name for f in [form.channel_rows[1].flights[0].start]] == [
         "channels-1-flights-0-start"
     ]
+
+
+def test_a_new_empty_row_is_to_fill_in_while_a_value_typed_wrong_is_an_error():
+    form = PlanPayloadForm(data=post_of(PAYLOAD, **{"channels-0-budget": "lots"}))
+    form.apply_row_action("add-channel")
+    assert not form.is_valid()
+
+    corrections = form.corrections(blanks_shown=False)
+    form.hide_errors_of_blank_fields()
+
+    assert corrections["marked"] is True
+    assert corrections["blank"] == "channel 3 (channel, platform, budget)"
+    assert set(corrections["errors"]["fields"]) == {
+        "channels-0-budget",
+        "channels-2-channel",
+        "channels-2-platform",
+        "channels-2-budget",
+    }
+    assert form.errors == {"channels-0-budget": ["Enter a number, e.g. 12000.00."]}
+
+
+def test_after_a_save_empty_fields_count_as_marked():
+    form = PlanPayloadForm(data=post_of(PAYLOAD, geos=""))
+    assert not form.is_valid()
+
+    assert form.corrections(blanks_shown=False) == {
+        "marked": False,
+        "blank": "the plan (geos)",
+        "errors": {"fields": {"geos": ["Enter at least one geo."]}, "groups": {}},
+    }
+    assert form.corrections(blanks_shown=True)["marked"] is True

@@ -1,6 +1,7 @@
 """The plan version status table (docs/rules.md "Plans, tracks and versions"): draft →
 pending_approval → approved → superseded, or → rejected; "request changes" and withdraw send a
-pending version back to draft. Every other move is refused."""
+pending version back to draft; a planner may discard a draft, for good. Every other move is
+refused."""
 
 import itertools
 
@@ -10,6 +11,7 @@ from plans.models import PlanStatus, PlanVersion, Track, can_transition
 
 ALLOWED = {
     ("draft", "pending_approval"),
+    ("draft", "discarded"),
     ("pending_approval", "approved"),
     ("pending_approval", "rejected"),
     ("pending_approval", "draft"),
@@ -39,6 +41,7 @@ CURRENT, OLDER = 7, 5
         pytest.param("approved", CURRENT, False, False, False, False, False, id="approved"),
         pytest.param("superseded", OLDER, False, False, False, False, False, id="superseded"),
         pytest.param("rejected", CURRENT, False, False, False, False, True, id="rejected"),
+        pytest.param("discarded", CURRENT, False, False, False, False, False, id="discarded"),
     ],
 )
 def test_a_version_says_what_can_be_done_with_it(

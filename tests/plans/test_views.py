@@ -7,6 +7,7 @@ as each role would read them.
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import time_machine
@@ -152,6 +153,8 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, v2):
     [
         pytest.param("submit", (2,), id="submit"),
         pytest.param("withdraw", (2,), id="withdraw"),
+        pytest.param("discard", (2,), id="discard"),
+        pytest.param("envelope", (2,), id="envelope"),
         pytest.param("edit", (2,), id="edit"),
         pytest.param("draft_new", ("always_on",), id="new-draft"),
         pytest.param("track_start", (), id="start-track"),
@@ -280,6 +283,34 @@ def test_the_timeline_lists_every_version_with_status_words_and_marks_the_curren
     assert 'name="b" value="2" checked' in page
 
 
+def test_the_timeline_explains_per_tenant_numbers_and_each_versions_place_in_its_track(
+    planner_client, acme, v1
+):
+    plan_version_create_draft(
+        tenant=acme, track_key="branding", kind="track_draft", payload=PAYLOAD, actor=TEST_ACTOR
+    )
+    plan_version_create_draft(
+        tenant=acme,
+        track_key="always_on",
+        kind="revise",
+        payload=raised_search(PAYLOAD),
+        actor=TEST_ACTOR,
+    )
+
+    page = planner_client.get(url("timeline", "always_on")).content.decode()
+    version_page = planner_client.get(url("version", 3)).content.decode()
+
+    assert "Version numbers count per tenant, across every track, and are never reused" in page
+    assert "the numbers between v1 and v3 went to other tracks' versions" in page
+    position = '>v{}</a> <span class="muted version-position">· {}<span class="col-optional"> {}'
+    assert position.format(3, "2nd", "version of always_on") in page
+    assert position.format(1, "1st", "version of always_on") in page
+    assert "2nd version of always_on" in version_page
+    branding = planner_client.get(url("timeline", "branding")).content.decode()
+    assert '· 1st<span class="col-optional"> version of branding' in branding
+    assert "when a track skips a number, that version belongs to another track" in branding
+
+
 def test_the_timeline_reads_a_long_history_in_a_fixed_number_of_queries(
     planner_client, acme, v1, django_assert_max_num_queries
 ):
@@ -358,6 +389,31 @@ def test_the_version_page_shows_the_live_manifest_delta(planner_client, acme, v2
     assert "cmp-1" in page
 
 
+def test_a_channel_starting_later_reads_as_to_launch_with_its_date(planner_client, acme, v1):
+    with_tiktok = copy.deepcopy(PAYLOAD)
+    with_tiktok["channels"].append(
+        {
+            "channel": "tiktok",
+            "platform": "tiktok_ads",
+            "budget": "1700.00",
+            "flights": [{"start": "2026-12-15", "end": "2026-12-31", "budget": "1700.00"}],
+        }
+    )
+    plan_version_create_draft(
+        tenant=acme, track_key="always_on", kind="replan", payload=with_tiktok, actor=TEST_ACTOR
+    )
+
+    with time_machine.travel("2026-11-10 12:00Z"):
+        page = planner_client.get(url("version", 2)).content.decode()
+
+    assert 'data-state="to_launch">starts 15 Dec — to launch</span>' in page
+    assert "align 1 channel, and launch tiktok when its flight starts." in page
+    assert 'data-state="aligned"' not in page.split('data-channel="tiktok"')[1].split("</tr>")[0]
+    assert "Coming up in this version's flights" in page
+    assert "15 Dec 2026</span> · tiktok: launch at €100 a day" in page
+    assert "1 Dec 2026</span> · search: daily budget €500 → €483.87" in page
+
+
 def test_a_draft_left_behind_by_a_newer_approval_says_it_must_be_rebased(planner_client, acme, v2):
     plan_version_import_approved(
         tenant=acme,
@@ -409,6 +465,156 @@ def test_submitting_an_approved_version_says_why_and_changes_nothing(planner_cli
 
     assert "only a draft can be submitted" in response.content.decode()
     assert audit_count(acme) == before
+
+
+# --- Discard a draft ------------------------------------------------------------------------------
+def test_discarding_a_draft_leaves_it_in_the_timeline_with_its_number(planner_client, acme, v2):
+    page = planner_client.get(url("version", 2)).content.decode()
+    assert "Discard v2…" in page
+    assert "its number is not used again" in page
+
+    response = planner_client.post(
+        url("discard", 2), {"reason": "replaced by a replan"}, follow=True
+    )
+
+    v2.refresh_from_db()
+    assert v2.status == PlanStatus.DISCARDED
+    assert response.redirect_chain[-1][0] == url("timeline", "always_on")
+    timeline = response.content.decode()
+    assert "Draft v2 discarded: it stays in the always_on timeline" in timeline
+    assert 'data-status="discarded">Discarded</span>' in timeline
+    event = AuditEvent.objects.filter(tenant=acme).latest("seq")
+    assert (event.action, event.data["note"]) == ("plan_version.discarded", "replaced by a replan")
+    version_page = planner_client.get(url("version", 2)).content.decode()
+    assert "(the number v2 stays used)" in version_page
+    assert "v2 was discarded and never went live" in version_page
+    assert "Discard v2" not in version_page and "Edit v2" not in version_page
+
+
+def test_a_version_pending_approval_offers_no_discard_and_refuses_one(planner_client, acme, v2):
+    planner_client.post(url("submit", 2))
+
+    page = planner_client.get(url("version", 2)).content.decode()
+    response = planner_client.post(url("discard", 2), follow=True)
+
+    assert "Discard v2" not in page
+    assert "only a draft can be discarded: withdraw it from approval first" in (
+        response.content.decode()
+    )
+    v2.refresh_from_db()
+    assert v2.status == PlanStatus.PENDING_APPROVAL
+
+
+# --- A new master envelope with a draft ----------------------------------------------------------
+@pytest.fixture
+def envelope(acme):
+    return master_plan_set(
+        tenant=acme,
+        period_start="2026-11-01",
+        period_end="2027-01-31",
+        currency="EUR",
+        total_budget="100000",
+        track_caps={"always_on": "62000"},
+        actor=TEST_ACTOR,
+    )
+
+
+def test_a_draft_over_its_cap_proposes_a_new_envelope_from_its_page(
+    planner_client, acme, v2, envelope
+):
+    page = planner_client.get(url("version", 2)).content.decode()
+    assert "Master envelope: always_on would plan €64,800, above its cap of €62,000." in page
+    assert 'href="#envelope-heading">Propose a new envelope with v2</a>' in page
+    assert '<details class="envelope-form" open>' in page
+    assert 'name="cap_always_on" type="text" inputmode="decimal" class="num" value="62000.00"' in (
+        page
+    )
+
+    response = planner_client.post(
+        url("envelope", 2), {"total_budget": "110000", "cap_always_on": "70000"}, follow=True
+    )
+
+    v2.refresh_from_db()
+    assert v2.master_change == {
+        "total_budget": "110000.00",
+        "track_caps": {"always_on": "70000.00"},
+    }
+    page = response.content.decode()
+    assert "v2 proposes a new master envelope: the client approves it with v2" in page
+    assert "Master envelope: always_on would plan" not in page
+    assert "Client sign-off: the master budget envelope changes." in page
+    assert "A5 ticket, approved by planner and client." in page
+    assert '<td>Always-on cap</td><td class="num">€62,000</td><td class="num">€70,000</td>' in (
+        page
+    )
+
+
+def test_a_bad_envelope_proposal_is_shown_beside_its_field_and_stores_nothing(
+    planner_client, acme, v2, envelope
+):
+    before = audit_count(acme)
+
+    response = planner_client.post(
+        url("envelope", 2), {"total_budget": "lots", "cap_always_on": ""}
+    )
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Enter a number." in page
+    assert "always_on has a cap: enter one (a cap can change, not go)." in page
+    assert 'value="lots"' in page
+    v2.refresh_from_db()
+    assert v2.master_change is None
+    assert audit_count(acme) == before
+
+
+def test_an_unchanged_envelope_is_refused_and_a_proposal_can_be_taken_back(
+    planner_client, acme, v2, envelope
+):
+    same = planner_client.post(
+        url("envelope", 2), {"total_budget": "100000.00", "cap_always_on": "62000"}
+    )
+    assert same.status_code == 422
+    assert "That is the envelope as it stands" in same.content.decode()
+
+    planner_client.post(url("envelope", 2), {"total_budget": "110000", "cap_always_on": "70000"})
+    response = planner_client.post(url("envelope", 2), {"action": "take-back"}, follow=True)
+
+    v2.refresh_from_db()
+    assert v2.master_change is None
+    assert "v2 no longer proposes a new master envelope." in response.content.decode()
+
+
+def test_a_version_pending_approval_refuses_an_envelope_proposal_with_a_message(
+    planner_client, acme, v2, envelope
+):
+    planner_client.post(url("envelope", 2), {"total_budget": "110000", "cap_always_on": "70000"})
+    planner_client.post(url("submit", 2))
+
+    response = planner_client.post(
+        url("envelope", 2), {"total_budget": "120000", "cap_always_on": "80000"}, follow=True
+    )
+
+    page = response.content.decode()
+    assert "v2 is pending approval; only a draft can propose a new master envelope." in page
+    assert "Propose this envelope" not in page
+    v2.refresh_from_db()
+    assert v2.status == PlanStatus.PENDING_APPROVAL
+    assert v2.master_change["total_budget"] == "110000.00"
+
+
+def test_an_operator_reads_a_proposed_envelope_without_the_form(
+    client, acme, v2, envelope, make_member
+):
+    client.force_login(make_member("paula", acme, Role.PLANNER))
+    client.post(url("envelope", 2), {"total_budget": "110000", "cap_always_on": "70000"})
+    client.force_login(make_member("olga", acme, Role.OPERATOR))
+
+    page = client.get(url("version", 2)).content.decode()
+
+    assert "v2 proposes a new master envelope." in page
+    assert "Total envelope" in page
+    assert "Propose this envelope" not in page
 
 
 # --- Draft editor --------------------------------------------------------------------------------
@@ -509,6 +715,50 @@ def test_add_row_buttons_rerender_the_form_without_saving(planner_client, acme, 
     assert audit_count(acme) == before
 
 
+def test_adding_a_row_shows_no_errors_and_the_verdict_names_what_to_fill_in(
+    planner_client, acme, v2
+):
+    data = post_of(raised_search(PAYLOAD))
+    data["action"] = "add-channel"
+
+    page = planner_client.post(url("edit", 2), data, HTTP_HX_REQUEST="true").content.decode()
+
+    assert 'name="channels-2-channel"' in page
+    assert "<li>This field is required" not in page  # (the verdict carries it for the script)
+    assert "Nothing was saved" not in page
+    assert 'aria-invalid="true"' not in page
+    assert "Verdict: fill in channel 3 (channel, platform, budget) to see which path" in page
+
+
+def test_adding_a_flight_keeps_the_mark_on_a_value_typed_wrong_elsewhere(planner_client, v2):
+    data = post_of(raised_search(PAYLOAD), **{"channels-0-budget": "lots"})
+    data["action"] = "add-flight-1"
+
+    page = planner_client.post(url("edit", 2), data, HTTP_HX_REQUEST="true").content.decode()
+
+    assert 'name="channels-1-flights-0-start"' in page
+    assert 'id="id_channels-0-budget" name="channels-0-budget" type="text" value="lots"' in page
+    assert 'aria-describedby="err_channels-0-budget"' in page  # typed wrong: still marked
+    assert 'aria-describedby="err_channels-1-flights-0-start"' not in page  # new and empty
+    assert "Verdict: correct the marked fields" in page
+
+
+def test_saving_with_an_empty_new_row_marks_every_empty_field(planner_client, acme, v2):
+    data = post_of(raised_search(PAYLOAD))
+    data.update(
+        {"channels-2-channel": "tiktok", "channels-2-platform": "", "channels-2-budget": ""}
+    )
+
+    response = planner_client.post(url("edit", 2), data)
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Nothing was saved" in page
+    assert 'aria-describedby="err_channels-2-platform"' in page
+    assert 'aria-describedby="err_channels-2-budget"' in page
+    assert "Verdict: correct the marked fields" in page
+
+
 def test_removing_a_channel_with_htmx_swaps_only_the_form(planner_client, acme, v2):
     data = post_of(raised_search(PAYLOAD))
     data["action"] = "remove-channel-1"
@@ -577,6 +827,48 @@ def test_the_verdict_of_an_invalid_form_asks_for_corrections(planner_client, v1)
         url("verdict", "always_on"), post_of(PAYLOAD, **{"channels-0-budget": "x"})
     ).content.decode()
 
+    assert "correct the marked fields" in page
+
+
+def test_the_verdict_of_an_invalid_form_carries_its_errors_for_the_editor_to_mark(
+    planner_client, v1
+):
+    # A budget typed wrong, and an empty flight just added to social.
+    data = post_of(PAYLOAD, **{"channels-0-budget": "x"})
+    data.update({f"channels-1-flights-0-{k}": "" for k in ("start", "end", "budget")})
+
+    page = planner_client.post(url("verdict", "always_on"), data).content.decode()
+
+    errors = json.loads(page.split('type="application/json">')[1].split("</script>")[0])
+    assert errors["fields"]["channels-0-budget"] == ["Enter a number, e.g. 12000.00."]
+    # Every error travels; the script marks the empty ones only once they show an error.
+    assert errors["fields"]["channels-1-flights-0-start"] == ["Enter a date as YYYY-MM-DD."]
+    assert "correct the marked fields" in page
+
+
+def test_an_invalid_form_with_only_empty_fields_asks_to_fill_them_in(planner_client, v1):
+    data = post_of(PAYLOAD)
+    data.update({f"channels-1-flights-0-{k}": "" for k in ("start", "end", "budget")})
+
+    page = planner_client.post(url("verdict", "always_on"), data).content.decode()
+
+    assert "Verdict: fill in social flight 1 (start, end, budget) to see which path" in page
+
+
+def test_a_valid_verdict_carries_no_errors(planner_client, v1):
+    page = planner_client.post(url("verdict", "always_on"), post_of(PAYLOAD)).content.decode()
+
+    assert "verdict-errors" not in page
+
+
+def test_a_flight_overbooking_its_channel_is_a_row_error_in_the_verdict(planner_client, v1):
+    page = planner_client.post(
+        url("verdict", "always_on"), post_of(PAYLOAD, **{"channels-0-flights-1-budget": "99999"})
+    ).content.decode()
+
+    errors = json.loads(page.split('type="application/json">')[1].split("</script>")[0])
+    assert errors["fields"] == {}
+    assert "more than the channel budget" in errors["groups"]["channels-0"][0]
     assert "correct the marked fields" in page
 
 
