@@ -126,6 +126,12 @@ def test_a_revise_goes_from_draft_to_current_through_the_client_and_the_planner(
     expect(old_row).to_contain_text("Superseded")
     expect(old_row).not_to_contain_text("current")
     both_widths(page, screenshot, "timeline")
+    # On a phone the budget and the compare pickers stay in sight.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for cell in (new_row.locator("td.num"), new_row.locator("td.compare-col")):
+        box = cell.bounding_box()
+        assert box and box["x"] + box["width"] <= 390, box
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # Compare the two from the timeline's radio buttons.
     page.get_by_role("button", name="Compare the two selected versions").click()
