@@ -12,6 +12,9 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Comment (optional)",
     )
+    # Set by the second button of a decision that asks first (reject; a request for changes that
+    # withdraws other tickets): the first press only shows what it will do.
+    confirm = forms.BooleanField(required=False)
 
 
 class CommentForm(forms.Form):
