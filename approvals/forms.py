@@ -36,9 +36,15 @@ class PortalDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Reason",
     )
+    # A rejection is confirmed on a second step, which asks for the reason.
+    confirm = forms.BooleanField(required=False)
 
     def clean(self):
         data = super().clean()
-        if data.get("verdict") == Verdict.REJECT and not (data.get("reason") or "").strip():
+        if (
+            data.get("verdict") == Verdict.REJECT
+            and data.get("confirm")
+            and not (data.get("reason") or "").strip()
+        ):
             self.add_error("reason", "Please tell us why you reject it.")
         return data
