@@ -103,12 +103,14 @@ def slot_states(
             ),
             None,
         )
+    # Approving a red flag is clearing it (the run may go on): the slot says so, as the button did.
+    approved_word = "cleared" if TICKET_TYPES[type_id].red_flag else "approved"
     states = []
     for slot in required_roles:
         label = slot_label(slot, client_visible=client_visible)
         approval = approvals.get(slot)
         if approval is not None:
-            states.append(SlotState(label, "approved", "ok", _who(approval)))
+            states.append(SlotState(label, approved_word, "ok", _who(approval)))
         elif status == OPEN:
             states.append(SlotState(label, "waiting", "waiting"))
         elif ending is not None and veto:

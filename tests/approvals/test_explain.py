@@ -166,3 +166,9 @@ def test_clearing_a_red_flag_reads_cleared():
         )
         == "You cleared A8-LOOP as operator: it is cleared."
     )
+
+
+def test_a_cleared_red_flags_slot_reads_cleared():
+    assert states(
+        "A8", ["operator/admin"], "approved", [("operator", "operator/admin", "approve", "olga")]
+    ) == [("operator or admin", "cleared", "by olga as operator")]
