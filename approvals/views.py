@@ -295,8 +295,11 @@ def ticket_detail(request, ticket: Ticket, role: str):
     return _render_ticket_page(request, ticket, role=role)
 
 
-def _needs_confirmation(ticket: Ticket, verdict: str) -> bool:
-    """Reject always asks first; a request for changes asks when it withdraws other tickets."""
+def _needs_confirmation(ticket: Ticket, verdict: str, user) -> bool:
+    """Reject always asks first; a request for changes asks when it withdraws other tickets.
+    A verdict the person may not give asks nothing: ticket_decide says why it is refused."""
+    if verdict not in ticket_allowed_verdicts(ticket=ticket, user=user):
+        return False
     if verdict == Verdict.REJECT:
         return True
     return verdict == Verdict.REQUEST_CHANGES and bool(ticket_withdraws(ticket))
@@ -326,9 +329,10 @@ def ticket_decision(request, ticket: Ticket, role: str):
     else:
         verdict = form.cleaned_data["verdict"]
         comment = form.cleaned_data["comment"]
-        if _needs_confirmation(ticket, verdict) and not form.cleaned_data["confirm"]:
+        asks_first = _needs_confirmation(ticket, verdict, request.user)
+        if asks_first and not form.cleaned_data["confirm"]:
             confirm_verdict = verdict  # nothing is written before the second button
-        elif verdict == Verdict.REJECT and not comment.strip():
+        elif asks_first and verdict == Verdict.REJECT and not comment.strip():
             confirm_verdict, status = verdict, 422
             error = "Say why you reject it: the requester sees your reason."
         else:

@@ -116,6 +116,18 @@ def test_a_confirmed_reject_with_a_reason_rejects_and_says_what_happened(client,
     assert "is now" not in page
 
 
+def test_a_reject_the_person_may_not_give_is_refused_at_once(client, staff, v2):
+    a5 = tickets_of(v2)["A5"]
+    client.force_login(staff[Role.OPERATOR])
+
+    response = client.post(decide_url(a5), {"verdict": "reject"})
+
+    assert response.status_code == 403
+    assert "can&#x27;t reject" in response.content.decode()
+    assert 'data-testid="confirm"' not in response.content.decode()
+    assert not TicketDecision.objects.exists()
+
+
 def test_with_htmx_the_confirmation_is_swapped_into_the_decision_region(client, staff, v2):
     a5 = tickets_of(v2)["A5"]
     client.force_login(staff[Role.PLANNER])
