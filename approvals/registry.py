@@ -54,6 +54,9 @@ class ClientWords:
     title: str  # "Always-on plan, December update"
     kind: str = ""  # "Budget increase", "Proposed replan"; "" -> the portal's own rule
     summary: tuple[str, ...] | None = None  # the changes in sentences; None -> the diff preview's
+    # Before/after rows a sentence can't carry ("Messaging": the old and the new wording), as
+    # {"field", "before", "after"} in the client's words; the team's field paths are never shown.
+    changes: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)

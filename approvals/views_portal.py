@@ -91,7 +91,12 @@ def _words(ticket: Ticket) -> dict:
         # The ticket's summary explains to the team why it needs approval (guardrails,
         # thresholds): shown only where no owner speaks for the subject.
         "lead": "" if words is not None else ticket.summary,
-        "diff": {**diff, "summary": sentences},
+        # Before/after rows only as the owner words them: the team's rows name field paths.
+        "diff": {
+            **diff,
+            "summary": sentences,
+            "changes": list(words.changes) if words is not None else [],
+        },
         "sentences": sentences,
     }
 

@@ -21,14 +21,22 @@ def _version_of(ticket) -> PlanVersion | None:
 
 def ticket_client_words(ticket) -> ClientWords | None:
     """ "Always-on plan, December update": the track and the change as the client knows them,
-    with the diff preview's client sentences (never the ticket's title, written for the team)."""
+    with the diff preview's client sentences (never the ticket's title, written for the team)
+    and the new messaging beside the old ("Messaging is updated (see the new wording)")."""
     version = _version_of(ticket)
     if version is None:
         return None
     raw = ticket.diff.get("raw") if isinstance(ticket.diff, dict) else None
     raw = raw if isinstance(raw, dict) else {}
     totals = raw.get("totals") if isinstance(raw.get("totals"), dict) else {}
+    messaging = raw.get("messaging") if isinstance(raw.get("messaging"), dict) else None
+    changes = (
+        ({"field": "Messaging", "before": messaging["before"], "after": messaging["after"]},)
+        if messaging and messaging.get("before")
+        else ()
+    )
     return ClientWords(
+        changes=changes,
         title=version_client_title(
             track_key=version.track.key,
             kind=version.kind,

@@ -124,3 +124,38 @@ def test_the_demo_portal_names_tracks_changes_and_money_as_the_client_knows_them
     assert "Always-on plan, December update" in home
     assert "Social budget up 12% (€30,000 → €33,600) from 1 Dec." in home
     assert "Always-on plan: Social daily budget €300 → €345" in home
+
+
+def test_a_version_shows_the_client_its_new_wording_beside_the_old(
+    client, acme, acme_v1, make_member
+):
+    from audit.actors import Actor
+    from plans.services import plan_version_create_draft, plan_version_submit
+    from tests.plans.plan_samples import changed, search_up_12_pct, winter_plan
+
+    alice = make_member("alice", acme, Role.PLANNER)
+    carol = make_member("carol", acme, Role.CLIENT)
+
+    def search_up_and_new_words(plan):
+        search_up_12_pct(plan)
+        plan["messaging"] = "Warmer than ever: the winter sale goes on."
+
+    draft = plan_version_create_draft(
+        tenant=acme,
+        track_key="always_on",
+        kind="revise",
+        payload=changed(winter_plan(), search_up_and_new_words),
+        actor=Actor.for_user(alice),
+        reason="search converts well",
+    )
+    plan_version_submit(version=draft, actor=Actor.for_user(alice))
+    a5 = Ticket.objects.get(plan_version=draft.number, type="A5")
+    client.force_login(carol)
+
+    html = client.get(reverse("portal:item", kwargs={"public_id": a5.public_id})).content.decode()
+
+    text = visible_text(html)
+    assert "Always-on plan, December update" in text
+    assert "Messaging Warm up for less: the winter sale is on. " in text
+    assert "Warmer than ever: the winter sale goes on." in text
+    assert internal_words_in(text) == []
