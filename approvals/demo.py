@@ -95,7 +95,7 @@ DEMO_TICKETS: list[dict] = [
         "key": "a7-creative-theme",
         "type": "A7",
         "title": "Approve creative theme 'Cosy winter at home'",
-        "summary": "New creative theme for December; the client approves, legal keeps its veto.",
+        "summary": "A new creative theme for December: please approve it before the ads are made.",
         "platform": "meta",
         "requesting_agent": "creative-agent",
         "required_roles": ["planner", "legal", "client"],
@@ -127,7 +127,9 @@ GLOBEX_TICKETS: list[dict] = [
         "key": "globex-a7-clinic-theme",
         "type": "A7",
         "title": "Approve creative theme 'Care, closer to home'",
-        "summary": "New theme for the clinic-finder campaign; legal has reviewed the claims.",
+        "summary": (
+            "New theme for the clinic-finder campaign; our compliance team has checked the claims."
+        ),
         "platform": "meta",
         "requesting_agent": "creative-agent",
         "required_roles": ["planner", "legal", "client"],

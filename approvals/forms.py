@@ -12,6 +12,9 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Comment (optional)",
     )
+    # Set by the second button of a decision that asks first (reject; a request for changes that
+    # withdraws other tickets): the first press only shows what it will do.
+    confirm = forms.BooleanField(required=False)
 
 
 class CommentForm(forms.Form):
@@ -33,9 +36,15 @@ class PortalDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Reason",
     )
+    # A rejection is confirmed on a second step, which asks for the reason.
+    confirm = forms.BooleanField(required=False)
 
     def clean(self):
         data = super().clean()
-        if data.get("verdict") == Verdict.REJECT and not (data.get("reason") or "").strip():
+        if (
+            data.get("verdict") == Verdict.REJECT
+            and data.get("confirm")
+            and not (data.get("reason") or "").strip()
+        ):
             self.add_error("reason", "Please tell us why you reject it.")
         return data

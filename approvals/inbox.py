@@ -193,7 +193,8 @@ def with_sla_state(qs: QuerySet[Ticket], state: str, *, now: datetime) -> QueryS
 
 
 def ticket_subject_label(ticket: Ticket) -> str:
-    """What the ticket is about, for a button: "v12", "change set cs-3f2a9c1d4e", "run-93ab" —
+    """What the ticket is about, for a button: "v12", "change set cs-3f2a9c1d4e", "run-93ab",
+    “DNS record for acme-shop.de” —
     in full, and never the ticket itself. The subject's owner names it where it registered a
     label (approvals/registry.py)."""
     handler = handler_for(ticket.subject_type) if ticket.subject_type else None
@@ -208,7 +209,8 @@ def ticket_subject_label(ticket: Ticket) -> str:
     if ticket.run_id:
         # Run ids often read "run-93ab" already; "run run-93ab" would stutter.
         return ticket.run_id if ticket.run_id.lower().startswith("run") else f"run {ticket.run_id}"
-    return ticket.ticket_type.name.lower()
+    # Nothing else names the subject (an access request, a creative theme): the title does.
+    return f"“{ticket.title}”"
 
 
 def approved_slots(ticket: Ticket) -> set[str]:
@@ -222,7 +224,10 @@ def waiting_slots(ticket: Ticket) -> list[str]:
     """The approval slots still open, as people read them ("operator or admin")."""
     if not ticket.is_open:
         return []
-    return [slot_label(slot) for slot in open_slots(ticket.required_roles, approved_slots(ticket))]
+    return [
+        slot_label(slot, client_visible=ticket.client_visible)
+        for slot in open_slots(ticket.required_roles, approved_slots(ticket))
+    ]
 
 
 def verdicts_for_role(ticket: Ticket, *, role: str, user) -> list[str]:

@@ -99,6 +99,16 @@ class Ticket(models.Model):
     overrides = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="overridden_by"
     )
+    # A cancelled ticket points at the ticket whose outcome withdrew it (a request for changes on
+    # an A5 withdraws the version's A7), so its page can say why and link there.
+    cancelled_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cancelled_tickets",
+        help_text="the ticket whose outcome withdrew this one",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -165,6 +175,14 @@ class Ticket(models.Model):
     @property
     def is_red_flag(self) -> bool:
         return self.type in RED_FLAG_TYPES
+
+    @property
+    def status_label(self) -> str:
+        """The status in words: an approved red flag reads "Cleared" (the run may go on), as the
+        operator's button said; the stored value stays `approved`."""
+        if self.is_red_flag and self.status == TicketStatus.APPROVED:
+            return "Cleared"
+        return self.get_status_display()
 
     @property
     def is_loop_limit(self) -> bool:

@@ -17,6 +17,12 @@ AppConfig.ready(), for each `subject_type` it owns ("plan_version", "change_set"
   diff preview — a `(template_name, context)` pair the page includes, or None. The owner renders
   its own evidence and links (a recommendation's signal and numbers, a change set's page) without
   approvals knowing what a subject is.
+- `label(ticket)` (optional): how buttons name the subject, in full ("change set cs-3f2a9c").
+- `outcome(ticket)` (optional): where the subject stands after a decision, in a sentence for the
+  message that follows it ("v7 is now the current version of always_on"), or "".
+- `client_words(ticket)` (optional): how the client portal names the ticket, in the client's
+  words (a ClientWords, or None for the portal's own): the ticket's title and summary are written
+  for the team and may carry internal words (track keys, "revise v5", guardrails).
 
 And for each reference a ticket may carry (`plan_version`, `change_set_id`, `run_id`), a check
 that the tenant has it (`register_reference`): a ticket naming something the tenant does not have
@@ -42,6 +48,18 @@ ReferenceExists = Callable[[Any, Any], bool]  # (tenant, value) -> does the tena
 
 
 @dataclass(frozen=True)
+class ClientWords:
+    """A ticket as the client portal names it."""
+
+    title: str  # "Always-on plan, December update"
+    kind: str = ""  # "Budget increase", "Proposed replan"; "" -> the portal's own rule
+    summary: tuple[str, ...] | None = None  # the changes in sentences; None -> the diff preview's
+    # Before/after rows a sentence can't carry ("Messaging": the old and the new wording), as
+    # {"field", "before", "after"} in the client's words; the team's field paths are never shown.
+    changes: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
 class SubjectHandler:
     subject_type: str
     on_resolved: OnResolved
@@ -49,6 +67,8 @@ class SubjectHandler:
     authors: Authors | None = None
     panel: Panel | None = None
     label: Callable[[Any], str] | None = None  # ticket -> how buttons name its subject
+    outcome: Callable[[Any], str] | None = None  # ticket -> where its subject stands now
+    client_words: Callable[[Any], ClientWords | None] | None = None
 
 
 _handlers: dict[str, SubjectHandler] = {}
@@ -63,9 +83,18 @@ def register_subject(
     authors: Authors | None = None,
     panel: Panel | None = None,
     label: Callable[[Any], str] | None = None,
+    outcome: Callable[[Any], str] | None = None,
+    client_words: Callable[[Any], ClientWords | None] | None = None,
 ) -> None:
     _handlers[subject_type] = SubjectHandler(
-        subject_type, on_resolved, on_locked, authors=authors, panel=panel, label=label
+        subject_type,
+        on_resolved,
+        on_locked,
+        authors=authors,
+        panel=panel,
+        label=label,
+        outcome=outcome,
+        client_words=client_words,
     )
 
 
@@ -79,6 +108,22 @@ def subject_panel(ticket, *, user, role: str) -> tuple[str, dict] | None:
     if handler is None or handler.panel is None:
         return None
     return handler.panel(ticket, user, role)
+
+
+def subject_outcome(ticket) -> str:
+    """Where the ticket's subject stands now, as its owner says it, or ""."""
+    handler = _handlers.get(ticket.subject_type) if ticket.subject_type else None
+    if handler is None or handler.outcome is None:
+        return ""
+    return handler.outcome(ticket)
+
+
+def subject_client_words(ticket) -> ClientWords | None:
+    """The ticket in the client's words, as its subject's owner says it, or None."""
+    handler = _handlers.get(ticket.subject_type) if ticket.subject_type else None
+    if handler is None or handler.client_words is None:
+        return None
+    return handler.client_words(ticket)
 
 
 def register_reference(field: str, exists: ReferenceExists) -> None:

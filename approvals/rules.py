@@ -43,10 +43,13 @@ def decision_refusal(
         )
     if role == CLIENT and not client_visible:
         return Refusal("not_allowed", "Clients may only act on tickets shown to them.")
-    needs = " and ".join(slot_label(slot) for slot in required) or "nobody"
-    fills_a_slot = role in roles_that_may_approve(required)
+    needs = (
+        " and ".join(slot_label(slot, client_visible=client_visible) for slot in required)
+        or "nobody"
+    )
+    fills_a_slot = role in roles_that_may_approve(required, client_visible=client_visible)
     if verdict == "approve":
-        slot = slot_for_role(required, role, approved_slots)
+        slot = slot_for_role(required, role, approved_slots, client_visible=client_visible)
         if slot is not None and own_work:
             return Refusal(
                 "own_work", f"{own_work[0].upper()}{own_work[1:]}; another {role} must approve."

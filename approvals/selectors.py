@@ -8,10 +8,17 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from approvals.models import Ticket, TicketStatus, Verdict
+from approvals.explain import Withdrawn
+from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
 from approvals.registry import handler_for, reference_exists
 from approvals.rules import allowed_verdicts
-from approvals.types import TICKET_TYPES, client_must_approve_budget, open_slots
+from approvals.types import (
+    TICKET_TYPES,
+    client_must_approve_budget,
+    open_slots,
+    slot_label,
+    slot_roles,
+)
 from tenants.access import tenant_ids_for
 from tenants.models import INTERNAL_ROLES, Membership, Role, TenantPolicy
 
@@ -49,8 +56,61 @@ def ticket_progress(ticket: Ticket) -> TicketProgress:
     approved = ticket_approved_slots(ticket)
     return TicketProgress(
         approved=[slot for slot in ticket.required_roles if slot in approved],
-        pending=open_slots(ticket.required_roles, approved),
+        pending=ticket_pending_slots(ticket, approved_slots=approved),
     )
+
+
+def ticket_pending_slots(ticket: Ticket, *, approved_slots: set[str] | None = None) -> list[str]:
+    """The slots still open, each with only the roles that can act on the ticket: an internal
+    A4's "admin/client" is "admin", since the client can't see it."""
+    if approved_slots is None:
+        approved_slots = ticket_approved_slots(ticket)
+    return [
+        "/".join(slot_roles(slot, client_visible=ticket.client_visible))
+        for slot in open_slots(ticket.required_roles, approved_slots)
+    ]
+
+
+def _as_withdrawn(tickets) -> list[Withdrawn]:
+    approved: dict[int, set[str]] = {}
+    for ticket_id, slot in TicketDecision.objects.filter(
+        ticket__in=[t.pk for t in tickets], verdict=Verdict.APPROVE
+    ).values_list("ticket_id", "slot"):
+        approved.setdefault(ticket_id, set()).add(slot)
+    return [
+        Withdrawn(
+            public_id=t.public_id,
+            waiting_for=tuple(
+                slot_label(slot, client_visible=t.client_visible)
+                for slot in open_slots(t.required_roles, approved.get(t.pk, set()))
+            ),
+            type_name=t.ticket_type.name,
+        )
+        for t in tickets
+    ]
+
+
+def ticket_withdraws(ticket: Ticket) -> list[Withdrawn]:
+    """The other open tickets about the same subject, which a rejection or a request for changes
+    on `ticket` withdraws: the subject's owner ends the subject's approval (a version goes back
+    to draft, a change set is refused, a run ends) and cancels the rest (registry.py)."""
+    if not ticket.is_open or not ticket.subject_type or handler_for(ticket.subject_type) is None:
+        return []
+    siblings = list(
+        subject_blocking_tickets(
+            tenant=ticket.tenant_id,
+            subject_type=ticket.subject_type,
+            subject_id=ticket.subject_id,
+        )
+        .exclude(pk=ticket.pk)
+        .order_by("pk")
+    )
+    return _as_withdrawn(siblings)
+
+
+def ticket_withdrew(ticket: Ticket) -> list[Withdrawn]:
+    """The tickets that `ticket`'s outcome withdrew (Ticket.cancelled_by)."""
+    return _as_withdrawn(list(ticket.cancelled_tickets.order_by("pk")))
 
 
 def ticket_own_work(ticket: Ticket, user) -> str:

@@ -5,6 +5,7 @@ appends its audit events; a ticket that reaches a final status calls its subject
 from __future__ import annotations
 
 import secrets
+from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -81,6 +82,13 @@ class TicketConflict(TicketError, Conflict):
 
     code = "conflict"
     status = 409
+
+
+# The ticket whose outcome its subject's owner is acting on (inside _resolve). Owners cancel the
+# subject's other open tickets there (a request for changes on an A5 sends the version back to
+# draft and withdraws its A7) without knowing which ticket caused it: ticket_cancel reads it here,
+# so the withdrawn ticket can name and link its cause.
+_resolving: ContextVar[Ticket | None] = ContextVar("approvals_resolving", default=None)
 
 
 def _invalid(fields: dict[str, str]) -> TicketInvalid:
@@ -329,7 +337,9 @@ def ticket_open(
 
 def _waiting_rows(ticket: Ticket, *, approved_slots: set[str]) -> list[TicketWaitingRole]:
     """The "my queue" rows of an open ticket: a role per open slot it may fill."""
-    roles = roles_that_may_approve(open_slots(ticket.required_roles, approved_slots))
+    roles = roles_that_may_approve(
+        open_slots(ticket.required_roles, approved_slots), client_visible=ticket.client_visible
+    )
     return [
         TicketWaitingRole(
             ticket=ticket,
@@ -362,9 +372,9 @@ def ticket_waiting_roles_rebuild(*, tenant_ids: list[int] | None = None) -> int:
     ).values_list("ticket_id", "slot"):
         approved.setdefault(ticket_id, set()).add(slot)
     rows = []
-    for ticket in tickets.only("pk", "tenant_id", "required_roles", "created_at").iterator(
-        chunk_size=5000
-    ):
+    for ticket in tickets.only(
+        "pk", "tenant_id", "required_roles", "client_visible", "created_at"
+    ).iterator(chunk_size=5000):
         rows.extend(_waiting_rows(ticket, approved_slots=approved.get(ticket.pk, set())))
     TicketWaitingRole.objects.bulk_create(rows, batch_size=5000)
     return len(rows)
@@ -411,7 +421,13 @@ def _lock(ticket: Ticket) -> Ticket:
 
 
 def _resolve(
-    ticket: Ticket, *, outcome: str, actor: Actor, note: str = "", call_handler: bool = True
+    ticket: Ticket,
+    *,
+    outcome: str,
+    actor: Actor,
+    note: str = "",
+    call_handler: bool = True,
+    cancelled_by: Ticket | None = None,
 ) -> None:
     """Close a locked open ticket, audit it, then let the subject's owner act on the outcome."""
     TicketWaitingRole.objects.filter(ticket=ticket).delete()  # a closed ticket waits for nobody
@@ -420,6 +436,7 @@ def _resolve(
     ticket.resolved_by = actor.user if actor.type == "user" else None
     ticket.resolved_by_label = str(actor)[:150]
     ticket.resolution_note = note
+    ticket.cancelled_by = cancelled_by
     ticket.save(
         update_fields=[
             "status",
@@ -427,24 +444,32 @@ def _resolve(
             "resolved_by",
             "resolved_by_label",
             "resolution_note",
+            "cancelled_by",
             "updated_at",
         ]
     )
+    data = {"type": ticket.type, "status": outcome, "note": note}
+    if cancelled_by is not None:
+        data["cancelled_by"] = cancelled_by.public_id
     audit_event_append(
         tenant=ticket.tenant_id,
         actor=actor,
         action=AuditAction.ticket_resolved(outcome),
         resource=ticket,
         plan_version=ticket.plan_version,
-        data={"type": ticket.type, "status": outcome, "note": note},
+        data=data,
     )
     handler = handler_for(ticket.subject_type) if ticket.subject_type and call_handler else None
     if handler is not None:
-        handler.on_resolved(ticket, outcome, actor)
+        token = _resolving.set(ticket)
+        try:
+            handler.on_resolved(ticket, outcome, actor)
+        finally:
+            _resolving.reset(token)
 
 
 def _already_resolved(ticket: Ticket) -> TicketConflict:
-    return TicketConflict(f"{ticket.public_id} is already {ticket.get_status_display().lower()}.")
+    return TicketConflict(f"{ticket.public_id} is already {ticket.status_label.lower()}.")
 
 
 def _user_of(actor: Actor):
@@ -503,7 +528,9 @@ def ticket_decide(
     if verdict != Verdict.APPROVE and not comment and role == Role.CLIENT:
         raise TicketError("Please give a reason.")
     slot = (
-        slot_for_role(ticket.required_roles, role, approved) if verdict == Verdict.APPROVE else ""
+        slot_for_role(ticket.required_roles, role, approved, client_visible=ticket.client_visible)
+        if verdict == Verdict.APPROVE
+        else ""
     )
     TicketDecision.objects.create(
         ticket=ticket, user=user, role=role, slot=slot or "", verdict=verdict, comment=comment
@@ -554,7 +581,10 @@ def ticket_comment_add(*, ticket: Ticket, actor: Actor, body: str) -> TicketComm
 
 @transaction.atomic
 def ticket_cancel(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
-    """Withdraw an open ticket (e.g. its plan draft was withdrawn). Cancelling twice is a no-op."""
+    """Withdraw an open ticket (e.g. its plan draft was withdrawn). Cancelling twice is a no-op.
+
+    Called while another ticket's outcome is being carried out (a request for changes on the
+    version's A5 withdraws its A7), the cancelled ticket records that ticket as its cause."""
     reason = _text(reason, "reason")
     if not reason:
         raise TicketError("Say why the ticket is cancelled.")
@@ -563,7 +593,14 @@ def ticket_cancel(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
         return ticket
     if not ticket.is_open:
         raise _already_resolved(ticket)
-    _resolve(ticket, outcome=TicketStatus.CANCELLED, actor=actor, note=reason)
+    cause = _resolving.get()
+    _resolve(
+        ticket,
+        outcome=TicketStatus.CANCELLED,
+        actor=actor,
+        note=reason,
+        cancelled_by=cause if cause is not None and cause.pk != ticket.pk else None,
+    )
     return ticket
 
 

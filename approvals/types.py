@@ -113,13 +113,19 @@ INTERNAL_ONLY_TYPES = tuple(t.id for t in TICKET_TYPES.values() if t.internal_on
 API_OPENABLE_TYPES = tuple(t.id for t in TICKET_TYPES.values() if t.api_openable)
 
 
-def slot_roles(slot: str) -> tuple[str, ...]:
-    """The roles that may fill one approval slot: "operator/admin" -> ("operator", "admin")."""
-    return tuple(role for role in slot.split(SLOT_SEPARATOR) if role)
+def slot_roles(slot: str, *, client_visible: bool = True) -> tuple[str, ...]:
+    """The roles that may fill one approval slot: "operator/admin" -> ("operator", "admin").
+
+    On a ticket the client can't see (`client_visible=False`), the client fills nothing: an
+    internal A4's "admin/client" slot is the admin's alone, so it never waits for the client."""
+    roles = tuple(role for role in slot.split(SLOT_SEPARATOR) if role)
+    if not client_visible:
+        roles = tuple(role for role in roles if role != Role.CLIENT)
+    return roles
 
 
-def slot_label(slot: str) -> str:
-    return " or ".join(slot_roles(slot))
+def slot_label(slot: str, *, client_visible: bool = True) -> str:
+    return " or ".join(slot_roles(slot, client_visible=client_visible))
 
 
 def is_valid_slot(slot: str) -> bool:
@@ -132,17 +138,25 @@ def open_slots(required_roles: list[str] | tuple[str, ...], approved_slots: set[
 
 
 def slot_for_role(
-    required_roles: list[str] | tuple[str, ...], role: str, approved_slots: set[str]
+    required_roles: list[str] | tuple[str, ...],
+    role: str,
+    approved_slots: set[str],
+    *,
+    client_visible: bool = True,
 ) -> str | None:
     """The first slot `role` may still fill, or None."""
     for slot in open_slots(required_roles, approved_slots):
-        if role in slot_roles(slot):
+        if role in slot_roles(slot, client_visible=client_visible):
             return slot
     return None
 
 
-def roles_that_may_approve(required_roles: list[str] | tuple[str, ...]) -> set[str]:
-    return {role for slot in required_roles for role in slot_roles(slot)}
+def roles_that_may_approve(
+    required_roles: list[str] | tuple[str, ...], *, client_visible: bool = True
+) -> set[str]:
+    return {
+        role for slot in required_roles for role in slot_roles(slot, client_visible=client_visible)
+    }
 
 
 def client_must_approve_budget(

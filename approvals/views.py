@@ -16,6 +16,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from approvals import registry
+from approvals.explain import (
+    Decision,
+    decision_message,
+    ends_for_everyone,
+    slot_states,
+    withdraw_warning,
+)
 from approvals.filters import QUEUE_MINE, InboxFilter
 from approvals.forms import CommentForm, DecisionForm
 from approvals.inbox import (
@@ -25,12 +32,18 @@ from approvals.inbox import (
     red_flags,
     ticket_subject_label,
     waiting_for,
+    waiting_slots,
 )
-from approvals.models import Ticket, Verdict
-from approvals.registry import subject_panel
-from approvals.selectors import ticket_allowed_verdicts, ticket_own_work
+from approvals.models import Ticket, TicketStatus, Verdict
+from approvals.registry import subject_outcome, subject_panel
+from approvals.selectors import (
+    ticket_allowed_verdicts,
+    ticket_own_work,
+    ticket_withdraws,
+    ticket_withdrew,
+)
 from approvals.services import ticket_comment_add, ticket_decide
-from approvals.types import roles_that_may_approve, slot_label
+from approvals.types import roles_that_may_approve
 from audit.actors import Actor
 from config.errors import DomainError
 from tenants.access import memberships_of
@@ -136,18 +149,57 @@ def _verdict_word(ticket: Ticket, verdict: str) -> str:
     return VERDICT_WORDS[verdict]
 
 
+def _action_label(ticket: Ticket, verdict: str, subject: str) -> str:
+    """ "Approve A5 for v12": the verdict, the ticket's type and its subject in full."""
+    return f"{_verdict_word(ticket, verdict)} {ticket.type} for {subject}"
+
+
+def _explained(decisions) -> list[Decision]:
+    return [Decision(d.role, d.slot, d.verdict, d.user.get_username()) for d in decisions]
+
+
+# How a cancelled ticket names what withdrew it: "Withdrawn because A5-… was rejected".
+CAUSE_WORDS = {
+    TicketStatus.APPROVED: "was approved",
+    TicketStatus.REJECTED: "was rejected",
+    TicketStatus.CHANGES_REQUESTED: "was sent back for changes",
+    TicketStatus.CANCELLED: "was withdrawn",
+}
+
+
+def _confirm_context(ticket: Ticket, verdict: str, subject: str, withdraws) -> dict:
+    """The step between pressing Reject (or a Request changes that withdraws other tickets) and
+    acting: a reason and a second, explicit button. Without JavaScript it is the ticket page with
+    this step in its decision region; with htmx only the region is swapped."""
+    action = _action_label(ticket, verdict, subject)
+    return {
+        "verdict": verdict,
+        "label": f"Confirm: {action[0].lower()}{action[1:]}",
+        "reason_required": verdict == Verdict.REJECT,
+        "reason_label": (
+            "Why do you reject it? (required; the requester sees it)"
+            if verdict == Verdict.REJECT
+            else "What should change? (the requester sees it)"
+        ),
+        "warning": withdraw_warning(withdraws),
+    }
+
+
 def _decision_context(ticket: Ticket, user, **extra) -> dict:
-    """The swappable decision region: status, who approved in which role, the allowed buttons."""
+    """The swappable decision region: status, what became of each approval slot, the links to
+    the tickets that overrode or withdrew this one, and the buttons allowed now."""
     decisions = list(ticket.decisions.select_related("user"))
-    approved_by = {d.slot: d for d in decisions if d.verdict == Verdict.APPROVE}
     subject = ticket_subject_label(ticket)
+    verdicts = ticket_allowed_verdicts(ticket=ticket, user=user)
     actions = [
         {
             "verdict": verdict,
-            "label": f"{_verdict_word(ticket, verdict)} {ticket.type} for {subject}",
+            "label": _action_label(ticket, verdict, subject),
+            "ends_for_everyone": ends_for_everyone(verdict),
         }
-        for verdict in ticket_allowed_verdicts(ticket=ticket, user=user)
+        for verdict in verdicts
     ]
+    withdraws = ticket_withdraws(ticket) if any(ends_for_everyone(v) for v in verdicts) else []
     own_work = ticket_own_work(ticket, user) if actions else ""
     role = (
         Membership.objects.filter(user=user, tenant_id=ticket.tenant_id)
@@ -156,22 +208,47 @@ def _decision_context(ticket: Ticket, user, **extra) -> dict:
         if own_work
         else None
     )
+    override = ticket.overridden_by.order_by("pk").first() if not ticket.is_open else None
+    confirm_verdict = extra.get("confirm_verdict")
     return {
         "ticket": ticket,
         "actions": actions,
         # Four eyes: say why there is no Approve button for the person who wrote it.
         "own_work": (
             f"{own_work[0].upper()}{own_work[1:]}; another {role} must approve."
-            if own_work and role in roles_that_may_approve(ticket.required_roles)
+            if own_work
+            and role
+            in roles_that_may_approve(ticket.required_roles, client_visible=ticket.client_visible)
             else ""
         ),
-        "slots": [
-            {"label": slot_label(slot), "decision": approved_by.get(slot)}
-            for slot in ticket.required_roles
-        ],
+        "slots": slot_states(
+            type_id=ticket.type,
+            required_roles=ticket.required_roles,
+            client_visible=ticket.client_visible,
+            status=ticket.status,
+            decisions=_explained(decisions),
+            override_id=override.public_id if override else "",
+        ),
         "decisions": decisions,
+        "override": override,
+        "cancelled_by": ticket.cancelled_by,
+        "withdrawn_note": (
+            ticket.resolution_note if ticket.status == TicketStatus.CANCELLED else ""
+        ),
+        "cause_words": CAUSE_WORDS.get(ticket.cancelled_by.status, "")
+        if ticket.cancelled_by
+        else "",
+        "withdraw_warning": withdraw_warning(
+            withdraws, verdicts=[v for v in verdicts if ends_for_everyone(v)]
+        ),
+        "confirm": (
+            _confirm_context(ticket, confirm_verdict, subject, withdraws)
+            if confirm_verdict in verdicts
+            else None
+        ),
         "decision_form": extra.get("decision_form") or DecisionForm(),
         "decision_error": extra.get("decision_error", ""),
+        "done_message": extra.get("done_message", ""),
     }
 
 
@@ -218,28 +295,62 @@ def ticket_detail(request, ticket: Ticket, role: str):
     return _render_ticket_page(request, ticket, role=role)
 
 
+def _needs_confirmation(ticket: Ticket, verdict: str, user) -> bool:
+    """Reject always asks first; a request for changes asks when it withdraws other tickets.
+    A verdict the person may not give asks nothing: ticket_decide says why it is refused."""
+    if verdict not in ticket_allowed_verdicts(ticket=ticket, user=user):
+        return False
+    if verdict == Verdict.REJECT:
+        return True
+    return verdict == Verdict.REQUEST_CHANGES and bool(ticket_withdraws(ticket))
+
+
+def _done_message(ticket: Ticket, *, verdict: str, role: str) -> str:
+    ticket.refresh_from_db()
+    return decision_message(
+        public_id=ticket.public_id,
+        type_id=ticket.type,
+        verdict=verdict,
+        role=role,
+        status=ticket.status,
+        waiting_for=waiting_slots(ticket),
+        withdrawn=ticket_withdrew(ticket),
+        outcome=subject_outcome(ticket),
+    )
+
+
 @require_POST
 @_staff_ticket_view
 def ticket_decision(request, ticket: Ticket, role: str):
     form = DecisionForm(request.POST)
-    error, status = "", 200
+    error, status, confirm_verdict, done = "", 200, None, ""
     if not form.is_valid():
         error, status = "Choose approve, reject or request changes.", 422
     else:
-        try:
-            ticket = ticket_decide(
-                ticket=ticket,
-                actor=Actor.for_user(request.user),
-                verdict=form.cleaned_data["verdict"],
-                comment=form.cleaned_data["comment"],
-                role=role,
-            )
-        except DomainError as refused:
-            # A plain form post answers with the refusal's status; htmx gets 200, because htmx
-            # does not swap error responses in and the message must replace the buttons.
-            error, status = refused.message, refused.status
+        verdict = form.cleaned_data["verdict"]
+        comment = form.cleaned_data["comment"]
+        asks_first = _needs_confirmation(ticket, verdict, request.user)
+        if asks_first and not form.cleaned_data["confirm"]:
+            confirm_verdict = verdict  # nothing is written before the second button
+        elif asks_first and verdict == Verdict.REJECT and not comment.strip():
+            confirm_verdict, status = verdict, 422
+            error = "Say why you reject it: the requester sees your reason."
+        else:
+            try:
+                ticket = ticket_decide(
+                    ticket=ticket,
+                    actor=Actor.for_user(request.user),
+                    verdict=verdict,
+                    comment=comment,
+                    role=role,
+                )
+                done = _done_message(ticket, verdict=verdict, role=role)
+            except DomainError as refused:
+                # A plain form post answers with the refusal's status; htmx gets 200, because
+                # htmx does not swap error responses in and the message must replace the buttons.
+                error, status = refused.message, refused.status
     if not request.htmx:
-        if error:
+        if error or confirm_verdict:
             return _render_ticket_page(
                 request,
                 ticket,
@@ -247,11 +358,17 @@ def ticket_decision(request, ticket: Ticket, role: str):
                 status=status,
                 decision_form=form,
                 decision_error=error,
+                confirm_verdict=confirm_verdict,
             )
-        messages.success(request, f"{ticket.public_id} is now {ticket.get_status_display()}.")
+        messages.success(request, done)
         return redirect(ticket_url(ticket))
     context = _decision_context(
-        ticket, request.user, decision_form=form if error else None, decision_error=error
+        ticket,
+        request.user,
+        decision_form=form if (error or confirm_verdict) else None,
+        decision_error=error,
+        confirm_verdict=confirm_verdict,
+        done_message=done,
     )
     # The decision's comment joins the thread and the decision the audit trail, and the subject
     # may have moved on (a draft made, a change set applied): swap them too (out of band).

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from approvals.forms import PortalDecisionForm
 from approvals.inbox import verdicts_for_role
 from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.registry import subject_client_words
 from approvals.services import ticket_decide
 from approvals.types import TicketType
 from audit.actors import Actor
@@ -51,7 +52,7 @@ def client_only(view):
 
 
 def portal_kind(ticket: Ticket) -> str:
-    """What the client is asked, in their words."""
+    """What the client is asked, in their words, when the subject's owner does not say."""
     if ticket.type == TicketType.A7:
         return "Creative theme"
     if ticket.type == TicketType.A4:
@@ -66,15 +67,59 @@ def portal_kind(ticket: Ticket) -> str:
     return ticket.ticket_type.name
 
 
+# A ticket's status as the client reads it: "open" is either waiting for them or with the team.
+CLIENT_STATUS = {
+    TicketStatus.APPROVED: ("Approved", "label-ok"),
+    TicketStatus.REJECTED: ("Rejected", "label-danger"),
+    TicketStatus.CHANGES_REQUESTED: ("Being revised", "label-warn"),
+    TicketStatus.CANCELLED: ("Withdrawn", ""),
+}
+
+
+def _words(ticket: Ticket) -> dict:
+    """The ticket in the client's words: its subject's owner names it where it can (a plan
+    version, a change set); otherwise the ticket's own title and summary, written for the client
+    (access requests and creative themes)."""
+    words = subject_client_words(ticket)
+    diff = ticket.diff if isinstance(ticket.diff, dict) else {}
+    sentences = diff.get("summary") if isinstance(diff.get("summary"), list) else []
+    if words is not None and words.summary is not None:
+        sentences = list(words.summary)
+    return {
+        "title": words.title if words is not None else ticket.title,
+        "kind": (words.kind if words is not None and words.kind else "") or portal_kind(ticket),
+        # The ticket's summary explains to the team why it needs approval (guardrails,
+        # thresholds): shown only where no owner speaks for the subject.
+        "lead": "" if words is not None else ticket.summary,
+        # Before/after rows only as the owner words them: the team's rows name field paths.
+        "diff": {
+            **diff,
+            "summary": sentences,
+            "changes": list(words.changes) if words is not None else [],
+        },
+        "sentences": sentences,
+    }
+
+
 def _item(ticket: Ticket, user) -> dict:
-    allowed = verdicts_for_role(ticket, role=Role.CLIENT, user=user)
+    """One portal item. It waits for the client until a client has decided on it, whatever the
+    ticket still waits for: after that it is with the team."""
+    client_decisions = [d for d in ticket.decisions.all() if d.role == Role.CLIENT]
+    allowed = [] if client_decisions else verdicts_for_role(ticket, role=Role.CLIENT, user=user)
     verdicts = [verdict for verdict in allowed if verdict in PORTAL_VERDICTS]
+    if ticket.is_open:
+        status = ("Waiting for you", "label-accent") if verdicts else ("With your team", "")
+    else:
+        status = CLIENT_STATUS.get(ticket.status, (ticket.get_status_display(), ""))
     return {
         "ticket": ticket,
-        "kind": portal_kind(ticket),
+        **_words(ticket),
+        "status": status[0],
+        "status_class": status[1],
         "verdicts": verdicts,
         "can_approve": Verdict.APPROVE in verdicts,
         "can_reject": Verdict.REJECT in verdicts,
+        "client_decision": client_decisions[-1] if client_decisions else None,
     }
 
 
@@ -102,11 +147,14 @@ def _client_ticket_or_404(request, public_id: str) -> Ticket:
     return ticket
 
 
-def _render_item(request, ticket: Ticket, *, form=None, error: str = "", status: int = 200):
+def _render_item(
+    request, ticket: Ticket, *, form=None, error: str = "", status: int = 200, confirm=False
+):
     context = {
         **_item(ticket, request.user),
         "form": form or PortalDecisionForm(),
         "error": error,
+        "confirm": confirm,
         "my_decisions": ticket.decisions.filter(user=request.user),
         "portal_nav": "home",
     }
@@ -118,34 +166,65 @@ def item(request, public_id: str):
     return _render_item(request, _client_ticket_or_404(request, public_id))
 
 
+def decided_message(item: dict, *, verdict: str, reason: str) -> str:
+    """The client's decision, quoted back: what they decided on, in the words they were shown
+    (never the ticket's title), their reason, and what happens next."""
+    what = " ".join(item["sentences"]).strip()
+    quoted = f"{item['title']} — “{what}”" if what else f"“{item['title']}”"
+    # A quotation that ends its own sentence ends this one too: no "….”." after it.
+    quoted += "" if quoted.rstrip("”").endswith((".", "!", "?")) else "."
+    if verdict == Verdict.APPROVE:
+        message = f"Thank you. You approved {quoted}"
+        ticket = item["ticket"]
+        if ticket.is_open:
+            message += " It now waits for your account team."
+        elif ticket.status == TicketStatus.APPROVED:
+            message += " It is approved."
+        return message
+    message = f"Thank you. You rejected {quoted}"
+    if reason:
+        message += f" Your reason: “{reason}”"
+        message += "" if reason.endswith((".", "!", "?")) else "."
+    return message + " Your account team has been told."
+
+
 @require_POST
 @client_only
 def item_decide(request, public_id: str):
+    """Approve at once; reject with a reason, after a confirmation step (nothing is written by
+    the first Reject, which shows what will be rejected and asks for the reason)."""
     ticket = _client_ticket_or_404(request, public_id)
     form = PortalDecisionForm(request.POST)
     if not form.is_valid():
-        return _render_item(request, ticket, form=form, status=422)
+        confirm = form.data.get("verdict") == Verdict.REJECT
+        return _render_item(request, ticket, form=form, status=422, confirm=confirm)
     verdict = form.cleaned_data["verdict"]
+    if verdict == Verdict.REJECT and not form.cleaned_data["confirm"]:
+        return _render_item(request, ticket, form=form, confirm=True)
+    reason = form.cleaned_data["reason"]
     try:
         ticket = ticket_decide(
             ticket=ticket,
             actor=Actor.for_user(request.user),
             verdict=verdict,
-            comment=form.cleaned_data["reason"],
+            comment=reason,
             role=Role.CLIENT,
         )
     except DomainError as refused:
         return _render_item(
             request, ticket, form=form, error=refused.message, status=refused.status
         )
-    done = "approved" if verdict == Verdict.APPROVE else "rejected"
-    messages.success(request, f"Thank you: you {done} “{ticket.title}”.")
+    ticket.refresh_from_db()
+    messages.success(
+        request,
+        decided_message(_item(ticket, request.user), verdict=verdict, reason=reason.strip()),
+    )
     return redirect("portal:home")
 
 
 @client_only
 def history(request):
-    decisions = (
+    decisions = list(
         TicketDecision.objects.filter(
             user=request.user,
             role=Role.CLIENT,
@@ -154,8 +233,18 @@ def history(request):
         .select_related("ticket", "ticket__tenant")
         .order_by("-created_at", "-id")[:HISTORY_SIZE]
     )
+    words = {d.ticket_id: _words(d.ticket) for d in decisions}
+    rows = [
+        {
+            "decision": d,
+            "title": words[d.ticket_id]["title"],
+            "verdict": "Approved" if d.verdict == Verdict.APPROVE else "Rejected",
+            "status": CLIENT_STATUS.get(d.ticket.status, ("With your team", "")),
+        }
+        for d in decisions
+    ]
     return render(
         request,
         "approvals/portal/history.html",
-        {"decisions": decisions, "portal_nav": "history"},
+        {"rows": rows, "portal_nav": "history"},
     )

@@ -21,6 +21,7 @@ class OptimizationConfig(AppConfig):
             on_resolved=tickets.on_change_set_ticket_resolved,
             on_locked=tickets.on_change_set_ticket_locked,
             panel=change_set_panel,
+            client_words=tickets.change_set_client_words,
         )
         register_subject(
             RECOMMENDATION_SUBJECT,

@@ -45,6 +45,60 @@ def channel_label(name: str) -> str:
     return CHANNEL_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
+# Tracks as a client names them (DESIGN.md "Plans, tracks and versions"); an event track is the
+# special day's own plan ("event_spring_launch" → "Spring launch plan").
+TRACK_LABELS = {
+    "always_on": "Always-on plan",
+    "branding": "Branding plan",
+    "engagement": "Engagement plan",
+}
+EVENT_PREFIX = "event_"
+
+
+def track_label(key: str) -> str:
+    if key in TRACK_LABELS:
+        return TRACK_LABELS[key]
+    name = key.removeprefix(EVENT_PREFIX).replace("_", " ").strip()
+    return f"{name[:1].upper()}{name[1:]} plan" if name else "Plan"
+
+
+def first_change_day(diff: dict) -> str | None:
+    """The earliest day a change takes effect: the first flight added, moved or changed."""
+    starts = [
+        start
+        for entry in diff.get("flights", [])
+        for start in (
+            [c["start"] for c in entry["changed"]]
+            + [f["start"] for f in entry["added"]]
+            + [m["after"]["start"] for m in entry["moved"]]
+        )
+    ]
+    return min(starts) if starts else None
+
+
+def version_client_title(*, track_key: str, kind: str, effective: str | date | None) -> str:
+    """A version as the client knows it: "Always-on plan, December update" (a revise),
+    "Always-on plan, December replan", or the track's plan itself for a first plan."""
+    track = track_label(track_key)
+    if kind not in ("revise", "replan"):
+        return track
+    if isinstance(effective, str):
+        effective = date.fromisoformat(effective)
+    month = f"{effective:%B} " if effective else ""
+    return f"{track}, {month}{'update' if kind == 'revise' else 'replan'}"
+
+
+def version_client_kind(*, kind: str, total_change: str | None) -> str:
+    """What the client is asked about a version, in their words."""
+    if kind == "replan":
+        return "Proposed replan"
+    if kind == "revise":
+        if total_change is not None and Decimal(total_change) > 0:
+            return "Budget increase"
+        return "Plan update"
+    return "New plan"
+
+
 def platform_label(name: str) -> str:
     return PLATFORM_LABELS.get(name, name.replace("_", " ").title())
 

@@ -136,11 +136,18 @@ STATUS_CLASSES = {
     TicketStatus.CHANGES_REQUESTED: "label-warn",
 }
 VERDICT_BUTTON_CLASSES = {Verdict.APPROVE: "btn-primary", Verdict.REJECT: "btn-danger"}
+# approvals.explain.SlotState.tone → the label's colour (the word is always beside it).
+SLOT_TONE_CLASSES = {"ok": "label-ok", "danger": "label-danger", "warn": "label-warn"}
 
 
 @register.filter
 def status_class(status: str) -> str:
     return STATUS_CLASSES.get(status, "")
+
+
+@register.filter
+def slot_tone_class(tone: str) -> str:
+    return SLOT_TONE_CLASSES.get(tone, "")
 
 
 @register.filter

@@ -3,12 +3,17 @@ decided (approvals/registry.py)."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from approvals.models import TicketStatus
+from approvals.registry import ClientWords
 from approvals.selectors import subject_blocking_tickets
 from audit.actors import Actor
+from config.formatting import money
 from optimization.models import ChangeSet, Recommendation
 from optimization.services.change_sets import (
     SUBJECT_TYPE,
+    _currency,
     _lock_change_set,
     change_set_apply,
     change_set_reject,
@@ -19,6 +24,7 @@ from optimization.services.recommendations import (
     recommendation_draft,
     recommendation_lock_for_decision,
 )
+from plans.summary import channel_label, track_label
 
 
 def _change_set_of(ticket) -> ChangeSet | None:
@@ -52,6 +58,39 @@ def on_change_set_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
     if ticket.resolution_note:
         note += f": {ticket.resolution_note}"
     change_set_reject(change_set=change_set, actor=actor, note=note)
+
+
+def change_set_client_words(ticket) -> ClientWords | None:
+    """How the client portal names a spend approval: "Always-on plan: Social daily budget
+    €300 → €345" — the track and the channels as the client knows them, never the change set's
+    id or the guardrail that stopped it."""
+    change_set = _change_set_of(ticket)
+    if change_set is None:
+        return None
+    raw = ticket.diff.get("raw") if isinstance(ticket.diff, dict) else None
+    channels = raw.get("channels") if isinstance(raw, dict) else None
+    moves = []
+    for check in channels if isinstance(channels, list) else []:
+        try:
+            live = Decimal(str(check["live_daily_budget"]))
+            delta = Decimal(str(check["delta"]))
+        except (KeyError, TypeError, InvalidOperation):
+            continue
+        moves.append((channel_label(str(check.get("channel", ""))), live, delta))
+    currency = _currency(change_set.track)
+    plan = track_label(change_set.track.key)
+    if len(moves) == 1:
+        label, live, delta = moves[0]
+        title = (
+            f"{plan}: {label} daily budget {money(live, currency)} → "
+            f"{money(live + delta, currency)}"
+        )
+    elif moves:
+        title = f"{plan}: daily budgets of {', '.join(label for label, _, _ in moves)}"
+    else:
+        title = f"{plan}: daily budgets"
+    rises = sum((delta for _, _, delta in moves), Decimal("0")) > 0
+    return ClientWords(title=title, kind="Budget increase" if rises else "Budget change")
 
 
 def _recommendation_of(ticket) -> Recommendation | None:

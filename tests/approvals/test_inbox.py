@@ -323,7 +323,7 @@ def test_a_page_of_no_tickets_is_an_empty_first_page(acme, staff):
 @pytest.mark.parametrize(
     ("kwargs", "label"),
     [
-        ({"type": "A5", "plan_version": None}, "plan revise / replan approval"),
+        ({"type": "A4", "title": "DNS record for acme-shop.de"}, "“DNS record for acme-shop.de”"),
         ({"type": "A3", "change_set_id": "cs-7f3a9c41d2"}, "change set cs-7f3a9c41d2"),
         ({"type": "A8", "run_id": "run-93ab"}, "run-93ab"),
     ],

@@ -102,7 +102,12 @@ def test_a_client_approves_a_budget_increase(client, carol, alice, items):
     decision = TicketDecision.objects.get(ticket=items["budget"], user=carol)
     assert (decision.role, decision.verdict) == ("client", "approve")
     assert Ticket.objects.get(pk=items["budget"].pk).status == TicketStatus.APPROVED
-    assert "Thank you: you approved" in response.content.decode()
+    page = response.content.decode()
+    # The decision quoted back: what was approved, in the words the client was shown.
+    assert (
+        "Thank you. You approved Budget increase for search — “Search budget up 12% "
+        "(€40,000 → €44,800) from 1 Dec”. It is approved." in page
+    )
     assert AuditEvent.objects.filter(
         resource_id=items["budget"].public_id, action="ticket.decided", actor_id=str(carol.pk)
     ).exists()
@@ -127,10 +132,16 @@ def test_a_proposed_replan_can_only_be_rejected_and_only_with_a_reason(client, c
     decide = reverse("portal:item_decide", kwargs={"public_id": items["replan"].public_id})
 
     page = client.get(item_url).content.decode()
-    without_reason = client.post(decide, {"verdict": "reject", "reason": "  "})
-    with_reason = client.post(decide, {"verdict": "reject", "reason": "TikTok is not for us."})
+    first_press = client.post(decide, {"verdict": "reject", "reason": ""})
+    without_reason = client.post(decide, {"verdict": "reject", "reason": "  ", "confirm": "1"})
+    assert not TicketDecision.objects.exists()  # nothing is written before a confirmed reason
+    with_reason = client.post(
+        decide, {"verdict": "reject", "reason": "TikTok is not for us.", "confirm": "1"}
+    )
 
     assert "Reject proposed replan" in page and "Approve proposed replan" not in page
+    assert first_press.status_code == 200
+    assert "Confirm: reject proposed replan" in first_press.content.decode()
     assert without_reason.status_code == 422
     assert "Please tell us why you reject it." in without_reason.content.decode()
     assert with_reason.status_code == 302
@@ -156,7 +167,7 @@ def test_the_history_lists_the_clients_own_decisions(client, carol, items):
     client.force_login(carol)
     client.post(
         reverse("portal:item_decide", kwargs={"public_id": items["replan"].public_id}),
-        {"verdict": "reject", "reason": "Not now."},
+        {"verdict": "reject", "reason": "Not now.", "confirm": "1"},
     )
 
     page = client.get(reverse("portal:history")).content.decode()
@@ -176,3 +187,43 @@ def test_a_client_opening_a_visible_ticket_on_the_dashboard_is_sent_to_the_porta
     assert response["Location"] == reverse(
         "portal:item", kwargs={"public_id": items["budget"].public_id}
     )
+
+
+def test_an_item_leaves_waiting_for_you_the_moment_the_client_has_decided(client, carol, items):
+    client.force_login(carol)
+    creative = items["creative"]  # planner, legal and client
+
+    client.post(
+        reverse("portal:item_decide", kwargs={"public_id": creative.public_id}),
+        {"verdict": "approve"},
+    )
+
+    assert Ticket.objects.get(pk=creative.pk).status == TicketStatus.OPEN  # the team still has to
+    home = client.get(reverse("portal:home")).content.decode()
+    waiting, with_team = home.split("<h1>Waiting for you</h1>")[1].split("With your team")
+    assert creative.title not in waiting
+    assert creative.title in with_team and "you approved it" in with_team
+    page = client.get(reverse("portal:item", kwargs={"public_id": creative.public_id}))
+    text = page.content.decode()
+    assert 'value="reject"' not in text and 'value="approve"' not in text
+    assert "You have decided; your account team is finishing this one." in text
+
+
+def test_a_rejection_is_confirmed_and_quoted_back_with_its_reason(client, carol, items):
+    client.force_login(carol)
+    decide = reverse("portal:item_decide", kwargs={"public_id": items["budget"].public_id})
+
+    step = client.post(decide, {"verdict": "reject"}).content.decode()
+    done = client.post(
+        decide, {"verdict": "reject", "reason": "Too much before Christmas.", "confirm": "1"}
+    )
+    home = client.get(done["Location"]).content.decode()
+
+    assert "You are about to reject <strong>Budget increase for search</strong>" in step
+    assert "Confirm: reject budget increase" in step
+    assert (
+        "Thank you. You rejected Budget increase for search — “Search budget up 12% "
+        "(€40,000 → €44,800) from 1 Dec”. Your reason: “Too much before Christmas.” Your account "
+        "team has been told." in home
+    )
+    assert Ticket.objects.get(pk=items["budget"].pk).status == TicketStatus.REJECTED

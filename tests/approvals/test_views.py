@@ -247,7 +247,9 @@ def test_approving_records_the_decision_and_says_so(client, staff, replan):
     assert AuditEvent.objects.filter(
         resource_id=replan.public_id, action="ticket.approved"
     ).exists()
-    assert f"{replan.public_id} is now Approved." in response.content.decode()
+    page = response.content.decode()
+    assert f"You approved {replan.public_id} as planner: it is approved." in page
+    assert "is now Approved" not in page
 
 
 def test_an_htmx_decision_swaps_the_decision_region_and_the_thread(client, staff, replan):

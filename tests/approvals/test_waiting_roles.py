@@ -56,7 +56,10 @@ def decide(ticket, user, verdict="approve", comment="ok"):
     [
         pytest.param("A1", {}, {"planner"}, id="A1-planner"),
         pytest.param("A2", {}, {"operator", "planner"}, id="A2-either-operator-or-planner"),
-        pytest.param("A4", {}, {"admin", "client"}, id="A4-either-admin-or-client"),
+        pytest.param(
+            "A4", {"client_visible": True}, {"admin", "client"}, id="A4-either-admin-or-client"
+        ),
+        pytest.param("A4", {}, {"admin"}, id="internal-A4-never-waits-for-the-client"),
         pytest.param(
             "A5", {"required_roles": ["planner", "client"]}, {"planner", "client"}, id="A5-client"
         ),
@@ -162,10 +165,10 @@ def _world(acme, globex, people):
 def test_the_rebuild_derives_the_rows_the_services_keep(acme, globex, people):
     _world(acme, globex, people)
     kept = all_rows()
-    assert len(kept) == 9
+    assert len(kept) == 8  # the internal A4 waits for the admin alone
 
     TicketWaitingRole.objects.all().delete()
-    assert ticket_waiting_roles_rebuild() == 9
+    assert ticket_waiting_roles_rebuild() == 8
 
     assert all_rows() == kept
 
@@ -185,8 +188,13 @@ def test_the_data_migration_fills_the_rows_of_existing_open_tickets(acme, globex
     kept = all_rows()
     TicketWaitingRole.objects.all().delete()
     migration = importlib.import_module("approvals.migrations.0006_ticket_waiting_role")
+    # 0009: a ticket the client can't see never waits for the client.
+    correction = importlib.import_module(
+        "approvals.migrations.0009_internal_tickets_never_wait_for_the_client"
+    )
 
     migration.fill_waiting_roles(django_apps, None)
+    correction.drop_client_rows_of_internal_tickets(django_apps, None)
 
     assert all_rows() == kept
 

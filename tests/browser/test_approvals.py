@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import expect
 
 from approvals.models import Ticket, TicketStatus
-from approvals.services import ticket_decide
+from approvals.services import ticket_decide, ticket_override
 from audit.actors import Actor
+from plans.services import plan_version_create_draft, plan_version_submit
+from tenants.demo import DEMO_PASSWORD
 from tenants.models import Role
 from tests.approvals.factories import open_ticket
+from tests.plans.plan_samples import changed, search_up_12_pct, winter_plan
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -123,7 +127,7 @@ def test_a_client_approves_a_budget_increase_but_cannot_open_an_internal_ticket(
     screenshot("approvals-portal-item-1280")
     _narrow(page, screenshot, "approvals-portal-item")
     page.get_by_role("button", name="Approve budget increase").click()
-    expect(page.get_by_text("Thank you: you approved")).to_be_visible()
+    expect(page.get_by_text("Thank you. You approved")).to_be_visible()
     assert Ticket.objects.get(pk=tickets["a5"].pk).status == TicketStatus.APPROVED
 
     page.get_by_role("link", name="Your decisions").click()
@@ -220,3 +224,174 @@ def test_the_sla_timer_script_ticks_with_the_same_rule_as_the_server(
     expect(probe).to_have_text(text)
     expect(probe).to_have_class(f"sla {css_class}")
     assert errors == []  # no CSP violation, no script error
+
+
+@pytest.fixture
+def pending_revise(acme, acme_v1, make_member):
+    """v2 of acme's always-on plan, drafted by alice: search +12% and new messaging, pending its
+    A5 (planner and client) and its A7 (planner and legal)."""
+    people = {
+        "author": make_member("alice", acme, Role.PLANNER),
+        Role.PLANNER: make_member("pete", acme, Role.PLANNER),
+        Role.LEGAL: make_member("lena", acme, Role.LEGAL),
+        Role.CLIENT: make_member("carol", acme, Role.CLIENT),
+    }
+
+    def search_up_and_new_words(plan):
+        search_up_12_pct(plan)
+        plan["messaging"] = "Warmer than ever: the winter sale goes on."
+
+    draft = plan_version_create_draft(
+        tenant=acme,
+        track_key="always_on",
+        kind="revise",
+        payload=changed(winter_plan(), search_up_and_new_words),
+        actor=Actor.for_user(people["author"]),
+        reason="search converts well",
+    )
+    plan_version_submit(version=draft, actor=Actor.for_user(people["author"]))
+    tickets = {t.type: t for t in Ticket.objects.filter(plan_version=draft.number)}
+    return draft, people, tickets
+
+
+def test_a_request_for_changes_warns_then_withdraws_legals_a7_which_links_back(
+    page, screenshot, browser_login, pending_revise
+):
+    version, people, tickets = pending_revise
+    a5, a7 = tickets["A5"], tickets["A7"]
+    ticket_decide(ticket=a7, actor=Actor.for_user(people[Role.PLANNER]), verdict="approve")
+    browser_login(page, "pete")
+    page.goto(f"/tickets/{a5.public_id}/")
+    warning = f"also withdraws {a7.public_id} (legal's review)."
+    expect(page.get_by_test_id("withdraw-warning")).to_have_text(
+        f"Rejecting or requesting changes {warning}"
+    )
+    screenshot("decisions-request-changes-warning-1280")
+    _narrow(page, screenshot, "decisions-request-changes-warning")
+
+    page.get_by_label("Comment (optional; the requester sees it)").fill("Split it by month.")
+    page.get_by_role("button", name=f"Request changes on A5 for v{version.number}").click()
+    confirm = page.get_by_test_id("confirm")  # swapped in by htmx: nothing written yet
+    expect(confirm).to_contain_text(f"This {warning}")
+    assert Ticket.objects.get(pk=a7.pk).status == TicketStatus.OPEN
+    screenshot("decisions-request-changes-confirm-1280")
+    _narrow(page, screenshot, "decisions-request-changes-confirm")
+    confirm.get_by_role(
+        "button", name=f"Confirm: request changes on A5 for v{version.number}"
+    ).click()
+
+    done = page.get_by_test_id("decision-done")
+    expect(done).to_have_text(
+        f"You requested changes on {a5.public_id} as planner: v{version.number} is back in "
+        f"draft. {a7.public_id} (legal's review) was withdrawn with it."
+    )
+    expect(page.locator("#decision").get_by_test_id("status")).to_have_text("Changes requested")
+    screenshot("decisions-request-changes-done-1280")
+
+    page.get_by_role("button", name="Log out").click()
+    browser_login(page, "lena")
+    page.goto(f"/tickets/{a7.public_id}/")
+    withdrawn = page.get_by_test_id("cancelled-by")
+    expect(withdrawn).to_contain_text(f"Withdrawn because {a5.public_id} was sent back for changes")
+    expect(withdrawn).to_contain_text("Split it by month.")
+    expect(page.locator("#decision").get_by_test_id("slot").nth(1)).to_contain_text("withdrawn")
+    screenshot("decisions-a7-withdrawn-1280")
+    _narrow(page, screenshot, "decisions-a7-withdrawn")
+    withdrawn.get_by_role("link", name=a5.public_id).click()
+    expect(page).to_have_url(f"{page.url.split('/tickets/')[0]}/tickets/{a5.public_id}/")
+
+
+def test_a_client_rejects_with_a_reason_after_a_confirmation_and_sees_it_quoted(
+    page, screenshot, browser_login, pending_revise
+):
+    version, people, tickets = pending_revise
+    a5 = tickets["A5"]
+    browser_login(page, "carol")
+    item = page.get_by_test_id("portal-item")
+    expect(item.get_by_role("heading", name="Always-on plan, December update")).to_be_visible()
+    expect(page.locator("main")).not_to_contain_text("always_on")
+    expect(page.locator("main")).not_to_contain_text("threshold")
+    item.get_by_role("link", name="Review and decide").click()
+    screenshot("portal-revise-item-1280")
+    _narrow(page, screenshot, "portal-revise-item")
+
+    page.get_by_role("button", name="Reject budget increase").click()
+    confirm = page.get_by_test_id("confirm")
+    expect(confirm).to_contain_text("You are about to reject Always-on plan, December update")
+    assert not a5.decisions.exists()  # the first Reject only asks
+    screenshot("portal-reject-confirm-1280")
+    _narrow(page, screenshot, "portal-reject-confirm")
+    confirm.get_by_label("Why do you reject it?").fill("Not before the January figures.")
+    confirm.get_by_role("button", name="Confirm: reject budget increase").click()
+
+    expect(page.locator(".messages")).to_contain_text(
+        "Thank you. You rejected Always-on plan, December update — “Search budget up 12% "
+        "(€40,000 → €44,800) from 1 Dec."
+    )
+    expect(page.locator(".messages")).to_contain_text(
+        "Your reason: “Not before the January figures.”"
+    )
+    expect(page.get_by_test_id("portal-item")).to_have_count(0)  # nothing waits any more
+    screenshot("portal-rejected-1280")
+    _narrow(page, screenshot, "portal-rejected")
+    assert Ticket.objects.get(pk=a5.pk).status == TicketStatus.REJECTED
+
+    page.get_by_role("link", name="Your decisions").click()
+    history = page.get_by_test_id("history")
+    expect(history).to_contain_text("Always-on plan, December update")
+    expect(history).to_contain_text("Not before the January figures.")
+    screenshot("portal-history-1280")
+    _narrow(page, screenshot, "portal-history")
+
+
+def test_the_demo_clients_portal_reads_in_their_words(page, screenshot, browser_login):
+    call_command("seed_demo")
+    browser_login(page, "client", DEMO_PASSWORD)
+    main = page.locator("main")
+    expect(main.get_by_role("heading", name="Always-on plan, December update")).to_be_visible()
+    expect(
+        main.get_by_role("heading", name="Always-on plan: Social daily budget €300 → €345")
+    ).to_be_visible()
+    for word in ("always_on", "guardrail", "threshold", "demo-", "agent"):
+        expect(main).not_to_contain_text(word)
+    screenshot("portal-demo-home-1280")
+    _narrow(page, screenshot, "portal-demo-home")
+
+    page.get_by_role("link", name="Your decisions").click()
+    expect(page.get_by_test_id("history")).to_contain_text("Always-on plan, December replan")
+    screenshot("portal-demo-history-1280")
+    _narrow(page, screenshot, "portal-demo-history")
+
+
+def test_an_override_and_its_ticket_link_both_ways_and_a_cleared_a8_reads_cleared(
+    page, screenshot, browser_login, world
+):
+    people, tickets = world
+    override = ticket_override(
+        ticket=tickets["a3"],
+        actor=Actor.for_user(people["admin"]),
+        reason="The client agreed on the phone.",
+    )
+    browser_login(page, "acme-operator")
+    page.goto(f"/tickets/{tickets['a3'].public_id}/")
+    overridden = page.get_by_test_id("overridden-by")
+    expect(overridden).to_contain_text("The client agreed on the phone.")
+    expect(page.locator("#decision").get_by_test_id("slot")).to_contain_text(
+        f"overridden by {override.public_id}"
+    )
+    screenshot("decisions-overridden-1280")
+    _narrow(page, screenshot, "decisions-overridden")
+    overridden.get_by_role("link", name=override.public_id).click()
+    expect(page.get_by_test_id("overrides")).to_contain_text(tickets["a3"].public_id)
+    screenshot("decisions-a6-override-1280")
+    page.get_by_test_id("subject-link").click()
+    expect(page.get_by_test_id("overridden-by")).to_be_visible()
+
+    page.goto(f"/tickets/{tickets['a8'].public_id}/")
+    page.get_by_role("button", name="Clear A8 for run-7781").click()
+    expect(page.get_by_test_id("decision-done")).to_have_text(
+        f"You cleared {tickets['a8'].public_id} as operator: it is cleared."
+    )
+    expect(page.locator("#decision").get_by_test_id("status")).to_have_text("Cleared")
+    screenshot("decisions-a8-cleared-1280")
+    _narrow(page, screenshot, "decisions-a8-cleared")

@@ -113,7 +113,8 @@ def test_an_operator_clears_an_a9_with_a_raised_estimate_and_the_run_goes_on(
     expect(page.get_by_text("Cleared the Cost Guard on run-brief-7790")).to_be_visible()
     expect(page.get_by_test_id("run-state")).to_have_text("Running")
     expect(page.get_by_test_id("cost-figures")).to_contain_text("$13.50")  # the new trip line
-    expect(page.get_by_test_id("run-tickets")).to_contain_text("Approved")
+    # An approved red flag reads "Cleared", as its button said.
+    expect(page.get_by_test_id("run-tickets")).to_contain_text("Cleared")
     run.refresh_from_db()
     assert run.estimated_cost_usd == Decimal("4.5")
     assert Ticket.objects.get(public_id=run.cost_ticket).status == TicketStatus.APPROVED

@@ -1,6 +1,19 @@
 """plan_revise_summary on real-looking plans: golden outputs, read by eye (no database)."""
 
-from plans.summary import plan_revise_summary, ticket_diff_preview
+from datetime import date
+
+import pytest
+
+from plans.diff import plan_diff
+from plans.schema import parse_payload
+from plans.summary import (
+    first_change_day,
+    plan_revise_summary,
+    ticket_diff_preview,
+    track_label,
+    version_client_kind,
+    version_client_title,
+)
 from tests.plans.plan_samples import changed, channel, search_up_12_pct, winter_plan
 
 WINTER = winter_plan()
@@ -184,3 +197,50 @@ def test_the_preview_has_the_shape_tickets_show():
     result = plan_revise_summary(WINTER, changed(WINTER, search_up_12_pct))
     assert set(result) == {"summary", "changes", "budget_table", "kpi_impact", "raw"}
     assert result["raw"]["totals"]["change"] == "4800.00"
+
+
+# --- Client words for the portal ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("key", "label"),
+    [
+        ("always_on", "Always-on plan"),
+        ("branding", "Branding plan"),
+        ("event_spring_launch", "Spring launch plan"),
+        ("event_black_friday", "Black friday plan"),
+    ],
+)
+def test_a_track_reads_as_the_client_names_it(key, label):
+    assert track_label(key) == label
+
+
+@pytest.mark.parametrize(
+    ("kind", "effective", "title"),
+    [
+        ("revise", "2026-12-01", "Always-on plan, December update"),
+        ("replan", date(2027, 1, 15), "Always-on plan, January replan"),
+        ("initial", "2026-11-01", "Always-on plan"),
+        ("revise", None, "Always-on plan, update"),
+    ],
+)
+def test_a_version_reads_as_the_client_knows_it(kind, effective, title):
+    assert version_client_title(track_key="always_on", kind=kind, effective=effective) == title
+
+
+def test_a_change_takes_effect_on_its_first_changed_flight():
+    diff = plan_diff(
+        parse_payload(winter_plan()), parse_payload(changed(winter_plan(), search_up_12_pct))
+    )
+    assert first_change_day(diff) == "2026-12-01"
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "words"),
+    [
+        ("revise", "4800.00", "Budget increase"),
+        ("revise", "-100.00", "Plan update"),
+        ("replan", "0.00", "Proposed replan"),
+        ("event_draft", None, "New plan"),
+    ],
+)
+def test_what_the_client_is_asked_about_a_version(kind, change, words):
+    assert version_client_kind(kind=kind, total_change=change) == words

@@ -1,0 +1,67 @@
+"""How tickets about a plan version read outside the plans pages (approvals/registry.py hooks):
+the client portal's words for them, and where the version stands after a decision."""
+
+from __future__ import annotations
+
+from approvals.registry import ClientWords
+from approvals.selectors import subject_blocking_tickets
+from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion
+from plans.summary import first_change_day, version_client_kind, version_client_title
+
+
+def _version_of(ticket) -> PlanVersion | None:
+    if not ticket.subject_id.isdigit():
+        return None
+    return (
+        PlanVersion.objects.select_related("track")
+        .filter(tenant_id=ticket.tenant_id, number=int(ticket.subject_id))
+        .first()
+    )
+
+
+def ticket_client_words(ticket) -> ClientWords | None:
+    """ "Always-on plan, December update": the track and the change as the client knows them,
+    with the diff preview's client sentences (never the ticket's title, written for the team)
+    and the new messaging beside the old ("Messaging is updated (see the new wording)")."""
+    version = _version_of(ticket)
+    if version is None:
+        return None
+    raw = ticket.diff.get("raw") if isinstance(ticket.diff, dict) else None
+    raw = raw if isinstance(raw, dict) else {}
+    totals = raw.get("totals") if isinstance(raw.get("totals"), dict) else {}
+    messaging = raw.get("messaging") if isinstance(raw.get("messaging"), dict) else None
+    changes = (
+        ({"field": "Messaging", "before": messaging["before"], "after": messaging["after"]},)
+        if messaging and messaging.get("before")
+        else ()
+    )
+    return ClientWords(
+        changes=changes,
+        title=version_client_title(
+            track_key=version.track.key,
+            kind=version.kind,
+            effective=first_change_day(raw) or version.payload.get("start"),
+        ),
+        kind=version_client_kind(kind=version.kind, total_change=totals.get("change")),
+    )
+
+
+def ticket_outcome(ticket) -> str:
+    """Where the version stands now, for the message after a decision on one of its tickets."""
+    version = _version_of(ticket)
+    if version is None:
+        return ""
+    label = f"v{version.number}"
+    if version.status == PlanStatus.APPROVED and version.track.current_version_id == version.pk:
+        return f"{label} is now the current version of {version.track.key}"
+    if version.status == PlanStatus.REJECTED:
+        return f"{label} is rejected"
+    if version.status == PlanStatus.DRAFT:
+        return f"{label} is back in draft"
+    if version.status == PlanStatus.PENDING_APPROVAL and not ticket.is_open:
+        others = subject_blocking_tickets(
+            tenant=ticket.tenant_id, subject_type=SUBJECT_TYPE, subject_id=str(version.number)
+        ).values_list("public_id", flat=True)
+        if others:
+            return f"{label} still waits for {', '.join(others)}"
+    return ""
