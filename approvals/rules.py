@@ -43,6 +43,12 @@ def decision_refusal(
         )
     if role == CLIENT and not client_visible:
         return Refusal("not_allowed", "Clients may only act on tickets shown to them.")
+    if ticket_type.red_flag and verdict == "request_changes":
+        # A red flag is cleared (the run goes on) or rejected (the run ends): there is no draft
+        # to send back.
+        return Refusal(
+            "not_allowed", f"{ticket_type.label} is cleared or rejected; changes can't be asked."
+        )
     needs = (
         " and ".join(slot_label(slot, client_visible=client_visible) for slot in required)
         or "nobody"

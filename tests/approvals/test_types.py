@@ -175,3 +175,26 @@ def test_the_buttons_shown_are_the_verdicts_the_rules_allow(
         )
         == expected
     )
+
+
+@pytest.mark.parametrize("type_id", ["A8", "A9"])
+def test_a_red_flag_is_cleared_or_rejected_never_sent_back(type_id):
+    from approvals.rules import allowed_verdicts, decision_refusal
+
+    refusal = decision_refusal(
+        type_id=type_id,
+        required_roles=["operator/admin"],
+        client_visible=False,
+        role="operator",
+        verdict="request_changes",
+        approved_slots=set(),
+    )
+    assert refusal is not None and refusal.code == "not_allowed"
+    assert allowed_verdicts(
+        type_id=type_id,
+        required_roles=["operator/admin"],
+        client_visible=False,
+        role="operator",
+        approved_slots=set(),
+        approved_by_user=False,
+    ) == ["approve", "reject"]
