@@ -170,9 +170,9 @@ def bench_numbering(writers: int, count: int) -> None:
         insert = (
             f"INSERT INTO {PLAIN_TABLE} (tenant_id, track_id, number, kind, status, payload, "
             "payload_hash, path, path_reason, trigger, reason, created_at, created_by, "
-            "submitted_by, approved_by, superseded_by, rejected_by, updated_at) VALUES "
-            "(%s, %s, %s, 'event_draft', 'draft', %s, %s, 'event_draft', '', 'api', '', %s, "
-            "'bench', '', '', '', '', %s)"
+            "submitted_by, approved_by, superseded_by, rejected_by, discarded_by, updated_at) "
+            "VALUES (%s, %s, %s, 'event_draft', 'draft', %s, %s, 'event_draft', '', 'api', '', "
+            "%s, 'bench', '', '', '', '', '', %s)"
         )
         body = json.dumps(canonical)
         digest = sha256_of(canonical)

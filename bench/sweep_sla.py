@@ -95,6 +95,8 @@ def make_overdue_tickets(tenants: list, total: int) -> None:
         "resolved_at",
         "resolved_by_id",
         "overrides_id",
+        "requested_by_id",
+        "cancelled_by_id",
     }
     select = [values.get(c, "NULL" if c in nullable else "''") for c in columns]
     with connection.cursor() as cursor:
