@@ -18,6 +18,7 @@ class AgentsConfig(AppConfig):
             runs.SUBJECT_TYPE,
             on_resolved=tickets.on_run_ticket_resolved,
             on_locked=tickets.on_run_ticket_locked,
+            exists=runs.run_exists,
         )
         register_run_gate(runs.run_blocked_reason)
         register_reference("run_id", runs.run_exists)

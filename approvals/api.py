@@ -14,7 +14,7 @@ from api.idempotency import idempotent
 from approvals.models import Ticket
 from approvals.selectors import ticket_progress, unknown_references
 from approvals.services import PLAN_VERSION_MAX, TicketInvalid, ticket_open
-from approvals.types import API_OPENABLE_TYPES, TICKET_TYPES, TicketType
+from approvals.types import API_OPENABLE_TYPES, TICKET_TYPES, Opener, TicketType
 from config.errors import NotAllowed, NotFound
 from config.text import SUMMARY_MAX, StorableText
 
@@ -28,7 +28,13 @@ class TicketIn(Schema):
     type: TypeId = Field(description="A4 (access / BM / DNS) or A7 (compliance / policy)")
     title: StorableText = Field(min_length=1, max_length=200)
     summary: StorableText = Field("", max_length=SUMMARY_MAX)
-    subject_type: StorableText = Field("", max_length=50)
+    subject_type: StorableText = Field(
+        "",
+        max_length=50,
+        description="what the ticket is about, for information: an agent's ticket never decides "
+        "its subject (an A7 may name a plan_version, change_set or agent_run; an A4 none); any "
+        "other is 422 subject_not_allowed",
+    )
     subject_id: StorableText = Field("", max_length=100)
     diff: dict[str, Any] | None = Field(None, description="diff preview (summary, changes, raw)")
     plan_version: int | None = Field(
@@ -62,6 +68,10 @@ class TicketOut(Schema):
     summary: str
     subject_type: str
     subject_id: str
+    governs_subject: bool = Field(
+        description="true when the ticket's outcome decides its subject (only tickets the "
+        "subject's own rules opened); false for one attached for information"
+    )
     plan_version: int | None
     change_set_id: str
     run_id: str
@@ -92,6 +102,7 @@ def _out(ticket: Ticket) -> dict:
         "summary": ticket.summary,
         "subject_type": ticket.subject_type,
         "subject_id": ticket.subject_id,
+        "governs_subject": ticket.governs_subject,
         "plan_version": ticket.plan_version,
         "change_set_id": ticket.change_set_id,
         "run_id": ticket.run_id,
@@ -152,6 +163,7 @@ def ticket_create(request, data: TicketIn):
             platform=data.platform,
             requesting_agent=data.agent,
             client_visible=data.client_visible,
+            opener=Opener.AGENT,
         )
         return 201, _out(ticket)
 

@@ -56,6 +56,10 @@ class Ticket(models.Model):
     # What the ticket is about, and where it came from.
     subject_type = models.CharField(max_length=50, blank=True)
     subject_id = models.CharField(max_length=100, blank=True)
+    # Whether the ticket's outcome decides its subject and it blocks the subject while open
+    # (approvals/types.py SUBJECT_RULES): only tickets the subject's own rules opened do. One an
+    # agent attached for information decides and blocks nothing.
+    governs_subject = models.BooleanField(default=False)
     plan_version = models.IntegerField(null=True, blank=True)
     change_set_id = models.CharField(max_length=100, blank=True)
     run_id = models.CharField(max_length=100, blank=True)
@@ -132,6 +136,10 @@ class Ticket(models.Model):
             models.CheckConstraint(
                 condition=~(Q(client_visible=True) & Q(type__in=["A6", "A8", "A9"])),
                 name="ticket_internal_types_not_client_visible",
+            ),
+            models.CheckConstraint(
+                condition=Q(governs_subject=False) | ~Q(subject_type=""),
+                name="ticket_governs_a_subject",
             ),
             # Scans and retries rely on this: one open ticket per (tenant, dedupe_key).
             models.UniqueConstraint(

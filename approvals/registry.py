@@ -3,6 +3,8 @@
 The approvals app never imports plans, optimization or agents. A domain app registers, in its
 AppConfig.ready(), for each `subject_type` it owns ("plan_version", "change_set", "agent_run", ...):
 
+- `exists(tenant, subject_id)`: does the tenant have this subject? (subject_id as a ticket stores
+  it, a string): a ticket about something the tenant doesn't have is refused;
 - `on_locked(ticket)`: called right after a ticket about the subject (with its sibling tickets)
   is locked and before anything is written, so the owner locks the subject and whatever its
   transition would change — the product's lock order (config/locks.py) in one place;
@@ -43,6 +45,7 @@ OnResolved = Callable[[Any, str, Any], None]
 OnLocked = Callable[[Any], None]
 Authors = Callable[[Any], dict[int, str]]  # ticket -> {user id: "you drafted v6"}
 # (ticket, user, role in the ticket's tenant) -> (template name, context) or None
+SubjectExists = Callable[[Any, str], bool]  # (tenant, subject id as stored) -> does it exist?
 Panel = Callable[[Any, Any, str], "tuple[str, dict] | None"]
 ReferenceExists = Callable[[Any, Any], bool]  # (tenant, value) -> does the tenant have it?
 
@@ -69,6 +72,7 @@ class SubjectHandler:
     label: Callable[[Any], str] | None = None  # ticket -> how buttons name its subject
     outcome: Callable[[Any], str] | None = None  # ticket -> where its subject stands now
     client_words: Callable[[Any], ClientWords | None] | None = None
+    exists: SubjectExists | None = None
 
 
 _handlers: dict[str, SubjectHandler] = {}
@@ -85,6 +89,7 @@ def register_subject(
     label: Callable[[Any], str] | None = None,
     outcome: Callable[[Any], str] | None = None,
     client_words: Callable[[Any], ClientWords | None] | None = None,
+    exists: SubjectExists | None = None,
 ) -> None:
     _handlers[subject_type] = SubjectHandler(
         subject_type,
@@ -95,11 +100,18 @@ def register_subject(
         label=label,
         outcome=outcome,
         client_words=client_words,
+        exists=exists,
     )
 
 
 def handler_for(subject_type: str) -> SubjectHandler | None:
     return _handlers.get(subject_type)
+
+
+def subject_exists(subject_type: str, *, tenant, subject_id: str) -> bool:
+    """Does the tenant have this subject? A kind nobody registered names nothing it can have."""
+    handler = _handlers.get(subject_type)
+    return handler is not None and handler.exists is not None and handler.exists(tenant, subject_id)
 
 
 def subject_panel(ticket, *, user, role: str) -> tuple[str, dict] | None:
@@ -111,16 +123,18 @@ def subject_panel(ticket, *, user, role: str) -> tuple[str, dict] | None:
 
 
 def subject_outcome(ticket) -> str:
-    """Where the ticket's subject stands now, as its owner says it, or ""."""
-    handler = _handlers.get(ticket.subject_type) if ticket.subject_type else None
+    """Where the ticket's subject stands now, as its owner says it, or "" (a ticket attached for
+    information decided nothing about its subject)."""
+    handler = _handlers.get(ticket.subject_type) if ticket.governs_subject else None
     if handler is None or handler.outcome is None:
         return ""
     return handler.outcome(ticket)
 
 
 def subject_client_words(ticket) -> ClientWords | None:
-    """The ticket in the client's words, as its subject's owner says it, or None."""
-    handler = _handlers.get(ticket.subject_type) if ticket.subject_type else None
+    """The ticket in the client's words, as its subject's owner says it, or None (a ticket
+    attached for information is not its subject: the portal names it by its own words)."""
+    handler = _handlers.get(ticket.subject_type) if ticket.governs_subject else None
     if handler is None or handler.client_words is None:
         return None
     return handler.client_words(ticket)

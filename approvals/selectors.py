@@ -24,12 +24,14 @@ from tenants.models import INTERNAL_ROLES, Membership, Role, TenantPolicy
 
 
 def subject_blocking_tickets(*, tenant, subject_type: str, subject_id: str) -> QuerySet[Ticket]:
-    """Open tickets about this subject: what they block stays blocked until they resolve."""
+    """Open tickets that govern this subject: what they block stays blocked until they resolve.
+    A ticket an agent attached for information blocks nothing (approvals/types.py)."""
     return Ticket.objects.filter(
         tenant=tenant,
         subject_type=subject_type,
         subject_id=str(subject_id),
         status=TicketStatus.OPEN,
+        governs_subject=True,
     )
 
 
@@ -94,7 +96,7 @@ def ticket_withdraws(ticket: Ticket) -> list[Withdrawn]:
     """The other open tickets about the same subject, which a rejection or a request for changes
     on `ticket` withdraws: the subject's owner ends the subject's approval (a version goes back
     to draft, a change set is refused, a run ends) and cancels the rest (registry.py)."""
-    if not ticket.is_open or not ticket.subject_type or handler_for(ticket.subject_type) is None:
+    if not ticket.is_open or not ticket.governs_subject or handler_for(ticket.subject_type) is None:
         return []
     siblings = list(
         subject_blocking_tickets(

@@ -24,17 +24,22 @@ from approvals.models import (
     TicketWaitingRole,
     Verdict,
 )
-from approvals.registry import handler_for
+from approvals.registry import handler_for, subject_exists
 from approvals.rules import decision_refusal
 from approvals.selectors import ticket_approved_slots, ticket_own_work
 from approvals.sla import business_due_at, days_for_kind
 from approvals.types import (
+    SUBJECT_RULES,
     TICKET_TYPES,
+    Opener,
+    SubjectKind,
+    SubjectUse,
     TicketType,
     is_valid_slot,
     open_slots,
     roles_that_may_approve,
     slot_for_role,
+    subject_use,
 )
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -178,6 +183,47 @@ def _clean_red_flag(type_id: str, red_flag: dict | None) -> dict | None:
     return None
 
 
+def _subject_use(
+    *, tenant: Tenant, type_id: str, subject_type: str, subject_id: str, opener: Opener
+) -> SubjectUse:
+    """What the ticket may do to its subject (approvals/types.py SUBJECT_RULES), or refuse it:
+    a type that may not be about this kind of subject, or an opener who may not put it there,
+    is `subject_not_allowed`; a subject named by a person or an agent that the tenant doesn't
+    have is refused."""
+    use = subject_use(type_id, subject_type, opener)
+    if use is None:
+        about = f"a {subject_type} ({subject_id or 'no id'})" if subject_type else "no subject"
+        raise TicketInvalid(
+            f"{TICKET_TYPES[type_id].label} can't be about {about} when opened by "
+            f"{'an' if opener == Opener.AGENT else 'a'} {opener}: "
+            + _allowed_subjects_sentence(type_id, opener),
+            code="subject_not_allowed",
+            fields={"subject_type": [f"not allowed for {type_id}"]},
+        )
+    # The system opens tickets about the subjects its own services hold; what a person or an
+    # agent names must be one the tenant has.
+    if not subject_type or opener == Opener.SYSTEM:
+        exists = True
+    elif subject_type == SubjectKind.TICKET:
+        exists = Ticket.objects.filter(tenant=tenant, public_id=subject_id).exists()
+    else:
+        exists = subject_exists(subject_type, tenant=tenant, subject_id=subject_id)
+    if not exists:
+        raise _invalid({"subject_id": f"No {subject_type} {subject_id!r} in this tenant."})
+    return use
+
+
+def _allowed_subjects_sentence(type_id: str, opener: Opener) -> str:
+    kinds = [
+        f"{kind} ({'decides it' if openers[opener] == SubjectUse.GOVERNS else 'for information'})"
+        for kind, openers in SUBJECT_RULES[TicketType(type_id)].items()
+        if opener in openers
+    ]
+    if subject_use(type_id, "", opener) is not None:
+        kinds.append("no subject")
+    return f"it may be about {', '.join(kinds)}." if kinds else "it may not be opened so."
+
+
 def _clean_required_roles(type_id: str, required_roles: list[str] | None) -> list[str]:
     base = list(TICKET_TYPES[type_id].required_roles)
     if required_roles is None:
@@ -218,8 +264,13 @@ def ticket_open(
     sla_kind: str = SlaKind.APPROVAL,
     dedupe_key: str = "",
     overrides: Ticket | None = None,
+    opener: Opener = Opener.SYSTEM,
 ) -> Ticket:
-    """Open a ticket, or return the open one with the same `dedupe_key` (scans and retries)."""
+    """Open a ticket, or return the open one with the same `dedupe_key` (scans and retries).
+
+    `opener` says who puts it on its subject: the subject's own rules (SYSTEM, the default for
+    the services that call this), a person, or an agent through the API; SUBJECT_RULES says
+    whether the ticket then decides its subject or only informs about it."""
     ticket_type = TICKET_TYPES.get(type)
     if ticket_type is None:
         raise _invalid({"type": f"Unknown ticket type {type!r}; use A1 to A9."})
@@ -242,6 +293,13 @@ def ticket_open(
     if plan_version is not None and not 1 <= plan_version <= PLAN_VERSION_MAX:
         raise _invalid({"plan_version": "plan_version is a version number (1 or more)."})
     roles = _clean_required_roles(type, required_roles)
+    use = _subject_use(
+        tenant=tenant,
+        type_id=type,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        opener=opener,
+    )
     client_must_act = Role.CLIENT in roles
     if client_visible is None:
         client_visible = ticket_type.client_visible or client_must_act
@@ -260,6 +318,7 @@ def ticket_open(
         diff=diff or {},
         subject_type=subject_type,
         subject_id=str(subject_id),
+        governs_subject=use == SubjectUse.GOVERNS,
         plan_version=plan_version,
         change_set_id=change_set_id,
         run_id=run_id,
@@ -325,6 +384,7 @@ def ticket_open(
             "required_roles": roles,
             "client_visible": client_visible,
             "subject": f"{subject_type}:{subject_id}" if subject_type else "",
+            "governs_subject": ticket.governs_subject,
             "change_set_id": change_set_id,
             "run_id": run_id,
             "red_flag": ticket.red_flag,
@@ -414,7 +474,7 @@ def _lock(ticket: Ticket) -> Ticket:
             .values_list("pk", flat=True)
         )
     locked = Ticket.objects.select_for_update().select_related("tenant").get(pk=ticket.pk)
-    handler = handler_for(locked.subject_type) if locked.subject_type else None
+    handler = handler_for(locked.subject_type) if locked.governs_subject else None
     if handler is not None and handler.on_locked is not None:
         handler.on_locked(locked)
     return locked
@@ -459,7 +519,9 @@ def _resolve(
         plan_version=ticket.plan_version,
         data=data,
     )
-    handler = handler_for(ticket.subject_type) if ticket.subject_type and call_handler else None
+    # Only a ticket the subject's own rules opened decides it; one attached for information
+    # closes alone.
+    handler = handler_for(ticket.subject_type) if ticket.governs_subject and call_handler else None
     if handler is not None:
         token = _resolving.set(ticket)
         try:
@@ -635,8 +697,9 @@ def ticket_override(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
         actor=actor,
         title=f"Manual override of {original.public_id}: {original.title}"[:200],
         summary=reason,
-        subject_type="ticket",
+        subject_type=SubjectKind.TICKET,
         subject_id=original.public_id,
+        opener=Opener.PERSON,
         diff={
             "summary": [f"{original.ticket_type.label} {original.public_id} approved by override."],
             "changes": [

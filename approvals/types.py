@@ -108,6 +108,86 @@ TICKET_TYPES: dict[str, TicketTypeSpec] = {
 }
 
 TYPE_CHOICES = [(t.id, t.label) for t in TICKET_TYPES.values()]
+
+
+# --- What a ticket may be about, and who may put it there --------------------------------------
+class Opener(StrEnum):
+    """Who opens a ticket on a subject."""
+
+    SYSTEM = "system"  # the subject's own rules: a service of the app that owns the subject
+    PERSON = "person"  # a person, through a page (an admin's manual override)
+    AGENT = "agent"  # an agent or service, through POST /api/v1/tickets
+
+
+class SubjectKind(StrEnum):
+    """The kinds of thing a ticket can be about; each is owned by one app (approvals/registry)."""
+
+    PLAN_VERSION = "plan_version"
+    CHANGE_SET = "change_set"
+    RECOMMENDATION = "recommendation"
+    AGENT_RUN = "agent_run"
+    TICKET = "ticket"
+
+
+class SubjectUse(StrEnum):
+    # Its outcome decides the subject (its owner's handler runs), and it blocks the subject
+    # while it is open.
+    GOVERNS = "governs"
+    # Attached for information: shown with the subject, it decides and blocks nothing.
+    INFORMS = "informs"
+
+
+_G, _I = SubjectUse.GOVERNS, SubjectUse.INFORMS
+# For each type, the subject kinds it may be about and, per opener, what it may do to them. A
+# subject changes state only through the tickets its own rules opened (SYSTEM); an agent may
+# attach a ticket to a subject for information, never for a decision. Anything not listed is
+# refused (`subject_not_allowed`). A ticket about no subject decides nothing: the system may open
+# any type so, an agent only the types it may open at all (`api_openable`).
+SUBJECT_RULES: dict[TicketType, dict[SubjectKind, dict[Opener, SubjectUse]]] = {
+    TicketType.A1: {SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G}},
+    TicketType.A2: {SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G}},
+    TicketType.A3: {SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G}},
+    TicketType.A4: {},
+    TicketType.A5: {
+        SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G},
+        SubjectKind.RECOMMENDATION: {Opener.SYSTEM: _G},
+    },
+    # The record of an admin's manual override names the ticket it pushed through; the
+    # override itself resolves that ticket (approvals.services.ticket_override).
+    TicketType.A6: {SubjectKind.TICKET: {Opener.PERSON: _I}},
+    TicketType.A7: {
+        SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G, Opener.AGENT: _I},
+        SubjectKind.CHANGE_SET: {Opener.AGENT: _I},
+        SubjectKind.AGENT_RUN: {Opener.AGENT: _I},
+    },
+    TicketType.A8: {SubjectKind.AGENT_RUN: {Opener.SYSTEM: _G}},
+    TicketType.A9: {SubjectKind.AGENT_RUN: {Opener.SYSTEM: _G}},
+}
+
+
+def subject_use(type_id: str, subject_type: str, opener: Opener) -> SubjectUse | None:
+    """What a ticket of `type_id` opened by `opener` may do to a subject of `subject_type`:
+    govern it, inform about it, or nothing (None: refused). No subject: INFORMS (it decides
+    nothing) for the system, and for an agent on the types it may open."""
+    if not subject_type:
+        allowed = opener == Opener.SYSTEM or (
+            opener == Opener.AGENT and TICKET_TYPES[type_id].api_openable
+        )
+        return SubjectUse.INFORMS if allowed else None
+    kinds = SUBJECT_RULES.get(TicketType(type_id), {})
+    return kinds.get(subject_type, {}).get(opener)
+
+
+def governed_subject_kinds() -> set[str]:
+    """Every subject kind some ticket type governs: each needs its owner's handler."""
+    return {
+        kind
+        for kinds in SUBJECT_RULES.values()
+        for kind, openers in kinds.items()
+        if SubjectUse.GOVERNS in openers.values()
+    }
+
+
 RED_FLAG_TYPES = tuple(t.id for t in TICKET_TYPES.values() if t.red_flag)
 INTERNAL_ONLY_TYPES = tuple(t.id for t in TICKET_TYPES.values() if t.internal_only)
 API_OPENABLE_TYPES = tuple(t.id for t in TICKET_TYPES.values() if t.api_openable)

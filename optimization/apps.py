@@ -7,7 +7,11 @@ class OptimizationConfig(AppConfig):
     def ready(self) -> None:
         from approvals.registry import register_reference, register_subject
         from optimization.panels import change_set_panel, recommendation_panel
-        from optimization.selectors import change_set_exists, manifest_entries_as_dicts
+        from optimization.selectors import (
+            change_set_exists,
+            manifest_entries_as_dicts,
+            recommendation_exists,
+        )
         from optimization.services import tickets
         from optimization.services.change_sets import SUBJECT_TYPE
         from optimization.services.recommendations import RECOMMENDATION_SUBJECT
@@ -22,6 +26,7 @@ class OptimizationConfig(AppConfig):
             on_locked=tickets.on_change_set_ticket_locked,
             panel=change_set_panel,
             client_words=tickets.change_set_client_words,
+            exists=change_set_exists,
         )
         register_subject(
             RECOMMENDATION_SUBJECT,
@@ -29,6 +34,7 @@ class OptimizationConfig(AppConfig):
             on_locked=tickets.on_recommendation_ticket_locked,
             panel=recommendation_panel,
             label=tickets.recommendation_label,
+            exists=recommendation_exists,
         )
         register_reference("change_set_id", change_set_exists)
 

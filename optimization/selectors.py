@@ -154,6 +154,15 @@ def change_set_exists(tenant, change_set_id) -> bool:
     return ChangeSet.objects.filter(tenant=tenant, change_set_id=str(change_set_id)).exists()
 
 
+def recommendation_exists(tenant, recommendation_id: str) -> bool:
+    """Does the tenant have this recommendation? (a ticket's subject id, as stored)"""
+    return (
+        str(recommendation_id).isdigit()
+        and int(recommendation_id) < 2**63
+        and Recommendation.objects.filter(tenant=tenant, pk=int(recommendation_id)).exists()
+    )
+
+
 def change_set_view(change_set: ChangeSet) -> dict:
     """A change set as the API answers it and its page shows it: the request, what an approver
     approved and what was applied per item, its history and its tickets."""

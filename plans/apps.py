@@ -18,5 +18,8 @@ class PlansConfig(AppConfig):
             authors=ticket_authors,
             outcome=ticket_outcome,
             client_words=ticket_client_words,
+            exists=lambda tenant, subject_id: (
+                subject_id.isdigit() and version_exists(tenant, int(subject_id))
+            ),
         )
         register_reference("plan_version", version_exists)

@@ -15,3 +15,18 @@ def open_ticket(tenant, type: str = "A1", **kwargs):
     if type == "A9":
         kwargs.setdefault("red_flag", {"estimated_usd": "1.20", "actual_usd": "3.60"})
     return ticket_open(tenant=tenant, type=type, actor=kwargs.pop("actor", SYSTEM), **kwargs)
+
+
+def stand_in_subject(monkeypatch, kind: str, on_resolved) -> None:
+    """Put a stand-in owner in place for subject kind `kind` (e.g. "widget"): every id exists,
+    `on_resolved` hears each outcome, and the system's tickets of every type govern it."""
+    from approvals import registry, types
+
+    monkeypatch.setitem(
+        registry._handlers,
+        kind,
+        registry.SubjectHandler(kind, on_resolved, exists=lambda tenant, subject_id: True),
+    )
+    for type_id in types.TICKET_TYPES:
+        rules = {**types.SUBJECT_RULES[type_id], kind: {types.Opener.SYSTEM: types._G}}
+        monkeypatch.setitem(types.SUBJECT_RULES, type_id, rules)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from approvals import registry
 from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.services import TicketConflict, TicketError, TicketNotAllowed, ticket_override
 from audit.actors import Actor
 from audit.models import AuditEvent
 from tenants.models import Role
-from tests.approvals.factories import SYSTEM, open_ticket
+from tests.approvals.factories import SYSTEM, open_ticket, stand_in_subject
 from tests.conftest import PASSWORD
 
 
@@ -23,11 +22,7 @@ def acme_admin(acme, make_member):
 @pytest.fixture
 def calls(monkeypatch):
     seen = []
-    monkeypatch.setitem(
-        registry._handlers,
-        "agent_run",
-        registry.SubjectHandler("agent_run", lambda t, outcome, a: seen.append((t.type, outcome))),
-    )
+    stand_in_subject(monkeypatch, "agent_run", lambda t, outcome, a: seen.append((t.type, outcome)))
     return seen
 
 

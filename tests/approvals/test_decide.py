@@ -6,7 +6,6 @@ import threading
 
 import pytest
 
-from approvals import registry
 from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.services import (
     TicketConflict,
@@ -19,7 +18,7 @@ from audit.actors import Actor
 from audit.models import AuditEvent
 from audit.verify import audit_chains_verify
 from tenants.models import Role
-from tests.approvals.factories import SYSTEM, open_ticket
+from tests.approvals.factories import SYSTEM, open_ticket, stand_in_subject
 
 ROLES = [Role.PLANNER, Role.OPERATOR, Role.ADMIN, Role.LEGAL, Role.CLIENT]
 
@@ -37,9 +36,7 @@ def resolved_calls(monkeypatch):
     def on_resolved(ticket, outcome, actor):
         calls.append((ticket.public_id, outcome, actor.label))
 
-    monkeypatch.setitem(
-        registry._handlers, "widget", registry.SubjectHandler("widget", on_resolved)
-    )
+    stand_in_subject(monkeypatch, "widget", on_resolved)
     return calls
 
 
@@ -338,9 +335,7 @@ def test_a_failing_handler_rolls_the_decision_back(acme, people, monkeypatch):
         assert Ticket.objects.get(pk=ticket.pk).status == outcome  # row already updated
         raise RuntimeError("subject refused")
 
-    monkeypatch.setitem(
-        registry._handlers, "widget", registry.SubjectHandler("widget", on_resolved)
-    )
+    stand_in_subject(monkeypatch, "widget", on_resolved)
     ticket = open_ticket(acme, "A1", subject_type="widget", subject_id="7")
     events = AuditEvent.objects.count()
     with pytest.raises(RuntimeError):

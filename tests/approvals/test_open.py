@@ -12,7 +12,6 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
-from approvals import registry
 from approvals.models import Ticket, TicketComment, TicketStatus
 from approvals.selectors import (
     subject_blocking_tickets,
@@ -35,7 +34,7 @@ from audit.actors import Actor
 from audit.models import AuditEvent
 from tenants.models import Role
 from tenants.services import tenant_policy_update
-from tests.approvals.factories import SYSTEM, open_ticket
+from tests.approvals.factories import SYSTEM, open_ticket, stand_in_subject
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -246,11 +245,7 @@ def test_someone_of_another_tenant_cannot_comment(acme, bob):
 # --- cancel -------------------------------------------------------------------------------------
 def test_cancelling_closes_the_ticket_and_tells_the_subject(acme, monkeypatch):
     calls = []
-    monkeypatch.setitem(
-        registry._handlers,
-        "widget",
-        registry.SubjectHandler("widget", lambda t, outcome, a: calls.append(outcome)),
-    )
+    stand_in_subject(monkeypatch, "widget", lambda t, outcome, a: calls.append(outcome))
     ticket = open_ticket(acme, "A5", subject_type="widget", subject_id="9")
     ticket_cancel(ticket=ticket, actor=Actor.service("plans"), reason="draft withdrawn")
     ticket.refresh_from_db()
