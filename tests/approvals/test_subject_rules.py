@@ -64,8 +64,9 @@ def test_an_unknown_subject_kind_is_never_allowed():
 
 # --- Through the service, on real subjects --------------------------------------------------
 @pytest.fixture
-def subjects(live, acme, acme_v1):  # noqa: F811
+def subjects(request, acme, acme_v1):
     """One real subject of each kind in acme."""
+    request.getfixturevalue("live")
     change_set = change_set_submit(
         tenant=acme,
         request=ChangeSetRequest(
@@ -279,12 +280,9 @@ def test_an_agents_open_a7_does_not_hold_up_the_versions_approval(
     assert Ticket.objects.get(type="A7", governs_subject=False).status == TicketStatus.OPEN
 
 
+@pytest.mark.usefixtures("live")
 def test_an_agents_a7_on_an_a3_change_set_neither_rejects_nor_holds_it(
-    acme,
-    live,
-    acme_v1,
-    api,
-    make_member,  # noqa: F811
+    acme, acme_v1, api, make_member
 ):
     operator = make_member("otto", acme, Role.OPERATOR)
     legal = make_member("lena", acme, Role.LEGAL)
@@ -330,3 +328,22 @@ def test_an_agents_a7_on_an_a3_change_set_neither_rejects_nor_holds_it(
     change_set.refresh_from_db()
     assert change_set.status == ChangeSetStatus.APPLIED
     assert Ticket.objects.get(public_id=second.json()["ticket"]).status == TicketStatus.OPEN
+
+
+def test_the_ticket_page_says_an_agents_ticket_only_informs_about_its_subject(
+    acme, api, pending_version, client, make_member
+):
+    response = api(acme)(
+        acme,
+        {
+            "type": "A7",
+            "title": "Copy check",
+            "subject_type": "plan_version",
+            "subject_id": str(pending_version.number),
+        },
+    )
+    client.force_login(make_member("lena", acme, Role.LEGAL))
+    page = client.get(f"/tickets/{response.json()['ticket']}/").content.decode()
+    assert "for information: this ticket neither blocks nor decides it" in page
+    a5 = Ticket.objects.get(type="A5", subject_id=str(pending_version.number))
+    assert "for information" not in client.get(f"/tickets/{a5.public_id}/").content.decode()
