@@ -5,21 +5,13 @@ class AgentsConfig(AppConfig):
     name = "agents"
 
     def ready(self) -> None:
-        from agents.services import runs, tickets
+        from agents.services.tickets import AgentRunStanding, AgentRunSubject
+        from agents.ticket_words import AgentRunPresentation
         from agents.views_queries import qc_alerts_panel
-        from approvals.registry import (
-            register_dashboard_panel,
-            register_reference,
-            register_run_gate,
-            register_subject,
-        )
+        from approvals.presentation import register_dashboard_panel, register_presentation
+        from approvals.subjects import register_run_standing, register_subject
 
-        register_subject(
-            runs.SUBJECT_TYPE,
-            on_resolved=tickets.on_run_ticket_resolved,
-            on_locked=tickets.on_run_ticket_locked,
-            exists=runs.run_exists,
-        )
-        register_run_gate(runs.run_blocked_reason)
-        register_reference("run_id", runs.run_exists)
+        register_subject(AgentRunSubject())
+        register_presentation(AgentRunPresentation())
+        register_run_standing(AgentRunStanding())
         register_dashboard_panel(qc_alerts_panel)

@@ -27,7 +27,7 @@ from agents.models import (
     SpendReport,
 )
 from agents.selectors import run_block_reason, run_ceilings, run_tickets
-from approvals.registry import run_change_sets
+from approvals.presentation import run_change_sets
 from approvals.types import RED_FLAG_TYPES, TicketType
 from audit.actions import AuditAction
 from audit.selectors import audit_trail
@@ -348,8 +348,8 @@ def run_red_flag_tickets(run: AgentRun):
     return list(run_tickets(run).filter(type__in=RED_FLAG_TYPES).order_by("-created_at"))
 
 
-def run_change_set_rows(run: AgentRun) -> list[dict] | None:
-    """The change sets carrying the run's id, from the app that owns them (None: no such app)."""
+def run_change_set_rows(run: AgentRun) -> list[dict]:
+    """The change sets carrying the run's id, from the app that owns them."""
     return run_change_sets(tenant=run.tenant, run_id=run.run_id)
 
 
@@ -386,7 +386,7 @@ def qc_alerts(*, tenant_ids: list[int], now=None) -> tuple[list[QcAlert], list[Q
 
 
 def qc_alerts_panel(user, memberships) -> tuple[str, dict] | None:
-    """The dashboard panel (approvals.registry.register_dashboard_panel): QC alerts beside the
+    """The dashboard panel (approvals.presentation.register_dashboard_panel): QC alerts beside the
     red flags, distinct from them — a grain under its floor is a pattern across runs, not a
     blocked run."""
     tenant_ids = [m.tenant_id for m in memberships]

@@ -28,7 +28,7 @@ from django.db.models import (
 )
 
 from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
-from approvals.registry import handler_for
+from approvals.presentation import subject_label
 from approvals.rules import allowed_verdicts
 from approvals.types import RED_FLAG_TYPES, open_slots, slot_label
 from tenants.access import memberships_of, scope_to_user
@@ -195,11 +195,11 @@ def with_sla_state(qs: QuerySet[Ticket], state: str, *, now: datetime) -> QueryS
 def ticket_subject_label(ticket: Ticket) -> str:
     """What the ticket is about, for a button: "v12", "change set cs-3f2a9c1d4e", "run-93ab",
     “DNS record for acme-shop.de” —
-    in full, and never the ticket itself. The subject's owner names it where it registered a
-    label (approvals/registry.py)."""
-    handler = handler_for(ticket.subject_type) if ticket.subject_type else None
-    if handler is not None and handler.label is not None:
-        return handler.label(ticket)
+    in full, and never the ticket itself. The subject's owner names it where it has a label
+    (approvals/presentation.py)."""
+    label = subject_label(ticket)
+    if label:
+        return label
     if ticket.overrides_id:
         return ticket.subject_id
     if ticket.plan_version:

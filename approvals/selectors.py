@@ -10,10 +10,11 @@ from django.db.models import Q, QuerySet
 
 from approvals.explain import Withdrawn
 from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
-from approvals.registry import handler_for, reference_exists
 from approvals.rules import allowed_verdicts
+from approvals.subjects import subject_exists, subject_for
 from approvals.types import (
     TICKET_TYPES,
+    SubjectKind,
     client_must_approve_budget,
     open_slots,
     slot_label,
@@ -95,8 +96,8 @@ def _as_withdrawn(tickets) -> list[Withdrawn]:
 def ticket_withdraws(ticket: Ticket) -> list[Withdrawn]:
     """The other open tickets about the same subject, which a rejection or a request for changes
     on `ticket` withdraws: the subject's owner ends the subject's approval (a version goes back
-    to draft, a change set is refused, a run ends) and cancels the rest (registry.py)."""
-    if not ticket.is_open or not ticket.governs_subject or handler_for(ticket.subject_type) is None:
+    to draft, a change set is refused, a run ends) and cancels the rest (approvals/subjects.py)."""
+    if not ticket.is_open or not ticket.governs_subject:
         return []
     siblings = list(
         subject_blocking_tickets(
@@ -127,9 +128,8 @@ def ticket_own_work(ticket: Ticket, user) -> str:
     )
     if not enforced:
         return ""
-    handler = handler_for(ticket.subject_type) if ticket.subject_type else None
-    if handler is not None and handler.authors is not None:
-        own = handler.authors(ticket).get(user.pk)
+    if ticket.governs_subject:
+        own = subject_for(ticket.subject_type).authors(ticket).get(user.pk)
         if own:
             return own
     if ticket.requested_by_id == user.pk:
@@ -171,10 +171,11 @@ def ticket_required_roles(
     return roles
 
 
-REFERENCE_LABELS = {
-    "plan_version": "plan version",
-    "change_set_id": "change set",
-    "run_id": "agent run",
+# The references a ticket may carry beside its subject, each naming a subject of a kind.
+REFERENCES = {
+    "plan_version": (SubjectKind.PLAN_VERSION, "plan version"),
+    "change_set_id": (SubjectKind.CHANGE_SET, "change set"),
+    "run_id": (SubjectKind.AGENT_RUN, "agent run"),
 }
 
 
@@ -182,7 +183,8 @@ def unknown_references(*, tenant, **values) -> dict[str, str]:
     """The references among `values` (plan_version=, change_set_id=, run_id=) that name nothing
     of the tenant, each with a sentence saying so; empty values are skipped."""
     return {
-        field: f"this tenant has no {REFERENCE_LABELS[field]} {value!r}."
+        field: f"this tenant has no {REFERENCES[field][1]} {value!r}."
         for field, value in values.items()
-        if value not in (None, "") and not reference_exists(field, tenant=tenant, value=value)
+        if value not in (None, "")
+        and not subject_exists(REFERENCES[field][0], tenant=tenant, subject_id=str(value))
     }

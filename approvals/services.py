@@ -1,6 +1,6 @@
 """The only writers of tickets, decisions and comments. Each call is one transaction that also
 appends its audit events; a ticket that reaches a final status calls its subject's handler
-(approvals/registry.py) inside that same transaction."""
+(approvals/subjects.py) inside that same transaction."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from approvals.models import (
     TicketWaitingRole,
     Verdict,
 )
-from approvals.registry import handler_for, subject_exists
 from approvals.rules import decision_refusal
 from approvals.selectors import ticket_approved_slots, ticket_own_work
 from approvals.sla import business_due_at, days_for_kind
+from approvals.subjects import subject_exists, subject_for
 from approvals.types import (
     SUBJECT_RULES,
     TICKET_TYPES,
@@ -59,8 +59,6 @@ from tenants.models import Membership, Role, Tenant, TenantPolicy
 PUBLIC_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 PUBLIC_ID_LENGTH = 8
 PLAN_VERSION_MAX = 2**31 - 1  # an integer column on every engine
-# The references a ticket may carry, checked against what the tenant has (registry.py).
-REFERENCE_FIELDS = ("plan_version", "change_set_id", "run_id")
 
 
 class TicketError(DomainError):
@@ -474,9 +472,8 @@ def _lock(ticket: Ticket) -> Ticket:
             .values_list("pk", flat=True)
         )
     locked = Ticket.objects.select_for_update().select_related("tenant").get(pk=ticket.pk)
-    handler = handler_for(locked.subject_type) if locked.governs_subject else None
-    if handler is not None and handler.on_locked is not None:
-        handler.on_locked(locked)
+    if locked.governs_subject:
+        subject_for(locked.subject_type).lock(locked)
     return locked
 
 
@@ -521,11 +518,10 @@ def _resolve(
     )
     # Only a ticket the subject's own rules opened decides it; one attached for information
     # closes alone.
-    handler = handler_for(ticket.subject_type) if ticket.governs_subject and call_handler else None
-    if handler is not None:
+    if ticket.governs_subject and call_handler:
         token = _resolving.set(ticket)
         try:
-            handler.on_resolved(ticket, outcome, actor)
+            subject_for(ticket.subject_type).on_resolved(ticket, outcome, actor)
         finally:
             _resolving.reset(token)
 

@@ -120,7 +120,7 @@ class Opener(StrEnum):
 
 
 class SubjectKind(StrEnum):
-    """The kinds of thing a ticket can be about; each is owned by one app (approvals/registry)."""
+    """The kinds of thing a ticket can be about, each owned by one app (approvals/subjects.py)."""
 
     PLAN_VERSION = "plan_version"
     CHANGE_SET = "change_set"

@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from approvals import registry
 from approvals.explain import (
     Decision,
     decision_message,
@@ -35,7 +34,7 @@ from approvals.inbox import (
     waiting_slots,
 )
 from approvals.models import Ticket, TicketStatus, Verdict
-from approvals.registry import subject_outcome, subject_panel
+from approvals.presentation import dashboard_panels, subject_outcome, subject_panel
 from approvals.selectors import (
     ticket_allowed_verdicts,
     ticket_own_work,
@@ -101,7 +100,7 @@ def dashboard(request):
         "red_flag_count": lane.count(),
         "tenant_count": len(internal),
         # Beside the red-flag lane, owned by the apps that register them (agents: QC alerts).
-        "panels": registry.dashboard_panels(user=request.user, memberships=internal),
+        "panels": dashboard_panels(user=request.user, memberships=internal),
     }
     if request.htmx and request.htmx.target == "inbox":
         return render(request, "approvals/dashboard.html#inbox", context)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from approvals.forms import PortalDecisionForm
 from approvals.inbox import verdicts_for_role
 from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
-from approvals.registry import subject_client_words
+from approvals.presentation import subject_client_words
 from approvals.services import ticket_decide
 from approvals.types import TicketType
 from audit.actors import Actor

@@ -14,8 +14,8 @@ Two transactions that both follow it can only wait for each other, never deadloc
 - Lock everything first, then write. The audit chain head comes last, so the first audit event
   of a transaction is appended only after every other row it will touch is locked.
 - A ticket decision locks the ticket (and its siblings: the other open tickets about the same
-  subject), then asks the subject's owner to lock the subject (approvals/registry.py
-  `lock_subject`) before it writes or audits anything; the subject's handler may then lock the
+  subject), then asks the subject's owner to lock the subject (approvals/subjects.py
+  `TicketSubject.lock`) before it writes or audits anything; the subject's handler may then lock the
   track and the master plan.
 - A subject's own transition (withdraw, reject, request changes from the plan pages) locks the
   subject's open tickets before the subject itself (`approvals.services.subject_tickets_lock`).

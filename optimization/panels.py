@@ -1,15 +1,24 @@
-"""What a ticket page shows about an optimization subject (approvals/registry.py `panel`): a
-recommendation's evidence — the signal, its numbers, its window, the change sets behind it, the
-drift chart for a drift signal — with "Turn into a draft" for planners; a change set's items and
-a link to its page, where an operator approves a smaller move or rolls it back."""
+"""How change sets and recommendations read on ticket pages and in the portal
+(approvals/presentation.py; registered in optimization/apps.py): a recommendation's evidence —
+the signal, its numbers, its window, the change sets behind it, the drift chart for a drift
+signal — with "Turn into a draft" for planners; a change set's items and a link to its page,
+where an operator approves a smaller move or rolls it back; a spend approval in the client's
+words."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django.utils import timezone
 
+from approvals.presentation import ClientWords
 from approvals.types import roles_that_may_approve
+from config.formatting import money
 from optimization import views_queries as q
 from optimization.models import Signal
+from optimization.services.change_sets import SUBJECT_TYPE
+from optimization.services.recommendations import RECOMMENDATION_SUBJECT
+from plans.summary import channel_label, track_label
 from tenants.models import Role
 
 
@@ -57,3 +66,76 @@ def change_set_panel(ticket, user, role: str) -> tuple[str, dict] | None:
             "can_approve_smaller": bool(a3 and role in roles_that_may_approve(a3.required_roles)),
         },
     )
+
+
+def change_set_client_words(ticket) -> ClientWords | None:
+    """How the client portal names a spend approval: "Always-on plan: Social daily budget
+    €300 → €345" — the track and the channels as the client knows them, never the change set's
+    id or the guardrail that stopped it."""
+    change_set = q.change_set_for_ticket(ticket)
+    if change_set is None:
+        return None
+    raw = ticket.diff.get("raw") if isinstance(ticket.diff, dict) else None
+    channels = raw.get("channels") if isinstance(raw, dict) else None
+    moves = []
+    for check in channels if isinstance(channels, list) else []:
+        try:
+            live = Decimal(str(check["live_daily_budget"]))
+            delta = Decimal(str(check["delta"]))
+        except (KeyError, TypeError, InvalidOperation):
+            continue
+        moves.append((channel_label(str(check.get("channel", ""))), live, delta))
+    currency = q.track_currency(change_set.track)
+    plan = track_label(change_set.track.key)
+    if len(moves) == 1:
+        label, live, delta = moves[0]
+        title = (
+            f"{plan}: {label} daily budget {money(live, currency)} → "
+            f"{money(live + delta, currency)}"
+        )
+    elif moves:
+        title = f"{plan}: daily budgets of {', '.join(label for label, _, _ in moves)}"
+    else:
+        title = f"{plan}: daily budgets"
+    rises = sum((delta for _, _, delta in moves), Decimal("0")) > 0
+    return ClientWords(title=title, kind="Budget increase" if rises else "Budget change")
+
+
+def recommendation_label(ticket) -> str:
+    """How the ticket's buttons name it: approving turns it into a draft, it approves no plan."""
+    recommendation = q.recommendation_for_ticket(ticket)
+    if recommendation is None:
+        return "the recommendation"
+    return f"the {recommendation.track.key} {recommendation.path} recommendation"
+
+
+class ChangeSetPresentation:
+    kind = SUBJECT_TYPE
+
+    def panel(self, ticket, user, role: str) -> tuple[str, dict] | None:
+        return change_set_panel(ticket, user, role)
+
+    def label(self, ticket) -> str:
+        return ""  # "change set cs-3f2a9c", from the ticket's change_set_id
+
+    def outcome(self, ticket) -> str:
+        return ""
+
+    def client_words(self, ticket) -> ClientWords | None:
+        return change_set_client_words(ticket)
+
+
+class RecommendationPresentation:
+    kind = RECOMMENDATION_SUBJECT
+
+    def panel(self, ticket, user, role: str) -> tuple[str, dict] | None:
+        return recommendation_panel(ticket, user, role)
+
+    def label(self, ticket) -> str:
+        return recommendation_label(ticket)
+
+    def outcome(self, ticket) -> str:
+        return ""
+
+    def client_words(self, ticket) -> ClientWords | None:
+        return None  # recommendations are internal

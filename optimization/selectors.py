@@ -211,7 +211,7 @@ RUN_CHANGE_SETS_LIMIT = 50
 
 def change_sets_of_run(tenant, run_id: str) -> list[dict]:
     """The change sets carrying an agent run's id, newest first, as plain dicts (registered with
-    approvals.registry for the run's System Ops page: agents imports nothing of ours)."""
+    approvals.presentation for the run's System Ops page: agents imports nothing of ours)."""
     rows = (
         ChangeSet.objects.filter(tenant=tenant, run_id=run_id)
         .select_related("track")

@@ -1,13 +1,16 @@
 """The live execution state a plan version is compared with (its "remaining delta").
 
 The manifest belongs to optimization, which builds on plans; plans never imports it. Optimization
-registers its reader here in its AppConfig.ready(), so the arrow points optimization → plans.
+registers its readers here in its AppConfig.ready(), so the arrow points optimization → plans; a
+system check (plans.E001) fails at start-up when either is missing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from django.core import checks
 
 LiveEntriesReader = Callable[[Any], list[dict]]  # (track) -> manifest entries as dicts
 
@@ -24,7 +27,9 @@ def register_live_entries(reader: LiveEntriesReader) -> None:
 
 def live_entries(track) -> list[dict]:
     """The track's live manifest entries (platform, entity_id, channel, plan_version, state)."""
-    return _reader(track) if _reader is not None else []
+    if _reader is None:
+        raise LookupError("No live manifest reader registered (optimization registers it).")
+    return _reader(track)
 
 
 def register_version_entries(reader: VersionEntriesReader) -> None:
@@ -35,4 +40,27 @@ def register_version_entries(reader: VersionEntriesReader) -> None:
 def version_entries(version) -> list[dict]:
     """The live manifest entries that implement `version` (platform, entity_id, channel,
     plan_version, state, track), for the version page to list and link."""
-    return _version_reader(version) if _version_reader is not None else []
+    if _version_reader is None:
+        raise LookupError("No version entries reader registered (optimization registers it).")
+    return _version_reader(version)
+
+
+@checks.register()
+def live_readers_are_registered(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    missing = [
+        name
+        for name, reader in (
+            ("register_live_entries", _reader),
+            ("register_version_entries", _version_reader),
+        )
+        if reader is None
+    ]
+    return [
+        checks.Error(
+            f"Nothing registered through plans.live.{name}: plans can't compare versions with "
+            "the live manifest.",
+            hint="The optimization app registers it in its AppConfig.ready().",
+            id="plans.E001",
+        )
+        for name in missing
+    ]

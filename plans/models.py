@@ -17,7 +17,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-# What tickets about a plan version name as their subject (approvals/registry.py).
+# What tickets about a plan version name as their subject (approvals/subjects.py).
 SUBJECT_TYPE = "plan_version"
 TRACK_KEY_PATTERN = r"^(always_on|branding|engagement|event_[a-z0-9_]{1,40})$"
 validate_track_key = RegexValidator(

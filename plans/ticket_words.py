@@ -1,9 +1,10 @@
-"""How tickets about a plan version read outside the plans pages (approvals/registry.py hooks):
-the client portal's words for them, and where the version stands after a decision."""
+"""How tickets about a plan version read outside the plans pages (approvals/presentation.py): the
+client portal's words for them, and where the version stands after a decision. Registered in
+plans/apps.py."""
 
 from __future__ import annotations
 
-from approvals.registry import ClientWords
+from approvals.presentation import ClientWords
 from approvals.selectors import subject_blocking_tickets
 from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion
 from plans.summary import first_change_day, version_client_kind, version_client_title
@@ -65,3 +66,19 @@ def ticket_outcome(ticket) -> str:
         if others:
             return f"{label} still waits for {', '.join(others)}"
     return ""
+
+
+class PlanVersionPresentation:
+    kind = SUBJECT_TYPE
+
+    def panel(self, ticket, user, role: str) -> None:
+        return None  # the diff preview is the version's own panel
+
+    def label(self, ticket) -> str:
+        return ""  # "v12", from the ticket's plan_version
+
+    def outcome(self, ticket) -> str:
+        return ticket_outcome(ticket)
+
+    def client_words(self, ticket) -> ClientWords | None:
+        return ticket_client_words(ticket)

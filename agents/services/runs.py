@@ -620,7 +620,8 @@ def reservation_release(*, tenant, run_id: str, reservation: str) -> Reservation
 
 
 def run_blocked_reason(tenant, run_id: str) -> str | None:
-    """For approvals.registry: why a run may not act (change sets carrying it get 423)."""
+    """Why a run may not act (change sets carrying it get 423); approvals.subjects.RunStanding
+    asks it."""
     run = AgentRun.objects.filter(tenant=tenant, run_id=run_id).first()
     if run is None:
         return None

@@ -1,12 +1,20 @@
-"""What agents does when an A8 or A9 about a run is decided (approvals/registry.py), and the A9
-clearance that raises the run's estimate."""
+"""Agent runs as ticket subjects (approvals/subjects.py): what agents does when an A8 or A9 about a
+run is locked and decided, and the A9 clearance that raises the run's estimate. Registered in
+agents/apps.py."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
 from agents.models import AgentRun
-from agents.services.runs import SUBJECT_TYPE, RunError, usd, usd_text
+from agents.services.runs import (
+    SUBJECT_TYPE,
+    RunError,
+    run_blocked_reason,
+    run_exists,
+    usd,
+    usd_text,
+)
 from approvals.models import Ticket, TicketStatus
 from approvals.selectors import subject_blocking_tickets
 from approvals.services import subject_tickets_lock, ticket_cancel, ticket_decide
@@ -21,6 +29,29 @@ from tenants.models import TenantPolicy
 
 def _run_of(ticket) -> AgentRun | None:
     return AgentRun.objects.filter(tenant_id=ticket.tenant_id, run_id=ticket.subject_id).first()
+
+
+class AgentRunSubject:
+    kind = SUBJECT_TYPE
+
+    def exists(self, tenant, subject_id: str) -> bool:
+        return run_exists(tenant, subject_id)
+
+    def lock(self, ticket) -> None:
+        on_run_ticket_locked(ticket)
+
+    def authors(self, ticket) -> dict[int, str]:
+        return {}  # agents run runs
+
+    def on_resolved(self, ticket, outcome: str, actor: Actor) -> None:
+        on_run_ticket_resolved(ticket, outcome, actor)
+
+
+class AgentRunStanding:
+    """Whether a run may still act (approvals.subjects.RunStanding): change sets ask it."""
+
+    def blocked_reason(self, tenant, run_id: str) -> str | None:
+        return run_blocked_reason(tenant, run_id)
 
 
 def on_run_ticket_locked(ticket) -> None:

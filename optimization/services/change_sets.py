@@ -21,7 +21,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import Ticket
-from approvals.registry import reference_exists, run_block_reason
 from approvals.selectors import subject_blocking_tickets, ticket_required_roles
 from approvals.services import (
     subject_tickets_lock,
@@ -30,7 +29,8 @@ from approvals.services import (
     ticket_decide,
     ticket_open,
 )
-from approvals.types import TicketType
+from approvals.subjects import run_block_reason, subject_exists
+from approvals.types import SubjectKind, TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
@@ -394,7 +394,9 @@ def change_set_submit(*, tenant: Tenant, request: ChangeSetRequest, actor: Actor
     reason = clean_text(request.reason, name="reason", max_length=REASON_MAX)
     if text_problem(request.change_set_id) or not request.change_set_id.strip():
         raise ChangeSetError("change_set_id is required.", fields={"change_set_id": ["required"]})
-    if request.run_id and not reference_exists("run_id", tenant=tenant, value=request.run_id):
+    if request.run_id and not subject_exists(
+        SubjectKind.AGENT_RUN, tenant=tenant, subject_id=request.run_id
+    ):
         raise ChangeSetError(
             f"This tenant has no run {request.run_id!r}.",
             code="unknown_run",

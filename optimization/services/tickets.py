@@ -1,19 +1,16 @@
-"""What optimization does when a ticket about a change set (A3, A2) or a recommendation is
-decided (approvals/registry.py)."""
+"""Change sets and recommendations as ticket subjects (approvals/subjects.py): what optimization
+does when a ticket about one (A3, A2; A5) is locked and decided. Registered in
+optimization/apps.py; how they read on pages is optimization/panels.py."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from approvals.models import TicketStatus
-from approvals.registry import ClientWords
 from approvals.selectors import subject_blocking_tickets
 from audit.actors import Actor
-from config.formatting import money
 from optimization.models import ChangeSet, Recommendation
+from optimization.selectors import change_set_exists, recommendation_exists
 from optimization.services.change_sets import (
     SUBJECT_TYPE,
-    _currency,
     _lock_change_set,
     change_set_apply,
     change_set_reject,
@@ -24,7 +21,6 @@ from optimization.services.recommendations import (
     recommendation_draft,
     recommendation_lock_for_decision,
 )
-from plans.summary import channel_label, track_label
 
 
 def _change_set_of(ticket) -> ChangeSet | None:
@@ -60,39 +56,6 @@ def on_change_set_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
     change_set_reject(change_set=change_set, actor=actor, note=note)
 
 
-def change_set_client_words(ticket) -> ClientWords | None:
-    """How the client portal names a spend approval: "Always-on plan: Social daily budget
-    €300 → €345" — the track and the channels as the client knows them, never the change set's
-    id or the guardrail that stopped it."""
-    change_set = _change_set_of(ticket)
-    if change_set is None:
-        return None
-    raw = ticket.diff.get("raw") if isinstance(ticket.diff, dict) else None
-    channels = raw.get("channels") if isinstance(raw, dict) else None
-    moves = []
-    for check in channels if isinstance(channels, list) else []:
-        try:
-            live = Decimal(str(check["live_daily_budget"]))
-            delta = Decimal(str(check["delta"]))
-        except (KeyError, TypeError, InvalidOperation):
-            continue
-        moves.append((channel_label(str(check.get("channel", ""))), live, delta))
-    currency = _currency(change_set.track)
-    plan = track_label(change_set.track.key)
-    if len(moves) == 1:
-        label, live, delta = moves[0]
-        title = (
-            f"{plan}: {label} daily budget {money(live, currency)} → "
-            f"{money(live + delta, currency)}"
-        )
-    elif moves:
-        title = f"{plan}: daily budgets of {', '.join(label for label, _, _ in moves)}"
-    else:
-        title = f"{plan}: daily budgets"
-    rises = sum((delta for _, _, delta in moves), Decimal("0")) > 0
-    return ClientWords(title=title, kind="Budget increase" if rises else "Budget change")
-
-
 def _recommendation_of(ticket) -> Recommendation | None:
     return (
         Recommendation.objects.filter(tenant_id=ticket.tenant_id, pk=ticket.subject_id)
@@ -101,14 +64,6 @@ def _recommendation_of(ticket) -> Recommendation | None:
         if ticket.subject_id.isdigit()
         else None
     )
-
-
-def recommendation_label(ticket) -> str:
-    """How the ticket's buttons name it: approving turns it into a draft, it approves no plan."""
-    recommendation = _recommendation_of(ticket)
-    if recommendation is None:
-        return "the recommendation"
-    return f"the {recommendation.track.key} {recommendation.path} recommendation"
 
 
 def on_recommendation_ticket_locked(ticket) -> None:
@@ -133,4 +88,33 @@ def on_recommendation_ticket_resolved(ticket, outcome: str, actor: Actor) -> Non
         )
 
 
-__all__ = ["RECOMMENDATION_SUBJECT"]
+class ChangeSetSubject:
+    kind = SUBJECT_TYPE
+
+    def exists(self, tenant, subject_id: str) -> bool:
+        return change_set_exists(tenant, subject_id)
+
+    def lock(self, ticket) -> None:
+        on_change_set_ticket_locked(ticket)
+
+    def authors(self, ticket) -> dict[int, str]:
+        return {}  # agents write change sets; whoever asked for the ticket is four-eyed anyway
+
+    def on_resolved(self, ticket, outcome: str, actor: Actor) -> None:
+        on_change_set_ticket_resolved(ticket, outcome, actor)
+
+
+class RecommendationSubject:
+    kind = RECOMMENDATION_SUBJECT
+
+    def exists(self, tenant, subject_id: str) -> bool:
+        return recommendation_exists(tenant, subject_id)
+
+    def lock(self, ticket) -> None:
+        on_recommendation_ticket_locked(ticket)
+
+    def authors(self, ticket) -> dict[int, str]:
+        return {}  # the scan or an agent recommends; no person wrote it
+
+    def on_resolved(self, ticket, outcome: str, actor: Actor) -> None:
+        on_recommendation_ticket_resolved(ticket, outcome, actor)

@@ -27,7 +27,6 @@ from plans.services.drafts import (
 )
 from plans.services.envelope import master_plan_set
 from plans.services.submit import plan_version_submit, ticket_preview
-from plans.services.tickets import on_ticket_locked, on_ticket_resolved, ticket_authors
 from plans.services.transitions import (
     plan_version_approve,
     plan_version_reject,
@@ -40,8 +39,6 @@ __all__ = [
     "PlanError",
     "PlanStateError",
     "master_plan_set",
-    "on_ticket_locked",
-    "on_ticket_resolved",
     "plan_version_approve",
     "plan_version_counter_lock",
     "plan_version_create_draft",
@@ -54,7 +51,6 @@ __all__ = [
     "plan_version_submit",
     "plan_version_withdraw",
     "subject_closure_lock",
-    "ticket_authors",
     "ticket_preview",
     "track_ensure",
 ]

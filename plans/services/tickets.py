@@ -1,4 +1,5 @@
-"""What plans does when a ticket about a plan version is decided (approvals/registry.py)."""
+"""Plan versions as ticket subjects (approvals/subjects.py): what plans does when a ticket about a
+version is locked and decided. Registered in plans/apps.py."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from approvals.models import TicketStatus
 from approvals.selectors import subject_blocking_tickets
 from audit.actors import Actor
 from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion
+from plans.selectors import version_exists
 from plans.services.transitions import (
     plan_version_approve,
     plan_version_reject,
@@ -22,7 +24,27 @@ def _version_of(ticket) -> PlanVersion | None:
     )
 
 
-def ticket_authors(ticket) -> dict[int, str]:
+class PlanVersionSubject:
+    kind = SUBJECT_TYPE
+
+    def exists(self, tenant, subject_id: str) -> bool:
+        return subject_id.isdigit() and version_exists(tenant, int(subject_id))
+
+    def lock(self, ticket) -> None:
+        """Lock the version and what its approval would change, so the decision takes every
+        lock in the product's order (config/locks.py)."""
+        version = _version_of(ticket)
+        if version is not None:
+            subject_closure_lock(version)
+
+    def authors(self, ticket) -> dict[int, str]:
+        return version_authors(ticket)
+
+    def on_resolved(self, ticket, outcome: str, actor: Actor) -> None:
+        version_ticket_resolved(ticket, outcome, actor)
+
+
+def version_authors(ticket) -> dict[int, str]:
     """Who wrote the version a ticket is about (four eyes keeps them from approving it)."""
     version = (
         PlanVersion.objects.filter(tenant_id=ticket.tenant_id, number=int(ticket.subject_id))
@@ -39,23 +61,15 @@ def ticket_authors(ticket) -> dict[int, str]:
     return authors
 
 
-def on_ticket_locked(ticket) -> None:
-    """Called right after a ticket about a version (and its sibling tickets) is locked, before
-    anything is written: lock the version and what its approval would change, so the decision
-    takes every lock in the product's order (config/locks.py)."""
-    version = _version_of(ticket)
-    if version is not None:
-        subject_closure_lock(version)
-
-
-def on_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
+def version_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
     """Called inside the transaction that resolves a ticket about a plan version."""
     version = _version_of(ticket)
     if version is None:
         return
-    # Locked already (on_ticket_locked); reading it again under the lock, two tickets resolved
-    # at the same moment (A5 and A7) are serialised, and the second one sees the first one's
-    # outcome (READ COMMITTED re-reads after the lock), so the version can't be left pending.
+    # Locked already (PlanVersionSubject.lock); reading it again under the lock, two tickets
+    # resolved at the same moment (A5 and A7) are serialised, and the second one sees the first
+    # one's outcome (READ COMMITTED re-reads after the lock), so the version can't be left
+    # pending.
     version = subject_closure_lock(version)
     if version.status != PlanStatus.PENDING_APPROVAL:
         return

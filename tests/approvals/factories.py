@@ -17,16 +17,32 @@ def open_ticket(tenant, type: str = "A1", **kwargs):
     return ticket_open(tenant=tenant, type=type, actor=kwargs.pop("actor", SYSTEM), **kwargs)
 
 
+class _StandIn:
+    """A subject owner for tests: every id exists, no authors, it hears each outcome."""
+
+    def __init__(self, kind: str, on_resolved):
+        self.kind = kind
+        self._on_resolved = on_resolved
+
+    def exists(self, tenant, subject_id: str) -> bool:
+        return True
+
+    def lock(self, ticket) -> None:
+        pass
+
+    def authors(self, ticket) -> dict[int, str]:
+        return {}
+
+    def on_resolved(self, ticket, outcome: str, actor) -> None:
+        self._on_resolved(ticket, outcome, actor)
+
+
 def stand_in_subject(monkeypatch, kind: str, on_resolved) -> None:
     """Put a stand-in owner in place for subject kind `kind` (e.g. "widget"): every id exists,
     `on_resolved` hears each outcome, and the system's tickets of every type govern it."""
-    from approvals import registry, types
+    from approvals import subjects, types
 
-    monkeypatch.setitem(
-        registry._handlers,
-        kind,
-        registry.SubjectHandler(kind, on_resolved, exists=lambda tenant, subject_id: True),
-    )
+    monkeypatch.setitem(subjects._subjects, kind, _StandIn(kind, on_resolved))
     for type_id in types.TICKET_TYPES:
         rules = {**types.SUBJECT_RULES[type_id], kind: {types.Opener.SYSTEM: types._G}}
         monkeypatch.setitem(types.SUBJECT_RULES, type_id, rules)
