@@ -413,7 +413,11 @@ def _lock(ticket: Ticket) -> Ticket:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-    locked = Ticket.objects.select_for_update().select_related("tenant").get(pk=ticket.pk)
+    # Only the ticket (of=self): its tenant row locked too would make every insert that
+    # references the tenant wait at commit for this decision (config/locks.py).
+    locked = (
+        Ticket.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=ticket.pk)
+    )
     handler = handler_for(locked.subject_type) if locked.subject_type else None
     if handler is not None and handler.on_locked is not None:
         handler.on_locked(locked)

@@ -554,7 +554,7 @@ def run_spend(
                 f"No reservation {reservation!r} on run {run_id}.",
                 fields={"reservation": ["not a reservation of this run"]},
             )
-    run = AgentRun.objects.select_for_update().select_related("tenant").get(pk=run_pk)
+    run = AgentRun.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=run_pk)
     if settled is not None and settled.status == ReservationStatus.SETTLED:
         # The same report again (an agent retrying after a lost answer): its reservation is
         # settled already, so it counts once — the answer is the run as it stands.
