@@ -40,4 +40,10 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
             },
             status=413,
         )
-    return render(request, "413.html", {"over": over}, status=413)
+    response = render(request, "413.html", {"over": over}, status=413)
+    if request.headers.get("HX-Request"):
+        # A form htmx sent (a comment, a decision): the whole page says it, not the region the
+        # form would have swapped (base.html's htmx-config swaps a 413 in).
+        response["HX-Retarget"] = "body"
+        response["HX-Reswap"] = "innerHTML"
+    return response

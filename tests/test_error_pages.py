@@ -120,3 +120,21 @@ def test_an_api_body_over_the_limit_outside_an_endpoint_is_still_json(client, se
     response = client.post("/api/v1/no-such-endpoint", {"x": "y" * 20_000})
     assert response.status_code in (404, 413)
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_a_form_htmx_sent_over_the_limit_gets_the_whole_page_swapped_in(
+    client, acme, alice, settings
+):
+    from tests.approvals.factories import open_ticket
+
+    ticket = open_ticket(acme, "A1")
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    client.force_login(alice)
+
+    response = client.post(
+        f"/tickets/{ticket.public_id}/comments/", {"body": "x" * 20_000}, HTTP_HX_REQUEST="true"
+    )
+
+    assert response.status_code == 413
+    assert (response["HX-Retarget"], response["HX-Reswap"]) == ("body", "innerHTML")
+    assert "Too much sent at once" in response.content.decode()
