@@ -8,7 +8,7 @@ from typing import Literal
 
 from ninja import Field, Router, Schema, Status
 
-from agents.models import GateKind
+from agents.models import AgentRun, GateCall, GateKind, SpendReport
 from agents.selectors import run_view
 from agents.services import (
     qc_result_record,
@@ -18,11 +18,17 @@ from agents.services import (
     run_get,
     run_spend,
 )
-from api.base import MoneyIn, agent_actor, errors
+from api.base import agent_actor, errors
 from api.idempotency import idempotent
+from config.money import Amount
 from config.text import StorableText
 
 router = Router(tags=["agents"])
+
+# Money fields, each checked against the column that keeps it (config/money.py).
+Estimate = Amount(AgentRun._meta.get_field("estimated_cost_usd"), positive=True, currency="USD")
+ExpectedCost = Amount(GateCall._meta.get_field("expected_cost_usd"), currency="USD")
+Cost = Amount(SpendReport._meta.get_field("cost_usd"), currency="USD")
 
 
 class WhoAmI(Schema):
@@ -43,7 +49,9 @@ class RunIn(Schema):
     main_task_id: StorableText = Field(min_length=1, max_length=100)
     agent: StorableText = Field(min_length=1, max_length=100)
     model: StorableText = Field(min_length=1, max_length=100)
-    estimated_cost_usd: MoneyIn = Field(description="decimal USD, more than 0")
+    estimated_cost_usd: Estimate = Field(
+        description="decimal USD, more than 0 (six decimal places are kept)"
+    )
 
 
 class RunCreated(Schema):
@@ -82,7 +90,7 @@ def runs_create(request, body: RunIn):
 
 class GateIn(Schema):
     kind: Literal[tuple(GateKind.values)]  # type: ignore[valid-type]
-    expected_cost_usd: MoneyIn | None = Field(
+    expected_cost_usd: ExpectedCost | None = Field(
         None, description="llm_call only: reserve this much against the Cost Guard's line"
     )
 
@@ -139,7 +147,7 @@ def runs_gate(request, run_id: StorableText, body: GateIn):
 class SpendIn(Schema):
     input_tokens: int = Field(ge=0, lt=2**31)
     output_tokens: int = Field(ge=0, lt=2**31)
-    cost_usd: MoneyIn
+    cost_usd: Cost
     reservation: StorableText = Field("", max_length=32)
 
 

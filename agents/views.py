@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +31,7 @@ from approvals.types import TicketType
 from audit.actors import Actor
 from config.errors import DomainError
 from config.formatting import money
+from config.query import filters_refused, page_number
 from tenants.access import tenant_view
 from tenants.models import INTERNAL_ROLES, Role, TenantPolicy
 
@@ -65,7 +66,7 @@ def _filtered(request) -> RunFilter:
 @internal_tenant_view
 def runs(request):
     filterset = _filtered(request)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
     policy = TenantPolicy.objects.get(tenant=request.tenant)
     query = request.GET.copy()
     query.pop("page", None)
@@ -85,14 +86,9 @@ def runs(request):
 @internal_tenant_view
 def runs_csv(request):
     filterset = _filtered(request)
-    if filterset.is_bound and not filterset.is_valid():
-        # Never export more than was asked for because one filter could not be read.
-        problems = "; ".join(
-            f"{name}: {' '.join(errors)}" for name, errors in filterset.form.errors.items()
-        )
-        return HttpResponseBadRequest(
-            f"Nothing exported; fix the filters first. {problems}", content_type="text/plain"
-        )
+    refused = filters_refused(filterset.form)
+    if refused is not None:
+        return refused
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(
         q.runs_csv_lines(filterset.qs), content_type="text/csv; charset=utf-8"

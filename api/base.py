@@ -8,12 +8,9 @@ config/api.py.
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated
-
 from django.http import HttpRequest
 from ninja import Schema
-from pydantic import BaseModel, BeforeValidator, WithJsonSchema
+from pydantic import BaseModel, WithJsonSchema
 
 from audit.actors import Actor
 
@@ -42,17 +39,6 @@ def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
     if unknown:
         raise ValueError(f"no description for {sorted(unknown)}")
     return dict.fromkeys(statuses, ErrorOut)
-
-
-def _not_a_boolean(value):
-    if isinstance(value, bool):
-        raise ValueError("must be an amount, not true or false")
-    return value
-
-
-# A decimal amount as agents send it: a JSON number or a string (docs/agent-api.md). The service
-# that owns the rule turns it into a Decimal and refuses what is not a finite amount.
-MoneyIn = Annotated[Decimal | int | float | str, BeforeValidator(_not_a_boolean)]
 
 
 def agent_actor(request: HttpRequest, agent_name: str = "") -> Actor:

@@ -31,6 +31,7 @@ from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
 from approvals.presentation import subject_label
 from approvals.rules import allowed_verdicts
 from approvals.types import RED_FLAG_TYPES, open_slots, slot_label
+from config.query import page_number
 from tenants.access import memberships_of, scope_to_user
 from tenants.models import INTERNAL_ROLES, Membership
 
@@ -96,8 +97,9 @@ def inbox_tickets(*, user) -> QuerySet[Ticket]:
 
 
 def page_of_tickets(qs: QuerySet[Ticket], *, number, per_page: int) -> Page:
-    """One page of `qs`, found by id first and loaded in full after; `number` is read as
-    Paginator.get_page reads it (not a whole number: the first page; out of range: the last).
+    """One page of `qs`, found by id first and loaded in full after; `number` is read by the
+    one page-number parser (config/query.py: not a whole number: the first page; out of range:
+    the last).
 
     Across many tenants the page's 25 ids come from the inbox index alone; sorting every matching
     full row just to keep 25 is what made an admin's inbox of 50 tenants slow. The ids come with
@@ -106,10 +108,7 @@ def page_of_tickets(qs: QuerySet[Ticket], *, number, per_page: int) -> Page:
     """
     without_prefetch = qs.prefetch_related(None)
     paginator = Paginator(without_prefetch.values_list("pk", flat=True), per_page)
-    try:
-        wanted = int(number)
-    except (TypeError, ValueError):
-        wanted = 1
+    wanted = page_number(number)
     page = None
     if wanted >= 1:
         start = (wanted - 1) * per_page
@@ -123,7 +122,7 @@ def page_of_tickets(qs: QuerySet[Ticket], *, number, per_page: int) -> Page:
             page = Page([pk for pk, _ in counted], wanted, paginator)
     if page is None:
         # Out of range: nothing came back to count by, so count and take the last page.
-        page = paginator.get_page(number)
+        page = paginator.get_page(wanted)
     ids = list(page.object_list)
     rows = {ticket.pk: ticket for ticket in qs.filter(pk__in=ids)} if ids else {}
     page.object_list = [rows[pk] for pk in ids if pk in rows]

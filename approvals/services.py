@@ -471,7 +471,11 @@ def _lock(ticket: Ticket) -> Ticket:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-    locked = Ticket.objects.select_for_update().select_related("tenant").get(pk=ticket.pk)
+    # Only the ticket (of=self): its tenant row locked too would make every insert that
+    # references the tenant wait at commit for this decision (config/locks.py).
+    locked = (
+        Ticket.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=ticket.pk)
+    )
     if locked.governs_subject:
         subject_for(locked.subject_type).lock(locked)
     return locked

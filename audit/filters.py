@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from audit.models import AuditEvent
+from config.query import FilterDate
 
 
 class AuditEventForm(forms.Form):
@@ -30,12 +31,8 @@ class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(label="Action", empty_label="Any action")
     resource_type = django_filters.ChoiceFilter(label="Resource type", empty_label="Any type")
     resource_id = django_filters.CharFilter(label="Resource id")
-    date_from = django_filters.DateFilter(
-        method="filter_date_from", label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = django_filters.DateFilter(
-        method="filter_date_to", label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = FilterDate(method="filter_date_from", label="From")
+    date_to = FilterDate(method="filter_date_to", label="To")
 
     class Meta:
         model = AuditEvent

@@ -6,7 +6,6 @@ from django.core.paginator import Paginator
 from django.http import (
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     StreamingHttpResponse,
 )
 from django.shortcuts import render
@@ -15,6 +14,7 @@ from django.utils import timezone
 from audit.exports import csv_lines, jsonl_lines
 from audit.filters import AuditEventFilter
 from audit.selectors import audit_events_for_tenant
+from config.query import filters_refused, page_number
 from tenants.access import tenant_view
 
 PAGE_SIZE = 50
@@ -31,7 +31,7 @@ def _filtered(request: HttpRequest) -> AuditEventFilter:
 @tenant_view()
 def audit_log(request: HttpRequest) -> HttpResponse:
     filterset = _filtered(request)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -47,14 +47,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 def _export(request: HttpRequest, lines, content_type: str, extension: str) -> HttpResponse:
     filterset = _filtered(request)
-    if filterset.is_bound and not filterset.is_valid():
-        # Never export more than was asked for because one filter could not be read.
-        problems = "; ".join(
-            f"{name}: {' '.join(errors)}" for name, errors in filterset.form.errors.items()
-        )
-        return HttpResponseBadRequest(
-            f"Nothing exported; fix the filters first. {problems}", content_type="text/plain"
-        )
+    refused = filters_refused(filterset.form)
+    if refused is not None:
+        return refused
     events = filterset.qs
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(lines(events), content_type=content_type)

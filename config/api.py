@@ -11,9 +11,11 @@ import math
 from functools import wraps
 from http import HTTPStatus
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed, JsonResponse
 from django.urls import URLPattern, re_path
 from django.views.decorators.csrf import csrf_exempt
@@ -58,11 +60,42 @@ def _finite_float(text: str) -> float:
     return number
 
 
+# No body of the API needs more (a plan payload is five levels deep); deeper JSON would only
+# reach code that walks it recursively — Python's own parser gives up near a thousand.
+JSON_MAX_DEPTH = 32
+
+
+class JsonTooDeep(ValueError):
+    pass
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """Whether `value` nests more than `limit` arrays or objects (walked without recursion)."""
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 class StrictJsonParser(Parser):
-    """json.loads, minus the NaN/Infinity Python accepts but JSON (and every later step) doesn't."""
+    """json.loads, minus the NaN/Infinity Python accepts but JSON (and every later step) doesn't,
+    and minus JSON nested more than JSON_MAX_DEPTH levels deep."""
 
     def parse_body(self, request):
-        return json.loads(request.body, parse_constant=_refuse_constant, parse_float=_finite_float)
+        too_deep = JsonTooDeep(f"The body is nested more than {JSON_MAX_DEPTH} levels deep.")
+        try:
+            data = json.loads(
+                request.body, parse_constant=_refuse_constant, parse_float=_finite_float
+            )
+        except RecursionError:
+            raise too_deep from None
+        if _deeper_than(data, JSON_MAX_DEPTH):
+            raise too_deep
+        return data
 
 
 def _error_body(error: str, detail: str, **extra) -> dict:
@@ -237,6 +270,8 @@ def on_not_found(request, exc):
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     # django-ninja raises HttpError(400) from whatever the body parser raised.
+    if exc.status_code == 400 and isinstance(exc.__cause__, JsonTooDeep):
+        return _error(request, 422, "invalid_json", str(exc.__cause__))
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
         return _error(request, 422, "invalid_json", f"The body is not valid JSON: {exc.__cause__}")
     if exc.status_code == 400 and isinstance(exc.__cause__, RequestDataTooBig):
@@ -245,11 +280,38 @@ def on_http_error(request, exc: HttpError):
     return _error(request, exc.status_code, code, str(exc))
 
 
+# Connection failures: no server (psycopg gives no SQLSTATE), class 08 (connection exception),
+# and a server shutting down or starting (57P01-57P03).
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+RETRY_AFTER_SECONDS = 10
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """The database could not be reached (as opposed to an error in what was asked of it)."""
+    if not isinstance(error, DatabaseError):
+        return False
+    cause = error.__cause__
+    if not isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError):
+        return False
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES
+
+
 @api.exception_handler(Exception)
 def on_unexpected_error(request, exc: Exception):
     if is_retryable(exc):
         logger.warning("Concurrent write on %s %s: %s", request.method, request.path, exc)
         return on_domain_error(request, TryAgain())
+    if database_unavailable(exc):
+        logger.error("Database unavailable on %s %s: %s", request.method, request.path, exc)
+        response = _error(
+            request,
+            503,
+            "unavailable",
+            f"The database can't be reached right now; try again in {RETRY_AFTER_SECONDS} seconds.",
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
     return _error(request, 500, "server_error", "The server failed; the error has been logged.")
 

@@ -21,6 +21,13 @@ Two transactions that both follow it can only wait for each other, never deadloc
   subject's open tickets before the subject itself (`approvals.services.subject_tickets_lock`).
 - Counters that hand out numbers (plan version numbers) are claimed before anything else is
   locked and before the audit chain head.
+- Lock only the rows the order names. A `select_for_update()` that joins (`select_related`)
+  locks the joined rows too — take `select_for_update(of=("self",))`. A tenant row locked FOR
+  UPDATE that way is a deadlock waiting to happen: every row inserted with a foreign key to the
+  tenant (change sets, audit events, …) takes FOR KEY SHARE on it when its deferred constraint
+  is checked at commit, so a rollback holding a channel waited at COMMIT for a ticket decision
+  that waited for the channel (tests/optimization/test_lock_order.py; tests/test_lock_rules.py
+  keeps every such query to `of`).
 
 Should a deadlock or serialization failure still happen (a path this order missed, or the
 database's own choice), the request gets a 409 "try again" and nothing is written: `is_retryable`

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 
 from config.errors import TryAgain
 from config.locks import is_retryable
@@ -29,3 +30,24 @@ class RetryableConflictMiddleware:
             return None
         logger.warning("Concurrent write on %s %s: %s", request.method, request.path, exception)
         return render(request, "try_again.html", {"error": TryAgain()}, status=409)
+
+
+# What an export sends: a file of the tenant's records, whoever asked for it.
+EXPORT_TYPES = ("text/csv", "application/jsonl")
+
+
+class NoStoreMiddleware:
+    """What a signed-in person sees, and every export, is never kept by a browser's cache or a
+    proxy: `Cache-Control: no-store`. A shared computer's back button or a caching proxy would
+    otherwise show one person's tickets, audit log or CSV to the next."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        if signed_in or response.get("Content-Type", "").startswith(EXPORT_TYPES):
+            patch_cache_control(response, no_store=True)
+        return response

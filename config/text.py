@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, StringConstraints
 
 from config.errors import DomainError
 
@@ -65,6 +65,18 @@ class StorableTextField(forms.CharField):
 # For every free-text field and path parameter of the API and the plan payload (a failure is a
 # 422 that names the field). Lengths go beside it: Field(max_length=...).
 StorableText = Annotated[str, BeforeValidator(storable_text)]
+
+
+def BoundedStorableText(*, max_length: int, min_length: int = 0):  # noqa: N802 (a type)
+    """StorableText with its lengths inside the type, for a field where Field(max_length=...)
+    can't reach the string — an optional one (`BoundedStorableText(max_length=120) | None`):
+    there the length would apply to the union, checked as a generic "at most N items". Here
+    pydantic-core checks it on the string itself: "at most N characters"."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length),
+        BeforeValidator(storable_text),
+    ]
 
 
 def json_problem(value: Any, *, max_bytes: int | None = None) -> str | None:

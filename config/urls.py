@@ -4,6 +4,9 @@ from django.urls import include, path, register_converter
 from config.api import api, api_not_found
 from config.converters import SegmentConverter, SubpathConverter
 
+# A page POST over the size limits: the product's page saying so (config/error_pages.py).
+handler400 = "config.error_pages.bad_request"
+
 # Before the includes below: their patterns use these for ids, track keys and resources.
 register_converter(SegmentConverter, "segment")
 register_converter(SubpathConverter, "subpath")

@@ -2,20 +2,18 @@ from __future__ import annotations
 
 from django import forms
 
+from config.query import FilterDateField
 from metrics.board import ROLLBACK_DAYS_DEFAULT, ROLLBACK_DAYS_MAX
 from metrics.selectors import QC_DIMENSIONS
 
 
 class RangeForm(forms.Form):
     """The metrics page's filters: a date range (the range before it is the comparison), the QC
-    first-pass grouping and the rollback window. All optional; a bad value is ignored."""
+    first-pass grouping and the rollback window. All optional; the page shows a bad value's
+    message and uses the default instead, a CSV export refuses it (400)."""
 
-    start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = FilterDateField(label="From", required=False)
+    end = FilterDateField(label="To", required=False)
     by = forms.ChoiceField(
         label="QC first pass by", choices=list(QC_DIMENSIONS.items()), required=False
     )
@@ -40,6 +38,4 @@ class RangeForm(forms.Form):
 
 
 class WeekForm(forms.Form):
-    week = forms.DateField(
-        label="Week of", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    week = FilterDateField(label="Week of", required=False)

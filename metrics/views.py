@@ -17,6 +17,7 @@ from django.utils import timezone
 from approvals.filters import InboxFilter
 from approvals.inbox import inbox_tickets
 from approvals.views_portal import client_only
+from config.query import filters_refused
 from metrics import board
 from metrics.exports import csv_lines, csv_response, inbox_csv_lines, metric_csv_lines
 from metrics.forms import RangeForm, WeekForm
@@ -122,7 +123,10 @@ def _metric_csv(
     if key not in board.METRIC_KEYS:
         raise Http404("No such metric")
     many = len(tenants) > 1
-    _form, scope, options, current_pcts = _board(request, tenants=tenants, zone=zone)
+    form, scope, options, current_pcts = _board(request, tenants=tenants, zone=zone)
+    refused = filters_refused(form)
+    if refused is not None:
+        return refused
     with read_session():
         metric = board.build(
             key, scope, options=options, many_tenants=many, current_pcts=current_pcts
@@ -179,16 +183,18 @@ def inbox_csv(request: HttpRequest) -> HttpResponse:
 
 # --- The weekly report ----------------------------------------------------------------------------
 def _week(request: HttpRequest, zone: ZoneInfo):
+    """The week asked for (the last full week when none, or one the form can't read: the page
+    says why), today, and the form."""
     form = WeekForm(request.GET or None)
     asked = form.cleaned_data.get("week") if form.is_valid() else None
     today = timezone.localdate(timezone=zone)
-    return week_of(asked) if asked else last_full_week(today), today
+    return week_of(asked) if asked else last_full_week(today), today, form
 
 
 def _report_context(request, *, tenant: Tenant, track_key: str, client_safe: bool) -> dict:
     zone = ZoneInfo(tenant.time_zone)
     track = track_get(tenant=tenant, key=track_key)
-    week_start, today = _week(request, zone)
+    week_start, today, week_form = _week(request, zone)
     report = weekly_report(track=track, week_start=week_start, client_safe=client_safe)
     previous = week_start.fromordinal(week_start.toordinal() - 7)
     following = week_start.fromordinal(week_start.toordinal() + 7)
@@ -199,6 +205,7 @@ def _report_context(request, *, tenant: Tenant, track_key: str, client_safe: boo
         "previous_week": previous,
         "next_week": following if following <= week_of(today) else None,
         "week_start": week_start,
+        "week_form": week_form,
     }
 
 
@@ -212,6 +219,9 @@ def weekly(request: HttpRequest, track: str) -> HttpResponse:
 
 @tenant_view()
 def weekly_csv(request: HttpRequest, track: str) -> HttpResponse:
+    refused = filters_refused(WeekForm(request.GET or None))
+    if refused is not None:
+        return refused
     context = _report_context(request, tenant=request.tenant, track_key=track, client_safe=False)
     report = context["report"]
     name = (

@@ -11,7 +11,7 @@ from ninja import Field, Router, Schema, Status
 from api.base import agent_actor, errors
 from api.idempotency import idempotent, request_hash
 from config.errors import NotFound
-from config.text import REASON_MAX, StorableText
+from config.text import REASON_MAX, BoundedStorableText, StorableText
 from optimization.models import STRUCTURAL_FIELDS, TACTICAL_FIELDS, Signal
 from optimization.selectors import change_set_or_none, change_set_view
 from optimization.services import (
@@ -53,8 +53,11 @@ def track_manifest_sync(request, track: StorableText, body: ManifestIn):
 
 
 # --- Change sets -----------------------------------------------------------------------------
+EntityId = BoundedStorableText(max_length=120)
+
+
 class ChangeSetItemIn(Schema):
-    entity_id: StorableText | None = Field(None, max_length=120)
+    entity_id: EntityId | None = None
     field: Literal[tuple(TACTICAL_FIELDS + STRUCTURAL_FIELDS)]  # type: ignore[valid-type]
     before: Any = None
     after: Any = None

@@ -7,9 +7,9 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import django_filters
-from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
 
+from config.query import FilterDate
 from optimization.models import (
     STRUCTURAL_FIELDS,
     TACTICAL_FIELDS,
@@ -32,12 +32,8 @@ class ChangeSetLogFilter(django_filters.FilterSet):
         label="Outcome",
         empty_label="Any outcome",
     )
-    date_from = django_filters.DateFilter(
-        method="filter_date_from", label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = django_filters.DateFilter(
-        method="filter_date_to", label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = FilterDate(method="filter_date_from", label="From")
+    date_to = FilterDate(method="filter_date_to", label="To")
 
     class Meta:
         model = ChangeSet

@@ -20,6 +20,7 @@ from approvals.services import ticket_decide
 from approvals.types import roles_that_may_approve
 from audit.actors import Actor
 from config.errors import DomainError, page_error
+from config.query import filters_refused, page_number
 from optimization import views_queries as q
 from optimization.exports import log_csv_lines
 from optimization.filters import ChangeSetLogFilter
@@ -60,7 +61,7 @@ def _log_filter(request: HttpRequest, track) -> ChangeSetLogFilter:
 def log(request: HttpRequest, track: str) -> HttpResponse:
     track_row = track_get(tenant=request.tenant, key=track)
     filterset = _log_filter(request, track_row)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -81,16 +82,9 @@ def log(request: HttpRequest, track: str) -> HttpResponse:
 def log_csv(request: HttpRequest, track: str) -> HttpResponse:
     track_row = track_get(tenant=request.tenant, key=track)
     filterset = _log_filter(request, track_row)
-    if filterset.is_bound and not filterset.is_valid():
-        # Never export more than was asked for because one filter could not be read.
-        problems = "; ".join(
-            f"{name}: {' '.join(errors)}" for name, errors in filterset.form.errors.items()
-        )
-        return HttpResponse(
-            f"Nothing exported; fix the filters first. {problems}",
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
+    refused = filters_refused(filterset.form)
+    if refused is not None:
+        return refused
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(
         log_csv_lines(filterset.qs, tz_name=request.tenant.time_zone),

@@ -15,11 +15,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from config.formatting import money
+from config.money import AmountInvalid, AmountRule, amount_clean
 from plans.errors import PlanError
 from plans.models import MasterPlan, validate_track_key
 from plans.schema import money_text
 
-MAX_AMOUNT = Decimal("1000000000000")  # the payload schema's bound for any budget
+# The envelope's total is kept in numeric(14,2) (config/money.py).
+ENVELOPE_AMOUNT = AmountRule.of(MasterPlan._meta.get_field("total_budget"))
 
 
 @dataclass(frozen=True)
@@ -129,27 +131,33 @@ def clean_master_change(master_change: Any) -> dict | None:
         raise PlanError(
             "A master-level change is {total_budget, track_caps}.", code="invalid_master_change"
         )
+    caps = master_change.get("track_caps") or {}
     try:
-        total = Decimal(str(master_change["total_budget"]))
-        caps = master_change.get("track_caps") or {}
         if not isinstance(caps, dict):
             raise TypeError("track_caps must map a track to its cap")
         for key in caps:
             validate_track_key(key)
-        amounts = {key: Decimal(str(cap)) for key, cap in caps.items()}
-    except (ArithmeticError, ValueError, TypeError, ValidationError) as exc:
+    except (ValueError, TypeError, ValidationError) as exc:
         raise PlanError(
             f"The master-level change has an invalid amount or track ({exc}).",
             code="invalid_master_change",
         ) from None
-    if any(
-        not amount.is_finite() or not 0 <= amount <= MAX_AMOUNT
-        for amount in [total, *amounts.values()]
-    ):
-        raise PlanError(
-            f"Master envelope amounts must be between 0 and {MAX_AMOUNT:,}.",
-            code="invalid_master_change",
-        )
+    # Caps follow the total's column: a cap is part of the same envelope.
+    named = {"total_budget": master_change["total_budget"]}
+    named.update({f"track_caps.{key}": cap for key, cap in caps.items()})
+    amounts = {}
+    for name, value in named.items():
+        try:
+            amounts[name] = amount_clean(value, ENVELOPE_AMOUNT)
+        except AmountInvalid as exc:
+            raise PlanError(
+                f"Master envelope amounts must be between 0 and {ENVELOPE_AMOUNT.most:,}; "
+                f"{name} is {value!r}.",
+                code="invalid_master_change",
+                fields={f"master_change.{name}": [str(exc)]},
+            ) from None
+    total = amounts.pop("total_budget")
+    amounts = {name.removeprefix("track_caps."): amount for name, amount in amounts.items()}
     return {
         "total_budget": money_text(total),
         "track_caps": {key: money_text(amount) for key, amount in amounts.items()},

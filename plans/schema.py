@@ -63,10 +63,15 @@ KpiValue = Annotated[
 ]
 # Free text goes through the one storable-text rule (config/text.py); slugs can't hold NUL or a
 # lone surrogate anyway (their pattern runs in pydantic-core, which refuses both).
+# The constraints come first, so pydantic-core applies them to the string itself: it strips
+# whitespace *before* it measures the length — the same normalisation the stored form gets, so
+# "   " is refused now instead of being stored as "" that the next parse refuses — and a long
+# text is "at most N characters". (After a BeforeValidator they would become a generic length
+# check, run on the text before stripping and worded in "items".)
 Name = Annotated[
     str,
-    BeforeValidator(storable_text),
     StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    BeforeValidator(storable_text),
 ]
 # Pattern and lower-casing both run in pydantic-core (no Python call per field): a 50-channel
 # plan is validated on every diff, so this matters (bench/plans.py).
@@ -142,8 +147,8 @@ class PlanPayload(_Strict):
     creative_themes: list[Name] = Field(default_factory=list, max_length=50)
     messaging: Annotated[
         str,
-        BeforeValidator(storable_text),
         StringConstraints(strip_whitespace=True, max_length=5000),
+        BeforeValidator(storable_text),
     ] = ""
 
     @field_validator("geos")

@@ -7,7 +7,7 @@ Every ModelAdmin of the product derives from `TenantScopedAdmin`. For a platform
 - they see an admin page only if they hold the admin role in some tenant — no Django model
   permissions are needed, the tenant role is the permission;
 - every list, change page and action covers only the rows of their tenants (`tenant_field` names
-  the path to the tenant; another tenant's row is a 404, as everywhere);
+  the path to the tenant; another tenant's row is a 404, as everywhere — its history pages too);
 - every choice of a tenant (a foreign key to Tenant) offers only their tenants, and a user choice
   only people of their tenants;
 - adding is refused where the model says only the platform adds (`platform_adds = True`).
@@ -16,8 +16,10 @@ Every ModelAdmin of the product derives from `TenantScopedAdmin`. For a platform
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.http import Http404
 
 from tenants.models import Membership, Role, Tenant
 
@@ -82,6 +84,23 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def _in_scope(self, request, obj) -> bool:
         return self.scope(request, type(obj)._default_manager.filter(pk=obj.pk)).exists()
+
+    # --- History pages -------------------------------------------------------------------------
+    def _in_reach_or_404(self, request, object_id) -> None:
+        """Another tenant's row is a 404 on its history pages too. (Django would redirect, and
+        django-simple-history would find the row through its history and answer 403 — which
+        says the row exists.)"""
+        if not is_platform(request.user) and self.get_object(request, unquote(object_id)) is None:
+            raise Http404("No such row in the tenants you administer.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._in_reach_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """One past version (django-simple-history's page, on the admins that have it)."""
+        self._in_reach_or_404(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if not is_platform(request.user):

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -22,14 +23,15 @@ def tenant_switch(request):
     if membership.role == Role.CLIENT:
         return redirect("portal:home")
     target = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(
+    # Only a path of this site is followed: anything else — another host, a scheme, or a word
+    # redirect() would look up as a URL name — goes to the dashboard.
+    local_path = target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = "/"
+    )
     # A page under another tenant's /t/<slug>/ would 404 for this one: go to the dashboard.
-    if target.startswith("/t/"):
+    if not local_path or target.startswith("/t/"):
         target = "/"
-    return redirect(target)
+    return HttpResponseRedirect(target)
 
 
 @tenant_view(roles=[Role.ADMIN])

@@ -8,6 +8,7 @@ import logging
 import pytest
 from django.urls import path
 
+from approvals.models import TicketComment
 from config.logging import RefusalsWithoutTraceback
 from tenants.models import Role
 
@@ -71,3 +72,69 @@ def test_the_request_logger_uses_the_filter():
     assert any(
         isinstance(f, RefusalsWithoutTraceback) for handler in handlers for f in handler.filters
     )
+
+
+@pytest.mark.parametrize("csrf_checked", [False, True], ids=["the-view-reads", "csrf-reads"])
+def test_a_page_post_over_the_size_limit_gets_the_products_page_saying_so(
+    acme, alice, settings, csrf_checked
+):
+    from django.test import Client
+
+    from tests.approvals.factories import open_ticket
+
+    ticket = open_ticket(acme, "A1")
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    client = Client(enforce_csrf_checks=csrf_checked)
+    client.force_login(alice)
+    client.get("/")  # the CSRF cookie, as a browser holds it
+
+    response = client.post(f"/tickets/{ticket.public_id}/comments/", {"body": "x" * 20_000})
+
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "Too much sent at once" in page
+    assert "more than the limit of 10,000 bytes" in page
+    assert "Nothing was saved" in page
+    assert not TicketComment.objects.exists()
+    assert 'class="mainnav"' in page  # the product's layout, not a bare "Bad Request (400)"
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_a_page_post_with_too_many_fields_gets_the_same_page(client, acme, alice, settings):
+    from tests.approvals.factories import open_ticket
+
+    ticket = open_ticket(acme, "A1")
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    client.force_login(alice)
+
+    response = client.post(
+        f"/tickets/{ticket.public_id}/comments/", {f"f{i}": "x" for i in range(20)}
+    )
+
+    assert response.status_code == 413
+    assert "Too much sent at once" in response.content.decode()
+
+
+def test_an_api_body_over_the_limit_outside_an_endpoint_is_still_json(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = client.post("/api/v1/no-such-endpoint", {"x": "y" * 20_000})
+    assert response.status_code in (404, 413)
+    assert response["Content-Type"].startswith("application/json")
+
+
+def test_a_form_htmx_sent_over_the_limit_gets_the_whole_page_swapped_in(
+    client, acme, alice, settings
+):
+    from tests.approvals.factories import open_ticket
+
+    ticket = open_ticket(acme, "A1")
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    client.force_login(alice)
+
+    response = client.post(
+        f"/tickets/{ticket.public_id}/comments/", {"body": "x" * 20_000}, HTTP_HX_REQUEST="true"
+    )
+
+    assert response.status_code == 413
+    assert (response["HX-Retarget"], response["HX-Reswap"]) == ("body", "innerHTML")
+    assert "Too much sent at once" in response.content.decode()

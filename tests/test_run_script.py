@@ -105,3 +105,33 @@ def test_run_starts_web_and_cluster_and_one_ctrl_c_stops_both(tmp_path):
     assert "has stopped." in output  # the cluster stopped its workers itself
     assert output.rstrip().endswith("Stopped.")
     assert not login_page_answers(port)
+
+
+def banner() -> str:
+    """What bin/run prints once both processes are up (its heredoc)."""
+    script = (ROOT / "bin" / "run").read_text()
+    return script.split("<<MSG\n", 1)[1].split("\nMSG\n", 1)[0]
+
+
+def readme_demo_logins() -> list[str]:
+    """The users of the README's "Demo logins" table."""
+    section = (ROOT / "README.md").read_text().split("## Demo logins", 1)[1].split("\n## ", 1)[0]
+    return [
+        line.split("|")[1].strip().strip("`")
+        for line in section.splitlines()
+        if line.startswith("| `")
+    ]
+
+
+def test_the_run_banner_matches_the_readme_and_the_demo_world():
+    from tenants.demo import DEMO_PASSWORD, USERS
+
+    text = banner()
+    seeded = [username for username, _tenant, _role in USERS]
+    assert readme_demo_logins() == seeded
+    for username in seeded:
+        assert f" {username}" in text or f"{username}," in text, username
+    assert DEMO_PASSWORD in text
+    # The demo has no superuser (README "Demo logins"): admin is acme's staff user, no more.
+    assert "also superuser" not in text
+    assert "the demo has no superuser" in text

@@ -51,12 +51,11 @@ from audit.actors import Actor
 from audit.services import audit_event_append
 from config.errors import Conflict, DomainError, NotFound
 from config.formatting import money
+from config.money import AmountInvalid, AmountRule, amount_clean
 from tenants.models import TenantPolicy
 
 SUBJECT_TYPE = "agent_run"
 RESERVATION_MINUTES = 15
-MONEY_PLACES = Decimal("0.000001")
-MAX_USD = Decimal("100000000")
 RUN = AgentRun._meta.db_table
 POLICY = TenantPolicy._meta.db_table
 RESERVATION = Reservation._meta.db_table
@@ -66,21 +65,20 @@ class RunError(DomainError):
     code = "invalid_run"
 
 
+# What each column keeps (config/money.py): every amount in is checked against them, and so is
+# every running total a spend report or a reservation adds to.
+ESTIMATE = AmountRule.of(AgentRun._meta.get_field("estimated_cost_usd"), positive=True)
+COST = AmountRule.of(SpendReport._meta.get_field("cost_usd"))
+ACTUAL = AmountRule.of(AgentRun._meta.get_field("actual_cost_usd"))
+RESERVED = AmountRule.of(AgentRun._meta.get_field("reserved_usd"))
+
+
 def usd(value, name: str, *, positive: bool = False) -> Decimal:
-    """A cost in USD: Decimal, finite, not negative (positive for an estimate)."""
+    """A cost in USD as its column keeps it: finite, from 0 (more than 0 for an estimate)."""
     try:
-        if isinstance(value, bool) or value is None:
-            raise ArithmeticError
-        amount = Decimal(str(value))
-    except ArithmeticError:
-        raise RunError(f"{name} must be an amount in USD.", fields={name: ["an amount"]}) from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_USD or (positive and amount == 0):
-        limit = "more than 0" if positive else "0 or more"
-        raise RunError(
-            f"{name} must be a finite amount of USD, {limit}.",
-            fields={name: [f"a finite amount, {limit}"]},
-        )
-    return amount.quantize(MONEY_PLACES)
+        return amount_clean(value, ESTIMATE if positive else COST, currency="USD")
+    except AmountInvalid as exc:
+        raise RunError(f"{name} {exc}.", fields={name: [str(exc)]}) from None
 
 
 def usd_text(amount: Decimal) -> str:
@@ -177,6 +175,7 @@ def _llm_sql(*, reserving: bool) -> str:
     under_the_line = (
         f" AND {R}.actual_cost_usd + {R}.reserved_usd + %(expected)s "
         f"< {R}.estimated_cost_usd * p.trip_multiplier"
+        f" AND {R}.reserved_usd + %(expected)s <= %(reserved_most)s"
         if reserving
         else ""
     )
@@ -274,6 +273,7 @@ def run_gate(*, tenant, run_id: str, kind: str, expected_cost_usd=None) -> GateA
         "run_id": run_id,
         "kind": kind,
         "expected": expected,
+        "reserved_most": RESERVED.most,
         "logged_expected": expected or None,
         "reservation": f"rsv_{secrets.token_hex(8)}" if expected else None,
         "expires": now + timedelta(minutes=RESERVATION_MINUTES),
@@ -401,6 +401,14 @@ def _standing(run: AgentRun) -> GateAnswer | None:
 def _block_for(run: AgentRun, policy: TenantPolicy, *, kind: str, expected: Decimal):
     """The first refusal for a limit: block the run and open its one red flag."""
     if kind == GateKind.LLM_CALL:
+        if expected and run.reserved_usd + expected > RESERVED.most:
+            # Not the Cost Guard's line but the column's: refused, and nothing is recorded.
+            raise RunError(
+                f"expected_cost_usd: this reservation would hold {run.reserved_usd + expected:,} "
+                f"USD on run {run.run_id}, more than the {RESERVED.most:,} USD a run can hold; "
+                "nothing was reserved.",
+                fields={"expected_cost_usd": [f"would hold more than {RESERVED.most:,} USD"]},
+            )
         line = run.estimated_cost_usd * policy.trip_multiplier
         total = run.actual_cost_usd + run.reserved_usd + expected
         if expected and total >= line:
@@ -546,7 +554,7 @@ def run_spend(
                 f"No reservation {reservation!r} on run {run_id}.",
                 fields={"reservation": ["not a reservation of this run"]},
             )
-    run = AgentRun.objects.select_for_update().select_related("tenant").get(pk=run_pk)
+    run = AgentRun.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=run_pk)
     if settled is not None and settled.status == ReservationStatus.SETTLED:
         # The same report again (an agent retrying after a lost answer): its reservation is
         # settled already, so it counts once — the answer is the run as it stands.
@@ -557,6 +565,15 @@ def run_spend(
                 code="conflict",
             )
         return SpendAnswer(run=run, ticket=run.cost_ticket if run.cost_block else "")
+    if run.actual_cost_usd + cost > ACTUAL.most:
+        # Refused whole, before anything is settled: a report the run can't add up is recorded
+        # nowhere (half of it would be a lie about what was spent).
+        raise RunError(
+            f"cost_usd: this report would take run {run.run_id}'s actual cost to "
+            f"{run.actual_cost_usd + cost:,} USD, more than the {ACTUAL.most:,} USD a run can "
+            "record; nothing was recorded.",
+            fields={"cost_usd": [f"would take the run's actual cost past {ACTUAL.most:,} USD"]},
+        )
     held = Decimal("0")
     if settled is not None and settled.status == ReservationStatus.OPEN:
         held = settled.amount_usd

@@ -5,7 +5,7 @@ channel, source). GA4 is the primary source where several report the same day
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -14,6 +14,7 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.errors import DomainError
+from config.money import AmountInvalid, AmountRule, amount_clean
 from config.text import text_problem
 from optimization.models import PerformanceRow
 from plans.models import Track
@@ -26,24 +27,24 @@ class PerformanceError(DomainError):
     code = "invalid_performance"
 
 
+def _rule(key: str) -> AmountRule:
+    return AmountRule.of(PerformanceRow._meta.get_field(key), at_most=MAX_AMOUNT)
+
+
+# Each figure checked against its column (config/money.py), within one domain bound.
+AMOUNTS = {key: _rule(key) for key in ("spend", "conversions", "kpi_value")}
+
+
 def _amount(row: dict, key: str, where: str, *, required: bool = True) -> Decimal | None:
     value = row.get(key)
     if value is None and not required:
         return None
     try:
-        if isinstance(value, bool) or value is None:
-            raise InvalidOperation
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
+        return amount_clean(value, AMOUNTS[key])
+    except AmountInvalid as exc:
         raise PerformanceError(
-            f"{where}.{key}: must be a number.", fields={f"{where}.{key}": ["must be a number"]}
+            f"{where}.{key}: {exc}.", fields={f"{where}.{key}": [str(exc)]}
         ) from None
-    if not amount.is_finite() or not 0 <= amount <= MAX_AMOUNT:
-        raise PerformanceError(
-            f"{where}.{key}: must be a number from 0.",
-            fields={f"{where}.{key}": ["must be a number from 0"]},
-        )
-    return amount
 
 
 def _text(row: dict, key: str, where: str, max_length: int, *, required: bool = True) -> str:

@@ -187,7 +187,7 @@ def recommendation_lock_for_decision(recommendation: Recommendation) -> None:
 def recommendation_draft(*, recommendation: Recommendation, actor: Actor) -> Recommendation:
     """Turn the recommendation into a draft vN+1 (its approved ticket's consequence)."""
     recommendation = (
-        Recommendation.objects.select_for_update()
+        Recommendation.objects.select_for_update(of=("self",))
         .select_related("track", "tenant")
         .get(pk=recommendation.pk)
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from approvals.services import subject_tickets_lock
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
@@ -28,6 +29,7 @@ from optimization.selectors import (
     tenant_today,
 )
 from optimization.services.change_sets import (
+    SUBJECT_TYPE,
     ChangeSetRequest,
     _currency,
     _log,
@@ -125,7 +127,15 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
 @transaction.atomic
 def change_set_rollback(*, change_set: ChangeSet, actor: Actor, reason: str = "") -> ChangeSet:
     """Roll an applied change set back: a new change set, the inverse of its applied values,
-    through the same guardrails (so it may wait for an A3 itself), linked to it."""
+    through the same guardrails (so it may wait for an A3 itself), linked to it.
+
+    A transition of the change set itself, so in the lock order (config/locks.py): its open
+    tickets, the change set, then — in change_set_submit — its channels' live entities, and the
+    audit chain head last; what a ticket decision that applies a change set takes, in the same
+    order."""
+    subject_tickets_lock(
+        tenant=change_set.tenant_id, subject_type=SUBJECT_TYPE, subject_id=change_set.change_set_id
+    )
     change_set = (
         ChangeSet.objects.select_for_update(of=("self",))
         .select_related("track", "tenant")

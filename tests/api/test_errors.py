@@ -99,6 +99,33 @@ def test_a_body_over_the_limit_is_a_413(client, acme, acme_headers, settings):
     assert not Ticket.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000 + "]" * 100_000,  # Python's parser gives up: RecursionError
+        '{"a":' * 5_000 + "1" + "}" * 5_000,
+        '{"type": "A4", "title": "x", "diff": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}",
+    ],
+    ids=["arrays", "objects", "a-diff-40-deep"],
+)
+def test_json_nested_too_deeply_is_a_422_invalid_json(client, acme, acme_headers, body):
+    response = client.post("/api/v1/tickets", body, content_type="application/json", **acme_headers)
+    assert response.status_code == 422, response.content
+    assert response.json()["error"] == "invalid_json"
+    assert "nested more than 32 levels deep" in response.json()["detail"]
+    assert not Ticket.objects.exists()
+
+
+@pytest.mark.parametrize(("levels", "status"), [(32, 201), (33, 422)])
+def test_json_is_read_up_to_32_levels_deep(client, acme, acme_headers, levels, status):
+    diff = {"raw": 1}
+    for _ in range(levels - 2):  # the body, then the diff's levels
+        diff = {"raw": diff}
+    body = {"type": "A4", "title": "x", "diff": diff}
+    response = post(client, "/api/v1/tickets", acme_headers, body)
+    assert response.status_code == status, response.content
+
+
 def test_a_diff_over_256_kb_is_refused(client, acme, acme_headers):
     body = {"type": "A4", "title": "x", "diff": {"raw": "z" * (256 * 1024 + 1)}}
     response = post(client, "/api/v1/tickets", acme_headers, body)

@@ -112,6 +112,32 @@ def test_bad_input_is_a_422_naming_the_field_and_writes_nothing(
     assert AuditEvent.objects.count() == events
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (
+            {"change_set_id": "c" * 101},
+            "change_set_id",
+            "String should have at most 100 characters",
+        ),
+        ({"reason": "r" * 2001}, "reason", "String should have at most 2000 characters"),
+        (
+            {"items": [{**SEARCH_UP["items"][0], "entity_id": "e" * 121}]},
+            "items[0].entity_id",
+            "String should have at most 120 characters",  # it once said "at most 120 items"
+        ),
+    ],
+    ids=["id", "reason", "optional-entity-id"],
+)
+def test_a_too_long_text_says_at_most_n_characters(
+    client, live, acme_headers, change, field, problem
+):
+    response = post(client, acme_headers, "/change-sets", {**SEARCH_UP, **change})
+    assert response.status_code == 422, response.content
+    assert response.json()["fields"] == {field: [problem]}
+    assert not ChangeSet.objects.exists()
+
+
 def test_a_before_that_is_no_longer_live_is_409_naming_the_entity(client, live, acme_headers):
     body = {**SEARCH_UP, "items": [{**SEARCH_UP["items"][0], "before": "280"}]}
     response = post(client, acme_headers, "/change-sets", body)

@@ -159,6 +159,9 @@ def test_no_key_is_401(client):
         pytest.param({"total_budget": "NaN"}, id="not a number"),
         pytest.param({"total_budget": "-1"}, id="negative"),
         pytest.param({"total_budget": "1e999999"}, id="huge"),
+        # numeric(14,2) keeps at most 999,999,999,999.99: 1e12 passed, then failed at approval.
+        pytest.param({"total_budget": "1000000000000"}, id="past-its-column"),
+        pytest.param({"total_budget": "100", "track_caps": {"branding": 1e12}}, id="cap-past-it"),
         pytest.param({"total_budget": "100", "track_caps": {"Always On": "5"}}, id="bad track"),
         pytest.param({"total_budget": "100", "track_caps": {"branding": "NaN"}}, id="bad cap"),
         pytest.param({"total_budget": "100", "track_caps": ["branding"]}, id="caps not a map"),

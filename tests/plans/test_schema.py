@@ -44,6 +44,24 @@ def test_the_canonical_form_is_a_fixed_point():
     assert canonical_payload(canonical) == canonical
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: p.update(creative_themes=["  winter sale  ", "gifts\u3000"]),
+        lambda p: p.update(messaging="  Warm and close.\n"),
+        lambda p: p.update(currency=" eur ", objective=" Purchases "),
+        lambda p: p.update(kpi_targets={" CPA ": "40.50"}),
+        lambda p: channel(p, "search").update(channel=" Search ", platform=" google_ads "),
+    ],
+    ids=["themes", "messaging", "slugs", "kpi-keys", "channel"],
+)
+def test_what_validates_still_validates_after_canonicalisation(change):
+    # Validation runs on the same normalised text that is stored: nothing passes once and
+    # fails when the stored form is read again.
+    canonical = canonical_payload(changed(WINTER, change))
+    assert canonical_payload(canonical) == canonical
+
+
 def _flights_over_budget(plan):
     channel(plan, "search")["flights"][2]["budget"] = 10001
 

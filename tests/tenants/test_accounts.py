@@ -99,6 +99,14 @@ def test_switching_needs_a_post(client, two_tenant_planner):
         pytest.param("javascript:alert(1)", "/", id="javascript"),
         pytest.param("/t/acme/audit/", "/", id="a-page-of-the-previous-tenant"),
         pytest.param("", "/", id="none"),
+        # Not paths: redirect() once read these as URL names (NoReverseMatch, a 500).
+        pytest.param("abc", "/", id="a-word"),
+        pytest.param("dashboard", "/", id="a-url-name"),
+        pytest.param("audit:log", "/", id="a-namespaced-url-name"),
+        pytest.param("accounts/login/", "/", id="a-relative-path"),
+        pytest.param("../admin/", "/", id="dot-dot"),
+        pytest.param(" /accounts/login/", "/", id="leading-space"),
+        pytest.param("/notifications/?unread=1", "/notifications/?unread=1", id="with-a-query"),
     ],
 )
 def test_the_switcher_never_redirects_off_site(client, two_tenant_planner, next_url, expected):

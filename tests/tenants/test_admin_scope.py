@@ -134,3 +134,35 @@ def test_a_platform_superuser_sees_both_tenants(client, acme, make_member, both_
     client.login(username="root", password=PASSWORD)
     page = client.get(reverse("admin:approvals_ticket_changelist")).content.decode()
     assert "Acme access" in page and "Globex access" in page
+
+
+# --- History pages (issue 14: globex's policy history was a 403, which says it exists) ----------
+def test_another_tenants_policy_history_is_404_and_its_own_opens(acme_admin_client, acme, globex):
+    from tenants.services import tenant_policy_update
+
+    tenant_policy_update(tenant=globex, actor=TEST_ACTOR, changes={"tool_rounds_max": 4})
+    version = globex.policy.history.order_by("-history_id").first()
+
+    own = acme_admin_client.get(
+        reverse("admin:tenants_tenantpolicy_history", args=[acme.policy.pk])
+    )
+    other = acme_admin_client.get(
+        reverse("admin:tenants_tenantpolicy_history", args=[globex.policy.pk])
+    )
+    one_version = acme_admin_client.get(
+        reverse(
+            "admin:tenants_tenantpolicy_simple_history",
+            args=[globex.policy.pk, version.history_id],
+        )
+    )
+
+    assert own.status_code == 200
+    assert (other.status_code, one_version.status_code) == (404, 404)
+    assert "Globex" not in other.content.decode() + one_version.content.decode()
+
+
+@pytest.mark.parametrize("name", ["ticket", "key", "version"])
+def test_another_tenants_row_history_is_404(acme_admin_client, both_worlds, name):
+    row = both_worlds["globex"][name]
+    url = reverse(f"admin:{row._meta.app_label}_{row._meta.model_name}_history", args=[row.pk])
+    assert acme_admin_client.get(url).status_code == 404
