@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -106,14 +107,22 @@ async def call(value):
     return await value if inspect.isawaitable(value) else value
 
 
-def drive(client, scenario):
-    """Run `scenario(client)` (a coroutine function using `call`) to its end, in an event loop of
-    its own; an AsyncClient is closed in it afterwards."""
+def in_a_loop_of_its_own(coroutine_function, *args):
+    """`await coroutine_function(*args)` in a new event loop on a thread of its own: the test's
+    thread may hold a running loop already (Playwright's, once a browser test ran), where
+    asyncio.run refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine_function(*args)).result()
 
-    async def in_a_loop():
+
+def drive(client, scenario):
+    """Run `scenario(client)` (a coroutine function using `call`) to its end; an AsyncClient is
+    closed afterwards, in the same loop."""
+
+    async def to_the_end():
         if isinstance(client, AsyncClient):
             async with client:
                 return await scenario(client)
         return await scenario(client)
 
-    return asyncio.run(in_a_loop())
+    return in_a_loop_of_its_own(to_the_end)

@@ -24,7 +24,7 @@ from agents.models import AgentRun, QcResult
 from approvals.models import Ticket
 from optimization.models import ChangeSet
 from plans.models import PlanVersion
-from tests.client.conftest import FAST
+from tests.client.conftest import FAST, in_a_loop_of_its_own
 from tests.plans.plan_samples import changed, search_up_12_pct, winter_plan
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -145,7 +145,7 @@ def test_an_mcp_session_calls_every_tool_and_a_blocked_step_reads_as_a_stop_inst
         calls["blocked"] = await a_blocked_run(mcp)
         return run_id
 
-    run_id = anyio.run(session, world, work)
+    run_id = in_a_loop_of_its_own(session, world, work)
 
     assert set(calls["listed"]) == TOOLS
     for tool in calls["listed"].values():
@@ -218,7 +218,7 @@ def test_the_console_script_serves_the_tools_over_stdio_and_streamable_http(worl
         return tools, over_stdio, over_http
 
     try:
-        tools, over_stdio, over_http = anyio.run(work)
+        tools, over_stdio, over_http = in_a_loop_of_its_own(work)
     finally:
         served.terminate()
         served.wait(10)
