@@ -430,7 +430,12 @@ def build_server(client: AsyncClient) -> MCPServer:
                 run_id=run_id,
                 platform=platform,
             )
-            return answer(f"{ticket.ticket} is open for {', '.join(ticket.pending_roles)}.", ticket)
+            waiting = ", ".join(ticket.pending_roles) or "a decision"
+            return answer(
+                f"{ticket.ticket} is {ticket.status}, waiting for {waiting}. Look at it later "
+                "with get_ticket.",
+                ticket,
+            )
 
         return await guarded(work)
 
