@@ -14,6 +14,11 @@ from pydantic import BaseModel, WithJsonSchema
 
 from audit.actors import Actor
 
+# The agent API's version: the `v1` of its paths, served by `GET /api/v1/whoami` and the OpenAPI
+# schema. A change that breaks what CONTRACT.md fixes needs a new one (and /api/v2/); the Python
+# client (clients/python) refuses a server that says another.
+API_VERSION = "1"
+
 ERROR_DESCRIPTIONS = {
     401: "No valid key: send 'Authorization: Bearer <key>'.",
     403: "The key's agent may not do this.",

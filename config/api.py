@@ -26,6 +26,7 @@ from ninja.security import HttpBearer
 
 from agents.services import agent_key_authenticate
 from api.base import (
+    API_VERSION,
     ERROR_DESCRIPTIONS,
     ErrorOut,
     documented_components,
@@ -181,7 +182,7 @@ class HumanTouchAPI(NinjaAPI):
 
 api = HumanTouchAPI(
     title="Human Touch agent API",
-    version="1",
+    version=API_VERSION,
     description="For agents and services: one bearer key per tenant "
     "(`Authorization: Bearer <key>`, made with `manage.py agent_key_create`). Every error is "
     '`{"error": "<code>", "detail": "<sentence>"}` with a 4xx status.',
