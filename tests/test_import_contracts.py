@@ -60,6 +60,7 @@ def test_the_contracts_hold():
         ("metrics/report.py", "from optimization import views_queries", "Metrics reads other apps"),
         ("metrics/board.py", "import plans.services", "Metrics reads other apps"),
         ("config/sql.py", "from agents.models import QcResult", "Shared plumbing"),
+        ("config/charts.py", "from optimization import drift_chart", "Shared plumbing"),
         ("plans/selectors.py", "from ops.management.commands import seed_demo", "No domain app"),
         ("metrics/views.py", "import ops.apps", "Domain apps are layered"),
     ],
