@@ -314,6 +314,19 @@ def reported_tracks(tenant) -> list:
 CSV_HEADER = ("section", "item", "value", "compared_with", "detail")
 
 
+def _applied_row(line: AppliedLine, *, client_safe: bool) -> tuple:
+    if client_safe:
+        return ("applied", line.channel, line.after, line.before, line.field)
+    approval = "approved by a person" if line.by_person else "within the guardrails"
+    return (
+        "applied",
+        f"{line.entity_id}.{line.field}",
+        line.after,
+        line.before,
+        f"{line.applied_at.isoformat()} {line.change_set_id} {approval}",
+    )
+
+
 def report_rows(report: WeeklyReport) -> list[tuple]:
     """The report as CSV rows (section, item, value, compared with, detail)."""
     rows: list[tuple] = []
@@ -334,20 +347,7 @@ def report_rows(report: WeeklyReport) -> list[tuple]:
     if report.kpi is not None:
         met = {True: "met", False: "missed", None: ""}[report.kpi.met]
         rows.append(("kpi", report.kpi.kpi, report.kpi.actual, report.kpi.target, met))
-    for line in report.applied:
-        approval = "approved by a person" if line.by_person else "within the guardrails"
-        if report.client_safe:
-            rows.append(("applied", line.channel, line.after, line.before, line.field))
-        else:
-            rows.append(
-                (
-                    "applied",
-                    f"{line.entity_id}.{line.field}",
-                    line.after,
-                    line.before,
-                    f"{line.applied_at.isoformat()} {line.change_set_id} {approval}",
-                )
-            )
+    rows += [_applied_row(line, client_safe=report.client_safe) for line in report.applied]
     if report.drift is not None:
         for channel in report.drift.channels:
             rows.append(
