@@ -35,7 +35,7 @@ from optimization.models import (
     Signal,
     TrackHold,
 )
-from optimization.selectors import (  # track_currency, track_drift: q.… for the pages
+from optimization.selectors import (  # track_currency: q.track_currency for the pages too
     change_set_log,
     entry_daily_budget,
     manifest_entries_for_track,
