@@ -7,10 +7,7 @@ they are a client; anything else is a 404, exactly as if it did not exist.
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -18,12 +15,11 @@ from django.views.decorators.http import require_POST
 from approvals.forms import PortalDecisionForm
 from approvals.inbox import verdicts_for_role
 from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
-from approvals.presentation import subject_client_words
+from approvals.presentation import client_kind, subject_client_words
 from approvals.services import ticket_decide
-from approvals.types import TicketType
 from audit.actors import Actor
 from config.errors import DomainError
-from tenants.access import tenant_ids_for
+from tenants.access import client_only, tenant_ids_for
 from tenants.models import Role
 
 PORTAL_VERDICTS = (Verdict.APPROVE, Verdict.REJECT)
@@ -38,33 +34,6 @@ def _client_tickets(user):
         .select_related("tenant")
         .order_by("-created_at", "-id")
     )
-
-
-def client_only(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.memberships.filter(role=Role.CLIENT).exists():
-            raise Http404("The portal is for client users")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def portal_kind(ticket: Ticket) -> str:
-    """What the client is asked, in their words, when the subject's owner does not say."""
-    if ticket.type == TicketType.A7:
-        return "Creative theme"
-    if ticket.type == TicketType.A4:
-        return "Access request"
-    raw = ticket.diff.get("raw") if isinstance(ticket.diff, dict) else None
-    kind = raw.get("kind", "") if isinstance(raw, dict) else ""
-    text = f"{ticket.title} {kind}".lower()
-    if "replan" in text:
-        return "Proposed replan"
-    if ticket.type in (TicketType.A3, TicketType.A5):
-        return "Budget increase"
-    return ticket.ticket_type.name
 
 
 # A ticket's status as the client reads it: "open" is either waiting for them or with the team.
@@ -87,7 +56,7 @@ def _words(ticket: Ticket) -> dict:
         sentences = list(words.summary)
     return {
         "title": words.title if words is not None else ticket.title,
-        "kind": (words.kind if words is not None and words.kind else "") or portal_kind(ticket),
+        "kind": client_kind(ticket, words),
         # The ticket's summary explains to the team why it needs approval (guardrails,
         # thresholds): shown only where no owner speaks for the subject.
         "lead": "" if words is not None else ticket.summary,

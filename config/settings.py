@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "plans",
     "optimization",
     "metrics",
+    "ops",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from tenants.policy import FLAT_DEFAULTS as D
 from tenants.policy import LOOP_CEILINGS, TRIP_MULTIPLIER_CEILING, policy_errors
+from tenants.roles import INTERNAL_ROLES, Role  # noqa: F401 (named here by every app)
 
 
 def validate_time_zone(value: str) -> None:
@@ -30,17 +31,6 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class Role(models.TextChoices):
-    PLANNER = "planner", "Planner"
-    OPERATOR = "operator", "Operator"
-    ADMIN = "admin", "Admin"
-    LEGAL = "legal", "Legal"
-    CLIENT = "client", "Client"
-
-
-INTERNAL_ROLES = frozenset({Role.PLANNER, Role.OPERATOR, Role.ADMIN, Role.LEGAL})
 
 
 class Membership(models.Model):
