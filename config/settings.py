@@ -4,9 +4,14 @@ DATABASE_URL   PostgreSQL in real use (postgres://user@host:5432/name); unset: S
 SECRET_KEY     required when DEBUG is off.
 DEBUG          "1"/"true" for local work (make run sets it).
 ALLOWED_HOSTS  comma separated.
+PROXY_COUNT    reverse proxies in front of the web nodes, each appending to X-Forwarded-For (0).
+API_RATE_LIMIT agent API requests per key, "300/60s".
+REDIS_URL      redis://host:6379/0: rate-limit counters and the django-q2 broker (else the DB).
+README.md "Deployment" lists every setting.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -57,6 +62,7 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "ninja",
+    "axes",
     "api",
     "tenants",
     "audit",
@@ -81,6 +87,15 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "tenants.middleware.CurrentTenantMiddleware",
     "config.middleware.RetryableConflictMiddleware",
+    # Last: turns a refused login (request.axes_locked_out) into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# The login throttle (tenants/throttle.py) sees every authenticate() call first: the dashboard's,
+# the portal's (the same login page) and Django admin's.
+AUTHENTICATION_BACKENDS = [
+    "tenants.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -205,6 +220,29 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Login throttling (django-axes; tenants/throttle.py) ----------------------------------------
+# Reverse proxies in front of the web nodes that append the address they received a connection
+# from to X-Forwarded-For. 0: the header is ignored (config/client_address.py).
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0))
+# A username is locked from one address after this many failures there; an address is locked
+# for every username it has not logged in before once failures there span this many usernames.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURES_PER_USERNAME", 5))
+LOGIN_USERNAMES_PER_ADDRESS = int(os.environ.get("LOGIN_USERNAMES_PER_ADDRESS", 10))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_HANDLER = "tenants.throttle.LoginThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+AXES_RESET_ON_SUCCESS = True
+# A lockout lasts its cool-off from when it began: failures meanwhile don't prolong it (someone
+# else's failures would otherwise keep a person out for good).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "tenants/locked_out.html"
+AXES_VERBOSE = False
+
+# --- Agent API rate limit (api/ratelimit.py) --------------------------------------------------
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300/60s")
+REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # --- Mail -------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

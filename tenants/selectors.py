@@ -4,7 +4,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tenants.models import Tenant, TenantPolicy
+from django.utils import timezone
+
+from tenants.models import LoginLockout, Membership, Tenant, TenantPolicy
 
 
 @dataclass(frozen=True)
@@ -46,3 +48,22 @@ def tenant_policy_history(*, tenant: Tenant, limit: int = 20) -> list[PolicyChan
             )
         )
     return history
+
+
+def login_lockouts_for_tenant(*, tenant: Tenant, limit: int = 50) -> list[LoginLockout]:
+    """The lockouts of the tenant's people (a lockout belongs to whoever it keeps out), newest
+    first; `is_active` says which still hold."""
+    usernames = Membership.objects.filter(tenant=tenant).values("user__username")
+    lockouts = list(
+        LoginLockout.objects.filter(username__in=usernames).select_related("lifted_by")[:limit]
+    )
+    now = timezone.now()
+    for lockout in lockouts:
+        lockout.is_active = lockout.lifted_at is None and lockout.expires_at > now
+    return lockouts
+
+
+def login_lockout_of_tenant(*, tenant: Tenant, lockout_id: int) -> LoginLockout | None:
+    """The lockout if it keeps out one of the tenant's people, else None."""
+    usernames = Membership.objects.filter(tenant=tenant).values("user__username")
+    return LoginLockout.objects.filter(pk=lockout_id, username__in=usernames).first()
