@@ -243,6 +243,8 @@ AXES_VERBOSE = False
 # --- Agent API rate limit (api/ratelimit.py) --------------------------------------------------
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300/60s")
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Several deployments (or developers' test runs) may share one Redis: keys start with this.
+RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ht:rate")
 
 # --- Mail -------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -26,14 +26,26 @@ from tests.plans.plan_samples import winter_plan
 STRICT = os.environ.get("HT_STRICT_SETUP") == "1"
 CHROMIUM = os.environ.get("HT_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "correct-horse-battery"
 TEST_ACTOR = Actor.system("tests")
+
+
+def _redis_answers() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
 
 
 def pytest_collection_modifyitems(config, items):
     missing = {}
     if not settings.IS_POSTGRES:
         missing["postgres"] = "needs PostgreSQL (set DATABASE_URL or run one on 127.0.0.1:5432)"
+    if any("redis" in item.keywords for item in items) and not _redis_answers():
+        missing["redis"] = f"needs Redis at {REDIS_TEST_URL} (apt-get install redis-server)"
     if not Path(CHROMIUM).exists():
         missing["browser"] = f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
     for item in items:
