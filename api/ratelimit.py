@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from api.models import RateWindow
 from config.errors import DomainError
@@ -91,7 +91,8 @@ RETURNING count
 
 def _count_database(bucket: str, window_start: int) -> int:
     newest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
-    with transaction.atomic(), connection.cursor() as cursor:
+    # One statement: atomic on its own, no transaction around it (one query per request).
+    with connection.cursor() as cursor:
         cursor.execute(_UPSERT.format(newest=newest), [bucket, window_start])
         return cursor.fetchone()[0]
 

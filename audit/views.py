@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -12,10 +13,12 @@ from django.http import (
 from django.shortcuts import render
 from django.utils import timezone
 
+from audit.checkpoints import checkpoint_of, checkpoints_of, verifier_keys
 from audit.exports import csv_lines, jsonl_lines
 from audit.filters import AuditEventFilter
 from audit.selectors import audit_events_for_tenant
 from tenants.access import tenant_view
+from tenants.models import Role
 
 PAGE_SIZE = 50
 
@@ -80,3 +83,31 @@ def audit_resource_trail(
 ) -> HttpResponse:
     context = {"resource_type": resource_type, "resource_id": resource_id, "nav": "audit"}
     return render(request, "audit/trail.html", context)
+
+
+def checkpoint_response(stored) -> HttpResponse:
+    """A signed checkpoint as the file a tenant keeps (text, its size in the name)."""
+    response = HttpResponse(stored.note, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{stored.filename}"'
+    return response
+
+
+@tenant_view(roles=[Role.ADMIN])
+def audit_checkpoints(request: HttpRequest) -> HttpResponse:
+    """The tenant's signed checkpoints, newest first, the keys that verify them and how."""
+    checkpoints = list(reversed(checkpoints_of(request.tenant)))
+    context = {
+        "checkpoints": checkpoints[:100],
+        "count": len(checkpoints),
+        "verifier_keys": [str(key) for key in verifier_keys()],
+        "nav": "audit",
+    }
+    return render(request, "audit/checkpoints.html", context)
+
+
+@tenant_view(roles=[Role.ADMIN])
+def audit_checkpoint_download(request: HttpRequest, size: int) -> HttpResponse:
+    stored = checkpoint_of(request.tenant, size)
+    if stored is None:
+        raise Http404("No checkpoint of that size")
+    return checkpoint_response(stored)

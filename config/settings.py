@@ -149,6 +149,10 @@ else:
             },
         }
     }
+# The owner role's URL (same database): `migrate` connects as it (audit/management/commands/
+# migrate.py), the web and the cluster never do. Set it for the release step only, never in the
+# web or cluster environment: the application role it protects would otherwise hold its password.
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
 # Parallel test runs (several developers on one machine) each get their own test database.
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["TEST_DATABASE_NAME"]
@@ -245,6 +249,19 @@ API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300/60s")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Several deployments (or developers' test runs) may share one Redis: keys start with this.
 RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ht:rate")
+
+# --- Signed audit checkpoints (audit/checkpoints.py) -----------------------------------------
+# The Ed25519 signer key, `PRIVATE+KEY+<name>+<id>+<key>` (`manage.py audit_checkpoint
+# --new-key`), or a file holding it. With DEBUG and neither, a development key is made in var/.
+AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY", "")
+AUDIT_SIGNING_KEY_FILE = os.environ.get("AUDIT_SIGNING_KEY_FILE", "")
+# Verifier keys of earlier signing keys still trusted after a rotation (space separated).
+AUDIT_VERIFIER_KEYS = os.environ.get("AUDIT_VERIFIER_KEYS", "").split()
+# The append-only store: one directory per tenant, each checkpoint written once.
+AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", str(BASE_DIR / "var" / "checkpoints"))
+# Each tenant's log is named "<origin>/<tenant slug>"; the key name of new development keys.
+AUDIT_CHECKPOINT_ORIGIN = os.environ.get("AUDIT_CHECKPOINT_ORIGIN", "human-touch.local/audit")
+AUDIT_KEY_NAME = os.environ.get("AUDIT_KEY_NAME", AUDIT_CHECKPOINT_ORIGIN)
 
 # --- Mail -------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

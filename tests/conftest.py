@@ -308,3 +308,20 @@ def pytest_report_header(config):
     role = "application role (owner via DATABASE_OWNER_URL)" if owner_mode() else "one role"
     return [f"database: {engine}, {role}; chromium: {chromium}; strict setup: {STRICT}"]
 
+
+# --- Signed checkpoints (audit/checkpoints.py) ----------------------------------------------------
+@pytest.fixture(scope="session")
+def audit_signer():
+    from audit.tlog import SignerKey
+
+    return SignerKey.generate("tests.human-touch.local/audit")
+
+
+@pytest.fixture(autouse=True)
+def _checkpoints_of_this_test(settings, tmp_path, audit_signer):
+    """Every test signs with the session's key into a store of its own (never var/)."""
+    settings.AUDIT_SIGNING_KEY = str(audit_signer)
+    settings.AUDIT_SIGNING_KEY_FILE = ""
+    settings.AUDIT_VERIFIER_KEYS = []
+    settings.AUDIT_CHECKPOINT_DIR = str(tmp_path / "checkpoints")
+    settings.AUDIT_CHECKPOINT_ORIGIN = "tests.human-touch.local/audit"

@@ -5,7 +5,13 @@ from django_q.models import Schedule
 
 # Each app that runs something on a schedule lists it in its tasks.py as SCHEDULES:
 # [{"name": ..., "func": "app.tasks.function", "schedule_type": Schedule.MINUTES, "minutes": 5}]
-SCHEDULE_MODULES = ["approvals.tasks", "optimization.tasks", "agents.tasks", "metrics.tasks"]
+SCHEDULE_MODULES = [
+    "approvals.tasks",
+    "optimization.tasks",
+    "agents.tasks",
+    "metrics.tasks",
+    "audit.tasks",
+]
 
 
 def declared_schedules() -> list[dict]:
