@@ -71,9 +71,12 @@ INSTALLED_APPS = [
     "plans",
     "optimization",
     "metrics",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # First: /healthz answers load balancers before any HTTPS redirect or host check.
+    "ops.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -121,6 +124,7 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -246,7 +250,6 @@ AXES_VERBOSE = False
 
 # --- Agent API rate limit (api/ratelimit.py) --------------------------------------------------
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300/60s")
-REDIS_URL = os.environ.get("REDIS_URL", "")
 # Several deployments (or developers' test runs) may share one Redis: keys start with this.
 RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ht:rate")
 
@@ -263,20 +266,39 @@ AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", str(BASE_DIR / "va
 AUDIT_CHECKPOINT_ORIGIN = os.environ.get("AUDIT_CHECKPOINT_ORIGIN", "human-touch.local/audit")
 AUDIT_KEY_NAME = os.environ.get("AUDIT_KEY_NAME", AUDIT_CHECKPOINT_ORIGIN)
 
+# --- Health (/healthz, ops/health.py) ----------------------------------------------------------
+# The cluster's heartbeat runs every minute; older than this, the cluster counts as down.
+HEALTHZ_CLUSTER_MAX_AGE = int(os.environ.get("HEALTHZ_CLUSTER_MAX_AGE", 180))
+
 # --- Mail -------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+if os.environ.get("EMAIL_FILE_PATH"):  # the file backend's directory (CONTRACT.md)
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+# SMTP (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend): Django's own names.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "human-touch@localhost")
 
 # --- django-q2 --------------------------------------------------------------------------------
+# The broker: the database (ORM) by default, Redis when REDIS_URL is set (README "Deployment":
+# when to switch); Q_BROKER=orm keeps the database with REDIS_URL set for the rate limits only.
+Q_BROKER = os.environ.get("Q_BROKER", "redis" if REDIS_URL else "orm")
 Q_CLUSTER = {
-    "name": "human_touch",
-    "orm": "default",  # the database is the broker; set Q_REDIS_URL style config at volume
+    # Every cluster of one deployment shares the name: one queue, and one key signing payloads.
+    "name": os.environ.get("Q_NAME", "human_touch"),
     "workers": int(os.environ.get("Q_WORKERS", 2)),
     "timeout": 300,
+    # ORM broker: a task a killed cluster held is handed out again after `retry` seconds (every
+    # task is idempotent). Redis pops a task when a worker takes it: a killed cluster loses it,
+    # and the next run of its schedule does the work.
     "retry": 360,
     "max_attempts": 3,
     "catch_up": False,
-    "poll": 2,
+    **({"redis": REDIS_URL} if Q_BROKER == "redis" else {"orm": "default", "poll": 2}),
 }
 
 # Times read with their zone wherever Django formats them (Django admin included).

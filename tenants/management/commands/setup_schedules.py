@@ -11,6 +11,7 @@ SCHEDULE_MODULES = [
     "agents.tasks",
     "metrics.tasks",
     "audit.tasks",
+    "ops.tasks",
 ]
 
 
