@@ -25,7 +25,7 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.checkpoints import checkpoints_of, inclusion_proof, verifier_keys
 from audit.selectors import audit_decisions_by_user
-from audit.views import checkpoint_response
+from audit.views import checkpoint_response, verifier_tool_response
 from config.errors import DomainError
 from tenants.access import memberships_of, tenant_ids_for
 from tenants.models import Role
@@ -308,6 +308,11 @@ def proof_checkpoint(request, tenant: str):
     if not stored:
         raise Http404("No checkpoint yet")
     return checkpoint_response(stored[-1])
+
+
+@client_only
+def proof_tool(request):
+    return verifier_tool_response()
 
 
 @client_only

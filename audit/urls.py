@@ -9,6 +9,11 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/audit/export.jsonl", views.audit_export_jsonl, name="export_jsonl"),
     path("t/<slug:tenant_slug>/audit/checkpoints/", views.audit_checkpoints, name="checkpoints"),
     path(
+        "t/<slug:tenant_slug>/audit/checkpoints/verify_checkpoint.py",
+        views.audit_verifier_tool,
+        name="verifier_tool",
+    ),
+    path(
         "t/<slug:tenant_slug>/audit/checkpoints/<int:size>.checkpoint",
         views.audit_checkpoint_download,
         name="checkpoint",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import (
     Http404,
@@ -85,6 +88,16 @@ def audit_resource_trail(
     return render(request, "audit/trail.html", context)
 
 
+VERIFIER_TOOL = Path(settings.BASE_DIR) / "tools" / "verify_checkpoint.py"
+
+
+def verifier_tool_response() -> HttpResponse:
+    """tools/verify_checkpoint.py to download: the tenant needs nothing of ours but this file."""
+    response = HttpResponse(VERIFIER_TOOL.read_text(), content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="verify_checkpoint.py"'
+    return response
+
+
 def checkpoint_response(stored) -> HttpResponse:
     """A signed checkpoint as the file a tenant keeps (text, its size in the name)."""
     response = HttpResponse(stored.note, content_type="text/plain; charset=utf-8")
@@ -103,6 +116,11 @@ def audit_checkpoints(request: HttpRequest) -> HttpResponse:
         "nav": "audit",
     }
     return render(request, "audit/checkpoints.html", context)
+
+
+@tenant_view(roles=[Role.ADMIN])
+def audit_verifier_tool(request: HttpRequest) -> HttpResponse:
+    return verifier_tool_response()
 
 
 @tenant_view(roles=[Role.ADMIN])

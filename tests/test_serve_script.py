@@ -129,7 +129,9 @@ def test_serve_runs_in_production_and_restarts_cleanly_after_kills(production):
         started.append(third)
         wait_for(lambda: not group_alive(web) and not group_alive(cluster), 30, "the leftovers")
         wait_for(lambda: health(port), 60, "the third start")
-        assert "ending what an earlier bin/serve left running" in (tmp_path / "third.log").read_text()
+        assert (
+            "ending what an earlier bin/serve left running" in (tmp_path / "third.log").read_text()
+        )
 
         # TERM: everything stops, the port is free, the pidfile is gone.
         web, cluster = groups(tmp_path)

@@ -121,3 +121,9 @@ def test_the_client_downloads_the_latest_checkpoint(client, carol, decided, audi
     client.force_login(carol)
     response = client.get(reverse("portal:proof_checkpoint", args=["acme"]))
     assert response.content.decode().startswith("tests.human-touch.local/audit/acme\n")
+
+
+def test_the_client_downloads_the_verifier_itself(client, carol):
+    client.force_login(carol)
+    response = client.get(reverse("portal:proof_tool"))
+    assert response.content.decode() == TOOL.read_text()

@@ -328,3 +328,12 @@ def test_only_admins_download_checkpoints_and_only_their_tenants(
     assert client.get("/t/acme/audit/checkpoints/").status_code == 403
     client.force_login(make_member("gil", globex, Role.ADMIN))
     assert client.get(f"/t/acme/audit/checkpoints/{signed.size}.checkpoint").status_code == 404
+
+
+def test_check_deploy_warns_without_a_signing_key(settings):
+    from audit.checks import audit_signing_key_configured
+
+    settings.AUDIT_SIGNING_KEY = ""
+    assert [w.id for w in audit_signing_key_configured(None)] == ["audit.W001"]
+    settings.AUDIT_SIGNING_KEY_FILE = "/run/secrets/audit.key"
+    assert audit_signing_key_configured(None) == []
