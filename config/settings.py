@@ -261,7 +261,11 @@ AUDIT_SIGNING_KEY_FILE = os.environ.get("AUDIT_SIGNING_KEY_FILE", "")
 # Verifier keys of earlier signing keys still trusted after a rotation (space separated).
 AUDIT_VERIFIER_KEYS = os.environ.get("AUDIT_VERIFIER_KEYS", "").split()
 # The append-only store: one directory per tenant, each checkpoint written once.
-AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", str(BASE_DIR / "var" / "checkpoints"))
+# By default one store per database under var/, so a developer's databases don't share one.
+AUDIT_CHECKPOINT_DIR = os.environ.get(
+    "AUDIT_CHECKPOINT_DIR",
+    str(BASE_DIR / "var" / "checkpoints" / Path(str(DATABASES["default"]["NAME"])).stem),
+)
 # Each tenant's log is named "<origin>/<tenant slug>"; the key name of new development keys.
 AUDIT_CHECKPOINT_ORIGIN = os.environ.get("AUDIT_CHECKPOINT_ORIGIN", "human-touch.local/audit")
 AUDIT_KEY_NAME = os.environ.get("AUDIT_KEY_NAME", AUDIT_CHECKPOINT_ORIGIN)

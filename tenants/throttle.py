@@ -97,8 +97,8 @@ def _record_lockout(sender, request, username, ip_address, **kwargs):
 
 @receiver(user_logged_in)
 def _remember_login_address(sender, request, user, **kwargs):
-    if request is None:
-        return
+    if request is None or not request.META.get("REMOTE_ADDR"):
+        return  # not a login from the web (force_login in a test, a script)
     now = timezone.now()
     pair, created = KnownLoginAddress.objects.get_or_create(
         username=user.get_username(),

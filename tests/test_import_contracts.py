@@ -22,6 +22,7 @@ PACKAGES = [
     "api",
     "config",
     "metrics",
+    "ops",
 ]
 
 

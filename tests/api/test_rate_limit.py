@@ -165,3 +165,12 @@ def test_64_concurrent_requests_let_exactly_the_limit_through_on_redis(acme):
     assert sorted(statuses) == [404] * 10 + [429] * 54
     assert not RateWindow.objects.exists()
     redis.Redis.from_url(REDIS_URL).ping()
+
+
+def test_an_unreadable_setting_fails_the_system_check(settings):
+    from api.checks import api_rate_limit_readable
+
+    settings.API_RATE_LIMIT = "lots"
+    assert [e.id for e in api_rate_limit_readable(None)] == ["api.E001"]
+    settings.API_RATE_LIMIT = "300/60s"
+    assert api_rate_limit_readable(None) == []
