@@ -28,6 +28,7 @@ ERROR_DESCRIPTIONS = {
     413: "The body is larger than the limit.",
     422: "Invalid input; `fields` names the fields at fault as sent.",
     423: "The run this acts for is blocked until a person resolves its ticket.",
+    429: "Over the key's rate limit (API_RATE_LIMIT): wait the Retry-After header's seconds.",
 }
 
 

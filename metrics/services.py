@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.core.mail import EmailMessage, get_connection
@@ -87,7 +86,10 @@ def weekly_report_mail_tenant(*, tenant, now: datetime) -> bool:
     ]
     WeeklyReportMailing.objects.filter(pk=mailing.pk).update(tracks=len(reports))
     if recipients:
-        transaction.on_commit(partial(_send, _mail(tenant, week_start, reports)), robust=True)
+        # A function, not a partial: a robust callback that fails is logged by its __qualname__,
+        # which a partial lacks (the failed mail would then fail the caller after its commit).
+        message = _mail(tenant, week_start, reports)
+        transaction.on_commit(lambda: _send(message), robust=True)
     return True
 
 

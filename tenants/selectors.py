@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from tenants.models import Membership, Tenant, TenantPolicy
+from tenants.models import LoginLockout, Membership, Tenant, TenantPolicy
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,22 @@ def member_emails(*, tenant: Tenant, role: str) -> list[str]:
         .order_by("user__email")
         .values_list("user__email", flat=True)
     )
+
+
+def login_lockouts_for_tenant(*, tenant: Tenant, limit: int = 50) -> list[LoginLockout]:
+    """The lockouts of the tenant's people (a lockout belongs to whoever it keeps out), newest
+    first; `is_active` says which still hold."""
+    usernames = Membership.objects.filter(tenant=tenant).values("user__username")
+    lockouts = list(
+        LoginLockout.objects.filter(username__in=usernames).select_related("lifted_by")[:limit]
+    )
+    now = timezone.now()
+    for lockout in lockouts:
+        lockout.is_active = lockout.lifted_at is None and lockout.expires_at > now
+    return lockouts
+
+
+def login_lockout_of_tenant(*, tenant: Tenant, lockout_id: int) -> LoginLockout | None:
+    """The lockout if it keeps out one of the tenant's people, else None."""
+    usernames = Membership.objects.filter(tenant=tenant).values("user__username")
+    return LoginLockout.objects.filter(pk=lockout_id, username__in=usernames).first()

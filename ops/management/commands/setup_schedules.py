@@ -2,7 +2,9 @@ from django.core.management.base import BaseCommand
 from django_q.models import Schedule
 
 from approvals import tasks as approvals_tasks
+from audit import tasks as audit_tasks
 from metrics import tasks as metrics_tasks
+from ops import tasks as ops_tasks
 from optimization import tasks as optimization_tasks
 
 # Each app that runs something on a schedule lists it in its tasks.py as SCHEDULES:
@@ -11,6 +13,8 @@ SCHEDULES: list[dict] = [
     *approvals_tasks.SCHEDULES,
     *optimization_tasks.SCHEDULES,
     *metrics_tasks.SCHEDULES,
+    *audit_tasks.SCHEDULES,
+    *ops_tasks.SCHEDULES,
 ]
 
 
