@@ -14,6 +14,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from approvals.assignment import actor_for_ticket
+from approvals.events import LifecycleKind, lifecycle_emit, ticket_event
+from approvals.fingerprint import refuse_if_stale
 from approvals.models import (
     VERDICT_OUTCOME,
     SlaKind,
@@ -390,6 +393,7 @@ def ticket_open(
             "dedupe_key": dedupe_key,
         },
     )
+    lifecycle_emit([ticket_event(LifecycleKind.TICKET_OPENED, ticket, actor)])
     return ticket
 
 
@@ -520,6 +524,7 @@ def _resolve(
         plan_version=ticket.plan_version,
         data=data,
     )
+    lifecycle_emit([ticket_event(LifecycleKind.TICKET_RESOLVED, ticket, actor, status=outcome)])
     # Only a ticket the subject's own rules opened decides it; one attached for information
     # closes alone.
     if ticket.governs_subject and call_handler:
@@ -551,13 +556,21 @@ def _role_in_tenant(user, tenant_id: int, role: str | None) -> str:
 
 @transaction.atomic
 def ticket_decide(
-    *, ticket: Ticket, actor: Actor, verdict: str, comment: str = "", role: str | None = None
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    verdict: str,
+    comment: str = "",
+    role: str | None = None,
+    shown_hash: str | None = None,
 ) -> Ticket:
     """One person approves, rejects or asks for changes, in the role they hold in the tenant.
 
     The ticket row is locked first, so two people clicking at once are serialised: the second
     sees the first one's outcome and gets a clear TicketConflict (or a no-op when it was the same
-    person giving the same verdict, e.g. a double click).
+    person giving the same verdict, e.g. a double click). `shown_hash` (approvals/fingerprint.py)
+    is the version of the ticket the person was shown elsewhere (Slack, a bulk confirmation): a
+    ticket that no longer hashes the same is refused as stale.
     """
     user = _user_of(actor)
     if verdict not in Verdict.values:
@@ -589,6 +602,8 @@ def ticket_decide(
         raise error(refusal.message, code=refusal.code if refusal.code == "own_work" else None)
     if verdict != Verdict.APPROVE and not comment and role == Role.CLIENT:
         raise TicketError("Please give a reason.")
+    refuse_if_stale(ticket, shown_hash)
+    actor = actor_for_ticket(ticket, actor)
     slot = (
         slot_for_role(ticket.required_roles, role, approved, client_visible=ticket.client_visible)
         if verdict == Verdict.APPROVE
@@ -606,6 +621,10 @@ def ticket_decide(
         resource=ticket,
         plan_version=ticket.plan_version,
         data={"verdict": verdict, "role": role, "slot": slot or "", "comment": comment},
+    )
+    final = verdict != Verdict.APPROVE or not open_slots(ticket.required_roles, approved)
+    lifecycle_emit(
+        [ticket_event(LifecycleKind.TICKET_DECIDED, ticket, actor, verdict=verdict, final=final)]
     )
     if verdict != Verdict.APPROVE:
         _resolve(ticket, outcome=VERDICT_OUTCOME[verdict], actor=actor, note=comment)
