@@ -16,10 +16,11 @@ portal tells a client "your account team has been told", which must be true.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -117,3 +118,19 @@ def lifecycle_batch() -> Iterator[None]:
         _batching.reset(token)
         for listener in _listeners:
             listener.flush()
+
+
+# --- Who was told -------------------------------------------------------------------------------
+# The app that tells people answers how many were told of a ticket since a moment (the portal
+# says "your account team has been told" only when someone was).
+ToldCounter = Callable[[Any, datetime], int]
+_told_counters: list[ToldCounter] = []
+
+
+def register_told_counter(counter: ToldCounter) -> None:
+    _told_counters[:] = [counter]
+
+
+def people_told(*, ticket: Any, since: datetime) -> int:
+    """How many people have been told of `ticket` since `since` (0 when nobody tells anyone)."""
+    return _told_counters[0](ticket, since) if _told_counters else 0

@@ -30,7 +30,7 @@ from approvals.inbox import sla_text
 from approvals.models import Ticket, TicketWaitingRole
 from approvals.presentation import subject_client_words
 from approvals.subjects import subject_for
-from approvals.types import RED_FLAG_TYPES, slot_label
+from approvals.types import RED_FLAG_TYPES, slot_label, slot_roles
 from notifications.kinds import KIND_SPECS, Delivery, Kind, effective_delivery
 from notifications.models import Notification, OutboxEvent, Preference, Watch, WatchMode
 from optimization.selectors import track_keys_of_change_sets
@@ -294,6 +294,15 @@ def audience_for(event: OutboxEvent, ticket: Ticket | None) -> Audience:
         words = RESOLVED_WORDS.get(status, f"is {status}")
         by = f" by {event.actor_label}" if event.actor_label else ""
         told = _authors(ticket) | ({ticket.assignee_id} if ticket.assignee_id else set())
+        if event.actor_user_id and _members(tenant.pk, [Role.CLIENT]).get(event.actor_user_id):
+            # The client decided: their account team (the ticket's other roles) hears of it.
+            team_roles = {
+                role
+                for slot in ticket.required_roles
+                for role in slot_roles(slot)
+                if role != Role.CLIENT
+            }
+            told |= set(_members(tenant.pk, team_roles))
         message = Message(
             Kind.DECIDED,
             f"{ticket.public_id} {words}{by}: {ticket.title}",

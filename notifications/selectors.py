@@ -54,3 +54,13 @@ def watch_of(*, user, tenant, target_type: str, target_id: str) -> Watch | None:
     return Watch.objects.filter(
         user=user, tenant=tenant, target_type=target_type, target_id=str(target_id)
     ).first()
+
+
+def people_told_since(ticket, since) -> int:
+    """How many people got a notification about `ticket` since `since`."""
+    return (
+        Notification.objects.filter(ticket=ticket, created_at__gte=since)
+        .values("user_id")
+        .distinct()
+        .count()
+    )
