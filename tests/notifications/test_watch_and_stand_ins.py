@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from approvals.assignment import AssignmentRefused, ticket_assign, ticket_responder
 from approvals.models import Ticket, Verdict
@@ -13,7 +14,7 @@ from audit.actors import Actor
 from audit.models import AuditEvent
 from notifications.models import Notification
 from notifications.services import watch_set
-from tenants.away import AwayInvalid, membership_away_set
+from tenants.away import AwayInvalid, membership_away_set, tenant_today
 from tenants.models import Membership
 from tests.notifications.conftest import told
 
@@ -82,7 +83,7 @@ def test_follow_and_mute_are_audited_and_forgotten_on_request(acme, team):
 # --- Named responders and stand-ins ---------------------------------------------------------------
 def _away(team, acme, name, stand_in, days=2):
     membership = Membership.objects.get(user=team[name], tenant=acme)
-    today = date.today()
+    today = tenant_today(acme)
     return membership_away_set(
         membership=membership,
         actor=Actor.for_user(team[name]),
@@ -155,6 +156,6 @@ def test_after_the_away_days_paul_answers_again(acme, team, make_ticket, time_ma
     ticket = make_ticket(acme, "A3")
     ticket_assign(ticket=ticket, actor=Actor.for_user(team["olga"]), assignee=team["paul"])
     _away(team, acme, "paul", "pia", days=1)
-    time_machine.move_to(date.today() + timedelta(days=3))
+    time_machine.move_to(timezone.now() + timedelta(days=3))
 
     assert ticket_responder(Ticket.objects.get(pk=ticket.pk)).label == "paul"
