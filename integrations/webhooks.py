@@ -46,6 +46,7 @@ DAILY = timedelta(days=1)
 GIVE_UP_AFTER = timedelta(days=3)
 LEASE = timedelta(minutes=2)
 WAIT_INLINE = timedelta(seconds=10)  # a retry due this soon is waited for by the same worker
+MAX_INLINE_WAITS = 3  # then the schedule (each minute) carries on
 USER_AGENT = "HumanTouch-Webhooks/1"
 
 
@@ -193,9 +194,15 @@ def attempt(delivery: WebhookDelivery, *, manual: bool = False) -> WebhookAttemp
         delivery.save()
     if not ok:
         endpoint.refresh_from_db(fields=["failing_since", "enabled"])
+        # Failing for 3 days: a delivery gave up after its 3 days of retries with no success
+        # anywhere on the endpoint since it began, or failures only for 3 days.
+        gave_up = delivery.status == DeliveryStatus.FAILED and (
+            endpoint.failing_since is not None
+            and endpoint.failing_since <= delivery.first_attempt_at
+        )
         if status == 410:
             _disable(endpoint, "it answered 410 Gone")
-        elif endpoint.failing_since and now - endpoint.failing_since >= GIVE_UP_AFTER:
+        elif gave_up or (endpoint.failing_since and now - endpoint.failing_since >= GIVE_UP_AFTER):
             _disable(endpoint, "every delivery to it failed for 3 days")
     return logged
 
@@ -203,7 +210,7 @@ def attempt(delivery: WebhookDelivery, *, manual: bool = False) -> WebhookAttemp
 def endpoint_deliver(endpoint_id: int, *, now_fn=timezone.now, sleep=time.sleep) -> int:
     """Deliver the endpoint's due deliveries in order; returns how many tries were made. A retry
     due within a few seconds (the first one, 5 s) is waited for here."""
-    tries = 0
+    tries = waits = 0
     if not _lease(endpoint_id, now_fn()):
         return 0  # another worker delivers this endpoint right now
     try:
@@ -224,8 +231,9 @@ def endpoint_deliver(endpoint_id: int, *, now_fn=timezone.now, sleep=time.sleep)
                     .values_list("next_attempt_at", flat=True)
                     .first()
                 )
-                if soon is None:
+                if soon is None or waits >= MAX_INLINE_WAITS:
                     break
+                waits += 1
                 sleep(max(0.0, (soon - now).total_seconds()))
                 WebhookEndpoint.objects.filter(pk=endpoint_id).update(lease_until=now_fn() + LEASE)
                 continue
