@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from slack_sdk import WebClient
@@ -88,7 +88,8 @@ def request_refusal(body: bytes, headers) -> tuple[int, str, str] | None:
     if not SignatureVerifier(secret).is_valid(body=body, timestamp=timestamp, signature=signature):
         return 401, "bad_signature", "The request's Slack signature does not verify."
     try:
-        SlackRequest.objects.create(signature=signature[:100])
+        with transaction.atomic():
+            SlackRequest.objects.create(signature=signature[:100])
     except IntegrityError:
         return 409, "replayed", "This request was received before."
     return None

@@ -152,6 +152,11 @@ def test_deliveries_of_one_ticket_wait_for_the_earlier_one(
     ]
 
 
+def _type_and_ticket(received) -> tuple[str, str]:
+    body = json.loads(received.body)
+    return body["type"], body["data"]["ticket"]
+
+
 def _operator(acme):
     from audit.actors import Actor
     from tenants.models import Role
