@@ -97,6 +97,14 @@ class WebhookDelivery(models.Model):
     def __str__(self) -> str:
         return f"{self.event_type} → {self.endpoint_id} ({self.status})"
 
+    @property
+    def is_delivered(self) -> bool:
+        return self.status == DeliveryStatus.SUCCEEDED
+
+    @property
+    def is_given_up(self) -> bool:
+        return self.status == DeliveryStatus.FAILED
+
 
 class WebhookAttempt(models.Model):
     """One try of a delivery: the log an admin reads (status, latency, attempt)."""

@@ -96,6 +96,14 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return f"{self.user} · {self.kind} · {self.title}"
 
+    @property
+    def is_red_flag(self) -> bool:
+        return self.kind == Kind.RED_FLAG
+
+    @property
+    def in_digest(self) -> bool:
+        return self.delivery == Delivery.DIGEST
+
 
 class Preference(models.Model):
     """One person's choice for one kind (absent: the kind's default)."""
