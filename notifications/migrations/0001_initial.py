@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('approvals', '0013_ticket_assignee'),
+        ('approvals', '0014_ticket_assignee'),
         ('tenants', '0005_membership_away'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

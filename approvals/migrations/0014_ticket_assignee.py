@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0012_ticket_metrics_read_indexes'),
+        ('approvals', '0013_ticket_governs_subject_db_default'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
