@@ -28,7 +28,7 @@ from notifications.selectors import (
 from notifications.services import notifications_mark_read, preferences_set, watch_set
 from tenants.access import memberships_of
 from tenants.away import membership_away_set
-from tenants.models import Membership
+from tenants.models import INTERNAL_ROLES, Membership
 
 PAGE_SIZE = 50
 
@@ -37,10 +37,17 @@ PAGE_SIZE = 50
 def notification_list(request):
     paginator = Paginator(notifications_of(user=request.user), PAGE_SIZE)
     page = paginator.get_page(page_number(request.GET.get("page")))
+    internal = memberships_of(request.user).filter(role__in=INTERNAL_ROLES).exists()
     return render(
         request,
         "notifications/list.html",
-        {"page": page, "unread": unread_count(user=request.user), "nav": "notifications"},
+        {
+            "page": page,
+            "unread": unread_count(user=request.user),
+            "nav": "notifications",
+            # A client reads theirs inside the portal's frame.
+            "base_template": "base.html" if internal else "approvals/portal/_base.html",
+        },
     )
 
 

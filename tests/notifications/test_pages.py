@@ -131,3 +131,17 @@ def test_an_admin_registers_an_endpoint_and_sees_its_secret_once(client, acme, t
     )
     assert refused.status_code == 422 and "a private address" in refused.content.decode()
     assert WebhookEndpoint.objects.count() == 1
+
+
+def test_a_client_reads_theirs_in_the_portals_frame_with_a_link_to_the_portal(
+    client, acme, team, make_ticket
+):
+    ticket = make_ticket(acme, "A4", client_visible=True, title="Grant Meta access")
+    told()
+    client.force_login(team["carol"])
+
+    page = client.get(reverse("notifications:list")).content.decode()
+
+    assert "client portal" in page and "Waiting for your approval: Grant Meta access" in page
+    assert f'href="/portal/items/{ticket.public_id}/"' in page
+    assert 'href="/t/acme/plans/"' not in page  # no staff navigation
