@@ -2,8 +2,9 @@
 seasonality calendar and revise recommendations, split by job:
 
 - `manifest`: the live manifest's sync from Execution agents;
-- `change_sets`: submit (guardrails, A3/A2, blocked), apply (compare-and-swap), reject, approve
-  with an edit; `rollback`; `holds` (pause all spend / resume); `lapse`;
+- `change_sets`: submit (guardrails, A3/A2, blocked); `approval`: apply (compare-and-swap),
+  reject, approve with an edit; `rollback`; `holds` (pause all spend / resume); `lapse`; and
+  `_common`, what they share (values, the live-state comparison, a change set's transitions);
 - `performance`: the performance ingest; `seasonal`: the calendar;
 - `recommendations`: plan.revise.recommended; `scan`: the revise-trigger scan;
 - `tickets`: what approvals calls when a ticket about a change set or a recommendation is decided.
@@ -12,15 +13,13 @@ Reads live in optimization/selectors.py and optimization/triggers.py; pure rules
 optimization/guardrails.py and optimization/proposals.py.
 """
 
-from optimization.services.change_sets import (
-    ChangeSetError,
-    ChangeSetRequest,
-    ChangeSetStale,
+from optimization.services._common import ChangeSetError, ChangeSetStale
+from optimization.services.approval import (
     change_set_apply,
     change_set_approve_with_edit,
     change_set_reject,
-    change_set_submit,
 )
+from optimization.services.change_sets import ChangeSetRequest, change_set_submit
 from optimization.services.holds import track_hold_end, track_hold_start
 from optimization.services.lapse import change_set_lapse, change_sets_lapse
 from optimization.services.manifest import ManifestError, manifest_sync

@@ -17,12 +17,12 @@ from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
 from optimization.models import ChangeSet, ChangeSetEventKind, ChangeSetStatus
-from optimization.services.change_sets import (
+from optimization.services._common import (
     SUBJECT_TYPE,
-    _audit_outcome,
-    _finish,
-    _lock_change_set,
-    _log,
+    change_set_audit_outcome,
+    change_set_finish,
+    change_set_lock,
+    change_set_log,
 )
 from tenants.models import TenantPolicy
 
@@ -55,16 +55,16 @@ def change_set_lapse(*, change_set: ChangeSet, actor: Actor = SCAN_ACTOR) -> boo
     subject_tickets_lock(
         tenant=change_set.tenant_id, subject_type=SUBJECT_TYPE, subject_id=change_set.change_set_id
     )
-    change_set, _locked = _lock_change_set(change_set)
+    change_set, _locked = change_set_lock(change_set)
     if not change_set.is_pending:
         return False
     message = (
         "Lapsed: its A3 stayed open past its SLA; nothing was applied. The agent proposes again "
         "on the live state of now."
     )
-    _finish(change_set, ChangeSetStatus.LAPSED, message, decided_at=timezone.now())
-    _log(change_set, ChangeSetEventKind.LAPSED, actor, message)
-    _audit_outcome(change_set, actor, AuditAction.CHANGE_SET_LAPSED)
+    change_set_finish(change_set, ChangeSetStatus.LAPSED, message, decided_at=timezone.now())
+    change_set_log(change_set, ChangeSetEventKind.LAPSED, actor, message)
+    change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_LAPSED)
     for ticket in Ticket.objects.filter(
         tenant_id=change_set.tenant_id,
         subject_type=SUBJECT_TYPE,

@@ -28,15 +28,14 @@ from optimization.selectors import (
     planned_daily_budgets,
     tenant_today,
 )
-from optimization.services.change_sets import (
+from optimization.services._common import (
     SUBJECT_TYPE,
-    ChangeSetRequest,
-    _currency,
-    _log,
-    change_set_submit,
+    change_set_log,
     live_value,
+    track_currency,
     value_text,
 )
+from optimization.services.change_sets import ChangeSetRequest, change_set_submit
 from tenants.models import TenantPolicy
 
 
@@ -91,7 +90,7 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
     )
     if not refusal and any(item.moved for item in items):
         moved = [i for i in items if i.moved]
-        currency = _currency(change_set.track)
+        currency = track_currency(change_set.track)
         refusal = "The live state moved since it was applied: " + "; ".join(
             f"{i.entity_id} {i.field.replace('_', ' ')} is now "
             f"{value_text(i.field, i.live, currency)}, "
@@ -119,7 +118,7 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
             optimization_pct=policy.auto_approve_optimization_under_pct,
             drift_pct=policy.drift_pct,
             first_launch_requires_human=False,
-            currency=_currency(track),
+            currency=track_currency(track),
         )
     return RollbackPreview(change_set, items, verdict, refusal)
 
@@ -165,7 +164,7 @@ def change_set_rollback(*, change_set: ChangeSet, actor: Actor, reason: str = ""
         ),
         actor=actor,
     )
-    _log(
+    change_set_log(
         change_set,
         ChangeSetEventKind.ROLLED_BACK,
         actor,

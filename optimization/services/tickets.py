@@ -9,12 +9,8 @@ from approvals.selectors import subject_blocking_tickets
 from audit.actors import Actor
 from optimization.models import ChangeSet, Recommendation
 from optimization.selectors import change_set_exists, recommendation_exists
-from optimization.services.change_sets import (
-    SUBJECT_TYPE,
-    _lock_change_set,
-    change_set_apply,
-    change_set_reject,
-)
+from optimization.services._common import SUBJECT_TYPE, change_set_lock
+from optimization.services.approval import change_set_apply, change_set_reject
 from optimization.services.recommendations import (
     RECOMMENDATION_SUBJECT,
     recommendation_dismiss,
@@ -36,7 +32,7 @@ def on_change_set_ticket_locked(ticket) -> None:
     (config/locks.py)."""
     change_set = _change_set_of(ticket)
     if change_set is not None:
-        _lock_change_set(change_set)
+        change_set_lock(change_set)
 
 
 def on_change_set_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
