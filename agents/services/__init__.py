@@ -7,7 +7,7 @@ from agents.services.gate import run_gate
 from agents.services.keys import agent_key_authenticate, agent_key_create, agent_key_revoke
 from agents.services.qc import qc_result_record
 from agents.services.reservations import reservation_release
-from agents.services.runs import GateAnswer, RunError, run_create, run_get
+from agents.services.runs import GateAnswer, RunError, run_create, run_create_within, run_get
 from agents.services.spend import run_spend
 from agents.services.tickets import run_cost_guard_clear
 
@@ -21,6 +21,7 @@ __all__ = [
     "reservation_release",
     "run_cost_guard_clear",
     "run_create",
+    "run_create_within",
     "run_gate",
     "run_get",
     "run_spend",

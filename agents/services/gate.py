@@ -56,12 +56,13 @@ from agents.services.runs import (
 )
 from agents.services.spend import cost_guard_trip
 from approvals.models import SlaKind
-from approvals.services import ticket_open
+from approvals.services import TicketRequest, ticket_open_within
 from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.errors import Conflict, NotFound
+from config.transactions import within_transaction
 from tenants.models import TenantPolicy
 
 POLICY = TenantPolicy._meta.db_table
@@ -174,10 +175,10 @@ def run_gate(*, tenant, run_id: str, kind: str, expected_cost_usd=None) -> GateA
     if connection.vendor == "postgresql":
         row = _allowed_on_postgresql(kind, params)
     else:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             row = _allowed_elsewhere(kind, params)
     if row is None:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             return _refuse(tenant=tenant, run_id=run_id, kind=kind, expected=expected, now=now)
     return GateAnswer(
         allowed=True, counts=_counts(row), state="running", reservation=params["reservation"]
@@ -274,31 +275,34 @@ def _block_for(run: AgentRun, policy: TenantPolicy, *, kind: str, expected: Deci
     raise Conflict("The gate could not decide; try again.", code="try_again")
 
 
+@within_transaction
 def _trip_loop_limit(run: AgentRun, *, column: str, ceiling: int) -> GateAnswer:
     name = COUNTER_NAMES[column]
     attempts = getattr(run, column) + 1
-    ticket = ticket_open(
-        tenant=run.tenant,
-        type=TicketType.A8,
-        actor=Actor.system("gate"),
-        title=f"Loop limit: {name} on {run.run_id} ({attempts} > {ceiling})",
-        summary=(
-            f"Run {run.run_id} ({run.agent}, {run.model}, task {run.main_task_id}) asked for "
-            f"{name} #{attempts}; the tenant's limit is {ceiling}. The run is paused: no retry and "
-            "no change set on it until an operator or admin clears it (the counter restarts) "
-            "or ends it."
-        ),
-        subject_type=SUBJECT_TYPE,
-        subject_id=run.run_id,
-        run_id=run.run_id,
-        requesting_agent=run.agent,
-        red_flag={"loop_type": name, "attempt_count": attempts, "ceiling": ceiling},
-        diff={
-            "summary": [f"{name} limit {ceiling} reached on {run.run_id}"],
-            "raw": {"counts": run.counts, "recent_gate_calls": recent_gate_calls(run)},
-        },
-        sla_kind=SlaKind.APPROVAL,
-        dedupe_key=f"a8:{run.pk}",
+    ticket = ticket_open_within(
+        TicketRequest(
+            tenant=run.tenant,
+            type=TicketType.A8,
+            actor=Actor.system("gate"),
+            title=f"Loop limit: {name} on {run.run_id} ({attempts} > {ceiling})",
+            summary=(
+                f"Run {run.run_id} ({run.agent}, {run.model}, task {run.main_task_id}) asked for "
+                f"{name} #{attempts}; the tenant's limit is {ceiling}. The run is paused: no retry "
+                "and no change set on it until an operator or admin clears it (the counter "
+                "restarts) or ends it."
+            ),
+            subject_type=SUBJECT_TYPE,
+            subject_id=run.run_id,
+            run_id=run.run_id,
+            requesting_agent=run.agent,
+            red_flag={"loop_type": name, "attempt_count": attempts, "ceiling": ceiling},
+            diff={
+                "summary": [f"{name} limit {ceiling} reached on {run.run_id}"],
+                "raw": {"counts": run.counts, "recent_gate_calls": recent_gate_calls(run)},
+            },
+            sla_kind=SlaKind.APPROVAL,
+            dedupe_key=f"a8:{run.pk}",
+        )
     )
     run.loop_block, run.loop_ticket = column, ticket.public_id
     run.save(update_fields=["loop_block", "loop_ticket", "updated_at"])

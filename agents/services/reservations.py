@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from agents.models import AgentRun, Reservation, ReservationStatus
 from config.errors import NotFound
+from config.transactions import within_transaction
 
 RESERVATION_MINUTES = 15
 RUN = AgentRun._meta.db_table
@@ -36,6 +37,7 @@ _LAPSE_SQL = (
 )
 
 
+@within_transaction
 def reservations_lapse(params: dict) -> None:
     """Expired reservations stop holding money: lapse them and give their amount back to the
     run (reservation rows first, then the run: the lock order of every spend path)."""
@@ -54,7 +56,7 @@ def greatest_zero(column: str, minus: Decimal):
     return Greatest(F(column) - Value(minus), Value(Decimal("0")))
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def reservation_release(*, tenant, run_id: str, reservation: str) -> Reservation:
     """Free a reservation early (the call was not made)."""
     found = (

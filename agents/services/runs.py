@@ -17,6 +17,7 @@ from audit.services import audit_event_append
 from config.errors import Conflict, DomainError, NotFound
 from config.formatting import money
 from config.money import AmountInvalid, AmountRule, amount_clean
+from config.transactions import within_transaction
 
 SUBJECT_TYPE = "agent_run"
 
@@ -46,7 +47,7 @@ def usd_text(amount: Decimal) -> str:
 
 
 # --- Runs --------------------------------------------------------------------------------------
-@transaction.atomic
+@transaction.atomic(durable=True)
 def run_create(
     *,
     tenant,
@@ -57,6 +58,29 @@ def run_create(
     estimated_cost_usd,
     actor: Actor,
 ) -> AgentRun:
+    return run_create_within(
+        tenant=tenant,
+        run_id=run_id,
+        main_task_id=main_task_id,
+        agent=agent,
+        model=model,
+        estimated_cost_usd=estimated_cost_usd,
+        actor=actor,
+    )
+
+
+@within_transaction
+def run_create_within(
+    *,
+    tenant,
+    run_id: str,
+    main_task_id: str,
+    agent: str,
+    model: str,
+    estimated_cost_usd,
+    actor: Actor,
+) -> AgentRun:
+    """run_create inside the agent API's idempotent write (api/idempotency.py)."""
     estimate = usd(estimated_cost_usd, "estimated_cost_usd", positive=True)
     if AgentRun.objects.filter(tenant=tenant, run_id=run_id).exists():
         raise Conflict(f"A run {run_id!r} exists already: send a new run_id.")

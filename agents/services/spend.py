@@ -23,38 +23,44 @@ from agents.services.runs import (
     usd_text,
 )
 from approvals.models import SlaKind
-from approvals.services import ticket_open
+from approvals.services import TicketRequest, ticket_open_within
 from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.errors import Conflict, NotFound
+from config.transactions import within_transaction
 from tenants.models import TenantPolicy
 
 
+@within_transaction
 def cost_guard_trip(run: AgentRun, policy: TenantPolicy, *, detail: str) -> GateAnswer:
     actual, estimate = run.actual_cost_usd, run.estimated_cost_usd
-    ticket = ticket_open(
-        tenant=run.tenant,
-        type=TicketType.A9,
-        actor=Actor.system("cost_guard"),
-        title=f"Cost Guard: {run.run_id} at {usd_text(actual)} of {usd_text(estimate)} estimated",
-        summary=detail
-        + " Every LLM call and downstream work on the run is blocked until an operator or admin "
-        "clears it (and may raise the estimate) or ends the run.",
-        subject_type=SUBJECT_TYPE,
-        subject_id=run.run_id,
-        run_id=run.run_id,
-        requesting_agent=run.agent,
-        red_flag={
-            "estimated_usd": estimate,
-            "actual_usd": actual,
-            "reserved_usd": str(run.reserved_usd),
-            "trip_multiplier": str(policy.trip_multiplier),
-        },
-        diff={"summary": [detail], "raw": {"recent_gate_calls": recent_gate_calls(run)}},
-        sla_kind=SlaKind.APPROVAL,
-        dedupe_key=f"a9:{run.pk}",
+    ticket = ticket_open_within(
+        TicketRequest(
+            tenant=run.tenant,
+            type=TicketType.A9,
+            actor=Actor.system("cost_guard"),
+            title=(
+                f"Cost Guard: {run.run_id} at {usd_text(actual)} of {usd_text(estimate)} estimated"
+            ),
+            summary=detail
+            + " Every LLM call and downstream work on the run is blocked until an operator or "
+            "admin clears it (and may raise the estimate) or ends the run.",
+            subject_type=SUBJECT_TYPE,
+            subject_id=run.run_id,
+            run_id=run.run_id,
+            requesting_agent=run.agent,
+            red_flag={
+                "estimated_usd": estimate,
+                "actual_usd": actual,
+                "reserved_usd": str(run.reserved_usd),
+                "trip_multiplier": str(policy.trip_multiplier),
+            },
+            diff={"summary": [detail], "raw": {"recent_gate_calls": recent_gate_calls(run)}},
+            sla_kind=SlaKind.APPROVAL,
+            dedupe_key=f"a9:{run.pk}",
+        )
     )
     run.cost_block, run.cost_ticket = True, ticket.public_id
     run.save(update_fields=["cost_block", "cost_ticket", "updated_at"])
@@ -80,7 +86,7 @@ class SpendAnswer:
     ticket: str
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def run_spend(
     *,
     tenant,

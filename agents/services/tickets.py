@@ -17,7 +17,7 @@ from agents.services.runs import (
 )
 from approvals.models import Ticket, TicketStatus
 from approvals.selectors import subject_blocking_tickets
-from approvals.services import subject_tickets_lock, ticket_cancel, ticket_decide
+from approvals.services import subject_tickets_lock, ticket_cancel_within, ticket_decide_within
 from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -86,7 +86,9 @@ def on_run_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
         for other in subject_blocking_tickets(
             tenant=run.tenant, subject_type=SUBJECT_TYPE, subject_id=run.run_id
         ).exclude(pk=ticket.pk):
-            ticket_cancel(ticket=other, actor=actor, reason=f"Run ended by {ticket.public_id}.")
+            ticket_cancel_within(
+                ticket=other, actor=actor, reason=f"Run ended by {ticket.public_id}."
+            )
         return
     fields = ["updated_at"]
     cleared = {}
@@ -123,7 +125,7 @@ def on_run_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
         )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def run_cost_guard_clear(
     *, run: AgentRun, actor: Actor, estimated_cost_usd=None, reason: str
 ) -> AgentRun:
@@ -160,7 +162,7 @@ def run_cost_guard_clear(
             resource=run,
             data={"before": str(before), "after": str(estimate), "reason": reason},
         )
-    ticket_decide(
+    ticket_decide_within(
         ticket=Ticket.objects.get(pk=ticket.pk), actor=actor, verdict="approve", comment=reason
     )
     run.refresh_from_db()

@@ -10,11 +10,19 @@ from approvals.services.errors import TicketError
 from approvals.services.locks import ticket_lock
 from approvals.services.resolve import resolving_ticket, ticket_resolve
 from audit.actors import Actor
+from config.transactions import within_transaction
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ticket_cancel(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
-    """Withdraw an open ticket (e.g. its plan draft was withdrawn). Cancelling twice is a no-op.
+    """Withdraw an open ticket. Cancelling twice is a no-op."""
+    return ticket_cancel_within(ticket=ticket, actor=actor, reason=reason)
+
+
+@within_transaction
+def ticket_cancel_within(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
+    """Withdraw an open ticket as a step of its subject's transition (e.g. its plan draft was
+    withdrawn). Cancelling twice is a no-op.
 
     Called while another ticket's outcome is being carried out (a request for changes on the
     version's A5 withdraws its A7), the cancelled ticket records that ticket as its cause."""

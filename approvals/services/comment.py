@@ -11,11 +11,19 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.text import COMMENT_MAX
+from config.transactions import within_transaction
 from tenants.models import Role
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ticket_comment_add(*, ticket: Ticket, actor: Actor, body: str) -> TicketComment:
+    return ticket_comment_add_within(ticket=ticket, actor=actor, body=body)
+
+
+@within_transaction
+def ticket_comment_add_within(*, ticket: Ticket, actor: Actor, body: str) -> TicketComment:
+    """A comment written as a step of a bigger transaction (a stale change set saying what
+    moved)."""
     body = person_text(body, "comment", COMMENT_MAX)
     if not body:
         raise TicketError("A comment can't be empty.")

@@ -18,10 +18,11 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.text import COMMENT_MAX
+from config.transactions import within_transaction
 from tenants.models import Role
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ticket_decide(
     *, ticket: Ticket, actor: Actor, verdict: str, comment: str = "", role: str | None = None
 ) -> Ticket:
@@ -31,6 +32,17 @@ def ticket_decide(
     sees the first one's outcome and gets a clear TicketConflict (or a no-op when it was the same
     person giving the same verdict, e.g. a double click).
     """
+    return ticket_decide_within(
+        ticket=ticket, actor=actor, verdict=verdict, comment=comment, role=role
+    )
+
+
+@within_transaction
+def ticket_decide_within(
+    *, ticket: Ticket, actor: Actor, verdict: str, comment: str = "", role: str | None = None
+) -> Ticket:
+    """ticket_decide as a step of a bigger transaction (an approval for a smaller move, a run
+    cleared with a raised estimate)."""
     user = person_of(actor)
     if verdict not in Verdict.values:
         raise TicketError(f"Unknown verdict {verdict!r}; use approve, reject or request_changes.")

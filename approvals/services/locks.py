@@ -7,8 +7,10 @@ from django.db.models import Q
 
 from approvals.models import Ticket, TicketStatus
 from approvals.subjects import subject_for
+from config.transactions import within_transaction
 
 
+@within_transaction
 def subject_tickets_lock(*, tenant, subject_type: str, subject_id: str) -> list[int]:
     """Lock the open tickets about one subject, by primary key: the first step of the lock order
     (config/locks.py) for a transition of the subject itself (e.g. withdrawing a version)."""
@@ -25,6 +27,7 @@ def subject_tickets_lock(*, tenant, subject_type: str, subject_id: str) -> list[
     )
 
 
+@within_transaction
 def ticket_lock(ticket: Ticket) -> Ticket:
     """Lock the ticket in the product's lock order (config/locks.py): the ticket with the other
     open tickets about the same subject, by primary key, then — through the subject's owner —

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -30,6 +32,7 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.text import DIFF_MAX_BYTES, SUMMARY_MAX, json_problem, text_problem
+from config.transactions import within_transaction
 from tenants.models import Role, Tenant, TenantPolicy
 
 PUBLIC_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
@@ -169,109 +172,178 @@ def _clean_required_roles(type_id: str, required_roles: list[str] | None) -> lis
     return roles
 
 
-@transaction.atomic
-def ticket_open(
-    *,
-    tenant: Tenant,
-    type: str,
-    actor: Actor,
-    title: str,
-    summary: str = "",
-    subject_type: str = "",
-    subject_id: str = "",
-    diff: dict | None = None,
-    plan_version: int | None = None,
-    change_set_id: str = "",
-    run_id: str = "",
-    platform: str = "",
-    requesting_agent: str = "",
-    required_roles: list[str] | None = None,
-    client_visible: bool | None = None,
-    red_flag: dict | None = None,
-    sla_kind: str = SlaKind.APPROVAL,
-    dedupe_key: str = "",
-    overrides: Ticket | None = None,
-    opener: Opener = Opener.SYSTEM,
-) -> Ticket:
-    """Open a ticket, or return the open one with the same `dedupe_key` (scans and retries).
+@dataclass(frozen=True, kw_only=True)
+class TicketRequest:
+    """What a ticket is opened with, before any check.
 
     `opener` says who puts it on its subject: the subject's own rules (SYSTEM, the default for
-    the services that call this), a person, or an agent through the API; SUBJECT_RULES says
+    the services that open tickets), a person, or an agent through the API; SUBJECT_RULES says
     whether the ticket then decides its subject or only informs about it."""
-    ticket_type = TICKET_TYPES.get(type)
-    if ticket_type is None:
-        raise invalid({"type": f"Unknown ticket type {type!r}; use A1 to A9."})
-    if dedupe_key:
-        existing = Ticket.objects.filter(
-            tenant=tenant, dedupe_key=dedupe_key, status=TicketStatus.OPEN
-        ).first()
-        if existing is not None:
-            return existing
-    title = (title or "").strip()
+
+    tenant: Tenant
+    type: str
+    actor: Actor
+    title: str
+    summary: str = ""
+    subject_type: str = ""
+    subject_id: str = ""
+    diff: dict | None = None
+    plan_version: int | None = None
+    change_set_id: str = ""
+    run_id: str = ""
+    platform: str = ""
+    requesting_agent: str = ""
+    required_roles: list[str] | None = None
+    client_visible: bool | None = None
+    red_flag: dict | None = None
+    sla_kind: str = SlaKind.APPROVAL
+    dedupe_key: str = ""
+    overrides: Ticket | None = None
+    opener: Opener = Opener.SYSTEM
+
+
+@transaction.atomic(durable=True)
+def ticket_open(**request: Any) -> Ticket:
+    """Open a ticket in a transaction of its own (an agent through the API, the demo): the
+    keyword arguments are TicketRequest's fields."""
+    return ticket_open_within(TicketRequest(**request))
+
+
+@within_transaction
+def ticket_open_within(request: TicketRequest) -> Ticket:
+    """Open a ticket in the caller's transaction (a change set over a guardrail, a submitted
+    version, a tripped run), or return the open one with the same `dedupe_key` (scans and
+    retries)."""
+    existing = _open_with_dedupe_key(request)
+    if existing is not None:
+        return existing
+    ticket = _ticket_of(request)
+    inserted = _insert(ticket, dedupe_key=request.dedupe_key)
+    if inserted is not ticket:
+        return inserted  # the same ticket, opened a moment ago by another transaction
+    TicketWaitingRole.objects.bulk_create(waiting_rows(ticket, approved_slots=set()))
+    audit_event_append(
+        tenant=ticket.tenant,
+        actor=request.actor,
+        action=AuditAction.TICKET_OPENED,
+        resource=ticket,
+        plan_version=ticket.plan_version,
+        payload=ticket.diff,
+        data={
+            "type": ticket.type,
+            "title": ticket.title,
+            "required_roles": ticket.required_roles,
+            "client_visible": ticket.client_visible,
+            "subject": f"{ticket.subject_type}:{request.subject_id}" if ticket.subject_type else "",
+            "governs_subject": ticket.governs_subject,
+            "change_set_id": ticket.change_set_id,
+            "run_id": ticket.run_id,
+            "red_flag": ticket.red_flag,
+            "sla_due_at": ticket.sla_due_at,
+            "dedupe_key": ticket.dedupe_key,
+        },
+    )
+    return ticket
+
+
+def _open_with_dedupe_key(request: TicketRequest) -> Ticket | None:
+    if request.type not in TICKET_TYPES:
+        raise invalid({"type": f"Unknown ticket type {request.type!r}; use A1 to A9."})
+    if not request.dedupe_key:
+        return None
+    return Ticket.objects.filter(
+        tenant=request.tenant, dedupe_key=request.dedupe_key, status=TicketStatus.OPEN
+    ).first()
+
+
+def _check_content(request: TicketRequest) -> str:
+    """The title, SLA kind, diff, summary and version number as the ticket can keep them;
+    returns the trimmed title."""
+    title = (request.title or "").strip()
     if not title:
         raise invalid({"title": "A ticket needs a title."})
-    if sla_kind not in SlaKind.values:
+    if request.sla_kind not in SlaKind.values:
         raise invalid({"sla_kind": f"sla_kind is one of {', '.join(SlaKind.values)}."})
-    if diff is not None and not isinstance(diff, dict):
+    if request.diff is not None and not isinstance(request.diff, dict):
         raise invalid({"diff": "The diff preview is a JSON object."})
-    _refuse_unstorable(diff=diff, red_flag=red_flag, max_bytes={"diff": DIFF_MAX_BYTES})
-    if len(summary or "") > SUMMARY_MAX:
+    _refuse_unstorable(
+        diff=request.diff, red_flag=request.red_flag, max_bytes={"diff": DIFF_MAX_BYTES}
+    )
+    if len(request.summary or "") > SUMMARY_MAX:
         raise invalid({"summary": f"A summary is at most {SUMMARY_MAX:,} characters."})
+    plan_version = request.plan_version
     if plan_version is not None and not 1 <= plan_version <= PLAN_VERSION_MAX:
         raise invalid({"plan_version": "plan_version is a version number (1 or more)."})
-    roles = _clean_required_roles(type, required_roles)
-    use = _subject_use(
-        tenant=tenant,
-        type_id=type,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        opener=opener,
-    )
+    return title
+
+
+def _client_visible(request: TicketRequest, roles: list[str]) -> bool:
+    """Shown to the client: as the caller says, else as the type says — always when the client
+    must approve, never for an internal-only type."""
+    ticket_type = TICKET_TYPES[request.type]
     client_must_act = Role.CLIENT in roles
+    client_visible = request.client_visible
     if client_visible is None:
         client_visible = ticket_type.client_visible or client_must_act
     if client_visible and ticket_type.internal_only:
-        raise invalid({"client_visible": f"{type} tickets are internal-only."})
+        raise invalid({"client_visible": f"{request.type} tickets are internal-only."})
     if client_must_act and not client_visible:
         raise invalid(
             {"client_visible": "A ticket the client must approve has to be client-visible."}
         )
-    now = timezone.now()
+    return client_visible
+
+
+def _ticket_of(request: TicketRequest) -> Ticket:
+    """The ticket the request describes, every field checked; not saved yet."""
+    title = _check_content(request)
+    roles = _clean_required_roles(request.type, request.required_roles)
+    subject_id = str(request.subject_id)
+    use = _subject_use(
+        tenant=request.tenant,
+        type_id=request.type,
+        subject_type=request.subject_type,
+        subject_id=subject_id,
+        opener=request.opener,
+    )
+    actor = request.actor
     ticket = Ticket(
-        tenant=tenant,
-        type=type,
+        tenant=request.tenant,
+        type=request.type,
         title=title[:200],
-        summary=summary,
-        diff=diff or {},
-        subject_type=subject_type,
-        subject_id=str(subject_id),
+        summary=request.summary,
+        diff=request.diff or {},
+        subject_type=request.subject_type,
+        subject_id=subject_id,
         governs_subject=use == SubjectUse.GOVERNS,
-        plan_version=plan_version,
-        change_set_id=change_set_id,
-        run_id=run_id,
-        platform=platform,
-        requesting_agent=requesting_agent or (actor.label if actor.type != "user" else ""),
+        plan_version=request.plan_version,
+        change_set_id=request.change_set_id,
+        run_id=request.run_id,
+        platform=request.platform,
+        requesting_agent=request.requesting_agent or (actor.label if actor.type != "user" else ""),
         opened_by=str(actor)[:150],
         opened_by_type=actor.type,
         requested_by=actor.user if actor.type == "user" else None,
         required_roles=roles,
-        client_visible=client_visible,
-        red_flag=_clean_red_flag(type, red_flag),
-        sla_kind=sla_kind,
-        sla_due_at=ticket_sla_due_at(tenant=tenant, sla_kind=sla_kind, opened_at=now),
-        dedupe_key=dedupe_key,
-        overrides=overrides,
+        client_visible=_client_visible(request, roles),
+        red_flag=_clean_red_flag(request.type, request.red_flag),
+        sla_kind=request.sla_kind,
+        sla_due_at=ticket_sla_due_at(
+            tenant=request.tenant, sla_kind=request.sla_kind, opened_at=timezone.now()
+        ),
+        dedupe_key=request.dedupe_key,
+        overrides=request.overrides,
     )
     _refuse_unstorable(
         title=ticket.title,
-        summary=summary,
-        subject_type=subject_type,
+        summary=request.summary,
+        subject_type=request.subject_type,
         subject_id=ticket.subject_id,
-        change_set_id=change_set_id,
-        run_id=run_id,
-        platform=platform,
+        change_set_id=request.change_set_id,
+        run_id=request.run_id,
+        platform=request.platform,
         requesting_agent=ticket.requesting_agent,
-        dedupe_key=dedupe_key,
+        dedupe_key=request.dedupe_key,
     )
     try:
         # Lengths, choices and the integer range of plan_version: a clear error, not a 500.
@@ -280,43 +352,25 @@ def ticket_open(
         raise invalid(
             {name: " ".join(problems) for name, problems in exc.message_dict.items()}
         ) from None
+    return ticket
+
+
+def _insert(ticket: Ticket, *, dedupe_key: str) -> Ticket:
+    """Save the ticket under a fresh public id — or return the open ticket with its dedupe key
+    that another transaction inserted a moment ago."""
     for _attempt in range(5):
-        ticket.public_id = new_public_id(type)
+        ticket.public_id = new_public_id(ticket.type)
         try:
             with transaction.atomic():
                 ticket.save(force_insert=True)
-            break
+            return ticket
         except IntegrityError:
             if dedupe_key:
                 # Another transaction opened the same ticket a moment ago: that one stands.
                 existing = Ticket.objects.filter(
-                    tenant=tenant, dedupe_key=dedupe_key, status=TicketStatus.OPEN
+                    tenant_id=ticket.tenant_id, dedupe_key=dedupe_key, status=TicketStatus.OPEN
                 ).first()
                 if existing is not None:
                     return existing
             ticket.pk = None  # a public_id collision: draw another
-    else:
-        raise IntegrityError("could not draw a unique ticket id")
-    TicketWaitingRole.objects.bulk_create(waiting_rows(ticket, approved_slots=set()))
-    audit_event_append(
-        tenant=tenant,
-        actor=actor,
-        action=AuditAction.TICKET_OPENED,
-        resource=ticket,
-        plan_version=plan_version,
-        payload=ticket.diff,
-        data={
-            "type": type,
-            "title": ticket.title,
-            "required_roles": roles,
-            "client_visible": client_visible,
-            "subject": f"{subject_type}:{subject_id}" if subject_type else "",
-            "governs_subject": ticket.governs_subject,
-            "change_set_id": change_set_id,
-            "run_id": run_id,
-            "red_flag": ticket.red_flag,
-            "sla_due_at": ticket.sla_due_at,
-            "dedupe_key": dedupe_key,
-        },
-    )
-    return ticket
+    raise IntegrityError("could not draw a unique ticket id")

@@ -9,7 +9,7 @@ from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
 from approvals.services._common import already_resolved, person_of, person_text
 from approvals.services.errors import TicketConflict, TicketError, TicketNotAllowed
 from approvals.services.locks import ticket_lock
-from approvals.services.open import ticket_open
+from approvals.services.open import TicketRequest, ticket_open_within
 from approvals.services.resolve import ticket_resolve
 from approvals.types import Opener, SubjectKind, TicketType
 from audit.actions import AuditAction
@@ -24,7 +24,7 @@ def _may_override(user, tenant_id: int) -> bool:
     return Membership.objects.filter(user=user, tenant_id=tenant_id, role=Role.ADMIN).exists()
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ticket_override(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     """A6 manual override (seed 003): an admin pushes an open ticket through.
 
@@ -43,35 +43,39 @@ def ticket_override(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
         raise TicketConflict("An A6 override can't itself be overridden.")
     if not original.is_open:
         raise already_resolved(original)
-    override = ticket_open(
-        tenant=original.tenant,
-        type=TicketType.A6,
-        actor=actor,
-        title=f"Manual override of {original.public_id}: {original.title}"[:200],
-        summary=reason,
-        subject_type=SubjectKind.TICKET,
-        subject_id=original.public_id,
-        opener=Opener.PERSON,
-        diff={
-            "summary": [f"{original.ticket_type.label} {original.public_id} approved by override."],
-            "changes": [
-                {
-                    "field": "status",
-                    "before": original.status,
-                    "after": TicketStatus.APPROVED,
-                    "note": reason,
-                }
-            ],
-            "raw": {
-                "overridden_ticket": original.public_id,
-                "subject": f"{original.subject_type}:{original.subject_id}",
+    override = ticket_open_within(
+        TicketRequest(
+            tenant=original.tenant,
+            type=TicketType.A6,
+            actor=actor,
+            title=f"Manual override of {original.public_id}: {original.title}"[:200],
+            summary=reason,
+            subject_type=SubjectKind.TICKET,
+            subject_id=original.public_id,
+            opener=Opener.PERSON,
+            diff={
+                "summary": [
+                    f"{original.ticket_type.label} {original.public_id} approved by override."
+                ],
+                "changes": [
+                    {
+                        "field": "status",
+                        "before": original.status,
+                        "after": TicketStatus.APPROVED,
+                        "note": reason,
+                    }
+                ],
+                "raw": {
+                    "overridden_ticket": original.public_id,
+                    "subject": f"{original.subject_type}:{original.subject_id}",
+                },
             },
-        },
-        plan_version=original.plan_version,
-        change_set_id=original.change_set_id,
-        run_id=original.run_id,
-        platform=original.platform,
-        overrides=original,
+            plan_version=original.plan_version,
+            change_set_id=original.change_set_id,
+            run_id=original.run_id,
+            platform=original.platform,
+            overrides=original,
+        )
     )
     override = ticket_lock(override)
     TicketDecision.objects.create(

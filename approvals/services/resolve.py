@@ -12,6 +12,7 @@ from approvals.subjects import subject_for
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
+from config.transactions import within_transaction
 
 # The ticket whose outcome its subject's owner is acting on (inside ticket_resolve). Owners
 # cancel the subject's other open tickets there (a request for changes on an A5 sends the version
@@ -25,6 +26,7 @@ def resolving_ticket() -> Ticket | None:
     return _resolving.get()
 
 
+@within_transaction
 def ticket_resolve(
     ticket: Ticket,
     *,

@@ -30,7 +30,7 @@ def waiting_roles_after_approval(ticket: Ticket, *, approved_slots: set[str]) ->
     TicketWaitingRole.objects.filter(ticket=ticket).exclude(role__in=still_waiting).delete()
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ticket_waiting_roles_rebuild(*, tenant_ids: list[int] | None = None) -> int:
     """Write the "my queue" rows afresh for tickets that were bulk-loaded around the services
     (benchmarks, imports); returns how many rows now wait. The services keep them up to date

@@ -14,6 +14,7 @@ from audit.services import audit_event_append
 from config.errors import Conflict, DomainError
 from config.formatting import money
 from config.text import json_problem
+from config.transactions import within_transaction
 from optimization.models import (
     CHANGE_SET_TRANSITIONS,
     DAILY_BUDGET,
@@ -129,7 +130,8 @@ def track_currency(track: Track) -> str:
     return version.payload.get("currency", "") if version else ""
 
 
-def change_set_log(
+@within_transaction
+def change_set_log_append(
     change_set: ChangeSet, kind: str, actor: Actor, message: str = "", **data
 ) -> None:
     ChangeSetEvent.objects.create(
@@ -137,6 +139,7 @@ def change_set_log(
     )
 
 
+@within_transaction
 def change_set_audit_outcome(
     change_set: ChangeSet, actor: Actor, action: AuditAction, **data
 ) -> None:
@@ -154,6 +157,7 @@ def change_set_audit_outcome(
     )
 
 
+@within_transaction
 def items_apply(
     change_set: ChangeSet,
     locked: dict[int, ExecutionManifestEntry],
@@ -197,6 +201,7 @@ def items_apply(
     AppliedChange.objects.bulk_create(rows)
 
 
+@within_transaction
 def change_set_lock(change_set: ChangeSet) -> tuple[ChangeSet, dict[int, ExecutionManifestEntry]]:
     """The change set, then its channels' live entities (config/locks.py)."""
     change_set = (
@@ -214,6 +219,7 @@ def change_set_lock(change_set: ChangeSet) -> tuple[ChangeSet, dict[int, Executi
     return change_set, locked
 
 
+@within_transaction
 def change_set_finish(change_set: ChangeSet, status: str, reason: str, **times) -> None:
     if status not in CHANGE_SET_TRANSITIONS[change_set.status]:
         raise Conflict(

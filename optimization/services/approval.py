@@ -14,9 +14,9 @@ from approvals.models import Ticket
 from approvals.selectors import subject_blocking_tickets
 from approvals.services import (
     subject_tickets_lock,
-    ticket_cancel,
-    ticket_comment_add,
-    ticket_decide,
+    ticket_cancel_within,
+    ticket_comment_add_within,
+    ticket_decide_within,
 )
 from approvals.types import TicketType
 from audit.actions import AuditAction
@@ -25,6 +25,7 @@ from audit.services import audit_event_append
 from config.errors import Conflict
 from config.formatting import money
 from config.text import REASON_MAX, clean_text
+from config.transactions import within_transaction
 from optimization import guardrails
 from optimization.models import DAILY_BUDGET, ChangeSet, ChangeSetEventKind, ChangeSetStatus
 from optimization.selectors import (
@@ -42,7 +43,7 @@ from optimization.services._common import (
     change_set_audit_outcome,
     change_set_finish,
     change_set_lock,
-    change_set_log,
+    change_set_log_append,
     clean_value,
     items_apply,
     moved_items,
@@ -54,7 +55,8 @@ from tenants.models import TenantPolicy
 SAFE_APPLY_ACTOR = Actor.system("optimization.safe_apply")
 
 
-def change_set_apply(*, change_set: ChangeSet, actor: Actor) -> ChangeSet:
+@within_transaction
+def change_set_apply_within(*, change_set: ChangeSet, actor: Actor) -> ChangeSet:
     """Apply a change set whose tickets are all approved — only if the live state still equals
     every item's `before` (compare-and-swap). Otherwise nothing is applied, the change set is
     `stale` and says which entity moved, on its ticket and in its log. Runs inside the ticket
@@ -76,20 +78,20 @@ def change_set_apply(*, change_set: ChangeSet, actor: Actor) -> ChangeSet:
             + ". The agent proposes again on what is live."
         )
         change_set_finish(change_set, ChangeSetStatus.STALE, message, decided_at=now)
-        change_set_log(change_set, ChangeSetEventKind.STALE, actor, message, moved=moved)
+        change_set_log_append(change_set, ChangeSetEventKind.STALE, actor, message, moved=moved)
         change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_STALE, moved=moved)
         ticket = Ticket.objects.filter(
             tenant=change_set.tenant, public_id=change_set.ticket
         ).first()
         if ticket is not None:
             # The system says what moved, not the person whose approval happened to be last.
-            ticket_comment_add(ticket=ticket, actor=SAFE_APPLY_ACTOR, body=message)
+            ticket_comment_add_within(ticket=ticket, actor=SAFE_APPLY_ACTOR, body=message)
         return change_set
     edits = approved_edits(change_set)
     items_apply(change_set, locked, actor, edits=edits, applied_at=now)
     reason = "Applied after approval" + (" for a smaller move than asked." if edits else ".")
     change_set_finish(change_set, ChangeSetStatus.APPLIED, reason, decided_at=now, applied_at=now)
-    change_set_log(change_set, ChangeSetEventKind.APPLIED, actor, reason, edited=bool(edits))
+    change_set_log_append(change_set, ChangeSetEventKind.APPLIED, actor, reason, edited=bool(edits))
     change_set_audit_outcome(
         change_set,
         actor,
@@ -99,13 +101,15 @@ def change_set_apply(*, change_set: ChangeSet, actor: Actor) -> ChangeSet:
     return change_set
 
 
-def change_set_reject(*, change_set: ChangeSet, actor: Actor, note: str) -> ChangeSet:
-    """A person refused it: nothing is applied; its other open tickets are cancelled."""
+@within_transaction
+def change_set_reject_within(*, change_set: ChangeSet, actor: Actor, note: str) -> ChangeSet:
+    """A person refused it (in that decision's transaction): nothing is applied; its other open
+    tickets are cancelled."""
     change_set, _locked = change_set_lock(change_set)
     if not change_set.is_pending:
         return change_set
     change_set_finish(change_set, ChangeSetStatus.REJECTED, note, decided_at=timezone.now())
-    change_set_log(change_set, ChangeSetEventKind.REJECTED, actor, note)
+    change_set_log_append(change_set, ChangeSetEventKind.REJECTED, actor, note)
     change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_REJECTED)
     _cancel_tickets(change_set, actor, f"{change_set.change_set_id} was rejected: {note}")
     return change_set
@@ -115,11 +119,11 @@ def _cancel_tickets(change_set: ChangeSet, actor: Actor, reason: str) -> None:
     for ticket in subject_blocking_tickets(
         tenant=change_set.tenant, subject_type=SUBJECT_TYPE, subject_id=change_set.change_set_id
     ).order_by("pk"):
-        ticket_cancel(ticket=ticket, actor=actor, reason=reason[:REASON_MAX])
+        ticket_cancel_within(ticket=ticket, actor=actor, reason=reason[:REASON_MAX])
 
 
 # --- Approve with an edit --------------------------------------------------------------------
-@transaction.atomic
+@transaction.atomic(durable=True)
 def change_set_approve_with_edit(
     *,
     change_set: ChangeSet,
@@ -131,6 +135,20 @@ def change_set_approve_with_edit(
     +18%): the log records what was asked and what was approved, the guardrails are checked on
     what will be applied, and the change set applies (compare-and-swap) once every ticket about
     it is approved."""
+    return change_set_approve_with_edit_within(
+        change_set=change_set, actor=actor, approved=approved, comment=comment
+    )
+
+
+@within_transaction
+def change_set_approve_with_edit_within(
+    *,
+    change_set: ChangeSet,
+    actor: Actor,
+    approved: dict[int, Any],
+    comment: str = "",
+) -> ChangeSet:
+    """change_set_approve_with_edit as a step of a bigger transaction (the demo's story)."""
     comment = clean_text(comment, name="comment", max_length=REASON_MAX)
     subject_tickets_lock(
         tenant=change_set.tenant_id, subject_type=SUBJECT_TYPE, subject_id=change_set.change_set_id
@@ -211,7 +229,7 @@ def change_set_approve_with_edit(
         )
         + f". Guardrails on what is applied: {check.reason}"
     )
-    change_set_log(
+    change_set_log_append(
         change_set,
         ChangeSetEventKind.EDITED,
         actor,
@@ -226,7 +244,7 @@ def change_set_approve_with_edit(
         resource=change_set,
         data={"approved": {str(p): v for p, v in cleaned.items()}, "guardrails": check.reason},
     )
-    ticket_decide(
+    ticket_decide_within(
         ticket=a3, actor=actor, verdict="approve", comment=(comment or message)[:REASON_MAX]
     )
     change_set.refresh_from_db()

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.selectors import ticket_required_roles
-from approvals.services import ticket_open
+from approvals.services import TicketRequest, ticket_open_within
 from approvals.subjects import run_block_reason, subject_exists
 from approvals.types import SubjectKind, TicketType
 from audit.actions import AuditAction
@@ -28,6 +28,7 @@ from audit.services import audit_event_append
 from config.errors import Blocked, Conflict
 from config.formatting import money, money_change, percent
 from config.text import REASON_MAX, clean_text, json_problem, text_problem
+from config.transactions import within_transaction
 from optimization import guardrails
 from optimization.models import (
     STATUS,
@@ -54,7 +55,7 @@ from optimization.services._common import (
     ChangeSetStale,
     Item,
     change_set_audit_outcome,
-    change_set_log,
+    change_set_log_append,
     clean_value,
     items_apply,
     moved_items,
@@ -261,27 +262,40 @@ def _open_tickets(
             budget_increase_pct=verdict.budget_increase_pct,
         )
         tickets.append(
-            ticket_open(
-                type=TicketType.A3,
-                title=f"Spend guardrail: {change_set.change_set_id} on {change_set.track.key}",
-                required_roles=roles,
-                **common,
+            ticket_open_within(
+                TicketRequest(
+                    type=TicketType.A3,
+                    title=f"Spend guardrail: {change_set.change_set_id} on {change_set.track.key}",
+                    required_roles=roles,
+                    **common,
+                )
             )
         )
     if verdict.needs_a2:
         tickets.append(
-            ticket_open(
-                type=TicketType.A2,
-                title=f"First launch: {', '.join(verdict.first_launches)}"[:200],
-                **common,
+            ticket_open_within(
+                TicketRequest(
+                    type=TicketType.A2,
+                    title=f"First launch: {', '.join(verdict.first_launches)}"[:200],
+                    **common,
+                )
             )
         )
     return [ticket.public_id for ticket in tickets]
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def change_set_submit(*, tenant: Tenant, request: ChangeSetRequest, actor: Actor) -> ChangeSet:
     """Record a change set and apply it, send it for approval or block it (see module doc)."""
+    return change_set_submit_within(tenant=tenant, request=request, actor=actor)
+
+
+@within_transaction
+def change_set_submit_within(
+    *, tenant: Tenant, request: ChangeSetRequest, actor: Actor
+) -> ChangeSet:
+    """change_set_submit as a step of a bigger transaction: a rollback, a hold, the agent API's
+    idempotent write."""
     reason = clean_text(request.reason, name="reason", max_length=REASON_MAX)
     if text_problem(request.change_set_id) or not request.change_set_id.strip():
         raise ChangeSetError("change_set_id is required.", fields={"change_set_id": ["required"]})
@@ -367,7 +381,7 @@ def change_set_submit(*, tenant: Tenant, request: ChangeSetRequest, actor: Actor
             for item in items
         ]
     )
-    change_set_log(change_set, ChangeSetEventKind.PROPOSED, actor, reason, **request.extra)
+    change_set_log_append(change_set, ChangeSetEventKind.PROPOSED, actor, reason, **request.extra)
     audit_event_append(
         tenant=tenant,
         actor=actor,
@@ -385,17 +399,17 @@ def change_set_submit(*, tenant: Tenant, request: ChangeSetRequest, actor: Actor
         },
     )
     if verdict.status == ChangeSetStatus.BLOCKED:
-        change_set_log(change_set, ChangeSetEventKind.BLOCKED, actor, verdict.reason)
+        change_set_log_append(change_set, ChangeSetEventKind.BLOCKED, actor, verdict.reason)
         return change_set
     if verdict.status == ChangeSetStatus.APPLIED:
         items_apply(change_set, locked, actor, edits={}, applied_at=now)
-        change_set_log(change_set, ChangeSetEventKind.APPLIED, actor, verdict.reason)
+        change_set_log_append(change_set, ChangeSetEventKind.APPLIED, actor, verdict.reason)
         change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_APPLIED)
         return change_set
     tickets = _open_tickets(change_set, verdict, actor, currency)
     change_set.ticket = tickets[0]
     change_set.save(update_fields=["ticket"])
-    change_set_log(
+    change_set_log_append(
         change_set, ChangeSetEventKind.PENDING_APPROVAL, actor, verdict.reason, tickets=tickets
     )
     return change_set

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import Ticket, TicketStatus
-from approvals.services import subject_tickets_lock, ticket_cancel
+from approvals.services import subject_tickets_lock, ticket_cancel_within
 from approvals.sla import business_due_at
 from approvals.types import TicketType
 from audit.actions import AuditAction
@@ -22,7 +22,7 @@ from optimization.services._common import (
     change_set_audit_outcome,
     change_set_finish,
     change_set_lock,
-    change_set_log,
+    change_set_log_append,
 )
 from tenants.models import TenantPolicy
 
@@ -48,7 +48,7 @@ def lapses_at(ticket: Ticket, policy: TenantPolicy) -> datetime:
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def change_set_lapse(*, change_set: ChangeSet, actor: Actor = SCAN_ACTOR) -> bool:
     """Lapse one change set (its tickets locked first, config/locks.py); False if it moved on
     meanwhile."""
@@ -63,7 +63,7 @@ def change_set_lapse(*, change_set: ChangeSet, actor: Actor = SCAN_ACTOR) -> boo
         "on the live state of now."
     )
     change_set_finish(change_set, ChangeSetStatus.LAPSED, message, decided_at=timezone.now())
-    change_set_log(change_set, ChangeSetEventKind.LAPSED, actor, message)
+    change_set_log_append(change_set, ChangeSetEventKind.LAPSED, actor, message)
     change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_LAPSED)
     for ticket in Ticket.objects.filter(
         tenant_id=change_set.tenant_id,
@@ -71,7 +71,7 @@ def change_set_lapse(*, change_set: ChangeSet, actor: Actor = SCAN_ACTOR) -> boo
         subject_id=change_set.change_set_id,
         status=TicketStatus.OPEN,
     ).order_by("pk"):
-        ticket_cancel(ticket=ticket, actor=actor, reason=message)
+        ticket_cancel_within(ticket=ticket, actor=actor, reason=message)
     return True
 
 

@@ -106,7 +106,7 @@ def _clean_entries(entries: Any) -> list[dict]:
     return cleaned
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def manifest_sync(*, tenant, track_key: str, entries: Any, actor: Actor) -> int:
     """Upsert manifest entries of one track (key: tenant, platform, entity_id); returns how many
     entries the call carried. Every plan_version must be an approved (or superseded) version of

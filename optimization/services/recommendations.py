@@ -16,13 +16,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from approvals.models import SlaKind
-from approvals.services import ticket_open
+from approvals.services import TicketRequest, ticket_open_within
 from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.errors import DomainError
 from config.text import REASON_MAX, clean_text, json_problem
+from config.transactions import within_transaction
 from optimization.models import (
     ChangePath,
     Recommendation,
@@ -32,7 +33,7 @@ from optimization.models import (
 from optimization.selectors import open_recommendation
 from plans.errors import PlanError
 from plans.models import PlanKind, PlanTrigger, Track
-from plans.services import plan_version_counter_lock, plan_version_create_draft
+from plans.services import plan_version_counter_lock, plan_version_create_draft_within
 from tenants.models import Role
 
 RECOMMENDATION_SUBJECT = "recommendation"
@@ -54,7 +55,7 @@ class RecommendationError(DomainError):
 
 def _draft(recommendation: Recommendation, actor: Actor, payload: dict) -> int:
     drift = recommendation.evidence.get("drift_pct_by_channel") or None
-    version = plan_version_create_draft(
+    version = plan_version_create_draft_within(
         tenant=recommendation.tenant,
         track_key=recommendation.track.key,
         kind=PATH_KIND[recommendation.path],
@@ -74,7 +75,7 @@ def _summary(recommendation: Recommendation) -> list[str]:
     return lines
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def recommendation_open(
     *,
     tenant,
@@ -131,29 +132,31 @@ def recommendation_open(
                 )
         except PlanError as exc:
             recommendation.evidence = {**evidence, "draft_refused": exc.message}
-    ticket = ticket_open(
-        tenant=tenant,
-        type=TicketType.A5,
-        actor=actor,
-        title=f"Plan {path} recommended for {track.key}: {Signal(signal).label.lower()}",
-        summary=" ".join(_summary(recommendation)),
-        subject_type=RECOMMENDATION_SUBJECT,
-        subject_id=str(recommendation.pk),
-        plan_version=recommendation.draft_number
-        or (track.current_version.number if track.current_version_id else None),
-        requesting_agent=source[:100],
-        required_roles=[Role.PLANNER.value],
-        client_visible=False,
-        diff={
-            "summary": _summary(recommendation),
-            "raw": {
-                "signal": signal,
-                "path": path,
-                "evidence": {k: v for k, v in evidence.items() if k != "proposed_payload"},
+    ticket = ticket_open_within(
+        TicketRequest(
+            tenant=tenant,
+            type=TicketType.A5,
+            actor=actor,
+            title=f"Plan {path} recommended for {track.key}: {Signal(signal).label.lower()}",
+            summary=" ".join(_summary(recommendation)),
+            subject_type=RECOMMENDATION_SUBJECT,
+            subject_id=str(recommendation.pk),
+            plan_version=recommendation.draft_number
+            or (track.current_version.number if track.current_version_id else None),
+            requesting_agent=source[:100],
+            required_roles=[Role.PLANNER.value],
+            client_visible=False,
+            diff={
+                "summary": _summary(recommendation),
+                "raw": {
+                    "signal": signal,
+                    "path": path,
+                    "evidence": {k: v for k, v in evidence.items() if k != "proposed_payload"},
+                },
             },
-        },
-        sla_kind=SlaKind.REPLAN_DRAFT if path == ChangePath.REPLAN else SlaKind.REVISE_DRAFT,
-        dedupe_key=f"recommendation:{track.pk}:{signal}:{subject_key}"[:200],
+            sla_kind=SlaKind.REPLAN_DRAFT if path == ChangePath.REPLAN else SlaKind.REVISE_DRAFT,
+            dedupe_key=f"recommendation:{track.pk}:{signal}:{subject_key}"[:200],
+        )
     )
     recommendation.ticket = ticket.public_id
     recommendation.save(update_fields=["ticket", "draft_number", "evidence"])
@@ -175,6 +178,7 @@ def recommendation_open(
     return recommendation, True
 
 
+@within_transaction
 def recommendation_lock_for_decision(recommendation: Recommendation) -> None:
     """Before a decision on the recommendation's ticket writes anything: the recommendation,
     then — when approving it may create the draft — the tenant's version counter, which every
@@ -184,8 +188,10 @@ def recommendation_lock_for_decision(recommendation: Recommendation) -> None:
         plan_version_counter_lock(tenant_id=recommendation.tenant_id)
 
 
-def recommendation_draft(*, recommendation: Recommendation, actor: Actor) -> Recommendation:
-    """Turn the recommendation into a draft vN+1 (its approved ticket's consequence)."""
+@within_transaction
+def recommendation_draft_within(*, recommendation: Recommendation, actor: Actor) -> Recommendation:
+    """Turn the recommendation into a draft vN+1 (its approved ticket's consequence, in that
+    decision's transaction)."""
     recommendation = (
         Recommendation.objects.select_for_update(of=("self",))
         .select_related("track", "tenant")
@@ -224,7 +230,8 @@ def recommendation_draft(*, recommendation: Recommendation, actor: Actor) -> Rec
     return recommendation
 
 
-def recommendation_dismiss(
+@within_transaction
+def recommendation_dismiss_within(
     *, recommendation: Recommendation, actor: Actor, note: str
 ) -> Recommendation:
     recommendation = Recommendation.objects.select_for_update().get(pk=recommendation.pk)

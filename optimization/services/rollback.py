@@ -14,6 +14,7 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.errors import Conflict
+from config.transactions import within_transaction
 from optimization import guardrails
 from optimization.models import (
     ChangeSet,
@@ -30,12 +31,12 @@ from optimization.selectors import (
 )
 from optimization.services._common import (
     SUBJECT_TYPE,
-    change_set_log,
+    change_set_log_append,
     live_value,
     track_currency,
     value_text,
 )
-from optimization.services.change_sets import ChangeSetRequest, change_set_submit
+from optimization.services.change_sets import ChangeSetRequest, change_set_submit_within
 from tenants.models import TenantPolicy
 
 
@@ -123,8 +124,16 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
     return RollbackPreview(change_set, items, verdict, refusal)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def change_set_rollback(*, change_set: ChangeSet, actor: Actor, reason: str = "") -> ChangeSet:
+    """Roll an applied change set back (see change_set_rollback_within)."""
+    return change_set_rollback_within(change_set=change_set, actor=actor, reason=reason)
+
+
+@within_transaction
+def change_set_rollback_within(
+    *, change_set: ChangeSet, actor: Actor, reason: str = ""
+) -> ChangeSet:
     """Roll an applied change set back: a new change set, the inverse of its applied values,
     through the same guardrails (so it may wait for an A3 itself), linked to it.
 
@@ -143,7 +152,7 @@ def change_set_rollback(*, change_set: ChangeSet, actor: Actor, reason: str = ""
     preview = rollback_preview(change_set=change_set)
     if not preview.possible:
         raise Conflict(preview.refusal, code="cannot_roll_back")
-    rollback = change_set_submit(
+    rollback = change_set_submit_within(
         tenant=change_set.tenant,
         request=ChangeSetRequest(
             change_set_id=f"rollback-{secrets.token_hex(6)}",
@@ -164,7 +173,7 @@ def change_set_rollback(*, change_set: ChangeSet, actor: Actor, reason: str = ""
         ),
         actor=actor,
     )
-    change_set_log(
+    change_set_log_append(
         change_set,
         ChangeSetEventKind.ROLLED_BACK,
         actor,

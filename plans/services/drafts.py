@@ -15,6 +15,7 @@ from audit.actors import Actor
 from audit.chain import sha256_of
 from audit.services import audit_event_append
 from config.text import REASON_MAX, clean_text
+from config.transactions import within_transaction
 from plans.classify import Verdict
 from plans.envelope import clean_master_change, proposed_caps
 from plans.errors import PlanError, PlanStateError
@@ -31,10 +32,11 @@ from plans.models import (
 from plans.schema import money_text
 from plans.selectors import master_plan_for, track_classify
 from plans.services._common import actor_text, lock_version, policy_of, validated
-from plans.services.transitions import plan_version_approve, track_closure_lock
+from plans.services.transitions import plan_version_approve_within, track_closure_lock
 from tenants.models import Tenant
 
 
+@within_transaction
 def _claim_number(tenant_id: int) -> int:
     """The tenant's next version number, claimed in the caller's transaction.
 
@@ -58,6 +60,7 @@ def _claim_number(tenant_id: int) -> int:
     return row[0]
 
 
+@within_transaction
 def plan_version_counter_lock(*, tenant_id: int) -> None:
     """Lock the tenant's version counter without claiming a number: a transaction that may draft
     a version after it has written its first audit event (a decision on a recommendation) takes
@@ -87,32 +90,32 @@ def _clean_reason(reason: str | None) -> str:
     return clean_text(reason, name="reason", max_length=REASON_MAX)
 
 
+@within_transaction
 def track_ensure(*, tenant: Tenant, key: str, actor: Actor) -> Track:
     """The tenant's track `key`, created (and audited) on first use."""
-    with transaction.atomic(savepoint=False):
-        try:
-            validate_track_key(key)
-        except ValidationError as exc:
-            raise PlanError(
-                f"{key!r} is not a track: always_on, branding, engagement or event_<slug>.",
-                code="invalid_track",
-            ) from exc
-        track = Track.objects.filter(tenant=tenant, key=key).first()
-        if track is not None:
-            return track
-        Track.objects.bulk_create([Track(tenant=tenant, key=key)], ignore_conflicts=True)
-        track = Track.objects.get(tenant=tenant, key=key)
-        audit_event_append(
-            tenant=tenant,
-            actor=actor,
-            action=AuditAction.TRACK_CREATED,
-            resource=track,
-            data={"key": key},
-        )
+    try:
+        validate_track_key(key)
+    except ValidationError as exc:
+        raise PlanError(
+            f"{key!r} is not a track: always_on, branding, engagement or event_<slug>.",
+            code="invalid_track",
+        ) from exc
+    track = Track.objects.filter(tenant=tenant, key=key).first()
+    if track is not None:
         return track
+    Track.objects.bulk_create([Track(tenant=tenant, key=key)], ignore_conflicts=True)
+    track = Track.objects.get(tenant=tenant, key=key)
+    audit_event_append(
+        tenant=tenant,
+        actor=actor,
+        action=AuditAction.TRACK_CREATED,
+        resource=track,
+        data={"key": key},
+    )
+    return track
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_create_draft(
     *,
     tenant: Tenant,
@@ -130,6 +133,34 @@ def plan_version_create_draft(
     The kind must agree with the classifier (a new channel filed as a revise is refused, with the
     classifier's reason). The number is claimed in this transaction: no gap, no duplicate.
     """
+    return plan_version_create_draft_within(
+        tenant=tenant,
+        track_key=track_key,
+        kind=kind,
+        payload=payload,
+        actor=actor,
+        reason=reason,
+        trigger=trigger,
+        master_change=master_change,
+        drift_pct_by_channel=drift_pct_by_channel,
+    )
+
+
+@within_transaction
+def plan_version_create_draft_within(
+    *,
+    tenant: Tenant,
+    track_key: str,
+    kind: str,
+    payload: Any,
+    actor: Actor,
+    reason: str = "",
+    trigger: str = PlanTrigger.PLANNER,
+    master_change: dict | None = None,
+    drift_pct_by_channel: dict[str, Decimal] | None = None,
+) -> PlanVersion:
+    """plan_version_create_draft as a step of a bigger transaction (a recommendation's draft, an
+    imported plan)."""
     _clean_kind(kind)
     if trigger not in PlanTrigger.values:
         raise PlanError(f"Unknown trigger {trigger!r}.", code="invalid_trigger")
@@ -191,7 +222,7 @@ def plan_version_create_draft(
     return version
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_edit(
     *,
     version: PlanVersion,
@@ -260,7 +291,7 @@ def plan_version_edit(
     return version
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_discard(*, version: PlanVersion, actor: Actor, note: str = "") -> PlanVersion:
     """A planner drops a draft for good. It stays in its track's history as discarded, and its
     number stays used (numbers are never reused). A version pending approval is withdrawn first,
@@ -297,7 +328,7 @@ def _amounts(amounts: dict[str, Any]) -> dict[str, Decimal]:
     return {key: Decimal(str(amount)) for key, amount in amounts.items()}
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_propose_envelope(
     *, version: PlanVersion, master_change: dict | None, actor: Actor
 ) -> PlanVersion:
@@ -350,7 +381,7 @@ def plan_version_propose_envelope(
     return version
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_import_approved(
     *,
     tenant: Tenant,
@@ -368,7 +399,7 @@ def plan_version_import_approved(
     # The track, its current version and the envelope are locked before the draft's first audit
     # event takes the chain head (config/locks.py); the new version itself is nobody else's yet.
     track_closure_lock(tenant=tenant, track_key=track_key, payload=payload)
-    version = plan_version_create_draft(
+    version = plan_version_create_draft_within(
         tenant=tenant,
         track_key=track_key,
         kind=kind,
@@ -390,4 +421,4 @@ def plan_version_import_approved(
         payload=version.payload,
         data={"approved_outside_by": approved_by, "track": track_key, "kind": kind},
     )
-    return plan_version_approve(version=version, actor=actor)
+    return plan_version_approve_within(version=version, actor=actor)

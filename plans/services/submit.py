@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.services import ticket_open
+from approvals.services import TicketRequest, ticket_open_within
 from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -39,7 +39,7 @@ def ticket_preview(
     return ticket_diff_preview(summary)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
     """Send a draft for approval: opens A1 (first plan) or A5 (revise/replan) and, when needed,
     A7 compliance. Submitting a version already pending is a no-op."""
@@ -80,40 +80,44 @@ def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
     label = f"v{version.number} for {track.key}"
     summary_text = " ".join(preview["summary"])
     tickets = [
-        ticket_open(
-            tenant=version.tenant,
-            type=needs.ticket_type,
-            actor=actor,
-            title=f"Approve {version.get_kind_display().lower()} {label}",
-            summary=summary_text
-            + (
-                f" Client sign-off: {'; '.join(needs.client_reasons)}."
-                if needs.client_reasons
-                else ""
-            ),
-            subject_type=SUBJECT_TYPE,
-            subject_id=str(version.number),
-            diff=preview,
-            plan_version=version.number,
-            required_roles=list(needs.required_roles),
-            client_visible=True if needs.client_reasons else None,
-            sla_kind="approval",
-        )
-    ]
-    if needs.compliance_reasons:
-        tickets.append(
-            ticket_open(
+        ticket_open_within(
+            TicketRequest(
                 tenant=version.tenant,
-                type=TicketType.A7,
+                type=needs.ticket_type,
                 actor=actor,
-                title=f"Compliance review of {label}",
-                summary="Compliance review: " + "; ".join(needs.compliance_reasons) + ".",
+                title=f"Approve {version.get_kind_display().lower()} {label}",
+                summary=summary_text
+                + (
+                    f" Client sign-off: {'; '.join(needs.client_reasons)}."
+                    if needs.client_reasons
+                    else ""
+                ),
                 subject_type=SUBJECT_TYPE,
                 subject_id=str(version.number),
                 diff=preview,
                 plan_version=version.number,
-                required_roles=[Role.PLANNER.value, Role.LEGAL.value],
+                required_roles=list(needs.required_roles),
+                client_visible=True if needs.client_reasons else None,
                 sla_kind="approval",
+            )
+        )
+    ]
+    if needs.compliance_reasons:
+        tickets.append(
+            ticket_open_within(
+                TicketRequest(
+                    tenant=version.tenant,
+                    type=TicketType.A7,
+                    actor=actor,
+                    title=f"Compliance review of {label}",
+                    summary="Compliance review: " + "; ".join(needs.compliance_reasons) + ".",
+                    subject_type=SUBJECT_TYPE,
+                    subject_id=str(version.number),
+                    diff=preview,
+                    plan_version=version.number,
+                    required_roles=[Role.PLANNER.value, Role.LEGAL.value],
+                    sla_kind="approval",
+                )
             )
         )
     version.status = PlanStatus.PENDING_APPROVAL

@@ -12,11 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.selectors import subject_blocking_tickets
-from approvals.services import subject_tickets_lock, ticket_cancel
+from approvals.services import subject_tickets_lock, ticket_cancel_within
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.text import REASON_MAX
+from config.transactions import within_transaction
 from plans.errors import PlanStateError
 from plans.models import (
     SUBJECT_TYPE,
@@ -46,6 +47,7 @@ def _lock_track_parent_master(*, tenant: Tenant, track_id: int | None, parent_id
         _lock_rows(MasterPlan.objects.filter(pk=master.pk))
 
 
+@within_transaction
 def subject_closure_lock(version: PlanVersion) -> PlanVersion:
     """Lock a version and everything its approval changes, in the lock order: the version, its
     track, its parent (which approval supersedes) and the master plan (a master-level change).
@@ -60,6 +62,7 @@ def subject_closure_lock(version: PlanVersion) -> PlanVersion:
     return version
 
 
+@within_transaction
 def track_closure_lock(*, tenant: Tenant, track_key: str, payload: Any) -> None:
     """What approving a new version of `track_key` will change, for a version that does not exist
     yet (an imported plan): the track, its current version and the master plan."""
@@ -97,10 +100,11 @@ def _apply_master_change(version: PlanVersion, actor: Actor) -> None:
     )
 
 
-@transaction.atomic
-def plan_version_approve(*, version: PlanVersion, actor: Actor) -> PlanVersion:
-    """Approve a pending version whose tickets are all approved: supersede the track's current
-    version, make this one current and record the remaining delta — all or nothing."""
+@within_transaction
+def plan_version_approve_within(*, version: PlanVersion, actor: Actor) -> PlanVersion:
+    """Approve a pending version whose tickets are all approved — in the transaction of the last
+    ticket's decision, or of an import: supersede the track's current version, make this one
+    current and record the remaining delta, all or nothing."""
     version = subject_closure_lock(version)
     if version.status == PlanStatus.APPROVED:
         return version
@@ -209,13 +213,16 @@ def _cancel_open_tickets(version: PlanVersion, actor: Actor, reason: str) -> lis
     for ticket in subject_blocking_tickets(
         tenant=version.tenant, subject_type=SUBJECT_TYPE, subject_id=str(version.number)
     ).order_by("pk"):
-        ticket_cancel(ticket=ticket, actor=actor, reason=reason[:REASON_MAX])
+        ticket_cancel_within(ticket=ticket, actor=actor, reason=reason[:REASON_MAX])
         cancelled.append(ticket.public_id)
     return cancelled
 
 
-@transaction.atomic
-def plan_version_reject(*, version: PlanVersion, actor: Actor, note: str = "") -> PlanVersion:
+@within_transaction
+def plan_version_reject_within(
+    *, version: PlanVersion, actor: Actor, note: str = ""
+) -> PlanVersion:
+    """A ticket about the version was rejected (in that decision's transaction)."""
     return _end_pending(
         version,
         actor=actor,
@@ -225,10 +232,12 @@ def plan_version_reject(*, version: PlanVersion, actor: Actor, note: str = "") -
     )
 
 
-@transaction.atomic
-def plan_version_request_changes(
+@within_transaction
+def plan_version_request_changes_within(
     *, version: PlanVersion, actor: Actor, note: str = ""
 ) -> PlanVersion:
+    """A ticket about the version asked for changes, or was withdrawn from outside (in that
+    decision's transaction): back to draft."""
     return _end_pending(
         version,
         actor=actor,
@@ -238,7 +247,7 @@ def plan_version_request_changes(
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_withdraw(*, version: PlanVersion, actor: Actor, note: str = "") -> PlanVersion:
     """The author takes a submitted version back to draft; its open tickets are cancelled."""
     return _end_pending(
