@@ -2,6 +2,7 @@
 #   make run    set up, migrate, seed the demo world, start web server + django-q2 cluster
 #   make test   the whole test suite (PostgreSQL when available, else SQLite)
 #   make bench-quick  every bench in bench/ in quick mode (small data), as CI runs them
+#   make example-agent  the example agent (clients/python/examples) against a running `make run`
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,15 +12,17 @@ STAMP := $(VENV)/.installed
 HOST := 127.0.0.1
 PORT := 8000
 
-.PHONY: install run test bench-quick lint format clean
+.PHONY: install run test bench-quick example-agent lint format clean
 
-# Reinstalls whenever pyproject.toml changes. The stamp is written only after a complete install,
-# so an interrupted one is simply redone.
-$(STAMP): pyproject.toml
+# Reinstalls whenever pyproject.toml or the client's changes. The stamp is written only after a
+# complete install, so an interrupted one is simply redone. The Python client (clients/python) is
+# installed editable: the tests drive it against a live server, and its console script
+# human-touch-mcp lands in .venv/bin.
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Human Touch needs Python 3.11 or newer (PYTHON=$(PYTHON))")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check ".[dev]" -e ./clients/python
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -54,6 +57,12 @@ bench-quick: $(STAMP)
 	if [ -n "$$failed" ]; then echo "make bench-quick: FAILED:$$failed" >&2; exit 1; fi ; \
 	echo "make bench-quick: every bench ran"
 
+# With `make run` serving in another terminal: a key for acme, then the example agent against it
+# (it waits for a person to decide the A3 it opens; see README.md "The agent kit").
+example-agent: $(STAMP)
+	@key=$$(DEBUG=1 $(PY) manage.py agent_key_create --tenant acme --name example-optimizer | tail -n 1) && \
+	HT_BASE_URL=http://$(HOST):$(PORT) HT_API_KEY="$$key" $(PY) clients/python/examples/optimizer.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -64,4 +73,5 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3* test-artifacts .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) var/*.sqlite3* test-artifacts .pytest_cache .ruff_cache build *.egg-info \
+	  clients/python/build clients/python/src/*.egg-info

@@ -18,7 +18,7 @@ from agents.services import (
     run_get,
     run_spend,
 )
-from api.base import agent_actor, errors
+from api.base import API_VERSION, agent_actor, errors
 from api.idempotency import idempotent
 from config.money import Amount
 from config.text import StorableText
@@ -35,12 +35,25 @@ class WhoAmI(Schema):
     tenant: str
     key_name: str
     key_prefix: str
+    api_version: str = Field(
+        description="the agent API version this server speaks (the v1 of /api/v1/); a client "
+        "built for another refuses to go on"
+    )
 
 
-@router.get("/whoami", response=WhoAmI, summary="The tenant and key this request acts for")
+@router.get(
+    "/whoami",
+    response=WhoAmI,
+    summary="The tenant and key this request acts for, and the API version the server speaks",
+)
 def whoami(request):
     key = request.agent_key
-    return {"tenant": key.tenant.slug, "key_name": key.name, "key_prefix": key.prefix}
+    return {
+        "tenant": key.tenant.slug,
+        "key_name": key.name,
+        "key_prefix": key.prefix,
+        "api_version": API_VERSION,
+    }
 
 
 # --- Runs ----------------------------------------------------------------------------------------

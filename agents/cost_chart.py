@@ -17,16 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from config.formatting import date_text, money, number
+from config.charts import Scale, Tick, TimeScale, ceil_to, nice_step, px, time_ticks, value_ticks
+from config.formatting import money, number
 
-NICE_MANTISSAS = (Decimal("1"), Decimal("2"), Decimal("2.5"), Decimal("5"), Decimal("10"))
-TIME_STEPS = tuple(
-    timedelta(minutes=m)
-    for m in (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080, 20160)
-)
 MAX_POINTS = 400  # more reports than this are thinned (the last one is always kept)
 MIN_SPAN = timedelta(minutes=1)
 
@@ -66,12 +62,6 @@ class Report:
 class EstimateStep:
     at: datetime
     estimate: Decimal
-
-
-@dataclass(frozen=True)
-class Tick:
-    position: float
-    label: str
 
 
 @dataclass(frozen=True)
@@ -145,27 +135,6 @@ def labels_inside(layout: Layout) -> bool:
     return layout.right < 60
 
 
-def nice_step(span: Decimal, ticks: int) -> Decimal:
-    """The smallest round step (1, 2, 2.5 or 5 × a power of ten) cutting `span` into at most
-    `ticks` parts."""
-    if span <= 0:
-        return Decimal("1")
-    raw = span / ticks
-    power = Decimal(1).scaleb(raw.adjusted())
-    for mantissa in NICE_MANTISSAS:
-        step = mantissa * power
-        if step >= raw:
-            return step
-    return NICE_MANTISSAS[-1] * power
-
-
-def time_step(span: timedelta, ticks: int) -> timedelta:
-    for step in TIME_STEPS:
-        if span / step <= ticks:
-            return step
-    return TIME_STEPS[-1] * (int(span / TIME_STEPS[-1] / ticks) + 1)
-
-
 def thin(reports: list[Report], limit: int = MAX_POINTS) -> list[Report]:
     """At most `limit` reports, evenly spread, the last one always kept (it is the total)."""
     if len(reports) <= limit:
@@ -175,32 +144,6 @@ def thin(reports: list[Report], limit: int = MAX_POINTS) -> list[Report]:
     if kept[-1] is not reports[-1]:
         kept.append(reports[-1])
     return kept
-
-
-def _time_label(at: datetime, tz: ZoneInfo, *, span: timedelta, step: timedelta) -> str:
-    local = at.astimezone(tz)
-    if step >= timedelta(days=1):
-        return date_text(local.date(), year=False)
-    if span > timedelta(days=1):
-        return f"{date_text(local.date(), year=False)} {local:%H:%M}"
-    return f"{local:%H:%M}"
-
-
-def _first_tick(start: datetime, step: timedelta, tz: ZoneInfo) -> datetime:
-    """The first whole step at or after `start`, counted on the tenant's wall clock (so hourly
-    ticks fall on the hour there, also in a zone half an hour off UTC)."""
-    local = start.astimezone(tz)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    if step >= timedelta(days=1):
-        first = midnight if midnight >= local else midnight + timedelta(days=1)
-        return first.astimezone(start.tzinfo)
-    elapsed = local - midnight
-    steps = -(-elapsed // step)
-    return (midnight + steps * step).astimezone(start.tzinfo)
-
-
-def _round(value: float) -> float:
-    return round(value, 1)
 
 
 def spread(positions: list[float], *, gap: float, low: float, high: float) -> list[float]:
@@ -218,8 +161,78 @@ def spread(positions: list[float], *, gap: float, low: float, high: float) -> li
     placed = [max(p, low) for p in placed]
     result = [0.0] * len(positions)
     for k, i in enumerate(order):
-        result[i] = _round(placed[k])
+        result[i] = px(placed[k])
     return result
+
+
+def _steps(
+    changes: list[tuple[datetime, Decimal]], first: Decimal, *, x: TimeScale, y: Scale
+) -> list[tuple[float, float]]:
+    """A step line's points: flat at `first` from the start, then at each change up or down to
+    its value, flat again to the end."""
+    points = [(x(x.first), y(first))]
+    current = first
+    for at, value in changes:
+        points.append((x(at), y(current)))
+        points.append((x(at), y(value)))
+        current = value
+    points.append((x(x.last), y(current)))
+    return points
+
+
+def _points_text(points: list[tuple[float, float]]) -> str:
+    return " ".join(f"{px_},{py}" for px_, py in points)
+
+
+def _token_bars(reports: list[Report], *, x: TimeScale, layout: Layout) -> tuple[Bar, ...]:
+    """Each report's tokens as a bar in the band under the cost plot, its height relative to the
+    largest report's."""
+    tokens_max = max((r.tokens for r in reports), default=0)
+    left, right = x.start, x.end
+    band_bottom = layout.height - layout.bottom
+    bar_width = px(max(2.0, min(10.0, (right - left) / max(len(reports), 1) * 0.6)))
+    bars = []
+    for report in reports:
+        if not tokens_max or not report.tokens:
+            continue
+        height = px(max(1.0, report.tokens / tokens_max * layout.tokens_band))
+        centre = x(report.at)
+        bars.append(
+            Bar(
+                x=px(min(max(centre - bar_width / 2, left), right - bar_width)),
+                y=px(band_bottom - height),
+                width=bar_width,
+                height=height,
+            )
+        )
+    return tuple(bars)
+
+
+def _end_labels(
+    ends: list[tuple[float, str, str]], *, layout: Layout, top: float, bottom: float
+) -> tuple[EndLabel, ...]:
+    """The lines' (end y, text, colour) as labels right of the plot, moved apart; none where the
+    layout has no room there."""
+    if labels_inside(layout):
+        return ()
+    ys = spread(
+        [position for position, _text, _colour in ends],
+        gap=layout.font_size + 3,
+        low=top + layout.font_size / 2,
+        high=bottom,
+    )
+    return tuple(
+        EndLabel(label_y, text, colour)
+        for label_y, (_position, text, colour) in zip(ys, ends, strict=True)
+    )
+
+
+def _money_axis(highest: Decimal, ticks: int) -> tuple[Decimal, Decimal]:
+    """The y axis's step and top: whole steps above the highest line, with headroom (the
+    highest line never sits on the frame)."""
+    step = nice_step(highest, ticks)
+    high = ceil_to(highest, step)
+    return step, high + step if high <= highest else high
 
 
 def cost_chart(
@@ -235,12 +248,12 @@ def cost_chart(
     """The geometry: the actual cost from 0 at `start` stepping up at each report to `end`, the
     estimate and the trip line as steps, money ticks that always include the trip line, a few
     time ticks in `tz`, and the tokens of each report as a bar in the band below."""
+    # Over 60 lines only by the Chart's 21 fields, set in one place; the parts are the helpers.
     if not estimates:
         raise ValueError("a run always has an estimate")
     reports = thin(sorted(reports, key=lambda r: r.at))
     estimates = sorted(estimates, key=lambda e: e.at)
-    last_moment = max([end, *(r.at for r in reports), *(e.at for e in estimates)])
-    end = max(last_moment, start + MIN_SPAN)
+    end = max(end, *(r.at for r in reports), *(e.at for e in estimates), start + MIN_SPAN)
     actual = reports[-1].actual_after if reports else Decimal("0")
     estimate = estimates[-1].estimate
     trip_line = estimate * trip_multiplier
@@ -252,116 +265,47 @@ def cost_chart(
             *(e.estimate * trip_multiplier for e in estimates),
         ]
     )
-    step = nice_step(highest, layout.y_ticks)
-    high = (highest / step).to_integral_value(rounding=ROUND_CEILING) * step
-    if high <= highest:
-        high += step  # headroom: the highest line never sits on the frame
+    step, high = _money_axis(highest, layout.y_ticks)
 
-    left = layout.left
-    right = layout.width - layout.right
-    top = layout.top
     band_bottom = layout.height - layout.bottom
     band_top = band_bottom - layout.tokens_band
-    bottom = band_top - layout.gap
-    seconds = (end - start).total_seconds()
+    top, bottom = layout.top, band_top - layout.gap
+    x = TimeScale(first=start, last=end, start=layout.left, end=layout.width - layout.right)
+    y = Scale(low=Decimal("0"), high=high, start=bottom, end=top)
 
-    def x(at: datetime) -> float:
-        at = min(max(at, start), end)
-        return _round(left + (at - start).total_seconds() / seconds * (right - left))
-
-    def y(value: Decimal) -> float:
-        return _round(bottom - float(value / high) * (bottom - top))
-
-    def steps(changes: list[tuple[datetime, Decimal]], first: Decimal) -> list[tuple]:
-        points = [(x(start), y(first))]
-        current = first
-        for at, value in changes:
-            points.append((x(at), y(current)))
-            points.append((x(at), y(value)))
-            current = value
-        points.append((x(end), y(current)))
-        return points
-
-    def text(points: list[tuple]) -> str:
-        return " ".join(f"{px},{py}" for px, py in points)
-
-    actual_points = steps([(r.at, r.actual_after) for r in reports], Decimal("0"))
-    first_estimate = estimates[0].estimate
-    estimate_changes = [(e.at, e.estimate) for e in estimates[1:]]
-    estimate_points = steps(estimate_changes, first_estimate)
-    trip_points = steps(
-        [(at, value * trip_multiplier) for at, value in estimate_changes],
-        first_estimate * trip_multiplier,
+    actual_points = _steps([(r.at, r.actual_after) for r in reports], Decimal("0"), x=x, y=y)
+    first = estimates[0].estimate
+    estimate_points = _steps([(e.at, e.estimate) for e in estimates[1:]], first, x=x, y=y)
+    trip_points = _steps(
+        [(e.at, e.estimate * trip_multiplier) for e in estimates[1:]],
+        first * trip_multiplier,
+        x=x,
+        y=y,
     )
-
-    y_ticks = []
-    value = Decimal("0")
-    while value <= high:
-        y_ticks.append(Tick(y(value), money(value, "USD")))
-        value += step
-
-    span = end - start
-    every = time_step(span, layout.x_ticks)
-    x_ticks = []
-    moment = _first_tick(start, every, tz)
-    while moment <= end:
-        x_ticks.append(Tick(x(moment), _time_label(moment, tz, span=span, step=every)))
-        moment += every
-
-    tokens_max = max((r.tokens for r in reports), default=0)
-    bar_width = _round(max(2.0, min(10.0, (right - left) / max(len(reports), 1) * 0.6)))
-    bars = []
-    for report in reports:
-        if not tokens_max or not report.tokens:
-            continue
-        height = _round(max(1.0, report.tokens / tokens_max * layout.tokens_band))
-        centre = x(report.at)
-        bars.append(
-            Bar(
-                x=_round(min(max(centre - bar_width / 2, left), right - bar_width)),
-                y=_round(band_bottom - height),
-                width=bar_width,
-                height=height,
-            )
-        )
-
-    end_labels: tuple[EndLabel, ...] = ()
-    if not labels_inside(layout):
-        named = [
-            (trip_points[-1][1], f"trip {money(trip_line, 'USD')}", TRIP_COLOUR),
-            (estimate_points[-1][1], f"estimate {money(estimate, 'USD')}", ESTIMATE_COLOUR),
-            (actual_points[-1][1], f"actual {money(actual, 'USD')}", ACTUAL_COLOUR),
-        ]
-        ys = spread(
-            [position for position, _text, _colour in named],
-            gap=layout.font_size + 3,
-            low=top + layout.font_size / 2,
-            high=bottom,
-        )
-        end_labels = tuple(
-            EndLabel(label_y, text, colour)
-            for label_y, (_position, text, colour) in zip(ys, named, strict=True)
-        )
-
+    ends = [
+        (trip_points[-1][1], f"trip {money(trip_line, 'USD')}", TRIP_COLOUR),
+        (estimate_points[-1][1], f"estimate {money(estimate, 'USD')}", ESTIMATE_COLOUR),
+        (actual_points[-1][1], f"actual {money(actual, 'USD')}", ACTUAL_COLOUR),
+    ]
     return Chart(
         layout=layout,
-        left=left,
-        right=right,
+        left=x.start,
+        right=x.end,
         top=top,
         bottom=bottom,
         band_top=band_top,
         band_bottom=band_bottom,
-        actual_points=text(actual_points),
-        estimate_points=text(estimate_points),
-        trip_points=text(trip_points),
+        actual_points=_points_text(actual_points),
+        estimate_points=_points_text(estimate_points),
+        trip_points=_points_text(trip_points),
         actual_end=actual_points[-1],
         estimate_end_y=estimate_points[-1][1],
         trip_end_y=trip_points[-1][1],
-        y_ticks=tuple(y_ticks),
-        x_ticks=tuple(x_ticks),
-        bars=tuple(bars),
-        end_labels=end_labels,
-        tokens_max=tokens_max,
+        y_ticks=value_ticks(Decimal("0"), high, step, at=y, label=lambda v: money(v, "USD")),
+        x_ticks=time_ticks(x, tz, layout.x_ticks),
+        bars=_token_bars(reports, x=x, layout=layout),
+        end_labels=_end_labels(ends, layout=layout, top=top, bottom=bottom),
+        tokens_max=max((r.tokens for r in reports), default=0),
         actual=actual,
         estimate=estimate,
         trip_line=trip_line,

@@ -239,6 +239,8 @@ class QcResult(models.Model):
                 name="qc_result_grain",
             ),
             models.Index(fields=["run", "subtask_id"], name="qc_result_run"),
+            # The ops metrics' range reads (agents.selectors): one tenant's results of a range.
+            models.Index(fields=["tenant", "created_at"], name="qc_result_tenant_created"),
         ]
 
     def __str__(self) -> str:

@@ -14,6 +14,11 @@ from pydantic import BaseModel, WithJsonSchema
 
 from audit.actors import Actor
 
+# The agent API's version: the `v1` of its paths, served by `GET /api/v1/whoami` and the OpenAPI
+# schema. A change that breaks what CONTRACT.md fixes needs a new one (and /api/v2/); the Python
+# client (clients/python) refuses a server that says another.
+API_VERSION = "1"
+
 ERROR_DESCRIPTIONS = {
     401: "No valid key: send 'Authorization: Bearer <key>'.",
     403: "The key's agent may not do this.",
@@ -23,6 +28,7 @@ ERROR_DESCRIPTIONS = {
     413: "The body is larger than the limit.",
     422: "Invalid input; `fields` names the fields at fault as sent.",
     423: "The run this acts for is blocked until a person resolves its ticket.",
+    429: "Over the key's rate limit (API_RATE_LIMIT): wait the Retry-After header's seconds.",
 }
 
 

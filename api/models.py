@@ -28,3 +28,16 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class RateWindow(models.Model):
+    """The request count of one rate-limit bucket (an agent key) in its current fixed window,
+    when there is no Redis (api/ratelimit.py). One row per bucket, moved to the new window by
+    the same upsert that counts."""
+
+    bucket = models.CharField(max_length=100, primary_key=True)
+    window_start = models.BigIntegerField(help_text="the window's start, in seconds since epoch")
+    count = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.bucket}@{self.window_start}: {self.count}"

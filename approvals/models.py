@@ -162,6 +162,14 @@ class Ticket(models.Model):
                 condition=Q(status=TicketStatus.OPEN) & Q(type__in=list(RED_FLAG_TYPES)),
                 name="ticket_open_red_flags",
             ),
+            # The ops metrics' range reads (approvals.selectors): one tenant's tickets opened in
+            # a range, and its approvals by when they were decided.
+            models.Index(fields=["tenant", "created_at"], name="ticket_tenant_created"),
+            models.Index(
+                fields=["tenant", "resolved_at"],
+                condition=Q(status=TicketStatus.APPROVED),
+                name="ticket_tenant_approved",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from approvals.types import TicketType
+
 
 @dataclass(frozen=True)
 class ClientWords:
@@ -97,6 +99,29 @@ def subject_client_words(ticket) -> ClientWords | None:
     subject: the portal names it by its own words)."""
     presentation = _presentation(ticket) if ticket.governs_subject else None
     return presentation.client_words(ticket) if presentation else None
+
+
+# What the client is asked by a ticket whose subject's owner does not say, by type.
+CLIENT_KIND_OF_TYPE = {
+    TicketType.A7: "Creative theme",
+    TicketType.A4: "Access request",
+    TicketType.A3: "Budget increase",
+    TicketType.A5: "Budget increase",
+}
+
+
+def ticket_client_kind(ticket) -> str:
+    """What the client is asked, in their words ("Proposed replan", "Budget increase"): the
+    subject's owner says, from the subject itself (a plan version's kind, a change set's
+    direction); otherwise the ticket's type."""
+    return client_kind(ticket, subject_client_words(ticket))
+
+
+def client_kind(ticket, words: ClientWords | None) -> str:
+    """ticket_client_kind, given the subject's client words already read."""
+    if words is not None and words.kind:
+        return words.kind
+    return CLIENT_KIND_OF_TYPE.get(ticket.type) or ticket.ticket_type.name
 
 
 # --- The dashboard -----------------------------------------------------------------------------

@@ -3,23 +3,31 @@ the client rule: a client sees only client-visible tickets of their own tenants)
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models.functions import Trunc
 
 from approvals.explain import Withdrawn
 from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.presentation import ticket_client_kind
 from approvals.rules import allowed_verdicts
 from approvals.subjects import subject_exists, subject_for
 from approvals.types import (
     TICKET_TYPES,
     SubjectKind,
+    TicketType,
     client_must_approve_budget,
     open_slots,
     slot_label,
     slot_roles,
 )
+from config import sql
+from config.sql import ComparedRanges
 from tenants.access import tenant_ids_for
 from tenants.models import INTERNAL_ROLES, Membership, Role, TenantPolicy
 
@@ -188,3 +196,148 @@ def unknown_references(*, tenant, **values) -> dict[str, str]:
         if value not in (None, "")
         and not subject_exists(REFERENCES[field][0], tenant=tenant, subject_id=str(value))
     }
+
+
+# --- What the ops metrics and the weekly report read (metrics/selectors.py, metrics/report.py) ---
+# Aggregates over the tenants in `tenant_ids` and both of `ranges` at once, grouped by a `period`
+# column; the indexes they range over are Ticket.Meta.indexes.
+def approval_times_by_type(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+    """Per ticket type and period: approvals, mean, median and p90 seconds opened → approved (A6
+    overrides are approved as they are opened and are left out)."""
+    tickets = ranges.filter(
+        Ticket.objects.filter(tenant_id__in=tenant_ids, status=TicketStatus.APPROVED),
+        "resolved_at",
+    ).exclude(type=TicketType.A6)
+    return list(
+        tickets.annotate(seconds=sql.Seconds("resolved_at", "created_at"))
+        .values("type", "period")
+        .annotate(
+            n=Count("id"),
+            mean=Avg("seconds"),
+            median=sql.Percentile("seconds", 0.5),
+            p90=sql.Percentile("seconds", 0.9),
+        )
+        .order_by("type", "period")
+    )
+
+
+def overrides_by_bucket(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, bucket: str, zone: ZoneInfo
+) -> list[dict]:
+    """Per bucket (day, week or month on `zone`'s wall clock) and period: A6 overrides."""
+    overrides = ranges.filter(
+        Ticket.objects.filter(tenant_id__in=tenant_ids, type=TicketType.A6), "created_at"
+    )
+    return list(
+        overrides.annotate(bucket=Trunc("created_at", bucket, tzinfo=zone))
+        .values("bucket", "period")
+        .annotate(n=Count("id"))
+        .order_by("bucket")
+    )
+
+
+def _breached(now: datetime) -> Q:
+    return Q(resolved_at__gt=F("sla_due_at")) | Q(resolved_at__isnull=True, sla_due_at__lt=now)
+
+
+def sla_breaches_by_type(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, now: datetime
+) -> list[dict]:
+    """Per ticket type and period: tickets opened with a due time (not withdrawn), and those
+    decided after it or still open past it at `now`."""
+    tickets = ranges.filter(
+        Ticket.objects.filter(tenant_id__in=tenant_ids, sla_due_at__isnull=False), "created_at"
+    ).exclude(status=TicketStatus.CANCELLED)
+    return list(
+        tickets.values("type", "period")
+        .annotate(n=Count("id"), breached=Count("id", filter=_breached(now)))
+        .order_by("type", "period")
+    )
+
+
+def sla_breaches_by_slot(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, now: datetime
+) -> list[dict]:
+    """Per approval slot ("planner", "operator/admin") and period: tickets that needed it
+    (approved or still open), and breached ones where it was not filled by the due time."""
+    tenants, params = sql.in_ids("t.tenant_id", tenant_ids)
+    decisions = TicketDecision._meta.db_table
+    # Only a breached ticket looks for its slot's approval (by its ticket_id index).
+    query = f"""
+        SELECT e.value AS slot, {sql.period_sql("t.created_at")} AS period, COUNT(*),
+               SUM(CASE WHEN COALESCE(t.resolved_at, %s) <= t.sla_due_at THEN 0
+                        WHEN EXISTS (
+                            SELECT 1 FROM {decisions} d
+                            WHERE d.ticket_id = t.id AND d.slot = e.value AND d.verdict = %s
+                              AND d.created_at <= t.sla_due_at
+                        ) THEN 0 ELSE 1 END)
+        FROM {Ticket._meta.db_table} t
+        CROSS JOIN {sql.json_text_elements("t.required_roles", "e")}
+        WHERE {tenants} AND t.sla_due_at IS NOT NULL AND t.status IN (%s, %s)
+          AND t.created_at >= %s AND t.created_at < %s
+        GROUP BY e.value, {sql.period_sql("t.created_at")}
+        ORDER BY slot
+    """
+    split = sql.moment(ranges.split)
+    rows = sql.fetch(
+        query,
+        [
+            split,
+            sql.moment(now),
+            Verdict.APPROVE.value,
+            *params,
+            TicketStatus.OPEN.value,
+            TicketStatus.APPROVED.value,
+            sql.moment(ranges.since),
+            sql.moment(ranges.until),
+            split,
+        ],
+    )
+    return [
+        {"slot": slot, "period": period, "n": n, "breached": breached or 0}
+        for slot, period, n, breached in rows
+    ]
+
+
+@dataclass(frozen=True)
+class WaitingTicket:
+    """An open ticket as the weekly report lists it."""
+
+    public_id: str
+    type: str
+    client_kind: str  # what the client is asked, in their words (the portal's)
+    title: str
+    opened_at: datetime
+    sla_due_at: datetime | None
+    client_visible: bool
+
+
+def open_tickets_about(
+    *,
+    tenant_id: int,
+    plan_versions: Iterable[int],
+    change_set_ids: Iterable[str],
+    subjects: Mapping[str, Iterable[str]],
+    client_visible_only: bool,
+) -> list[WaitingTicket]:
+    """The tenant's open tickets about any of these plan versions (numbers), change sets (ids)
+    or subjects ({subject kind: ids}), oldest first. `plan_versions` and `change_set_ids` may
+    be querysets of their owners' values: the read stays one query."""
+    about = Q(plan_version__in=plan_versions) | Q(change_set_id__in=change_set_ids)
+    for kind, ids in subjects.items():
+        about |= Q(subject_type=kind, subject_id__in=[str(i) for i in ids])
+    tickets = Ticket.objects.filter(tenant_id=tenant_id, status=TicketStatus.OPEN).filter(about)
+    if client_visible_only:
+        tickets = tickets.filter(client_visible=True)
+    return [
+        WaitingTicket(
+            public_id=ticket.public_id,
+            type=ticket.type,
+            client_kind=ticket_client_kind(ticket),
+            title=ticket.title,
+            opened_at=ticket.created_at,
+            sla_due_at=ticket.sla_due_at,
+            client_visible=ticket.client_visible,
+        )
+        for ticket in tickets.order_by("created_at", "id")
+    ]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.core.mail import EmailMessage, get_connection
@@ -140,7 +139,9 @@ def ticket_sla_sweep_tenant(*, tenant_id: int, now: datetime, actor: Actor) -> t
     )
     mail = _escalation_mail(tenant_id, claimed)
     if mail is not None:
-        transaction.on_commit(partial(_send_mails, [mail]), robust=True)
+        # A function, not a partial: a robust callback that fails is logged by its __qualname__,
+        # which a partial lacks (the failed mail would then fail the whole sweep).
+        transaction.on_commit(lambda mails=[mail]: _send_mails(mails), robust=True)
     return len(claimed), int(mail is not None)
 
 

@@ -7,23 +7,23 @@ they are a client; anything else is a 404, exactly as if it did not exist.
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from approvals.forms import PortalDecisionForm
 from approvals.inbox import verdicts_for_role
 from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
-from approvals.presentation import subject_client_words
+from approvals.presentation import client_kind, subject_client_words
 from approvals.services import ticket_decide
-from approvals.types import TicketType
+from audit.actions import AuditAction
 from audit.actors import Actor
+from audit.checkpoints import checkpoints_of, inclusion_proof, verifier_keys
+from audit.selectors import audit_decisions_by_user
+from audit.views import checkpoint_response, verifier_tool_response
 from config.errors import DomainError
-from tenants.access import tenant_ids_for
+from tenants.access import client_only, memberships_of, tenant_ids_for
 from tenants.models import Role
 
 PORTAL_VERDICTS = (Verdict.APPROVE, Verdict.REJECT)
@@ -38,33 +38,6 @@ def _client_tickets(user):
         .select_related("tenant")
         .order_by("-created_at", "-id")
     )
-
-
-def client_only(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.memberships.filter(role=Role.CLIENT).exists():
-            raise Http404("The portal is for client users")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def portal_kind(ticket: Ticket) -> str:
-    """What the client is asked, in their words, when the subject's owner does not say."""
-    if ticket.type == TicketType.A7:
-        return "Creative theme"
-    if ticket.type == TicketType.A4:
-        return "Access request"
-    raw = ticket.diff.get("raw") if isinstance(ticket.diff, dict) else None
-    kind = raw.get("kind", "") if isinstance(raw, dict) else ""
-    text = f"{ticket.title} {kind}".lower()
-    if "replan" in text:
-        return "Proposed replan"
-    if ticket.type in (TicketType.A3, TicketType.A5):
-        return "Budget increase"
-    return ticket.ticket_type.name
 
 
 # A ticket's status as the client reads it: "open" is either waiting for them or with the team.
@@ -87,7 +60,7 @@ def _words(ticket: Ticket) -> dict:
         sentences = list(words.summary)
     return {
         "title": words.title if words is not None else ticket.title,
-        "kind": (words.kind if words is not None and words.kind else "") or portal_kind(ticket),
+        "kind": client_kind(ticket, words),
         # The ticket's summary explains to the team why it needs approval (guardrails,
         # thresholds): shown only where no owner speaks for the subject.
         "lead": "" if words is not None else ticket.summary,
@@ -248,3 +221,84 @@ def history(request):
         "approvals/portal/history.html",
         {"rows": rows, "portal_nav": "history"},
     )
+
+
+# --- Proving a decision is in the log (audit/checkpoints.py) ------------------------------------
+def _client_tenant_or_404(request, slug: str):
+    for membership in memberships_of(request.user):
+        if membership.role == Role.CLIENT and membership.tenant.slug == slug:
+            return membership.tenant
+    raise Http404("No such tenant")
+
+
+@client_only
+def proofs(request):
+    """Each of the client's decisions as the audit log holds it, with a proof to download that it
+    is in the log our latest signed checkpoint covers (tools/verify_checkpoint.py checks it)."""
+    tenants = []
+    for membership in memberships_of(request.user):
+        if membership.role != Role.CLIENT:
+            continue
+        tenant = membership.tenant
+        stored = checkpoints_of(tenant)
+        latest = stored[-1] if stored else None
+        events = list(
+            audit_decisions_by_user(
+                tenant=tenant, user=request.user, actions=[AuditAction.TICKET_DECIDED]
+            )[:HISTORY_SIZE]
+        )
+        titles = {
+            t.audit_id: _words(t)["title"]
+            for t in _client_tickets(request.user).filter(
+                tenant=tenant, public_id__in=[e.resource_id for e in events]
+            )
+        }
+        rows = [
+            {
+                "event": event,
+                "title": titles.get(event.resource_id, f"Ticket {event.resource_id}"),
+                "verdict": event.data.get("verdict", ""),
+                "covered": latest is not None and event.seq <= latest.size,
+            }
+            for event in events
+        ]
+        tenants.append({"tenant": tenant, "latest": latest, "rows": rows})
+    context = {
+        "tenants": tenants,
+        "verifier_keys": [str(key) for key in verifier_keys()],
+        "portal_nav": "proofs",
+    }
+    return render(request, "approvals/portal/proofs.html", context)
+
+
+@client_only
+def proof_checkpoint(request, tenant: str):
+    stored = checkpoints_of(_client_tenant_or_404(request, tenant))
+    if not stored:
+        raise Http404("No checkpoint yet")
+    return checkpoint_response(stored[-1])
+
+
+@client_only
+def proof_tool(request):
+    return verifier_tool_response()
+
+
+@client_only
+def proof_download(request, tenant: str, seq: int):
+    tenant_row = _client_tenant_or_404(request, tenant)
+    event = (
+        audit_decisions_by_user(
+            tenant=tenant_row, user=request.user, actions=[AuditAction.TICKET_DECIDED]
+        )
+        .filter(seq=seq)
+        .first()
+    )
+    stored = checkpoints_of(tenant_row)
+    if event is None or not stored or stored[-1].size < event.seq:
+        raise Http404("No proof of that decision (yet)")
+    response = JsonResponse(inclusion_proof(event, stored[-1]), json_dumps_params={"indent": 1})
+    response["Content-Disposition"] = (
+        f'attachment; filename="proof-{tenant_row.slug}-{event.seq}.json"'
+    )
+    return response

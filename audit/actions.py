@@ -16,6 +16,8 @@ class AuditAction(StrEnum):
     MEMBERSHIP_SET = "membership.set"
     MEMBERSHIP_REMOVED = "membership.removed"
     POLICY_UPDATED = "policy.updated"
+    LOGIN_LOCKED_OUT = "login.locked_out"
+    LOGIN_LOCKOUT_LIFTED = "login.lockout_lifted"
     # agents
     AGENT_KEY_CREATED = "agent_key.created"
     AGENT_KEY_REVOKED = "agent_key.revoked"

@@ -35,6 +35,10 @@ NAMES: dict[str, tuple[str, Callable[[str, str], str] | None]] = {
     "ticket": ("Ticket {id}", lambda slug, rid: _page("ticket", rid)),
     "tenantpolicy": ("Tenant policy", lambda slug, rid: _page("tenant_policy", slug)),
     "tenant": ("Tenant", None),
+    "loginlockout": (
+        "Login lockout {id}",
+        lambda slug, rid: _page("tenant_lockouts", slug),
+    ),
     "membership": ("Membership {id}", None),
     "track": ("Track {id}", None),
     "masterplan": ("Master envelope {id}", lambda slug, rid: _page("plans:overview", slug)),

@@ -22,3 +22,11 @@ def audit_events_after(*, tenant, after_seq: int, limit: int) -> tuple[list[Audi
         AuditEvent.objects.filter(tenant=tenant, seq__gt=after_seq).order_by("seq")[: limit + 1]
     )
     return events[:limit], len(events) > limit
+
+
+def audit_decisions_by_user(*, tenant, user, actions: list[str]) -> QuerySet[AuditEvent]:
+    """The events `user` caused in the tenant's log with one of `actions`, newest first (a
+    client's own decisions, which the portal lets them prove)."""
+    return audit_events_for_tenant(tenant=tenant).filter(
+        actor_type="user", actor_id=str(user.pk), action__in=actions
+    )

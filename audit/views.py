@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     StreamingHttpResponse,
@@ -11,11 +15,13 @@ from django.http import (
 from django.shortcuts import render
 from django.utils import timezone
 
+from audit.checkpoints import checkpoint_of, checkpoints_of, verifier_keys
 from audit.exports import csv_lines, jsonl_lines
 from audit.filters import AuditEventFilter
 from audit.selectors import audit_events_for_tenant
 from config.query import filters_refused, page_number
 from tenants.access import tenant_view
+from tenants.models import Role
 
 PAGE_SIZE = 50
 
@@ -75,3 +81,46 @@ def audit_resource_trail(
 ) -> HttpResponse:
     context = {"resource_type": resource_type, "resource_id": resource_id, "nav": "audit"}
     return render(request, "audit/trail.html", context)
+
+
+VERIFIER_TOOL = Path(settings.BASE_DIR) / "tools" / "verify_checkpoint.py"
+
+
+def verifier_tool_response() -> HttpResponse:
+    """tools/verify_checkpoint.py to download: the tenant needs nothing of ours but this file."""
+    response = HttpResponse(VERIFIER_TOOL.read_text(), content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="verify_checkpoint.py"'
+    return response
+
+
+def checkpoint_response(stored) -> HttpResponse:
+    """A signed checkpoint as the file a tenant keeps (text, its size in the name)."""
+    response = HttpResponse(stored.note, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{stored.filename}"'
+    return response
+
+
+@tenant_view(roles=[Role.ADMIN])
+def audit_checkpoints(request: HttpRequest) -> HttpResponse:
+    """The tenant's signed checkpoints, newest first, the keys that verify them and how."""
+    checkpoints = list(reversed(checkpoints_of(request.tenant)))
+    context = {
+        "checkpoints": checkpoints[:100],
+        "count": len(checkpoints),
+        "verifier_keys": [str(key) for key in verifier_keys()],
+        "nav": "audit",
+    }
+    return render(request, "audit/checkpoints.html", context)
+
+
+@tenant_view(roles=[Role.ADMIN])
+def audit_verifier_tool(request: HttpRequest) -> HttpResponse:
+    return verifier_tool_response()
+
+
+@tenant_view(roles=[Role.ADMIN])
+def audit_checkpoint_download(request: HttpRequest, size: int) -> HttpResponse:
+    stored = checkpoint_of(request.tenant, size)
+    if stored is None:
+        raise Http404("No checkpoint of that size")
+    return checkpoint_response(stored)

@@ -48,7 +48,7 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from audit.actors import Actor  # noqa: E402
-from metrics.sql import read_session  # noqa: E402
+from config.sql import read_session  # noqa: E402
 from plans.services import plan_version_import_approved  # noqa: E402
 from tenants.models import Role  # noqa: E402
 from tenants.services import membership_set, tenant_create, user_ensure  # noqa: E402
@@ -286,7 +286,7 @@ def measure(client: Client, url: str, query: dict, iterations: int) -> tuple[flo
         response = client.get(url, query)
     assert response.status_code == 200, response.status_code
     # The metrics' own statements: everything but the session, user and membership reads, and
-    # the transaction and SET LOCAL of metrics.sql.read_session, which the bare run does too.
+    # the transaction and SET LOCAL of config.sql.read_session, which the bare run does too.
     skipped = ("django_session", "auth_user", "tenants_membership")
     statements = [
         q["sql"]

@@ -26,11 +26,14 @@ from ninja.security import HttpBearer
 
 from agents.services import agent_key_authenticate
 from api.base import (
+    API_VERSION,
     ERROR_DESCRIPTIONS,
     ErrorOut,
     documented_components,
     with_documented_refs,
 )
+from api.ratelimit import RateLimited, rate_limit_check
+from config.client_address import client_address
 from config.errors import DomainError, TryAgain
 from config.locks import is_retryable
 
@@ -42,9 +45,13 @@ class AgentKeyAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str):
         key = agent_key_authenticate(token)
-        if key is not None:
-            request.agent_key = key
-            request.tenant = key.tenant
+        if key is None:
+            # Wrong keys count against the address they come from: guessing is rate-limited too.
+            rate_limit_check(f"address:{client_address(request)}")
+            return None
+        rate_limit_check(f"key:{key.pk}")
+        request.agent_key = key
+        request.tenant = key.tenant
         return key
 
 
@@ -154,8 +161,9 @@ class HumanTouchAPI(NinjaAPI):
         return wrapped, app_name, namespace
 
     def get_openapi_schema(self, **kwargs):
-        """Every operation lists the errors it can answer with, in the error schema: 401 on all
-        (they all need a key), 413 and 422 on those taking a body, and what each one declared."""
+        """Every operation lists the errors it can answer with, in the error schema: 401 and 429
+        on all (they all need a key, counted against the rate limit), 413 and 422 on those
+        taking a body, and what each one declared."""
         schema = super().get_openapi_schema(**kwargs)
         schema["paths"] = with_documented_refs(schema["paths"])
         schema["components"] = with_documented_refs(schema["components"])
@@ -167,7 +175,7 @@ class HumanTouchAPI(NinjaAPI):
         for operations in schema["paths"].values():
             for operation in operations.values():
                 responses = operation["responses"]
-                statuses = {401} | ({413, 422} if "requestBody" in operation else set())
+                statuses = {401, 429} | ({413, 422} if "requestBody" in operation else set())
                 if operation.get("parameters"):
                     statuses.add(422)
                 for status in statuses:
@@ -181,7 +189,7 @@ class HumanTouchAPI(NinjaAPI):
 
 api = HumanTouchAPI(
     title="Human Touch agent API",
-    version="1",
+    version=API_VERSION,
     description="For agents and services: one bearer key per tenant "
     "(`Authorization: Bearer <key>`, made with `manage.py agent_key_create`). Every error is "
     '`{"error": "<code>", "detail": "<sentence>"}` with a 4xx status.',
@@ -201,6 +209,13 @@ def _error(request, status: int, error: str, detail: str, **extra):
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
     return api.create_response(request, exc.body(), status=exc.status)
+
+
+@api.exception_handler(RateLimited)
+def on_rate_limited(request, exc: RateLimited):
+    response = api.create_response(request, exc.body(), status=exc.status)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(AuthenticationError)

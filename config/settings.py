@@ -4,9 +4,14 @@ DATABASE_URL   PostgreSQL in real use (postgres://user@host:5432/name); unset: S
 SECRET_KEY     required when DEBUG is off.
 DEBUG          "1"/"true" for local work (make run sets it).
 ALLOWED_HOSTS  comma separated.
+PROXY_COUNT    reverse proxies in front of the web nodes, each appending to X-Forwarded-For (0).
+API_RATE_LIMIT agent API requests per key, "300/60s".
+REDIS_URL      redis://host:6379/0: rate-limit counters and the django-q2 broker (else the DB).
+README.md "Deployment" lists every setting.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -57,6 +62,7 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "ninja",
+    "axes",
     "api",
     "tenants",
     "audit",
@@ -65,9 +71,12 @@ INSTALLED_APPS = [
     "plans",
     "optimization",
     "metrics",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # First: /healthz answers load balancers before any HTTPS redirect or host check.
+    "ops.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +91,15 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "tenants.middleware.CurrentTenantMiddleware",
     "config.middleware.RetryableConflictMiddleware",
+    # Last: turns a refused login (request.axes_locked_out) into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# The login throttle (tenants/throttle.py) sees every authenticate() call first: the dashboard's,
+# the portal's (the same login page) and Django admin's.
+AUTHENTICATION_BACKENDS = [
+    "tenants.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -107,6 +125,7 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -135,6 +154,10 @@ else:
             },
         }
     }
+# The owner role's URL (same database): `migrate` connects as it (audit/management/commands/
+# migrate.py), the web and the cluster never do. Set it for the release step only, never in the
+# web or cluster environment: the application role it protects would otherwise hold its password.
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
 # Parallel test runs (several developers on one machine) each get their own test database.
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["TEST_DATABASE_NAME"]
@@ -163,7 +186,7 @@ USE_TZ = True
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = os.environ.get("STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -207,20 +230,80 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# --- Login throttling (django-axes; tenants/throttle.py) ----------------------------------------
+# Reverse proxies in front of the web nodes that append the address they received a connection
+# from to X-Forwarded-For. 0: the header is ignored (config/client_address.py).
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0))
+# A username is locked from one address after this many failures there; an address is locked
+# for every username it has not logged in before once failures there span this many usernames.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURES_PER_USERNAME", 5))
+LOGIN_USERNAMES_PER_ADDRESS = int(os.environ.get("LOGIN_USERNAMES_PER_ADDRESS", 10))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_HANDLER = "tenants.throttle.LoginThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+AXES_RESET_ON_SUCCESS = True
+# A lockout lasts its cool-off from when it began: failures meanwhile don't prolong it (someone
+# else's failures would otherwise keep a person out for good).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "tenants/locked_out.html"
+AXES_VERBOSE = False
+
+# --- Agent API rate limit (api/ratelimit.py) --------------------------------------------------
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300/60s")
+# Several deployments (or developers' test runs) may share one Redis: keys start with this.
+RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ht:rate")
+
+# --- Signed audit checkpoints (audit/checkpoints.py) -----------------------------------------
+# The Ed25519 signer key, `PRIVATE+KEY+<name>+<id>+<key>` (`manage.py audit_checkpoint
+# --new-key`), or a file holding it. With DEBUG and neither, a development key is made in var/.
+AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY", "")
+AUDIT_SIGNING_KEY_FILE = os.environ.get("AUDIT_SIGNING_KEY_FILE", "")
+# Verifier keys of earlier signing keys still trusted after a rotation (space separated).
+AUDIT_VERIFIER_KEYS = os.environ.get("AUDIT_VERIFIER_KEYS", "").split()
+# The append-only store: one directory per tenant, each checkpoint written once.
+# By default one store per database under var/, so a developer's databases don't share one.
+AUDIT_CHECKPOINT_DIR = os.environ.get(
+    "AUDIT_CHECKPOINT_DIR",
+    str(BASE_DIR / "var" / "checkpoints" / Path(str(DATABASES["default"]["NAME"])).stem),
+)
+# Each tenant's log is named "<origin>/<tenant slug>"; the key name of new development keys.
+AUDIT_CHECKPOINT_ORIGIN = os.environ.get("AUDIT_CHECKPOINT_ORIGIN", "human-touch.local/audit")
+AUDIT_KEY_NAME = os.environ.get("AUDIT_KEY_NAME", AUDIT_CHECKPOINT_ORIGIN)
+
+# --- Health (/healthz, ops/health.py) ----------------------------------------------------------
+# The cluster's heartbeat runs every minute; older than this, the cluster counts as down.
+HEALTHZ_CLUSTER_MAX_AGE = int(os.environ.get("HEALTHZ_CLUSTER_MAX_AGE", 180))
+
 # --- Mail -------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+if os.environ.get("EMAIL_FILE_PATH"):  # the file backend's directory (CONTRACT.md)
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+# SMTP (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend): Django's own names.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "human-touch@localhost")
 
 # --- django-q2 --------------------------------------------------------------------------------
+# The broker: the database (ORM) by default, Redis when REDIS_URL is set (README "Deployment":
+# when to switch); Q_BROKER=orm keeps the database with REDIS_URL set for the rate limits only.
+Q_BROKER = os.environ.get("Q_BROKER", "redis" if REDIS_URL else "orm")
 Q_CLUSTER = {
-    "name": "human_touch",
-    "orm": "default",  # the database is the broker; set Q_REDIS_URL style config at volume
+    # Every cluster of one deployment shares the name: one queue, and one key signing payloads.
+    "name": os.environ.get("Q_NAME", "human_touch"),
     "workers": int(os.environ.get("Q_WORKERS", 2)),
     "timeout": 300,
+    # ORM broker: a task a killed cluster held is handed out again after `retry` seconds (every
+    # task is idempotent). Redis pops a task when a worker takes it: a killed cluster loses it,
+    # and the next run of its schedule does the work.
     "retry": 360,
     "max_attempts": 3,
     "catch_up": False,
-    "poll": 2,
+    **({"redis": REDIS_URL} if Q_BROKER == "redis" else {"orm": "default", "poll": 2}),
 }
 
 # Times read with their zone wherever Django formats them (Django admin included).

@@ -10,6 +10,6 @@ class MetricsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
-        from metrics.sql import register_sqlite_functions
+        from config.sql import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions)

@@ -1,78 +1,34 @@
 """The metrics page's cards: each metric's grouped rows (metrics/selectors.py) turned into one
 table, one chart and a headline, in one shape that the page, the CSV export and the tests share.
 
-Only aggregate rows pass through here (a few per ticket type, track or code); the arithmetic on
-them is ratios and sums of those aggregates, never a walk over tickets or results.
+Each metric is one row of SPECS: what it is called and asks, its columns, how its chart reads,
+and the function that turns its grouped rows into the table's rows and the chart's bars (the one
+part that differs from metric to metric). `build` makes a Metric of a spec.
+
+The rows themselves are metrics/tables.py's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
-from approvals.types import TICKET_TYPES, slot_label
-from config.formatting import NOTHING, date_text, money, number, percent
-from metrics import charts, selectors
-from metrics.periods import Ranges, bucket_for, bucket_starts
-from metrics.selectors import CURRENT, PREVIOUS, Scope
-
-HUNDRED = Decimal(100)
-ROLLBACK_DAYS_DEFAULT = 7
-ROLLBACK_DAYS_MAX = 90
-
-
-# --- Cells ----------------------------------------------------------------------------------------
-def ratio_pct(part, whole) -> Decimal | None:
-    """part / whole as a percentage (2 places), None when there is nothing to divide by."""
-    if not whole:
-        return None
-    return (Decimal(part or 0) * HUNDRED / Decimal(whole)).quantize(
-        Decimal("0.01"), rounding=ROUND_HALF_UP
-    )
-
-
-def duration_text(seconds) -> str:
-    """3h 12m, 2d 4h, 45m; "—" for nothing."""
-    if seconds is None:
-        return NOTHING
-    minutes = int(round(float(seconds) / 60))
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m"
-
-
-def hours(seconds) -> Decimal | None:
-    if seconds is None:
-        return None
-    return (Decimal(str(seconds)) / Decimal(3600)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-
-
-def points_text(value) -> str:
-    """A change of a percentage, in points: +4.5 pts, −2 pts, 0 pts."""
-    if value is None:
-        return NOTHING
-    text = number(Decimal(value).quantize(Decimal("0.1"), ROUND_HALF_UP).normalize())
-    return f"+{text} pts" if value > 0 else f"{text} pts"
-
-
-def points(current, previous) -> Decimal | None:
-    if current is None or previous is None:
-        return None
-    return current - previous
-
-
-def count_text(value) -> str:
-    return number(value or 0)
-
-
-def pct_text(value) -> str:
-    return percent(value) if value is not None else NOTHING
+from config.formatting import number
+from metrics import charts
+from metrics import tables as t
+from metrics.selectors import Scope
+from metrics.tables import (  # noqa: F401 (the page's and the exports' names for them)
+    ROLLBACK_DAYS_DEFAULT,
+    ROLLBACK_DAYS_MAX,
+    Options,
+    Table,
+    count_text,
+    duration_text,
+    hours,
+    pct_text,
+    points_text,
+)
 
 
 @dataclass(frozen=True)
@@ -113,54 +69,31 @@ class Metric:
         return not self.rows
 
 
-def _by_period(rows: list[dict], key: str | Callable[[dict], object]) -> dict:
-    """{key: {"current": row, "previous": row}} of grouped rows."""
-    grouped: dict = {}
-    for row in rows:
-        name = key(row) if callable(key) else row[key]
-        grouped.setdefault(name, {})[row["period"]] = row
-    return grouped
+# --- The table of metrics -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric: its words and columns ({placeholders} filled from its Table's words), how its
+    chart reads, and the function that computes its Table."""
+
+    title: str
+    question: str
+    columns: tuple[Column, ...]
+    chart_title: str
+    table: Callable[[Scope, Options], Table]
+    value_text: Callable[[object], str] = t.pct_text  # a chart value as text
+    scale_max: float | None = None  # 100: bars of percentages run to 100 %
+    columns_chart: bool = False  # counts over time instead of bars
+    note: str = ""
+    currency_column: int | None = None
+    legend: bool = True
 
 
-def _get(pair: dict, period: str, name: str, default=None):
-    row = pair.get(period)
-    return row[name] if row is not None and row[name] is not None else default
+def _budget_days_text(value) -> str:
+    return number(t.money_decimal(value) or 0)
 
 
-# --- 1. Time to approve ---------------------------------------------------------------------------
-def time_to_approve(scope: Scope) -> Metric:
-    grouped = _by_period(selectors.time_to_approve(scope), "type")
-    rows, bars = [], []
-    total_n = total_seconds = previous_n = previous_seconds = 0
-    for type_id in sorted(grouped):
-        pair = grouped[type_id]
-        n = _get(pair, CURRENT, "n", 0)
-        mean = _get(pair, CURRENT, "mean")
-        before = _get(pair, PREVIOUS, "mean")
-        label = TICKET_TYPES[type_id].label if type_id in TICKET_TYPES else type_id
-        rows.append(
-            (
-                label,
-                n,
-                mean,
-                _get(pair, CURRENT, "median"),
-                _get(pair, CURRENT, "p90"),
-                _get(pair, PREVIOUS, "n", 0),
-                before,
-            )
-        )
-        bars.append(charts.BarInput(label, mean, before))
-        total_n += n
-        total_seconds += (mean or 0) * n
-        previous_n += _get(pair, PREVIOUS, "n", 0)
-        previous_seconds += (before or 0) * _get(pair, PREVIOUS, "n", 0)
-    headline = ""
-    if total_n or previous_n:
-        now = duration_text(total_seconds / total_n) if total_n else NOTHING
-        was = duration_text(previous_seconds / previous_n) if previous_n else NOTHING
-        headline = f"{count_text(total_n)} approvals, {now} on average (before: {was})"
-    return Metric(
-        key="time-to-approve",
+SPECS: dict[str, MetricSpec] = {
+    "time-to-approve": MetricSpec(
         title="Time to approve",
         question="How long a ticket waits from opened to approved, by type.",
         columns=(
@@ -172,56 +105,11 @@ def time_to_approve(scope: Scope) -> Metric:
             col("Approved before"),
             col("Mean before", "duration"),
         ),
-        rows=rows,
-        chart=charts.bar_chart(bars, text=duration_text),
         chart_title="Mean time to approve by type",
-        headline=headline,
-    )
-
-
-# --- 2. Auto-approved -----------------------------------------------------------------------------
-def _track_label(tenant: str, track: str, many: bool) -> str:
-    return f"{tenant} · {track}" if many else track
-
-
-def auto_approved(scope: Scope, *, many_tenants: bool) -> Metric:
-    grouped = _by_period(
-        selectors.auto_approved(scope), lambda row: (row["tenant__slug"], row["track__key"])
-    )
-    rows, bars = [], []
-    sums = {CURRENT: [0, 0], PREVIOUS: [0, 0]}
-    for tenant, track in sorted(grouped):
-        pair = grouped[(tenant, track)]
-        for period in (CURRENT, PREVIOUS):
-            sums[period][0] += _get(pair, period, "total", 0)
-            sums[period][1] += _get(pair, period, "auto", 0)
-        now = ratio_pct(_get(pair, CURRENT, "auto", 0), _get(pair, CURRENT, "total", 0))
-        was = ratio_pct(_get(pair, PREVIOUS, "auto", 0), _get(pair, PREVIOUS, "total", 0))
-        label = _track_label(tenant, track, many_tenants)
-        rows.append(
-            (
-                label,
-                _get(pair, CURRENT, "total", 0),
-                _get(pair, CURRENT, "auto", 0),
-                now,
-                was,
-                points(now, was),
-            )
-        )
-        bars.append(charts.BarInput(label, now, was))
-    now = ratio_pct(sums[CURRENT][1], sums[CURRENT][0])
-    was = ratio_pct(sums[PREVIOUS][1], sums[PREVIOUS][0])
-    if len(rows) > 1:
-        rows.insert(0, ("All tracks", *sums[CURRENT][:2], now, was, points(now, was)))
-        bars.insert(0, charts.BarInput("All tracks", now, was))
-    headline = (
-        f"{pct_text(now)} of {count_text(sums[CURRENT][0])} changes applied without a person "
-        f"(before: {pct_text(was)})"
-        if rows
-        else ""
-    )
-    return Metric(
-        key="auto-approved",
+        table=t.time_to_approve,
+        value_text=t.duration_text,
+    ),
+    "auto-approved": MetricSpec(
         title="Changes auto-approved",
         question="Agent change sets that applied within the guardrails, with no ticket.",
         columns=(
@@ -232,32 +120,15 @@ def auto_approved(scope: Scope, *, many_tenants: bool) -> Metric:
             col("Share before", "pct"),
             col("Change", "points"),
         ),
-        rows=rows,
-        chart=charts.bar_chart(bars, text=pct_text, scale_max=100),
         chart_title="Share of changes applied without a person",
-        headline=headline,
-    )
-
-
-# --- 3. QC first pass -----------------------------------------------------------------------------
-def qc_first_pass(scope: Scope, *, by: str) -> Metric:
-    grouped = _by_period(selectors.qc_first_pass(scope, by=by), "key")
-    ordered = sorted(grouped, key=lambda k: (-_get(grouped[k], CURRENT, "n", 0), k))
-    rows, bars = [], []
-    for key in ordered:
-        pair = grouped[key]
-        n, passed = _get(pair, CURRENT, "n", 0), _get(pair, CURRENT, "passed", 0)
-        now = ratio_pct(passed, n)
-        was = ratio_pct(_get(pair, PREVIOUS, "passed", 0), _get(pair, PREVIOUS, "n", 0))
-        rows.append((key, n, passed, now, _get(pair, PREVIOUS, "n", 0), was, points(now, was)))
-        bars.append(charts.BarInput(key, now, was))
-    dimension = selectors.QC_DIMENSIONS[by]
-    return Metric(
-        key="qc-first-pass",
-        title=f"QC first-pass rate by {dimension.lower()}",
+        table=t.auto_approved,
+        scale_max=100,
+    ),
+    "qc-first-pass": MetricSpec(
+        title="QC first-pass rate by {dimension}",
         question="First attempts of a subtask that passed QC (agent_qc_results).",
         columns=(
-            col(dimension, TEXT),
+            col("{Dimension}", TEXT),
             col("First attempts"),
             col("Passed"),
             col("First-pass rate", "pct"),
@@ -265,34 +136,11 @@ def qc_first_pass(scope: Scope, *, by: str) -> Metric:
             col("Rate before", "pct"),
             col("Change", "points"),
         ),
-        rows=rows,
-        chart=charts.bar_chart(bars, text=pct_text, scale_max=100),
-        chart_title=f"First-pass rate by {dimension.lower()}",
-        extra={"by": by},
-    )
-
-
-# --- 4. Failure codes and loop depth --------------------------------------------------------------
-def failure_codes(scope: Scope) -> Metric:
-    grouped = _by_period(selectors.failure_codes(scope), "code")
-    ordered = sorted(grouped, key=lambda k: (-_get(grouped[k], CURRENT, "loops", 0), k))
-    rows, bars = [], []
-    for code in ordered:
-        pair = grouped[code]
-        loops = _get(pair, CURRENT, "loops", 0)
-        depth = _get(pair, CURRENT, "depth")
-        rows.append(
-            (
-                code,
-                loops,
-                Decimal(str(depth)).quantize(Decimal("0.01")) if depth is not None else None,
-                ratio_pct(_get(pair, CURRENT, "passed", 0), loops),
-                _get(pair, PREVIOUS, "loops", 0),
-            )
-        )
-        bars.append(charts.BarInput(code, loops, _get(pair, PREVIOUS, "loops", 0)))
-    return Metric(
-        key="failure-codes",
+        chart_title="First-pass rate by {dimension}",
+        table=t.qc_first_pass,
+        scale_max=100,
+    ),
+    "failure-codes": MetricSpec(
         title="Top QC failure codes",
         question="Correction loops (agent_qc_loops) that met each failure code, most met first.",
         columns=(
@@ -302,36 +150,11 @@ def failure_codes(scope: Scope) -> Metric:
             col("Ended passing", "pct"),
             col("Loops before"),
         ),
-        rows=rows,
-        chart=charts.bar_chart(bars, text=count_text),
         chart_title="Loops per failure code",
-    )
-
-
-def loop_depth(scope: Scope) -> Metric:
-    grouped = _by_period(selectors.loop_depth(scope), "depth")
-    total = sum(_get(pair, CURRENT, "n", 0) for pair in grouped.values())
-    rows, bars = [], []
-    for depth in sorted(grouped):
-        pair = grouped[depth]
-        n = _get(pair, CURRENT, "n", 0)
-        label = (
-            f"{depth}+ attempts"
-            if depth >= selectors.DEPTH_CAP
-            else ("1 attempt" if depth == 1 else f"{depth} attempts")
-        )
-        rows.append(
-            (
-                label,
-                n,
-                ratio_pct(n, total),
-                ratio_pct(_get(pair, CURRENT, "passed", 0), n),
-                _get(pair, PREVIOUS, "n", 0),
-            )
-        )
-        bars.append(charts.BarInput(label, n, _get(pair, PREVIOUS, "n", 0)))
-    return Metric(
-        key="loop-depth",
+        table=t.failure_codes,
+        value_text=t.count_text,
+    ),
+    "loop-depth": MetricSpec(
         title="Correction-loop depth",
         question="How many attempts a subtask's QC loop took, and whether it ended passing.",
         columns=(
@@ -341,31 +164,11 @@ def loop_depth(scope: Scope) -> Metric:
             col("Ended passing", "pct"),
             col("Loops before"),
         ),
-        rows=rows,
-        chart=charts.bar_chart(bars, text=count_text),
         chart_title="Loops by depth",
-    )
-
-
-# --- 5. A8 rate by QC pattern ---------------------------------------------------------------------
-def a8_by_qc_pattern(scope: Scope) -> Metric:
-    grouped = _by_period(selectors.a8_by_qc_pattern(scope), "code")
-    special = {selectors.ALL_RUNS: "All runs", selectors.NO_FAILURE: "No QC failure code"}
-    codes = sorted(
-        (code for code in grouped if code not in special),
-        key=lambda k: (-_get(grouped[k], CURRENT, "runs", 0), k),
-    )
-    rows, bars = [], []
-    for code in [c for c in special if c in grouped] + codes:
-        pair = grouped[code]
-        runs, a8 = _get(pair, CURRENT, "runs", 0), _get(pair, CURRENT, "a8", 0)
-        now = ratio_pct(a8, runs)
-        was = ratio_pct(_get(pair, PREVIOUS, "a8", 0), _get(pair, PREVIOUS, "runs", 0))
-        label = special.get(code, code)
-        rows.append((label, runs, a8, now, was))
-        bars.append(charts.BarInput(label, now, was))
-    return Metric(
-        key="a8-by-qc-pattern",
+        table=t.loop_depth,
+        value_text=t.count_text,
+    ),
+    "a8-by-qc-pattern": MetricSpec(
         title="A8 rate next to QC fail patterns",
         question="Runs that hit a loop limit (A8), by the QC failure codes met on the same run_id.",
         columns=(
@@ -375,53 +178,10 @@ def a8_by_qc_pattern(scope: Scope) -> Metric:
             col("A8 rate", "pct"),
             col("A8 rate before", "pct"),
         ),
-        rows=rows,
-        chart=charts.bar_chart(bars, text=pct_text),
         chart_title="A8 rate by QC failure code on the run",
-    )
-
-
-# --- 6. Grains under the floor --------------------------------------------------------------------
-GRAIN_LABELS = {"task": "Tasks (main_task_id)", "subtask": "Subtasks"}
-
-
-def grains_under_floor(scope: Scope) -> Metric:
-    grains = _by_period(selectors.grains_under_floor(scope), "grain")
-    opened = _by_period(selectors.qc_alerts_opened(scope), "grain")
-    recovered = _by_period(selectors.qc_recoveries(scope), "grain")
-    rows, bars = [], []
-    for grain in ("task", "subtask"):
-        pair = grains.get(grain, {})
-        if not pair and grain not in opened and grain not in recovered:
-            continue
-        measured = _get(pair, CURRENT, "measured", 0)
-        under = ratio_pct(_get(pair, CURRENT, "under", 0), measured)
-        under_before = ratio_pct(
-            _get(pair, PREVIOUS, "under", 0), _get(pair, PREVIOUS, "measured", 0)
-        )
-        alerts = opened.get(grain, {})
-        recoveries = recovered.get(grain, {})
-        opened_now = _get(alerts, CURRENT, "n", 0)
-        rows.append(
-            (
-                GRAIN_LABELS[grain],
-                _get(pair, CURRENT, "grains", 0),
-                measured,
-                _get(pair, CURRENT, "under", 0),
-                under,
-                under_before,
-                opened_now,
-                ratio_pct(opened_now, measured),
-                _get(recoveries, CURRENT, "n", 0),
-                _get(recoveries, CURRENT, "mean"),
-                _get(recoveries, CURRENT, "median"),
-                _get(recoveries, PREVIOUS, "mean"),
-                _get(alerts, CURRENT, "open", 0),
-            )
-        )
-        bars.append(charts.BarInput(GRAIN_LABELS[grain], under, under_before))
-    return Metric(
-        key="grains-under-floor",
+        table=t.a8_by_qc_pattern,
+    ),
+    "grains-under-floor": MetricSpec(
         title="Grains under the success floor",
         question=(
             "Task and subtask grains whose QC pass rate over the range is under the tenant's "
@@ -442,36 +202,14 @@ def grains_under_floor(scope: Scope) -> Metric:
             col("Mean recovery before", "duration"),
             col("Still open"),
         ),
-        rows=rows,
-        chart=charts.bar_chart(bars, text=pct_text),
         chart_title="Share of judged grains under the floor",
-    )
-
-
-# --- 7. Rollback after approval -------------------------------------------------------------------
-def rollbacks(scope: Scope, *, days: int) -> Metric:
-    change_sets = _by_period(selectors.change_set_rollbacks(scope, days=days), "by_person")
-    versions = _by_period(selectors.version_reverts(scope, days=days), lambda _row: "versions")
-    rows, bars = [], []
-
-    def add(label: str, pair: dict, total: str, done: str) -> None:
-        n, rolled = _get(pair, CURRENT, total, 0), _get(pair, CURRENT, done, 0)
-        now = ratio_pct(rolled, n)
-        was = ratio_pct(_get(pair, PREVIOUS, done, 0), _get(pair, PREVIOUS, total, 0))
-        rows.append((label, n, rolled, now, was))
-        bars.append(charts.BarInput(label, now, was))
-
-    if change_sets:
-        add("Change sets approved by a person", change_sets.get(1, {}), "n", "rolled_back")
-        add("Change sets within the guardrails", change_sets.get(0, {}), "n", "rolled_back")
-    if versions:
-        add("Plan versions", versions["versions"], "n", "reverted")
-    return Metric(
-        key="rollbacks",
+        table=t.grains_under_floor,
+    ),
+    "rollbacks": MetricSpec(
         title="Rollback rate after approval",
         question=(
-            f"Applied change sets rolled back, and approved versions superseded by a revert "
-            f"to the payload they replaced, within {days} days."
+            "Applied change sets rolled back, and approved versions superseded by a revert "
+            "to the payload they replaced, within {days} days."
         ),
         columns=(
             col("What", TEXT),
@@ -480,68 +218,21 @@ def rollbacks(scope: Scope, *, days: int) -> Metric:
             col("Rate", "pct"),
             col("Rate before", "pct"),
         ),
-        rows=rows,
-        chart=charts.bar_chart(bars, text=pct_text),
-        chart_title=f"Rolled back within {days} days",
-        note=f"Approvals of the last {days} days may still be rolled back.",
-        extra={"days": days},
-    )
-
-
-# --- 8. Manual overrides over time ----------------------------------------------------------------
-def _bucket_label(day: date, bucket: str) -> str:
-    if bucket == "month":
-        return f"{day:%b %Y}"
-    if bucket == "week":
-        return f"w/c {date_text(day, year=False)}"
-    return date_text(day, year=False)
-
-
-def _local_day(value, zone) -> date:
-    if isinstance(value, datetime):
-        return value.astimezone(zone).date() if value.tzinfo else value.date()
-    return value
-
-
-def overrides(scope: Scope) -> Metric:
-    ranges: Ranges = scope.ranges
-    bucket = bucket_for(ranges.current)
-    counts = {CURRENT: {}, PREVIOUS: {}}
-    for row in selectors.overrides_over_time(scope, bucket=bucket):
-        day = _local_day(row["bucket"], ranges.zone)
-        counts[row["period"]][day] = counts[row["period"]].get(day, 0) + row["n"]
-    starts = bucket_starts(ranges.current, bucket)
-    rows = [(_bucket_label(day, bucket), counts[CURRENT].get(day, 0)) for day in starts]
-    now, was = sum(counts[CURRENT].values()), sum(counts[PREVIOUS].values())
-    trend = "fewer than" if now < was else "more than" if now > was else "as many as"
-    return Metric(
-        key="overrides",
+        chart_title="Rolled back within {days} days",
+        table=t.rollbacks,
+        note="Approvals of the last {days} days may still be rolled back.",
+    ),
+    "overrides": MetricSpec(
         title="Manual overrides over time",
         question="A6 manual overrides by admins (the count should fall).",
-        columns=(col(bucket.capitalize(), TEXT), col("Overrides")),
-        rows=rows if now or was else [],
-        chart=charts.column_chart(rows, text=count_text) if now else None,
-        chart_title=f"A6 overrides per {bucket}",
-        headline=f"{count_text(now)} overrides, {trend} the {count_text(was)} of the range before",
+        columns=(col("{Bucket}", TEXT), col("Overrides")),
+        chart_title="A6 overrides per {bucket}",
+        table=t.overrides,
+        value_text=t.count_text,
+        columns_chart=True,
         legend=False,
-        extra={"total": now, "total_before": was, "bucket": bucket},
-    )
-
-
-# --- 9. SLA breaches ------------------------------------------------------------------------------
-def sla_by_type(scope: Scope) -> Metric:
-    grouped = _by_period(selectors.sla_breaches_by_type(scope), "type")
-    rows, bars = [], []
-    for type_id in sorted(grouped):
-        pair = grouped[type_id]
-        n, breached = _get(pair, CURRENT, "n", 0), _get(pair, CURRENT, "breached", 0)
-        now = ratio_pct(breached, n)
-        was = ratio_pct(_get(pair, PREVIOUS, "breached", 0), _get(pair, PREVIOUS, "n", 0))
-        label = TICKET_TYPES[type_id].label if type_id in TICKET_TYPES else type_id
-        rows.append((label, n, breached, now, was, points(now, was)))
-        bars.append(charts.BarInput(label, now, was))
-    return Metric(
-        key="sla-by-type",
+    ),
+    "sla-by-type": MetricSpec(
         title="SLA breach rate by ticket type",
         question=(
             "Tickets opened in the range that were decided after their due time, or are still "
@@ -555,25 +246,10 @@ def sla_by_type(scope: Scope) -> Metric:
             col("Rate before", "pct"),
             col("Change", "points"),
         ),
-        rows=rows,
-        chart=charts.bar_chart(bars, text=pct_text),
         chart_title="Breach rate by type",
-    )
-
-
-def sla_by_role(scope: Scope) -> Metric:
-    grouped = _by_period(selectors.sla_breaches_by_role(scope), "slot")
-    rows, bars = [], []
-    for slot in sorted(grouped):
-        pair = grouped[slot]
-        n, late = _get(pair, CURRENT, "n", 0), _get(pair, CURRENT, "breached", 0)
-        now = ratio_pct(late, n)
-        was = ratio_pct(_get(pair, PREVIOUS, "breached", 0), _get(pair, PREVIOUS, "n", 0))
-        label = slot_label(slot)
-        rows.append((label, n, late, now, was))
-        bars.append(charts.BarInput(label, now, was))
-    return Metric(
-        key="sla-by-role",
+        table=t.sla_by_type,
+    ),
+    "sla-by-role": MetricSpec(
         title="Where approvals stall: SLA breaches by approving role",
         question=(
             "Of the tickets needing each approval slot, those past due with that slot still "
@@ -586,47 +262,10 @@ def sla_by_role(scope: Scope) -> Metric:
             col("Stall rate", "pct"),
             col("Rate before", "pct"),
         ),
-        rows=rows,
-        chart=charts.bar_chart(bars, text=pct_text),
         chart_title="Stall rate by approving role",
-    )
-
-
-# --- 10. Spend at risk ----------------------------------------------------------------------------
-def spend_at_risk(scope: Scope, *, many_tenants: bool) -> Metric:
-    rows, bars = [], []
-    held_by_currency: dict[str, Decimal] = {}
-    waiting = 0
-    for row in selectors.spend_at_risk(scope):
-        currency = row["currency"] or ""
-        label = _track_label(row["tenant"], row["track"], many_tenants)
-        held = Decimal(str(row["held"] or 0)).quantize(Decimal("0.01"))
-        budget_days = _money_decimal(row["budget_days"])
-        budget_days_before = _money_decimal(row["budget_days_previous"])
-        rows.append(
-            (
-                label,
-                currency,
-                row["waiting"] or 0,
-                held,
-                row["oldest"],
-                row["sent"] or 0,
-                row["mean_wait"],
-                budget_days,
-                row["sent_previous"] or 0,
-                budget_days_before,
-            )
-        )
-        waiting += row["waiting"] or 0
-        held_by_currency[currency] = held_by_currency.get(currency, Decimal(0)) + held
-        bars.append(
-            charts.BarInput(
-                f"{label} ({currency})" if currency else label, budget_days, budget_days_before
-            )
-        )
-    held_text = ", ".join(money(v, c) for c, v in sorted(held_by_currency.items()) if v) or money(0)
-    return Metric(
-        key="spend-at-risk",
+        table=t.sla_by_role,
+    ),
+    "spend-at-risk": MetricSpec(
         title="Spend at risk",
         question=(
             "The daily budget held by change sets waiting for a person, and for how long "
@@ -644,58 +283,16 @@ def spend_at_risk(scope: Scope, *, many_tenants: bool) -> Metric:
             col("Sent before"),
             col("Budget-days before", "money"),
         ),
-        rows=rows,
-        chart=charts.bar_chart(bars, text=lambda v: number(_money_decimal(v) or 0)),
         chart_title="Budget-days held waiting for approval",
-        headline=(
-            f"{count_text(waiting)} change set{'s' if waiting != 1 else ''} waiting now, "
-            f"holding {held_text} a day"
-        ),
+        table=t.spend_at_risk,
+        value_text=_budget_days_text,
         currency_column=1,
-    )
-
-
-def _money_decimal(value) -> Decimal | None:
-    if value is None:
-        return None
-    return Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-
-
-# --- 11. A3 what-if -------------------------------------------------------------------------------
-WHAT_IF_STEPS = (Decimal(5), Decimal(10), Decimal(15), Decimal(20), Decimal(40))
-
-
-def what_if_thresholds(current_pcts: list[Decimal]) -> list[Decimal]:
-    """Looser auto-approve thresholds to try: 5 to 40 points above the lowest current one."""
-    base = min(current_pcts) if current_pcts else Decimal(10)
-    return [base + step for step in WHAT_IF_STEPS]
-
-
-def a3_what_if(scope: Scope, *, current_pcts: list[Decimal]) -> Metric:
-    thresholds = what_if_thresholds(current_pcts)
-    by_period = {row["period"]: row for row in selectors.a3_what_if(scope, thresholds=thresholds)}
-    now, was = by_period.get(CURRENT), by_period.get(PREVIOUS)
-    rows, bars = [], []
-    if now or was:
-        for index, threshold in enumerate(thresholds):
-            through = now["through"][index] if now else 0
-            before = was["through"][index] if was else 0
-            share = ratio_pct(through, now["a3s"]) if now else None
-            share_before = ratio_pct(before, was["a3s"]) if was else None
-            label = f"Under {percent(threshold)}"
-            rows.append(
-                (label, through, share, now["rejected"][index] if now else 0, before, share_before)
-            )
-            bars.append(charts.BarInput(label, share, share_before))
-    current = ", ".join(sorted({percent(p) for p in current_pcts})) or "—"
-    a3s = now["a3s"] if now else 0
-    return Metric(
-        key="a3-what-if",
+    ),
+    "a3-what-if": MetricSpec(
         title="A3s a looser guardrail would have let through",
         question=(
-            f"Of the {count_text(a3s)} A3 spend-guardrail tickets opened in the range "
-            "(auto-approve "
-            f"now under {current}), those that a higher auto_approve_optimization_under_pct would "
+            "Of the {a3s} A3 spend-guardrail tickets opened in the range (auto-approve now "
+            "under {current}), those that a higher auto_approve_optimization_under_pct would "
             "have applied with no person — and how many of them people rejected."
         ),
         columns=(
@@ -706,34 +303,39 @@ def a3_what_if(scope: Scope, *, current_pcts: list[Decimal]) -> Metric:
             col("Would have applied before"),
             col("Share before", "pct"),
         ),
-        rows=rows,
-        chart=charts.bar_chart(bars, text=pct_text, scale_max=100),
         chart_title="Share of A3s that would have applied alone",
-        extra={"a3s": a3s, "thresholds": thresholds},
+        table=t.a3_what_if,
+        scale_max=100,
+    ),
+}
+METRIC_KEYS = tuple(SPECS)
+
+
+def _chart(spec: MetricSpec, drawn: list) -> charts.BarChart | charts.ColumnChart | None:
+    if spec.columns_chart:
+        return charts.column_chart(drawn, text=spec.value_text)
+    return charts.bar_chart(drawn, text=spec.value_text, scale_max=spec.scale_max)
+
+
+def metric_build(key: str, scope: Scope, options: Options) -> Metric:
+    """The metric `key` of SPECS over `scope`."""
+    spec = SPECS[key]
+    table = spec.table(scope, options)
+    words = table.words
+    return Metric(
+        key=key,
+        title=spec.title.format(**words),
+        question=spec.question.format(**words),
+        columns=tuple(replace(c, label=c.label.format(**words)) for c in spec.columns),
+        rows=table.rows,
+        chart=_chart(spec, table.chart) if table.chart else None,
+        chart_title=spec.chart_title.format(**words),
+        headline=table.headline,
+        note=spec.note.format(**words),
+        currency_column=spec.currency_column,
+        legend=spec.legend,
+        extra=table.extra,
     )
-
-
-METRIC_KEYS = (
-    "time-to-approve",
-    "auto-approved",
-    "qc-first-pass",
-    "failure-codes",
-    "loop-depth",
-    "a8-by-qc-pattern",
-    "grains-under-floor",
-    "rollbacks",
-    "overrides",
-    "sla-by-type",
-    "sla-by-role",
-    "spend-at-risk",
-    "a3-what-if",
-)
-
-
-@dataclass(frozen=True)
-class Options:
-    by: str = "main_task_id"
-    days: int = ROLLBACK_DAYS_DEFAULT
 
 
 def build(
@@ -744,23 +346,65 @@ def build(
     many_tenants: bool,
     current_pcts: list[Decimal],
 ) -> Metric:
-    builders = {
-        "time-to-approve": lambda: time_to_approve(scope),
-        "auto-approved": lambda: auto_approved(scope, many_tenants=many_tenants),
-        "qc-first-pass": lambda: qc_first_pass(scope, by=options.by),
-        "failure-codes": lambda: failure_codes(scope),
-        "loop-depth": lambda: loop_depth(scope),
-        "a8-by-qc-pattern": lambda: a8_by_qc_pattern(scope),
-        "grains-under-floor": lambda: grains_under_floor(scope),
-        "rollbacks": lambda: rollbacks(scope, days=options.days),
-        "overrides": lambda: overrides(scope),
-        "sla-by-type": lambda: sla_by_type(scope),
-        "sla-by-role": lambda: sla_by_role(scope),
-        "spend-at-risk": lambda: spend_at_risk(scope, many_tenants=many_tenants),
-        "a3-what-if": lambda: a3_what_if(scope, current_pcts=current_pcts),
-    }
-    return builders[key]()
+    return metric_build(
+        key,
+        scope,
+        replace(options, many_tenants=many_tenants, current_pcts=tuple(current_pcts)),
+    )
 
 
 def build_all(scope: Scope, **kwargs) -> list[Metric]:
     return [build(key, scope, **kwargs) for key in METRIC_KEYS]
+
+
+# One name per metric, for callers that want one card (the tests read them this way).
+def time_to_approve(scope: Scope) -> Metric:
+    return metric_build("time-to-approve", scope, Options())
+
+
+def auto_approved(scope: Scope, *, many_tenants: bool) -> Metric:
+    return metric_build("auto-approved", scope, Options(many_tenants=many_tenants))
+
+
+def qc_first_pass(scope: Scope, *, by: str) -> Metric:
+    return metric_build("qc-first-pass", scope, Options(by=by))
+
+
+def failure_codes(scope: Scope) -> Metric:
+    return metric_build("failure-codes", scope, Options())
+
+
+def loop_depth(scope: Scope) -> Metric:
+    return metric_build("loop-depth", scope, Options())
+
+
+def a8_by_qc_pattern(scope: Scope) -> Metric:
+    return metric_build("a8-by-qc-pattern", scope, Options())
+
+
+def grains_under_floor(scope: Scope) -> Metric:
+    return metric_build("grains-under-floor", scope, Options())
+
+
+def rollbacks(scope: Scope, *, days: int) -> Metric:
+    return metric_build("rollbacks", scope, Options(days=days))
+
+
+def overrides(scope: Scope) -> Metric:
+    return metric_build("overrides", scope, Options())
+
+
+def sla_by_type(scope: Scope) -> Metric:
+    return metric_build("sla-by-type", scope, Options())
+
+
+def sla_by_role(scope: Scope) -> Metric:
+    return metric_build("sla-by-role", scope, Options())
+
+
+def spend_at_risk(scope: Scope, *, many_tenants: bool) -> Metric:
+    return metric_build("spend-at-risk", scope, Options(many_tenants=many_tenants))
+
+
+def a3_what_if(scope: Scope, *, current_pcts: list[Decimal]) -> Metric:
+    return metric_build("a3-what-if", scope, Options(current_pcts=tuple(current_pcts)))

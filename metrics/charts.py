@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from config.charts import Tick, ceil_to, nice_step, px, value_ticks
+
 WIDTH = 360
 CURRENT_COLOUR = "#2f5fd0"
 PREVIOUS_COLOUR = "#9fb0d6"
@@ -71,10 +73,6 @@ def _number(value) -> float:
     return float(value) if value is not None else 0.0
 
 
-def _r(value: float) -> float:
-    return round(value, 1)
-
-
 def bar_chart(
     rows: Sequence[BarInput],
     *,
@@ -97,8 +95,8 @@ def bar_chart(
         top = index * ROW_HEIGHT
         current = _number(row.current)
         previous = _number(row.previous)
-        current_width = _r(room * current / full) if full else 0
-        previous_width = _r(room * previous / full) if full else 0
+        current_width = px(room * current / full) if full else 0
+        previous_width = px(room * previous / full) if full else 0
         current_y = top + LABEL_HEIGHT
         bars.append(
             Bar(
@@ -110,7 +108,7 @@ def bar_chart(
                 previous_y=current_y + CURRENT_BAR + 2,
                 previous_width=previous_width,
                 previous_text=text(row.previous),
-                value_x=_r(max(current_width, previous_width) + 6),
+                value_x=px(max(current_width, previous_width) + 6),
                 value_y=current_y + CURRENT_BAR - 3,
             )
         )
@@ -125,7 +123,6 @@ def bar_chart(
 # --- Columns over time ----------------------------------------------------------------------------
 COLUMN_HEIGHT = 170
 LEFT, BOTTOM, TOP = 34, 26, 10
-NICE = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000)
 
 
 @dataclass(frozen=True)
@@ -137,12 +134,6 @@ class Column:
     height: float
     value: object
     value_text: str
-
-
-@dataclass(frozen=True)
-class Tick:
-    position: float
-    label: str
 
 
 @dataclass(frozen=True)
@@ -160,14 +151,6 @@ class ColumnChart:
     is_columns: bool = True
 
 
-def _nice_step(largest: float, ticks: int = 4) -> float:
-    raw = largest / ticks if largest else 1
-    for step in NICE:
-        if step >= raw:
-            return step
-    return NICE[-1] * (int(raw // NICE[-1]) + 1)
-
-
 def column_chart(
     buckets: Sequence[tuple[str, float | int | Decimal | None]],
     *,
@@ -181,8 +164,9 @@ def column_chart(
         return None
     left, right, top, bottom = LEFT, width - 6, TOP, height - BOTTOM
     largest = max(_number(value) for _label, value in buckets)
-    step = _nice_step(largest)
-    high = step * max(1, -(-largest // step)) if largest else step * 4
+    # Counts: whole steps, and the highest column reaches the top tick (no headroom).
+    step = nice_step(Decimal(str(largest)), 4, whole=True)
+    high = float(ceil_to(Decimal(str(largest)), step) if largest else step * 4)
     slot = (right - left) / len(buckets)
     gap = min(slot * 0.25, 6)
     columns = []
@@ -191,22 +175,24 @@ def column_chart(
         columns.append(
             Column(
                 label=label,
-                x=_r(left + index * slot + gap / 2),
-                y=_r(bottom - size),
-                width=_r(max(slot - gap, 1)),
-                height=_r(size),
+                x=px(left + index * slot + gap / 2),
+                y=px(bottom - size),
+                width=px(max(slot - gap, 1)),
+                height=px(size),
                 value=value,
                 value_text=text(value),
             )
         )
-    y_ticks = []
-    tick = 0.0
-    while tick <= high + 1e-9:
-        y_ticks.append(Tick(_r(bottom - (bottom - top) * tick / high), text(_tidy(tick))))
-        tick += step
+    y_ticks = value_ticks(
+        Decimal(0),
+        Decimal(str(high)),
+        step,
+        at=lambda tick: px(bottom - (bottom - top) * float(tick) / high),
+        label=lambda tick: text(_tidy(tick)),
+    )
     every = max(1, -(-len(buckets) // max_labels))
     x_ticks = tuple(
-        Tick(_r(left + (index + 0.5) * slot), label)
+        Tick(px(left + (index + 0.5) * slot), label)
         for index, (label, _value) in enumerate(buckets)
         if index % every == 0
     )
@@ -218,10 +204,10 @@ def column_chart(
         top=top,
         bottom=bottom,
         columns=tuple(columns),
-        y_ticks=tuple(y_ticks),
+        y_ticks=y_ticks,
         x_ticks=x_ticks,
     )
 
 
-def _tidy(value: float):
-    return int(value) if float(value).is_integer() else value
+def _tidy(value: Decimal):
+    return int(value) if value == value.to_integral_value() else float(value)

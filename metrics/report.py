@@ -14,38 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import (
-    Case,
-    DecimalField,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Q,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
 from django.utils import timezone
 
-from approvals.models import Ticket, TicketStatus
-from approvals.views_portal import portal_kind
+from approvals import selectors as approvals
+from approvals.types import SubjectKind
 from config.formatting import money, percent, percent_change
 from metrics.periods import Period
-from optimization.models import (
-    PRIMARY_SOURCE,
-    AppliedChange,
-    ChangeSet,
-    PerformanceRow,
-    Recommendation,
-    RecommendationStatus,
-)
-from optimization.services.recommendations import RECOMMENDATION_SUBJECT
-from optimization.views_queries import TrackDrift, track_drift
+from optimization import selectors as optimization
+from optimization.selectors import TrackDrift
+from plans import selectors as plans
 from plans.diff import planned_daily_budget
-from plans.models import PlanStatus, PlanVersion, Track
 from plans.schema import parse_payload
 from plans.summary import COST_KPIS, channel_label, plan_revise_summary
 
@@ -130,26 +111,23 @@ class SummaryLine:
     status_label: str
     when: datetime | None
     summary: dict
-
-    @property
-    def is_approved(self) -> bool:
-        return self.status in (PlanStatus.APPROVED, PlanStatus.SUPERSEDED)
+    is_approved: bool  # approved, or approved and superseded since
 
 
 @dataclass(frozen=True)
 class WeeklyReport:
-    tenant: object
-    track: Track
+    tenant: Any
+    track: Any  # plans' Track
     week: Period
     client_safe: bool
-    version: PlanVersion | None
+    version: Any  # the track's current PlanVersion, or None
     currency: str = ""
     spend: list[ChannelSpend] = field(default_factory=list)
     kpi: KpiLine | None = None
     applied: list[AppliedLine] = field(default_factory=list)
     drift: TrackDrift | None = None
     pending: list[PendingLine] = field(default_factory=list)
-    recommendations: list[Recommendation] = field(default_factory=list)
+    recommendations: list[Any] = field(default_factory=list)  # optimization's Recommendations
     summaries: list[SummaryLine] = field(default_factory=list)
 
     @property
@@ -195,22 +173,8 @@ def week_period(week_start: date, zone: ZoneInfo) -> Period:
     return Period(week_start, week_start + timedelta(days=6), zone)
 
 
-def _spend(track: Track, payload, week: Period) -> list[ChannelSpend]:
-    preferred = (
-        PerformanceRow.objects.filter(
-            track=OuterRef("track"), date=OuterRef("date"), channel=OuterRef("channel")
-        )
-        .annotate(rank=Case(When(source=PRIMARY_SOURCE, then=Value(0)), default=Value(1)))
-        .order_by("rank", "source")
-        .values("source")[:1]
-    )
-    spent = dict(
-        PerformanceRow.objects.filter(track=track, date__gte=week.first, date__lte=week.last)
-        .filter(source=Subquery(preferred))
-        .values("channel")
-        .annotate(total=Sum("spend"))
-        .values_list("channel", "total")
-    )
+def _spend(track, payload, week: Period) -> list[ChannelSpend]:
+    spent = optimization.spend_by_channel(track=track, first=week.first, last=week.last)
     days = [week.first + timedelta(days=i) for i in range(7)]
     channels = [channel.channel for channel in payload.channels]
     channels += sorted(set(spent) - set(channels))
@@ -225,21 +189,10 @@ def _spend(track: Track, payload, week: Period) -> list[ChannelSpend]:
     ]
 
 
-def _kpi(track: Track, payload, week: Period) -> KpiLine | None:
+def _kpi(track, payload, week: Period) -> KpiLine | None:
     kpi = payload.primary_kpi
     target = payload.kpi_targets.get(kpi)
-    money_field = DecimalField(max_digits=24, decimal_places=6)
-    totals = PerformanceRow.objects.filter(
-        track=track, date__gte=week.first, date__lte=week.last, source=PRIMARY_SOURCE
-    ).aggregate(
-        spend_total=Sum("spend"),
-        conversions_total=Sum("conversions"),
-        weighted=Sum(
-            ExpressionWrapper(F("kpi_value") * F("spend"), output_field=money_field),
-            filter=Q(kpi_value__isnull=False),
-        ),
-        weighted_spend=Sum("spend", filter=Q(kpi_value__isnull=False)),
-    )
+    totals = optimization.kpi_totals(track=track, first=week.first, last=week.last)
     actual = None
     if kpi == "cpa":
         if totals["conversions_total"]:
@@ -257,119 +210,67 @@ def _kpi(track: Track, payload, week: Period) -> KpiLine | None:
     )
 
 
-def _applied(track: Track, week: Period) -> list[AppliedLine]:
-    rows = (
-        AppliedChange.objects.filter(
-            track=track, applied_at__gte=week.start, applied_at__lt=week.end
-        )
-        .order_by("applied_at", "id")
-        .values_list(
-            "applied_at",
-            "channel",
-            "manifest_entry__entity_id",
-            "field",
-            "before",
-            "after",
-            "change_set__ticket",
-            "change_set__change_set_id",
-            "change_set__agent",
-        )
-    )
+def _applied(track, week: Period) -> list[AppliedLine]:
     return [
         AppliedLine(
-            applied_at=at,
-            channel=channel,
-            channel_text=channel_label(channel),
-            entity_id=entity,
-            field=field_name,
-            before=before,
-            after=after,
-            by_person=bool(ticket),
-            change_set_id=change_set_id,
-            agent=agent,
-            ticket=ticket,
+            applied_at=row["applied_at"],
+            channel=row["channel"],
+            channel_text=channel_label(row["channel"]),
+            entity_id=row["entity_id"],
+            field=row["field"],
+            before=row["before"],
+            after=row["after"],
+            by_person=bool(row["ticket"]),
+            change_set_id=row["change_set_id"],
+            agent=row["agent"],
+            ticket=row["ticket"],
         )
-        for at, channel, entity, field_name, before, after, ticket, change_set_id, agent in rows
+        for row in optimization.applied_changes(track=track, start=week.start, end=week.end)
     ]
 
 
-def _track_tickets(track: Track):
-    numbers = PlanVersion.objects.filter(track=track).values("number")
-    change_sets = ChangeSet.objects.filter(track=track).values("change_set_id")
-    recommendations = Recommendation.objects.filter(track=track).values_list("pk", flat=True)
-    return Ticket.objects.filter(tenant_id=track.tenant_id).filter(
-        Q(plan_version__in=numbers)
-        | Q(change_set_id__in=change_sets)
-        | Q(
-            subject_type=RECOMMENDATION_SUBJECT,
-            subject_id__in=[str(pk) for pk in recommendations],
-        )
+def _pending(track, *, client_safe: bool) -> list[PendingLine]:
+    """The open tickets about the track: its versions, its change sets, its recommendations."""
+    tickets = approvals.open_tickets_about(
+        tenant_id=track.tenant_id,
+        plan_versions=plans.track_version_numbers(track=track),
+        change_set_ids=optimization.track_change_set_ids(track=track),
+        subjects={SubjectKind.RECOMMENDATION: optimization.track_recommendation_ids(track=track)},
+        client_visible_only=client_safe,
     )
-
-
-def _pending(track: Track, *, client_safe: bool) -> list[PendingLine]:
-    tickets = _track_tickets(track).filter(status=TicketStatus.OPEN).order_by("created_at", "id")
-    if client_safe:
-        tickets = tickets.filter(client_visible=True)
     return [
         PendingLine(
             public_id=ticket.public_id,
             type=ticket.type,
-            kind=portal_kind(ticket),
+            kind=ticket.client_kind,
             title=ticket.title,
-            opened_at=ticket.created_at,
+            opened_at=ticket.opened_at,
             sla_due_at=ticket.sla_due_at,
             client_visible=ticket.client_visible,
         )
-        for ticket in tickets.only(
-            "public_id", "type", "title", "created_at", "sla_due_at", "client_visible", "diff"
+        for ticket in tickets
+    ]
+
+
+def _summaries(track, week: Period, *, client_safe: bool) -> list[SummaryLine]:
+    return [
+        SummaryLine(
+            number=version.number,
+            kind=version.kind_label,
+            status=version.status,
+            status_label=version.status_label,
+            when=version.when,
+            summary=plan_revise_summary(version.parent_payload, version.payload),
+            is_approved=version.approved,
+        )
+        for version in plans.versions_of_week(
+            track=track, start=week.start, end=week.end, approved_only=client_safe
         )
     ]
 
 
-def _recommendations(track: Track, week: Period) -> list[Recommendation]:
-    return list(
-        Recommendation.objects.filter(track=track)
-        .filter(
-            Q(status=RecommendationStatus.OPEN)
-            | Q(created_at__gte=week.start, created_at__lt=week.end)
-        )
-        .order_by("created_at", "id")
-    )
-
-
-def _summaries(track: Track, week: Period, *, client_safe: bool) -> list[SummaryLine]:
-    approved = Q(approved_at__gte=week.start, approved_at__lt=week.end)
-    submitted = Q(
-        status=PlanStatus.PENDING_APPROVAL,
-        submitted_at__gte=week.start,
-        submitted_at__lt=week.end,
-    )
-    versions = (
-        PlanVersion.objects.filter(track=track)
-        .filter(approved if client_safe else approved | submitted)
-        .select_related("parent")
-        .order_by("number")
-    )
-    lines = []
-    for version in versions:
-        lines.append(
-            SummaryLine(
-                number=version.number,
-                kind=version.get_kind_display(),
-                status=version.status,
-                status_label=version.get_status_display(),
-                when=version.approved_at or version.submitted_at,
-                summary=plan_revise_summary(
-                    version.parent.payload if version.parent_id else None, version.payload
-                ),
-            )
-        )
-    return lines
-
-
 def weekly_report(
-    *, track: Track, week_start: date, client_safe: bool, now: datetime | None = None
+    *, track, week_start: date, client_safe: bool, now: datetime | None = None
 ) -> WeeklyReport:
     """The report of `track` for the week starting `week_start` (a Monday) in the tenant's zone."""
     tenant = track.tenant
@@ -382,7 +283,7 @@ def weekly_report(
         )
     payload = parse_payload(version.payload)
     now = now or timezone.now()
-    drift = track_drift(track=track, now=min(now, week.end))
+    drift = optimization.track_drift(track=track, now=min(now, week.end))
     return WeeklyReport(
         tenant=tenant,
         track=track,
@@ -395,22 +296,35 @@ def weekly_report(
         applied=_applied(track, week),
         drift=drift,
         pending=_pending(track, client_safe=client_safe),
-        recommendations=[] if client_safe else _recommendations(track, week),
+        recommendations=(
+            []
+            if client_safe
+            else optimization.recommendations_of_week(track=track, start=week.start, end=week.end)
+        ),
         summaries=_summaries(track, week, client_safe=client_safe),
     )
 
 
-def reported_tracks(tenant) -> list[Track]:
+def reported_tracks(tenant) -> list:
     """The tenant's tracks that have an approved version to anchor a report to."""
-    return list(
-        Track.objects.filter(tenant=tenant, current_version__isnull=False)
-        .select_related("current_version", "tenant", "tenant__policy")
-        .order_by("key")
-    )
+    return plans.tracks_with_current_version(tenant=tenant)
 
 
 # --- CSV and mail --------------------------------------------------------------------------------
 CSV_HEADER = ("section", "item", "value", "compared_with", "detail")
+
+
+def _applied_row(line: AppliedLine, *, client_safe: bool) -> tuple:
+    if client_safe:
+        return ("applied", line.channel, line.after, line.before, line.field)
+    approval = "approved by a person" if line.by_person else "within the guardrails"
+    return (
+        "applied",
+        f"{line.entity_id}.{line.field}",
+        line.after,
+        line.before,
+        f"{line.applied_at.isoformat()} {line.change_set_id} {approval}",
+    )
 
 
 def report_rows(report: WeeklyReport) -> list[tuple]:
@@ -433,20 +347,7 @@ def report_rows(report: WeeklyReport) -> list[tuple]:
     if report.kpi is not None:
         met = {True: "met", False: "missed", None: ""}[report.kpi.met]
         rows.append(("kpi", report.kpi.kpi, report.kpi.actual, report.kpi.target, met))
-    for line in report.applied:
-        approval = "approved by a person" if line.by_person else "within the guardrails"
-        if report.client_safe:
-            rows.append(("applied", line.channel, line.after, line.before, line.field))
-        else:
-            rows.append(
-                (
-                    "applied",
-                    f"{line.entity_id}.{line.field}",
-                    line.after,
-                    line.before,
-                    f"{line.applied_at.isoformat()} {line.change_set_id} {approval}",
-                )
-            )
+    rows += [_applied_row(line, client_safe=report.client_safe) for line in report.applied]
     if report.drift is not None:
         for channel in report.drift.channels:
             rows.append(

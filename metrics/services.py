@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.core.mail import EmailMessage, get_connection
@@ -18,7 +17,8 @@ from metrics.exports import csv_lines
 from metrics.models import WeeklyReportMailing
 from metrics.periods import report_week_due
 from metrics.report import CSV_HEADER, report_rows, report_text, reported_tracks, weekly_report
-from tenants.models import Membership, Role, Tenant
+from tenants import selectors as tenants
+from tenants.roles import Role
 
 logger = logging.getLogger(__name__)
 
@@ -36,16 +36,11 @@ class MailingResult:
         )
 
 
-def planner_emails(tenant: Tenant) -> list[str]:
-    return list(
-        Membership.objects.filter(tenant=tenant, role=Role.PLANNER)
-        .exclude(user__email="")
-        .order_by("user__email")
-        .values_list("user__email", flat=True)
-    )
+def planner_emails(tenant) -> list[str]:
+    return tenants.member_emails(tenant=tenant, role=Role.PLANNER)
 
 
-def _mail(tenant: Tenant, week_start, reports) -> EmailMessage:
+def _mail(tenant, week_start, reports) -> EmailMessage:
     week = reports[0].week if reports else None
     label = week.label() if week else date_text(week_start)
     body = [
@@ -71,7 +66,7 @@ def _mail(tenant: Tenant, week_start, reports) -> EmailMessage:
 
 
 @transaction.atomic
-def weekly_report_mail_tenant(*, tenant: Tenant, now: datetime) -> bool:
+def weekly_report_mail_tenant(*, tenant, now: datetime) -> bool:
     """Claim, build and (after commit) mail one tenant's report of the week that is due, if it
     is due and nobody sent it yet. Returns whether this call claimed it."""
     week_start = report_week_due(now, ZoneInfo(tenant.time_zone))
@@ -91,7 +86,10 @@ def weekly_report_mail_tenant(*, tenant: Tenant, now: datetime) -> bool:
     ]
     WeeklyReportMailing.objects.filter(pk=mailing.pk).update(tracks=len(reports))
     if recipients:
-        transaction.on_commit(partial(_send, _mail(tenant, week_start, reports)), robust=True)
+        # A function, not a partial: a robust callback that fails is logged by its __qualname__,
+        # which a partial lacks (the failed mail would then fail the caller after its commit).
+        message = _mail(tenant, week_start, reports)
+        transaction.on_commit(lambda: _send(message), robust=True)
     return True
 
 
@@ -100,14 +98,14 @@ def weekly_reports_send(*, now: datetime | None = None) -> MailingResult:
     transaction per tenant, so one tenant's failure never stops the others."""
     now = now or timezone.now()
     mails = failed = 0
-    tenants = list(Tenant.objects.order_by("pk"))
-    for tenant in tenants:
+    every_tenant = tenants.tenants_in_order()
+    for tenant in every_tenant:
         try:
             mails += weekly_report_mail_tenant(tenant=tenant, now=now)
         except DatabaseError:
             logger.exception("weekly reports: tenant %s failed; the next run retries it", tenant.pk)
             failed += 1
-    return MailingResult(tenants=len(tenants), mails=mails, failed=failed)
+    return MailingResult(tenants=len(every_tenant), mails=mails, failed=failed)
 
 
 def _send(message: EmailMessage) -> None:

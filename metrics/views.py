@@ -16,18 +16,18 @@ from django.utils import timezone
 
 from approvals.filters import InboxFilter
 from approvals.inbox import inbox_tickets
-from approvals.views_portal import client_only
 from config.query import filters_refused
+from config.sql import read_session
 from metrics import board
 from metrics.exports import csv_lines, csv_response, inbox_csv_lines, metric_csv_lines
 from metrics.forms import RangeForm, WeekForm
 from metrics.periods import last_full_week, ranges_for, week_of
 from metrics.report import CSV_HEADER, report_rows, reported_tracks, weekly_report
 from metrics.selectors import Scope
-from metrics.sql import read_session
 from plans.selectors import track_get
-from tenants.access import memberships_of, tenant_view
-from tenants.models import INTERNAL_ROLES, Role, Tenant, TenantPolicy
+from tenants import selectors as tenants_selectors
+from tenants.access import client_only, memberships_of, tenant_view
+from tenants.roles import INTERNAL_ROLES, Role
 
 
 # --- Ops metrics ----------------------------------------------------------------------------------
@@ -38,7 +38,7 @@ def _query_without(request: HttpRequest, *names: str) -> str:
     return query.urlencode()
 
 
-def _board(request: HttpRequest, *, tenants: list[Tenant], zone: ZoneInfo):
+def _board(request: HttpRequest, *, tenants: list, zone: ZoneInfo):
     form = RangeForm(request.GET or None)
     values = form.values()
     ranges = ranges_for(
@@ -48,16 +48,12 @@ def _board(request: HttpRequest, *, tenants: list[Tenant], zone: ZoneInfo):
         zone=zone,
     )
     scope = Scope(tenant_ids=tuple(t.pk for t in tenants), ranges=ranges, now=timezone.now())
-    current_pcts = list(
-        TenantPolicy.objects.filter(tenant__in=tenants).values_list(
-            "auto_approve_optimization_under_pct", flat=True
-        )
-    )
+    current_pcts = tenants_selectors.auto_approve_thresholds(tenant_ids=scope.tenant_ids)
     options = board.Options(by=values["by"], days=values["days"])
     return form, scope, options, current_pcts
 
 
-def _metrics_page(request: HttpRequest, *, tenants: list[Tenant], zone: ZoneInfo, many: bool):
+def _metrics_page(request: HttpRequest, *, tenants: list, zone: ZoneInfo, many: bool):
     form, scope, options, current_pcts = _board(request, tenants=tenants, zone=zone)
     with read_session():
         metrics = board.build_all(
@@ -89,7 +85,7 @@ def _metrics_page(request: HttpRequest, *, tenants: list[Tenant], zone: ZoneInfo
     return render(request, "metrics/metrics.html", context)
 
 
-def _internal_tenants(user) -> list[Tenant]:
+def _internal_tenants(user) -> list:
     return [m.tenant for m in memberships_of(user) if m.role in INTERNAL_ROLES]
 
 
@@ -103,7 +99,7 @@ def tenant_metrics(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _all_tenants(request: HttpRequest) -> tuple[list[Tenant], ZoneInfo]:
+def _all_tenants(request: HttpRequest) -> tuple[list, ZoneInfo]:
     tenants = _internal_tenants(request.user)
     if not tenants:
         raise Http404("No tenant to measure")
@@ -117,9 +113,7 @@ def all_metrics(request: HttpRequest) -> HttpResponse:
     return _metrics_page(request, tenants=tenants, zone=zone, many=len(tenants) > 1)
 
 
-def _metric_csv(
-    request: HttpRequest, key: str, *, tenants: list[Tenant], zone: ZoneInfo, name: str
-):
+def _metric_csv(request: HttpRequest, key: str, *, tenants: list, zone: ZoneInfo, name: str):
     if key not in board.METRIC_KEYS:
         raise Http404("No such metric")
     many = len(tenants) > 1
@@ -173,7 +167,7 @@ def inbox_csv(request: HttpRequest) -> HttpResponse:
         data,
         queryset=inbox_tickets(user=request.user),
         request=request,
-        tenants=Tenant.objects.filter(pk__in=[m.tenant_id for m in memberships]),
+        tenants=tenants_selectors.tenants_by_ids(tenant_ids=[m.tenant_id for m in memberships]),
         memberships=memberships,
     )
     zone = ZoneInfo((request.tenant or memberships[0].tenant).time_zone)
@@ -191,7 +185,7 @@ def _week(request: HttpRequest, zone: ZoneInfo):
     return week_of(asked) if asked else last_full_week(today), today, form
 
 
-def _report_context(request, *, tenant: Tenant, track_key: str, client_safe: bool) -> dict:
+def _report_context(request, *, tenant, track_key: str, client_safe: bool) -> dict:
     zone = ZoneInfo(tenant.time_zone)
     track = track_get(tenant=tenant, key=track_key)
     week_start, today, week_form = _week(request, zone)
@@ -233,7 +227,7 @@ def weekly_csv(request: HttpRequest, track: str) -> HttpResponse:
 
 
 # --- The client's report in the portal ------------------------------------------------------------
-def _client_tenant(request: HttpRequest, slug: str) -> Tenant:
+def _client_tenant(request: HttpRequest, slug: str):
     membership = memberships_of(request.user).filter(tenant__slug=slug, role=Role.CLIENT).first()
     if membership is None:
         raise Http404("No such report")

@@ -15,15 +15,22 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from config.formatting import date_text, percent
+from config.charts import (
+    Scale,
+    Tick,
+    TimeScale,
+    ceil_to,
+    day_ticks,
+    floor_to,
+    nice_step,
+    value_ticks,
+)
+from config.formatting import percent
 
 WIDTH = 480
 HEIGHT = 250
 # Room for the y labels on the left and the x labels below; the threshold label sits inside.
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 14, 30
-NICE_STEPS = tuple(
-    Decimal(s) for s in ("1", "2", "2.5", "5", "10", "20", "25", "50", "100", "200", "250", "500")
-)
 # One colour and one dash pattern per channel: the pattern tells lines apart without colour.
 STROKES = (
     ("#2f5fd0", ""),
@@ -59,12 +66,6 @@ class Line:
 
 
 @dataclass(frozen=True)
-class Tick:
-    position: float
-    label: str
-
-
-@dataclass(frozen=True)
 class Chart:
     width: int
     height: int
@@ -89,21 +90,25 @@ class Chart:
         return self.bottom - self.top
 
 
-def _nice_step(span: Decimal, ticks: int = 4) -> Decimal:
-    """The smallest round step that cuts `span` into at most `ticks` parts."""
-    raw = span / ticks
-    for step in NICE_STEPS:
-        if step >= raw:
-            return step
-    return NICE_STEPS[-1] * ((raw / NICE_STEPS[-1]).to_integral_value() + 1)
-
-
-def _midnight(day, tz: ZoneInfo) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=tz)
-
-
-def _round(value: float) -> float:
-    return round(value, 1)
+def _line(series: Series, index: int, *, x: TimeScale, y: Scale) -> Line:
+    """One channel's step line from 0 at the window's start to its last value at the end."""
+    colour, dash = STROKES[index % len(STROKES)]
+    points = [(x(x.first), y(Decimal("0")))]
+    current = Decimal("0")
+    for change in series.steps:
+        points.append((x(change.at), y(current)))
+        current = change.pct
+        points.append((x(change.at), y(current)))
+    points.append((x(x.last), y(current)))
+    return Line(
+        channel=series.channel,
+        points=" ".join(f"{px:g},{py:g}" for px, py in points),
+        colour=colour,
+        dash=dash,
+        end_x=points[-1][0],
+        end_y=points[-1][1],
+        end_pct=current,
+    )
 
 
 def drift_chart(
@@ -123,73 +128,27 @@ def drift_chart(
     threshold = abs(threshold)
     top_value = max(max(values), threshold)
     bottom_value = min(min(values), -threshold)
-    step = _nice_step(top_value - bottom_value)
+    step = nice_step(top_value - bottom_value, 4, smallest=Decimal("1"))
     # Round the range out to whole ticks, with a little headroom above the highest line.
-    high = (top_value / step).to_integral_value(rounding="ROUND_CEILING") * step
-    low = (bottom_value / step).to_integral_value(rounding="ROUND_FLOOR") * step
+    high, low = ceil_to(top_value, step), floor_to(bottom_value, step)
     if high <= top_value:
         high += step
     if low >= bottom_value:
         low -= step
 
-    left, right, top, bottom = LEFT, width - RIGHT, TOP, height - BOTTOM
-    seconds = (end - start).total_seconds()
-
-    def x(at: datetime) -> float:
-        at = min(max(at, start), end)
-        return _round(left + (at - start).total_seconds() / seconds * (right - left))
-
-    def y(value: Decimal) -> float:
-        return _round(bottom - float((value - low) / (high - low)) * (bottom - top))
-
-    lines = []
-    for index, line in enumerate(series):
-        colour, dash = STROKES[index % len(STROKES)]
-        points = [(x(start), y(Decimal("0")))]
-        current = Decimal("0")
-        for change in line.steps:
-            points.append((x(change.at), y(current)))
-            current = change.pct
-            points.append((x(change.at), y(current)))
-        points.append((x(end), y(current)))
-        lines.append(
-            Line(
-                channel=line.channel,
-                points=" ".join(f"{px:g},{py:g}" for px, py in points),
-                colour=colour,
-                dash=dash,
-                end_x=points[-1][0],
-                end_y=points[-1][1],
-                end_pct=current,
-            )
-        )
-
-    y_ticks = []
-    value = low
-    while value <= high:
-        y_ticks.append(Tick(y(value), percent(value)))
-        value += step
-
-    days = max((end.astimezone(tz).date() - start.astimezone(tz).date()).days, 1)
-    every = max(1, -(-days // 4))  # at most about five dated ticks
-    x_ticks = []
-    day = start.astimezone(tz).date()
-    if _midnight(day, tz) < start:
-        day += timedelta(days=1)  # the first whole day in the window
-    while _midnight(day, tz) <= end:
-        x_ticks.append(Tick(x(_midnight(day, tz)), date_text(day, year=False)))
-        day += timedelta(days=every)
-
+    top, bottom = TOP, height - BOTTOM
+    x = TimeScale(first=start, last=end, start=LEFT, end=width - RIGHT)
+    y = Scale(low=low, high=high, start=bottom, end=top)
     return Chart(
         width=width,
         height=height,
-        left=left,
-        right=right,
+        left=x.start,
+        right=x.end,
         top=top,
         bottom=bottom,
-        lines=tuple(lines),
-        y_ticks=tuple(y_ticks),
-        x_ticks=tuple(x_ticks),
+        lines=tuple(_line(line, index, x=x, y=y) for index, line in enumerate(series)),
+        y_ticks=value_ticks(low, high, step, at=y, label=percent),
+        x_ticks=day_ticks(x, tz, 4),
         zero_y=y(Decimal("0")),
         upper_y=y(threshold),
         lower_y=y(-threshold),

@@ -162,6 +162,19 @@ class ChangeSet(models.Model):
                 condition=models.Q(status="blocked"),
                 name="change_set_track_blocked",
             ),
+            # The ops metrics' range reads (optimization.selectors): one tenant's change sets
+            # made in a range, applied in a range, and waiting for a person now.
+            models.Index(fields=["tenant", "created_at"], name="change_set_tenant_created"),
+            models.Index(
+                fields=["tenant", "applied_at"],
+                condition=models.Q(status=ChangeSetStatus.APPLIED),
+                name="change_set_tenant_applied",
+            ),
+            models.Index(
+                fields=["tenant"],
+                condition=models.Q(status=ChangeSetStatus.PENDING_APPROVAL),
+                name="change_set_tenant_waiting",
+            ),
         ]
 
     def __str__(self) -> str:

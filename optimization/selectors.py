@@ -1,30 +1,61 @@
-"""Reads of the execution manifest, the optimization log, drift and recommendations."""
+"""Reads of the execution manifest, the optimization log, drift and recommendations, and what
+the ops metrics and the weekly report read of them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from approvals.models import Ticket
+from approvals.types import TicketType
+from config import sql
+from config.sql import ComparedRanges
+from optimization import drift_chart
 from optimization.models import (
     DAILY_BUDGET,
+    PRIMARY_SOURCE,
     AppliedChange,
     ChangeSet,
     ChangeSetEventKind,
+    ChangeSetItem,
+    ChangeSetKind,
+    ChangeSetStatus,
     ExecutionManifestEntry,
+    PerformanceRow,
     Recommendation,
     RecommendationStatus,
     TrackHold,
 )
 from plans.diff import planned_daily_budget
+from plans.models import PlanVersion, Track
 from plans.schema import parse_payload
+from tenants.models import Tenant
 
 ZERO = Decimal("0")
+HUNDRED = Decimal("100")
 
 
 def manifest_entries_for_track(*, track) -> QuerySet[ExecutionManifestEntry]:
@@ -235,3 +266,409 @@ def change_sets_of_run(tenant, run_id: str) -> list[dict]:
         }
         for cs in rows
     ]
+
+
+def track_currency(track) -> str:
+    version = track.current_version
+    return version.payload.get("currency", "") if version else ""
+
+
+# --- Drift ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChannelDrift:
+    channel: str
+    planned: Decimal | None  # the approved plan's daily budget today; None: no flight today
+    live: Decimal
+    net: Decimal  # net applied daily-budget change since the window's start
+    pct: Decimal | None
+    threshold: Decimal
+    changes: int
+
+    @property
+    def within(self) -> bool:
+        return self.pct is None or abs(self.pct) <= self.threshold
+
+
+@dataclass(frozen=True)
+class TrackDrift:
+    since: datetime | None
+    now: datetime
+    threshold: Decimal
+    window_days: int
+    channels: list[ChannelDrift]
+    chart: drift_chart.Chart | None
+    currency: str
+    time_zone: str
+    change_set_ids: list[str]
+
+    @property
+    def beyond(self) -> list[ChannelDrift]:
+        return [c for c in self.channels if not c.within]
+
+
+def _pct(part: Decimal, whole: Decimal) -> Decimal:
+    return (part / whole * HUNDRED).quantize(Decimal("0.01"))
+
+
+def track_drift(*, track: Track, now: datetime, channels: list[str] | None = None) -> TrackDrift:
+    """Each channel's cumulative drift — the net daily-budget change applied since the current
+    version's approval (within the rolling window), as a % of the plan's daily budget today — the
+    way the guardrails count it, with the steps that built it up for the chart."""
+    # Over 60 lines (moved as it was from optimization/views_queries.py): the rows and the
+    # chart's series are built in the same walk over the applied moves.
+    policy = track.tenant.policy
+    since = drift_window_start(track=track, policy=policy, now=now)
+    planned = planned_daily_budgets(track=track, on=tenant_today(track.tenant)) if since else {}
+    live = live_daily_budgets(manifest_entries_for_track(track=track))
+    moves: dict[str, list[tuple[datetime, Decimal, str]]] = defaultdict(list)
+    if since is not None:
+        for channel, at, delta, change_set_id in (
+            AppliedChange.objects.filter(
+                track=track, field=DAILY_BUDGET, applied_at__gte=since, applied_at__lte=now
+            )
+            .order_by("applied_at", "id")
+            .values_list("channel", "applied_at", "delta", "change_set__change_set_id")
+        ):
+            moves[channel].append((at, delta or Decimal("0"), change_set_id))
+    names = sorted(set(planned) | set(moves))
+    if channels is not None:
+        names = [name for name in names if name in channels]
+    rows, series, ids = [], [], []
+    for name in names:
+        daily = planned.get(name) or None
+        net, steps = Decimal("0"), []
+        for at, delta, change_set_id in moves.get(name, []):
+            net += delta
+            if change_set_id not in ids:
+                ids.append(change_set_id)
+            if daily:
+                steps.append(drift_chart.Step(at, _pct(net, daily)))
+        rows.append(
+            ChannelDrift(
+                channel=name,
+                planned=daily,
+                live=live.get(name, Decimal("0")),
+                net=net,
+                pct=_pct(net, daily) if daily else None,
+                threshold=policy.drift_pct,
+                changes=len(moves.get(name, [])),
+            )
+        )
+        if daily:
+            series.append(drift_chart.Series(name, tuple(steps)))
+    chart = (
+        drift_chart.drift_chart(
+            series=series,
+            start=since,
+            end=now,
+            threshold=policy.drift_pct,
+            tz=ZoneInfo(track.tenant.time_zone),
+        )
+        if since is not None and series
+        else None
+    )
+    return TrackDrift(
+        since=since,
+        now=now,
+        threshold=policy.drift_pct,
+        window_days=policy.drift_window_days,
+        channels=rows,
+        chart=chart,
+        currency=track_currency(track),
+        time_zone=track.tenant.time_zone,
+        change_set_ids=ids,
+    )
+
+
+# --- What the ops metrics and the weekly report read (metrics/selectors.py, metrics/report.py) ---
+# Aggregates over the tenants in `tenant_ids` and both of `ranges` at once, grouped by a `period`
+# column; the indexes they range over are ChangeSet.Meta.indexes.
+def auto_applied_by_track(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+    """Per track and period: agent change sets created in the range that went through the
+    guardrails (not blocked as structural), and those that applied with no ticket."""
+    change_sets = ranges.filter(
+        ChangeSet.objects.filter(tenant_id__in=tenant_ids, kind=ChangeSetKind.AGENT),
+        "created_at",
+    ).exclude(status=ChangeSetStatus.BLOCKED)
+    return list(
+        change_sets.values("tenant__slug", "track__key", "period")
+        .annotate(
+            total=Count("id"),
+            auto=Count("id", filter=Q(ticket="", status=ChangeSetStatus.APPLIED)),
+        )
+        .order_by("tenant__slug", "track__key", "period")
+    )
+
+
+def change_sets_rolled_back(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, days: int
+) -> list[dict]:
+    """Per approval (`by_person` 1: a person, 0: the guardrails alone) and period: agent change
+    sets applied in the range, and those an applied rollback reverted within `days` days."""
+    rolled_back = ChangeSet.objects.filter(
+        reverts=OuterRef("pk"),
+        status=ChangeSetStatus.APPLIED,
+        applied_at__lte=OuterRef("applied_at") + timedelta(days=days),
+    )
+    applied = ranges.filter(
+        ChangeSet.objects.filter(
+            tenant_id__in=tenant_ids, kind=ChangeSetKind.AGENT, status=ChangeSetStatus.APPLIED
+        ),
+        "applied_at",
+    )
+    return list(
+        applied.annotate(
+            by_person=Case(
+                When(ticket="", then=Value(0)), default=Value(1), output_field=IntegerField()
+            ),
+            rolled_back=Exists(rolled_back),
+        )
+        .values("by_person", "period")
+        .annotate(n=Count("id"), rolled_back=Count("id", filter=Q(rolled_back=True)))
+        .order_by("by_person", "period")
+    )
+
+
+SPEND_HELD_KEYS = (
+    "tenant",
+    "track",
+    "currency",
+    "waiting",
+    "held",
+    "oldest",
+    "sent",
+    "mean_wait",
+    "budget_days",
+    "sent_previous",
+    "mean_wait_previous",
+    "budget_days_previous",
+)
+
+
+def spend_held_by_track(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, now: datetime
+) -> list[dict]:
+    """Per track: change sets waiting for a person now, the daily budget they hold (sum of
+    |after − before| of daily_budget items) and since when the oldest waits; and per range,
+    change sets sent for approval, the mean seconds they waited (until decided, or `now`) and
+    the budget-days they held (daily budget × days waited). Keys: SPEND_HELD_KEYS."""
+    # Over 60 lines: one query (one pass over the change sets, both ranges at once) and its
+    # parameters in the order the query names them.
+    tenants, params = sql.in_ids("cs.tenant_id", tenant_ids)
+    pending = ChangeSetStatus.PENDING_APPROVAL.value
+    moved = f"ABS({sql.json_number('i.after')} - {sql.json_number('i.before')})"
+    waited = sql.seconds_between("COALESCE(h.decided_at, %s)", "h.created_at")
+    within = "h.created_at >= %s AND h.created_at < %s"  # the range shown, or the one before
+    currency = sql.json_text("v.payload", "currency")
+    # One pass: `held` is each change set waiting now or sent in either range, with the daily
+    # budget it holds; the sums then split it by state and range.
+    query = f"""
+        WITH held AS (
+            SELECT cs.id, cs.tenant_id, cs.track_id, cs.status, cs.created_at, cs.decided_at,
+                   (SELECT COALESCE(SUM({moved}), 0) FROM {ChangeSetItem._meta.db_table} i
+                    WHERE i.change_set_id = cs.id AND i.field = 'daily_budget') AS daily
+            FROM {ChangeSet._meta.db_table} cs
+            WHERE {tenants} AND cs.ticket <> '' AND cs.status <> %s
+              AND (cs.status = %s OR (cs.created_at >= %s AND cs.created_at < %s))
+        )
+        SELECT tn.slug, tr.key, {currency},
+               SUM(CASE WHEN h.status = %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN h.status = %s THEN h.daily ELSE 0 END),
+               MIN(CASE WHEN h.status = %s THEN h.created_at END),
+               SUM(CASE WHEN {within} THEN 1 ELSE 0 END),
+               AVG(CASE WHEN {within} THEN {waited} END),
+               SUM(CASE WHEN {within} THEN h.daily * {waited} ELSE 0 END) / 86400.0,
+               SUM(CASE WHEN {within} THEN 1 ELSE 0 END),
+               AVG(CASE WHEN {within} THEN {waited} END),
+               SUM(CASE WHEN {within} THEN h.daily * {waited} ELSE 0 END) / 86400.0
+        FROM held h
+        JOIN {Tenant._meta.db_table} tn ON tn.id = h.tenant_id
+        JOIN {Track._meta.db_table} tr ON tr.id = h.track_id
+        LEFT JOIN {PlanVersion._meta.db_table} v ON v.id = tr.current_version_id
+        GROUP BY tn.slug, tr.key, {currency}
+        ORDER BY tn.slug, tr.key
+    """
+    at, since = sql.moment(now), sql.moment(ranges.since)
+    split, until = sql.moment(ranges.split), sql.moment(ranges.until)
+    current, previous = [split, until], [since, split]
+    rows = sql.fetch(
+        query,
+        [
+            *params,
+            ChangeSetStatus.BLOCKED.value,
+            pending,
+            since,
+            until,
+            *[pending, pending, pending],
+            *current,
+            *[*current, at],
+            *[*current, at],
+            *previous,
+            *[*previous, at],
+            *[*previous, at],
+        ],
+    )
+    found = [dict(zip(SPEND_HELD_KEYS, row, strict=True)) for row in rows]
+    for row in found:
+        row["oldest"] = _as_moment(row["oldest"])
+    return found
+
+
+def _as_moment(value) -> datetime | None:
+    """A moment a raw query handed back: SQLite gives text, in UTC."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
+
+
+def a3s_within_thresholds(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, thresholds: Sequence[Decimal]
+) -> list[dict]:
+    """Per period: A3s opened in the range (`a3s`), and for each threshold the A3s that would
+    have applied by themselves under it (every channel within the drift bound, no first launch,
+    the largest move at most the threshold; `through`), with how many of those people then
+    rejected (`rejected`)."""
+    tenants, params = sql.in_ids("cs.tenant_id", tenant_ids)
+    move = sql.json_number("ch.value", "move_pct")
+    columns, column_params = [], []
+    for threshold in thresholds:
+        would = "a.drift_ok = 1 AND a.measurable = 1 AND a.launches = 0 AND a.needed <= %s"
+        columns.append(f"SUM(CASE WHEN {would} THEN 1 ELSE 0 END)")
+        columns.append(f"SUM(CASE WHEN {would} AND a.status = %s THEN 1 ELSE 0 END)")
+        # A float: SQLite compares a number with text as text; PostgreSQL casts it either way.
+        column_params += [float(threshold), float(threshold), ChangeSetStatus.REJECTED.value]
+    query = f"""
+        WITH a AS (
+            SELECT cs.id, cs.status, {sql.period_sql("cs.created_at")} AS period,
+                   MAX({move}) AS needed,
+                   MIN({sql.json_flag("ch.value", "drift_ok")}) AS drift_ok,
+                   MIN(CASE WHEN {move} IS NULL THEN 0 ELSE 1 END) AS measurable,
+                   MAX({sql.json_length("cs.guardrails", "first_launches")}) AS launches
+            FROM {ChangeSet._meta.db_table} cs
+            JOIN {Ticket._meta.db_table} t ON t.public_id = cs.ticket AND t.type = %s,
+                 {sql.json_object_elements("cs.guardrails", "channels", "ch")}
+            WHERE {tenants} AND cs.created_at >= %s AND cs.created_at < %s
+            GROUP BY cs.id, cs.status, {sql.period_sql("cs.created_at")}
+        )
+        SELECT a.period, COUNT(*), {", ".join(columns)}
+        FROM a GROUP BY a.period
+    """
+    split = sql.moment(ranges.split)
+    rows = sql.fetch(
+        query,
+        [
+            split,
+            TicketType.A3.value,
+            *params,
+            sql.moment(ranges.since),
+            sql.moment(ranges.until),
+            split,
+            *column_params,
+        ],
+    )
+    return [
+        {
+            "period": period,
+            "a3s": total,
+            "through": [counts[i] or 0 for i in range(0, len(counts), 2)],
+            "rejected": [counts[i] or 0 for i in range(1, len(counts), 2)],
+        }
+        for period, total, *counts in rows
+    ]
+
+
+# The weekly report of a track.
+def spend_by_channel(*, track, first: date, last: date) -> dict[str, Decimal]:
+    """Per channel, the spend reported for `track` from `first` to `last` (days), each day and
+    channel from one source: the primary one where it reported, else the first by name."""
+    preferred = (
+        PerformanceRow.objects.filter(
+            track=OuterRef("track"), date=OuterRef("date"), channel=OuterRef("channel")
+        )
+        .annotate(rank=Case(When(source=PRIMARY_SOURCE, then=Value(0)), default=Value(1)))
+        .order_by("rank", "source")
+        .values("source")[:1]
+    )
+    return dict(
+        PerformanceRow.objects.filter(track=track, date__gte=first, date__lte=last)
+        .filter(source=Subquery(preferred))
+        .values("channel")
+        .annotate(total=Sum("spend"))
+        .values_list("channel", "total")
+    )
+
+
+def kpi_totals(*, track, first: date, last: date) -> dict[str, Decimal | None]:
+    """The primary source's totals for `track` from `first` to `last`: spend_total,
+    conversions_total, and the KPI value weighted by spend (`weighted`, over `weighted_spend`:
+    the spend of the rows that carry a KPI value)."""
+    money_field = DecimalField(max_digits=24, decimal_places=6)
+    return PerformanceRow.objects.filter(
+        track=track, date__gte=first, date__lte=last, source=PRIMARY_SOURCE
+    ).aggregate(
+        spend_total=Sum("spend"),
+        conversions_total=Sum("conversions"),
+        weighted=Sum(
+            ExpressionWrapper(F("kpi_value") * F("spend"), output_field=money_field),
+            filter=Q(kpi_value__isnull=False),
+        ),
+        weighted_spend=Sum("spend", filter=Q(kpi_value__isnull=False)),
+    )
+
+
+APPLIED_CHANGE_FIELDS = (
+    "applied_at",
+    "channel",
+    "entity_id",
+    "field",
+    "before",
+    "after",
+    "ticket",
+    "change_set_id",
+    "agent",
+)
+
+
+def applied_changes(*, track, start: datetime, end: datetime) -> list[dict]:
+    """The changes applied to `track` in [start, end), oldest first, each with its entity and
+    its change set (id, agent, and the ticket a person approved it on, or ""). Keys:
+    APPLIED_CHANGE_FIELDS."""
+    rows = (
+        AppliedChange.objects.filter(track=track, applied_at__gte=start, applied_at__lt=end)
+        .order_by("applied_at", "id")
+        .values_list(
+            "applied_at",
+            "channel",
+            "manifest_entry__entity_id",
+            "field",
+            "before",
+            "after",
+            "change_set__ticket",
+            "change_set__change_set_id",
+            "change_set__agent",
+        )
+    )
+    return [dict(zip(APPLIED_CHANGE_FIELDS, row, strict=True)) for row in rows]
+
+
+def track_change_set_ids(*, track) -> QuerySet:
+    """The ids of the track's change sets (a subquery for another app's read)."""
+    return ChangeSet.objects.filter(track=track).values("change_set_id")
+
+
+def track_recommendation_ids(*, track) -> list[str]:
+    """The ids of the track's recommendations, as tickets name their subject."""
+    return [
+        str(pk) for pk in Recommendation.objects.filter(track=track).values_list("pk", flat=True)
+    ]
+
+
+def recommendations_of_week(*, track, start: datetime, end: datetime) -> list[Recommendation]:
+    """The track's open recommendations and those made in [start, end), oldest first."""
+    return list(
+        Recommendation.objects.filter(track=track)
+        .filter(Q(status=RecommendationStatus.OPEN) | Q(created_at__gte=start, created_at__lt=end))
+        .order_by("created_at", "id")
+    )

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db.models import F, Prefetch, QuerySet, Window
 from django.db.models.functions import RowNumber
@@ -24,7 +23,6 @@ from approvals.models import Ticket
 from approvals.selectors import subject_blocking_tickets
 from approvals.types import TicketType
 from config.formatting import money, money_change, number, percent, to_decimal
-from optimization import drift_chart
 from optimization.models import (
     DAILY_BUDGET,
     AppliedChange,
@@ -37,15 +35,12 @@ from optimization.models import (
     Signal,
     TrackHold,
 )
-from optimization.selectors import (
+from optimization.selectors import (  # track_currency: q.track_currency for the pages too
     change_set_log,
-    drift_window_start,
     entry_daily_budget,
-    live_daily_budgets,
     manifest_entries_for_track,
     manifest_entries_for_version,
-    planned_daily_budgets,
-    tenant_today,
+    track_currency,
 )
 from optimization.services.change_sets import SUBJECT_TYPE
 from plans.models import Track
@@ -54,12 +49,6 @@ HISTORY_PER_ENTRY = 10
 HUNDRED = Decimal("100")
 
 
-def track_currency(track: Track) -> str:
-    version = track.current_version
-    return version.payload.get("currency", "") if version else ""
-
-
-# --- The optimization log ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class ItemRow:
     """One item as people read it: what was asked, what an approver approved, what applied."""
@@ -300,111 +289,6 @@ def last_hold(*, track: Track) -> TrackHold | None:
         .select_related("pause", "resume")
         .order_by("-ended_at")
         .first()
-    )
-
-
-# --- Drift ----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ChannelDrift:
-    channel: str
-    planned: Decimal | None  # the approved plan's daily budget today; None: no flight today
-    live: Decimal
-    net: Decimal  # net applied daily-budget change since the window's start
-    pct: Decimal | None
-    threshold: Decimal
-    changes: int
-
-    @property
-    def within(self) -> bool:
-        return self.pct is None or abs(self.pct) <= self.threshold
-
-
-@dataclass(frozen=True)
-class TrackDrift:
-    since: datetime | None
-    now: datetime
-    threshold: Decimal
-    window_days: int
-    channels: list[ChannelDrift]
-    chart: drift_chart.Chart | None
-    currency: str
-    time_zone: str
-    change_set_ids: list[str]
-
-    @property
-    def beyond(self) -> list[ChannelDrift]:
-        return [c for c in self.channels if not c.within]
-
-
-def _pct(part: Decimal, whole: Decimal) -> Decimal:
-    return (part / whole * HUNDRED).quantize(Decimal("0.01"))
-
-
-def track_drift(*, track: Track, now: datetime, channels: list[str] | None = None) -> TrackDrift:
-    """Each channel's cumulative drift — the net daily-budget change applied since the current
-    version's approval (within the rolling window), as a % of the plan's daily budget today — the
-    way the guardrails count it, with the steps that built it up for the chart."""
-    policy = track.tenant.policy
-    since = drift_window_start(track=track, policy=policy, now=now)
-    planned = planned_daily_budgets(track=track, on=tenant_today(track.tenant)) if since else {}
-    live = live_daily_budgets(manifest_entries_for_track(track=track))
-    moves: dict[str, list[tuple[datetime, Decimal, str]]] = defaultdict(list)
-    if since is not None:
-        for channel, at, delta, change_set_id in (
-            AppliedChange.objects.filter(
-                track=track, field=DAILY_BUDGET, applied_at__gte=since, applied_at__lte=now
-            )
-            .order_by("applied_at", "id")
-            .values_list("channel", "applied_at", "delta", "change_set__change_set_id")
-        ):
-            moves[channel].append((at, delta or Decimal("0"), change_set_id))
-    names = sorted(set(planned) | set(moves))
-    if channels is not None:
-        names = [name for name in names if name in channels]
-    rows, series, ids = [], [], []
-    for name in names:
-        daily = planned.get(name) or None
-        net, steps = Decimal("0"), []
-        for at, delta, change_set_id in moves.get(name, []):
-            net += delta
-            if change_set_id not in ids:
-                ids.append(change_set_id)
-            if daily:
-                steps.append(drift_chart.Step(at, _pct(net, daily)))
-        rows.append(
-            ChannelDrift(
-                channel=name,
-                planned=daily,
-                live=live.get(name, Decimal("0")),
-                net=net,
-                pct=_pct(net, daily) if daily else None,
-                threshold=policy.drift_pct,
-                changes=len(moves.get(name, [])),
-            )
-        )
-        if daily:
-            series.append(drift_chart.Series(name, tuple(steps)))
-    chart = (
-        drift_chart.drift_chart(
-            series=series,
-            start=since,
-            end=now,
-            threshold=policy.drift_pct,
-            tz=ZoneInfo(track.tenant.time_zone),
-        )
-        if since is not None and series
-        else None
-    )
-    return TrackDrift(
-        since=since,
-        now=now,
-        threshold=policy.drift_pct,
-        window_days=policy.drift_window_days,
-        channels=rows,
-        chart=chart,
-        currency=track_currency(track),
-        time_zone=track.tenant.time_zone,
-        change_set_ids=ids,
     )
 
 

@@ -1,19 +1,23 @@
-"""Reads of plans for the pages (plans-ui) and the API. Every function takes the tenant the caller
-already resolved (tenants.access), so nothing here can reach another tenant's rows."""
+"""Reads of plans for the pages (plans-ui), the API, the ops metrics and the weekly report. Every
+function takes the tenant (or tenant ids) the caller already resolved (tenants.access), so
+nothing here can reach another tenant's rows."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, QuerySet, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
 from approvals.models import Ticket
+from config.sql import ComparedRanges
 from plans.approvers import ApprovalNeeds, approval_needs
 from plans.classify import Verdict, classify_change
 from plans.diff import manifest_diff, plan_diff
@@ -297,3 +301,80 @@ def draft_verdict(*, tenant: Tenant, track: Track | None, track_key: str, payloa
         payload=payload,
         policy=TenantPolicy.objects.get(tenant=tenant),
     )
+
+
+# --- What the ops metrics and the weekly report read (metrics/selectors.py, metrics/report.py) ---
+def versions_reverted(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, days: int
+) -> list[dict]:
+    """Per period: versions approved in the range that replaced an earlier one, and those whose
+    successor, approved within `days` days, brought back the payload they replaced."""
+    reverted = PlanVersion.objects.filter(
+        parent=OuterRef("pk"),
+        approved_at__isnull=False,
+        approved_at__lte=OuterRef("approved_at") + timedelta(days=days),
+        payload_hash=OuterRef("parent__payload_hash"),
+    )
+    versions = ranges.filter(
+        PlanVersion.objects.filter(tenant_id__in=tenant_ids, parent__isnull=False), "approved_at"
+    )
+    return list(
+        versions.annotate(reverted=Exists(reverted))
+        .values("period")
+        .annotate(n=Count("id"), reverted=Count("id", filter=Q(reverted=True)))
+        .order_by("period")
+    )
+
+
+def tracks_with_current_version(*, tenant: Tenant) -> list[Track]:
+    """The tenant's tracks that have an approved version, by key."""
+    return list(
+        Track.objects.filter(tenant=tenant, current_version__isnull=False)
+        .select_related("current_version", "tenant", "tenant__policy")
+        .order_by("key")
+    )
+
+
+def track_version_numbers(*, track: Track) -> QuerySet:
+    """The numbers of the track's versions (a subquery for another app's read)."""
+    return PlanVersion.objects.filter(track=track).values("number")
+
+
+@dataclass(frozen=True)
+class VersionOfWeek:
+    number: int
+    kind_label: str
+    status: str
+    status_label: str
+    approved: bool  # approved, or approved and superseded since
+    when: datetime | None  # approved, or else submitted
+    parent_payload: dict | None
+    payload: dict
+
+
+def versions_of_week(
+    *, track: Track, start: datetime, end: datetime, approved_only: bool
+) -> list[VersionOfWeek]:
+    """The track's versions approved in [start, end), and unless `approved_only` those submitted
+    then and still waiting, by number."""
+    approved = Q(approved_at__gte=start, approved_at__lt=end)
+    submitted = Q(status=PlanStatus.PENDING_APPROVAL, submitted_at__gte=start, submitted_at__lt=end)
+    versions = (
+        PlanVersion.objects.filter(track=track)
+        .filter(approved if approved_only else approved | submitted)
+        .select_related("parent")
+        .order_by("number")
+    )
+    return [
+        VersionOfWeek(
+            number=version.number,
+            kind_label=version.get_kind_display(),
+            status=version.status,
+            status_label=version.get_status_display(),
+            approved=version.status in (PlanStatus.APPROVED, PlanStatus.SUPERSEDED),
+            when=version.approved_at or version.submitted_at,
+            parent_payload=version.parent.payload if version.parent_id else None,
+            payload=version.payload,
+        )
+        for version in versions
+    ]

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
-from tenants.models import INTERNAL_ROLES, Membership, Tenant
+from tenants.models import INTERNAL_ROLES, Membership, Role, Tenant
 
 
 def memberships_of(user) -> QuerySet[Membership]:
@@ -95,3 +95,17 @@ def tenant_view(roles: Iterable[str] = INTERNAL_ROLES) -> Callable:
         return wrapper
 
     return decorator
+
+
+def client_only(view):
+    """A client portal view: for people holding the client role somewhere; anyone else gets a
+    404, as if the portal did not exist."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.memberships.filter(role=Role.CLIENT).exists():
+            raise Http404("The portal is for client users")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from tenants.policy import FLAT_DEFAULTS as D
 from tenants.policy import LOOP_CEILINGS, TRIP_MULTIPLIER_CEILING, policy_errors
+from tenants.roles import INTERNAL_ROLES, Role  # noqa: F401 (named here by every app)
 
 
 def validate_time_zone(value: str) -> None:
@@ -30,17 +31,6 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class Role(models.TextChoices):
-    PLANNER = "planner", "Planner"
-    OPERATOR = "operator", "Operator"
-    ADMIN = "admin", "Admin"
-    LEGAL = "legal", "Legal"
-    CLIENT = "client", "Client"
-
-
-INTERNAL_ROLES = frozenset({Role.PLANNER, Role.OPERATOR, Role.ADMIN, Role.LEGAL})
 
 
 class Membership(models.Model):
@@ -169,3 +159,60 @@ class TenantPolicy(models.Model):
         errors = policy_errors(self.values())
         if errors:
             raise ValidationError(errors)
+
+
+# --- Login throttling (tenants/throttle.py) ------------------------------------------------------
+class KnownLoginAddress(models.Model):
+    """A (username, address) pair that has logged in: it keeps working while its address is
+    locked for other usernames (an office behind one address is not locked out by one person's
+    typos, nor by an attack on its address). Its own failures still lock it."""
+
+    username = models.CharField(max_length=150)
+    ip_address = models.GenericIPAddressField()
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["username", "ip_address"], name="known_login_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.ip_address}"
+
+
+class LockoutKind(models.TextChoices):
+    USERNAME = "username", "Username from this address"
+    ADDRESS = "address", "Every new username from this address"
+
+
+class LoginLockout(models.Model):
+    """One lockout as the throttle decided it, kept after it ends (shown to the tenant's admins,
+    who may lift it). `username` is empty for an address lockout no known person has met yet."""
+
+    kind = models.CharField(max_length=16, choices=LockoutKind.choices)
+    username = models.CharField(max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField()
+    failures = models.PositiveIntegerField()
+    locked_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-locked_at"]
+        indexes = [models.Index(fields=["username", "-locked_at"], name="lockout_username")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=LockoutKind.values), name="lockout_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.username or '*'} from {self.ip_address}"
+
+    @property
+    def is_address_lockout(self) -> bool:
+        return self.kind == LockoutKind.ADDRESS

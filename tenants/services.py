@@ -2,15 +2,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.transactions import within_transaction
-from tenants.models import Membership, Tenant, TenantPolicy
+from tenants.models import (
+    KnownLoginAddress,
+    LockoutKind,
+    LoginLockout,
+    Membership,
+    Tenant,
+    TenantPolicy,
+)
 from tenants.policy import FLAT_DEFAULTS
 
 
@@ -237,3 +247,95 @@ def user_ensure(
         user.set_password(password)
         user.save(update_fields=["password"])
     return user
+
+
+# --- Login lockouts (tenants/throttle.py) --------------------------------------------------------
+THROTTLE_ACTOR = Actor.system("login-throttle")
+
+
+def _lockout_audit_data(lockout: LoginLockout) -> dict:
+    return {
+        "username": lockout.username,
+        "address": lockout.ip_address,
+        "kind": lockout.kind,
+        "failures": lockout.failures,
+        "until": lockout.expires_at.isoformat(),
+    }
+
+
+@transaction.atomic(durable=True)
+def login_lockout_record(
+    *, username: str, ip_address: str, kind: str, failures: int
+) -> LoginLockout | None:
+    """Record a lockout the throttle decided (once per lockout, however often the person is
+    refused during it) and audit it in every tenant of the person it keeps out.
+
+    An address lockout is recorded once without a username, and again for each known person it
+    refuses. Usernames nobody holds are not recorded one by one (a spraying attack tries
+    thousands). Returns the new lockout, or None when this one was already recorded.
+    """
+    now = timezone.now()
+    user = get_user_model().objects.select_for_update().filter(username=username).first()
+    if user is None:
+        username = ""
+        if kind == LockoutKind.USERNAME:
+            return None  # the address rule will catch a run of unknown usernames
+    open_ = LoginLockout.objects.filter(
+        kind=kind,
+        username=username,
+        ip_address=ip_address,
+        lifted_at__isnull=True,
+        expires_at__gt=now,
+    )
+    if open_.exists():
+        return None
+    lockout = LoginLockout.objects.create(
+        kind=kind,
+        username=username,
+        ip_address=ip_address,
+        failures=failures,
+        locked_at=now,
+        expires_at=now + settings.AXES_COOLOFF_TIME,
+    )
+    if user is not None:
+        for tenant_id in Membership.objects.filter(user=user).values_list("tenant_id", flat=True):
+            audit_event_append(
+                tenant=tenant_id,
+                actor=THROTTLE_ACTOR,
+                action=AuditAction.LOGIN_LOCKED_OUT,
+                resource=lockout,
+                data=_lockout_audit_data(lockout),
+            )
+    return lockout
+
+
+@transaction.atomic(durable=True)
+def login_lockout_lift(*, tenant: Tenant, lockout: LoginLockout, actor: Actor) -> bool:
+    """Let the person in again now. A username lockout forgets the failures of that username
+    from that address; an address lockout lets this person in from it (their pair becomes
+    known) while the address stays locked for everyone else. False if it had already ended."""
+    locked = LoginLockout.objects.select_for_update().get(pk=lockout.pk)
+    now = timezone.now()
+    if locked.lifted_at is not None or locked.expires_at <= now or not locked.username:
+        return False
+    if locked.kind == LockoutKind.USERNAME:
+        AccessAttempt.objects.filter(
+            username=locked.username, ip_address=locked.ip_address
+        ).delete()
+    else:
+        KnownLoginAddress.objects.get_or_create(
+            username=locked.username,
+            ip_address=locked.ip_address,
+            defaults={"first_seen_at": now, "last_seen_at": now},
+        )
+    locked.lifted_at = now
+    locked.lifted_by = actor.user
+    locked.save(update_fields=["lifted_at", "lifted_by"])
+    audit_event_append(
+        tenant=tenant,
+        actor=actor,
+        action=AuditAction.LOGIN_LOCKOUT_LIFTED,
+        resource=locked,
+        data=_lockout_audit_data(locked),
+    )
+    return True

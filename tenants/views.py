@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -10,8 +11,12 @@ from audit.actors import Actor
 from tenants.access import membership_or_404, tenant_view
 from tenants.forms import TenantPolicyForm
 from tenants.models import Role, TenantPolicy
-from tenants.selectors import tenant_policy_history
-from tenants.services import tenant_policy_update
+from tenants.selectors import (
+    login_lockout_of_tenant,
+    login_lockouts_for_tenant,
+    tenant_policy_history,
+)
+from tenants.services import login_lockout_lift, tenant_policy_update
 
 
 @require_POST
@@ -61,3 +66,30 @@ def tenant_policy_edit(request):
         "nav": "policy",
     }
     return render(request, "tenants/policy.html", context)
+
+
+@tenant_view(roles=[Role.ADMIN])
+def tenant_lockouts(request):
+    """Who the login throttle keeps out (or kept out lately), with a way to let them in."""
+    context = {
+        "lockouts": login_lockouts_for_tenant(tenant=request.tenant),
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "usernames_per_address": settings.LOGIN_USERNAMES_PER_ADDRESS,
+        "cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+        "nav": "lockouts",
+    }
+    return render(request, "tenants/lockouts.html", context)
+
+
+@require_POST
+@tenant_view(roles=[Role.ADMIN])
+def tenant_lockout_lift(request, lockout_id: int):
+    lockout = login_lockout_of_tenant(tenant=request.tenant, lockout_id=lockout_id)
+    if lockout is None:  # not one of this tenant's people: as if it did not exist
+        raise Http404("No such lockout")
+    actor = Actor.for_user(request.user)
+    if login_lockout_lift(tenant=request.tenant, lockout=lockout, actor=actor):
+        messages.success(request, f"{lockout.username} may log in from {lockout.ip_address} again.")
+    else:
+        messages.info(request, "That lockout had already ended; nothing changed.")
+    return redirect("tenant_lockouts", tenant_slug=request.tenant.slug)

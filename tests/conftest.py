@@ -14,26 +14,41 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management.commands import flush as flush_command
+from django.db import connections
 
 from agents.services import agent_key_create
 from audit.actors import Actor
 from audit.dbguards import PROTECTED_TABLES
+from audit.dbroles import grants_apply
 from plans.services import plan_version_import_approved
 from tenants.models import Role
 from tenants.services import membership_set, tenant_create, user_ensure
+from tests.dbroles import CREDENTIALS, owner_credentials, owner_cursor, owner_mode
 from tests.plans.plan_samples import winter_plan
 
 STRICT = os.environ.get("HT_STRICT_SETUP") == "1"
 CHROMIUM = os.environ.get("HT_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "correct-horse-battery"
 TEST_ACTOR = Actor.system("tests")
+
+
+def _redis_answers() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
 
 
 def pytest_collection_modifyitems(config, items):
     missing = {}
     if not settings.IS_POSTGRES:
         missing["postgres"] = "needs PostgreSQL (set DATABASE_URL or run one on 127.0.0.1:5432)"
+    if any("redis" in item.keywords for item in items) and not _redis_answers():
+        missing["redis"] = f"needs Redis at {REDIS_TEST_URL} (apt-get install redis-server)"
     if not Path(CHROMIUM).exists():
         missing["browser"] = f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
     for item in items:
@@ -61,6 +76,17 @@ _original_sql_flush = flush_command.sql_flush
 def _sql_flush_with_guards_lifted(style, conn, *args, **kwargs):
     statements = _original_sql_flush(style, conn, *args, **kwargs)
     tables = [t for t in PROTECTED_TABLES if t in conn.introspection.table_names()]
+    if owner_mode() and statements:
+        # The application role may neither TRUNCATE nor lift triggers: the owner flushes, and
+        # Django's flush, left with nothing to run, runs nothing as the application role.
+        with owner_cursor() as cursor:
+            for statement in _guards_lifted(conn, tables, statements):
+                cursor.execute(statement)
+        return []
+    return _guards_lifted(conn, tables, statements)
+
+
+def _guards_lifted(conn, tables: list[str], statements: list[str]) -> list[str]:
     if not tables or not statements:
         return statements
     if conn.vendor == "postgresql":
@@ -81,6 +107,50 @@ def _sql_flush_with_guards_lifted(style, conn, *args, **kwargs):
 
 
 flush_command.sql_flush = _sql_flush_with_guards_lifted
+
+
+# --- The suite as the application role (tests/dbroles.py) -------------------------------------
+_APP_CREDENTIALS: dict = {}
+
+
+def _use_credentials(values: dict) -> None:
+    conn = connections["default"]
+    conn.close()
+    conn.settings_dict.update(values)
+    settings.DATABASES["default"].update(values)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Before the test database exists: with DATABASE_OWNER_URL, the owner creates and migrates
+    it (the application role can do neither)."""
+    if owner_mode():
+        db = connections["default"].settings_dict
+        _APP_CREDENTIALS.update({key: db[key] for key in CREDENTIALS})
+        _use_credentials(owner_credentials())
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Then the owner grants the application role, and every test runs as it. At the end the
+    owner drops the test database again."""
+    if not owner_mode():
+        yield
+        return
+    with django_db_blocker.unblock():
+        conn = connections["default"]
+        with conn.cursor() as cursor:
+            grants_apply(
+                cursor,
+                database=conn.settings_dict["NAME"],
+                owner=owner_credentials()["USER"],
+                app=_APP_CREDENTIALS["USER"],
+                say=lambda line: None,
+            )
+        _use_credentials(_APP_CREDENTIALS)
+    yield
+    with django_db_blocker.unblock():
+        _use_credentials(owner_credentials())
 
 
 # --- Personas -----------------------------------------------------------------------------------
@@ -235,4 +305,23 @@ def browser_login():
 def pytest_report_header(config):
     engine = "PostgreSQL" if settings.IS_POSTGRES else "SQLite"
     chromium = "found" if shutil.which(CHROMIUM) or Path(CHROMIUM).exists() else "missing"
-    return [f"database: {engine}; chromium: {chromium}; strict setup: {STRICT}"]
+    role = "application role (owner via DATABASE_OWNER_URL)" if owner_mode() else "one role"
+    return [f"database: {engine}, {role}; chromium: {chromium}; strict setup: {STRICT}"]
+
+
+# --- Signed checkpoints (audit/checkpoints.py) ----------------------------------------------------
+@pytest.fixture(scope="session")
+def audit_signer():
+    from audit.tlog import SignerKey
+
+    return SignerKey.generate("tests.human-touch.local/audit")
+
+
+@pytest.fixture(autouse=True)
+def _checkpoints_of_this_test(settings, tmp_path, audit_signer):
+    """Every test signs with the session's key into a store of its own (never var/)."""
+    settings.AUDIT_SIGNING_KEY = str(audit_signer)
+    settings.AUDIT_SIGNING_KEY_FILE = ""
+    settings.AUDIT_VERIFIER_KEYS = []
+    settings.AUDIT_CHECKPOINT_DIR = str(tmp_path / "checkpoints")
+    settings.AUDIT_CHECKPOINT_ORIGIN = "tests.human-touch.local/audit"

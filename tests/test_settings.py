@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
     "SECRET_KEY": "a-long-production-secret-key-that-is-not-the-development-default-0123456789",
     "ALLOWED_HOSTS": "ht.example.com",
+    # Production signs the audit checkpoints (audit.W001 without a key); a key for tests only.
+    "AUDIT_SIGNING_KEY_FILE": "/run/secrets/audit-signing.key",
 }
 READ_SETTINGS = """
 import json, django
@@ -60,6 +62,13 @@ def test_the_deployment_checklist_passes_with_debug_off():
     result = run_django(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_deployment_checklist_asks_for_an_audit_signing_key():
+    production = {k: v for k, v in PRODUCTION.items() if k != "AUDIT_SIGNING_KEY_FILE"}
+    result = run_django(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **production)
+    assert result.returncode != 0
+    assert "audit.W001" in result.stdout + result.stderr
 
 
 def test_without_a_secret_key_debug_off_refuses_to_start():

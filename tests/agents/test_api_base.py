@@ -18,13 +18,14 @@ def assert_error(response, status: int, error: str) -> dict:
 
 
 @pytest.mark.django_db
-def test_a_valid_key_acts_for_its_tenant(client, acme_key):
+def test_a_valid_key_acts_for_its_tenant_and_hears_the_api_version(client, acme_key):
     response = client.get("/api/v1/whoami", **bearer(acme_key[1]))
     assert response.status_code == 200
     assert response.json() == {
         "tenant": "acme",
         "key_name": "optimizer",
         "key_prefix": acme_key[0].prefix,
+        "api_version": "1",
     }
 
 

@@ -20,6 +20,17 @@ def test_the_openapi_schema_lists_the_endpoints_without_a_key(client):
 
 
 @pytest.mark.django_db
+def test_the_schema_says_the_api_version_whoami_answers(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert schema["info"]["version"] == "1"
+    whoami = schema["paths"]["/api/v1/whoami"]["get"]["responses"]["200"]["content"]
+    component = whoami["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    answer = schema["components"]["schemas"][component]
+    assert "api_version" in answer["required"]
+    assert "client" in answer["properties"]["api_version"]["description"]
+
+
+@pytest.mark.django_db
 def test_the_docs_page_loads_without_a_key_and_only_from_our_own_static_files(client):
     response = client.get("/api/v1/docs")
     assert response.status_code == 200

@@ -8,17 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agents.cost_chart import (
-    NARROW,
-    WIDE,
-    EstimateStep,
-    Report,
-    cost_chart,
-    nice_step,
-    spread,
-    thin,
-    time_step,
-)
+from agents.cost_chart import NARROW, WIDE, EstimateStep, Report, cost_chart, spread, thin
+from config.charts import nice_step, time_step
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -11,7 +11,11 @@ from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.services import ticket_decide
 from audit.actors import Actor
 from audit.models import AuditEvent
+from plans.services import plan_version_create_draft, plan_version_import_approved
+from plans.summary import version_client_title
 from tenants.models import Role
+from tests.conftest import TEST_ACTOR
+from tests.plans.plan_samples import changed, winter_plan
 
 BUDGET_DIFF = {
     "summary": ["Search budget up 12% (€40,000 → €44,800) from 1 Dec"],
@@ -28,6 +32,46 @@ BUDGET_DIFF = {
 def carol(acme, make_member):
     """Carol is acme's client."""
     return make_member("carol", acme, Role.CLIENT)
+
+
+def proposed_replan(acme, make_ticket) -> Ticket:
+    """A replan draft of acme's always-on plan (TikTok added) and its A5, titled as the portal
+    names it: what the client is asked comes from the version's kind, not from a title."""
+    plan_version_import_approved(
+        tenant=acme,
+        track_key="always_on",
+        kind="initial",
+        payload=winter_plan(),
+        actor=TEST_ACTOR,
+        approved_by="acme's previous agency",
+    )
+    draft = plan_version_create_draft(
+        tenant=acme,
+        track_key="always_on",
+        kind="replan",
+        payload=changed(winter_plan(), add_tiktok),
+        actor=TEST_ACTOR,
+    )
+    return make_ticket(
+        acme,
+        "A5",
+        title=version_client_title(track_key="always_on", kind="replan", effective="2026-11-01"),
+        subject_type="plan_version",
+        subject_id=str(draft.number),
+        plan_version=draft.number,
+        client_visible=True,
+    )
+
+
+def add_tiktok(plan: dict) -> None:
+    plan["channels"].append(
+        {
+            "channel": "tiktok",
+            "platform": "tiktok_ads",
+            "budget": 5000,
+            "flights": [{"start": "2026-11-01", "end": "2026-11-30", "budget": 5000}],
+        }
+    )
 
 
 @pytest.fixture
@@ -47,9 +91,7 @@ def items(acme, globex, alice, make_ticket):
             title="Winter creative theme",
             required_roles=["planner", "legal", "client"],
         ),
-        "replan": make_ticket(
-            acme, "A5", title="Proposed replan: add TikTok", plan_version=13, client_visible=True
-        ),
+        "replan": proposed_replan(acme, make_ticket),
         "internal_a4": make_ticket(acme, "A4", title="DNS access", client_visible=False),
         "a6": make_ticket(acme, "A6", title="Manual override"),
         "a8": make_ticket(acme, "A8", title="Loop exhausted", run_id="r-1"),

@@ -1,9 +1,13 @@
-"""The database itself refuses to change or remove audit rows (migration 0002)."""
+"""The database itself refuses to change or remove audit rows (migration 0002): its triggers
+refuse even the tables' owner (tests/dbroles.py), and the application role is refused before
+them, by its grants (tests/audit/test_db_roles.py)."""
 
+import psycopg
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from audit.models import AuditEvent
+from tests.dbroles import owner_cursor
 
 
 @pytest.fixture
@@ -17,9 +21,18 @@ def refused(sql: str, params=()) -> str:
     return str(caught.value)
 
 
-@pytest.mark.django_db
+def refused_to_owner(sql: str, params=()) -> str:
+    """The statement as the tables' owner (whose grants allow it): only a trigger refuses it."""
+    with pytest.raises((DatabaseError, psycopg.Error)) as caught, owner_cursor() as cursor:
+        cursor.execute(sql, params)
+    return str(caught.value)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_database_refuses_an_update_of_an_audit_row(event):
-    message = refused("UPDATE audit_auditevent SET action = 'forged' WHERE id = %s", [event.pk])
+    message = refused_to_owner(
+        "UPDATE audit_auditevent SET action = 'forged' WHERE id = %s", [event.pk]
+    )
     assert "append-only" in message
     assert AuditEvent.objects.get(pk=event.pk).action == "ticket.noted"
 
@@ -31,9 +44,9 @@ def test_the_database_refuses_an_orm_update_too(event):
     assert AuditEvent.objects.get(pk=event.pk).actor_label == "tests"
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_the_database_refuses_a_delete_of_an_audit_row(event):
-    message = refused("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])
+    message = refused_to_owner("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])
     assert "append-only" in message
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
@@ -45,11 +58,9 @@ def test_the_database_refuses_deleting_every_audit_row(event):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_postgresql_refuses_truncating_the_audit_table(event):
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE waits for no deferred check
-    message = refused("TRUNCATE audit_auditevent CASCADE")
+    message = refused_to_owner("TRUNCATE audit_auditevent CASCADE")
     assert "append-only" in message
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 

@@ -1,4 +1,7 @@
-"""verify_audit: passes on an untouched log, names the first broken event after a tamper."""
+"""verify_audit: passes on an untouched log, names the first broken event after a tamper.
+
+Tests that tamper are transactional: the tampering commits as the tables' owner
+(tests/audit/tampering.py), who sees only committed rows."""
 
 from io import StringIO
 
@@ -41,7 +44,7 @@ def test_an_empty_log_verifies():
     assert verify_command() == (0, "ok: 0 events\n")
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_an_edited_row_is_named_with_its_tenant_seq_and_id(chain):
     victim = chain[2]
     with audit_triggers_lifted() as cursor:
@@ -54,7 +57,7 @@ def test_an_edited_row_is_named_with_its_tenant_seq_and_id(chain):
     )
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_editing_the_data_json_is_caught(chain):
     victim = chain[1]
     with audit_triggers_lifted() as cursor:
@@ -65,7 +68,7 @@ def test_editing_the_data_json_is_caught(chain):
     assert (verdict.broken.seq, verdict.broken.event_id) == (victim.seq, victim.pk)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_row_rehashed_to_hide_an_edit_breaks_the_next_link(chain):
     victim, following = chain[1], chain[2]
     body = {f: getattr(victim, f) for f in BODY_FIELDS}
@@ -85,7 +88,7 @@ def test_a_row_rehashed_to_hide_an_edit_breaks_the_next_link(chain):
     assert "prev_hash does not match" in verdict.broken.problem
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_deleted_row_shows_as_a_gap_before_the_next_event(chain):
     victim, following = chain[2], chain[3]
     with audit_triggers_lifted() as cursor:
@@ -96,7 +99,7 @@ def test_a_deleted_row_shows_as_a_gap_before_the_next_event(chain):
     assert f"sequence gap: #{victim.seq} missing before it (deleted)" in out
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_deleting_the_newest_rows_is_caught_by_the_chain_head(chain):
     with audit_triggers_lifted() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [chain[-1].pk])
@@ -106,7 +109,7 @@ def test_deleting_the_newest_rows_is_caught_by_the_chain_head(chain):
     assert f"ends at #{chain[-2].seq} but its head says #{chain[-1].seq}" in out
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_deleting_a_whole_chain_is_caught_by_its_head(chain):
     with audit_triggers_lifted() as cursor:
         cursor.execute("DELETE FROM audit_auditevent")
@@ -115,7 +118,7 @@ def test_deleting_a_whole_chain_is_caught_by_its_head(chain):
     assert "has no events (all deleted)" in out
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_only_the_first_broken_event_is_named(chain):
     with audit_triggers_lifted() as cursor:
         for victim in (chain[3], chain[1]):
@@ -127,7 +130,7 @@ def test_only_the_first_broken_event_is_named(chain):
     assert verdict.checked == chain[1].seq - 1
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_tenant_option_checks_only_that_tenants_chain(chain, globex, append_events):
     append_events(globex, 3)
     with audit_triggers_lifted() as cursor:

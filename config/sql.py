@@ -1,17 +1,61 @@
-"""The few SQL pieces that PostgreSQL and SQLite spell differently, so every metric stays one
-aggregate query on both: seconds between two moments, percentiles, JSON arrays as rows and a
-number read out of JSON. PostgreSQL is the real thing; on SQLite (a first look on one machine)
-`percentile_cont` is registered as an aggregate with the same definition (linear interpolation
-between the closest ranks, as PostgreSQL's PERCENTILE_CONT)."""
+"""The few SQL pieces that PostgreSQL and SQLite spell differently, so every aggregate read (the
+ops metrics, read through each app's selectors) stays one query on both: seconds between two
+moments, percentiles, JSON arrays as rows and a number read out of JSON. PostgreSQL is the real
+thing; on SQLite (a first look on one machine) `percentile_cont` is registered as an aggregate
+with the same definition (linear interpolation between the closest ranks, as PostgreSQL's
+PERCENTILE_CONT).
+
+`ComparedRanges` is the range a page shows and the one before it: an aggregate read groups its
+rows by a `period` column ("current" / "previous") so both come back from one query.
+
+Shared plumbing: imports no domain app (pyproject.toml's contracts)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Aggregate, FloatField, Func
+from django.db.models import Aggregate, Case, CharField, FloatField, Func, QuerySet, Value, When
+
+CURRENT = "current"
+PREVIOUS = "previous"
+
+
+@dataclass(frozen=True)
+class ComparedRanges:
+    """[since, split) is the range before, [split, until) the range shown."""
+
+    since: datetime
+    split: datetime
+    until: datetime
+
+    def period(self, field: str) -> Case:
+        """CURRENT or PREVIOUS, by which range `field` falls in."""
+        return Case(
+            When(**{f"{field}__gte": self.split}, then=Value(CURRENT)),
+            default=Value(PREVIOUS),
+            output_field=CharField(),
+        )
+
+    def filter(self, qs: QuerySet, field: str) -> QuerySet:
+        """The rows of `qs` whose `field` falls in either range, with their `period`."""
+        return qs.filter(**{f"{field}__gte": self.since, f"{field}__lt": self.until}).annotate(
+            period=self.period(field)
+        )
+
+
+def moment(value: datetime):
+    """A moment as a raw query's parameter."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def period_sql(column: str) -> str:
+    """The `period` column in raw SQL; takes the split moment as its one parameter."""
+    return f"CASE WHEN {column} >= %s THEN '{CURRENT}' ELSE '{PREVIOUS}' END"
 
 
 def is_postgres() -> bool:

@@ -1,0 +1,27 @@
+from collections.abc import Callable
+
+from django.core.management.base import BaseCommand
+
+from agents import demo as agents_demo
+from approvals import demo as approvals_demo
+from optimization import demo as optimization_demo
+from plans import demo as plans_demo
+from tenants import demo as tenants_demo
+
+# Each app's demo part, by app. Order matters: later parts build on what earlier ones created.
+DEMO_PARTS: list[tuple[str, Callable[..., None]]] = [
+    ("tenants", tenants_demo.seed),
+    ("agents", agents_demo.seed),
+    ("plans", plans_demo.seed),
+    ("optimization", optimization_demo.seed),
+    ("approvals", approvals_demo.seed),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo world of docs/agent-api.md (idempotent: safe to run twice)."
+
+    def handle(self, *args, **options):
+        for app, seed in DEMO_PARTS:
+            seed(log=lambda line, app=app: self.stdout.write(f"{app}: {line}"))
+        self.stdout.write(self.style.SUCCESS("demo world ready"))
