@@ -107,18 +107,8 @@ def run_spend(
     run_pk = next(iter(run_pk), None)
     if run_pk is None:
         raise NotFound(f"No run {run_id!r} for this key's tenant.")
-    settled = None
-    if reservation:
-        settled = (
-            Reservation.objects.select_for_update()
-            .filter(run_id=run_pk, public_id=reservation)
-            .first()
-        )
-        if settled is None:
-            raise RunError(
-                f"No reservation {reservation!r} on run {run_id}.",
-                fields={"reservation": ["not a reservation of this run"]},
-            )
+    # The lock order of every spend path: the reservation row, then its run (config/locks.py).
+    settled = _reservation_locked(run_pk, reservation, run_id=run_id)
     run = AgentRun.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=run_pk)
     if settled is not None and settled.status == ReservationStatus.SETTLED:
         # The same report again (an agent retrying after a lost answer): its reservation is
@@ -130,6 +120,47 @@ def run_spend(
                 code="conflict",
             )
         return SpendAnswer(run=run, ticket=run.cost_ticket if run.cost_block else "")
+    _add_spend(run, settled, cost=cost, input_tokens=input_tokens, output_tokens=output_tokens)
+    policy = TenantPolicy.objects.get(tenant=tenant)
+    line = run.estimated_cost_usd * policy.trip_multiplier
+    if not run.cost_block and not run.ended and run.actual_cost_usd >= line:
+        cost_guard_trip(
+            run,
+            policy,
+            detail=(
+                f"Run {run.run_id} has spent {usd_text(run.actual_cost_usd)}, at least "
+                f"{policy.trip_multiplier}× its estimate of {usd_text(run.estimated_cost_usd)} "
+                f"(the line is {usd_text(line)})."
+            ),
+        )
+    return SpendAnswer(run=run, ticket=run.cost_ticket if run.cost_block else "")
+
+
+def _reservation_locked(run_pk: int, reservation: str, *, run_id: str) -> Reservation | None:
+    """The reservation the report settles, locked (None when it names none)."""
+    if not reservation:
+        return None
+    settled = (
+        Reservation.objects.select_for_update().filter(run_id=run_pk, public_id=reservation).first()
+    )
+    if settled is None:
+        raise RunError(
+            f"No reservation {reservation!r} on run {run_id}.",
+            fields={"reservation": ["not a reservation of this run"]},
+        )
+    return settled
+
+
+def _add_spend(
+    run: AgentRun,
+    settled: Reservation | None,
+    *,
+    cost: Decimal,
+    input_tokens: int,
+    output_tokens: int,
+) -> None:
+    """Add one call's cost and tokens to the locked run, settle its open reservation (giving
+    back what it held), and keep the report."""
     if run.actual_cost_usd + cost > ACTUAL.most:
         # Refused whole, before anything is settled: a report the run can't add up is recorded
         # nowhere (half of it would be a lie about what was spent).
@@ -166,16 +197,3 @@ def run_spend(
         reservation=settled,
         actual_after_usd=run.actual_cost_usd,
     )
-    policy = TenantPolicy.objects.get(tenant=tenant)
-    line = run.estimated_cost_usd * policy.trip_multiplier
-    if not run.cost_block and not run.ended and run.actual_cost_usd >= line:
-        cost_guard_trip(
-            run,
-            policy,
-            detail=(
-                f"Run {run.run_id} has spent {usd_text(run.actual_cost_usd)}, at least "
-                f"{policy.trip_multiplier}× its estimate of {usd_text(run.estimated_cost_usd)} "
-                f"(the line is {usd_text(line)})."
-            ),
-        )
-    return SpendAnswer(run=run, ticket=run.cost_ticket if run.cost_block else "")

@@ -71,25 +71,33 @@ def on_run_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
     if run is None or run.ended:
         return
     reason = ticket.resolution_note or outcome.replace("_", " ")
-    if outcome != TicketStatus.APPROVED:
-        run.ended, run.loop_block, run.cost_block = True, "", False
-        run.ended_at = ticket.resolved_at
-        run.save(update_fields=["ended", "ended_at", "loop_block", "cost_block", "updated_at"])
-        audit_event_append(
-            tenant=run.tenant_id,
-            actor=actor,
-            action=AuditAction.RUN_ENDED,
-            resource=run,
-            data={"ticket": ticket.public_id, "reason": reason},
-        )
-        # An ended run waits for nothing more: its other red flag closes with it.
-        for other in subject_blocking_tickets(
-            tenant=run.tenant, subject_type=SUBJECT_TYPE, subject_id=run.run_id
-        ).exclude(pk=ticket.pk):
-            ticket_cancel_within(
-                ticket=other, actor=actor, reason=f"Run ended by {ticket.public_id}."
-            )
-        return
+    if outcome == TicketStatus.APPROVED:
+        _run_clear(run, ticket, actor, reason=reason)
+    else:
+        _run_end(run, ticket, actor, reason=reason)
+
+
+def _run_end(run: AgentRun, ticket, actor: Actor, *, reason: str) -> None:
+    run.ended, run.loop_block, run.cost_block = True, "", False
+    run.ended_at = ticket.resolved_at
+    run.save(update_fields=["ended", "ended_at", "loop_block", "cost_block", "updated_at"])
+    audit_event_append(
+        tenant=run.tenant_id,
+        actor=actor,
+        action=AuditAction.RUN_ENDED,
+        resource=run,
+        data={"ticket": ticket.public_id, "reason": reason},
+    )
+    # An ended run waits for nothing more: its other red flag closes with it.
+    for other in subject_blocking_tickets(
+        tenant=run.tenant, subject_type=SUBJECT_TYPE, subject_id=run.run_id
+    ).exclude(pk=ticket.pk):
+        ticket_cancel_within(ticket=other, actor=actor, reason=f"Run ended by {ticket.public_id}.")
+
+
+def _run_clear(run: AgentRun, ticket, actor: Actor, *, reason: str) -> None:
+    """The block the ticket is about lifts: an A8's counter restarts at 0, an A9's Cost Guard
+    stops blocking — unless the run would trip again on its next call."""
     fields = ["updated_at"]
     cleared = {}
     if ticket.type == TicketType.A8 and run.loop_block:

@@ -59,18 +59,7 @@ def ticket_decide_within(
     if already:
         return ticket  # the same approval twice (a double click): nothing more to do
     approved = ticket_approved_slots(ticket)
-    refusal = decision_refusal(
-        type_id=ticket.type,
-        required_roles=ticket.required_roles,
-        client_visible=ticket.client_visible,
-        role=role,
-        verdict=verdict,
-        approved_slots=approved,
-        own_work=ticket_own_work(ticket, user) if verdict == Verdict.APPROVE else "",
-    )
-    if refusal is not None:
-        error = TicketConflict if refusal.code == "already_decided" else TicketNotAllowed
-        raise error(refusal.message, code=refusal.code if refusal.code == "own_work" else None)
+    _refuse_unless_allowed(ticket, user, role=role, verdict=verdict, approved=approved)
     if verdict != Verdict.APPROVE and not comment and role == Role.CLIENT:
         raise TicketError("Please give a reason.")
     slot = (
@@ -98,3 +87,20 @@ def ticket_decide_within(
     else:
         waiting_roles_after_approval(ticket, approved_slots=approved)
     return ticket
+
+
+def _refuse_unless_allowed(ticket: Ticket, user, *, role: str, verdict: str, approved: set[str]):
+    """The rules of approvals/rules.py for this person, role and verdict on the open ticket,
+    four eyes included: a refusal is a 409 when their slot is filled already, else a 403."""
+    refusal = decision_refusal(
+        type_id=ticket.type,
+        required_roles=ticket.required_roles,
+        client_visible=ticket.client_visible,
+        role=role,
+        verdict=verdict,
+        approved_slots=approved,
+        own_work=ticket_own_work(ticket, user) if verdict == Verdict.APPROVE else "",
+    )
+    if refusal is not None:
+        error = TicketConflict if refusal.code == "already_decided" else TicketNotAllowed
+        raise error(refusal.message, code=refusal.code if refusal.code == "own_work" else None)

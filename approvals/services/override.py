@@ -43,40 +43,7 @@ def ticket_override(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
         raise TicketConflict("An A6 override can't itself be overridden.")
     if not original.is_open:
         raise already_resolved(original)
-    override = ticket_open_within(
-        TicketRequest(
-            tenant=original.tenant,
-            type=TicketType.A6,
-            actor=actor,
-            title=f"Manual override of {original.public_id}: {original.title}"[:200],
-            summary=reason,
-            subject_type=SubjectKind.TICKET,
-            subject_id=original.public_id,
-            opener=Opener.PERSON,
-            diff={
-                "summary": [
-                    f"{original.ticket_type.label} {original.public_id} approved by override."
-                ],
-                "changes": [
-                    {
-                        "field": "status",
-                        "before": original.status,
-                        "after": TicketStatus.APPROVED,
-                        "note": reason,
-                    }
-                ],
-                "raw": {
-                    "overridden_ticket": original.public_id,
-                    "subject": f"{original.subject_type}:{original.subject_id}",
-                },
-            },
-            plan_version=original.plan_version,
-            change_set_id=original.change_set_id,
-            run_id=original.run_id,
-            platform=original.platform,
-            overrides=original,
-        )
-    )
+    override = ticket_open_within(_override_request(original, actor=actor, reason=reason))
     override = ticket_lock(override)
     TicketDecision.objects.create(
         ticket=override,
@@ -110,3 +77,38 @@ def ticket_override(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
         note=f"Manual override {override.public_id}: {reason}",
     )
     return override
+
+
+def _override_request(original: Ticket, *, actor: Actor, reason: str) -> TicketRequest:
+    """The A6 that records the override: about the original ticket, carrying its references
+    and a diff preview of the status it forces."""
+    return TicketRequest(
+        tenant=original.tenant,
+        type=TicketType.A6,
+        actor=actor,
+        title=f"Manual override of {original.public_id}: {original.title}"[:200],
+        summary=reason,
+        subject_type=SubjectKind.TICKET,
+        subject_id=original.public_id,
+        opener=Opener.PERSON,
+        diff={
+            "summary": [f"{original.ticket_type.label} {original.public_id} approved by override."],
+            "changes": [
+                {
+                    "field": "status",
+                    "before": original.status,
+                    "after": TicketStatus.APPROVED,
+                    "note": reason,
+                }
+            ],
+            "raw": {
+                "overridden_ticket": original.public_id,
+                "subject": f"{original.subject_type}:{original.subject_id}",
+            },
+        },
+        plan_version=original.plan_version,
+        change_set_id=original.change_set_id,
+        run_id=original.run_id,
+        platform=original.platform,
+        overrides=original,
+    )

@@ -33,7 +33,6 @@ def ticket_resolve(
     outcome: str,
     actor: Actor,
     note: str = "",
-    call_handler: bool = True,
     cancelled_by: Ticket | None = None,
 ) -> None:
     """Close a locked open ticket, audit it, then let the subject's owner act on the outcome."""
@@ -68,7 +67,7 @@ def ticket_resolve(
     )
     # Only a ticket the subject's own rules opened decides it; one attached for information
     # closes alone.
-    if ticket.governs_subject and call_handler:
+    if ticket.governs_subject:
         token = _resolving.set(ticket)
         try:
             subject_for(ticket.subject_type).on_resolved(ticket, outcome, actor)

@@ -4,9 +4,12 @@ change its status, append to its log, audit the outcome, apply its items."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -15,6 +18,7 @@ from config.errors import Conflict, DomainError
 from config.formatting import money
 from config.text import json_problem
 from config.transactions import within_transaction
+from optimization import guardrails
 from optimization.models import (
     CHANGE_SET_TRANSITIONS,
     DAILY_BUDGET,
@@ -24,9 +28,17 @@ from optimization.models import (
     ChangeSetEvent,
     ExecutionManifestEntry,
 )
+from optimization.selectors import (
+    applied_budget_drift,
+    drift_window_start,
+    live_daily_budgets,
+    planned_daily_budgets,
+    tenant_today,
+)
 from optimization.services.manifest import ENTITY_STATUSES
 from plans.models import Track
 from plans.schema import money_text
+from tenants.models import TenantPolicy
 
 SUBJECT_TYPE = "change_set"
 MAX_BUDGET = Decimal("1e12")
@@ -128,6 +140,34 @@ def moved_items(items: list[Item], locked: dict[int, ExecutionManifestEntry], cu
 def track_currency(track: Track) -> str:
     version = track.current_version
     return version.payload.get("currency", "") if version else ""
+
+
+def guardrails_check(
+    *,
+    track: Track,
+    items: list[guardrails.ProposedItem],
+    entries: Iterable[ExecutionManifestEntry],
+    policy: TenantPolicy,
+    currency: str,
+    first_launch_requires_human: bool,
+) -> guardrails.Verdict:
+    """The guardrails (optimization/guardrails.py) on `items`: each channel's move against the
+    live daily budgets of `entries`, and its drift against the approved plan of today, counted
+    over the policy's window — for a submission, an approval for a smaller move and a
+    rollback alike."""
+    return guardrails.evaluate(
+        items=items,
+        live_daily_budget=live_daily_budgets(entries),
+        planned_daily_budget=planned_daily_budgets(track=track, on=tenant_today(track.tenant)),
+        drift_before=applied_budget_drift(
+            track=track,
+            since=drift_window_start(track=track, policy=policy, now=timezone.now()),
+        ),
+        optimization_pct=policy.auto_approve_optimization_under_pct,
+        drift_pct=policy.drift_pct,
+        first_launch_requires_human=first_launch_requires_human,
+        currency=currency,
+    )
 
 
 @within_transaction

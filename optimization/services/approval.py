@@ -27,14 +27,15 @@ from config.formatting import money
 from config.text import REASON_MAX, clean_text
 from config.transactions import within_transaction
 from optimization import guardrails
-from optimization.models import DAILY_BUDGET, ChangeSet, ChangeSetEventKind, ChangeSetStatus
+from optimization.models import (
+    DAILY_BUDGET,
+    ChangeSet,
+    ChangeSetEventKind,
+    ChangeSetItem,
+    ChangeSetStatus,
+)
 from optimization.selectors import (
-    applied_budget_drift,
     approved_edits,
-    drift_window_start,
-    live_daily_budgets,
-    planned_daily_budgets,
-    tenant_today,
 )
 from optimization.services._common import (
     SUBJECT_TYPE,
@@ -45,6 +46,7 @@ from optimization.services._common import (
     change_set_lock,
     change_set_log_append,
     clean_value,
+    guardrails_check,
     items_apply,
     moved_items,
     track_currency,
@@ -154,6 +156,74 @@ def change_set_approve_with_edit_within(
         tenant=change_set.tenant_id, subject_type=SUBJECT_TYPE, subject_id=change_set.change_set_id
     )
     change_set, locked = change_set_lock(change_set)
+    a3 = _waiting_a3(change_set)
+    items = {item.position: item for item in change_set.items.all()}
+    currency = track_currency(change_set.track)
+    smaller = _smaller_moves(items, approved, currency)
+    check = guardrails_check(
+        track=change_set.track,
+        items=[
+            guardrails.ProposedItem(
+                entity_id=i.entity_id,
+                channel=i.channel,
+                field=i.field,
+                before=i.before,
+                after=smaller.get(i.position, i.after),
+            )
+            for i in items.values()
+            if i.field == DAILY_BUDGET
+        ],
+        entries=locked.values(),
+        policy=TenantPolicy.objects.get(tenant_id=change_set.tenant_id),
+        currency=currency,
+        first_launch_requires_human=False,
+    )
+    message = (
+        "Approved for a smaller move: "
+        + "; ".join(
+            f"{items[p].entity_id} {money(items[p].before, currency)} → {money(v, currency)} "
+            f"(asked {money(items[p].after, currency)})"
+            for p, v in sorted(smaller.items())
+        )
+        + f". Guardrails on what is applied: {check.reason}"
+    )
+    _record_edit(change_set, actor, message, smaller=smaller, check=check)
+    ticket_decide_within(
+        ticket=a3, actor=actor, verdict="approve", comment=(comment or message)[:REASON_MAX]
+    )
+    change_set.refresh_from_db()
+    return change_set
+
+
+def _record_edit(
+    change_set: ChangeSet,
+    actor: Actor,
+    message: str,
+    *,
+    smaller: dict[int, str],
+    check: guardrails.Verdict,
+) -> None:
+    """The approver's smaller moves in the change set's log and the audit log (what was asked
+    stays in its items)."""
+    change_set_log_append(
+        change_set,
+        ChangeSetEventKind.EDITED,
+        actor,
+        message,
+        approved={str(p): v for p, v in smaller.items()},
+        guardrails=check.guardrails_json(),
+    )
+    audit_event_append(
+        tenant=change_set.tenant_id,
+        actor=actor,
+        action=AuditAction.CHANGE_SET_EDITED,
+        resource=change_set,
+        data={"approved": {str(p): v for p, v in smaller.items()}, "guardrails": check.reason},
+    )
+
+
+def _waiting_a3(change_set: ChangeSet) -> Ticket:
+    """The open A3 of a change set waiting for approval: only that can approve a smaller move."""
     if not change_set.is_pending:
         raise Conflict(
             f"{change_set.change_set_id} is {change_set.get_status_display().lower()}; only a "
@@ -171,9 +241,15 @@ def change_set_approve_with_edit_within(
     )
     if a3 is None:
         raise Conflict("Only a change set waiting on an A3 can be approved for a smaller move.")
-    items = {item.position: item for item in change_set.items.all()}
-    cleaned: dict[int, str] = {}
-    currency = track_currency(change_set.track)
+    return a3
+
+
+def _smaller_moves(
+    items: dict[int, ChangeSetItem], approved: dict[int, Any], currency: str
+) -> dict[int, str]:
+    """The approver's daily budgets by item position, each between the item's `before` and what
+    was asked (money strings, as items keep them)."""
+    smaller: dict[int, str] = {}
     for position, value in approved.items():
         item = items.get(position)
         where = f"items[{position}].after"
@@ -191,61 +267,7 @@ def change_set_approve_with_edit_within(
                 f"{money(asked, currency)} (asked); {money(after, currency)} does not.",
                 fields={where: ["not a smaller move than asked"]},
             )
-        cleaned[position] = money_text(after)
-    if not cleaned:
+        smaller[position] = money_text(after)
+    if not smaller:
         raise ChangeSetError("Give the smaller move for at least one daily budget.")
-    policy = TenantPolicy.objects.get(tenant_id=change_set.tenant_id)
-    check = guardrails.evaluate(
-        items=[
-            guardrails.ProposedItem(
-                entity_id=i.entity_id,
-                channel=i.channel,
-                field=i.field,
-                before=i.before,
-                after=cleaned.get(i.position, i.after),
-            )
-            for i in items.values()
-            if i.field == DAILY_BUDGET
-        ],
-        live_daily_budget=live_daily_budgets(locked.values()),
-        planned_daily_budget=planned_daily_budgets(
-            track=change_set.track, on=tenant_today(change_set.tenant)
-        ),
-        drift_before=applied_budget_drift(
-            track=change_set.track,
-            since=drift_window_start(track=change_set.track, policy=policy, now=timezone.now()),
-        ),
-        optimization_pct=policy.auto_approve_optimization_under_pct,
-        drift_pct=policy.drift_pct,
-        first_launch_requires_human=False,
-        currency=currency,
-    )
-    message = (
-        "Approved for a smaller move: "
-        + "; ".join(
-            f"{items[p].entity_id} {money(items[p].before, currency)} → {money(v, currency)} "
-            f"(asked {money(items[p].after, currency)})"
-            for p, v in sorted(cleaned.items())
-        )
-        + f". Guardrails on what is applied: {check.reason}"
-    )
-    change_set_log_append(
-        change_set,
-        ChangeSetEventKind.EDITED,
-        actor,
-        message,
-        approved={str(p): v for p, v in cleaned.items()},
-        guardrails=check.guardrails_json(),
-    )
-    audit_event_append(
-        tenant=change_set.tenant_id,
-        actor=actor,
-        action=AuditAction.CHANGE_SET_EDITED,
-        resource=change_set,
-        data={"approved": {str(p): v for p, v in cleaned.items()}, "guardrails": check.reason},
-    )
-    ticket_decide_within(
-        ticket=a3, actor=actor, verdict="approve", comment=(comment or message)[:REASON_MAX]
-    )
-    change_set.refresh_from_db()
-    return change_set
+    return smaller

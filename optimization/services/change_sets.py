@@ -43,11 +43,6 @@ from optimization.models import (
 )
 from optimization.selectors import (
     active_hold,
-    applied_budget_drift,
-    drift_window_start,
-    live_daily_budgets,
-    planned_daily_budgets,
-    tenant_today,
 )
 from optimization.services._common import (
     SUBJECT_TYPE,
@@ -57,6 +52,7 @@ from optimization.services._common import (
     change_set_audit_outcome,
     change_set_log_append,
     clean_value,
+    guardrails_check,
     items_apply,
     moved_items,
     track_currency,
@@ -83,9 +79,9 @@ class ChangeSetRequest:
 
 
 # --- Submit ----------------------------------------------------------------------------------
-
-
 def _clean_request(tenant: Tenant, request: ChangeSetRequest) -> tuple[Track, list[Item]]:
+    """The track and the items the request names, each item checked against the track's live
+    entities; refused, naming the item at fault, at the first that isn't right."""
     track = (
         Track.objects.filter(tenant=tenant, key=request.track)
         .select_related("current_version")
@@ -110,52 +106,64 @@ def _clean_request(tenant: Tenant, request: ChangeSetRequest) -> tuple[Track, li
             tenant=tenant, track=track, entity_id__in=wanted
         )
     }
-    items, seen = [], set()
-    for position, raw in enumerate(request.items):
-        where = f"items[{position}]"
-        field_name = raw.get("field")
-        if field_name not in TACTICAL_FIELDS + STRUCTURAL_FIELDS:
-            raise ChangeSetError(
-                f"{where}.field: one of {', '.join(TACTICAL_FIELDS + STRUCTURAL_FIELDS)}.",
-                fields={f"{where}.field": ["unknown field"]},
-            )
-        entity_id = raw.get("entity_id")
-        entry = None
-        if field_name in TACTICAL_FIELDS:
-            entry = entries.get(str(entity_id)) if entity_id is not None else None
-            if entry is None:
-                raise ChangeSetError(
-                    f"{where}.entity_id: {entity_id!r} is no live entity of {track.key}.",
-                    code="unknown_entity",
-                    fields={f"{where}.entity_id": [f"no live entity of {track.key}"]},
-                )
-            if (entry.pk, field_name) in seen:
-                raise ChangeSetError(
-                    f"{where}: {entity_id}.{field_name} is changed twice in one change set.",
-                    fields={where: ["the same entity and field twice"]},
-                )
-            seen.add((entry.pk, field_name))
-            before = clean_value(field_name, raw.get("before"), f"{where}.before")
-            after = clean_value(field_name, raw.get("after"), f"{where}.after")
-        else:
-            for key in ("before", "after"):
-                problem = json_problem(raw.get(key), max_bytes=10_000)
-                if problem:
-                    raise ChangeSetError(
-                        f"{where}.{key}: {problem}.", fields={f"{where}.{key}": [problem]}
-                    )
-            before, after = raw.get("before"), raw.get("after")
-        items.append(
-            Item(
-                position=position,
-                entity_id=str(entity_id) if entity_id is not None else "",
-                field=field_name,
-                before=before,
-                after=after,
-                entry=entry,
-            )
+    seen: set[tuple[int, str]] = set()
+    return track, [
+        _clean_item(raw, position, track=track, entries=entries, seen=seen)
+        for position, raw in enumerate(request.items)
+    ]
+
+
+def _clean_item(
+    raw: dict,
+    position: int,
+    *,
+    track: Track,
+    entries: dict[str, ExecutionManifestEntry],
+    seen: set[tuple[int, str]],
+) -> Item:
+    """One item: a tactical field of a live entity of the track (each entity and field once),
+    or a structural field; its values as the manifest keeps them."""
+    where = f"items[{position}]"
+    field_name = raw.get("field")
+    if field_name not in TACTICAL_FIELDS + STRUCTURAL_FIELDS:
+        raise ChangeSetError(
+            f"{where}.field: one of {', '.join(TACTICAL_FIELDS + STRUCTURAL_FIELDS)}.",
+            fields={f"{where}.field": ["unknown field"]},
         )
-    return track, items
+    entity_id = raw.get("entity_id")
+    entry = None
+    if field_name in TACTICAL_FIELDS:
+        entry = entries.get(str(entity_id)) if entity_id is not None else None
+        if entry is None:
+            raise ChangeSetError(
+                f"{where}.entity_id: {entity_id!r} is no live entity of {track.key}.",
+                code="unknown_entity",
+                fields={f"{where}.entity_id": [f"no live entity of {track.key}"]},
+            )
+        if (entry.pk, field_name) in seen:
+            raise ChangeSetError(
+                f"{where}: {entity_id}.{field_name} is changed twice in one change set.",
+                fields={where: ["the same entity and field twice"]},
+            )
+        seen.add((entry.pk, field_name))
+        before = clean_value(field_name, raw.get("before"), f"{where}.before")
+        after = clean_value(field_name, raw.get("after"), f"{where}.after")
+    else:
+        for key in ("before", "after"):
+            problem = json_problem(raw.get(key), max_bytes=10_000)
+            if problem:
+                raise ChangeSetError(
+                    f"{where}.{key}: {problem}.", fields={f"{where}.{key}": [problem]}
+                )
+        before, after = raw.get("before"), raw.get("after")
+    return Item(
+        position=position,
+        entity_id=str(entity_id) if entity_id is not None else "",
+        field=field_name,
+        before=before,
+        after=after,
+        entry=entry,
+    )
 
 
 def _lock_entries(track: Track, items: list[Item]) -> dict[int, ExecutionManifestEntry]:
@@ -171,10 +179,31 @@ def _lock_entries(track: Track, items: list[Item]) -> dict[int, ExecutionManifes
     }
 
 
-def _verdict(track: Track, items: list[Item], locked, policy: TenantPolicy, currency: str):
-    entries = list(locked.values())
-    now = timezone.now()
-    return guardrails.evaluate(
+def _verdict(
+    track: Track, items: list[Item], locked, policy: TenantPolicy, currency: str
+) -> guardrails.Verdict:
+    """What the guardrails say. A structural change is blocked whatever the live state; any
+    other is refused as stale when an item's `before` is no longer live."""
+    if any(item.field in STRUCTURAL_FIELDS for item in items):
+        return guardrails.evaluate(
+            items=[
+                guardrails.ProposedItem(i.entity_id, "", i.field, i.before, i.after) for i in items
+            ],
+            live_daily_budget={},
+            planned_daily_budget={},
+            drift_before={},
+            optimization_pct=policy.auto_approve_optimization_under_pct,
+            drift_pct=policy.drift_pct,
+            first_launch_requires_human=policy.first_launch_requires_human,
+        )
+    moved = moved_items(items, locked, currency)
+    if moved:
+        raise ChangeSetStale(
+            "The live state moved: " + "; ".join(moved) + ". Propose again on what is live.",
+            fields={"items": moved},
+        )
+    return guardrails_check(
+        track=track,
         items=[
             guardrails.ProposedItem(
                 entity_id=item.entity_id,
@@ -190,15 +219,10 @@ def _verdict(track: Track, items: list[Item], locked, policy: TenantPolicy, curr
             )
             for item in items
         ],
-        live_daily_budget=live_daily_budgets(entries),
-        planned_daily_budget=planned_daily_budgets(track=track, on=tenant_today(track.tenant)),
-        drift_before=applied_budget_drift(
-            track=track, since=drift_window_start(track=track, policy=policy, now=now)
-        ),
-        optimization_pct=policy.auto_approve_optimization_under_pct,
-        drift_pct=policy.drift_pct,
-        first_launch_requires_human=policy.first_launch_requires_human,
+        entries=locked.values(),
+        policy=policy,
         currency=currency,
+        first_launch_requires_human=policy.first_launch_requires_human,
     )
 
 
@@ -297,6 +321,49 @@ def change_set_submit_within(
     """change_set_submit as a step of a bigger transaction: a rollback, a hold, the agent API's
     idempotent write."""
     reason = clean_text(request.reason, name="reason", max_length=REASON_MAX)
+    _refuse_for_its_run(tenant, request)
+    track, items = _clean_request(tenant, request)
+    _refuse_on_hold_or_taken(tenant, request, track)
+    policy = TenantPolicy.objects.get(tenant=tenant)
+    currency = track_currency(track)
+    locked = _lock_entries(track, items)
+    verdict = _verdict(track, items, locked, policy, currency)
+    change_set = _record(tenant, request, track, items, verdict, actor=actor, reason=reason)
+    change_set_log_append(change_set, ChangeSetEventKind.PROPOSED, actor, reason, **request.extra)
+    audit_event_append(
+        tenant=tenant,
+        actor=actor,
+        action=AuditAction.CHANGE_SET_PROPOSED,
+        resource=change_set,
+        payload=_items_json(change_set),
+        data={
+            "track": track.key,
+            "kind": request.kind,
+            "run_id": request.run_id,
+            "status": verdict.status,
+            "path": verdict.path,
+            "reason": verdict.reason,
+            "reverts": request.reverts.change_set_id if request.reverts else None,
+        },
+    )
+    if verdict.status == ChangeSetStatus.BLOCKED:
+        change_set_log_append(change_set, ChangeSetEventKind.BLOCKED, actor, verdict.reason)
+    elif verdict.status == ChangeSetStatus.APPLIED:
+        items_apply(change_set, locked, actor, edits={}, applied_at=change_set.applied_at)
+        change_set_log_append(change_set, ChangeSetEventKind.APPLIED, actor, verdict.reason)
+        change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_APPLIED)
+    else:
+        tickets = _open_tickets(change_set, verdict, actor, currency)
+        change_set.ticket = tickets[0]
+        change_set.save(update_fields=["ticket"])
+        change_set_log_append(
+            change_set, ChangeSetEventKind.PENDING_APPROVAL, actor, verdict.reason, tickets=tickets
+        )
+    return change_set
+
+
+def _refuse_for_its_run(tenant: Tenant, request: ChangeSetRequest) -> None:
+    """A change set needs an id, and the run it names must be the tenant's and not blocked."""
     if text_problem(request.change_set_id) or not request.change_set_id.strip():
         raise ChangeSetError("change_set_id is required.", fields={"change_set_id": ["required"]})
     if request.run_id and not subject_exists(
@@ -310,7 +377,9 @@ def change_set_submit_within(
     blocked_by = run_block_reason(tenant=tenant, run_id=request.run_id)
     if blocked_by:
         raise Blocked(blocked_by, code="run_blocked")
-    track, items = _clean_request(tenant, request)
+
+
+def _refuse_on_hold_or_taken(tenant: Tenant, request: ChangeSetRequest, track: Track) -> None:
     if request.kind == ChangeSetKind.AGENT and active_hold(track=track) is not None:
         raise Blocked(
             f"{track.key} is on an optimization hold (all spend paused): no change applies "
@@ -322,32 +391,19 @@ def change_set_submit_within(
             f"A change set {request.change_set_id!r} exists already: send a new id.",
             code="conflict",
         )
-    policy = TenantPolicy.objects.get(tenant=tenant)
-    currency = track_currency(track)
-    locked = _lock_entries(track, items)
-    structural = any(item.field in STRUCTURAL_FIELDS for item in items)
-    if not structural:
-        moved = moved_items(items, locked, currency)
-        if moved:
-            raise ChangeSetStale(
-                "The live state moved: " + "; ".join(moved) + ". Propose again on what is live.",
-                fields={"items": moved},
-            )
-    verdict = (
-        guardrails.evaluate(
-            items=[
-                guardrails.ProposedItem(i.entity_id, "", i.field, i.before, i.after) for i in items
-            ],
-            live_daily_budget={},
-            planned_daily_budget={},
-            drift_before={},
-            optimization_pct=policy.auto_approve_optimization_under_pct,
-            drift_pct=policy.drift_pct,
-            first_launch_requires_human=policy.first_launch_requires_human,
-        )
-        if structural
-        else _verdict(track, items, locked, policy, currency)
-    )
+
+
+def _record(
+    tenant: Tenant,
+    request: ChangeSetRequest,
+    track: Track,
+    items: list[Item],
+    verdict: guardrails.Verdict,
+    *,
+    actor: Actor,
+    reason: str,
+) -> ChangeSet:
+    """The change set as proposed, with the guardrails' verdict, and its items."""
     now = timezone.now()
     change_set = ChangeSet.objects.create(
         tenant=tenant,
@@ -380,36 +436,5 @@ def change_set_submit_within(
             )
             for item in items
         ]
-    )
-    change_set_log_append(change_set, ChangeSetEventKind.PROPOSED, actor, reason, **request.extra)
-    audit_event_append(
-        tenant=tenant,
-        actor=actor,
-        action=AuditAction.CHANGE_SET_PROPOSED,
-        resource=change_set,
-        payload=_items_json(change_set),
-        data={
-            "track": track.key,
-            "kind": request.kind,
-            "run_id": request.run_id,
-            "status": verdict.status,
-            "path": verdict.path,
-            "reason": verdict.reason,
-            "reverts": request.reverts.change_set_id if request.reverts else None,
-        },
-    )
-    if verdict.status == ChangeSetStatus.BLOCKED:
-        change_set_log_append(change_set, ChangeSetEventKind.BLOCKED, actor, verdict.reason)
-        return change_set
-    if verdict.status == ChangeSetStatus.APPLIED:
-        items_apply(change_set, locked, actor, edits={}, applied_at=now)
-        change_set_log_append(change_set, ChangeSetEventKind.APPLIED, actor, verdict.reason)
-        change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_APPLIED)
-        return change_set
-    tickets = _open_tickets(change_set, verdict, actor, currency)
-    change_set.ticket = tickets[0]
-    change_set.save(update_fields=["ticket"])
-    change_set_log_append(
-        change_set, ChangeSetEventKind.PENDING_APPROVAL, actor, verdict.reason, tickets=tickets
     )
     return change_set

@@ -92,72 +92,28 @@ def recommendation_open(
     """Open the recommendation and its ticket, or return the open one for the same condition
     (and False). `evidence["proposed_payload"]`, when given, is the draft it proposes; with
     `predraft` the draft is made now (structural blocks, seasonality)."""
-    reason = clean_text(reason, name="reason", max_length=REASON_MAX)
-    if not reason:
-        raise RecommendationError("Say why the plan should change.", fields={"reason": ["empty"]})
-    if path not in (ChangePath.REVISE, ChangePath.REPLAN):
-        raise RecommendationError(
-            "A recommendation's path is revise or replan.", fields={"path": ["revise or replan"]}
-        )
-    problem = json_problem(evidence, max_bytes=EVIDENCE_MAX_BYTES)
-    if problem:
-        raise RecommendationError(f"evidence {problem}.", fields={"evidence": [problem]})
-    existing = open_recommendation(track=track, signal=signal, subject_key=subject_key)
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            recommendation = Recommendation.objects.create(
-                tenant=tenant,
-                track=track,
-                signal=signal,
-                subject_key=subject_key,
-                path=path,
-                reason=reason,
-                evidence=evidence,
-                source=source[:100],
-            )
-    except IntegrityError:
-        # Another scan opened it a moment ago (the open-recommendation constraint): that one
-        # stands.
-        existing = open_recommendation(track=track, signal=signal, subject_key=subject_key)
-        if existing is None:
-            raise
-        return existing, False
+    reason = _clean(reason=reason, path=path, evidence=evidence)
+    recommendation, created = _insert(
+        tenant=tenant,
+        track=track,
+        signal=signal,
+        subject_key=subject_key,
+        path=path,
+        reason=reason,
+        evidence=evidence,
+        source=source[:100],
+    )
+    if not created:
+        return recommendation, False
     if predraft and evidence.get("proposed_payload"):
         try:
-            with transaction.atomic():
+            with transaction.atomic():  # a refused draft leaves the recommendation standing
                 recommendation.draft_number = _draft(
                     recommendation, actor, evidence["proposed_payload"]
                 )
         except PlanError as exc:
             recommendation.evidence = {**evidence, "draft_refused": exc.message}
-    ticket = ticket_open_within(
-        TicketRequest(
-            tenant=tenant,
-            type=TicketType.A5,
-            actor=actor,
-            title=f"Plan {path} recommended for {track.key}: {Signal(signal).label.lower()}",
-            summary=" ".join(_summary(recommendation)),
-            subject_type=RECOMMENDATION_SUBJECT,
-            subject_id=str(recommendation.pk),
-            plan_version=recommendation.draft_number
-            or (track.current_version.number if track.current_version_id else None),
-            requesting_agent=source[:100],
-            required_roles=[Role.PLANNER.value],
-            client_visible=False,
-            diff={
-                "summary": _summary(recommendation),
-                "raw": {
-                    "signal": signal,
-                    "path": path,
-                    "evidence": {k: v for k, v in evidence.items() if k != "proposed_payload"},
-                },
-            },
-            sla_kind=SlaKind.REPLAN_DRAFT if path == ChangePath.REPLAN else SlaKind.REVISE_DRAFT,
-            dedupe_key=f"recommendation:{track.pk}:{signal}:{subject_key}"[:200],
-        )
-    )
+    ticket = _open_ticket(recommendation, actor, evidence)
     recommendation.ticket = ticket.public_id
     recommendation.save(update_fields=["ticket", "draft_number", "evidence"])
     audit_event_append(
@@ -176,6 +132,77 @@ def recommendation_open(
         },
     )
     return recommendation, True
+
+
+def _clean(*, reason: str, path: str, evidence: dict) -> str:
+    """The reason as it is kept; refused: no reason, a path that is no revise or replan,
+    evidence no JSON column keeps."""
+    reason = clean_text(reason, name="reason", max_length=REASON_MAX)
+    if not reason:
+        raise RecommendationError("Say why the plan should change.", fields={"reason": ["empty"]})
+    if path not in (ChangePath.REVISE, ChangePath.REPLAN):
+        raise RecommendationError(
+            "A recommendation's path is revise or replan.", fields={"path": ["revise or replan"]}
+        )
+    problem = json_problem(evidence, max_bytes=EVIDENCE_MAX_BYTES)
+    if problem:
+        raise RecommendationError(f"evidence {problem}.", fields={"evidence": [problem]})
+    return reason
+
+
+def _insert(
+    *, track: Track, signal: str, subject_key: str, **values
+) -> tuple[Recommendation, bool]:
+    """The new recommendation, or (False) the open one for the same condition — found first, or
+    inserted a moment ago by another scan (the open-recommendation constraint)."""
+    existing = open_recommendation(track=track, signal=signal, subject_key=subject_key)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return (
+                Recommendation.objects.create(
+                    track=track, signal=signal, subject_key=subject_key, **values
+                ),
+                True,
+            )
+    except IntegrityError:
+        existing = open_recommendation(track=track, signal=signal, subject_key=subject_key)
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _open_ticket(recommendation: Recommendation, actor: Actor, evidence: dict):
+    """Its ticket for the planners (A5), with the revise-draft or replan-draft SLA and the
+    evidence as it came (less the proposed plan)."""
+    track, path, signal = recommendation.track, recommendation.path, recommendation.signal
+    return ticket_open_within(
+        TicketRequest(
+            tenant=recommendation.tenant,
+            type=TicketType.A5,
+            actor=actor,
+            title=f"Plan {path} recommended for {track.key}: {Signal(signal).label.lower()}",
+            summary=" ".join(_summary(recommendation)),
+            subject_type=RECOMMENDATION_SUBJECT,
+            subject_id=str(recommendation.pk),
+            plan_version=recommendation.draft_number
+            or (track.current_version.number if track.current_version_id else None),
+            requesting_agent=recommendation.source,
+            required_roles=[Role.PLANNER.value],
+            client_visible=False,
+            diff={
+                "summary": _summary(recommendation),
+                "raw": {
+                    "signal": signal,
+                    "path": path,
+                    "evidence": {k: v for k, v in evidence.items() if k != "proposed_payload"},
+                },
+            },
+            sla_kind=SlaKind.REPLAN_DRAFT if path == ChangePath.REPLAN else SlaKind.REVISE_DRAFT,
+            dedupe_key=f"recommendation:{track.pk}:{signal}:{recommendation.subject_key}"[:200],
+        )
+    )
 
 
 @within_transaction

@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils import timezone
 
 from approvals.services import subject_tickets_lock
 from audit.actions import AuditAction
@@ -22,16 +21,10 @@ from optimization.models import (
     ChangeSetKind,
     ChangeSetStatus,
 )
-from optimization.selectors import (
-    applied_budget_drift,
-    drift_window_start,
-    live_daily_budgets,
-    planned_daily_budgets,
-    tenant_today,
-)
 from optimization.services._common import (
     SUBJECT_TYPE,
     change_set_log_append,
+    guardrails_check,
     live_value,
     track_currency,
     value_text,
@@ -103,23 +96,16 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
         track = change_set.track
         policy = TenantPolicy.objects.get(tenant_id=change_set.tenant_id)
         channel_entries = track.manifest.filter(channel__in={i.channel for i in items})
-        verdict = guardrails.evaluate(
+        verdict = guardrails_check(
+            track=track,
             items=[
                 guardrails.ProposedItem(i.entity_id, i.channel, i.field, i.before, i.after)
                 for i in items
             ],
-            live_daily_budget=live_daily_budgets(channel_entries),
-            planned_daily_budget=planned_daily_budgets(
-                track=track, on=tenant_today(change_set.tenant)
-            ),
-            drift_before=applied_budget_drift(
-                track=track,
-                since=drift_window_start(track=track, policy=policy, now=timezone.now()),
-            ),
-            optimization_pct=policy.auto_approve_optimization_under_pct,
-            drift_pct=policy.drift_pct,
-            first_launch_requires_human=False,
+            entries=channel_entries,
+            policy=policy,
             currency=track_currency(track),
+            first_launch_requires_human=False,
         )
     return RollbackPreview(change_set, items, verdict, refusal)
 

@@ -201,25 +201,43 @@ def plan_version_create_draft_within(
         created_by=actor_text(actor),
         drafted_by_user=actor.user if actor.type == "user" else None,
     )
+    _audit_drafted(version, actor)
+    return version
+
+
+def _audit_drafted(version: PlanVersion, actor: Actor) -> None:
     audit_event_append(
-        tenant=tenant,
+        tenant=version.tenant,
         actor=actor,
         action=AuditAction.PLAN_VERSION_DRAFTED,
         resource=version,
         plan_version=version.number,
-        payload=canonical,
+        payload=version.payload,
         data={
-            "track": track.key,
-            "kind": kind,
-            "path": verdict.path.value,
-            "path_reason": verdict.reason,
-            "parent": track.current_version.number if track.current_version else None,
-            "trigger": trigger,
+            "track": version.track.key,
+            "kind": version.kind,
+            "path": version.path,
+            "path_reason": version.path_reason,
+            "parent": version.parent.number if version.parent else None,
+            "trigger": version.trigger,
             "reason": version.reason,
-            "master_change": master_change,
+            "master_change": version.master_change,
         },
     )
-    return version
+
+
+# What an edit rewrites on a draft.
+EDITED_FIELDS = (
+    "edited_by_user",
+    "payload",
+    "payload_hash",
+    "kind",
+    "path",
+    "path_reason",
+    "reason",
+    "master_change",
+    "parent",
+)
 
 
 @transaction.atomic(durable=True)
@@ -252,33 +270,21 @@ def plan_version_edit(
     )
     new_hash = sha256_of(canonical)
     new_reason = version.reason if reason is None else _clean_reason(reason)
-    if (
-        new_hash == version.payload_hash
-        and kind == version.kind
-        and new_reason == version.reason
-        and cleaned_master == version.master_change
-        and version.parent_id == track.current_version_id
-    ):
+    unchanged = (new_hash, kind, new_reason, cleaned_master, track.current_version_id) == (
+        version.payload_hash,
+        version.kind,
+        version.reason,
+        version.master_change,
+        version.parent_id,
+    )
+    if unchanged:
         return version
     version.payload, version.payload_hash, version.kind = canonical, new_hash, kind
     version.path, version.path_reason = verdict.path.value, verdict.reason
     version.reason, version.master_change = new_reason, cleaned_master
     version.parent = track.current_version
     version.edited_by_user = actor.user if actor.type == "user" else None
-    version.save(
-        update_fields=[
-            "edited_by_user",
-            "payload",
-            "payload_hash",
-            "kind",
-            "path",
-            "path_reason",
-            "reason",
-            "master_change",
-            "parent",
-            "updated_at",
-        ]
-    )
+    version.save(update_fields=[*EDITED_FIELDS, "updated_at"])
     audit_event_append(
         tenant=version.tenant,
         actor=actor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from approvals.models import Ticket
 from approvals.services import TicketRequest, ticket_open_within
 from approvals.types import TicketType
 from audit.actions import AuditAction
@@ -21,7 +22,7 @@ from plans.models import (
     Track,
     can_transition,
 )
-from plans.selectors import version_approval_needs
+from plans.selectors import ApprovalNeeds, version_approval_needs
 from plans.services._common import actor_text, lock_version, policy_of
 from plans.summary import plan_revise_summary, ticket_diff_preview
 from tenants.models import Role
@@ -61,6 +62,33 @@ def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
         )
     diff = plan_diff(version.parent.payload if version.parent_id else None, version.payload)
     needs = version_approval_needs(version=version, policy=policy_of(version.tenant), diff=diff)
+    _refuse_breaking_the_envelope(version, needs)
+    preview = ticket_preview(version, diff=diff, master=needs.envelope.master)
+    tickets = _open_tickets(version, track, needs, preview, actor)
+    version.status = PlanStatus.PENDING_APPROVAL
+    version.submitted_at = timezone.now()
+    version.submitted_by = actor_text(actor)
+    version.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
+    audit_event_append(
+        tenant=version.tenant,
+        actor=actor,
+        action=AuditAction.PLAN_VERSION_SUBMITTED,
+        resource=version,
+        plan_version=version.number,
+        payload=version.payload,
+        data={
+            "tickets": [t.public_id for t in tickets],
+            "required_roles": list(needs.required_roles),
+            "client_reasons": list(needs.client_reasons),
+            "compliance_reasons": list(needs.compliance_reasons),
+        },
+    )
+    return version
+
+
+def _refuse_breaking_the_envelope(version: PlanVersion, needs: ApprovalNeeds) -> None:
+    """A version past the master envelope goes for approval only with a proposed new envelope
+    that holds it."""
     if needs.envelope.breaks and not version.master_change:
         raise PlanError(
             "This version breaks the master envelope ("
@@ -76,7 +104,13 @@ def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
             + ".",
             code="breaks_master_envelope",
         )
-    preview = ticket_preview(version, diff=diff, master=needs.envelope.master)
+
+
+def _open_tickets(
+    version: PlanVersion, track: Track, needs: ApprovalNeeds, preview: dict, actor: Actor
+) -> list[Ticket]:
+    """A1 or A5 with the roles plans/approvers.py requires, and an A7 when compliance must
+    review it."""
     label = f"v{version.number} for {track.key}"
     summary_text = " ".join(preview["summary"])
     tickets = [
@@ -120,22 +154,4 @@ def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
                 )
             )
         )
-    version.status = PlanStatus.PENDING_APPROVAL
-    version.submitted_at = timezone.now()
-    version.submitted_by = actor_text(actor)
-    version.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
-    audit_event_append(
-        tenant=version.tenant,
-        actor=actor,
-        action=AuditAction.PLAN_VERSION_SUBMITTED,
-        resource=version,
-        plan_version=version.number,
-        payload=version.payload,
-        data={
-            "tickets": [t.public_id for t in tickets],
-            "required_roles": list(needs.required_roles),
-            "client_reasons": list(needs.client_reasons),
-            "compliance_reasons": list(needs.compliance_reasons),
-        },
-    )
-    return version
+    return tickets

@@ -132,19 +132,7 @@ def plan_version_approve_within(*, version: PlanVersion, actor: Actor) -> PlanVe
     parent = version.parent
     if parent is not None:
         # Supersede first: at most one approved version per track (partial unique index).
-        parent = PlanVersion.objects.get(pk=parent.pk)  # locked by subject_closure_lock
-        parent.status = PlanStatus.SUPERSEDED
-        parent.superseded_at = now
-        parent.superseded_by = actor_text(actor)
-        parent.save(update_fields=["status", "superseded_at", "superseded_by", "updated_at"])
-        audit_event_append(
-            tenant=version.tenant,
-            actor=actor,
-            action=AuditAction.PLAN_VERSION_SUPERSEDED,
-            resource=parent,
-            plan_version=parent.number,
-            data={"by_version": version.number, "track": track.key},
-        )
+        parent = _supersede(parent, by=version, track=track, actor=actor, now=now)
     version.remaining_delta = remaining_delta_for(version)
     version.status = PlanStatus.APPROVED
     version.approved_at = now
@@ -169,6 +157,25 @@ def plan_version_approve_within(*, version: PlanVersion, actor: Actor) -> PlanVe
         },
     )
     return version
+
+
+def _supersede(
+    parent: PlanVersion, *, by: PlanVersion, track: Track, actor: Actor, now
+) -> PlanVersion:
+    parent = PlanVersion.objects.get(pk=parent.pk)  # locked by subject_closure_lock
+    parent.status = PlanStatus.SUPERSEDED
+    parent.superseded_at = now
+    parent.superseded_by = actor_text(actor)
+    parent.save(update_fields=["status", "superseded_at", "superseded_by", "updated_at"])
+    audit_event_append(
+        tenant=by.tenant,
+        actor=actor,
+        action=AuditAction.PLAN_VERSION_SUPERSEDED,
+        resource=parent,
+        plan_version=parent.number,
+        data={"by_version": by.number, "track": track.key},
+    )
+    return parent
 
 
 def _end_pending(
