@@ -268,11 +268,6 @@ def change_sets_of_run(tenant, run_id: str) -> list[dict]:
     ]
 
 
-def track_currency(track) -> str:
-    version = track.current_version
-    return version.payload.get("currency", "") if version else ""
-
-
 # --- Drift ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ChannelDrift:
@@ -374,7 +369,7 @@ def track_drift(*, track: Track, now: datetime, channels: list[str] | None = Non
         window_days=policy.drift_window_days,
         channels=rows,
         chart=chart,
-        currency=track_currency(track),
+        currency=track.currency,
         time_zone=track.tenant.time_zone,
         change_set_ids=ids,
     )

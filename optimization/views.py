@@ -71,7 +71,7 @@ def log(request: HttpRequest, track: str) -> HttpResponse:
         "page": page,
         "rows": q.log_rows(page.object_list),
         "query": query.urlencode(),
-        "currency": q.track_currency(track_row),
+        "currency": track_row.currency,
     }
     if request.htmx and request.htmx.target == "log-rows":
         return render(request, "optimization/log.html#rows", context)

@@ -133,7 +133,7 @@ def _version_page(
             "track": version.track,
             "is_current": version.track.current_version_id == version.pk,
             "diff_empty": diff_is_empty(detail["diff"]),
-            "currency": version.payload.get("currency", ""),
+            "currency": version.currency,
             "audit_title": f"Audit trail of v{version.number}",
             "can_plan": can_plan,
             "version_entries": version_entries(version),
@@ -448,7 +448,7 @@ def compare(request: HttpRequest) -> HttpResponse:
             diff=found["diff"],
             diff_empty=diff_is_empty(found["diff"]),
             summary=found["summary"],
-            currency=found["right"].payload.get("currency", ""),
+            currency=found["right"].currency,
         )
     return render(request, "plans/compare.html", context, status=400 if errors else 200)
 

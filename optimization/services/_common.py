@@ -137,11 +137,6 @@ def moved_items(items: list[Item], locked: dict[int, ExecutionManifestEntry], cu
     return moved
 
 
-def track_currency(track: Track) -> str:
-    version = track.current_version
-    return version.payload.get("currency", "") if version else ""
-
-
 def guardrails_check(
     *,
     track: Track,

@@ -49,7 +49,6 @@ from optimization.services._common import (
     guardrails_check,
     items_apply,
     moved_items,
-    track_currency,
 )
 from plans.schema import money_text
 from tenants.models import TenantPolicy
@@ -67,7 +66,7 @@ def change_set_apply_within(*, change_set: ChangeSet, actor: Actor) -> ChangeSet
     if not change_set.is_pending:
         return change_set
     now = timezone.now()
-    currency = track_currency(change_set.track)
+    currency = change_set.track.currency
     items = [
         Item(i.position, i.entity_id, i.field, i.before, i.after, locked.get(i.manifest_entry_id))
         for i in change_set.items.all()
@@ -158,7 +157,7 @@ def change_set_approve_with_edit_within(
     change_set, locked = change_set_lock(change_set)
     a3 = _waiting_a3(change_set)
     items = {item.position: item for item in change_set.items.all()}
-    currency = track_currency(change_set.track)
+    currency = change_set.track.currency
     smaller = _smaller_moves(items, approved, currency)
     check = guardrails_check(
         track=change_set.track,

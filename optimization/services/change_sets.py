@@ -55,7 +55,6 @@ from optimization.services._common import (
     guardrails_check,
     items_apply,
     moved_items,
-    track_currency,
 )
 from plans.models import Track
 from tenants.models import Tenant, TenantPolicy
@@ -325,7 +324,7 @@ def change_set_submit_within(
     track, items = _clean_request(tenant, request)
     _refuse_on_hold_or_taken(tenant, request, track)
     policy = TenantPolicy.objects.get(tenant=tenant)
-    currency = track_currency(track)
+    currency = track.currency
     locked = _lock_entries(track, items)
     verdict = _verdict(track, items, locked, policy, currency)
     change_set = _record(tenant, request, track, items, verdict, actor=actor, reason=reason)

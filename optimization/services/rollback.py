@@ -26,7 +26,6 @@ from optimization.services._common import (
     change_set_log_append,
     guardrails_check,
     live_value,
-    track_currency,
     value_text,
 )
 from optimization.services.change_sets import ChangeSetRequest, change_set_submit_within
@@ -84,7 +83,7 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
     )
     if not refusal and any(item.moved for item in items):
         moved = [i for i in items if i.moved]
-        currency = track_currency(change_set.track)
+        currency = change_set.track.currency
         refusal = "The live state moved since it was applied: " + "; ".join(
             f"{i.entity_id} {i.field.replace('_', ' ')} is now "
             f"{value_text(i.field, i.live, currency)}, "
@@ -104,7 +103,7 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
             ],
             entries=channel_entries,
             policy=policy,
-            currency=track_currency(track),
+            currency=track.currency,
             first_launch_requires_human=False,
         )
     return RollbackPreview(change_set, items, verdict, refusal)

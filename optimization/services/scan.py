@@ -79,10 +79,6 @@ def _open(result: ScanResult, signal: str, open_one: Callable[[], bool]) -> None
         count.failed += 1
 
 
-def _currency(track) -> str:
-    return track.current_version.payload.get("currency", "")
-
-
 def _today(track, now: datetime):
     return triggers.tenant_today(track, now)
 
@@ -99,7 +95,7 @@ def _drift(drift: triggers.Drift, now: datetime) -> bool:
         return False
     live = live_daily_budgets(track.manifest.filter(channel=drift.channel))
     daily = {drift.channel: live.get(drift.channel, drift.planned + drift.net)}
-    currency = _currency(track)
+    currency = track.currency
     reason = (
         f"{drift.channel.title()} drifted {percent(drift.pct, 2)} from the approved plan of "
         f"v{track.current_version.number} ({money(drift.planned, currency)} a day planned, "
@@ -244,7 +240,7 @@ def _structural(track, blocked) -> bool:
 
 
 def _seasonal(change, track, now: datetime) -> bool:
-    currency = _currency(track)
+    currency = track.currency
     reason = (
         f"Seasonality calendar: {change.channel} flight {change.starts_on}–{change.ends_on} at "
         f"{money(change.budget, currency)} starts in "
