@@ -45,7 +45,7 @@ from optimization.models import (
     PerformanceRow,
     SeasonalChange,
 )
-from optimization.selectors import planned_daily_budgets, tenant_today
+from optimization.selectors import planned_daily_budgets
 from optimization.services import (
     ChangeSetRequest,
     change_set_approve_with_edit_within,
@@ -349,7 +349,7 @@ def _performance_rows(tenant: Tenant, track: Track) -> list[dict]:
     the next morning still sees 21 full days): a CPA of €39–48 against v3's target of €36 every
     day. Google Ads' own attribution gives search four conversions more a day, which would put
     some days under the target: the scan must read GA4 where it reports the day."""
-    today = tenant_today(tenant)
+    today = tenant.today()
     rows = []
     for back in range(KPI_DAYS, -1, -1):
         day = today - timedelta(days=back)
@@ -389,7 +389,7 @@ SEASONAL_NOTE = "Gift rush: search flight raised for ten days"
 def _seed_calendar(tenant: Tenant, track: Track) -> None:
     if SeasonalChange.objects.filter(track=track, note=SEASONAL_NOTE).exists():
         return
-    starts_on = tenant_today(tenant) + timedelta(days=10)
+    starts_on = tenant.today() + timedelta(days=10)
     seasonal_change_set_within(
         track=track,
         channel="search",
@@ -411,7 +411,7 @@ def _seed_history(log: Callable[[str], None]) -> None:
         log("acme always_on: no approved plan, no optimization history")
         return
     tenant = track.tenant
-    today = tenant_today(tenant)
+    today = tenant.today()
     planned = planned_daily_budgets(track=track, on=today)
     if not (planned.get("search") and planned.get("social")):
         # The story's guardrail checks are figured against the flights running today.

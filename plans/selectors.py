@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
-from django.utils import timezone
 
 from approvals.models import Ticket
 from config.sql import ComparedRanges
@@ -56,7 +54,7 @@ def _total(version: PlanVersion | None) -> Decimal:
 
 def master_plan_current(*, tenant: Tenant, on=None) -> MasterPlan | None:
     """The envelope whose period covers `on` (today in the tenant's zone), else the latest."""
-    on = on or timezone.localdate(timezone=ZoneInfo(tenant.time_zone))
+    on = on or tenant.today()
     masters = MasterPlan.objects.filter(tenant=tenant)
     return (
         masters.filter(period_start__lte=on, period_end__gte=on).first()
@@ -151,10 +149,6 @@ def version_tickets(*, version: PlanVersion) -> QuerySet[Ticket]:
     ).order_by("created_at")
 
 
-def tenant_zone(tenant: Tenant) -> ZoneInfo:
-    return ZoneInfo(tenant.time_zone)
-
-
 def track_classify(
     *,
     track: Track | None,
@@ -233,7 +227,7 @@ def version_approval_needs(
 def remaining_delta_for(version: PlanVersion, *, on=None) -> dict:
     """What the live manifest of the version's track does not yet match (docs/rules.md: Execution
     aligns it after approval)."""
-    on = on or timezone.localdate(timezone=tenant_zone(version.tenant))
+    on = on or version.tenant.today()
     return manifest_diff(
         previous=version.parent.payload if version.parent_id else None,
         proposed=version.payload,

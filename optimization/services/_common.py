@@ -33,7 +33,6 @@ from optimization.selectors import (
     drift_window_start,
     live_daily_budgets,
     planned_daily_budgets,
-    tenant_today,
 )
 from optimization.services.manifest import ENTITY_STATUSES
 from plans.models import Track
@@ -153,7 +152,7 @@ def guardrails_check(
     return guardrails.evaluate(
         items=items,
         live_daily_budget=live_daily_budgets(entries),
-        planned_daily_budget=planned_daily_budgets(track=track, on=tenant_today(track.tenant)),
+        planned_daily_budget=planned_daily_budgets(track=track, on=track.tenant.today()),
         drift_before=applied_budget_drift(
             track=track,
             since=drift_window_start(track=track, policy=policy, now=timezone.now()),

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -69,7 +67,7 @@ def seasonal_change_set_within(
             "replan, not a seasonal flight change.",
             fields={"channel": ["not a channel of the approved plan"]},
         )
-    if starts_on < timezone.localdate(timezone=ZoneInfo(track.tenant.time_zone)):
+    if starts_on < track.tenant.today():
         raise SeasonalChangeError(
             "The flight change starts in the past; the calendar is for changes to come.",
             fields={"starts_on": ["in the past"]},
