@@ -20,7 +20,7 @@ def person_text(value: str, name: str, max_length: int = REASON_MAX) -> str:
 
 
 def person_of(actor: Actor):
-    if actor.type != "user" or actor.user is None:
+    if not actor.is_person or actor.user is None:
         raise TicketNotAllowed("Only a person can decide on a ticket.")
     return actor.user
 

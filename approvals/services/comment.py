@@ -28,7 +28,7 @@ def ticket_comment_add_within(*, ticket: Ticket, actor: Actor, body: str) -> Tic
     if not body:
         raise TicketError("A comment can't be empty.")
     user = None
-    if actor.type == "user":
+    if actor.is_person:
         user = actor.user
         role = role_in_tenant(user, ticket.tenant_id, None)
         if role == Role.CLIENT and not ticket.client_visible:

@@ -39,7 +39,7 @@ def ticket_resolve(
     TicketWaitingRole.objects.filter(ticket=ticket).delete()  # a closed ticket waits for nobody
     ticket.status = outcome
     ticket.resolved_at = timezone.now()
-    ticket.resolved_by = actor.user if actor.type == "user" else None
+    ticket.resolved_by = actor.user if actor.is_person else None
     ticket.resolved_by_label = str(actor)[:150]
     ticket.resolution_note = note
     ticket.cancelled_by = cancelled_by

@@ -199,7 +199,7 @@ def plan_version_create_draft_within(
         reason=reason,
         master_change=master_change,
         created_by=actor_text(actor),
-        drafted_by_user=actor.user if actor.type == "user" else None,
+        drafted_by_user=actor.user if actor.is_person else None,
     )
     _audit_drafted(version, actor)
     return version
@@ -283,7 +283,7 @@ def plan_version_edit(
     version.path, version.path_reason = verdict.path.value, verdict.reason
     version.reason, version.master_change = new_reason, cleaned_master
     version.parent = track.current_version
-    version.edited_by_user = actor.user if actor.type == "user" else None
+    version.edited_by_user = actor.user if actor.is_person else None
     version.save(update_fields=[*EDITED_FIELDS, "updated_at"])
     audit_event_append(
         tenant=version.tenant,
@@ -366,7 +366,7 @@ def plan_version_propose_envelope(
     if cleaned == version.master_change:
         return version
     version.master_change = cleaned
-    version.edited_by_user = actor.user if actor.type == "user" else None
+    version.edited_by_user = actor.user if actor.is_person else None
     version.save(update_fields=["master_change", "edited_by_user", "updated_at"])
     audit_event_append(
         tenant=version.tenant,
