@@ -25,9 +25,8 @@ from agents.filters import RunFilter
 from agents.forms import CLEAR_A8, CLEAR_A9, END_RUN, RunActionForm
 from agents.selectors import run_block_reason, run_ceilings
 from agents.services import run_cost_guard_clear
-from approvals.models import Verdict
 from approvals.services import ticket_decide
-from approvals.types import TicketType
+from approvals.types import TicketType, Verdict
 from audit.actors import Actor
 from config.errors import DomainError
 from config.formatting import money

@@ -27,10 +27,10 @@ from django.db.models import (
     Window,
 )
 
-from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.presentation import subject_label
 from approvals.rules import allowed_verdicts
-from approvals.types import RED_FLAG_TYPES, open_slots, slot_label
+from approvals.types import RED_FLAG_TYPES, Verdict, open_slots, slot_label
 from config.query import page_number
 from tenants.access import memberships_of, scope_to_user
 from tenants.models import INTERNAL_ROLES, Membership

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from approvals.types import RED_FLAG_TYPES, TICKET_TYPES, TYPE_CHOICES, TicketType
+from approvals.types import RED_FLAG_TYPES, TICKET_TYPES, TYPE_CHOICES, TicketType, Verdict
 
 
 class TicketStatus(models.TextChoices):
@@ -26,12 +26,6 @@ class SlaKind(models.TextChoices):
     APPROVAL = "approval", "Approval"
     REVISE_DRAFT = "revise_draft", "Revise draft"
     REPLAN_DRAFT = "replan_draft", "Replan draft"
-
-
-class Verdict(models.TextChoices):
-    APPROVE = "approve", "Approve"
-    REJECT = "reject", "Reject"
-    REQUEST_CHANGES = "request_changes", "Request changes"
 
 
 # What one verdict does to the ticket when it ends it.

@@ -6,10 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from approvals.types import TICKET_TYPES, roles_that_may_approve, slot_for_role, slot_label
-
-CLIENT = "client"
-VERDICTS = ("approve", "reject", "request_changes")
+from approvals.types import (
+    TICKET_TYPES,
+    Verdict,
+    roles_that_may_approve,
+    slot_for_role,
+    slot_label,
+)
+from tenants.models import Role
 
 
 @dataclass(frozen=True)
@@ -37,13 +41,13 @@ def decision_refusal(
     """
     required = list(required_roles)
     ticket_type = TICKET_TYPES[type_id]
-    if verdict not in VERDICTS:
+    if verdict not in Verdict.values:
         return Refusal(
             "invalid", f"Unknown verdict {verdict!r}; use approve, reject or request_changes."
         )
-    if role == CLIENT and not client_visible:
+    if role == Role.CLIENT and not client_visible:
         return Refusal("not_allowed", "Clients may only act on tickets shown to them.")
-    if ticket_type.red_flag and verdict == "request_changes":
+    if ticket_type.red_flag and verdict == Verdict.REQUEST_CHANGES:
         # A red flag is cleared (the run goes on) or rejected (the run ends): there is no draft
         # to send back.
         return Refusal(
@@ -54,7 +58,7 @@ def decision_refusal(
         or "nobody"
     )
     fills_a_slot = role in roles_that_may_approve(required, client_visible=client_visible)
-    if verdict == "approve":
+    if verdict == Verdict.APPROVE:
         slot = slot_for_role(required, role, approved_slots, client_visible=client_visible)
         if slot is not None and own_work:
             return Refusal(
@@ -89,8 +93,8 @@ def allowed_verdicts(
     decision_refusal lets through, less a second approval by someone who already approved."""
     return [
         verdict
-        for verdict in VERDICTS
-        if not (verdict == "approve" and approved_by_user)
+        for verdict in Verdict.values
+        if not (verdict == Verdict.APPROVE and approved_by_user)
         and decision_refusal(
             type_id=type_id,
             required_roles=required_roles,

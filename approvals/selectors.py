@@ -13,7 +13,7 @@ from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import Trunc
 
 from approvals.explain import Withdrawn
-from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.presentation import ticket_client_kind
 from approvals.rules import allowed_verdicts
 from approvals.subjects import subject_exists, subject_for
@@ -21,6 +21,7 @@ from approvals.types import (
     TICKET_TYPES,
     SubjectKind,
     TicketType,
+    Verdict,
     client_must_approve_budget,
     open_slots,
     slot_label,

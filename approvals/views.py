@@ -33,7 +33,7 @@ from approvals.inbox import (
     waiting_for,
     waiting_slots,
 )
-from approvals.models import Ticket, TicketStatus, Verdict
+from approvals.models import Ticket, TicketStatus
 from approvals.presentation import dashboard_panels, subject_outcome, subject_panel
 from approvals.selectors import (
     ticket_allowed_verdicts,
@@ -42,7 +42,7 @@ from approvals.selectors import (
     ticket_withdrew,
 )
 from approvals.services import ticket_comment_add, ticket_decide
-from approvals.types import roles_that_may_approve
+from approvals.types import Verdict, roles_that_may_approve
 from audit.actors import Actor
 from config.errors import DomainError
 from tenants.access import memberships_of

@@ -14,9 +14,10 @@ from django.views.decorators.http import require_POST
 
 from approvals.forms import PortalDecisionForm
 from approvals.inbox import verdicts_for_role
-from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.presentation import client_kind, subject_client_words
 from approvals.services import ticket_decide
+from approvals.types import Verdict
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.checkpoints import checkpoints_of, inclusion_proof, verifier_keys

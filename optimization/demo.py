@@ -36,6 +36,7 @@ from django.db import transaction
 
 from approvals.selectors import subject_blocking_tickets
 from approvals.services import ticket_decide_within
+from approvals.types import Verdict
 from audit.actors import Actor
 from config.errors import DomainError
 from optimization.models import (
@@ -223,7 +224,7 @@ class _History:
                 ticket_decide_within(
                     ticket=ticket,
                     actor=person,
-                    verdict="approve",
+                    verdict=Verdict.APPROVE,
                     comment=comment if person is self.operator else "Fine for the winter push.",
                 )
         change_set.refresh_from_db()

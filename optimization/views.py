@@ -15,9 +15,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from approvals.models import Ticket, Verdict
+from approvals.models import Ticket
 from approvals.services import ticket_decide
-from approvals.types import roles_that_may_approve
+from approvals.types import Verdict, roles_that_may_approve
 from audit.actors import Actor
 from config.errors import DomainError, page_error
 from config.query import filters_refused, page_number

@@ -18,7 +18,7 @@ from agents.services.runs import (
 from approvals.models import Ticket, TicketStatus
 from approvals.selectors import subject_blocking_tickets
 from approvals.services import subject_tickets_lock, ticket_cancel_within, ticket_decide_within
-from approvals.types import TicketType
+from approvals.types import TicketType, Verdict
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
@@ -171,7 +171,10 @@ def run_cost_guard_clear(
             data={"before": str(before), "after": str(estimate), "reason": reason},
         )
     ticket_decide_within(
-        ticket=Ticket.objects.get(pk=ticket.pk), actor=actor, verdict="approve", comment=reason
+        ticket=Ticket.objects.get(pk=ticket.pk),
+        actor=actor,
+        verdict=Verdict.APPROVE,
+        comment=reason,
     )
     run.refresh_from_db()
     return run

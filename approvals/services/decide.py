@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from approvals.models import VERDICT_OUTCOME, Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.models import VERDICT_OUTCOME, Ticket, TicketDecision, TicketStatus
 from approvals.rules import decision_refusal
 from approvals.selectors import ticket_approved_slots, ticket_own_work
 from approvals.services._common import already_resolved, person_of, person_text, role_in_tenant
@@ -13,7 +13,7 @@ from approvals.services.errors import TicketConflict, TicketError, TicketNotAllo
 from approvals.services.locks import ticket_lock
 from approvals.services.resolve import ticket_resolve
 from approvals.services.waiting import waiting_roles_after_approval
-from approvals.types import open_slots, slot_for_role
+from approvals.types import Verdict, open_slots, slot_for_role
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.services._common import already_resolved, person_of, person_text
 from approvals.services.errors import TicketConflict, TicketError, TicketNotAllowed
 from approvals.services.locks import ticket_lock
 from approvals.services.open import TicketRequest, ticket_open_within
 from approvals.services.resolve import ticket_resolve
-from approvals.types import Opener, SubjectKind, TicketType
+from approvals.types import Opener, SubjectKind, TicketType, Verdict
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append

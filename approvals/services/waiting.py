@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from approvals.models import Ticket, TicketDecision, TicketStatus, TicketWaitingRole, Verdict
-from approvals.types import open_slots, roles_that_may_approve
+from approvals.models import Ticket, TicketDecision, TicketStatus, TicketWaitingRole
+from approvals.types import Verdict, open_slots, roles_that_may_approve
 
 
 def waiting_rows(ticket: Ticket, *, approved_slots: set[str]) -> list[TicketWaitingRole]:

@@ -18,7 +18,7 @@ from approvals.services import (
     ticket_comment_add_within,
     ticket_decide_within,
 )
-from approvals.types import TicketType
+from approvals.types import TicketType, Verdict
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
@@ -188,7 +188,7 @@ def change_set_approve_with_edit_within(
     )
     _record_edit(change_set, actor, message, smaller=smaller, check=check)
     ticket_decide_within(
-        ticket=a3, actor=actor, verdict="approve", comment=(comment or message)[:REASON_MAX]
+        ticket=a3, actor=actor, verdict=Verdict.APPROVE, comment=(comment or message)[:REASON_MAX]
     )
     change_set.refresh_from_db()
     return change_set
