@@ -16,7 +16,7 @@ from django.utils import timezone
 from approvals.models import SlaKind, Ticket, TicketStatus, TicketWaitingRole
 from approvals.services.errors import TicketInvalid, invalid
 from approvals.services.waiting import waiting_rows
-from approvals.sla import business_due_at, days_for_kind
+from approvals.sla import days_for_kind, tenant_due_at
 from approvals.subjects import subject_exists
 from approvals.types import (
     SUBJECT_RULES,
@@ -53,14 +53,7 @@ def ticket_sla_due_at(*, tenant: Tenant, sla_kind: str, opened_at: datetime) -> 
         revise_days=policy.sla_revise_draft_days,
         replan_days=policy.sla_replan_draft_days,
     )
-    return business_due_at(
-        opened_at=opened_at,
-        business_days=days,
-        country=tenant.country,
-        time_zone=tenant.time_zone,
-        start_hour=policy.working_hours_start,
-        end_hour=policy.working_hours_end,
-    )
+    return tenant_due_at(opened_at=opened_at, business_days=days, tenant=tenant, policy=policy)
 
 
 def _refuse_unstorable(*, max_bytes: dict[str, int] | None = None, **values) -> None:

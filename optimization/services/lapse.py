@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from approvals.models import Ticket, TicketStatus
 from approvals.services import subject_tickets_lock, ticket_cancel_within
-from approvals.sla import business_due_at
+from approvals.sla import tenant_due_at
 from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -37,14 +37,12 @@ class LapseResult:
 
 
 def lapses_at(ticket: Ticket, policy: TenantPolicy) -> datetime:
-    tenant = ticket.tenant
-    return business_due_at(
+    """`a3_lapse_days` business days after the ticket's SLA ran out."""
+    return tenant_due_at(
         opened_at=ticket.sla_due_at,
         business_days=policy.a3_lapse_days,
-        country=tenant.country,
-        time_zone=tenant.time_zone,
-        start_hour=policy.working_hours_start,
-        end_hour=policy.working_hours_end,
+        tenant=ticket.tenant,
+        policy=policy,
     )
 
 
