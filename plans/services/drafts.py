@@ -26,12 +26,17 @@ from plans.models import (
     PlanVersion,
     PlanVersionCounter,
     Track,
-    can_transition,
     validate_track_key,
 )
 from plans.schema import money_text
 from plans.selectors import master_plan_for, track_classify
-from plans.services._common import actor_text, lock_version, policy_of, validated
+from plans.services._common import (
+    actor_text,
+    lock_version,
+    policy_of,
+    transition_needed,
+    validated,
+)
 from plans.services.transitions import plan_version_approve_within, track_closure_lock
 from tenants.models import Tenant
 
@@ -303,18 +308,11 @@ def plan_version_discard(*, version: PlanVersion, actor: Actor, note: str = "") 
     number stays used (numbers are never reused). A version pending approval is withdrawn first,
     so no open ticket is ever left about a discarded version. Discarding twice is a no-op."""
     version = lock_version(version)
-    if version.status == PlanStatus.DISCARDED:
+    hint = (
+        ": withdraw it from approval first" if version.status == PlanStatus.PENDING_APPROVAL else ""
+    )
+    if not transition_needed(version, PlanStatus.DISCARDED, only=f"a draft can be discarded{hint}"):
         return version
-    if not can_transition(version.status, PlanStatus.DISCARDED):
-        hint = (
-            ": withdraw it from approval first"
-            if version.status == PlanStatus.PENDING_APPROVAL
-            else ""
-        )
-        raise PlanStateError(
-            f"v{version.number} is {version.get_status_display().lower()}; only a draft can be "
-            f"discarded{hint}."
-        )
     note = clean_text(note, name="reason", max_length=REASON_MAX)
     version.status = PlanStatus.DISCARDED
     version.discarded_at, version.discarded_by = timezone.now(), actor_text(actor)

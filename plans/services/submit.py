@@ -20,10 +20,9 @@ from plans.models import (
     PlanStatus,
     PlanVersion,
     Track,
-    can_transition,
 )
 from plans.selectors import ApprovalNeeds, version_approval_needs
-from plans.services._common import actor_text, lock_version, policy_of
+from plans.services._common import actor_text, lock_version, policy_of, transition_needed
 from plans.summary import plan_revise_summary, ticket_diff_preview
 from tenants.models import Role
 
@@ -45,13 +44,8 @@ def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
     """Send a draft for approval: opens A1 (first plan) or A5 (revise/replan) and, when needed,
     A7 compliance. Submitting a version already pending is a no-op."""
     version = lock_version(version)
-    if version.status == PlanStatus.PENDING_APPROVAL:
+    if not transition_needed(version, PlanStatus.PENDING_APPROVAL, only="a draft can be submitted"):
         return version
-    if not can_transition(version.status, PlanStatus.PENDING_APPROVAL):
-        raise PlanStateError(
-            f"v{version.number} is {version.get_status_display().lower()}; only a draft can be "
-            "submitted."
-        )
     track = Track.objects.get(pk=version.track_id)  # read only: approval locks it
     if version.parent_id != track.current_version_id:
         raise PlanStateError(

@@ -25,11 +25,10 @@ from plans.models import (
     PlanStatus,
     PlanVersion,
     Track,
-    can_transition,
 )
 from plans.schema import money_text
 from plans.selectors import master_plan_for, remaining_delta_for
-from plans.services._common import actor_text, lock_version
+from plans.services._common import actor_text, lock_version, transition_needed
 from tenants.models import Tenant
 
 
@@ -106,13 +105,9 @@ def plan_version_approve_within(*, version: PlanVersion, actor: Actor) -> PlanVe
     ticket's decision, or of an import: supersede the track's current version, make this one
     current and record the remaining delta, all or nothing."""
     version = subject_closure_lock(version)
-    if version.status == PlanStatus.APPROVED:
+    only = "a version pending approval can be approved"
+    if not transition_needed(version, PlanStatus.APPROVED, only=only):
         return version
-    if not can_transition(version.status, PlanStatus.APPROVED):
-        raise PlanStateError(
-            f"v{version.number} is {version.get_status_display().lower()}; only a version "
-            "pending approval can be approved."
-        )
     open_tickets = list(
         subject_blocking_tickets(
             tenant=version.tenant, subject_type=SUBJECT_TYPE, subject_id=str(version.number)
@@ -187,14 +182,11 @@ def _end_pending(
     locks the ticket first too, so the two queue instead of deadlocking."""
     _version_tickets_lock(version)
     version = lock_version(version)
-    if version.status == target:
+    only = "a version pending approval can be " + (
+        "rejected" if target == PlanStatus.REJECTED else "returned to draft"
+    )
+    if not transition_needed(version, target, only=only):
         return version
-    if version.status != PlanStatus.PENDING_APPROVAL or not can_transition(version.status, target):
-        raise PlanStateError(
-            f"v{version.number} is {version.get_status_display().lower()}; only a version "
-            "pending approval can be "
-            + ("rejected." if target == PlanStatus.REJECTED else "returned to draft.")
-        )
     version.status = target
     fields = ["status", "updated_at"]
     if target == PlanStatus.REJECTED:
