@@ -146,20 +146,25 @@ def ticket_own_work(ticket: Ticket, user) -> str:
     return ""
 
 
-def ticket_allowed_verdicts(*, ticket: Ticket, user) -> list[str]:
-    """The verdicts `user` may give now (for showing buttons); ticket_decide enforces the same."""
+def ticket_allowed_verdicts(*, ticket: Ticket, user, role: str | None = None) -> list[str]:
+    """The verdicts `user` may give now (for showing buttons), four eyes included; ticket_decide
+    enforces the same rules (approvals/rules.py). A list page passes the `role` it knows and
+    prefetches `decisions`, so neither costs a query per ticket."""
     if not ticket.is_open or not user.is_authenticated:
         return []
-    membership = Membership.objects.filter(user=user, tenant_id=ticket.tenant_id).first()
-    if membership is None:
-        return []
+    if role is None:
+        membership = Membership.objects.filter(user=user, tenant_id=ticket.tenant_id).first()
+        if membership is None:
+            return []
+        role = membership.role
+    approvals = [d for d in ticket.decisions.all() if d.verdict == Verdict.APPROVE]
     return allowed_verdicts(
         type_id=ticket.type,
         required_roles=ticket.required_roles,
         client_visible=ticket.client_visible,
-        role=membership.role,
-        approved_slots=ticket_approved_slots(ticket),
-        approved_by_user=ticket.decisions.filter(user=user, verdict=Verdict.APPROVE).exists(),
+        role=role,
+        approved_slots={d.slot for d in approvals},
+        approved_by_user=any(d.user_id == user.pk for d in approvals),
         own_work=ticket_own_work(ticket, user),
     )
 
