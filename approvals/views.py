@@ -45,6 +45,7 @@ from approvals.services import ticket_comment_add, ticket_decide
 from approvals.types import Verdict, roles_that_may_approve
 from audit.actors import Actor
 from config.errors import DomainError
+from config.query import query_without
 from tenants.access import memberships_of
 from tenants.models import INTERNAL_ROLES, Membership, Role, Tenant
 
@@ -89,8 +90,8 @@ def dashboard(request):
         "nav": "dashboard",
         "filterset": filterset,
         "page": page,
-        "query_without_page": _query_without(request, "page"),
-        "query_without_queue": _query_without(request, "queue", "page"),
+        "query_without_page": query_without(request, "page"),
+        "query_without_queue": query_without(request, "queue", "page"),
         "my_queue": data.get("queue") == QUEUE_MINE,
         "my_queue_count": capped_count(
             waiting_for(tickets, user=request.user, memberships=internal), cap=QUEUE_COUNT_CAP
@@ -105,13 +106,6 @@ def dashboard(request):
     if request.htmx and request.htmx.target == "inbox":
         return render(request, "approvals/dashboard.html#inbox", context)
     return render(request, "approvals/dashboard.html", context)
-
-
-def _query_without(request, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 def _staff_ticket_view(view):

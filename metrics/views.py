@@ -31,13 +31,6 @@ from tenants.roles import INTERNAL_ROLES, Role
 
 
 # --- Ops metrics ----------------------------------------------------------------------------------
-def _query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
-
-
 def _board(request: HttpRequest, *, tenants: list, zone: ZoneInfo):
     form = RangeForm(request.GET or None)
     values = form.values()
