@@ -39,13 +39,13 @@ from agents.models import (
 )
 from agents.services.reservations import (
     PG_LAPSE_SQL,
-    RESERVATION,
     RESERVATION_MINUTES,
-    RUN,
+    RESERVATION_TABLE,
     reservations_lapse,
 )
 from agents.services.runs import (
     RESERVED,
+    RUN_TABLE,
     SUBJECT_TYPE,
     GateAnswer,
     RunError,
@@ -65,30 +65,36 @@ from config.errors import Conflict, NotFound
 from config.transactions import within_transaction
 from tenants.models import TenantPolicy
 
-POLICY = TenantPolicy._meta.db_table
+POLICY_TABLE = TenantPolicy._meta.db_table
+GATE_CALL_TABLE = GateCall._meta.db_table
 
 
 # The updated table is named in full (SQLite takes no alias on it), the policy as p.
-R = RUN
-_NOT_BLOCKED = f"NOT {R}.ended AND {R}.loop_block = '' AND NOT {R}.cost_block"
+_NOT_BLOCKED = (
+    f"NOT {RUN_TABLE}.ended AND {RUN_TABLE}.loop_block = '' AND NOT {RUN_TABLE}.cost_block"
+)
 _WHERE_RUN = (
-    f"WHERE {R}.tenant_id = %(tenant)s AND {R}.run_id = %(run_id)s AND p.tenant_id = {R}.tenant_id"
+    f"WHERE {RUN_TABLE}.tenant_id = %(tenant)s AND {RUN_TABLE}.run_id = %(run_id)s "
+    f"AND p.tenant_id = {RUN_TABLE}.tenant_id"
 )
 _RETURNING = (
-    f"RETURNING {R}.id, {R}.steps, {R}.tool_rounds, {R}.qc_corrections, "
-    f"{R}.orchestrator_retries, {R}.global_steps"
+    f"RETURNING {RUN_TABLE}.id, {RUN_TABLE}.steps, {RUN_TABLE}.tool_rounds, "
+    f"{RUN_TABLE}.qc_corrections, {RUN_TABLE}.orchestrator_retries, {RUN_TABLE}.global_steps"
 )
 
 
 def _counting_sql(kind: str) -> str:
     counter = COUNTER_OF[kind]
     own_limit = (
-        f" AND {R}.{counter} + 1 <= p.{CEILING_OF[counter]}" if counter in CEILING_OF else ""
+        f" AND {RUN_TABLE}.{counter} + 1 <= p.{CEILING_OF[counter]}"
+        if counter in CEILING_OF
+        else ""
     )
     return (
-        f"UPDATE {R} SET {counter} = {R}.{counter} + 1, global_steps = {R}.global_steps + 1, "
-        f"updated_at = %(now)s FROM {POLICY} AS p {_WHERE_RUN} AND {_NOT_BLOCKED}{own_limit} "
-        f"AND {R}.global_steps + 1 <= p.global_steps_per_run_id_max {_RETURNING}"
+        f"UPDATE {RUN_TABLE} SET {counter} = {RUN_TABLE}.{counter} + 1, "
+        f"global_steps = {RUN_TABLE}.global_steps + 1, "
+        f"updated_at = %(now)s FROM {POLICY_TABLE} AS p {_WHERE_RUN} AND {_NOT_BLOCKED}{own_limit} "
+        f"AND {RUN_TABLE}.global_steps + 1 <= p.global_steps_per_run_id_max {_RETURNING}"
     )
 
 
@@ -97,21 +103,20 @@ _COUNTING_SQL = {kind: _counting_sql(kind) for kind in COUNTER_OF}
 
 def _llm_sql(*, reserving: bool) -> str:
     under_the_line = (
-        f" AND {R}.actual_cost_usd + {R}.reserved_usd + %(expected)s "
-        f"< {R}.estimated_cost_usd * p.trip_multiplier"
-        f" AND {R}.reserved_usd + %(expected)s <= %(reserved_most)s"
+        f" AND {RUN_TABLE}.actual_cost_usd + {RUN_TABLE}.reserved_usd + %(expected)s "
+        f"< {RUN_TABLE}.estimated_cost_usd * p.trip_multiplier"
+        f" AND {RUN_TABLE}.reserved_usd + %(expected)s <= %(reserved_most)s"
         if reserving
         else ""
     )
     return (
-        f"UPDATE {R} SET llm_calls = {R}.llm_calls + 1, "
-        f"reserved_usd = {R}.reserved_usd + %(expected)s, updated_at = %(now)s "
-        f"FROM {POLICY} AS p {_WHERE_RUN} AND {_NOT_BLOCKED}{under_the_line} {_RETURNING}"
+        f"UPDATE {RUN_TABLE} SET llm_calls = {RUN_TABLE}.llm_calls + 1, "
+        f"reserved_usd = {RUN_TABLE}.reserved_usd + %(expected)s, updated_at = %(now)s "
+        f"FROM {POLICY_TABLE} AS p {_WHERE_RUN} AND {_NOT_BLOCKED}{under_the_line} {_RETURNING}"
     )
 
 
 _LLM_SQL = {reserving: _llm_sql(reserving=reserving) for reserving in (False, True)}
-GATE = GateCall._meta.db_table
 
 
 def _in_one_statement(update_sql: str, *, reserving: bool) -> str:
@@ -119,15 +124,16 @@ def _in_one_statement(update_sql: str, *, reserving: bool) -> str:
     autocommit — a single round trip and nothing left half done: the run's counters, its log
     and its reservations move together or not at all."""
     reserve = (
-        f", reserved AS (INSERT INTO {RESERVATION} (run_id, public_id, amount_usd, status, "
+        f", reserved AS (INSERT INTO {RESERVATION_TABLE} (run_id, public_id, amount_usd, status, "
         f"created_at, expires_at) SELECT id, %(reservation)s, %(expected)s, 'open', %(now)s, "
         f"%(expires)s FROM counted)"
         if reserving
         else ""
     )
     return (
-        f"WITH counted AS ({update_sql}), logged AS (INSERT INTO {GATE} (run_id, kind, allowed, "
-        f"reason, global_steps, expected_cost_usd, at) SELECT id, %(kind)s, TRUE, '', "
+        f"WITH counted AS ({update_sql}), logged AS (INSERT INTO {GATE_CALL_TABLE} "
+        f"(run_id, kind, allowed, reason, global_steps, expected_cost_usd, at) "
+        f"SELECT id, %(kind)s, TRUE, '', "
         f"global_steps, %(logged_expected)s, %(now)s FROM counted){reserve} SELECT * FROM counted"
     )
 

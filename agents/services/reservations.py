@@ -14,25 +14,26 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from agents.models import AgentRun, Reservation, ReservationStatus
+from agents.services.runs import RUN_TABLE
 from config.errors import NotFound
 from config.transactions import within_transaction
 
 RESERVATION_MINUTES = 15
-RUN = AgentRun._meta.db_table
-RESERVATION = Reservation._meta.db_table
-R = RUN
+RESERVATION_TABLE = Reservation._meta.db_table
 
 
 PG_LAPSE_SQL = (
-    f"WITH lapsed AS (UPDATE {RESERVATION} SET status = 'lapsed', closed_at = %(now)s "
-    f"WHERE run_id = (SELECT id FROM {R} WHERE tenant_id = %(tenant)s AND run_id = %(run_id)s) "
+    f"WITH lapsed AS (UPDATE {RESERVATION_TABLE} SET status = 'lapsed', closed_at = %(now)s "
+    f"WHERE run_id = (SELECT id FROM {RUN_TABLE} "
+    f"WHERE tenant_id = %(tenant)s AND run_id = %(run_id)s) "
     f"AND status = 'open' AND expires_at <= %(now)s RETURNING run_id, amount_usd) "
-    f"UPDATE {R} SET reserved_usd = GREATEST({R}.reserved_usd - "
+    f"UPDATE {RUN_TABLE} SET reserved_usd = GREATEST({RUN_TABLE}.reserved_usd - "
     f"(SELECT SUM(amount_usd) FROM lapsed), 0) WHERE id IN (SELECT run_id FROM lapsed)"
 )
 _LAPSE_SQL = (
-    f"UPDATE {RESERVATION} SET status = 'lapsed', closed_at = %(now)s "
-    f"WHERE run_id = (SELECT id FROM {R} WHERE tenant_id = %(tenant)s AND run_id = %(run_id)s) "
+    f"UPDATE {RESERVATION_TABLE} SET status = 'lapsed', closed_at = %(now)s "
+    f"WHERE run_id = (SELECT id FROM {RUN_TABLE} "
+    f"WHERE tenant_id = %(tenant)s AND run_id = %(run_id)s) "
     f"AND status = 'open' AND expires_at <= %(now)s RETURNING run_id, amount_usd"
 )
 

@@ -20,6 +20,7 @@ from config.money import AmountInvalid, AmountRule, amount_clean
 from config.transactions import within_transaction
 
 SUBJECT_TYPE = "agent_run"
+RUN_TABLE = AgentRun._meta.db_table
 
 
 class RunError(DomainError):
