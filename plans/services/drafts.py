@@ -16,7 +16,7 @@ from audit.chain import sha256_of
 from audit.services import audit_event_append
 from config.text import REASON_MAX, clean_text
 from config.transactions import within_transaction
-from plans.classify import Verdict
+from plans.classify import Classification
 from plans.envelope import clean_master_change, proposed_caps
 from plans.errors import PlanError, PlanStateError
 from plans.models import (
@@ -76,9 +76,9 @@ def plan_version_counter_lock(*, tenant_id: int) -> None:
     list(PlanVersionCounter.objects.select_for_update().filter(tenant_id=tenant_id).values("pk"))
 
 
-def _check_kind(verdict: Verdict, kind: str) -> None:
-    if not verdict.accepts(kind):
-        raise PlanError(verdict.contradiction(kind), code="kind_contradicts_classifier")
+def _check_kind(classification: Classification, kind: str) -> None:
+    if not classification.accepts(kind):
+        raise PlanError(classification.contradiction(kind), code="kind_contradicts_classifier")
 
 
 def _clean_kind(kind: str) -> str:
@@ -181,14 +181,14 @@ def plan_version_create_draft_within(
     # head comes after the track in the lock order. A parent that stops being current meanwhile
     # is caught at submit and at approval (stale_parent).
     track = Track.objects.select_related("current_version").get(pk=track.pk)
-    verdict = track_classify(
+    classification = track_classify(
         track=track,
         track_key=track.key,
         payload=canonical,
         policy=policy_of(tenant),
         drift_pct_by_channel=drift_pct_by_channel,
     )
-    _check_kind(verdict, kind)
+    _check_kind(classification, kind)
     version = PlanVersion.objects.create(
         tenant=tenant,
         track=track,
@@ -198,8 +198,8 @@ def plan_version_create_draft_within(
         parent=track.current_version,
         payload=canonical,
         payload_hash=sha256_of(canonical),
-        path=verdict.path.value,
-        path_reason=verdict.reason,
+        path=classification.path.value,
+        path_reason=classification.reason,
         trigger=trigger,
         reason=reason,
         master_change=master_change,
@@ -266,10 +266,10 @@ def plan_version_edit(
     canonical = validated(payload)
     kind = _clean_kind(kind or version.kind)
     track = Track.objects.select_related("current_version").get(pk=version.track_id)
-    verdict = track_classify(
+    classification = track_classify(
         track=track, track_key=track.key, payload=canonical, policy=policy_of(version.tenant)
     )
-    _check_kind(verdict, kind)
+    _check_kind(classification, kind)
     cleaned_master = (
         clean_master_change(master_change) if master_change is not None else version.master_change
     )
@@ -285,7 +285,7 @@ def plan_version_edit(
     if unchanged:
         return version
     version.payload, version.payload_hash, version.kind = canonical, new_hash, kind
-    version.path, version.path_reason = verdict.path.value, verdict.reason
+    version.path, version.path_reason = classification.path.value, classification.reason
     version.reason, version.master_change = new_reason, cleaned_master
     version.parent = track.current_version
     version.edited_by_user = actor.user if actor.is_person else None
@@ -297,7 +297,7 @@ def plan_version_edit(
         resource=version,
         plan_version=version.number,
         payload=canonical,
-        data={"kind": kind, "path": verdict.path.value, "reason": new_reason},
+        data={"kind": kind, "path": classification.path.value, "reason": new_reason},
     )
     return version
 
