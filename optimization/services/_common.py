@@ -144,7 +144,7 @@ def guardrails_check(
     policy: TenantPolicy,
     currency: str,
     first_launch_requires_human: bool,
-) -> guardrails.Verdict:
+) -> guardrails.GuardrailVerdict:
     """The guardrails (optimization/guardrails.py) on `items`: each channel's move against the
     live daily budgets of `entries`, and its drift against the approved plan of today, counted
     over the policy's window — for a submission, an approval for a smaller move and a

@@ -200,7 +200,7 @@ def _record_edit(
     message: str,
     *,
     smaller: dict[int, str],
-    check: guardrails.Verdict,
+    check: guardrails.GuardrailVerdict,
 ) -> None:
     """The approver's smaller moves in the change set's log and the audit log (what was asked
     stays in its items)."""

@@ -178,9 +178,9 @@ def _lock_entries(track: Track, items: list[Item]) -> dict[int, ExecutionManifes
     }
 
 
-def _verdict(
+def _guardrail_verdict(
     track: Track, items: list[Item], locked, policy: TenantPolicy, currency: str
-) -> guardrails.Verdict:
+) -> guardrails.GuardrailVerdict:
     """What the guardrails say. A structural change is blocked whatever the live state; any
     other is refused as stale when an item's `before` is no longer live."""
     if any(item.field in STRUCTURAL_FIELDS for item in items):
@@ -232,20 +232,22 @@ def _items_json(change_set: ChangeSet) -> list[dict]:
     ]
 
 
-def _preview(change_set: ChangeSet, verdict: guardrails.Verdict, currency: str) -> dict:
+def _preview(
+    change_set: ChangeSet, guardrail_verdict: guardrails.GuardrailVerdict, currency: str
+) -> dict:
     """The ticket's diff preview: sentences, the changes and the guardrail check."""
     sentences = []
-    for check in verdict.channels:
+    for check in guardrail_verdict.channels:
         moved = percent(check.move_pct) if check.move_pct is not None else "from nothing"
         sentences.append(
             f"{check.channel.title()} daily budget {money_change(check.delta, currency)} "
             f"({money(check.live_daily_budget, currency)} → "
             f"{money(check.live_daily_budget + check.delta, currency)}, {moved})."
         )
-    for entity_id in verdict.first_launches:
+    for entity_id in guardrail_verdict.first_launches:
         sentences.append(f"{entity_id} goes live for the first time.")
     return {
-        "summary": sentences or [verdict.reason],
+        "summary": sentences or [guardrail_verdict.reason],
         "changes": [
             {
                 "field": f"{item['entity_id']}.{item['field']}",
@@ -254,14 +256,17 @@ def _preview(change_set: ChangeSet, verdict: guardrails.Verdict, currency: str) 
             }
             for item in _items_json(change_set)
         ],
-        "raw": {"change_set_id": change_set.change_set_id, **verdict.guardrails_json()},
+        "raw": {"change_set_id": change_set.change_set_id, **guardrail_verdict.guardrails_json()},
     }
 
 
 def _open_tickets(
-    change_set: ChangeSet, verdict: guardrails.Verdict, actor: Actor, currency: str
+    change_set: ChangeSet,
+    guardrail_verdict: guardrails.GuardrailVerdict,
+    actor: Actor,
+    currency: str,
 ) -> list[str]:
-    preview = _preview(change_set, verdict, currency)
+    preview = _preview(change_set, guardrail_verdict, currency)
     platform = next(
         (i.manifest_entry.platform for i in change_set.items.all() if i.manifest_entry_id), ""
     )
@@ -275,14 +280,14 @@ def _open_tickets(
         "platform": platform,
         "requesting_agent": change_set.agent,
         "diff": preview,
-        "summary": " ".join(preview["summary"]) + f" {verdict.reason}",
+        "summary": " ".join(preview["summary"]) + f" {guardrail_verdict.reason}",
     }
     tickets = []
-    if verdict.needs_a3:
+    if guardrail_verdict.needs_a3:
         roles = ticket_required_roles(
             tenant=change_set.tenant,
             type=TicketType.A3,
-            budget_increase_pct=verdict.budget_increase_pct,
+            budget_increase_pct=guardrail_verdict.budget_increase_pct,
         )
         tickets.append(
             ticket_open_within(
@@ -294,12 +299,12 @@ def _open_tickets(
                 )
             )
         )
-    if verdict.needs_a2:
+    if guardrail_verdict.needs_a2:
         tickets.append(
             ticket_open_within(
                 TicketRequest(
                     type=TicketType.A2,
-                    title=f"First launch: {', '.join(verdict.first_launches)}"[:200],
+                    title=f"First launch: {', '.join(guardrail_verdict.first_launches)}"[:200],
                     **common,
                 )
             )
@@ -326,8 +331,10 @@ def change_set_submit_within(
     policy = TenantPolicy.objects.get(tenant=tenant)
     currency = track.currency
     locked = _lock_entries(track, items)
-    verdict = _verdict(track, items, locked, policy, currency)
-    change_set = _record(tenant, request, track, items, verdict, actor=actor, reason=reason)
+    guardrail_verdict = _guardrail_verdict(track, items, locked, policy, currency)
+    change_set = _record(
+        tenant, request, track, items, guardrail_verdict, actor=actor, reason=reason
+    )
     change_set_log_append(change_set, ChangeSetEventKind.PROPOSED, actor, reason, **request.extra)
     audit_event_append(
         tenant=tenant,
@@ -339,24 +346,32 @@ def change_set_submit_within(
             "track": track.key,
             "kind": request.kind,
             "run_id": request.run_id,
-            "status": verdict.status,
-            "path": verdict.path,
-            "reason": verdict.reason,
+            "status": guardrail_verdict.status,
+            "path": guardrail_verdict.path,
+            "reason": guardrail_verdict.reason,
             "reverts": request.reverts.change_set_id if request.reverts else None,
         },
     )
-    if verdict.status == ChangeSetStatus.BLOCKED:
-        change_set_log_append(change_set, ChangeSetEventKind.BLOCKED, actor, verdict.reason)
-    elif verdict.status == ChangeSetStatus.APPLIED:
+    if guardrail_verdict.status == ChangeSetStatus.BLOCKED:
+        change_set_log_append(
+            change_set, ChangeSetEventKind.BLOCKED, actor, guardrail_verdict.reason
+        )
+    elif guardrail_verdict.status == ChangeSetStatus.APPLIED:
         items_apply(change_set, locked, actor, edits={}, applied_at=change_set.applied_at)
-        change_set_log_append(change_set, ChangeSetEventKind.APPLIED, actor, verdict.reason)
+        change_set_log_append(
+            change_set, ChangeSetEventKind.APPLIED, actor, guardrail_verdict.reason
+        )
         change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_APPLIED)
     else:
-        tickets = _open_tickets(change_set, verdict, actor, currency)
+        tickets = _open_tickets(change_set, guardrail_verdict, actor, currency)
         change_set.ticket = tickets[0]
         change_set.save(update_fields=["ticket"])
         change_set_log_append(
-            change_set, ChangeSetEventKind.PENDING_APPROVAL, actor, verdict.reason, tickets=tickets
+            change_set,
+            ChangeSetEventKind.PENDING_APPROVAL,
+            actor,
+            guardrail_verdict.reason,
+            tickets=tickets,
         )
     return change_set
 
@@ -397,12 +412,12 @@ def _record(
     request: ChangeSetRequest,
     track: Track,
     items: list[Item],
-    verdict: guardrails.Verdict,
+    guardrail_verdict: guardrails.GuardrailVerdict,
     *,
     actor: Actor,
     reason: str,
 ) -> ChangeSet:
-    """The change set as proposed, with the guardrails' verdict, and its items."""
+    """The change set as proposed, with the guardrails' guardrail_verdict, and its items."""
     now = timezone.now()
     change_set = ChangeSet.objects.create(
         tenant=tenant,
@@ -412,14 +427,14 @@ def _record(
         agent=request.agent or actor.label,
         reason=reason,
         kind=request.kind,
-        status=verdict.status,
-        path=verdict.path,
-        status_reason=verdict.reason,
-        guardrails=verdict.guardrails_json(),
+        status=guardrail_verdict.status,
+        path=guardrail_verdict.path,
+        status_reason=guardrail_verdict.reason,
+        guardrails=guardrail_verdict.guardrails_json(),
         reverts=request.reverts,
         created_by=str(actor)[:150],
-        decided_at=now if verdict.status != ChangeSetStatus.PENDING_APPROVAL else None,
-        applied_at=now if verdict.status == ChangeSetStatus.APPLIED else None,
+        decided_at=now if guardrail_verdict.status != ChangeSetStatus.PENDING_APPROVAL else None,
+        applied_at=now if guardrail_verdict.status == ChangeSetStatus.APPLIED else None,
     )
     ChangeSetItem.objects.bulk_create(
         [

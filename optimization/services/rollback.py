@@ -47,7 +47,7 @@ class InverseItem:
 class RollbackPreview:
     change_set: ChangeSet
     items: tuple[InverseItem, ...]
-    verdict: guardrails.Verdict | None
+    verdict: guardrails.GuardrailVerdict | None  # what the guardrails say of the inverse
     refusal: str  # why it can't be rolled back now ("" when it can)
 
     @property
@@ -90,12 +90,12 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
             f"not {value_text(i.field, i.before, currency)}"
             for i in moved
         )
-    verdict = None
+    guardrail_verdict = None
     if items:
         track = change_set.track
         policy = TenantPolicy.objects.get(tenant_id=change_set.tenant_id)
         channel_entries = track.manifest.filter(channel__in={i.channel for i in items})
-        verdict = guardrails_check(
+        guardrail_verdict = guardrails_check(
             track=track,
             items=[
                 guardrails.ProposedItem(i.entity_id, i.channel, i.field, i.before, i.after)
@@ -106,7 +106,7 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
             currency=track.currency,
             first_launch_requires_human=False,
         )
-    return RollbackPreview(change_set, items, verdict, refusal)
+    return RollbackPreview(change_set, items, guardrail_verdict, refusal)
 
 
 @transaction.atomic(durable=True)
