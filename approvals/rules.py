@@ -18,7 +18,7 @@ from tenants.models import Role
 
 @dataclass(frozen=True)
 class Refusal:
-    code: str  # not_allowed | already_decided
+    code: str  # invalid | not_allowed | already_decided | own_work
     message: str
 
 
@@ -30,14 +30,15 @@ def decision_refusal(
     role: str,
     verdict: str,
     approved_slots: set[str],
-    own_work: str = "",
+    own_work_reason: str = "",
 ) -> Refusal | None:
     """Why a person holding `role` may not give `verdict` on an open ticket; None if they may.
 
     Slots already approved are in `approved_slots`. A role that fills a slot may approve it (once),
     reject it or ask for changes; a veto role may only reject or ask for changes; a client acts
-    only on a client-visible ticket. Four eyes: `own_work` says why the ticket is the person's own
-    ("you drafted v6"), and then they fill no approval slot of it.
+    only on a client-visible ticket. Four eyes: `own_work_reason` says why the ticket is the
+    person's own work ("you drafted v6"), or is "" when it is not; then they fill no approval
+    slot of it.
     """
     required = list(required_roles)
     ticket_type = TICKET_TYPES[type_id]
@@ -60,10 +61,8 @@ def decision_refusal(
     fills_a_slot = role in roles_that_may_approve(required, client_visible=client_visible)
     if verdict == Verdict.APPROVE:
         slot = slot_for_role(required, role, approved_slots, client_visible=client_visible)
-        if slot is not None and own_work:
-            return Refusal(
-                "own_work", f"{own_work[0].upper()}{own_work[1:]}; another {role} must approve."
-            )
+        if slot is not None and own_work_reason:
+            return Refusal("own_work", own_work_refusal(own_work_reason, role))
         if slot is not None:
             return None
         if fills_a_slot:
@@ -79,6 +78,12 @@ def decision_refusal(
     )
 
 
+def own_work_refusal(own_work_reason: str, role: str) -> str:
+    """Why a person may not approve their own work: "You drafted v6; another planner must
+    approve." """
+    return f"{own_work_reason[0].upper()}{own_work_reason[1:]}; another {role} must approve."
+
+
 def allowed_verdicts(
     *,
     type_id: str,
@@ -87,7 +92,7 @@ def allowed_verdicts(
     role: str,
     approved_slots: set[str],
     approved_by_user: bool,
-    own_work: str = "",
+    own_work_reason: str = "",
 ) -> list[str]:
     """The verdicts a person holding `role` may give now (for showing buttons): those
     decision_refusal lets through, less a second approval by someone who already approved."""
@@ -102,7 +107,7 @@ def allowed_verdicts(
             role=role,
             verdict=verdict,
             approved_slots=approved_slots,
-            own_work=own_work,
+            own_work_reason=own_work_reason,
         )
         is None
     ]

@@ -125,7 +125,7 @@ def ticket_withdrew(ticket: Ticket) -> list[Withdrawn]:
     return _as_withdrawn(list(ticket.cancelled_tickets.order_by("pk")))
 
 
-def ticket_own_work(ticket: Ticket, user) -> str:
+def ticket_own_work_reason(ticket: Ticket, user) -> str:
     """Why the ticket is `user`'s own work ("you drafted v6"), or "" — four eyes
     (`approval_policy.separation_of_duties`): they fill none of its approval slots."""
     if not user.is_authenticated:
@@ -165,7 +165,7 @@ def ticket_allowed_verdicts(*, ticket: Ticket, user, role: str | None = None) ->
         role=role,
         approved_slots={d.slot for d in approvals},
         approved_by_user=any(d.user_id == user.pk for d in approvals),
-        own_work=ticket_own_work(ticket, user),
+        own_work_reason=ticket_own_work_reason(ticket, user),
     )
 
 

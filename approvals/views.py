@@ -35,9 +35,10 @@ from approvals.inbox import (
 )
 from approvals.models import Ticket, TicketStatus
 from approvals.presentation import dashboard_panels, subject_outcome, subject_panel
+from approvals.rules import own_work_refusal
 from approvals.selectors import (
     ticket_allowed_verdicts,
-    ticket_own_work,
+    ticket_own_work_reason,
     ticket_withdraws,
     ticket_withdrew,
 )
@@ -193,12 +194,12 @@ def _decision_context(ticket: Ticket, user, **extra) -> dict:
         for verdict in verdicts
     ]
     withdraws = ticket_withdraws(ticket) if any(ends_for_everyone(v) for v in verdicts) else []
-    own_work = ticket_own_work(ticket, user) if actions else ""
+    own_work_reason = ticket_own_work_reason(ticket, user) if actions else ""
     role = (
         Membership.objects.filter(user=user, tenant_id=ticket.tenant_id)
         .values_list("role", flat=True)
         .first()
-        if own_work
+        if own_work_reason
         else None
     )
     override = ticket.overridden_by.order_by("pk").first() if not ticket.is_open else None
@@ -207,9 +208,9 @@ def _decision_context(ticket: Ticket, user, **extra) -> dict:
         "ticket": ticket,
         "actions": actions,
         # Four eyes: say why there is no Approve button for the person who wrote it.
-        "own_work": (
-            f"{own_work[0].upper()}{own_work[1:]}; another {role} must approve."
-            if own_work
+        "own_work_message": (
+            own_work_refusal(own_work_reason, role)
+            if own_work_reason
             and role
             in roles_that_may_approve(ticket.required_roles, client_visible=ticket.client_visible)
             else ""

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from approvals.models import VERDICT_OUTCOME, Ticket, TicketDecision, TicketStatus
 from approvals.rules import decision_refusal
-from approvals.selectors import ticket_approved_slots, ticket_own_work
+from approvals.selectors import ticket_approved_slots, ticket_own_work_reason
 from approvals.services._common import already_resolved, person_of, person_text, role_in_tenant
 from approvals.services.errors import TicketConflict, TicketError, TicketNotAllowed
 from approvals.services.locks import ticket_lock
@@ -99,7 +99,7 @@ def _refuse_unless_allowed(ticket: Ticket, user, *, role: str, verdict: str, app
         role=role,
         verdict=verdict,
         approved_slots=approved,
-        own_work=ticket_own_work(ticket, user) if verdict == Verdict.APPROVE else "",
+        own_work_reason=ticket_own_work_reason(ticket, user) if verdict == Verdict.APPROVE else "",
     )
     if refusal is not None:
         error = TicketConflict if refusal.code == "already_decided" else TicketNotAllowed
