@@ -1,6 +1,6 @@
 """Approval tickets A1–A9 (docs/rules.md "Approval tickets"), their decisions and comments.
 
-Services in approvals/services.py are the only writers. A ticket is `open` until every required
+Services in approvals/services/ are the only writers. A ticket is `open` until every required
 role approved it (→ approved), someone rejected it (→ rejected), someone asked for changes
 (→ changes_requested), or the system withdrew it (→ cancelled). Those four are final.
 """
@@ -236,7 +236,7 @@ class TicketDecision(models.Model):
 class TicketWaitingRole(models.Model):
     """A role that may still fill an approval slot of an open ticket: "my queue" reads these.
 
-    Derived from the ticket's slots and approvals, and kept by approvals/services.py in the same
+    Derived from the ticket's slots and approvals, and kept by approvals/services/ in the same
     transaction as the change: one row per (ticket, role) while some open slot of the ticket
     accepts that role ("operator/planner" gives an operator row and a planner row); rows go as
     slots are filled and all of them when the ticket leaves "open". The tenant and the ticket's

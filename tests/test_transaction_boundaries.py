@@ -22,7 +22,11 @@ from tests.approvals.factories import open_ticket
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ["tenants", "plans", "optimization", "agents", "approvals"]
-SERVICE_PACKAGES = [f"{app}.services" for app in APPS] + ["approvals.sweep", "api.idempotency"]
+SERVICE_PACKAGES = [f"{app}.services" for app in APPS] + [
+    "approvals.sweep",
+    "metrics.services",
+    "api.idempotency",
+]
 
 # Services that are not one transaction, and why.
 NOT_ONE_TRANSACTION = {
@@ -30,6 +34,7 @@ NOT_ONE_TRANSACTION = {
     "optimization.services.scan.triggers_scan",
     "optimization.services.lapse.change_sets_lapse",
     "approvals.sweep.ticket_sla_sweep",
+    "metrics.services.weekly_reports_send",
     # The gate's allowed step is one statement in autocommit on PostgreSQL; its refusals (and
     # every step on SQLite) open their own durable transaction inside.
     "agents.services.gate.run_gate",
@@ -40,6 +45,7 @@ NOT_ONE_TRANSACTION = {
     "optimization.services.rollback.rollback_preview",
     "plans.services.submit.ticket_preview",
     "api.idempotency.request_hash",
+    "metrics.services.planner_emails",
 }
 
 

@@ -6,9 +6,9 @@
 item's `before` with the live state, runs the guardrails (optimization/guardrails.py) and either
 applies the change set at once, opens its A3 (and/or A2) ticket, or blocks it as structural. A
 change set waiting for approval applies when its tickets are approved — and only if the live
-state still equals each `before` (`change_set_apply`); an approver may choose a smaller move
-(`change_set_approve_with_edit`). Nothing here edits a change set's request: what happens to it
-is appended to its log.
+state still equals each `before` (approval.py `change_set_apply_within`); an approver may choose a
+smaller move (`change_set_approve_with_edit`). Nothing here edits a change set's request: what
+happens to it is appended to its log.
 """
 
 from __future__ import annotations
