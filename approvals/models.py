@@ -53,7 +53,7 @@ class Ticket(models.Model):
     # Whether the ticket's outcome decides its subject and it blocks the subject while open
     # (approvals/types.py SUBJECT_RULES): only tickets the subject's own rules opened do. One an
     # agent attached for information decides and blocks nothing.
-    governs_subject = models.BooleanField(default=False)
+    governs_subject = models.BooleanField(default=False, db_default=False)
     plan_version = models.IntegerField(null=True, blank=True)
     change_set_id = models.CharField(max_length=100, blank=True)
     run_id = models.CharField(max_length=100, blank=True)

@@ -80,6 +80,7 @@ def make_overdue_tickets(tenants: list, total: int) -> None:
         "required_roles": "'[\"planner\"]'::jsonb",
         "red_flag": "NULL",
         "client_visible": "false",
+        "governs_subject": "false",
         "sla_kind": "'approval'",
         "sla_due_at": "now() - make_interval(hours => 1 + g %% 72)",
         "escalation_level": "0",
