@@ -15,6 +15,7 @@ from approvals.services.errors import TicketConflict, TicketError, TicketInvalid
 from approvals.services.locks import subject_tickets_lock
 from approvals.services.open import (
     PLAN_VERSION_MAX,
+    PUBLIC_ID_ALPHABET,
     TicketRequest,
     ticket_open,
     ticket_open_within,
@@ -25,6 +26,7 @@ from approvals.services.waiting import ticket_waiting_roles_rebuild
 
 __all__ = [
     "PLAN_VERSION_MAX",
+    "PUBLIC_ID_ALPHABET",
     "TicketConflict",
     "TicketError",
     "TicketInvalid",
