@@ -13,7 +13,7 @@ from agents.selectors import run_view
 from agents.services import (
     qc_result_record,
     reservation_release,
-    run_create,
+    run_create_within,
     run_gate,
     run_get,
     run_spend,
@@ -78,8 +78,8 @@ class RunCreated(Schema):
     summary="Register a run before its first step (idempotent by run_id)",
 )
 def runs_create(request, body: RunIn):
-    def create():
-        run = run_create(
+    def create():  # inside idempotent's transaction
+        run = run_create_within(
             tenant=request.tenant,
             run_id=body.run_id,
             main_task_id=body.main_task_id,

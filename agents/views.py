@@ -25,13 +25,12 @@ from agents.filters import RunFilter
 from agents.forms import CLEAR_A8, CLEAR_A9, END_RUN, RunActionForm
 from agents.selectors import run_block_reason, run_ceilings
 from agents.services import run_cost_guard_clear
-from approvals.models import Verdict
 from approvals.services import ticket_decide
-from approvals.types import TicketType
+from approvals.types import TicketType, Verdict
 from audit.actors import Actor
 from config.errors import DomainError
 from config.formatting import money
-from config.query import filters_refused, page_number
+from config.query import filters_refused, page_number, query_without
 from tenants.access import tenant_view
 from tenants.models import INTERNAL_ROLES, Role, TenantPolicy
 
@@ -68,15 +67,13 @@ def runs(request):
     filterset = _filtered(request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
     policy = TenantPolicy.objects.get(tenant=request.tenant)
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "nav": "runs",
         "filter": filterset,
         "page": page,
         "rows": q.run_rows(page.object_list, policy),
         "ceilings": run_ceilings(policy),
-        "query": query.urlencode(),
+        "query": query_without(request, "page"),
     }
     if request.htmx and request.htmx.target == "runs":
         return render(request, "agents/runs.html#runs", context)

@@ -4,6 +4,9 @@ The same key with an equal request (compared as canonical JSON) gets the first a
 200; the same key with any other request is a 409. Every idempotent endpoint (tickets, change
 sets, runs) goes through `idempotent`.
 
+`idempotent` is the transaction of such a write (config/transactions.py): `work` runs inside it
+and calls the services' `_within` steps, never their entry points.
+
 How it stays exactly-once under concurrent replays: the key row is inserted first, in the
 transaction that does the work. A second request with the same key blocks on the unique index
 until the first commits (then it reads the stored answer) or rolls back (then its own insert
@@ -30,7 +33,7 @@ def request_hash(request: Any) -> str:
     return sha256_of(request)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def idempotent(*, tenant, scope: str, key: str, request: Any, work: Callable[[], Answer]) -> Answer:
     """Run `work` once per (tenant, scope, key); return its (status, body), or the first answer
     with 200 when an equal request already ran."""

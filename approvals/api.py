@@ -13,7 +13,13 @@ from api.base import agent_actor, errors
 from api.idempotency import idempotent
 from approvals.models import Ticket
 from approvals.selectors import ticket_progress, unknown_references
-from approvals.services import PLAN_VERSION_MAX, TicketInvalid, ticket_open
+from approvals.services import (
+    PLAN_VERSION_MAX,
+    TicketInvalid,
+    TicketRequest,
+    ticket_open,
+    ticket_open_within,
+)
 from approvals.types import API_OPENABLE_TYPES, TICKET_TYPES, Opener, TicketType
 from config.errors import NotAllowed, NotFound
 from config.text import SUMMARY_MAX, StorableText
@@ -147,28 +153,29 @@ def ticket_create(request, data: TicketIn):
     if unknown:
         raise TicketInvalid("; ".join(f"{k}: {v}" for k, v in unknown.items()), fields=unknown)
 
-    def open_it():
-        ticket = ticket_open(
-            tenant=tenant,
-            type=data.type,
-            actor=agent_actor(request, data.agent),
-            title=data.title,
-            summary=data.summary,
-            subject_type=data.subject_type,
-            subject_id=data.subject_id,
-            diff=data.diff,
-            plan_version=data.plan_version,
-            change_set_id=data.change_set_id,
-            run_id=data.run_id,
-            platform=data.platform,
-            requesting_agent=data.agent,
-            client_visible=data.client_visible,
-            opener=Opener.AGENT,
-        )
-        return 201, _out(ticket)
-
+    asked = {
+        "tenant": tenant,
+        "type": data.type,
+        "actor": agent_actor(request, data.agent),
+        "title": data.title,
+        "summary": data.summary,
+        "subject_type": data.subject_type,
+        "subject_id": data.subject_id,
+        "diff": data.diff,
+        "plan_version": data.plan_version,
+        "change_set_id": data.change_set_id,
+        "run_id": data.run_id,
+        "platform": data.platform,
+        "requesting_agent": data.agent,
+        "client_visible": data.client_visible,
+        "opener": Opener.AGENT,
+    }
     if not data.idempotency_key:
-        return Status(*open_it())
+        return Status(201, _out(ticket_open(**asked)))
+
+    def open_it():  # inside idempotent's transaction, with the key
+        return 201, _out(ticket_open_within(TicketRequest(**asked)))
+
     return Status(
         *idempotent(
             tenant=tenant,

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from approvals.events import LifecycleKind, lifecycle_emit, ticket_event
 from approvals.models import Ticket, TicketWaitingRole
-from approvals.selectors import ticket_own_work
+from approvals.selectors import ticket_own_work_reason
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
@@ -95,7 +95,7 @@ def ticket_assign(*, ticket: Ticket, actor: Actor, assignee) -> Ticket:
                 f"{assignee.get_username()} holds no role {ticket.public_id} waits for "
                 f"({', '.join(sorted(waiting)) or 'nobody'})."
             )
-        own = ticket_own_work(ticket, assignee)
+        own = ticket_own_work_reason(ticket, assignee)
         if own:
             raise AssignmentRefused(
                 f"{assignee.get_username()} can't approve it: {own.replace('you ', 'they ', 1)}."

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from django.db import DatabaseError
 
 from approvals.events import lifecycle_batch
-from approvals.models import Ticket, Verdict
+from approvals.models import Ticket
 from approvals.services import ticket_decide
-from approvals.types import RED_FLAG_TYPES
+from approvals.types import RED_FLAG_TYPES, Verdict
 from audit.actors import Actor
 from config.errors import DomainError
 

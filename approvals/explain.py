@@ -11,11 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from approvals.types import TICKET_TYPES, slot_label, slot_roles
+from approvals.types import TICKET_TYPES, Verdict, slot_label, slot_roles
 
-APPROVE = "approve"
-REJECT = "reject"
-REQUEST_CHANGES = "request_changes"
 OPEN = "open"
 APPROVED = "approved"
 CANCELLED = "cancelled"
@@ -66,7 +63,7 @@ def _who(decision: Decision) -> str:
 
 
 def _ending_word(decision: Decision) -> str:
-    return "rejected" if decision.verdict == REJECT else "changes requested"
+    return "rejected" if decision.verdict == Verdict.REJECT else "changes requested"
 
 
 def slot_states(
@@ -87,8 +84,8 @@ def slot_states(
     slots read "withdrawn", an overridden one's "overridden by A6-…".
     """
     decisions = list(decisions)
-    approvals = {d.slot: d for d in decisions if d.verdict == APPROVE}
-    ending = next((d for d in reversed(decisions) if d.verdict != APPROVE), None)
+    approvals = {d.slot: d for d in decisions if d.verdict == Verdict.APPROVE}
+    ending = next((d for d in reversed(decisions) if d.verdict != Verdict.APPROVE), None)
     veto = ending is not None and not any(
         ending.role in slot_roles(slot, client_visible=client_visible) for slot in required_roles
     )
@@ -114,12 +111,12 @@ def slot_states(
         elif status == OPEN:
             states.append(SlotState(label, "waiting", "waiting"))
         elif ending is not None and veto:
-            verb = "vetoed" if ending.verdict == REJECT else "changes requested"
+            verb = "vetoed" if ending.verdict == Verdict.REJECT else "changes requested"
             states.append(
                 SlotState(label, f"{verb} by {ending.role}", "danger", f"by {ending.username}")
             )
         elif ending is not None and slot == ending_slot:
-            tone = "danger" if ending.verdict == REJECT else "warn"
+            tone = "danger" if ending.verdict == Verdict.REJECT else "warn"
             states.append(SlotState(label, _ending_word(ending), tone, _who(ending)))
         elif ending is not None:
             states.append(
@@ -138,10 +135,10 @@ def slot_states(
 
 def ends_for_everyone(verdict: str) -> bool:
     """Reject and request changes close the ticket for every role, not only the one who acts."""
-    return verdict in (REJECT, REQUEST_CHANGES)
+    return verdict in (Verdict.REJECT, Verdict.REQUEST_CHANGES)
 
 
-VERDICT_GERUNDS = {REJECT: "rejecting", REQUEST_CHANGES: "requesting changes"}
+VERDICT_GERUNDS = {Verdict.REJECT: "rejecting", Verdict.REQUEST_CHANGES: "requesting changes"}
 
 
 def withdraw_warning(withdrawn: Sequence[Withdrawn], *, verdicts: Sequence[str] = ()) -> str:
@@ -188,7 +185,7 @@ def decision_message(
     owner says it ("v7 is now the current version of always_on"), when it says."""
     red_flag = TICKET_TYPES[type_id].red_flag
     outcome = outcome.rstrip(".")
-    if verdict == APPROVE:
+    if verdict == Verdict.APPROVE:
         done = f"You {'cleared' if red_flag else 'approved'} {public_id} as {role}"
         if status == OPEN and waiting_for:
             sentence = f"{done}; it now waits for {waiting_phrase(waiting_for)}"
@@ -200,7 +197,7 @@ def decision_message(
     else:
         done = (
             f"You rejected {public_id} as {role}"
-            if verdict == REJECT
+            if verdict == Verdict.REJECT
             else f"You requested changes on {public_id} as {role}"
         )
         sentence = f"{done}: {outcome}" if outcome else done

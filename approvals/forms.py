@@ -1,6 +1,6 @@
 from django import forms
 
-from approvals.models import Verdict
+from approvals.types import Verdict
 from config.text import COMMENT_MAX, REASON_MAX, StorableTextField
 
 

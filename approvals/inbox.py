@@ -27,10 +27,9 @@ from django.db.models import (
     Window,
 )
 
-from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.presentation import subject_label
-from approvals.rules import allowed_verdicts
-from approvals.types import RED_FLAG_TYPES, open_slots, slot_label
+from approvals.types import RED_FLAG_TYPES, Verdict, open_slots, slot_label
 from config.query import page_number
 from tenants.access import memberships_of, scope_to_user
 from tenants.models import INTERNAL_ROLES, Membership
@@ -227,21 +226,3 @@ def waiting_slots(ticket: Ticket) -> list[str]:
         slot_label(slot, client_visible=ticket.client_visible)
         for slot in open_slots(ticket.required_roles, approved_slots(ticket))
     ]
-
-
-def verdicts_for_role(ticket: Ticket, *, role: str, user) -> list[str]:
-    """selectors.ticket_allowed_verdicts for lists: the same rule, from prefetched `decisions`
-    and a role already known, so a page of tickets costs no query per ticket."""
-    if not ticket.is_open:
-        return []
-    decisions = list(ticket.decisions.all())
-    approved = {d.slot for d in decisions if d.verdict == Verdict.APPROVE}
-    approved_by_user = any(d.user_id == user.pk and d.verdict == Verdict.APPROVE for d in decisions)
-    return allowed_verdicts(
-        type_id=ticket.type,
-        required_roles=ticket.required_roles,
-        client_visible=ticket.client_visible,
-        role=role,
-        approved_slots=approved,
-        approved_by_user=approved_by_user,
-    )

@@ -1,6 +1,6 @@
 """Approval tickets A1–A9 (docs/rules.md "Approval tickets"), their decisions and comments.
 
-Services in approvals/services.py are the only writers. A ticket is `open` until every required
+Services in approvals/services/ are the only writers. A ticket is `open` until every required
 role approved it (→ approved), someone rejected it (→ rejected), someone asked for changes
 (→ changes_requested), or the system withdrew it (→ cancelled). Those four are final.
 """
@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from approvals.types import RED_FLAG_TYPES, TICKET_TYPES, TYPE_CHOICES, TicketType
+from approvals.types import RED_FLAG_TYPES, TICKET_TYPES, TYPE_CHOICES, TicketType, Verdict
 
 
 class TicketStatus(models.TextChoices):
@@ -26,12 +26,6 @@ class SlaKind(models.TextChoices):
     APPROVAL = "approval", "Approval"
     REVISE_DRAFT = "revise_draft", "Revise draft"
     REPLAN_DRAFT = "replan_draft", "Replan draft"
-
-
-class Verdict(models.TextChoices):
-    APPROVE = "approve", "Approve"
-    REJECT = "reject", "Reject"
-    REQUEST_CHANGES = "request_changes", "Request changes"
 
 
 # What one verdict does to the ticket when it ends it.
@@ -252,7 +246,7 @@ class TicketDecision(models.Model):
 class TicketWaitingRole(models.Model):
     """A role that may still fill an approval slot of an open ticket: "my queue" reads these.
 
-    Derived from the ticket's slots and approvals, and kept by approvals/services.py in the same
+    Derived from the ticket's slots and approvals, and kept by approvals/services/ in the same
     transaction as the change: one row per (ticket, role) while some open slot of the ticket
     accepts that role ("operator/planner" gives an operator row and a planner row); rows go as
     slots are filled and all of them when the ticket leaves "open". The tenant and the ticket's

@@ -13,7 +13,7 @@ from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import Trunc
 
 from approvals.explain import Withdrawn
-from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.presentation import ticket_client_kind
 from approvals.rules import allowed_verdicts
 from approvals.subjects import subject_exists, subject_for
@@ -21,6 +21,7 @@ from approvals.types import (
     TICKET_TYPES,
     SubjectKind,
     TicketType,
+    Verdict,
     client_must_approve_budget,
     open_slots,
     slot_label,
@@ -124,7 +125,7 @@ def ticket_withdrew(ticket: Ticket) -> list[Withdrawn]:
     return _as_withdrawn(list(ticket.cancelled_tickets.order_by("pk")))
 
 
-def ticket_own_work(ticket: Ticket, user) -> str:
+def ticket_own_work_reason(ticket: Ticket, user) -> str:
     """Why the ticket is `user`'s own work ("you drafted v6"), or "" — four eyes
     (`approval_policy.separation_of_duties`): they fill none of its approval slots."""
     if not user.is_authenticated:
@@ -145,21 +146,26 @@ def ticket_own_work(ticket: Ticket, user) -> str:
     return ""
 
 
-def ticket_allowed_verdicts(*, ticket: Ticket, user) -> list[str]:
-    """The verdicts `user` may give now (for showing buttons); ticket_decide enforces the same."""
+def ticket_allowed_verdicts(*, ticket: Ticket, user, role: str | None = None) -> list[str]:
+    """The verdicts `user` may give now (for showing buttons), four eyes included; ticket_decide
+    enforces the same rules (approvals/rules.py). A list page passes the `role` it knows and
+    prefetches `decisions`, so neither costs a query per ticket."""
     if not ticket.is_open or not user.is_authenticated:
         return []
-    membership = Membership.objects.filter(user=user, tenant_id=ticket.tenant_id).first()
-    if membership is None:
-        return []
+    if role is None:
+        membership = Membership.objects.filter(user=user, tenant_id=ticket.tenant_id).first()
+        if membership is None:
+            return []
+        role = membership.role
+    approvals = [d for d in ticket.decisions.all() if d.verdict == Verdict.APPROVE]
     return allowed_verdicts(
         type_id=ticket.type,
         required_roles=ticket.required_roles,
         client_visible=ticket.client_visible,
-        role=membership.role,
-        approved_slots=ticket_approved_slots(ticket),
-        approved_by_user=ticket.decisions.filter(user=user, verdict=Verdict.APPROVE).exists(),
-        own_work=ticket_own_work(ticket, user),
+        role=role,
+        approved_slots={d.slot for d in approvals},
+        approved_by_user=any(d.user_id == user.pk for d in approvals),
+        own_work_reason=ticket_own_work_reason(ticket, user),
     )
 
 

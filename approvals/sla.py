@@ -66,6 +66,19 @@ def business_due_at(
         cursor = _at_hour(day, 0, zone)
 
 
+def tenant_due_at(*, opened_at: datetime, business_days: int, tenant, policy) -> datetime:
+    """business_due_at on `tenant`'s calendar (its country's holidays, its time zone) within
+    `policy`'s working hours: every due time the product computes (an SLA, an A3's lapse)."""
+    return business_due_at(
+        opened_at=opened_at,
+        business_days=business_days,
+        country=tenant.country,
+        time_zone=tenant.time_zone,
+        start_hour=policy.working_hours_start,
+        end_hour=policy.working_hours_end,
+    )
+
+
 def days_for_kind(kind: str, *, approval_days: int, revise_days: int, replan_days: int) -> int:
     """docs/rules.md "sla": revise draft 1, replan draft 2, approval 1–3 (the tenant's choice)."""
     return {"approval": approval_days, "revise_draft": revise_days, "replan_draft": replan_days}[

@@ -9,11 +9,12 @@ its AppConfig.ready():
                           RecommendationSubject   from optimization/services/tickets.py
     agents/apps.py        AgentRunSubject         from agents/services/tickets.py
 
-So a decision reads straight through: `ticket_decide` → `_resolve` →
-`subject_for(ticket.subject_type).on_resolved(...)` → the class registered above. The agents app
-also registers the `RunStanding` that change sets ask before acting for a run. A system check
-(approvals/checks.py) fails at start-up when a kind some ticket type governs has no subject, when
-a registered one lacks a method, or when nothing answers for runs — never a silent None.
+So a decision reads straight through: `ticket_decide` → `ticket_decide_within` → `ticket_resolve`
+(approvals/services/resolve.py) → `subject_for(ticket.subject_type).on_resolved(...)` → the
+class registered above. The agents app also registers the `RunStanding` that change sets ask
+before acting for a run. A system check (approvals/checks.py) fails at start-up when a kind some
+ticket type governs has no subject, when a registered one lacks a method, or when nothing answers
+for runs — never a silent None.
 
 How a subject reads on pages (panels, labels, the client's words) is not here: see
 approvals/presentation.py.

@@ -112,7 +112,7 @@ def _claim_overdue(now: datetime, *, tenant_id: int | None = None) -> list[Escal
     return claimed
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ticket_sla_sweep_tenant(*, tenant_id: int, now: datetime, actor: Actor) -> tuple[int, int]:
     """One tenant's share of the sweep, in one transaction: claim its overdue tickets, audit
     each escalation, and mail its admins once after commit. Returns (escalated, mails)."""

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from django.db.models import TextChoices
+
 from tenants.models import Role
 
 SLOT_SEPARATOR = "/"
@@ -111,6 +113,14 @@ TYPE_CHOICES = [(t.id, t.label) for t in TICKET_TYPES.values()]
 
 
 # --- What a ticket may be about, and who may put it there --------------------------------------
+class Verdict(TextChoices):
+    """What one person decides on a ticket (TicketDecision.verdict, ticket_decide's `verdict`)."""
+
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    REQUEST_CHANGES = "request_changes", "Request changes"
+
+
 class Opener(StrEnum):
     """Who opens a ticket on a subject."""
 

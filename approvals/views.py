@@ -34,23 +34,25 @@ from approvals.inbox import (
     waiting_for,
     waiting_slots,
 )
-from approvals.models import Ticket, TicketStatus, Verdict
+from approvals.models import Ticket, TicketStatus
 from approvals.presentation import (
     dashboard_panels,
     subject_outcome,
     subject_panel,
     ticket_panels,
 )
+from approvals.rules import own_work_refusal
 from approvals.selectors import (
     ticket_allowed_verdicts,
-    ticket_own_work,
+    ticket_own_work_reason,
     ticket_withdraws,
     ticket_withdrew,
 )
 from approvals.services import ticket_comment_add, ticket_decide
-from approvals.types import roles_that_may_approve
+from approvals.types import Verdict, roles_that_may_approve
 from audit.actors import Actor
 from config.errors import DomainError
+from config.query import query_without
 from tenants.access import memberships_of
 from tenants.models import INTERNAL_ROLES, Membership, Role, Tenant
 
@@ -95,8 +97,8 @@ def dashboard(request):
         "nav": "dashboard",
         "filterset": filterset,
         "page": page,
-        "query_without_page": _query_without(request, "page"),
-        "query_without_queue": _query_without(request, "queue", "page"),
+        "query_without_page": query_without(request, "page"),
+        "query_without_queue": query_without(request, "queue", "page"),
         "my_queue": data.get("queue") == QUEUE_MINE,
         # "All N matching this filter" is offered for one type at a time (bulk decisions).
         "bulk_type": data.get("type", "") if filterset.is_valid() else "",
@@ -113,13 +115,6 @@ def dashboard(request):
     if request.htmx and request.htmx.target == "inbox":
         return render(request, "approvals/dashboard.html#inbox", context)
     return render(request, "approvals/dashboard.html", context)
-
-
-def _query_without(request, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 def _staff_ticket_view(view):
@@ -207,12 +202,12 @@ def _decision_context(ticket: Ticket, user, **extra) -> dict:
         for verdict in verdicts
     ]
     withdraws = ticket_withdraws(ticket) if any(ends_for_everyone(v) for v in verdicts) else []
-    own_work = ticket_own_work(ticket, user) if actions else ""
+    own_work_reason = ticket_own_work_reason(ticket, user) if actions else ""
     role = (
         Membership.objects.filter(user=user, tenant_id=ticket.tenant_id)
         .values_list("role", flat=True)
         .first()
-        if own_work
+        if own_work_reason
         else None
     )
     override = ticket.overridden_by.order_by("pk").first() if not ticket.is_open else None
@@ -221,9 +216,9 @@ def _decision_context(ticket: Ticket, user, **extra) -> dict:
         "ticket": ticket,
         "actions": actions,
         # Four eyes: say why there is no Approve button for the person who wrote it.
-        "own_work": (
-            f"{own_work[0].upper()}{own_work[1:]}; another {role} must approve."
-            if own_work
+        "own_work_message": (
+            own_work_refusal(own_work_reason, role)
+            if own_work_reason
             and role
             in roles_that_may_approve(ticket.required_roles, client_visible=ticket.client_visible)
             else ""

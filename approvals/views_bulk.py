@@ -12,7 +12,8 @@ from approvals.bulk import BULK_MAX, BulkRefused, bulk_check, tickets_decide_bul
 from approvals.filters import InboxFilter
 from approvals.fingerprint import ticket_shown_hash
 from approvals.inbox import inbox_tickets
-from approvals.models import Ticket, Verdict
+from approvals.models import Ticket
+from approvals.types import Verdict
 from audit.actors import Actor
 from config.errors import DomainError
 from config.text import COMMENT_MAX

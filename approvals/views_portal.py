@@ -15,10 +15,11 @@ from django.views.decorators.http import require_POST
 
 from approvals.events import people_told
 from approvals.forms import PortalDecisionForm
-from approvals.inbox import verdicts_for_role
-from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.presentation import client_kind, subject_client_words
+from approvals.selectors import ticket_allowed_verdicts
 from approvals.services import ticket_decide
+from approvals.types import Verdict
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.checkpoints import checkpoints_of, inclusion_proof, verifier_keys
@@ -80,7 +81,11 @@ def _item(ticket: Ticket, user) -> dict:
     """One portal item. It waits for the client until a client has decided on it, whatever the
     ticket still waits for: after that it is with the team."""
     client_decisions = [d for d in ticket.decisions.all() if d.role == Role.CLIENT]
-    allowed = [] if client_decisions else verdicts_for_role(ticket, role=Role.CLIENT, user=user)
+    allowed = (
+        []
+        if client_decisions
+        else ticket_allowed_verdicts(ticket=ticket, user=user, role=Role.CLIENT)
+    )
     verdicts = [verdict for verdict in allowed if verdict in PORTAL_VERDICTS]
     if ticket.is_open:
         status = ("Waiting for you", "label-accent") if verdicts else ("With your team", "")

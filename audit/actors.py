@@ -31,5 +31,10 @@ class Actor:
     def system(cls, name: str = "system") -> Actor:
         return cls(type="system", id=name, label=name)
 
+    @property
+    def is_person(self) -> bool:
+        """A signed-in person (not an agent, a service or the system itself)."""
+        return self.type == "user"
+
     def __str__(self) -> str:
         return self.label or f"{self.type}:{self.id}"

@@ -19,7 +19,7 @@ from audit.checkpoints import checkpoint_of, checkpoints_of, verifier_keys
 from audit.exports import csv_lines, jsonl_lines
 from audit.filters import AuditEventFilter
 from audit.selectors import audit_events_for_tenant
-from config.query import filters_refused, page_number
+from config.query import filters_refused, page_number, query_without
 from tenants.access import tenant_view
 from tenants.models import Role
 
@@ -38,12 +38,10 @@ def _filtered(request: HttpRequest) -> AuditEventFilter:
 def audit_log(request: HttpRequest) -> HttpResponse:
     filterset = _filtered(request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "filter": filterset,
         "page": page,
-        "query": query.urlencode(),
+        "query": query_without(request, "page"),
         "nav": "audit",
     }
     if request.htmx and request.htmx.target == "audit-events":

@@ -61,7 +61,7 @@ from django.utils import timezone  # noqa: E402
 
 from agents.models import AgentRun, GateCall  # noqa: E402
 from agents.services import agent_key_authenticate, agent_key_create, run_gate  # noqa: E402
-from agents.services.runs import _COUNTING_SQL  # noqa: E402
+from agents.services.gate import _COUNTING_SQL  # noqa: E402
 from approvals.models import Ticket  # noqa: E402
 from audit.actors import Actor  # noqa: E402
 from tenants.services import tenant_create  # noqa: E402

@@ -77,3 +77,12 @@ def filters_refused(form: forms.Form) -> HttpResponse | None:
         status=400,
         content_type="text/plain; charset=utf-8",
     )
+
+
+def query_without(request, *names: str) -> str:
+    """The page's query string without the parameters `names` (a filter page's links to its
+    other pages and views keep the filters, not the page number)."""
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()

@@ -31,9 +31,10 @@ from slack_sdk.signature import SignatureVerifier
 
 from approvals.fingerprint import ticket_shown_hash
 from approvals.inbox import sla_text
-from approvals.models import Ticket, Verdict
+from approvals.models import Ticket
 from approvals.selectors import ticket_allowed_verdicts
 from approvals.services import ticket_decide
+from approvals.types import Verdict
 from audit.actors import Actor
 from config.errors import DomainError
 from integrations.models import SlackInstallation, SlackMessage, SlackRequest, SlackUserLink

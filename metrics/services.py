@@ -65,7 +65,7 @@ def _mail(tenant, week_start, reports) -> EmailMessage:
     return message
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def weekly_report_mail_tenant(*, tenant, now: datetime) -> bool:
     """Claim, build and (after commit) mail one tenant's report of the week that is due, if it
     is due and nobody sent it yet. Returns whether this call claimed it."""

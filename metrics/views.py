@@ -31,13 +31,6 @@ from tenants.roles import INTERNAL_ROLES, Role
 
 
 # --- Ops metrics ----------------------------------------------------------------------------------
-def _query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
-
-
 def _board(request: HttpRequest, *, tenants: list, zone: ZoneInfo):
     form = RangeForm(request.GET or None)
     values = form.values()
@@ -170,25 +163,25 @@ def inbox_csv(request: HttpRequest) -> HttpResponse:
         tenants=tenants_selectors.tenants_by_ids(tenant_ids=[m.tenant_id for m in memberships]),
         memberships=memberships,
     )
-    zone = ZoneInfo((request.tenant or memberships[0].tenant).time_zone)
-    stamp = timezone.localdate(timezone=zone).isoformat()
+    tenant = request.tenant or memberships[0].tenant
+    zone = ZoneInfo(tenant.time_zone)
+    stamp = tenant.today().isoformat()
     return csv_response(inbox_csv_lines(filterset.qs, tz=zone), f"inbox-{stamp}.csv")
 
 
 # --- The weekly report ----------------------------------------------------------------------------
-def _week(request: HttpRequest, zone: ZoneInfo):
+def _week(request: HttpRequest, tenant):
     """The week asked for (the last full week when none, or one the form can't read: the page
-    says why), today, and the form."""
+    says why), the tenant's today, and the form."""
     form = WeekForm(request.GET or None)
     asked = form.cleaned_data.get("week") if form.is_valid() else None
-    today = timezone.localdate(timezone=zone)
+    today = tenant.today()
     return week_of(asked) if asked else last_full_week(today), today, form
 
 
 def _report_context(request, *, tenant, track_key: str, client_safe: bool) -> dict:
-    zone = ZoneInfo(tenant.time_zone)
     track = track_get(tenant=tenant, key=track_key)
-    week_start, today, week_form = _week(request, zone)
+    week_start, today, week_form = _week(request, tenant)
     report = weekly_report(track=track, week_start=week_start, client_safe=client_safe)
     previous = week_start.fromordinal(week_start.toordinal() - 7)
     following = week_start.fromordinal(week_start.toordinal() + 7)

@@ -22,7 +22,11 @@ from optimization.models import (
     Recommendation,
     SeasonalChange,
 )
-from optimization.services import seasonal_change_remove, seasonal_change_set
+from optimization.services import (
+    seasonal_change_remove,
+    seasonal_change_remove_within,
+    seasonal_change_set_within,
+)
 from optimization.views_queries import plan_channels
 from plans.models import Track
 from tenants.access import scope_to_user
@@ -157,7 +161,9 @@ class SeasonalChangeAdmin(TenantScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        saved = seasonal_change_set(
+        # Inside the admin change form's own transaction: the service's step, not its entry
+        # point (config/transactions.py).
+        saved = seasonal_change_set_within(
             track=data["track"],
             channel=data["channel"],
             starts_on=data["starts_on"],
@@ -170,10 +176,10 @@ class SeasonalChangeAdmin(TenantScopedAdmin):
         obj.pk = saved.pk
         obj.refresh_from_db()
 
-    def delete_model(self, request, obj):
-        seasonal_change_remove(change=obj, actor=Actor.for_user(request.user))
+    def delete_model(self, request, obj):  # inside the delete page's transaction
+        seasonal_change_remove_within(change=obj, actor=Actor.for_user(request.user))
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request, queryset):  # the changelist's action: no transaction
         actor = Actor.for_user(request.user)
         for change in queryset.select_related("track"):
             seasonal_change_remove(change=change, actor=actor)

@@ -17,7 +17,7 @@ from optimization.selectors import change_set_or_none, change_set_view
 from optimization.services import (
     ChangeSetRequest,
     RecommendationError,
-    change_set_submit,
+    change_set_submit_within,
     manifest_sync,
     performance_ingest,
     recommendation_open,
@@ -126,8 +126,8 @@ def _answer(change_set) -> dict:
     summary="Apply a change set, send it for approval (A3/A2) or have it blocked (structural)",
 )
 def change_set_create(request, body: ChangeSetIn):
-    def submit():
-        change_set = change_set_submit(
+    def submit():  # inside idempotent's transaction
+        change_set = change_set_submit_within(
             tenant=request.tenant,
             request=ChangeSetRequest(
                 change_set_id=body.change_set_id,

@@ -35,7 +35,8 @@ from decimal import Decimal
 from django.db import transaction
 
 from approvals.selectors import subject_blocking_tickets
-from approvals.services import ticket_decide
+from approvals.services import ticket_decide_within
+from approvals.types import Verdict
 from audit.actors import Actor
 from config.errors import DomainError
 from optimization.models import (
@@ -45,15 +46,15 @@ from optimization.models import (
     PerformanceRow,
     SeasonalChange,
 )
-from optimization.selectors import planned_daily_budgets, tenant_today
+from optimization.selectors import planned_daily_budgets
 from optimization.services import (
     ChangeSetRequest,
-    change_set_approve_with_edit,
-    change_set_rollback,
-    change_set_submit,
+    change_set_approve_with_edit_within,
+    change_set_rollback_within,
+    change_set_submit_within,
     manifest_sync,
-    performance_ingest,
-    seasonal_change_set,
+    performance_ingest_within,
+    seasonal_change_set_within,
 )
 from optimization.services.change_sets import SUBJECT_TYPE
 from plans.models import Track
@@ -196,7 +197,7 @@ class _History:
         existing = ChangeSet.objects.filter(tenant=self.tenant, change_set_id=change_set_id).first()
         if existing is not None:
             return existing
-        return change_set_submit(
+        return change_set_submit_within(
             tenant=self.tenant,
             request=ChangeSetRequest(
                 change_set_id=change_set_id,
@@ -220,10 +221,10 @@ class _History:
         for ticket in tickets:
             for slot in ticket.required_roles:
                 person = self.client if slot == Role.CLIENT else self.operator
-                ticket_decide(
+                ticket_decide_within(
                     ticket=ticket,
                     actor=person,
-                    verdict="approve",
+                    verdict=Verdict.APPROVE,
                     comment=comment if person is self.operator else "Fine for the winter push.",
                 )
         change_set.refresh_from_db()
@@ -233,7 +234,7 @@ class _History:
         change_set.refresh_from_db()
         if not change_set.is_pending:
             return change_set
-        change_set_approve_with_edit(
+        change_set_approve_with_edit_within(
             change_set=change_set, actor=self.operator, approved={0: approved}, comment=comment
         )
         return self.approve(change_set, comment)
@@ -241,7 +242,7 @@ class _History:
     def roll_back(self, change_set: ChangeSet, reason: str) -> None:
         change_set.refresh_from_db()
         if change_set.is_applied and not change_set.reverted_by.exists():
-            change_set_rollback(change_set=change_set, actor=self.operator, reason=reason)
+            change_set_rollback_within(change_set=change_set, actor=self.operator, reason=reason)
 
 
 def _seed_change_sets(tenant: Tenant) -> None:
@@ -349,7 +350,7 @@ def _performance_rows(tenant: Tenant, track: Track) -> list[dict]:
     the next morning still sees 21 full days): a CPA of €39–48 against v3's target of €36 every
     day. Google Ads' own attribution gives search four conversions more a day, which would put
     some days under the target: the scan must read GA4 where it reports the day."""
-    today = tenant_today(tenant)
+    today = tenant.today()
     rows = []
     for back in range(KPI_DAYS, -1, -1):
         day = today - timedelta(days=back)
@@ -389,8 +390,8 @@ SEASONAL_NOTE = "Gift rush: search flight raised for ten days"
 def _seed_calendar(tenant: Tenant, track: Track) -> None:
     if SeasonalChange.objects.filter(track=track, note=SEASONAL_NOTE).exists():
         return
-    starts_on = tenant_today(tenant) + timedelta(days=10)
-    seasonal_change_set(
+    starts_on = tenant.today() + timedelta(days=10)
+    seasonal_change_set_within(
         track=track,
         channel="search",
         starts_on=starts_on,
@@ -411,19 +412,22 @@ def _seed_history(log: Callable[[str], None]) -> None:
         log("acme always_on: no approved plan, no optimization history")
         return
     tenant = track.tenant
-    today = tenant_today(tenant)
+    today = tenant.today()
     planned = planned_daily_budgets(track=track, on=today)
     if not (planned.get("search") and planned.get("social")):
         # The story's guardrail checks are figured against the flights running today.
         log(f"acme always_on: no search and social flights on {today}: no optimization history")
         return
     try:
-        # One transaction: a run that fails half way leaves no half-told story behind.
-        with transaction.atomic():
+        # One transaction: a run that fails half way leaves no half-told story behind. Its
+        # steps are the services' `_within` twins (config/transactions.py).
+        with transaction.atomic(durable=True):
             _seed_change_sets(tenant)
             rows = _performance_rows(tenant, track)
             if rows:
-                performance_ingest(tenant=tenant, track_key="always_on", rows=rows, actor=REPORTING)
+                performance_ingest_within(
+                    tenant=tenant, track_key="always_on", rows=rows, actor=REPORTING
+                )
             _seed_calendar(tenant, track)
     except DomainError as error:
         # Say why (the live state was moved by hand before the story ran, say) and let the rest

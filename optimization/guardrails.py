@@ -75,7 +75,7 @@ class ChannelCheck:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class GuardrailVerdict:
     status: str  # applied | pending_approval | blocked (ChangeSetStatus values)
     path: str
     reason: str
@@ -159,7 +159,7 @@ def evaluate(
     drift_pct: Decimal,
     first_launch_requires_human: bool,
     currency: str = "",
-) -> Verdict:
+) -> GuardrailVerdict:
     """The verdict on a proposed change set: apply, wait for approval (A3 and/or A2) or block."""
     items = list(items)
     structural = tuple(
@@ -167,7 +167,7 @@ def evaluate(
     )
     if structural:
         fields = sorted({item.field for item in items if item.field in STRUCTURAL_FIELDS})
-        return Verdict(
+        return GuardrailVerdict(
             status="blocked",
             path=STRUCTURAL_PATHS[fields[0]],
             reason=(
@@ -221,7 +221,7 @@ def evaluate(
     if first_launches:
         reasons.append(f"first launch of {', '.join(first_launches)} needs a person (A2)")
     if not needs_a3 and not first_launches:
-        return Verdict(
+        return GuardrailVerdict(
             status="applied",
             path=ChangePath.OPTIMIZATION,
             reason="Within the guardrails: applied.",
@@ -231,7 +231,7 @@ def evaluate(
             drift_pct=drift_pct,
         )
     drifts = any(not check.drift_ok for check in checks)
-    return Verdict(
+    return GuardrailVerdict(
         status="pending_approval",
         path=ChangePath.REVISE if drifts else ChangePath.OPTIMIZATION,
         reason="Waits for approval: " + "; ".join(reasons) + ".",

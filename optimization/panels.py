@@ -41,7 +41,7 @@ def recommendation_panel(ticket, user, role: str) -> tuple[str, dict] | None:
             "recommendation": recommendation,
             "track": track,
             "tenant": ticket.tenant,
-            "figures": q.evidence_figures(recommendation, q.track_currency(track)),
+            "figures": q.evidence_figures(recommendation, track.currency),
             "change_set_ids": q.evidence_change_set_ids(recommendation),
             "kpi_days": evidence.get("days") if recommendation.signal == Signal.KPI_MISS else None,
             "drift": drift,
@@ -64,7 +64,7 @@ def change_set_panel(ticket, user, role: str) -> tuple[str, dict] | None:
             "change_set": change_set,
             "tenant": ticket.tenant,
             "items": q.item_rows(change_set),
-            "currency": q.track_currency(change_set.track),
+            "currency": change_set.track.currency,
             "a3": (a3 := q.open_a3(change_set)),
             "can_approve_smaller": bool(a3 and role in roles_that_may_approve(a3.required_roles)),
         },
@@ -88,7 +88,7 @@ def change_set_client_words(ticket) -> ClientWords | None:
         except (KeyError, TypeError, InvalidOperation):
             continue
         moves.append((channel_label(str(check.get("channel", ""))), live, delta))
-    currency = q.track_currency(change_set.track)
+    currency = change_set.track.currency
     plan = track_label(change_set.track.key)
     if len(moves) == 1:
         label, live, delta = moves[0]

@@ -100,10 +100,6 @@ def live_daily_budgets(entries: Iterable[ExecutionManifestEntry]) -> dict[str, D
     return totals
 
 
-def tenant_today(tenant) -> date:
-    return timezone.localdate(timezone=ZoneInfo(tenant.time_zone))
-
-
 def planned_daily_budgets(*, track, on: date) -> dict[str, Decimal | None]:
     """Per channel of the track's approved version, its planned daily budget on `on` (the
     flight covering that day divided by its days); None where no flight runs that day."""
@@ -268,11 +264,6 @@ def change_sets_of_run(tenant, run_id: str) -> list[dict]:
     ]
 
 
-def track_currency(track) -> str:
-    version = track.current_version
-    return version.payload.get("currency", "") if version else ""
-
-
 # --- Drift ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ChannelDrift:
@@ -318,7 +309,7 @@ def track_drift(*, track: Track, now: datetime, channels: list[str] | None = Non
     # chart's series are built in the same walk over the applied moves.
     policy = track.tenant.policy
     since = drift_window_start(track=track, policy=policy, now=now)
-    planned = planned_daily_budgets(track=track, on=tenant_today(track.tenant)) if since else {}
+    planned = planned_daily_budgets(track=track, on=track.tenant.today()) if since else {}
     live = live_daily_budgets(manifest_entries_for_track(track=track))
     moves: dict[str, list[tuple[datetime, Decimal, str]]] = defaultdict(list)
     if since is not None:
@@ -374,7 +365,7 @@ def track_drift(*, track: Track, now: datetime, channels: list[str] | None = Non
         window_days=policy.drift_window_days,
         channels=rows,
         chart=chart,
-        currency=track_currency(track),
+        currency=track.currency,
         time_zone=track.tenant.time_zone,
         change_set_ids=ids,
     )

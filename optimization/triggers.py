@@ -13,7 +13,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Case,
@@ -63,10 +62,6 @@ def scanned_tracks(*, tenant=None) -> list[Track]:
     if tenant is not None:
         tracks = tracks.filter(tenant=tenant)
     return list(tracks.order_by("tenant_id", "key"))
-
-
-def tenant_today(track: Track, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(track.tenant.time_zone)).date()
 
 
 def _window_start(days_field: str, tracks: list[Track], now: datetime) -> Case:
@@ -153,7 +148,7 @@ def drifts(tracks: list[Track], now: datetime) -> list[Drift]:
         track = by_id[track_id]
         if track_id not in payloads:
             payloads[track_id] = parse_payload(track.current_version.payload)
-        planned = planned_daily_budget(payloads[track_id], channel, tenant_today(track, now))
+        planned = planned_daily_budget(payloads[track_id], channel, track.tenant.today(now))
         if not planned:
             continue
         pct = (net / planned * HUNDRED).quantize(Decimal("0.01"))
@@ -219,7 +214,7 @@ def kpi_misses(tracks: list[Track], now: datetime) -> list[KpiMiss]:
             candidates[track.pk] = (track, kpi, Decimal(str(target)))
     if not candidates:
         return []
-    ends = {pk: tenant_today(t, now) - timedelta(days=1) for pk, (t, _k, _v) in candidates.items()}
+    ends = {pk: t.tenant.today(now) - timedelta(days=1) for pk, (t, _k, _v) in candidates.items()}
     starts = {
         pk: ends[pk] - timedelta(days=t.tenant.policy.kpi_miss_days - 1)
         for pk, (t, _k, _v) in candidates.items()
@@ -276,9 +271,7 @@ def kpi_misses(tracks: list[Track], now: datetime) -> list[KpiMiss]:
     for pk, (track, kpi, target) in candidates.items():
         first = starts[pk]
         if pk in resolved:
-            first = max(
-                first, tenant_today(track, resolved[pk].astimezone(UTC)) + timedelta(days=1)
-            )
+            first = max(first, track.tenant.today(resolved[pk].astimezone(UTC)) + timedelta(days=1))
         wanted = [first + timedelta(days=i) for i in range((ends[pk] - first).days + 1)]
         if len(wanted) < track.tenant.policy.kpi_miss_days:
             continue
@@ -341,7 +334,7 @@ def seasonal_changes_due(tracks: list[Track], now: datetime) -> list[SeasonalCha
         if str(change.pk) in carried:
             continue
         track = by_id[change.track_id]
-        today = tenant_today(track, now)
+        today = track.tenant.today(now)
         lead = timedelta(days=track.tenant.policy.seasonality_lead_days)
         if today <= change.starts_on <= today + lead:
             due.append(change)

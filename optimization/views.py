@@ -15,12 +15,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from approvals.models import Ticket, Verdict
+from approvals.models import Ticket
 from approvals.services import ticket_decide
-from approvals.types import roles_that_may_approve
+from approvals.types import Verdict, roles_that_may_approve
 from audit.actors import Actor
 from config.errors import DomainError, page_error
-from config.query import filters_refused, page_number
+from config.query import filters_refused, page_number, query_without
 from optimization import views_queries as q
 from optimization.exports import log_csv_lines
 from optimization.filters import ChangeSetLogFilter
@@ -62,16 +62,14 @@ def log(request: HttpRequest, track: str) -> HttpResponse:
     track_row = track_get(tenant=request.tenant, key=track)
     filterset = _log_filter(request, track_row)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "nav": "plans",
         "track": track_row,
         "filter": filterset,
         "page": page,
         "rows": q.log_rows(page.object_list),
-        "query": query.urlencode(),
-        "currency": q.track_currency(track_row),
+        "query": query_without(request, "page"),
+        "currency": track_row.currency,
     }
     if request.htmx and request.htmx.target == "log-rows":
         return render(request, "optimization/log.html#rows", context)

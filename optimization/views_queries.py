@@ -35,12 +35,11 @@ from optimization.models import (
     Signal,
     TrackHold,
 )
-from optimization.selectors import (  # track_currency: q.track_currency for the pages too
+from optimization.selectors import (
     change_set_log,
     entry_daily_budget,
     manifest_entries_for_track,
     manifest_entries_for_version,
-    track_currency,
 )
 from optimization.services.change_sets import SUBJECT_TYPE
 from plans.models import Track
@@ -222,7 +221,7 @@ def change_set_page(change_set: ChangeSet) -> dict:
         "events": events,
         "tickets": change_set_tickets(change_set),
         "reverted_by": list(change_set.reverted_by.order_by("created_at", "id")),
-        "currency": track_currency(change_set.track),
+        "currency": change_set.track.currency,
     }
 
 

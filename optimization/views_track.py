@@ -43,7 +43,7 @@ def _render_manifest(request, track, *, status: int = 200, hold_form=None) -> Ht
         "last_hold": q.last_hold(track=track),
         "hold_form": hold_form or HoldForm(),
         "can_operate": can_operate(request),
-        "currency": q.track_currency(track),
+        "currency": track.currency,
     }
     return render(request, "optimization/manifest.html", context, status=status)
 
@@ -123,7 +123,7 @@ def _render_calendar(request, track, *, form=None, status: int = 200) -> HttpRes
         "can_plan": can_plan,
         "form": form or SeasonalChangeForm(channels=channels),
         "has_plan": bool(channels),
-        "currency": q.track_currency(track),
+        "currency": track.currency,
         "lead_days": request.tenant.policy.seasonality_lead_days,
     }
     return render(request, "optimization/seasonality.html", context, status=status)

@@ -1,9 +1,10 @@
 """Which path a change takes (pure): seed 000 "When to optimize vs revise vs replan".
 
 `classify_change` compares a proposed payload with the track's current approved one and returns a
-`Verdict`: the path, a sentence saying why, and the draft kinds that agree with it. Strongest rule
-first: a structural change (new channel, platform swap, objective or primary KPI, new geo, currency)
-is a replan whatever else changed; then the revise rules; what is left is an optimization.
+`Classification`: the path, a sentence saying why, and the draft kinds that agree with it.
+Strongest rule first: a structural change (new channel, platform swap, objective or primary KPI,
+new geo, currency) is a replan whatever else changed; then the revise rules; what is left is an
+optimization.
 
 How we read the seed's ambiguous rows (docs/rules.md is silent on them):
 - "Engagement burst → engagement track revise or event draft": on an engagement track that has an
@@ -19,7 +20,8 @@ How we read the seed's ambiguous rows (docs/rules.md is silent on them):
   day is short, so even a small shift changes the plan rather than tuning it.
 - A removed channel or a removed geo narrows the plan without a new market or channel: revise.
 - Escalating is always allowed: a change whose path is revise may be filed as a replan (the heavier
-  approval), never the other way round (a new channel filed as a revise contradicts the verdict).
+  approval), never the other way round (a new channel filed as a revise contradicts the
+  classification).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ DEFAULT_DRIFT_PCT = Decimal("15")
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Classification:
     path: ChangePath
     reason: str
     accepted_kinds: tuple[str, ...] = field(default=())
@@ -67,7 +69,7 @@ class Verdict:
         return kind in self.accepted_kinds
 
     def contradiction(self, kind: str) -> str:
-        """The sentence an API 422 or a form shows when `kind` disagrees with this verdict."""
+        """The sentence an API 422 or a form shows when `kind` disagrees with the classification."""
         if not self.accepted_kinds:
             return (
                 f"A {kind} contradicts the classifier: this change is an {self.path.value}, "
@@ -80,9 +82,11 @@ class Verdict:
         )
 
 
-def _verdict(path: ChangePath, reason: str, extra_kinds: tuple[str, ...] = ()) -> Verdict:
+def _classification(
+    path: ChangePath, reason: str, extra_kinds: tuple[str, ...] = ()
+) -> Classification:
     kinds = DEFAULT_KINDS[path] + tuple(k for k in extra_kinds if k not in DEFAULT_KINDS[path])
-    return Verdict(path=path, reason=reason, accepted_kinds=kinds)
+    return Classification(path=path, reason=reason, accepted_kinds=kinds)
 
 
 def track_family(track: str) -> str:
@@ -168,7 +172,7 @@ def classify_change(
     drift_pct_by_channel: dict[str, Decimal] | None = None,
     optimization_pct: Decimal = DEFAULT_OPTIMIZATION_PCT,
     drift_pct: Decimal = DEFAULT_DRIFT_PCT,
-) -> Verdict:
+) -> Classification:
     """The path of a change to `track`, from its current approved payload to `proposed`.
 
     `pause` is a request to stop all spend without touching the plan; `drift_pct_by_channel` is
@@ -178,26 +182,28 @@ def classify_change(
     family = track_family(track)
     if current is None:
         if family == "event":
-            return _verdict(
+            return _classification(
                 ChangePath.EVENT_DRAFT, f"{track} has no approved plan: a new special-day plan."
             )
         if family == "engagement":
-            return _verdict(
+            return _classification(
                 ChangePath.EVENT_DRAFT,
                 "An engagement burst with no engagement plan yet: an event draft "
                 "(or a new engagement track).",
                 extra_kinds=(PlanKind.TRACK_DRAFT,),
             )
         if family == "always_on":
-            return _verdict(ChangePath.INITIAL, "always_on has no approved plan: an initial plan.")
-        return _verdict(
+            return _classification(
+                ChangePath.INITIAL, "always_on has no approved plan: an initial plan."
+            )
+        return _classification(
             ChangePath.TRACK_DRAFT,
             f"A new {track} plan alongside the running tracks: a new track with its own draft.",
         )
 
     current = parse_payload(current)
     if pause:
-        return _verdict(
+        return _classification(
             ChangePath.OPTIMIZATION_HOLD,
             "Pausing all spend without changing the plan is an optimization hold; write it into "
             "the plan as a revise with zero flights if it is meant to last.",
@@ -208,13 +214,13 @@ def classify_change(
 
     structural = _structural_reasons(current, proposed)
     if structural:
-        return _verdict(ChangePath.REPLAN, f"Full replan: {'; '.join(structural)}.")
+        return _classification(ChangePath.REPLAN, f"Full replan: {'; '.join(structural)}.")
 
     event_kinds = (PlanKind.EVENT_DRAFT,) if family == "event" else ()
     engagement_kinds = (PlanKind.EVENT_DRAFT,) if family == "engagement" else ()
     extra = event_kinds + engagement_kinds
     if current.total_budget > 0 and proposed.total_budget == 0:
-        return _verdict(
+        return _classification(
             ChangePath.REVISE,
             "All spend goes to zero: a plan revise with zero flights (an optimization hold "
             "pauses spend without a new version).",
@@ -278,16 +284,16 @@ def classify_change(
 
     if revise_reasons:
         prefix = f"Plan revise on {track}" if family in ("event", "engagement") else "Plan revise"
-        return _verdict(ChangePath.REVISE, f"{prefix}: {'; '.join(revise_reasons)}.", extra)
+        return _classification(ChangePath.REVISE, f"{prefix}: {'; '.join(revise_reasons)}.", extra)
 
     if move is not None:
         label, size = move
-        return _verdict(
+        return _classification(
             ChangePath.OPTIMIZATION,
             f"Optimization only: the largest budget move ({label} {size}%) stays within "
             f"±{optimization_pct}% and the structure is unchanged.",
         )
-    return _verdict(
+    return _classification(
         ChangePath.OPTIMIZATION,
         "Nothing differs from the approved version: no new plan version is needed.",
     )

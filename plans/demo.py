@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from approvals.models import Ticket, TicketStatus
 from approvals.services import ticket_decide
+from approvals.types import Verdict
 from audit.actors import Actor
 from plans.models import SUBJECT_TYPE, PlanStatus, PlanTrigger, PlanVersion, Track
 from plans.services import (
@@ -225,7 +226,7 @@ def _through_tickets(
             ticket_decide(
                 ticket=ticket,
                 actor=Actor.for_user(_person(tenant, role, not_user=version.drafted_by_user)),
-                verdict="approve",
+                verdict=Verdict.APPROVE,
                 role=role,
                 comment="Looks right." if role != "client" else "Approved for the winter push.",
             )

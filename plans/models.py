@@ -87,6 +87,12 @@ class Track(models.Model):
     def __str__(self) -> str:
         return self.key
 
+    @property
+    def currency(self) -> str:
+        """The currency of the track's money: its current approved version's ("" before its
+        first)."""
+        return self.current_version.currency if self.current_version_id else ""
+
 
 class PlanVersionCounter(models.Model):
     """The last plan version number handed out per tenant; writers lock this row to claim one."""
@@ -230,6 +236,11 @@ class PlanVersion(models.Model):
     @property
     def audit_id(self) -> str:
         return str(self.number)
+
+    @property
+    def currency(self) -> str:
+        """The currency every amount of the plan is in (the payload's `currency`)."""
+        return self.payload.get("currency", "")
 
     @property
     def is_editable(self) -> bool:

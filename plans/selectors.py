@@ -9,17 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
-from django.utils import timezone
 
 from approvals.models import Ticket
 from config.sql import ComparedRanges
 from plans.approvers import ApprovalNeeds, approval_needs
-from plans.classify import Verdict, classify_change
+from plans.classify import Classification, classify_change
 from plans.diff import manifest_diff, plan_diff
 from plans.envelope import EnvelopeCheck, envelope_evaluate
 from plans.live import live_entries
@@ -56,7 +54,7 @@ def _total(version: PlanVersion | None) -> Decimal:
 
 def master_plan_current(*, tenant: Tenant, on=None) -> MasterPlan | None:
     """The envelope whose period covers `on` (today in the tenant's zone), else the latest."""
-    on = on or timezone.localdate(timezone=ZoneInfo(tenant.time_zone))
+    on = on or tenant.today()
     masters = MasterPlan.objects.filter(tenant=tenant)
     return (
         masters.filter(period_start__lte=on, period_end__gte=on).first()
@@ -151,10 +149,6 @@ def version_tickets(*, version: PlanVersion) -> QuerySet[Ticket]:
     ).order_by("created_at")
 
 
-def tenant_zone(tenant: Tenant) -> ZoneInfo:
-    return ZoneInfo(tenant.time_zone)
-
-
 def track_classify(
     *,
     track: Track | None,
@@ -162,8 +156,8 @@ def track_classify(
     payload: Any,
     policy: TenantPolicy | None = None,
     drift_pct_by_channel: dict[str, Decimal] | None = None,
-) -> Verdict:
-    """The classifier's verdict for `payload` proposed on a track (what the editor shows live).
+) -> Classification:
+    """The classification of `payload` proposed on a track (what the editor shows live).
 
     `drift_pct_by_channel` is the evidence of a drift recommendation (the revise-trigger scan)."""
     current = track.current_version.payload if track and track.current_version_id else None
@@ -233,7 +227,7 @@ def version_approval_needs(
 def remaining_delta_for(version: PlanVersion, *, on=None) -> dict:
     """What the live manifest of the version's track does not yet match (docs/rules.md: Execution
     aligns it after approval)."""
-    on = on or timezone.localdate(timezone=tenant_zone(version.tenant))
+    on = on or version.tenant.today()
     return manifest_diff(
         previous=version.parent.payload if version.parent_id else None,
         proposed=version.payload,
@@ -245,7 +239,7 @@ def remaining_delta_for(version: PlanVersion, *, on=None) -> dict:
 def version_detail(*, tenant: Tenant, number: int) -> dict:
     """What the version page shows: the version, its parent, the diff to the parent, the client
     summary, the diff to the live manifest (recorded at approval, computed live otherwise), the
-    classifier's verdict, who must approve and the tickets."""
+    classification, who must approve and the tickets."""
     version = version_get(tenant=tenant, number=number)
     parent = version.parent
     summary = plan_revise_summary(parent.payload if parent else None, version.payload)
@@ -290,11 +284,11 @@ def versions_compare(*, tenant: Tenant, left: int, right: int) -> dict:
     }
 
 
-def draft_verdict(*, tenant: Tenant, track: Track | None, track_key: str, payload: dict):
-    """The classifier's verdict for a payload being edited (the editor shows it live).
+def draft_classification(*, tenant: Tenant, track: Track | None, track_key: str, payload: dict):
+    """The classification of a payload being edited (the editor shows it live).
 
     `track` is the row the view already read (None for a new track's first draft), so a
-    keystroke's verdict doesn't read it twice."""
+    keystroke's classification doesn't read it twice."""
     return track_classify(
         track=track,
         track_key=track_key,

@@ -133,7 +133,7 @@ def _version_page(
             "track": version.track,
             "is_current": version.track.current_version_id == version.pk,
             "diff_empty": diff_is_empty(detail["diff"]),
-            "currency": version.payload.get("currency", ""),
+            "currency": version.currency,
             "audit_title": f"Audit trail of v{version.number}",
             "can_plan": can_plan,
             "version_entries": version_entries(version),
@@ -145,26 +145,26 @@ def _version_page(
 
 
 # --- Draft editor --------------------------------------------------------------------------------
-def _verdict(
+def _classification(
     *, request: HttpRequest, track: Track | None, track_key: str, form, kind: str
 ) -> dict | None:
-    """The classifier's verdict on the form as it stands; None while the form has errors (the
-    form's `corrections` then say what to fix).
+    """The classification of the form as it stands, as the editor's live Verdict line shows it;
+    None while the form has errors (the form's `corrections` then say what to fix).
 
     Drafts are always compared with the track's current approved version (editing a draft
     rebases it there), exactly as the create and edit services check them.
     """
     if not form.is_valid():
         return None
-    verdict = selectors.draft_verdict(
+    classification = selectors.draft_classification(
         tenant=request.tenant, track=track, track_key=track_key, payload=form.payload
     )
-    accepts = not kind or verdict.accepts(kind)
+    accepts = not kind or classification.accepts(kind)
     return {
-        "path": verdict.path.value,
-        "reason": verdict.reason,
+        "path": classification.path.value,
+        "reason": classification.reason,
         "accepts": accepts,
-        "kind_conflict": "" if accepts else verdict.contradiction(kind),
+        "kind_conflict": "" if accepts else classification.contradiction(kind),
     }
 
 
@@ -174,12 +174,14 @@ def _editor_state(
     """The verdict and what the form shows: a row button (add or remove a row) validates
     nothing new — empty fields are fields to fill in, not errors — while a save shows every
     error. Either way the verdict names what still keeps it from answering."""
-    verdict = _verdict(request=request, track=track, track_key=track_key, form=form, kind=kind)
+    classification = _classification(
+        request=request, track=track, track_key=track_key, form=form, kind=kind
+    )
     saving = not form.is_row_action(action) and request.method == "POST"
-    corrections = None if verdict else form.corrections(blanks_shown=saving)
+    corrections = None if classification else form.corrections(blanks_shown=saving)
     if not saving:
         form.hide_errors_of_blank_fields()
-    return {"form": form, "verdict": verdict, "corrections": corrections}
+    return {"form": form, "verdict": classification, "corrections": corrections}
 
 
 def _render_editor(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
@@ -218,8 +220,8 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
         state = _editor_state(
             request=request, track=track_row, track_key=track_key, form=form, kind="", action=""
         )
-        verdict = state["verdict"]
-        default_kind = verdict["path"] if verdict and verdict["path"] in PlanKind.values else ""
+        shown = state["verdict"]
+        default_kind = shown["path"] if shown and shown["path"] in PlanKind.values else ""
         context.update(state, kind=default_kind, reason="")
         return _render_editor(request, context)
 
@@ -232,15 +234,15 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
     state = _editor_state(
         request=request, track=track_row, track_key=track_key, form=form, kind=kind, action=action
     )
-    verdict = state["verdict"]
+    shown = state["verdict"]
     context.update(state, kind=kind, reason=reason_form.data.get("reason", "").strip())
     if form.is_row_action(action):
         return _render_editor(request, context)
     kind_errors = []
     if kind not in PlanKind.values:
         kind_errors.append("Choose the kind of draft.")
-    elif verdict is not None and not verdict["accepts"]:
-        kind_errors.append(verdict["kind_conflict"])
+    elif shown is not None and not shown["accepts"]:
+        kind_errors.append(shown["kind_conflict"])
     reason_errors = [] if reason_form.is_valid() else reason_form.errors["reason"]
     if form.errors or kind_errors or reason_errors:
         context.update(kind_errors=kind_errors, reason_errors=reason_errors)
@@ -327,7 +329,9 @@ def verdict(request: HttpRequest, track: str) -> HttpResponse:
             raise Http404("That version belongs to another track")
         kind = version.kind
     form = PlanPayloadForm(data=request.POST)
-    found = _verdict(request=request, track=track_row, track_key=track_key, form=form, kind=kind)
+    found = _classification(
+        request=request, track=track_row, track_key=track_key, form=form, kind=kind
+    )
     corrections = None if found else form.corrections(blanks_shown=False)
     return render(
         request, "plans/editor.html#verdict", {"verdict": found, "corrections": corrections}
@@ -448,7 +452,7 @@ def compare(request: HttpRequest) -> HttpResponse:
             diff=found["diff"],
             diff_empty=diff_is_empty(found["diff"]),
             summary=found["summary"],
-            currency=found["right"].payload.get("currency", ""),
+            currency=found["right"].currency,
         )
     return render(request, "plans/compare.html", context, status=400 if errors else 200)
 

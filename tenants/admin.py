@@ -1,5 +1,8 @@
 """Django admin for tenants, memberships and policies. Every save and delete goes through the
-services, so the admin refuses what they refuse and every change lands in the audit log."""
+services, so the admin refuses what they refuse and every change lands in the audit log. Django
+runs a change form's save and a delete page in a transaction of its own, so they call the
+services' `_within` steps; the changelist's actions run in none and call the entry points
+(config/transactions.py)."""
 
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
@@ -11,10 +14,11 @@ from tenants.policy import FLAT_DEFAULTS
 from tenants.services import (
     TENANT_EDITABLE_FIELDS,
     membership_remove,
-    membership_set,
-    tenant_create,
-    tenant_policy_update,
-    tenant_update,
+    membership_remove_within,
+    membership_set_within,
+    tenant_create_within,
+    tenant_policy_update_within,
+    tenant_update_within,
 )
 
 
@@ -49,9 +53,9 @@ class TenantAdmin(TenantScopedAdmin):
         actor = Actor.for_user(request.user)
         if change:
             changes = {k: form.cleaned_data[k] for k in form.changed_data}
-            tenant_update(tenant=obj, actor=actor, changes=changes)
+            tenant_update_within(tenant=obj, actor=actor, changes=changes)
             return
-        created = tenant_create(
+        created = tenant_create_within(
             slug=obj.slug, actor=actor, **{k: getattr(obj, k) for k in TENANT_EDITABLE_FIELDS}
         )
         # The admin goes on with `obj` (its redirect, its log entry): make it the saved row.
@@ -69,14 +73,14 @@ class MembershipAdmin(TenantScopedAdmin):
         return ["user", "tenant"] if obj else []
 
     def save_model(self, request, obj, form, change):
-        saved = membership_set(
+        saved = membership_set_within(
             tenant=obj.tenant, user=obj.user, role=obj.role, actor=Actor.for_user(request.user)
         )
         obj.pk = saved.pk
         obj.refresh_from_db()
 
     def delete_model(self, request, obj):
-        membership_remove(membership=obj, actor=Actor.for_user(request.user))
+        membership_remove_within(membership=obj, actor=Actor.for_user(request.user))
 
     def delete_queryset(self, request, queryset):
         actor = Actor.for_user(request.user)
@@ -100,4 +104,6 @@ class TenantPolicyAdmin(TenantScopedAdmin, SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         changes = {key: form.cleaned_data[key] for key in form.changed_data if key in FLAT_DEFAULTS}
-        tenant_policy_update(tenant=obj.tenant, actor=Actor.for_user(request.user), changes=changes)
+        tenant_policy_update_within(
+            tenant=obj.tenant, actor=Actor.for_user(request.user), changes=changes
+        )

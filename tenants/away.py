@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -23,10 +21,6 @@ AWAY_DAYS_MAX = 366
 
 class AwayInvalid(DomainError):
     code = "validation_error"
-
-
-def tenant_today(tenant, now: datetime | None = None) -> date:
-    return (now or timezone.now()).astimezone(ZoneInfo(tenant.time_zone)).date()
 
 
 def is_away(membership: Membership, on: date) -> bool:
@@ -49,7 +43,7 @@ class StandIn:
 def stand_ins_today(*, tenant, user_ids: list[int], now: datetime | None = None) -> dict:
     """{user id: StandIn} for these members of `tenant`: the stand-in of each one away today
     (one hop: a stand-in who is away too still gets it, there is nobody further to ask)."""
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     routed = {uid: StandIn(uid) for uid in user_ids}
     away = Membership.objects.filter(
         tenant=tenant,

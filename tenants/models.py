@@ -1,11 +1,13 @@
+from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from tenants.policy import FLAT_DEFAULTS as D
@@ -31,6 +33,10 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def today(self, now: datetime | None = None) -> date:
+        """The tenant's date — in its time zone — now, or at `now`."""
+        return (now or timezone.now()).astimezone(ZoneInfo(self.time_zone)).date()
 
 
 class Membership(models.Model):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
+from config.transactions import within_transaction
 from tenants.models import (
     KnownLoginAddress,
     LockoutKind,
@@ -23,7 +24,7 @@ from tenants.models import (
 from tenants.policy import FLAT_DEFAULTS
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def tenant_create(
     *,
     slug: str,
@@ -34,6 +35,29 @@ def tenant_create(
     actor: Actor,
     policy: dict[str, Any] | None = None,
 ) -> Tenant:
+    return tenant_create_within(
+        slug=slug,
+        name=name,
+        vertical=vertical,
+        country=country,
+        time_zone=time_zone,
+        actor=actor,
+        policy=policy,
+    )
+
+
+@within_transaction
+def tenant_create_within(
+    *,
+    slug: str,
+    name: str,
+    vertical: str,
+    country: str,
+    time_zone: str,
+    actor: Actor,
+    policy: dict[str, Any] | None = None,
+) -> Tenant:
+    """tenant_create inside Django admin's change form transaction."""
     tenant = Tenant(
         slug=slug, name=name, vertical=vertical, country=country.upper(), time_zone=time_zone
     )
@@ -62,9 +86,15 @@ def tenant_create(
     return tenant
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def membership_set(*, tenant: Tenant, user, role: str, actor: Actor) -> Membership:
     """Give `user` `role` in `tenant` (one role per tenant: an existing role is replaced)."""
+    return membership_set_within(tenant=tenant, user=user, role=role, actor=actor)
+
+
+@within_transaction
+def membership_set_within(*, tenant: Tenant, user, role: str, actor: Actor) -> Membership:
+    """membership_set inside Django admin's change form transaction."""
     membership = Membership.objects.select_for_update().filter(tenant=tenant, user=user).first()
     before = membership.role if membership else None
     if membership is None:
@@ -87,9 +117,15 @@ def membership_set(*, tenant: Tenant, user, role: str, actor: Actor) -> Membersh
     return membership
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def membership_remove(*, membership: Membership, actor: Actor) -> None:
     """Take a person out of a tenant. The audit event keeps who held which role."""
+    return membership_remove_within(membership=membership, actor=actor)
+
+
+@within_transaction
+def membership_remove_within(*, membership: Membership, actor: Actor) -> None:
+    """membership_remove inside Django admin's delete page transaction."""
     locked = Membership.objects.select_for_update().filter(pk=membership.pk).first()
     if locked is None:
         return  # already removed
@@ -106,9 +142,15 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
 TENANT_EDITABLE_FIELDS = ("name", "vertical", "country", "time_zone")
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def tenant_update(*, tenant: Tenant, actor: Actor, changes: dict[str, Any]) -> Tenant:
     """Change a tenant's name, vertical, country or time zone (the slug names it for good)."""
+    return tenant_update_within(tenant=tenant, actor=actor, changes=changes)
+
+
+@within_transaction
+def tenant_update_within(*, tenant: Tenant, actor: Actor, changes: dict[str, Any]) -> Tenant:
+    """tenant_update inside Django admin's change form transaction."""
     unknown = sorted(set(changes) - set(TENANT_EDITABLE_FIELDS))
     if unknown:
         raise ValidationError({key: f"{key} can't be changed here" for key in unknown})
@@ -148,9 +190,17 @@ def _raise_unknown_policy_keys(values: dict[str, Any]) -> None:
         raise ValidationError({key: f"{key} is not a policy key" for key in unknown})
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def tenant_policy_update(*, tenant: Tenant, actor: Actor, changes: dict[str, Any]) -> TenantPolicy:
     """Change policy keys. A looser loop or cost policy is refused, naming the key and ceiling."""
+    return tenant_policy_update_within(tenant=tenant, actor=actor, changes=changes)
+
+
+@within_transaction
+def tenant_policy_update_within(
+    *, tenant: Tenant, actor: Actor, changes: dict[str, Any]
+) -> TenantPolicy:
+    """tenant_policy_update inside Django admin's change form transaction."""
     _raise_unknown_policy_keys(changes)
     policy = TenantPolicy.objects.select_for_update().get(tenant=tenant)
     before = policy.values()
@@ -173,7 +223,7 @@ def tenant_policy_update(*, tenant: Tenant, actor: Actor, changes: dict[str, Any
     return policy
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def user_ensure(
     *,
     username: str,

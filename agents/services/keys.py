@@ -21,7 +21,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def agent_key_create(*, tenant, name: str, actor: Actor) -> tuple[AgentKey, str]:
     """Create a key for `tenant`; returns the row and the plain key, which is never stored."""
     prefix = secrets.token_hex(6)
@@ -37,7 +37,7 @@ def agent_key_create(*, tenant, name: str, actor: Actor) -> tuple[AgentKey, str]
     return key, f"{KEY_PREFIX}{prefix}_{secret}"
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def agent_key_revoke(*, key: AgentKey, actor: Actor) -> AgentKey:
     key = AgentKey.objects.select_for_update().get(pk=key.pk)
     if key.revoked_at is not None:

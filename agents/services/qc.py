@@ -131,7 +131,7 @@ def _check_floor(tenant, policy: TenantPolicy, rate: GrainRate) -> None:
             )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def qc_result_record(
     *, run: AgentRun, subtask_id: str, passed: bool, failure_codes, attempt: int
 ) -> QcResult:

@@ -17,8 +17,8 @@ from agents.services.runs import (
 )
 from approvals.models import Ticket, TicketStatus
 from approvals.selectors import subject_blocking_tickets
-from approvals.services import subject_tickets_lock, ticket_cancel, ticket_decide
-from approvals.types import TicketType
+from approvals.services import subject_tickets_lock, ticket_cancel_within, ticket_decide_within
+from approvals.types import TicketType, Verdict
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
@@ -71,23 +71,33 @@ def on_run_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
     if run is None or run.ended:
         return
     reason = ticket.resolution_note or outcome.replace("_", " ")
-    if outcome != TicketStatus.APPROVED:
-        run.ended, run.loop_block, run.cost_block = True, "", False
-        run.ended_at = ticket.resolved_at
-        run.save(update_fields=["ended", "ended_at", "loop_block", "cost_block", "updated_at"])
-        audit_event_append(
-            tenant=run.tenant_id,
-            actor=actor,
-            action=AuditAction.RUN_ENDED,
-            resource=run,
-            data={"ticket": ticket.public_id, "reason": reason},
-        )
-        # An ended run waits for nothing more: its other red flag closes with it.
-        for other in subject_blocking_tickets(
-            tenant=run.tenant, subject_type=SUBJECT_TYPE, subject_id=run.run_id
-        ).exclude(pk=ticket.pk):
-            ticket_cancel(ticket=other, actor=actor, reason=f"Run ended by {ticket.public_id}.")
-        return
+    if outcome == TicketStatus.APPROVED:
+        _run_clear(run, ticket, actor, reason=reason)
+    else:
+        _run_end(run, ticket, actor, reason=reason)
+
+
+def _run_end(run: AgentRun, ticket, actor: Actor, *, reason: str) -> None:
+    run.ended, run.loop_block, run.cost_block = True, "", False
+    run.ended_at = ticket.resolved_at
+    run.save(update_fields=["ended", "ended_at", "loop_block", "cost_block", "updated_at"])
+    audit_event_append(
+        tenant=run.tenant_id,
+        actor=actor,
+        action=AuditAction.RUN_ENDED,
+        resource=run,
+        data={"ticket": ticket.public_id, "reason": reason},
+    )
+    # An ended run waits for nothing more: its other red flag closes with it.
+    for other in subject_blocking_tickets(
+        tenant=run.tenant, subject_type=SUBJECT_TYPE, subject_id=run.run_id
+    ).exclude(pk=ticket.pk):
+        ticket_cancel_within(ticket=other, actor=actor, reason=f"Run ended by {ticket.public_id}.")
+
+
+def _run_clear(run: AgentRun, ticket, actor: Actor, *, reason: str) -> None:
+    """The block the ticket is about lifts: an A8's counter restarts at 0, an A9's Cost Guard
+    stops blocking — unless the run would trip again on its next call."""
     fields = ["updated_at"]
     cleared = {}
     if ticket.type == TicketType.A8 and run.loop_block:
@@ -123,7 +133,7 @@ def on_run_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
         )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def run_cost_guard_clear(
     *, run: AgentRun, actor: Actor, estimated_cost_usd=None, reason: str
 ) -> AgentRun:
@@ -160,8 +170,11 @@ def run_cost_guard_clear(
             resource=run,
             data={"before": str(before), "after": str(estimate), "reason": reason},
         )
-    ticket_decide(
-        ticket=Ticket.objects.get(pk=ticket.pk), actor=actor, verdict="approve", comment=reason
+    ticket_decide_within(
+        ticket=Ticket.objects.get(pk=ticket.pk),
+        actor=actor,
+        verdict=Verdict.APPROVE,
+        comment=reason,
     )
     run.refresh_from_db()
     return run

@@ -17,7 +17,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from approvals.inbox import SLA_AMBER, SLA_OVERDUE, sla_state, sla_text, waiting_slots
-from approvals.models import TicketStatus, Verdict
+from approvals.models import TicketStatus
+from approvals.types import Verdict
 from config.formatting import FIGURE_FORMATS, figure, number, to_decimal
 
 register = template.Library()

@@ -17,7 +17,7 @@ from config.errors import Conflict
 from config.text import REASON_MAX, clean_text
 from optimization.models import STATUS, ChangeSet, ChangeSetKind, TrackHold
 from optimization.selectors import active_hold, entry_is_live
-from optimization.services.change_sets import ChangeSetRequest, change_set_submit
+from optimization.services.change_sets import ChangeSetRequest, change_set_submit_within
 from plans.models import Track
 
 
@@ -32,7 +32,7 @@ def _request(track: Track, kind: str, items: list[dict], actor: Actor, reason: s
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def track_hold_start(*, track: Track, actor: Actor, reason: str = "") -> TrackHold:
     """Pause every live entity of the track in one change set (status → paused applies by
     itself: it moves no budget up) and record the hold."""
@@ -46,7 +46,7 @@ def track_hold_start(*, track: Track, actor: Actor, reason: str = "") -> TrackHo
     ]
     if not live:
         raise Conflict(f"{track.key} has no live entity to pause.", code="nothing_live")
-    pause = change_set_submit(
+    pause = change_set_submit_within(
         tenant=track.tenant,
         request=_request(
             track,
@@ -87,7 +87,7 @@ def track_hold_start(*, track: Track, actor: Actor, reason: str = "") -> TrackHo
     return hold
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def track_hold_end(*, track: Track, actor: Actor) -> TrackHold:
     """Resume the entities the hold paused (those still paused), in one change set."""
     hold = TrackHold.objects.select_for_update().filter(track=track, ended_at__isnull=True).first()
@@ -102,7 +102,7 @@ def track_hold_end(*, track: Track, actor: Actor) -> TrackHold:
     ]
     resume: ChangeSet | None = None
     if items:
-        resume = change_set_submit(
+        resume = change_set_submit_within(
             tenant=track.tenant,
             request=_request(
                 track, ChangeSetKind.RESUME, items, actor, "Resume spend after the hold"

@@ -11,18 +11,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import Ticket, TicketStatus
-from approvals.services import subject_tickets_lock, ticket_cancel
-from approvals.sla import business_due_at
+from approvals.services import subject_tickets_lock, ticket_cancel_within
+from approvals.sla import tenant_due_at
 from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
 from optimization.models import ChangeSet, ChangeSetEventKind, ChangeSetStatus
-from optimization.services.change_sets import (
+from optimization.services._common import (
     SUBJECT_TYPE,
-    _audit_outcome,
-    _finish,
-    _lock_change_set,
-    _log,
+    change_set_audit_outcome,
+    change_set_finish,
+    change_set_lock,
+    change_set_log_append,
 )
 from tenants.models import TenantPolicy
 
@@ -37,41 +37,39 @@ class LapseResult:
 
 
 def lapses_at(ticket: Ticket, policy: TenantPolicy) -> datetime:
-    tenant = ticket.tenant
-    return business_due_at(
+    """`a3_lapse_days` business days after the ticket's SLA ran out."""
+    return tenant_due_at(
         opened_at=ticket.sla_due_at,
         business_days=policy.a3_lapse_days,
-        country=tenant.country,
-        time_zone=tenant.time_zone,
-        start_hour=policy.working_hours_start,
-        end_hour=policy.working_hours_end,
+        tenant=ticket.tenant,
+        policy=policy,
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def change_set_lapse(*, change_set: ChangeSet, actor: Actor = SCAN_ACTOR) -> bool:
     """Lapse one change set (its tickets locked first, config/locks.py); False if it moved on
     meanwhile."""
     subject_tickets_lock(
         tenant=change_set.tenant_id, subject_type=SUBJECT_TYPE, subject_id=change_set.change_set_id
     )
-    change_set, _locked = _lock_change_set(change_set)
+    change_set, _locked = change_set_lock(change_set)
     if not change_set.is_pending:
         return False
     message = (
         "Lapsed: its A3 stayed open past its SLA; nothing was applied. The agent proposes again "
         "on the live state of now."
     )
-    _finish(change_set, ChangeSetStatus.LAPSED, message, decided_at=timezone.now())
-    _log(change_set, ChangeSetEventKind.LAPSED, actor, message)
-    _audit_outcome(change_set, actor, AuditAction.CHANGE_SET_LAPSED)
+    change_set_finish(change_set, ChangeSetStatus.LAPSED, message, decided_at=timezone.now())
+    change_set_log_append(change_set, ChangeSetEventKind.LAPSED, actor, message)
+    change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_LAPSED)
     for ticket in Ticket.objects.filter(
         tenant_id=change_set.tenant_id,
         subject_type=SUBJECT_TYPE,
         subject_id=change_set.change_set_id,
         status=TicketStatus.OPEN,
     ).order_by("pk"):
-        ticket_cancel(ticket=ticket, actor=actor, reason=message)
+        ticket_cancel_within(ticket=ticket, actor=actor, reason=message)
     return True
 
 

@@ -106,7 +106,7 @@ def _clean_entries(entries: Any) -> list[dict]:
     return cleaned
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def manifest_sync(*, tenant, track_key: str, entries: Any, actor: Actor) -> int:
     """Upsert manifest entries of one track (key: tenant, platform, entity_id); returns how many
     entries the call carried. Every plan_version must be an approved (or superseded) version of
@@ -117,6 +117,23 @@ def manifest_sync(*, tenant, track_key: str, entries: Any, actor: Actor) -> int:
             f"No track {track_key!r} for this tenant.", code="unknown_track", status=404
         )
     cleaned = _clean_entries(entries)
+    _refuse_unknown_versions(tenant, track, cleaned)
+    rows, created = _locked_rows_inserting_missing(tenant, track, cleaned)
+    changed = [change for entry in cleaned if (change := _update(rows, entry, track)) is not None]
+    if created or changed:
+        audit_event_append(
+            tenant=tenant,
+            actor=actor,
+            action=AuditAction.MANIFEST_SYNCED,
+            resource=("manifest", track.key),
+            plan_version=max(e["plan_version"] for e in cleaned),
+            payload=cleaned,
+            data={"track": track.key, "created": created, "changed": changed},
+        )
+    return len(cleaned)
+
+
+def _refuse_unknown_versions(tenant, track: Track, cleaned: list[dict]) -> None:
     numbers = {e["plan_version"] for e in cleaned}
     known = set(
         PlanVersion.objects.filter(
@@ -128,8 +145,15 @@ def manifest_sync(*, tenant, track_key: str, entries: Any, actor: Actor) -> int:
         raise ManifestError(
             "plan_version "
             + ", ".join(f"v{n}" for n in unknown)
-            + f" is not an approved version of {track_key} for this tenant"
+            + f" is not an approved version of {track.key} for this tenant"
         )
+
+
+def _locked_rows_inserting_missing(
+    tenant, track: Track, cleaned: list[dict]
+) -> tuple[dict[tuple[str, str], ExecutionManifestEntry], list[str]]:
+    """The entries' rows, locked; those missing inserted first. Returns the rows by (platform,
+    entity id) and the entities created."""
     keys = Q()
     for entry in cleaned:
         keys |= Q(platform=entry["platform"], entity_id=entry["entity_id"])
@@ -151,36 +175,26 @@ def manifest_sync(*, tenant, track_key: str, entries: Any, actor: Actor) -> int:
         ignore_conflicts=True,
     )
     rows = locked_rows() if missing else existing
-    created = [f"{e['platform']}:{e['entity_id']}" for e in missing]
-    changed = []
-    for entry in cleaned:
-        key = (entry["platform"], entry["entity_id"])
-        row = rows[key]
-        values = {
-            "track_id": track.pk,
-            "channel": entry["channel"],
-            "plan_version": entry["plan_version"],
-            "state": entry["state"],
-        }
-        launched = row.first_active_at is None and entry_is_live(entry["state"])
-        if all(getattr(row, k) == v for k, v in values.items()) and not launched:
-            continue
-        before = {"plan_version": row.plan_version, "state": row.state, "track_id": row.track_id}
-        for field, value in values.items():
-            setattr(row, field, value)
-        if launched:
-            # Live already: a later status → active is not this entity's first launch (A2).
-            values["first_active_at"] = row.first_active_at = timezone.now()
-        row.save(update_fields=[*values, "updated_at"])
-        changed.append({"entity": row.audit_id, "before": before, "after": values})
-    if created or changed:
-        audit_event_append(
-            tenant=tenant,
-            actor=actor,
-            action=AuditAction.MANIFEST_SYNCED,
-            resource=("manifest", track.key),
-            plan_version=max(e["plan_version"] for e in cleaned),
-            payload=cleaned,
-            data={"track": track.key, "created": created, "changed": changed},
-        )
-    return len(cleaned)
+    return rows, [f"{e['platform']}:{e['entity_id']}" for e in missing]
+
+
+def _update(rows, entry: dict, track: Track) -> dict | None:
+    """Write one entry onto its locked row; what changed (for the audit), or None."""
+    row = rows[(entry["platform"], entry["entity_id"])]
+    values = {
+        "track_id": track.pk,
+        "channel": entry["channel"],
+        "plan_version": entry["plan_version"],
+        "state": entry["state"],
+    }
+    launched = row.first_active_at is None and entry_is_live(entry["state"])
+    if all(getattr(row, k) == v for k, v in values.items()) and not launched:
+        return None
+    before = {"plan_version": row.plan_version, "state": row.state, "track_id": row.track_id}
+    for field, value in values.items():
+        setattr(row, field, value)
+    if launched:
+        # Live already: a later status → active is not this entity's first launch (A2).
+        values["first_active_at"] = row.first_active_at = timezone.now()
+    row.save(update_fields=[*values, "updated_at"])
+    return {"entity": row.audit_id, "before": before, "after": values}

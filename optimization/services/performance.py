@@ -16,6 +16,7 @@ from audit.services import audit_event_append
 from config.errors import DomainError
 from config.money import AmountInvalid, AmountRule, amount_clean
 from config.text import text_problem
+from config.transactions import within_transaction
 from optimization.models import PerformanceRow
 from plans.models import Track
 
@@ -98,9 +99,15 @@ def _clean(rows: Any) -> list[dict]:
     return cleaned
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def performance_ingest(*, tenant, track_key: str, rows: Any, actor: Actor) -> int:
     """Upsert performance rows of one track; returns how many the call carried."""
+    return performance_ingest_within(tenant=tenant, track_key=track_key, rows=rows, actor=actor)
+
+
+@within_transaction
+def performance_ingest_within(*, tenant, track_key: str, rows: Any, actor: Actor) -> int:
+    """performance_ingest as a step of a bigger transaction (the demo's story)."""
     track = Track.objects.filter(tenant=tenant, key=track_key).first()
     if track is None:
         raise PerformanceError(

@@ -16,13 +16,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from approvals.models import SlaKind
-from approvals.services import ticket_open
+from approvals.services import TicketRequest, ticket_open_within
 from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.errors import DomainError
 from config.text import REASON_MAX, clean_text, json_problem
+from config.transactions import within_transaction
 from optimization.models import (
     ChangePath,
     Recommendation,
@@ -32,7 +33,7 @@ from optimization.models import (
 from optimization.selectors import open_recommendation
 from plans.errors import PlanError
 from plans.models import PlanKind, PlanTrigger, Track
-from plans.services import plan_version_counter_lock, plan_version_create_draft
+from plans.services import plan_version_counter_lock, plan_version_create_draft_within
 from tenants.models import Role
 
 RECOMMENDATION_SUBJECT = "recommendation"
@@ -54,7 +55,7 @@ class RecommendationError(DomainError):
 
 def _draft(recommendation: Recommendation, actor: Actor, payload: dict) -> int:
     drift = recommendation.evidence.get("drift_pct_by_channel") or None
-    version = plan_version_create_draft(
+    version = plan_version_create_draft_within(
         tenant=recommendation.tenant,
         track_key=recommendation.track.key,
         kind=PATH_KIND[recommendation.path],
@@ -74,7 +75,7 @@ def _summary(recommendation: Recommendation) -> list[str]:
     return lines
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def recommendation_open(
     *,
     tenant,
@@ -91,70 +92,28 @@ def recommendation_open(
     """Open the recommendation and its ticket, or return the open one for the same condition
     (and False). `evidence["proposed_payload"]`, when given, is the draft it proposes; with
     `predraft` the draft is made now (structural blocks, seasonality)."""
-    reason = clean_text(reason, name="reason", max_length=REASON_MAX)
-    if not reason:
-        raise RecommendationError("Say why the plan should change.", fields={"reason": ["empty"]})
-    if path not in (ChangePath.REVISE, ChangePath.REPLAN):
-        raise RecommendationError(
-            "A recommendation's path is revise or replan.", fields={"path": ["revise or replan"]}
-        )
-    problem = json_problem(evidence, max_bytes=EVIDENCE_MAX_BYTES)
-    if problem:
-        raise RecommendationError(f"evidence {problem}.", fields={"evidence": [problem]})
-    existing = open_recommendation(track=track, signal=signal, subject_key=subject_key)
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            recommendation = Recommendation.objects.create(
-                tenant=tenant,
-                track=track,
-                signal=signal,
-                subject_key=subject_key,
-                path=path,
-                reason=reason,
-                evidence=evidence,
-                source=source[:100],
-            )
-    except IntegrityError:
-        # Another scan opened it a moment ago (the open-recommendation constraint): that one
-        # stands.
-        existing = open_recommendation(track=track, signal=signal, subject_key=subject_key)
-        if existing is None:
-            raise
-        return existing, False
+    reason = _clean(reason=reason, path=path, evidence=evidence)
+    recommendation, created = _insert(
+        tenant=tenant,
+        track=track,
+        signal=signal,
+        subject_key=subject_key,
+        path=path,
+        reason=reason,
+        evidence=evidence,
+        source=source[:100],
+    )
+    if not created:
+        return recommendation, False
     if predraft and evidence.get("proposed_payload"):
         try:
-            with transaction.atomic():
+            with transaction.atomic():  # a refused draft leaves the recommendation standing
                 recommendation.draft_number = _draft(
                     recommendation, actor, evidence["proposed_payload"]
                 )
         except PlanError as exc:
             recommendation.evidence = {**evidence, "draft_refused": exc.message}
-    ticket = ticket_open(
-        tenant=tenant,
-        type=TicketType.A5,
-        actor=actor,
-        title=f"Plan {path} recommended for {track.key}: {Signal(signal).label.lower()}",
-        summary=" ".join(_summary(recommendation)),
-        subject_type=RECOMMENDATION_SUBJECT,
-        subject_id=str(recommendation.pk),
-        plan_version=recommendation.draft_number
-        or (track.current_version.number if track.current_version_id else None),
-        requesting_agent=source[:100],
-        required_roles=[Role.PLANNER.value],
-        client_visible=False,
-        diff={
-            "summary": _summary(recommendation),
-            "raw": {
-                "signal": signal,
-                "path": path,
-                "evidence": {k: v for k, v in evidence.items() if k != "proposed_payload"},
-            },
-        },
-        sla_kind=SlaKind.REPLAN_DRAFT if path == ChangePath.REPLAN else SlaKind.REVISE_DRAFT,
-        dedupe_key=f"recommendation:{track.pk}:{signal}:{subject_key}"[:200],
-    )
+    ticket = _open_ticket(recommendation, actor, evidence)
     recommendation.ticket = ticket.public_id
     recommendation.save(update_fields=["ticket", "draft_number", "evidence"])
     audit_event_append(
@@ -175,6 +134,78 @@ def recommendation_open(
     return recommendation, True
 
 
+def _clean(*, reason: str, path: str, evidence: dict) -> str:
+    """The reason as it is kept; refused: no reason, a path that is no revise or replan,
+    evidence no JSON column keeps."""
+    reason = clean_text(reason, name="reason", max_length=REASON_MAX)
+    if not reason:
+        raise RecommendationError("Say why the plan should change.", fields={"reason": ["empty"]})
+    if path not in (ChangePath.REVISE, ChangePath.REPLAN):
+        raise RecommendationError(
+            "A recommendation's path is revise or replan.", fields={"path": ["revise or replan"]}
+        )
+    problem = json_problem(evidence, max_bytes=EVIDENCE_MAX_BYTES)
+    if problem:
+        raise RecommendationError(f"evidence {problem}.", fields={"evidence": [problem]})
+    return reason
+
+
+def _insert(
+    *, track: Track, signal: str, subject_key: str, **values
+) -> tuple[Recommendation, bool]:
+    """The new recommendation, or (False) the open one for the same condition — found first, or
+    inserted a moment ago by another scan (the open-recommendation constraint)."""
+    existing = open_recommendation(track=track, signal=signal, subject_key=subject_key)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return (
+                Recommendation.objects.create(
+                    track=track, signal=signal, subject_key=subject_key, **values
+                ),
+                True,
+            )
+    except IntegrityError:
+        existing = open_recommendation(track=track, signal=signal, subject_key=subject_key)
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _open_ticket(recommendation: Recommendation, actor: Actor, evidence: dict):
+    """Its ticket for the planners (A5), with the revise-draft or replan-draft SLA and the
+    evidence as it came (less the proposed plan)."""
+    track, path, signal = recommendation.track, recommendation.path, recommendation.signal
+    return ticket_open_within(
+        TicketRequest(
+            tenant=recommendation.tenant,
+            type=TicketType.A5,
+            actor=actor,
+            title=f"Plan {path} recommended for {track.key}: {Signal(signal).label.lower()}",
+            summary=" ".join(_summary(recommendation)),
+            subject_type=RECOMMENDATION_SUBJECT,
+            subject_id=str(recommendation.pk),
+            plan_version=recommendation.draft_number
+            or (track.current_version.number if track.current_version_id else None),
+            requesting_agent=recommendation.source,
+            required_roles=[Role.PLANNER.value],
+            client_visible=False,
+            diff={
+                "summary": _summary(recommendation),
+                "raw": {
+                    "signal": signal,
+                    "path": path,
+                    "evidence": {k: v for k, v in evidence.items() if k != "proposed_payload"},
+                },
+            },
+            sla_kind=SlaKind.REPLAN_DRAFT if path == ChangePath.REPLAN else SlaKind.REVISE_DRAFT,
+            dedupe_key=f"recommendation:{track.pk}:{signal}:{recommendation.subject_key}"[:200],
+        )
+    )
+
+
+@within_transaction
 def recommendation_lock_for_decision(recommendation: Recommendation) -> None:
     """Before a decision on the recommendation's ticket writes anything: the recommendation,
     then — when approving it may create the draft — the tenant's version counter, which every
@@ -184,8 +215,10 @@ def recommendation_lock_for_decision(recommendation: Recommendation) -> None:
         plan_version_counter_lock(tenant_id=recommendation.tenant_id)
 
 
-def recommendation_draft(*, recommendation: Recommendation, actor: Actor) -> Recommendation:
-    """Turn the recommendation into a draft vN+1 (its approved ticket's consequence)."""
+@within_transaction
+def recommendation_draft_within(*, recommendation: Recommendation, actor: Actor) -> Recommendation:
+    """Turn the recommendation into a draft vN+1 (its approved ticket's consequence, in that
+    decision's transaction)."""
     recommendation = (
         Recommendation.objects.select_for_update(of=("self",))
         .select_related("track", "tenant")
@@ -224,7 +257,8 @@ def recommendation_draft(*, recommendation: Recommendation, actor: Actor) -> Rec
     return recommendation
 
 
-def recommendation_dismiss(
+@within_transaction
+def recommendation_dismiss_within(
     *, recommendation: Recommendation, actor: Actor, note: str
 ) -> Recommendation:
     recommendation = Recommendation.objects.select_for_update().get(pk=recommendation.pk)

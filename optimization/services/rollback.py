@@ -7,13 +7,13 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils import timezone
 
 from approvals.services import subject_tickets_lock
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.errors import Conflict
+from config.transactions import within_transaction
 from optimization import guardrails
 from optimization.models import (
     ChangeSet,
@@ -21,22 +21,14 @@ from optimization.models import (
     ChangeSetKind,
     ChangeSetStatus,
 )
-from optimization.selectors import (
-    applied_budget_drift,
-    drift_window_start,
-    live_daily_budgets,
-    planned_daily_budgets,
-    tenant_today,
-)
-from optimization.services.change_sets import (
+from optimization.services._common import (
     SUBJECT_TYPE,
-    ChangeSetRequest,
-    _currency,
-    _log,
-    change_set_submit,
+    change_set_log_append,
+    guardrails_check,
     live_value,
     value_text,
 )
+from optimization.services.change_sets import ChangeSetRequest, change_set_submit_within
 from tenants.models import TenantPolicy
 
 
@@ -55,7 +47,7 @@ class InverseItem:
 class RollbackPreview:
     change_set: ChangeSet
     items: tuple[InverseItem, ...]
-    verdict: guardrails.Verdict | None
+    verdict: guardrails.GuardrailVerdict | None  # what the guardrails say of the inverse
     refusal: str  # why it can't be rolled back now ("" when it can)
 
     @property
@@ -91,41 +83,42 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
     )
     if not refusal and any(item.moved for item in items):
         moved = [i for i in items if i.moved]
-        currency = _currency(change_set.track)
+        currency = change_set.track.currency
         refusal = "The live state moved since it was applied: " + "; ".join(
             f"{i.entity_id} {i.field.replace('_', ' ')} is now "
             f"{value_text(i.field, i.live, currency)}, "
             f"not {value_text(i.field, i.before, currency)}"
             for i in moved
         )
-    verdict = None
+    guardrail_verdict = None
     if items:
         track = change_set.track
         policy = TenantPolicy.objects.get(tenant_id=change_set.tenant_id)
         channel_entries = track.manifest.filter(channel__in={i.channel for i in items})
-        verdict = guardrails.evaluate(
+        guardrail_verdict = guardrails_check(
+            track=track,
             items=[
                 guardrails.ProposedItem(i.entity_id, i.channel, i.field, i.before, i.after)
                 for i in items
             ],
-            live_daily_budget=live_daily_budgets(channel_entries),
-            planned_daily_budget=planned_daily_budgets(
-                track=track, on=tenant_today(change_set.tenant)
-            ),
-            drift_before=applied_budget_drift(
-                track=track,
-                since=drift_window_start(track=track, policy=policy, now=timezone.now()),
-            ),
-            optimization_pct=policy.auto_approve_optimization_under_pct,
-            drift_pct=policy.drift_pct,
+            entries=channel_entries,
+            policy=policy,
+            currency=track.currency,
             first_launch_requires_human=False,
-            currency=_currency(track),
         )
-    return RollbackPreview(change_set, items, verdict, refusal)
+    return RollbackPreview(change_set, items, guardrail_verdict, refusal)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def change_set_rollback(*, change_set: ChangeSet, actor: Actor, reason: str = "") -> ChangeSet:
+    """Roll an applied change set back (see change_set_rollback_within)."""
+    return change_set_rollback_within(change_set=change_set, actor=actor, reason=reason)
+
+
+@within_transaction
+def change_set_rollback_within(
+    *, change_set: ChangeSet, actor: Actor, reason: str = ""
+) -> ChangeSet:
     """Roll an applied change set back: a new change set, the inverse of its applied values,
     through the same guardrails (so it may wait for an A3 itself), linked to it.
 
@@ -144,7 +137,7 @@ def change_set_rollback(*, change_set: ChangeSet, actor: Actor, reason: str = ""
     preview = rollback_preview(change_set=change_set)
     if not preview.possible:
         raise Conflict(preview.refusal, code="cannot_roll_back")
-    rollback = change_set_submit(
+    rollback = change_set_submit_within(
         tenant=change_set.tenant,
         request=ChangeSetRequest(
             change_set_id=f"rollback-{secrets.token_hex(6)}",
@@ -165,7 +158,7 @@ def change_set_rollback(*, change_set: ChangeSet, actor: Actor, reason: str = ""
         ),
         actor=actor,
     )
-    _log(
+    change_set_log_append(
         change_set,
         ChangeSetEventKind.ROLLED_BACK,
         actor,

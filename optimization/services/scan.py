@@ -79,14 +79,6 @@ def _open(result: ScanResult, signal: str, open_one: Callable[[], bool]) -> None
         count.failed += 1
 
 
-def _currency(track) -> str:
-    return track.current_version.payload.get("currency", "")
-
-
-def _today(track, now: datetime):
-    return triggers.tenant_today(track, now)
-
-
 def _already_open(track, signal: str, subject_key: str) -> bool:
     """A condition already carried by an open recommendation: nothing to build (the evidence
     of the open one stands), nothing to open."""
@@ -99,7 +91,7 @@ def _drift(drift: triggers.Drift, now: datetime) -> bool:
         return False
     live = live_daily_budgets(track.manifest.filter(channel=drift.channel))
     daily = {drift.channel: live.get(drift.channel, drift.planned + drift.net)}
-    currency = _currency(track)
+    currency = track.currency
     reason = (
         f"{drift.channel.title()} drifted {percent(drift.pct, 2)} from the approved plan of "
         f"v{track.current_version.number} ({money(drift.planned, currency)} a day planned, "
@@ -134,7 +126,7 @@ def _drift(drift: triggers.Drift, now: datetime) -> bool:
             "change_sets": change_sets,
             "drift_pct_by_channel": {drift.channel: str(drift.pct)},
             "proposed_payload": proposals.codify_daily_budgets(
-                track.current_version.payload, daily, on=_today(track, now)
+                track.current_version.payload, daily, on=track.tenant.today(now)
             ),
         },
         actor=SCAN_ACTOR,
@@ -167,7 +159,7 @@ def _guardrail_approvals(track, change_set_ids: list[str], now: datetime) -> boo
             "change_sets": change_set_ids[:100],
             "live_daily_budgets": {k: str(v) for k, v in live.items()},
             "proposed_payload": proposals.codify_daily_budgets(
-                track.current_version.payload, live, on=_today(track, now)
+                track.current_version.payload, live, on=track.tenant.today(now)
             ),
         },
         actor=SCAN_ACTOR,
@@ -244,11 +236,11 @@ def _structural(track, blocked) -> bool:
 
 
 def _seasonal(change, track, now: datetime) -> bool:
-    currency = _currency(track)
+    currency = track.currency
     reason = (
         f"Seasonality calendar: {change.channel} flight {change.starts_on}–{change.ends_on} at "
         f"{money(change.budget, currency)} starts in "
-        f"{(change.starts_on - _today(track, now)).days} days"
+        f"{(change.starts_on - track.tenant.today(now)).days} days"
         + (f" ({change.note})" if change.note else "")
         + ": a revise is pre-drafted for review."
     )

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.errors import DomainError
 from config.text import clean_text
+from config.transactions import within_transaction
 from optimization.models import SeasonalChange
 from plans.models import Track
 
@@ -23,7 +22,7 @@ class SeasonalChangeError(DomainError):
     code = "invalid_seasonal_change"
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def seasonal_change_set(
     *,
     track: Track,
@@ -34,6 +33,30 @@ def seasonal_change_set(
     note: str,
     actor: Actor,
 ) -> SeasonalChange:
+    return seasonal_change_set_within(
+        track=track,
+        channel=channel,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        budget=budget,
+        note=note,
+        actor=actor,
+    )
+
+
+@within_transaction
+def seasonal_change_set_within(
+    *,
+    track: Track,
+    channel: str,
+    starts_on: date,
+    ends_on: date,
+    budget: Decimal,
+    note: str,
+    actor: Actor,
+) -> SeasonalChange:
+    """seasonal_change_set as a step of a bigger transaction (Django admin's change form, the
+    demo's story)."""
     note = clean_text(note, name="note", max_length=200)
     channel = clean_text(channel, name="channel", max_length=60).lower()
     version = track.current_version
@@ -44,7 +67,7 @@ def seasonal_change_set(
             "replan, not a seasonal flight change.",
             fields={"channel": ["not a channel of the approved plan"]},
         )
-    if starts_on < timezone.localdate(timezone=ZoneInfo(track.tenant.time_zone)):
+    if starts_on < track.tenant.today():
         raise SeasonalChangeError(
             "The flight change starts in the past; the calendar is for changes to come.",
             fields={"starts_on": ["in the past"]},
@@ -82,8 +105,14 @@ def seasonal_change_set(
     return change
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def seasonal_change_remove(*, change: SeasonalChange, actor: Actor) -> None:
+    seasonal_change_remove_within(change=change, actor=actor)
+
+
+@within_transaction
+def seasonal_change_remove_within(*, change: SeasonalChange, actor: Actor) -> None:
+    """seasonal_change_remove inside Django admin's delete page transaction."""
     data = {"track": change.track.key, "channel": change.channel, "starts_on": change.starts_on}
     audit_event_append(
         tenant=change.tenant_id,

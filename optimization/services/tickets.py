@@ -9,16 +9,12 @@ from approvals.selectors import subject_blocking_tickets
 from audit.actors import Actor
 from optimization.models import ChangeSet, Recommendation
 from optimization.selectors import change_set_exists, recommendation_exists
-from optimization.services.change_sets import (
-    SUBJECT_TYPE,
-    _lock_change_set,
-    change_set_apply,
-    change_set_reject,
-)
+from optimization.services._common import SUBJECT_TYPE, change_set_lock
+from optimization.services.approval import change_set_apply_within, change_set_reject_within
 from optimization.services.recommendations import (
     RECOMMENDATION_SUBJECT,
-    recommendation_dismiss,
-    recommendation_draft,
+    recommendation_dismiss_within,
+    recommendation_draft_within,
     recommendation_lock_for_decision,
 )
 
@@ -36,7 +32,7 @@ def on_change_set_ticket_locked(ticket) -> None:
     (config/locks.py)."""
     change_set = _change_set_of(ticket)
     if change_set is not None:
-        _lock_change_set(change_set)
+        change_set_lock(change_set)
 
 
 def on_change_set_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
@@ -48,12 +44,12 @@ def on_change_set_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
             tenant=change_set.tenant, subject_type=SUBJECT_TYPE, subject_id=change_set.change_set_id
         ).exclude(pk=ticket.pk)
         if not still_open.exists():
-            change_set_apply(change_set=change_set, actor=actor)
+            change_set_apply_within(change_set=change_set, actor=actor)
         return
     note = f"{ticket.public_id} {outcome.replace('_', ' ')}"
     if ticket.resolution_note:
         note += f": {ticket.resolution_note}"
-    change_set_reject(change_set=change_set, actor=actor, note=note)
+    change_set_reject_within(change_set=change_set, actor=actor, note=note)
 
 
 def _recommendation_of(ticket) -> Recommendation | None:
@@ -79,9 +75,9 @@ def on_recommendation_ticket_resolved(ticket, outcome: str, actor: Actor) -> Non
     if recommendation is None or not recommendation.is_open:
         return
     if outcome == TicketStatus.APPROVED:
-        recommendation_draft(recommendation=recommendation, actor=actor)
+        recommendation_draft_within(recommendation=recommendation, actor=actor)
     else:
-        recommendation_dismiss(
+        recommendation_dismiss_within(
             recommendation=recommendation,
             actor=actor,
             note=ticket.resolution_note or outcome.replace("_", " "),

@@ -19,6 +19,7 @@ from plans.errors import PlanError, PlanStateError
 from plans.services.drafts import (
     plan_version_counter_lock,
     plan_version_create_draft,
+    plan_version_create_draft_within,
     plan_version_discard,
     plan_version_edit,
     plan_version_import_approved,
@@ -28,9 +29,9 @@ from plans.services.drafts import (
 from plans.services.envelope import master_plan_set
 from plans.services.submit import plan_version_submit, ticket_preview
 from plans.services.transitions import (
-    plan_version_approve,
-    plan_version_reject,
-    plan_version_request_changes,
+    plan_version_approve_within,
+    plan_version_reject_within,
+    plan_version_request_changes_within,
     plan_version_withdraw,
     subject_closure_lock,
 )
@@ -39,15 +40,16 @@ __all__ = [
     "PlanError",
     "PlanStateError",
     "master_plan_set",
-    "plan_version_approve",
+    "plan_version_approve_within",
     "plan_version_counter_lock",
     "plan_version_create_draft",
+    "plan_version_create_draft_within",
     "plan_version_discard",
     "plan_version_edit",
     "plan_version_import_approved",
     "plan_version_propose_envelope",
-    "plan_version_reject",
-    "plan_version_request_changes",
+    "plan_version_reject_within",
+    "plan_version_request_changes_within",
     "plan_version_submit",
     "plan_version_withdraw",
     "subject_closure_lock",

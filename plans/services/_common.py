@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from audit.actors import Actor
-from plans.errors import PlanError
-from plans.models import PlanVersion
+from plans.errors import PlanError, PlanStateError
+from plans.models import PlanVersion, can_transition
 from plans.schema import PayloadInvalid, canonical_payload
 from tenants.models import Tenant, TenantPolicy
 
@@ -36,6 +36,19 @@ def lock_version(version: PlanVersion) -> PlanVersion:
         .select_related("track", "tenant", "parent")
         .get(pk=version.pk)
     )
+
+
+def transition_needed(version: PlanVersion, target: str, *, only: str) -> bool:
+    """Whether a locked version still has to become `target`: False when it is there already
+    (asking twice is a no-op); a PlanStateError saying who can ("only a draft can be
+    submitted") when the transition table (plans/models.py) forbids it."""
+    if version.status == target:
+        return False
+    if not can_transition(version.status, target):
+        raise PlanStateError(
+            f"v{version.number} is {version.get_status_display().lower()}; only {only}."
+        )
+    return True
 
 
 def actor_text(actor: Actor) -> str:

@@ -15,7 +15,8 @@ from audit.actors import Actor
 from audit.chain import sha256_of
 from audit.services import audit_event_append
 from config.text import REASON_MAX, clean_text
-from plans.classify import Verdict
+from config.transactions import within_transaction
+from plans.classify import Classification
 from plans.envelope import clean_master_change, proposed_caps
 from plans.errors import PlanError, PlanStateError
 from plans.models import (
@@ -25,16 +26,22 @@ from plans.models import (
     PlanVersion,
     PlanVersionCounter,
     Track,
-    can_transition,
     validate_track_key,
 )
 from plans.schema import money_text
 from plans.selectors import master_plan_for, track_classify
-from plans.services._common import actor_text, lock_version, policy_of, validated
-from plans.services.transitions import plan_version_approve, track_closure_lock
+from plans.services._common import (
+    actor_text,
+    lock_version,
+    policy_of,
+    transition_needed,
+    validated,
+)
+from plans.services.transitions import plan_version_approve_within, track_closure_lock
 from tenants.models import Tenant
 
 
+@within_transaction
 def _claim_number(tenant_id: int) -> int:
     """The tenant's next version number, claimed in the caller's transaction.
 
@@ -58,6 +65,7 @@ def _claim_number(tenant_id: int) -> int:
     return row[0]
 
 
+@within_transaction
 def plan_version_counter_lock(*, tenant_id: int) -> None:
     """Lock the tenant's version counter without claiming a number: a transaction that may draft
     a version after it has written its first audit event (a decision on a recommendation) takes
@@ -68,9 +76,9 @@ def plan_version_counter_lock(*, tenant_id: int) -> None:
     list(PlanVersionCounter.objects.select_for_update().filter(tenant_id=tenant_id).values("pk"))
 
 
-def _check_kind(verdict: Verdict, kind: str) -> None:
-    if not verdict.accepts(kind):
-        raise PlanError(verdict.contradiction(kind), code="kind_contradicts_classifier")
+def _check_kind(classification: Classification, kind: str) -> None:
+    if not classification.accepts(kind):
+        raise PlanError(classification.contradiction(kind), code="kind_contradicts_classifier")
 
 
 def _clean_kind(kind: str) -> str:
@@ -87,32 +95,32 @@ def _clean_reason(reason: str | None) -> str:
     return clean_text(reason, name="reason", max_length=REASON_MAX)
 
 
+@within_transaction
 def track_ensure(*, tenant: Tenant, key: str, actor: Actor) -> Track:
     """The tenant's track `key`, created (and audited) on first use."""
-    with transaction.atomic(savepoint=False):
-        try:
-            validate_track_key(key)
-        except ValidationError as exc:
-            raise PlanError(
-                f"{key!r} is not a track: always_on, branding, engagement or event_<slug>.",
-                code="invalid_track",
-            ) from exc
-        track = Track.objects.filter(tenant=tenant, key=key).first()
-        if track is not None:
-            return track
-        Track.objects.bulk_create([Track(tenant=tenant, key=key)], ignore_conflicts=True)
-        track = Track.objects.get(tenant=tenant, key=key)
-        audit_event_append(
-            tenant=tenant,
-            actor=actor,
-            action=AuditAction.TRACK_CREATED,
-            resource=track,
-            data={"key": key},
-        )
+    try:
+        validate_track_key(key)
+    except ValidationError as exc:
+        raise PlanError(
+            f"{key!r} is not a track: always_on, branding, engagement or event_<slug>.",
+            code="invalid_track",
+        ) from exc
+    track = Track.objects.filter(tenant=tenant, key=key).first()
+    if track is not None:
         return track
+    Track.objects.bulk_create([Track(tenant=tenant, key=key)], ignore_conflicts=True)
+    track = Track.objects.get(tenant=tenant, key=key)
+    audit_event_append(
+        tenant=tenant,
+        actor=actor,
+        action=AuditAction.TRACK_CREATED,
+        resource=track,
+        data={"key": key},
+    )
+    return track
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_create_draft(
     *,
     tenant: Tenant,
@@ -130,6 +138,34 @@ def plan_version_create_draft(
     The kind must agree with the classifier (a new channel filed as a revise is refused, with the
     classifier's reason). The number is claimed in this transaction: no gap, no duplicate.
     """
+    return plan_version_create_draft_within(
+        tenant=tenant,
+        track_key=track_key,
+        kind=kind,
+        payload=payload,
+        actor=actor,
+        reason=reason,
+        trigger=trigger,
+        master_change=master_change,
+        drift_pct_by_channel=drift_pct_by_channel,
+    )
+
+
+@within_transaction
+def plan_version_create_draft_within(
+    *,
+    tenant: Tenant,
+    track_key: str,
+    kind: str,
+    payload: Any,
+    actor: Actor,
+    reason: str = "",
+    trigger: str = PlanTrigger.PLANNER,
+    master_change: dict | None = None,
+    drift_pct_by_channel: dict[str, Decimal] | None = None,
+) -> PlanVersion:
+    """plan_version_create_draft as a step of a bigger transaction (a recommendation's draft, an
+    imported plan)."""
     _clean_kind(kind)
     if trigger not in PlanTrigger.values:
         raise PlanError(f"Unknown trigger {trigger!r}.", code="invalid_trigger")
@@ -145,14 +181,14 @@ def plan_version_create_draft(
     # head comes after the track in the lock order. A parent that stops being current meanwhile
     # is caught at submit and at approval (stale_parent).
     track = Track.objects.select_related("current_version").get(pk=track.pk)
-    verdict = track_classify(
+    classification = track_classify(
         track=track,
         track_key=track.key,
         payload=canonical,
         policy=policy_of(tenant),
         drift_pct_by_channel=drift_pct_by_channel,
     )
-    _check_kind(verdict, kind)
+    _check_kind(classification, kind)
     version = PlanVersion.objects.create(
         tenant=tenant,
         track=track,
@@ -162,36 +198,54 @@ def plan_version_create_draft(
         parent=track.current_version,
         payload=canonical,
         payload_hash=sha256_of(canonical),
-        path=verdict.path.value,
-        path_reason=verdict.reason,
+        path=classification.path.value,
+        path_reason=classification.reason,
         trigger=trigger,
         reason=reason,
         master_change=master_change,
         created_by=actor_text(actor),
-        drafted_by_user=actor.user if actor.type == "user" else None,
+        drafted_by_user=actor.user if actor.is_person else None,
     )
+    _audit_drafted(version, actor)
+    return version
+
+
+def _audit_drafted(version: PlanVersion, actor: Actor) -> None:
     audit_event_append(
-        tenant=tenant,
+        tenant=version.tenant,
         actor=actor,
         action=AuditAction.PLAN_VERSION_DRAFTED,
         resource=version,
         plan_version=version.number,
-        payload=canonical,
+        payload=version.payload,
         data={
-            "track": track.key,
-            "kind": kind,
-            "path": verdict.path.value,
-            "path_reason": verdict.reason,
-            "parent": track.current_version.number if track.current_version else None,
-            "trigger": trigger,
+            "track": version.track.key,
+            "kind": version.kind,
+            "path": version.path,
+            "path_reason": version.path_reason,
+            "parent": version.parent.number if version.parent else None,
+            "trigger": version.trigger,
             "reason": version.reason,
-            "master_change": master_change,
+            "master_change": version.master_change,
         },
     )
-    return version
 
 
-@transaction.atomic
+# What an edit rewrites on a draft.
+EDITED_FIELDS = (
+    "edited_by_user",
+    "payload",
+    "payload_hash",
+    "kind",
+    "path",
+    "path_reason",
+    "reason",
+    "master_change",
+    "parent",
+)
+
+
+@transaction.atomic(durable=True)
 def plan_version_edit(
     *,
     version: PlanVersion,
@@ -212,42 +266,30 @@ def plan_version_edit(
     canonical = validated(payload)
     kind = _clean_kind(kind or version.kind)
     track = Track.objects.select_related("current_version").get(pk=version.track_id)
-    verdict = track_classify(
+    classification = track_classify(
         track=track, track_key=track.key, payload=canonical, policy=policy_of(version.tenant)
     )
-    _check_kind(verdict, kind)
+    _check_kind(classification, kind)
     cleaned_master = (
         clean_master_change(master_change) if master_change is not None else version.master_change
     )
     new_hash = sha256_of(canonical)
     new_reason = version.reason if reason is None else _clean_reason(reason)
-    if (
-        new_hash == version.payload_hash
-        and kind == version.kind
-        and new_reason == version.reason
-        and cleaned_master == version.master_change
-        and version.parent_id == track.current_version_id
-    ):
+    unchanged = (new_hash, kind, new_reason, cleaned_master, track.current_version_id) == (
+        version.payload_hash,
+        version.kind,
+        version.reason,
+        version.master_change,
+        version.parent_id,
+    )
+    if unchanged:
         return version
     version.payload, version.payload_hash, version.kind = canonical, new_hash, kind
-    version.path, version.path_reason = verdict.path.value, verdict.reason
+    version.path, version.path_reason = classification.path.value, classification.reason
     version.reason, version.master_change = new_reason, cleaned_master
     version.parent = track.current_version
-    version.edited_by_user = actor.user if actor.type == "user" else None
-    version.save(
-        update_fields=[
-            "edited_by_user",
-            "payload",
-            "payload_hash",
-            "kind",
-            "path",
-            "path_reason",
-            "reason",
-            "master_change",
-            "parent",
-            "updated_at",
-        ]
-    )
+    version.edited_by_user = actor.user if actor.is_person else None
+    version.save(update_fields=[*EDITED_FIELDS, "updated_at"])
     audit_event_append(
         tenant=version.tenant,
         actor=actor,
@@ -255,29 +297,22 @@ def plan_version_edit(
         resource=version,
         plan_version=version.number,
         payload=canonical,
-        data={"kind": kind, "path": verdict.path.value, "reason": new_reason},
+        data={"kind": kind, "path": classification.path.value, "reason": new_reason},
     )
     return version
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_discard(*, version: PlanVersion, actor: Actor, note: str = "") -> PlanVersion:
     """A planner drops a draft for good. It stays in its track's history as discarded, and its
     number stays used (numbers are never reused). A version pending approval is withdrawn first,
     so no open ticket is ever left about a discarded version. Discarding twice is a no-op."""
     version = lock_version(version)
-    if version.status == PlanStatus.DISCARDED:
+    hint = (
+        ": withdraw it from approval first" if version.status == PlanStatus.PENDING_APPROVAL else ""
+    )
+    if not transition_needed(version, PlanStatus.DISCARDED, only=f"a draft can be discarded{hint}"):
         return version
-    if not can_transition(version.status, PlanStatus.DISCARDED):
-        hint = (
-            ": withdraw it from approval first"
-            if version.status == PlanStatus.PENDING_APPROVAL
-            else ""
-        )
-        raise PlanStateError(
-            f"v{version.number} is {version.get_status_display().lower()}; only a draft can be "
-            f"discarded{hint}."
-        )
     note = clean_text(note, name="reason", max_length=REASON_MAX)
     version.status = PlanStatus.DISCARDED
     version.discarded_at, version.discarded_by = timezone.now(), actor_text(actor)
@@ -297,7 +332,7 @@ def _amounts(amounts: dict[str, Any]) -> dict[str, Decimal]:
     return {key: Decimal(str(amount)) for key, amount in amounts.items()}
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_propose_envelope(
     *, version: PlanVersion, master_change: dict | None, actor: Actor
 ) -> PlanVersion:
@@ -329,7 +364,7 @@ def plan_version_propose_envelope(
     if cleaned == version.master_change:
         return version
     version.master_change = cleaned
-    version.edited_by_user = actor.user if actor.type == "user" else None
+    version.edited_by_user = actor.user if actor.is_person else None
     version.save(update_fields=["master_change", "edited_by_user", "updated_at"])
     audit_event_append(
         tenant=version.tenant,
@@ -350,7 +385,7 @@ def plan_version_propose_envelope(
     return version
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_import_approved(
     *,
     tenant: Tenant,
@@ -368,7 +403,7 @@ def plan_version_import_approved(
     # The track, its current version and the envelope are locked before the draft's first audit
     # event takes the chain head (config/locks.py); the new version itself is nobody else's yet.
     track_closure_lock(tenant=tenant, track_key=track_key, payload=payload)
-    version = plan_version_create_draft(
+    version = plan_version_create_draft_within(
         tenant=tenant,
         track_key=track_key,
         kind=kind,
@@ -390,4 +425,4 @@ def plan_version_import_approved(
         payload=version.payload,
         data={"approved_outside_by": approved_by, "track": track_key, "kind": kind},
     )
-    return plan_version_approve(version=version, actor=actor)
+    return plan_version_approve_within(version=version, actor=actor)

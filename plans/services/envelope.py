@@ -17,7 +17,7 @@ from plans.models import MasterPlan
 from tenants.models import Tenant
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def master_plan_set(
     *,
     tenant: Tenant,

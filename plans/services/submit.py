@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.services import ticket_open
+from approvals.models import Ticket
+from approvals.services import TicketRequest, ticket_open_within
 from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -19,10 +20,9 @@ from plans.models import (
     PlanStatus,
     PlanVersion,
     Track,
-    can_transition,
 )
-from plans.selectors import version_approval_needs
-from plans.services._common import actor_text, lock_version, policy_of
+from plans.selectors import ApprovalNeeds, version_approval_needs
+from plans.services._common import actor_text, lock_version, policy_of, transition_needed
 from plans.summary import plan_revise_summary, ticket_diff_preview
 from tenants.models import Role
 
@@ -39,18 +39,13 @@ def ticket_preview(
     return ticket_diff_preview(summary)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
     """Send a draft for approval: opens A1 (first plan) or A5 (revise/replan) and, when needed,
     A7 compliance. Submitting a version already pending is a no-op."""
     version = lock_version(version)
-    if version.status == PlanStatus.PENDING_APPROVAL:
+    if not transition_needed(version, PlanStatus.PENDING_APPROVAL, only="a draft can be submitted"):
         return version
-    if not can_transition(version.status, PlanStatus.PENDING_APPROVAL):
-        raise PlanStateError(
-            f"v{version.number} is {version.get_status_display().lower()}; only a draft can be "
-            "submitted."
-        )
     track = Track.objects.get(pk=version.track_id)  # read only: approval locks it
     if version.parent_id != track.current_version_id:
         raise PlanStateError(
@@ -61,61 +56,9 @@ def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
         )
     diff = plan_diff(version.parent.payload if version.parent_id else None, version.payload)
     needs = version_approval_needs(version=version, policy=policy_of(version.tenant), diff=diff)
-    if needs.envelope.breaks and not version.master_change:
-        raise PlanError(
-            "This version breaks the master envelope ("
-            + "; ".join(needs.envelope.problems)
-            + "): propose a new master envelope (total or track cap) with this draft on its "
-            "page; the client approves it with the version.",
-            code="breaks_master_envelope",
-        )
-    if needs.envelope.breaks:
-        raise PlanError(
-            "Even the proposed master-level change is too small: "
-            + "; ".join(needs.envelope.problems)
-            + ".",
-            code="breaks_master_envelope",
-        )
+    _refuse_breaking_the_envelope(version, needs)
     preview = ticket_preview(version, diff=diff, master=needs.envelope.master)
-    label = f"v{version.number} for {track.key}"
-    summary_text = " ".join(preview["summary"])
-    tickets = [
-        ticket_open(
-            tenant=version.tenant,
-            type=needs.ticket_type,
-            actor=actor,
-            title=f"Approve {version.get_kind_display().lower()} {label}",
-            summary=summary_text
-            + (
-                f" Client sign-off: {'; '.join(needs.client_reasons)}."
-                if needs.client_reasons
-                else ""
-            ),
-            subject_type=SUBJECT_TYPE,
-            subject_id=str(version.number),
-            diff=preview,
-            plan_version=version.number,
-            required_roles=list(needs.required_roles),
-            client_visible=True if needs.client_reasons else None,
-            sla_kind="approval",
-        )
-    ]
-    if needs.compliance_reasons:
-        tickets.append(
-            ticket_open(
-                tenant=version.tenant,
-                type=TicketType.A7,
-                actor=actor,
-                title=f"Compliance review of {label}",
-                summary="Compliance review: " + "; ".join(needs.compliance_reasons) + ".",
-                subject_type=SUBJECT_TYPE,
-                subject_id=str(version.number),
-                diff=preview,
-                plan_version=version.number,
-                required_roles=[Role.PLANNER.value, Role.LEGAL.value],
-                sla_kind="approval",
-            )
-        )
+    tickets = _open_tickets(version, track, needs, preview, actor)
     version.status = PlanStatus.PENDING_APPROVAL
     version.submitted_at = timezone.now()
     version.submitted_by = actor_text(actor)
@@ -135,3 +78,74 @@ def plan_version_submit(*, version: PlanVersion, actor: Actor) -> PlanVersion:
         },
     )
     return version
+
+
+def _refuse_breaking_the_envelope(version: PlanVersion, needs: ApprovalNeeds) -> None:
+    """A version past the master envelope goes for approval only with a proposed new envelope
+    that holds it."""
+    if needs.envelope.breaks and not version.master_change:
+        raise PlanError(
+            "This version breaks the master envelope ("
+            + "; ".join(needs.envelope.problems)
+            + "): propose a new master envelope (total or track cap) with this draft on its "
+            "page; the client approves it with the version.",
+            code="breaks_master_envelope",
+        )
+    if needs.envelope.breaks:
+        raise PlanError(
+            "Even the proposed master-level change is too small: "
+            + "; ".join(needs.envelope.problems)
+            + ".",
+            code="breaks_master_envelope",
+        )
+
+
+def _open_tickets(
+    version: PlanVersion, track: Track, needs: ApprovalNeeds, preview: dict, actor: Actor
+) -> list[Ticket]:
+    """A1 or A5 with the roles plans/approvers.py requires, and an A7 when compliance must
+    review it."""
+    label = f"v{version.number} for {track.key}"
+    summary_text = " ".join(preview["summary"])
+    tickets = [
+        ticket_open_within(
+            TicketRequest(
+                tenant=version.tenant,
+                type=needs.ticket_type,
+                actor=actor,
+                title=f"Approve {version.get_kind_display().lower()} {label}",
+                summary=summary_text
+                + (
+                    f" Client sign-off: {'; '.join(needs.client_reasons)}."
+                    if needs.client_reasons
+                    else ""
+                ),
+                subject_type=SUBJECT_TYPE,
+                subject_id=str(version.number),
+                diff=preview,
+                plan_version=version.number,
+                required_roles=list(needs.required_roles),
+                client_visible=True if needs.client_reasons else None,
+                sla_kind="approval",
+            )
+        )
+    ]
+    if needs.compliance_reasons:
+        tickets.append(
+            ticket_open_within(
+                TicketRequest(
+                    tenant=version.tenant,
+                    type=TicketType.A7,
+                    actor=actor,
+                    title=f"Compliance review of {label}",
+                    summary="Compliance review: " + "; ".join(needs.compliance_reasons) + ".",
+                    subject_type=SUBJECT_TYPE,
+                    subject_id=str(version.number),
+                    diff=preview,
+                    plan_version=version.number,
+                    required_roles=[Role.PLANNER.value, Role.LEGAL.value],
+                    sla_kind="approval",
+                )
+            )
+        )
+    return tickets

@@ -9,9 +9,9 @@ from audit.actors import Actor
 from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion
 from plans.selectors import version_exists
 from plans.services.transitions import (
-    plan_version_approve,
-    plan_version_reject,
-    plan_version_request_changes,
+    plan_version_approve_within,
+    plan_version_reject_within,
+    plan_version_request_changes_within,
     subject_closure_lock,
 )
 
@@ -81,10 +81,10 @@ def version_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
             tenant=version.tenant, subject_type=SUBJECT_TYPE, subject_id=str(version.number)
         ).exclude(pk=ticket.pk)
         if not still_open.exists():
-            plan_version_approve(version=version, actor=actor)
+            plan_version_approve_within(version=version, actor=actor)
     elif outcome == TicketStatus.REJECTED:
-        plan_version_reject(version=version, actor=actor, note=note)
+        plan_version_reject_within(version=version, actor=actor, note=note)
     elif outcome in (TicketStatus.CHANGES_REQUESTED, TicketStatus.CANCELLED):
         # A ticket cancelled from outside (not by our own withdraw, which changes the status
         # first) leaves nothing to approve the version with: it goes back to draft.
-        plan_version_request_changes(version=version, actor=actor, note=note)
+        plan_version_request_changes_within(version=version, actor=actor, note=note)

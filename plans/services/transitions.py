@@ -12,11 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.selectors import subject_blocking_tickets
-from approvals.services import subject_tickets_lock, ticket_cancel
+from approvals.services import subject_tickets_lock, ticket_cancel_within
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.text import REASON_MAX
+from config.transactions import within_transaction
 from plans.errors import PlanStateError
 from plans.models import (
     SUBJECT_TYPE,
@@ -24,11 +25,10 @@ from plans.models import (
     PlanStatus,
     PlanVersion,
     Track,
-    can_transition,
 )
 from plans.schema import money_text
 from plans.selectors import master_plan_for, remaining_delta_for
-from plans.services._common import actor_text, lock_version
+from plans.services._common import actor_text, lock_version, transition_needed
 from tenants.models import Tenant
 
 
@@ -46,6 +46,7 @@ def _lock_track_parent_master(*, tenant: Tenant, track_id: int | None, parent_id
         _lock_rows(MasterPlan.objects.filter(pk=master.pk))
 
 
+@within_transaction
 def subject_closure_lock(version: PlanVersion) -> PlanVersion:
     """Lock a version and everything its approval changes, in the lock order: the version, its
     track, its parent (which approval supersedes) and the master plan (a master-level change).
@@ -60,6 +61,7 @@ def subject_closure_lock(version: PlanVersion) -> PlanVersion:
     return version
 
 
+@within_transaction
 def track_closure_lock(*, tenant: Tenant, track_key: str, payload: Any) -> None:
     """What approving a new version of `track_key` will change, for a version that does not exist
     yet (an imported plan): the track, its current version and the master plan."""
@@ -97,18 +99,15 @@ def _apply_master_change(version: PlanVersion, actor: Actor) -> None:
     )
 
 
-@transaction.atomic
-def plan_version_approve(*, version: PlanVersion, actor: Actor) -> PlanVersion:
-    """Approve a pending version whose tickets are all approved: supersede the track's current
-    version, make this one current and record the remaining delta — all or nothing."""
+@within_transaction
+def plan_version_approve_within(*, version: PlanVersion, actor: Actor) -> PlanVersion:
+    """Approve a pending version whose tickets are all approved — in the transaction of the last
+    ticket's decision, or of an import: supersede the track's current version, make this one
+    current and record the remaining delta, all or nothing."""
     version = subject_closure_lock(version)
-    if version.status == PlanStatus.APPROVED:
+    only = "a version pending approval can be approved"
+    if not transition_needed(version, PlanStatus.APPROVED, only=only):
         return version
-    if not can_transition(version.status, PlanStatus.APPROVED):
-        raise PlanStateError(
-            f"v{version.number} is {version.get_status_display().lower()}; only a version "
-            "pending approval can be approved."
-        )
     open_tickets = list(
         subject_blocking_tickets(
             tenant=version.tenant, subject_type=SUBJECT_TYPE, subject_id=str(version.number)
@@ -128,19 +127,7 @@ def plan_version_approve(*, version: PlanVersion, actor: Actor) -> PlanVersion:
     parent = version.parent
     if parent is not None:
         # Supersede first: at most one approved version per track (partial unique index).
-        parent = PlanVersion.objects.get(pk=parent.pk)  # locked by subject_closure_lock
-        parent.status = PlanStatus.SUPERSEDED
-        parent.superseded_at = now
-        parent.superseded_by = actor_text(actor)
-        parent.save(update_fields=["status", "superseded_at", "superseded_by", "updated_at"])
-        audit_event_append(
-            tenant=version.tenant,
-            actor=actor,
-            action=AuditAction.PLAN_VERSION_SUPERSEDED,
-            resource=parent,
-            plan_version=parent.number,
-            data={"by_version": version.number, "track": track.key},
-        )
+        parent = _supersede(parent, by=version, track=track, actor=actor, now=now)
     version.remaining_delta = remaining_delta_for(version)
     version.status = PlanStatus.APPROVED
     version.approved_at = now
@@ -167,6 +154,25 @@ def plan_version_approve(*, version: PlanVersion, actor: Actor) -> PlanVersion:
     return version
 
 
+def _supersede(
+    parent: PlanVersion, *, by: PlanVersion, track: Track, actor: Actor, now
+) -> PlanVersion:
+    parent = PlanVersion.objects.get(pk=parent.pk)  # locked by subject_closure_lock
+    parent.status = PlanStatus.SUPERSEDED
+    parent.superseded_at = now
+    parent.superseded_by = actor_text(actor)
+    parent.save(update_fields=["status", "superseded_at", "superseded_by", "updated_at"])
+    audit_event_append(
+        tenant=by.tenant,
+        actor=actor,
+        action=AuditAction.PLAN_VERSION_SUPERSEDED,
+        resource=parent,
+        plan_version=parent.number,
+        data={"by_version": by.number, "track": track.key},
+    )
+    return parent
+
+
 def _end_pending(
     version: PlanVersion, *, actor: Actor, target: str, action: str, note: str
 ) -> PlanVersion:
@@ -176,14 +182,11 @@ def _end_pending(
     locks the ticket first too, so the two queue instead of deadlocking."""
     _version_tickets_lock(version)
     version = lock_version(version)
-    if version.status == target:
+    only = "a version pending approval can be " + (
+        "rejected" if target == PlanStatus.REJECTED else "returned to draft"
+    )
+    if not transition_needed(version, target, only=only):
         return version
-    if version.status != PlanStatus.PENDING_APPROVAL or not can_transition(version.status, target):
-        raise PlanStateError(
-            f"v{version.number} is {version.get_status_display().lower()}; only a version "
-            "pending approval can be "
-            + ("rejected." if target == PlanStatus.REJECTED else "returned to draft.")
-        )
     version.status = target
     fields = ["status", "updated_at"]
     if target == PlanStatus.REJECTED:
@@ -209,13 +212,16 @@ def _cancel_open_tickets(version: PlanVersion, actor: Actor, reason: str) -> lis
     for ticket in subject_blocking_tickets(
         tenant=version.tenant, subject_type=SUBJECT_TYPE, subject_id=str(version.number)
     ).order_by("pk"):
-        ticket_cancel(ticket=ticket, actor=actor, reason=reason[:REASON_MAX])
+        ticket_cancel_within(ticket=ticket, actor=actor, reason=reason[:REASON_MAX])
         cancelled.append(ticket.public_id)
     return cancelled
 
 
-@transaction.atomic
-def plan_version_reject(*, version: PlanVersion, actor: Actor, note: str = "") -> PlanVersion:
+@within_transaction
+def plan_version_reject_within(
+    *, version: PlanVersion, actor: Actor, note: str = ""
+) -> PlanVersion:
+    """A ticket about the version was rejected (in that decision's transaction)."""
     return _end_pending(
         version,
         actor=actor,
@@ -225,10 +231,12 @@ def plan_version_reject(*, version: PlanVersion, actor: Actor, note: str = "") -
     )
 
 
-@transaction.atomic
-def plan_version_request_changes(
+@within_transaction
+def plan_version_request_changes_within(
     *, version: PlanVersion, actor: Actor, note: str = ""
 ) -> PlanVersion:
+    """A ticket about the version asked for changes, or was withdrawn from outside (in that
+    decision's transaction): back to draft."""
     return _end_pending(
         version,
         actor=actor,
@@ -238,7 +246,7 @@ def plan_version_request_changes(
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def plan_version_withdraw(*, version: PlanVersion, actor: Actor, note: str = "") -> PlanVersion:
     """The author takes a submitted version back to draft; its open tickets are cancelled."""
     return _end_pending(

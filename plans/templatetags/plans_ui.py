@@ -70,7 +70,7 @@ def status_label(status: str, text: str = ""):
 
 @register.simple_tag
 def path_label(path: str):
-    """The classifier's verdict as a label: "revise", "replan", "optimization"."""
+    """The classification's path as a label: "revise", "replan", "optimization"."""
     css = _label_class(PATH_CLASSES.get(str(path), "label"))
     return format_html('<span class="{}" data-path="{}">{}</span>', css, path, path)
 

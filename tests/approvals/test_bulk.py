@@ -11,8 +11,9 @@ from django.urls import reverse
 
 from approvals.bulk import BulkRefused, tickets_decide_bulk
 from approvals.fingerprint import ticket_shown_hash
-from approvals.models import Ticket, TicketDecision, TicketStatus, Verdict
+from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.services import ticket_decide
+from approvals.types import Verdict
 from audit.actors import Actor
 from audit.models import AuditEvent
 from tenants.models import Role

@@ -114,8 +114,8 @@ def test_the_retry_schedule():
 def test_deliveries_of_one_ticket_wait_for_the_earlier_one(
     acme, endpoint, receiver, make_ticket, time_machine
 ):
-    from approvals.models import Verdict
     from approvals.services import ticket_decide
+    from approvals.types import Verdict
     from integrations.webhooks import attempt
 
     time_machine.move_to(timezone.now(), tick=False)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from approvals.models import Verdict
 from approvals.services import ticket_decide
+from approvals.types import Verdict
 from audit.actors import Actor
 from audit.models import AuditEvent
 from config.errors import DomainError

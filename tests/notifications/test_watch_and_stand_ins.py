@@ -8,13 +8,14 @@ import pytest
 from django.utils import timezone
 
 from approvals.assignment import AssignmentRefused, ticket_assign, ticket_responder
-from approvals.models import Ticket, Verdict
+from approvals.models import Ticket
 from approvals.services import ticket_decide
+from approvals.types import Verdict
 from audit.actors import Actor
 from audit.models import AuditEvent
 from notifications.models import Notification
 from notifications.services import watch_set
-from tenants.away import AwayInvalid, membership_away_set, tenant_today
+from tenants.away import AwayInvalid, membership_away_set
 from tenants.models import Membership
 from tests.notifications.conftest import told
 
@@ -83,7 +84,7 @@ def test_follow_and_mute_are_audited_and_forgotten_on_request(acme, team):
 # --- Named responders and stand-ins ---------------------------------------------------------------
 def _away(team, acme, name, stand_in, days=2):
     membership = Membership.objects.get(user=team[name], tenant=acme)
-    today = tenant_today(acme)
+    today = acme.today()
     return membership_away_set(
         membership=membership,
         actor=Actor.for_user(team[name]),

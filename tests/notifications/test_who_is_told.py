@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from approvals.models import Verdict
 from approvals.services import ticket_decide
+from approvals.types import Verdict
 from audit.actors import Actor
 from notifications.models import Notification
 from tenants.services import tenant_policy_update

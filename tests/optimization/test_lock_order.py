@@ -89,7 +89,7 @@ def test_a_rollback_holding_the_channel_and_a_decision_holding_its_ticket_both_g
     foreign-key checks at commit waited for the decision, and the decision for the rollback."""
     roll_back, decide, applied, waiting = a_rollback_and_an_a3
     ticket_locked, channel_locked = threading.Event(), threading.Event()
-    lock_change_set, lock_entries = tickets._lock_change_set, change_sets._lock_entries
+    lock_change_set, lock_entries = tickets.change_set_lock, change_sets._lock_entries
 
     def decision_locks_the_change_set(change_set):
         ticket_locked.set()
@@ -106,7 +106,7 @@ def test_a_rollback_holding_the_channel_and_a_decision_holding_its_ticket_both_g
         return roll_back()
 
     with (
-        mock.patch.object(tickets, "_lock_change_set", decision_locks_the_change_set),
+        mock.patch.object(tickets, "change_set_lock", decision_locks_the_change_set),
         mock.patch.object(change_sets, "_lock_entries", rollback_locks_the_channel),
     ):
         results = at_once(rollback_after_the_ticket_is_locked, decide)

@@ -7,15 +7,15 @@ from django.db import connection, transaction
 
 from audit.actors import Actor
 from plans.models import PlanVersion
-from plans.services import PlanError, plan_version_create_draft
+from plans.services import PlanError, plan_version_create_draft, plan_version_create_draft_within
 from tests.plans.plan_samples import branding_plan, event_plan, winter_plan
 
 SEED = Actor.system("tests")
 WRITERS = 8
 
 
-def draft(tenant, track_key="always_on", kind="initial", payload=None):
-    return plan_version_create_draft(
+def draft(tenant, track_key="always_on", kind="initial", payload=None, *, create=None):
+    return (create or plan_version_create_draft)(
         tenant=tenant,
         track_key=track_key,
         kind=kind,
@@ -39,7 +39,8 @@ def test_a_rolled_back_draft_leaves_no_gap(acme):
         pass
 
     with pytest.raises(Abort), transaction.atomic():
-        assert draft(acme).number == 2
+        # The draft as a step of a bigger transaction (a recommendation's, an import's).
+        assert draft(acme, create=plan_version_create_draft_within).number == 2
         raise Abort
     with pytest.raises(PlanError):
         draft(acme, kind="revise")  # refused by the classifier: claims no number
