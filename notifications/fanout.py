@@ -18,10 +18,12 @@ in the bell and is e-mailed at once or in the digest.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -74,21 +76,51 @@ class Audience:
 
 
 # --- Reads ---------------------------------------------------------------------------------------
+# One outbox batch fans out many events of few tenants: who holds which role, who is away, who
+# follows what and who chose what are read once per batch (fan_out_batch), not once per event.
+_memo: ContextVar[dict | None] = ContextVar("notifications_fan_out_memo", default=None)
+
+
+@contextmanager
+def fan_out_batch() -> Iterator[None]:
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _cached(key, compute):
+    memo = _memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def _members(tenant_id: int, roles) -> dict[int, str]:
-    return dict(
-        Membership.objects.filter(tenant_id=tenant_id, role__in=list(roles)).values_list(
-            "user_id", "role"
-        )
+    roles = frozenset(roles)
+    return _cached(
+        ("members", tenant_id, roles),
+        lambda: dict(
+            Membership.objects.filter(tenant_id=tenant_id, role__in=list(roles)).values_list(
+                "user_id", "role"
+            )
+        ),
     )
 
 
 def _cannot_approve(ticket: Ticket) -> set[int]:
     """Four eyes: the people who wrote the subject or asked for the ticket, when the tenant
     keeps separation of duties."""
-    enforced = (
-        TenantPolicy.objects.filter(tenant_id=ticket.tenant_id)
-        .values_list("separation_of_duties", flat=True)
-        .first()
+    enforced = _cached(
+        ("separation_of_duties", ticket.tenant_id),
+        lambda: (
+            TenantPolicy.objects.filter(tenant_id=ticket.tenant_id)
+            .values_list("separation_of_duties", flat=True)
+            .first()
+        ),
     )
     return _authors(ticket) if enforced else set()
 
@@ -107,13 +139,19 @@ def ticket_targets(ticket: Ticket) -> list[tuple[str, str]]:
     targets = [("ticket", ticket.public_id)]
     track = ""
     if ticket.plan_version:
-        track = track_keys_of_versions(
-            tenant_id=ticket.tenant_id, numbers=[ticket.plan_version]
-        ).get(ticket.plan_version, "")
+        track = _cached(
+            ("version_track", ticket.tenant_id, ticket.plan_version),
+            lambda: track_keys_of_versions(
+                tenant_id=ticket.tenant_id, numbers=[ticket.plan_version]
+            ).get(ticket.plan_version, ""),
+        )
     if not track and ticket.change_set_id:
-        track = track_keys_of_change_sets(
-            tenant_id=ticket.tenant_id, change_set_ids=[ticket.change_set_id]
-        ).get(ticket.change_set_id, "")
+        track = _cached(
+            ("change_set_track", ticket.tenant_id, ticket.change_set_id),
+            lambda: track_keys_of_change_sets(
+                tenant_id=ticket.tenant_id, change_set_ids=[ticket.change_set_id]
+            ).get(ticket.change_set_id, ""),
+        )
     if track:
         targets.append(("track", track))
     if ticket.run_id:
@@ -126,13 +164,18 @@ def _watchers(tenant_id: int, targets) -> tuple[set[int], set[int]]:
     followers, muters = set(), set()
     if not targets:
         return followers, muters
-    match = Q()
-    for target_type, target_id in targets:
-        match |= Q(target_type=target_type, target_id=target_id)
-    for user_id, mode in Watch.objects.filter(match, tenant_id=tenant_id).values_list(
-        "user_id", "mode"
-    ):
-        (muters if mode == WatchMode.MUTE else followers).add(user_id)
+    watches = _cached(
+        ("watches", tenant_id),
+        lambda: list(
+            Watch.objects.filter(tenant_id=tenant_id).values_list(
+                "target_type", "target_id", "user_id", "mode"
+            )
+        ),
+    )
+    wanted = set(targets)
+    for target_type, target_id, user_id, mode in watches:
+        if (target_type, target_id) in wanted:
+            (muters if mode == WatchMode.MUTE else followers).add(user_id)
     return followers, muters
 
 
@@ -275,10 +318,11 @@ def audience_for(event: OutboxEvent, ticket: Ticket | None) -> Audience:
     elif kind == LifecycleKind.TICKET_DECIDED:
         if event.data.get("final"):
             return audience  # the resolution tells them
+        filled = set(ticket.decisions.values_list("slot", flat=True))
         pending = ", ".join(
             slot_label(slot, client_visible=ticket.client_visible)
             for slot in ticket.required_roles
-            if slot not in set(ticket.decisions.values_list("slot", flat=True))
+            if slot not in filled
         )
         audience.add(
             _authors(ticket) | followers,
@@ -368,7 +412,10 @@ def deliver(
     }
     if not told:
         return []
-    routes = stand_ins_today(tenant=tenant, user_ids=list(told))
+    routes = _cached(
+        ("stand_ins", tenant.pk, frozenset(told)),
+        lambda: stand_ins_today(tenant=tenant, user_ids=list(told)),
+    )
     final: dict[int, tuple[Message, int | None]] = {}
     for user_id, message in told.items():
         route = routes[user_id]
@@ -378,12 +425,15 @@ def deliver(
         current = final.get(recipient)
         if current is None or PRIORITY.index(message.kind) < PRIORITY.index(current[0].kind):
             final[recipient] = (message, route.for_user_id)
-    stored = {
-        (user_id, kind): delivery
-        for user_id, kind, delivery in Preference.objects.filter(
-            user_id__in=list(final)
-        ).values_list("user_id", "kind", "delivery")
-    }
+    stored = _cached(
+        ("preferences", frozenset(final)),
+        lambda: {
+            (user_id, kind): delivery
+            for user_id, kind, delivery in Preference.objects.filter(
+                user_id__in=list(final)
+            ).values_list("user_id", "kind", "delivery")
+        },
+    )
     rows = []
     for user_id, (message, for_user_id) in sorted(final.items()):
         delivery = effective_delivery(message.kind, stored.get((user_id, message.kind)))
@@ -407,12 +457,13 @@ def deliver(
     return Notification.objects.bulk_create(rows, ignore_conflicts=event is not None)
 
 
-def fan_out(event: OutboxEvent) -> list[Notification]:
-    ticket = (
-        Ticket.objects.select_related("tenant").filter(pk=event.ticket_id).first()
-        if event.ticket_id
-        else None
-    )
+def fan_out(event: OutboxEvent, *, tickets: dict[int, Ticket] | None = None) -> list[Notification]:
+    """Tell the people `event` concerns; `tickets` may hold its ticket, loaded with its batch."""
+    ticket = None
+    if event.ticket_id:
+        ticket = (tickets or {}).get(event.ticket_id) or (
+            Ticket.objects.select_related("tenant").filter(pk=event.ticket_id).first()
+        )
     audience = audience_for(event, ticket)
     muters = _watchers(event.tenant_id, ticket_targets(ticket))[1] if ticket else set()
     return deliver(

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from approvals.events import LifecycleEvent, lifecycle_batching
+from approvals.models import Ticket
 from notifications.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -85,11 +86,11 @@ class OutboxListener:
 def outbox_process(*, limit: int | None = None) -> int:
     """Fan out every unprocessed event (or up to `limit`), a batch per transaction; returns how
     many were processed."""
-    from notifications.fanout import fan_out
+    from notifications.fanout import fan_out, fan_out_batch
 
     done = 0
     while limit is None or done < limit:
-        with transaction.atomic():
+        with transaction.atomic(), fan_out_batch():
             batch = list(
                 OutboxEvent.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("tenant")
@@ -98,10 +99,13 @@ def outbox_process(*, limit: int | None = None) -> int:
             )
             if not batch:
                 break
+            tickets = Ticket.objects.select_related("tenant").in_bulk(
+                {event.ticket_id for event in batch if event.ticket_id}
+            )
             for event in batch:
                 try:
                     with transaction.atomic():
-                        fan_out(event)
+                        fan_out(event, tickets=tickets)
                 except Exception:  # one bad event never stops the others
                     logger.exception("notifications: fan-out of outbox event %s failed", event.pk)
             for consumer in _consumers:

@@ -298,3 +298,20 @@ def test_a_loopback_receiver_is_refused_at_delivery_without_the_setting(
 
     assert logged.status_code is None and "loopback" in logged.error
     assert receiver.received == []
+
+
+def test_an_admin_redelivers_a_delivery_that_was_given_up(acme, endpoint, receiver):
+    from audit.models import AuditEvent
+    from integrations.services import webhook_redeliver
+
+    delivery = webhook_test_send(endpoint=endpoint, actor=TEST_ACTOR)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED)
+
+    webhook_redeliver(delivery=delivery, actor=TEST_ACTOR)
+    _deliver(endpoint)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert len(receiver.received) == 1
+    assert receiver.received[0].headers["webhook-id"] == delivery.message_id  # the same message
+    assert AuditEvent.objects.filter(action="webhook_delivery.redelivery_asked").exists()

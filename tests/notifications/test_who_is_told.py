@@ -176,3 +176,21 @@ def test_fanning_an_event_out_twice_tells_nobody_twice(acme, team, make_ticket):
     fan_out(OutboxEvent.objects.get())
 
     assert Notification.objects.count() == 2
+
+
+def test_a_ticket_turning_amber_tells_the_people_it_waits_for_once(
+    acme, team, make_ticket, time_machine
+):
+    from notifications.services import sla_warnings_scan
+
+    ticket = make_ticket(acme, "A3")
+    told()
+    Notification.objects.all().delete()
+    time_machine.move_to(ticket.sla_due_at - timedelta(hours=2))
+
+    sla_warnings_scan()
+    sla_warnings_scan()  # once per due time
+
+    assert told() == {"paul": "sla", "pia": "sla"}
+    assert Notification.objects.count() == 2
+    assert Notification.objects.first().title.startswith(f"{ticket.public_id} is due soon")
