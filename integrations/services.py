@@ -168,7 +168,9 @@ def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> bool:
 def webhook_redeliver(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelivery:
     """Send a delivery again (an admin's button): pending now, whatever it was."""
     delivery = (
-        WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
+        WebhookDelivery.objects.select_for_update(of=("self",))
+        .select_related("endpoint")
+        .get(pk=delivery.pk)
     )
     if not delivery.endpoint.enabled:
         raise IntegrationError("Enable the endpoint first: a disabled endpoint gets nothing.")

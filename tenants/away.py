@@ -70,7 +70,9 @@ def membership_away_set(
 ) -> Membership:
     """Set (or clear, with no dates) the days `membership`'s person is away and who stands in."""
     membership = (
-        Membership.objects.select_for_update().select_related("tenant").get(pk=membership.pk)
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .get(pk=membership.pk)
     )
     if (away_from is None) != (away_until is None):
         raise AwayInvalid("Give both the first and the last day away, or neither.")
