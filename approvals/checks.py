@@ -8,6 +8,7 @@ import inspect
 
 from django.core import checks
 
+from approvals.events import LifecycleListener, registered_lifecycle_listeners
 from approvals.presentation import (
     SubjectPresentation,
     registered_presentations,
@@ -94,6 +95,24 @@ def subjects_are_complete(app_configs=None, **kwargs) -> list[checks.CheckMessag
                 "Nothing reads the change sets of a run (approvals.presentation).",
                 hint="The optimization app registers it with register_run_change_sets().",
                 id="approvals.E006",
+            )
+        )
+    for listener in registered_lifecycle_listeners():
+        for name in _missing_methods(listener, LifecycleListener):
+            errors.append(
+                checks.Error(
+                    f"The lifecycle listener {type(listener).__name__} lacks {name}().",
+                    id="approvals.E008",
+                )
+            )
+    if not registered_lifecycle_listeners():
+        errors.append(
+            checks.Error(
+                "Nothing hears what happens to tickets (approvals.events): nobody would be told "
+                "that a ticket waits for them.",
+                hint="The notifications app registers its outbox with "
+                "register_lifecycle_listener().",
+                id="approvals.E007",
             )
         )
     return errors

@@ -70,6 +70,16 @@ class Ticket(models.Model):
         help_text="the person who asked for it (four eyes: never one of its approvers)",
     )
 
+    # A named responder (approvals/assignment.py): a person holding a role the ticket waits for.
+    # Others with the role may still decide; the assignee is told and shown.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
     # Who must decide.
     required_roles = models.JSONField(default=list, help_text="approval slots, e.g. planner")
     client_visible = models.BooleanField(default=False)

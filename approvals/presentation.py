@@ -160,3 +160,20 @@ def run_change_sets(*, tenant, run_id: str) -> list[dict]:
     if not _run_change_sets:
         raise LookupError("No reader of a run's change sets: the optimization app registers it.")
     return _run_change_sets[0](tenant, run_id)
+
+
+# --- The ticket page's side panels ---------------------------------------------------------------
+# `panel(ticket, user)` returns a `(template name, context)` pair the ticket page includes in its
+# side column (notifications: follow and mute), or None. Shown in registration order.
+TicketPanel = Callable[[Any, Any], "tuple[str, dict] | None"]
+_ticket_panels: list[TicketPanel] = []
+
+
+def register_ticket_panel(panel: TicketPanel) -> None:
+    if panel not in _ticket_panels:
+        _ticket_panels.append(panel)
+
+
+def ticket_panels(*, ticket, user) -> list[tuple[str, dict]]:
+    panels = (panel(ticket, user) for panel in _ticket_panels)
+    return [panel for panel in panels if panel is not None]

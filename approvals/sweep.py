@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from approvals.events import LifecycleEvent, LifecycleKind, lifecycle_emit
 from approvals.models import Ticket, TicketStatus
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -136,6 +137,18 @@ def ticket_sla_sweep_tenant(*, tenant_id: int, now: datetime, actor: Actor) -> t
             }
             for escalated in claimed
         ],
+    )
+    lifecycle_emit(
+        [
+            LifecycleEvent(
+                kind=LifecycleKind.TICKET_ESCALATED,
+                tenant_id=tenant_id,
+                ticket_id=escalated.id,
+                actor_label=str(actor),
+                data={"escalation_level": escalated.escalation_level},
+            )
+            for escalated in claimed
+        ]
     )
     mail = _escalation_mail(tenant_id, claimed)
     if mail is not None:

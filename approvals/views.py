@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from approvals.assignment import assignment_context
 from approvals.explain import (
     Decision,
     decision_message,
@@ -34,7 +35,12 @@ from approvals.inbox import (
     waiting_slots,
 )
 from approvals.models import Ticket, TicketStatus
-from approvals.presentation import dashboard_panels, subject_outcome, subject_panel
+from approvals.presentation import (
+    dashboard_panels,
+    subject_outcome,
+    subject_panel,
+    ticket_panels,
+)
 from approvals.rules import own_work_refusal
 from approvals.selectors import (
     ticket_allowed_verdicts,
@@ -94,6 +100,8 @@ def dashboard(request):
         "query_without_page": query_without(request, "page"),
         "query_without_queue": query_without(request, "queue", "page"),
         "my_queue": data.get("queue") == QUEUE_MINE,
+        # "All N matching this filter" is offered for one type at a time (bulk decisions).
+        "bulk_type": data.get("type", "") if filterset.is_valid() else "",
         "my_queue_count": capped_count(
             waiting_for(tickets, user=request.user, memberships=internal), cap=QUEUE_COUNT_CAP
         ),
@@ -277,6 +285,8 @@ def _render_ticket_page(request, ticket: Ticket, *, role: str, status: int = 200
     context = {
         **_decision_context(ticket, request.user, **context),
         **_panel_context(request, ticket, role),
+        "assignment": assignment_context(ticket),
+        "side_panels": ticket_panels(ticket=ticket, user=request.user),
         "nav": "dashboard",
         "thread": _thread(ticket),
         "comment_form": context.get("comment_form") or CommentForm(),

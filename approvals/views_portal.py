@@ -10,8 +10,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from approvals.events import people_told
 from approvals.forms import PortalDecisionForm
 from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.presentation import client_kind, subject_client_words
@@ -144,7 +146,7 @@ def item(request, public_id: str):
     return _render_item(request, _client_ticket_or_404(request, public_id))
 
 
-def decided_message(item: dict, *, verdict: str, reason: str) -> str:
+def decided_message(item: dict, *, verdict: str, reason: str, told: int = 0) -> str:
     """The client's decision, quoted back: what they decided on, in the words they were shown
     (never the ticket's title), their reason, and what happens next."""
     what = " ".join(item["sentences"]).strip()
@@ -163,7 +165,9 @@ def decided_message(item: dict, *, verdict: str, reason: str) -> str:
     if reason:
         message += f" Your reason: “{reason}”"
         message += "" if reason.endswith((".", "!", "?")) else "."
-    return message + " Your account team has been told."
+    if told:
+        return message + " Your account team has been told."
+    return message + " Your account team sees it with the ticket."
 
 
 @require_POST
@@ -180,6 +184,7 @@ def item_decide(request, public_id: str):
     if verdict == Verdict.REJECT and not form.cleaned_data["confirm"]:
         return _render_item(request, ticket, form=form, confirm=True)
     reason = form.cleaned_data["reason"]
+    decided_at = timezone.now()
     try:
         ticket = ticket_decide(
             ticket=ticket,
@@ -195,7 +200,12 @@ def item_decide(request, public_id: str):
     ticket.refresh_from_db()
     messages.success(
         request,
-        decided_message(_item(ticket, request.user), verdict=verdict, reason=reason.strip()),
+        decided_message(
+            _item(ticket, request.user),
+            verdict=verdict,
+            reason=reason.strip(),
+            told=people_told(ticket=ticket, since=decided_at),
+        ),
     )
     return redirect("portal:home")
 

@@ -18,6 +18,7 @@ class AuditAction(StrEnum):
     POLICY_UPDATED = "policy.updated"
     LOGIN_LOCKED_OUT = "login.locked_out"
     LOGIN_LOCKOUT_LIFTED = "login.lockout_lifted"
+    MEMBERSHIP_AWAY_SET = "membership.away_set"
     # agents
     AGENT_KEY_CREATED = "agent_key.created"
     AGENT_KEY_REVOKED = "agent_key.revoked"
@@ -38,6 +39,18 @@ class AuditAction(StrEnum):
     TICKET_REJECTED = "ticket.rejected"
     TICKET_CHANGES_REQUESTED = "ticket.changes_requested"
     TICKET_CANCELLED = "ticket.cancelled"
+    TICKET_ASSIGNED = "ticket.assigned"
+    # notifications and integrations
+    NOTIFICATION_PREFERENCES_SET = "notification_preferences.set"
+    WATCH_SET = "watch.set"
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
+    WEBHOOK_ENDPOINT_UPDATED = "webhook_endpoint.updated"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+    WEBHOOK_SECRET_ROTATED = "webhook_endpoint.secret_rotated"
+    WEBHOOK_REDELIVERY_ASKED = "webhook_delivery.redelivery_asked"
+    WEBHOOK_TEST_SENT = "webhook_endpoint.test_sent"
+    SLACK_INSTALLATION_SET = "slack_installation.set"
+    SLACK_USER_LINKED = "slack_user.linked"
     # plans
     TRACK_CREATED = "track.created"
     MASTER_PLAN_SET = "master_plan.set"

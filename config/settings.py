@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "csp",
     "ninja",
     "axes",
+    "anymail",
     "api",
     "tenants",
     "audit",
@@ -70,6 +71,8 @@ INSTALLED_APPS = [
     "approvals",
     "plans",
     "optimization",
+    "notifications",
+    "integrations",
     "metrics",
     "ops",
 ]
@@ -287,6 +290,32 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "human-touch@localhost")
+# A real provider through django-anymail: EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend and
+# its settings as ANYMAIL_<SETTING> environment variables (ANYMAIL_POSTMARK_SERVER_TOKEN=…).
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): value
+    for key, value in os.environ.items()
+    if key.startswith("ANYMAIL_")
+}
+# Links in e-mails and chat messages start with this.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
+# --- Notifications (notifications/mail.py) ------------------------------------------------------
+# A person's immediate notifications go out as one e-mail once this long passed without a new
+# one (or the oldest waited NOTIFY_MAIL_MAX_WAIT_SECONDS): a burst is one e-mail, not 200.
+NOTIFY_MAIL_QUIET_SECONDS = int(os.environ.get("NOTIFY_MAIL_QUIET_SECONDS", 60))
+NOTIFY_MAIL_MAX_WAIT_SECONDS = int(os.environ.get("NOTIFY_MAIL_MAX_WAIT_SECONDS", 300))
+
+# --- Integrations (integrations/) ---------------------------------------------------------------
+# Slack's signing secret (the app's Basic Information page); interactions are refused without it.
+SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
+SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
+# Webhook receivers on these hosts ("host" or "host:port") may be private or loopback addresses
+# (a receiver inside your network; the tests' local receiver). Everything else must be public.
+WEBHOOK_ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("WEBHOOK_ALLOWED_HOSTS", "").split(",") if h.strip()
+]
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", 10))
 
 # --- django-q2 --------------------------------------------------------------------------------
 # The broker: the database (ORM) by default, Redis when REDIS_URL is set (README "Deployment":

@@ -19,6 +19,8 @@ urlpatterns = [
     path("portal/reports/", include("metrics.urls_portal")),
     path("portal/", include("approvals.urls_portal")),
     path("", include("tenants.urls")),
+    path("", include("notifications.urls")),
+    path("", include("integrations.urls")),
     path("", include("audit.urls")),
     path("", include("approvals.urls")),
     path("", include("plans.urls")),

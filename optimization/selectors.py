@@ -663,3 +663,12 @@ def recommendations_of_week(*, track, start: datetime, end: datetime) -> list[Re
         .filter(Q(status=RecommendationStatus.OPEN) | Q(created_at__gte=start, created_at__lt=end))
         .order_by("created_at", "id")
     )
+
+
+def track_keys_of_change_sets(*, tenant_id: int, change_set_ids: list[str]) -> dict[str, str]:
+    """{change set id: its track's key} (notifications: who follows or muted the track)."""
+    return dict(
+        ChangeSet.objects.filter(tenant_id=tenant_id, change_set_id__in=change_set_ids).values_list(
+            "change_set_id", "track__key"
+        )
+    )

@@ -372,3 +372,12 @@ def versions_of_week(
         )
         for version in versions
     ]
+
+
+def track_keys_of_versions(*, tenant_id: int, numbers: list[int]) -> dict[int, str]:
+    """{version number: its track's key} (notifications: who follows or muted the track)."""
+    return dict(
+        PlanVersion.objects.filter(tenant_id=tenant_id, number__in=numbers).values_list(
+            "number", "track__key"
+        )
+    )

@@ -48,11 +48,37 @@ class Membership(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Away (tenants/away.py): from the first to the last day, in the tenant's time zone, the
+    # person's assignments and notifications in this tenant go to the stand-in, who holds the
+    # same role here.
+    away_from = models.DateField(null=True, blank=True)
+    away_until = models.DateField(null=True, blank=True)
+    stand_in = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="who takes over while away (same tenant, same role)",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "tenant"], name="one_role_per_tenant"),
             models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+            # Away has both ends or neither, in order, and a stand-in who is someone else.
+            models.CheckConstraint(
+                condition=(Q(away_from__isnull=True) & Q(away_until__isnull=True))
+                | (
+                    Q(away_from__isnull=False)
+                    & Q(away_until__isnull=False)
+                    & Q(away_from__lte=models.F("away_until"))
+                ),
+                name="membership_away_dates",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stand_in=models.F("user")), name="membership_stand_in_not_self"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,8 @@ PACKAGES = [
     "config",
     "metrics",
     "ops",
+    "notifications",
+    "integrations",
 ]
 
 
@@ -63,6 +65,10 @@ def test_the_contracts_hold():
         ("config/charts.py", "from optimization import drift_chart", "Shared plumbing"),
         ("plans/selectors.py", "from ops.management.commands import seed_demo", "No domain app"),
         ("metrics/views.py", "import ops.apps", "Domain apps are layered"),
+        ("approvals/views.py", "import notifications.models", "No domain app imports notif"),
+        ("agents/services/qc.py", "from integrations import slack", "No domain app imports notif"),
+        ("notifications/fanout.py", "import integrations.webhooks", "Domain apps are layered"),
+        ("integrations/slack.py", "from optimization import services", "read the domain apps"),
     ],
 )
 def test_a_back_edge_breaks_a_contract(copy_of_the_code, module, line, contract):

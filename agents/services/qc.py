@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from agents.models import AgentRun, QcAlert, QcLoop, QcResult
 from agents.services.runs import RunError
+from approvals.events import LifecycleEvent, LifecycleKind, lifecycle_emit
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
@@ -98,6 +99,23 @@ def _check_floor(tenant, policy: TenantPolicy, rate: GrainRate) -> None:
                 "sample": rate.sample,
                 "floor": str(policy.success_floor),
             },
+        )
+        lifecycle_emit(
+            [
+                LifecycleEvent(
+                    kind=LifecycleKind.QC_ALERT_OPENED,
+                    tenant_id=tenant.pk,
+                    actor_label=str(QC_ACTOR),
+                    data={
+                        "alert_id": alert.pk,
+                        "main_task_id": rate.main_task_id,
+                        "subtask_id": rate.subtask_id,
+                        "success_rate": str(rate.rate),
+                        "sample": rate.sample,
+                        "floor": str(policy.success_floor),
+                    },
+                )
+            ]
         )
     elif open_alert is not None and enough and not under:
         updated = QcAlert.objects.filter(pk=open_alert.pk, recovered_at__isnull=True).update(

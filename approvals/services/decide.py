@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from approvals.assignment import actor_for_ticket
+from approvals.events import LifecycleKind, lifecycle_emit, ticket_event
+from approvals.fingerprint import refuse_if_stale
 from approvals.models import VERDICT_OUTCOME, Ticket, TicketDecision, TicketStatus
 from approvals.rules import decision_refusal
 from approvals.selectors import ticket_approved_slots, ticket_own_work_reason
@@ -24,22 +27,41 @@ from tenants.models import Role
 
 @transaction.atomic(durable=True)
 def ticket_decide(
-    *, ticket: Ticket, actor: Actor, verdict: str, comment: str = "", role: str | None = None
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    verdict: str,
+    comment: str = "",
+    role: str | None = None,
+    shown_hash: str | None = None,
 ) -> Ticket:
     """One person approves, rejects or asks for changes, in the role they hold in the tenant.
 
     The ticket row is locked first, so two people clicking at once are serialised: the second
     sees the first one's outcome and gets a clear TicketConflict (or a no-op when it was the same
-    person giving the same verdict, e.g. a double click).
+    person giving the same verdict, e.g. a double click). `shown_hash` (approvals/fingerprint.py)
+    is the version of the ticket the person was shown elsewhere (Slack, a bulk confirmation): a
+    ticket that no longer hashes the same is refused as stale.
     """
     return ticket_decide_within(
-        ticket=ticket, actor=actor, verdict=verdict, comment=comment, role=role
+        ticket=ticket,
+        actor=actor,
+        verdict=verdict,
+        comment=comment,
+        role=role,
+        shown_hash=shown_hash,
     )
 
 
 @within_transaction
 def ticket_decide_within(
-    *, ticket: Ticket, actor: Actor, verdict: str, comment: str = "", role: str | None = None
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    verdict: str,
+    comment: str = "",
+    role: str | None = None,
+    shown_hash: str | None = None,
 ) -> Ticket:
     """ticket_decide as a step of a bigger transaction (an approval for a smaller move, a run
     cleared with a raised estimate)."""
@@ -62,6 +84,8 @@ def ticket_decide_within(
     _refuse_unless_allowed(ticket, user, role=role, verdict=verdict, approved=approved)
     if verdict != Verdict.APPROVE and not comment and role == Role.CLIENT:
         raise TicketError("Please give a reason.")
+    refuse_if_stale(ticket, shown_hash)
+    actor = actor_for_ticket(ticket, actor)  # a stand-in acting on an assignment: "pia for paul"
     slot = (
         slot_for_role(ticket.required_roles, role, approved, client_visible=ticket.client_visible)
         if verdict == Verdict.APPROVE
@@ -79,6 +103,10 @@ def ticket_decide_within(
         resource=ticket,
         plan_version=ticket.plan_version,
         data={"verdict": verdict, "role": role, "slot": slot or "", "comment": comment},
+    )
+    final = verdict != Verdict.APPROVE or not open_slots(ticket.required_roles, approved)
+    lifecycle_emit(
+        [ticket_event(LifecycleKind.TICKET_DECIDED, ticket, actor, verdict=verdict, final=final)]
     )
     if verdict != Verdict.APPROVE:
         ticket_resolve(ticket, outcome=VERDICT_OUTCOME[verdict], actor=actor, note=comment)

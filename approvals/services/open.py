@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from approvals.events import LifecycleKind, lifecycle_emit, ticket_event
 from approvals.models import SlaKind, Ticket, TicketStatus, TicketWaitingRole
 from approvals.services.errors import TicketInvalid, invalid
 from approvals.services.waiting import waiting_rows
@@ -236,6 +237,7 @@ def ticket_open_within(request: TicketRequest) -> Ticket:
             "dedupe_key": ticket.dedupe_key,
         },
     )
+    lifecycle_emit([ticket_event(LifecycleKind.TICKET_OPENED, ticket, request.actor)])
     return ticket
 
 

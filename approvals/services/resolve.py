@@ -7,6 +7,7 @@ from contextvars import ContextVar
 
 from django.utils import timezone
 
+from approvals.events import LifecycleKind, lifecycle_emit, ticket_event
 from approvals.models import Ticket, TicketWaitingRole
 from approvals.subjects import subject_for
 from audit.actions import AuditAction
@@ -65,6 +66,7 @@ def ticket_resolve(
         plan_version=ticket.plan_version,
         data=data,
     )
+    lifecycle_emit([ticket_event(LifecycleKind.TICKET_RESOLVED, ticket, actor, status=outcome)])
     # Only a ticket the subject's own rules opened decides it; one attached for information
     # closes alone.
     if ticket.governs_subject:

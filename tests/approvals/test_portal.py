@@ -251,6 +251,9 @@ def test_an_item_leaves_waiting_for_you_the_moment_the_client_has_decided(client
     assert "You have decided; your account team is finishing this one." in text
 
 
+# Committed for real: the message says the team was told only once the decision committed and
+# the team was told (notifications' outbox, after commit).
+@pytest.mark.django_db(transaction=True)
 def test_a_rejection_is_confirmed_and_quoted_back_with_its_reason(client, carol, items):
     client.force_login(carol)
     decide = reverse("portal:item_decide", kwargs={"public_id": items["budget"].public_id})

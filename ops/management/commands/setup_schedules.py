@@ -3,7 +3,9 @@ from django_q.models import Schedule
 
 from approvals import tasks as approvals_tasks
 from audit import tasks as audit_tasks
+from integrations import tasks as integrations_tasks
 from metrics import tasks as metrics_tasks
+from notifications import tasks as notifications_tasks
 from ops import tasks as ops_tasks
 from optimization import tasks as optimization_tasks
 
@@ -15,6 +17,8 @@ SCHEDULES: list[dict] = [
     *metrics_tasks.SCHEDULES,
     *audit_tasks.SCHEDULES,
     *ops_tasks.SCHEDULES,
+    *notifications_tasks.SCHEDULES,
+    *integrations_tasks.SCHEDULES,
 ]
 
 
