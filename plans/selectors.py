@@ -14,7 +14,8 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 
-from approvals.models import Ticket
+from approvals.models import Ticket, TicketDecision
+from approvals.types import Verdict
 from config.sql import ComparedRanges
 from plans.approvers import ApprovalNeeds, approval_needs
 from plans.classify import Classification, classify_change
@@ -275,8 +276,46 @@ def version_detail(*, tenant: Tenant, number: int) -> dict:
         "approval_needs": needs,
         "tickets": list(version_tickets(version=version)),
         "competitors": version_competitors(version),
+        "approvals": version_approvals(version) if version.approved_at else [],
         "carried_to": version_carried_forward_to(version) if version.is_outdated else None,
     }
+
+
+def version_approvals(version: PlanVersion) -> list[dict]:
+    """Every approval the version received (who, role, when, on which ticket), oldest first —
+    `approved_by` names only the person whose approval completed it. An imported version was
+    approved outside Human Touch: its one approval is who it was imported as approved by."""
+    decisions = (
+        TicketDecision.objects.filter(
+            ticket__tenant_id=version.tenant_id,
+            ticket__subject_type=SUBJECT_TYPE,
+            ticket__subject_id=str(version.number),
+            verdict=Verdict.APPROVE,
+        )
+        .select_related("user", "ticket")
+        .order_by("created_at", "pk")
+    )
+    rows = [
+        {
+            "who": d.user.get_username(),
+            "role": d.role,
+            "at": d.created_at,
+            "ticket": d.ticket.public_id,
+            "ticket_type": d.ticket.type,
+        }
+        for d in decisions
+    ]
+    if not rows and version.approved_at:
+        rows.append(
+            {
+                "who": version.approved_by,
+                "role": "",
+                "at": version.approved_at,
+                "ticket": "",
+                "ticket_type": "",
+            }
+        )
+    return rows
 
 
 def version_competitors(version: PlanVersion) -> list[PlanVersion]:
