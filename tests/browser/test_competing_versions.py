@@ -32,6 +32,7 @@ def world(acme, acme_v1, alice, make_member):
         "paul": make_member("paul", acme, Role.PLANNER),
         Role.PLANNER: make_member("paula", acme, Role.PLANNER),
         Role.CLIENT: make_member("cathy", acme, Role.CLIENT),
+        Role.LEGAL: make_member("lena", acme, Role.LEGAL),  # new messaging: compliance (A7)
     }
     v2 = plan_version_create_draft(
         tenant=acme,
