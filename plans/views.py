@@ -102,6 +102,16 @@ def version_detail(request: HttpRequest, number: int) -> HttpResponse:
     return _version_page(request, number)
 
 
+def _entries_now_and_before(version) -> dict:
+    """The entities implementing the version today, and those that did and moved on (with from
+    and to dates: issue 16 item 6)."""
+    entries = version_entries(version)
+    return {
+        "version_entries": [e for e in entries if e["until"] is None],
+        "past_entries": [e for e in entries if e["until"] is not None],
+    }
+
+
 def _envelope_form(proposal: dict | None, data=None) -> EnvelopeProposalForm | None:
     if proposal is None:
         return None
@@ -137,7 +147,7 @@ def _version_page(
             "currency": version.currency,
             "audit_title": f"Audit trail of v{version.number}",
             "can_plan": can_plan,
-            "version_entries": version_entries(version),
+            **_entries_now_and_before(version),
             "envelope": proposal,
             "envelope_form": envelope_form,
             "built_on_id": version.parent_id,
