@@ -114,6 +114,9 @@ def test_approving_a_version_outdates_the_pending_version_built_on_the_same_pare
         ticket.refresh_from_db()
         assert ticket.status == TicketStatus.CANCELLED
         assert "v3" in ticket.resolution_note and "approved" in ticket.resolution_note
+        # Linked to the approval that caused it: the ticket whose decision approved v3.
+        assert ticket.cancelled_by.subject_id == str(v3.number)
+        assert ticket.cancelled_by.status == TicketStatus.APPROVED
     event = AuditEvent.objects.get(action="plan_version.outdated", plan_version=v2.number)
     assert event.data["by_version"] == v3.number
     assert event.data["withdrawn_tickets"] == [t.public_id for t in v2_tickets]
