@@ -65,6 +65,7 @@ class AuditAction(StrEnum):
     PLAN_VERSION_CHANGES_REQUESTED = "plan_version.changes_requested"
     PLAN_VERSION_WITHDRAWN = "plan_version.withdrawn"
     PLAN_VERSION_DISCARDED = "plan_version.discarded"
+    PLAN_VERSION_OUTDATED = "plan_version.outdated"
     PLAN_VERSION_ENVELOPE_PROPOSED = "plan_version.envelope_proposed"
     # optimization
     MANIFEST_SYNCED = "manifest.synced"

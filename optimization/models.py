@@ -54,6 +54,39 @@ class ExecutionManifestEntry(models.Model):
         }
 
 
+class ManifestVersionLink(models.Model):
+    """Which plan version a manifest entity implemented, from when until when (issue 16 item 6:
+    a version's page keeps listing the entities that implemented it after they move on).
+
+    Written by the database, not by Python: triggers (migration 0007) add a link when an entry is
+    inserted and, when an entry's `plan_version` changes, close its open link and open the next —
+    whoever writes the manifest (a sync, an alignment, the admin)."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    entry = models.ForeignKey(
+        ExecutionManifestEntry, on_delete=models.CASCADE, related_name="version_links"
+    )
+    plan_version = models.PositiveIntegerField()
+    since = models.DateTimeField()
+    until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["entry_id", "since"]
+        indexes = [
+            models.Index(fields=["tenant", "plan_version"], name="manifest_link_version"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry"],
+                condition=models.Q(until__isnull=True),
+                name="manifest_link_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} → v{self.plan_version} ({self.since}–{self.until or 'now'})"
+
+
 # --- The optimization log -------------------------------------------------------------------------
 TACTICAL_FIELDS = (
     "daily_budget",

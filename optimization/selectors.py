@@ -44,6 +44,7 @@ from optimization.models import (
     ChangeSetKind,
     ChangeSetStatus,
     ExecutionManifestEntry,
+    ManifestVersionLink,
     PerformanceRow,
     Recommendation,
     RecommendationStatus,
@@ -69,6 +70,16 @@ def manifest_entries_for_tenant(*, tenant) -> QuerySet[ExecutionManifestEntry]:
 def manifest_entries_for_version(*, tenant, number: int) -> QuerySet[ExecutionManifestEntry]:
     """The live entities that implement plan version `number` (seed 000 "Version history")."""
     return ExecutionManifestEntry.objects.filter(tenant=tenant, plan_version=number)
+
+
+def manifest_links_past_for_version(*, tenant, number: int) -> QuerySet[ManifestVersionLink]:
+    """The entities that implemented plan version `number` and have moved on since (the
+    manifest's history, kept by the database: ManifestVersionLink), oldest first."""
+    return (
+        ManifestVersionLink.objects.filter(tenant=tenant, plan_version=number, until__isnull=False)
+        .select_related("entry", "entry__track")
+        .order_by("since", "pk")
+    )
 
 
 def manifest_entries_as_dicts(track) -> list[dict]:

@@ -20,6 +20,7 @@ SECTION_TITLES = {
 _RANGE_HELP = {
     "success_floor": "Share of QC passes, 0 to 1.",
     "sla_approval_days": "1, 2 or 3 business days.",
+    "sla_revise_approval_days": "1, 2 or 3 business days; lighter than a first plan's.",
     "working_hours_start": "Hour of the day, 0 to 23.",
     "working_hours_end": "Hour of the day, after the start, up to 24.",
     "auto_approve_optimization_under_pct": "Percent of a channel's live daily budget.",
@@ -54,7 +55,8 @@ LABELS = {
     "seasonality_lead_days": "Days ahead a seasonal change is pre-drafted",
     "sla_revise_draft_days": "Revise draft due in (business days)",
     "sla_replan_draft_days": "Replan draft due in (business days)",
-    "sla_approval_days": "Approvals due in (business days)",
+    "sla_approval_days": "Approvals of a first plan due in (business days)",
+    "sla_revise_approval_days": "Approvals of a revise due in (business days)",
     "working_hours_start": "Working day starts at (hour)",
     "working_hours_end": "Working day ends at (hour)",
     "a3_lapse_days": "Unanswered A3s lapse after their SLA by (business days)",

@@ -154,6 +154,9 @@ class TenantPolicy(models.Model):
     sla_revise_draft_days = models.PositiveSmallIntegerField(default=D["sla_revise_draft_days"])
     sla_replan_draft_days = models.PositiveSmallIntegerField(default=D["sla_replan_draft_days"])
     sla_approval_days = models.PositiveSmallIntegerField(default=D["sla_approval_days"])
+    sla_revise_approval_days = models.PositiveSmallIntegerField(
+        default=D["sla_revise_approval_days"]
+    )
     working_hours_start = models.PositiveSmallIntegerField(default=D["working_hours_start"])
     working_hours_end = models.PositiveSmallIntegerField(default=D["working_hours_end"])
     a3_lapse_days = models.PositiveSmallIntegerField(default=D["a3_lapse_days"])
