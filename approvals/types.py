@@ -136,6 +136,7 @@ class SubjectKind(StrEnum):
     CHANGE_SET = "change_set"
     RECOMMENDATION = "recommendation"
     AGENT_RUN = "agent_run"
+    RECONCILIATION = "reconciliation"
     TICKET = "ticket"
 
 
@@ -162,9 +163,14 @@ SUBJECT_RULES: dict[TicketType, dict[SubjectKind, dict[Opener, SubjectUse]]] = {
         SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G},
         SubjectKind.RECOMMENDATION: {Opener.SYSTEM: _G},
     },
-    # The record of an admin's manual override names the ticket it pushed through; the
-    # override itself resolves that ticket (approvals.services.ticket_override).
-    TicketType.A6: {SubjectKind.TICKET: {Opener.PERSON: _I}},
+    # `reconcile` opens one per entity whose platform differs from the manifest: approving it
+    # accepts the platform's value, rejecting it restores the manifest's. The record of an admin's
+    # manual override names the ticket it pushed through; the override itself resolves that
+    # ticket (approvals.services.ticket_override).
+    TicketType.A6: {
+        SubjectKind.RECONCILIATION: {Opener.SYSTEM: _G},
+        SubjectKind.TICKET: {Opener.PERSON: _I},
+    },
     TicketType.A7: {
         SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G, Opener.AGENT: _I},
         SubjectKind.CHANGE_SET: {Opener.AGENT: _I},

@@ -84,6 +84,12 @@ class AuditAction(StrEnum):
     RECOMMENDATION_DRAFTED = "recommendation.drafted"
     RECOMMENDATION_ACCEPTED = "recommendation.accepted"
     RECOMMENDATION_DISMISSED = "recommendation.dismissed"
+    OBSERVATIONS_REPORTED = "observations.reported"
+    RECONCILIATION_OPENED = "reconciliation.opened"
+    RECONCILIATION_ACCEPTED = "reconciliation.accepted"
+    RECONCILIATION_RESTORING = "reconciliation.restoring"
+    RECONCILIATION_RESTORED = "reconciliation.restored"
+    RECONCILIATION_DISMISSED = "reconciliation.dismissed"
 
     @classmethod
     def ticket_resolved(cls, outcome: str) -> AuditAction:

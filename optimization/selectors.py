@@ -47,6 +47,8 @@ from optimization.models import (
     PerformanceRow,
     Recommendation,
     RecommendationStatus,
+    Reconciliation,
+    ReconciliationStatus,
     TrackHold,
 )
 from plans.diff import planned_daily_budget
@@ -179,6 +181,24 @@ def open_recommendation(*, track, signal: str, subject_key: str) -> Recommendati
 def change_set_exists(tenant, change_set_id) -> bool:
     """Does the tenant have this change set? (approvals checks ticket references with it)"""
     return ChangeSet.objects.filter(tenant=tenant, change_set_id=str(change_set_id)).exists()
+
+
+def reconciliation_exists(tenant, reconciliation_id: str) -> bool:
+    """Does the tenant have this reconciliation? (an A6's subject id, as stored)"""
+    return (
+        str(reconciliation_id).isdigit()
+        and int(reconciliation_id) < 2**63
+        and Reconciliation.objects.filter(tenant=tenant, pk=int(reconciliation_id)).exists()
+    )
+
+
+def track_reconciliations(*, track, pending_only: bool = False) -> list[Reconciliation]:
+    """A track's reconciliations, newest first (waiting and restoring ones when `pending_only`):
+    what the agent API lists and the track's reconciliation region shows."""
+    rows = Reconciliation.objects.filter(track=track).select_related("manifest_entry")
+    if pending_only:
+        rows = rows.filter(status__in=[ReconciliationStatus.OPEN, ReconciliationStatus.RESTORING])
+    return list(rows.order_by("-opened_at", "-pk")[:200])
 
 
 def recommendation_exists(tenant, recommendation_id: str) -> bool:
