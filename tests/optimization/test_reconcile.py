@@ -367,3 +367,32 @@ def test_another_tenants_entity_is_unknown(client, live, globex, acme_headers):
     )
     assert response.status_code == 422
     assert response.json()["error"] == "unknown_entity"
+
+
+# --- The demo's A6 comes from a real observation ---------------------------------------------
+def test_the_demos_a6_names_a_real_entity_and_approving_it_moves_the_manifest(db):
+    from io import StringIO
+
+    import time_machine
+
+    from tests.optimization.test_demo import DEMO_DAY
+
+    with time_machine.travel(DEMO_DAY, tick=True):
+        call_command("seed_demo", stdout=StringIO())
+        (a6,) = Ticket.objects.filter(tenant__slug="acme", type="A6", status="open")
+        reconciliation = Reconciliation.objects.get(ticket=a6.public_id)
+        film = reconciliation.manifest_entry
+        assert film.entity_id == "acme-brand-film"
+        assert reconciliation.differences["daily_budget"] == {
+            "manifest": film.state["daily_budget"],
+            "platform": "420.00",
+        }
+        assert PlatformObservation.objects.filter(
+            manifest_entry=film, daily_budget=Decimal("420.00")
+        ).exists()
+        call_command("seed_demo", stdout=StringIO())
+        assert Ticket.objects.filter(tenant__slug="acme", type="A6").count() == 1
+        admin = a6.tenant.memberships.get(role=Role.ADMIN).user
+        ticket_decide(ticket=a6, actor=Actor.for_user(admin), verdict="approve")
+        film.refresh_from_db()
+        assert film.state["daily_budget"] == "420.00"
