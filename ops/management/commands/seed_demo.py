@@ -15,7 +15,7 @@ DEMO_PARTS: list[tuple[str, Callable[..., None]]] = [
     ("plans", plans_demo.seed),
     ("optimization", optimization_demo.seed),
     # The platform runs the brand film otherwise than the manifest: the demo's A6.
-    ("reconciliation", optimization_demo.seed_reconciliation),
+    ("optimization", optimization_demo.seed_reconciliation),
     ("approvals", approvals_demo.seed),
 ]
 
