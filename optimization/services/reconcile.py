@@ -26,7 +26,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import CharField, DecimalField, Exists, F, OuterRef, Q, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Abs, Cast, Coalesce
 from django.utils import timezone
 
 from approvals.models import TicketStatus
@@ -322,7 +324,7 @@ class ReconcileResult:
 
     def lines(self) -> list[str]:
         return [
-            f"compared: {self.compared} entities with observations",
+            f"differing: {self.compared} entities no reconciliation covers yet",
             f"opened: {len(self.opened)} A6"
             + (f" ({', '.join(self.opened)})" if self.opened else ""),
             f"restored: {self.restored}",
@@ -330,75 +332,97 @@ class ReconcileResult:
         ]
 
 
-def _latest_observations(tenant: Tenant) -> list[tuple[ExecutionManifestEntry, int]]:
-    """Each manifest entity of the tenant that has an observation, with its latest one's id."""
-    latest = PlatformObservation.objects.filter(manifest_entry=OuterRef("pk")).order_by(
-        "-observed_at", "-pk"
+def _latest(observations):
+    """Only each entity's latest observation (no later one of the same entity exists; the
+    unique (entity, moment) constraint makes "latest" one row)."""
+    newer = PlatformObservation.objects.filter(
+        manifest_entry=OuterRef("manifest_entry"), observed_at__gt=OuterRef("observed_at")
     )
-    entries = (
-        ExecutionManifestEntry.objects.filter(tenant=tenant)
-        .annotate(latest_observation=Subquery(latest.values("pk")[:1]))
-        .filter(latest_observation__isnull=False)
-        .only("pk", "state", "platform", "entity_id", "track_id", "tenant_id")
-    )
-    return [(entry, entry.latest_observation) for entry in entries]
+    return observations.filter(~Exists(newer))
 
 
-def reconcile(*, tenant: Tenant | None = None, now: datetime | None = None) -> ReconcileResult:
+def differing_observations(tenant: Tenant | None = None) -> list[tuple[int, int]]:
+    """(entity id, observation id) of each entity whose latest observation differs from its
+    manifest beyond its tenant's tolerance, and that no reconciliation covers yet (none pending
+    on the entity, none that judged this observation) — in one query, the database comparing.
+    `reconciliation_open` checks each again with `differences` under the entity's lock."""
+    planned = Cast(
+        KeyTextTransform("daily_budget", "manifest_entry__state"),
+        DecimalField(max_digits=16, decimal_places=2),
+    )
+    planned_status = Coalesce(
+        KeyTextTransform("status", "manifest_entry__state"),
+        Value("active"),
+        output_field=CharField(),
+    )
+    tolerance = F("tenant__policy__reconciliation_tolerance_pct")
+    covered = Reconciliation.objects.filter(manifest_entry=OuterRef("manifest_entry")).filter(
+        Q(status__in=[ReconciliationStatus.OPEN, ReconciliationStatus.RESTORING])
+        | Q(observation=OuterRef("pk"))
+    )
+    observations = PlatformObservation.objects.all()
+    if tenant is not None:
+        observations = observations.filter(tenant=tenant)
+    budget_off = Q(daily_budget__isnull=False, planned__isnull=False) & (
+        Q(planned=0) & ~Q(daily_budget=0)
+        | ~Q(planned=0) & Q(off_by_100__gt=F("tolerance") * F("planned"))
+    )
+    status_off = ~Q(status="") & ~Q(status=F("planned_status"))
+    found = (
+        _latest(observations)
+        .annotate(
+            planned=planned,
+            planned_status=planned_status,
+            tolerance=tolerance,
+            off_by_100=Abs(F("daily_budget") - F("planned")) * 100,
+        )
+        .filter(budget_off | status_off)
+        .exclude(Exists(covered))
+        .order_by("manifest_entry_id")
+        .values_list("manifest_entry_id", "pk")
+    )
+    return list(found)
+
+
+def reconcile(*, tenant: Tenant | None = None) -> ReconcileResult:
     """Compare every observed entity with the manifest, opening an A6 per new difference and
     closing restorations the platform has caught up with. One entity per transaction; one that
     fails is logged and counted, never stops the run."""
     result = ReconcileResult()
-    tenants = [tenant] if tenant is not None else list(Tenant.objects.order_by("pk"))
-    for each in tenants:
-        _reconcile_tenant(each, result)
+    for entry_id, observation_id in differing_observations(tenant):
+        try:
+            ticket = reconciliation_open(entry_id=entry_id, observation_id=observation_id)
+        except Exception:
+            # One bad entity never stops the run; the next run tries it again.
+            logger.exception("reconcile: entity %s failed", entry_id)
+            result.failed += 1
+            continue
+        result.compared += 1
+        if ticket:
+            result.opened.append(ticket)
+    restoring = Reconciliation.objects.filter(status=ReconciliationStatus.RESTORING)
+    if tenant is not None:
+        restoring = restoring.filter(tenant=tenant)
+    for reconciliation in restoring.select_related("tenant", "manifest_entry"):
+        try:
+            if _caught_up(reconciliation) and reconciliation_restored(
+                reconciliation=reconciliation
+            ):
+                result.restored += 1
+        except Exception:
+            logger.exception("reconcile: restoring %s failed", reconciliation.pk)
+            result.failed += 1
     return result
 
 
-def _reconcile_tenant(tenant: Tenant, result: ReconcileResult) -> None:
-    tolerance = (
-        TenantPolicy.objects.filter(tenant=tenant)
-        .values_list("reconciliation_tolerance_pct", flat=True)
-        .first()
-    )
-    if tolerance is None:
-        return
-    candidates = _latest_observations(tenant)
-    if not candidates:
-        return
-    observations = PlatformObservation.objects.in_bulk([pk for _, pk in candidates])
-    pending = {
-        r.manifest_entry_id: r
-        for r in Reconciliation.objects.filter(
-            tenant=tenant, status__in=[ReconciliationStatus.OPEN, ReconciliationStatus.RESTORING]
-        ).select_related("tenant", "manifest_entry")
-    }
-    judged = set(
-        Reconciliation.objects.filter(tenant=tenant).values_list("observation_id", flat=True)
-    )
-    for entry, observation_pk in candidates:
-        result.compared += 1
-        observation = observations[observation_pk]
-        open_one = pending.get(entry.pk)
-        try:
-            if open_one is not None:
-                if (
-                    open_one.status == ReconciliationStatus.RESTORING
-                    and observation.observed_at > open_one.decided_at
-                    and not differences(entry.state, observation, tolerance)
-                    and reconciliation_restored(reconciliation=open_one, observation=observation)
-                ):
-                    result.restored += 1
-                continue
-            if observation_pk in judged or not differences(entry.state, observation, tolerance):
-                continue
-            ticket = reconciliation_open(entry_id=entry.pk, observation_id=observation_pk)
-            if ticket:
-                result.opened.append(ticket)
-        except Exception:
-            # One bad entity never stops the run; the next run tries it again.
-            logger.exception("reconcile: %s failed", entry.audit_id)
-            result.failed += 1
+def _caught_up(reconciliation: Reconciliation) -> bool:
+    """Does the entity's latest observation, made after the admin's decision, show the
+    manifest's value again?"""
+    entry = reconciliation.manifest_entry
+    latest = entry.observations.order_by("-observed_at").first()
+    if latest is None or latest.observed_at <= reconciliation.decided_at:
+        return False
+    return not differences(entry.state, latest, reconciliation.tolerance_pct)
 
 
 @transaction.atomic(durable=True)
@@ -608,9 +632,7 @@ def restore_targets(reconciliation: Reconciliation) -> dict[str, Any]:
 
 
 @transaction.atomic(durable=True)
-def reconciliation_restored(
-    *, reconciliation: Reconciliation, observation: PlatformObservation
-) -> bool:
+def reconciliation_restored(*, reconciliation: Reconciliation) -> bool:
     """The platform runs the manifest's value again: the restoration is done. Compare-and-swap,
     so two runs close it once."""
     closed = Reconciliation.objects.filter(
@@ -626,7 +648,6 @@ def reconciliation_restored(
         data={
             "entity": reconciliation.manifest_entry.audit_id,
             "ticket": reconciliation.ticket,
-            "observed_at": observation.observed_at.isoformat(),
         },
     )
     return True
