@@ -137,6 +137,7 @@ class SubjectKind(StrEnum):
     RECOMMENDATION = "recommendation"
     AGENT_RUN = "agent_run"
     RECONCILIATION = "reconciliation"
+    PLATFORM_ACCOUNT = "platform_account"
     TICKET = "ticket"
 
 
@@ -158,7 +159,9 @@ SUBJECT_RULES: dict[TicketType, dict[SubjectKind, dict[Opener, SubjectUse]]] = {
     TicketType.A1: {SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G}},
     TicketType.A2: {SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G}},
     TicketType.A3: {SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G}},
-    TicketType.A4: {},
+    # An agent's access request (POST /api/v1/platform-accounts) opens one about the account:
+    # approving it grants the access (onboarding, optimization/services/onboarding.py).
+    TicketType.A4: {SubjectKind.PLATFORM_ACCOUNT: {Opener.SYSTEM: _G}},
     TicketType.A5: {
         SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G},
         SubjectKind.RECOMMENDATION: {Opener.SYSTEM: _G},

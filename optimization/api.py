@@ -23,6 +23,11 @@ from optimization.services import (
     recommendation_open,
 )
 from optimization.services.change_sets import MAX_ITEMS
+from optimization.services.onboarding import (
+    account_answer,
+    platform_account_request,
+    platform_account_verify,
+)
 from optimization.services.reconcile import (
     MAX_OBSERVATIONS,
     ObservationError,
@@ -318,3 +323,56 @@ def track_reconciliation_list(request, track: StorableText):
             for r in track_reconciliations(track=found, pending_only=True)
         ],
     }
+
+
+# --- Onboarding (A4) -------------------------------------------------------------------------
+class PlatformAccountIn(Schema):
+    platform: StorableText = Field(min_length=1, max_length=60)
+    kind: Literal["ad_account", "business_manager", "tracking_domain", "pixel", "ga4_property"]
+    external_id: StorableText = Field(min_length=1, max_length=120)
+    client_owned: bool = False
+    agent: StorableText = Field("", max_length=100)
+
+
+class PlatformAccountOut(Schema):
+    id: int
+    platform: str
+    kind: str
+    external_id: str
+    client_owned: bool
+    state: str
+    ticket: str | None
+
+
+@router.post(
+    "/platform-accounts",
+    response={200: PlatformAccountOut, 201: PlatformAccountOut, **errors(409, 422)},
+    summary="Request access to a platform account (opens an A4); the same request again answers it",
+)
+def platform_account_create(request, body: PlatformAccountIn):
+    account, created = platform_account_request(
+        tenant=request.tenant,
+        platform=body.platform,
+        kind=body.kind,
+        external_id=body.external_id,
+        client_owned=body.client_owned,
+        actor=agent_actor(request, body.agent),
+        agent=body.agent or request.agent_key.name,
+    )
+    return Status(201 if created else 200, account_answer(account))
+
+
+class VerifiedIn(Schema):
+    agent: StorableText = Field("", max_length=100)
+
+
+@router.post(
+    "/platform-accounts/{account_id}/verified",
+    response={200: PlatformAccountOut, **errors(404, 409)},
+    summary="Report a granted account's access verified: it becomes ready",
+)
+def platform_account_verified(request, account_id: int, body: VerifiedIn):
+    account = platform_account_verify(
+        tenant=request.tenant, account_id=account_id, actor=agent_actor(request, body.agent)
+    )
+    return account_answer(account)

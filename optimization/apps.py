@@ -9,12 +9,14 @@ class OptimizationConfig(AppConfig):
         from approvals.subjects import register_subject
         from optimization.panels import (
             ChangeSetPresentation,
+            PlatformAccountPresentation,
             RecommendationPresentation,
             ReconciliationPresentation,
         )
         from optimization.selectors import change_sets_of_run, manifest_entries_as_dicts
         from optimization.services.tickets import (
             ChangeSetSubject,
+            PlatformAccountSubject,
             RecommendationSubject,
             ReconciliationSubject,
         )
@@ -24,9 +26,11 @@ class OptimizationConfig(AppConfig):
         register_subject(ChangeSetSubject())
         register_subject(RecommendationSubject())
         register_subject(ReconciliationSubject())
+        register_subject(PlatformAccountSubject())
         register_presentation(ChangeSetPresentation())
         register_presentation(RecommendationPresentation())
         register_presentation(ReconciliationPresentation())
+        register_presentation(PlatformAccountPresentation())
         # The change sets of an agent run, for its System Ops page.
         register_run_change_sets(change_sets_of_run)
         # The live manifest plans compares versions with.

@@ -562,3 +562,70 @@ class Reconciliation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in RECONCILIATION_PENDING
+
+
+# --- Onboarding: the platform accounts a tenant's entities run on (A4) ----------------------------
+class AccountKind(models.TextChoices):
+    AD_ACCOUNT = "ad_account", "Ad account"
+    BUSINESS_MANAGER = "business_manager", "Business Manager"
+    TRACKING_DOMAIN = "tracking_domain", "Tracking domain (DNS verification)"
+    PIXEL = "pixel", "Pixel"
+    GA4_PROPERTY = "ga4_property", "GA4 property"
+
+
+class OnboardingState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    GRANTED = "granted", "Granted, not verified yet"
+    READY = "ready", "Ready"
+    REFUSED = "refused", "Refused"
+
+
+class PlatformAccount(models.Model):
+    """An account, domain or property the agency needs access to (docs/rules.md "Onboarding"):
+    requested by an agent (an A4 opens), granted when the A4 is approved, ready when the agent
+    reports the access verified. A manifest entity naming it (`state.account`) syncs live only
+    once it is ready."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    platform = models.CharField(max_length=60)
+    kind = models.CharField(max_length=20, choices=AccountKind.choices)
+    external_id = models.CharField(max_length=120, help_text="the platform's id or the domain")
+    client_owned = models.BooleanField(
+        default=False, help_text="the client owns it: the client may grant the A4"
+    )
+    state = models.CharField(
+        max_length=12, choices=OnboardingState.choices, default=OnboardingState.REQUESTED
+    )
+    ticket = models.CharField(max_length=16, blank=True, help_text="its A4")
+    requested_by = models.CharField(max_length=150)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    granted_at = models.DateTimeField(null=True, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["tenant_id", "platform", "kind", "external_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "platform", "external_id"], name="platform_account_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=OnboardingState.values),
+                name="platform_account_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=AccountKind.values),
+                name="platform_account_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.external_id}"
+
+    @property
+    def audit_id(self) -> str:
+        return f"{self.platform}:{self.external_id}"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.state == OnboardingState.READY

@@ -19,6 +19,8 @@ from optimization import selectors
 from optimization import views_queries as q
 from optimization.models import Signal
 from optimization.services.change_sets import SUBJECT_TYPE
+from optimization.services.onboarding import SUBJECT_TYPE as PLATFORM_ACCOUNT_SUBJECT
+from optimization.services.onboarding import account_of_ticket
 from optimization.services.recommendations import RECOMMENDATION_SUBJECT
 from optimization.services.reconcile import SUBJECT_TYPE as RECONCILIATION_SUBJECT
 from optimization.services.reconcile import (
@@ -227,3 +229,30 @@ class ReconciliationPresentation:
 
     def client_words(self, ticket) -> ClientWords | None:
         return None  # A6 is internal only
+
+
+# --- Access requests (A4) ------------------------------------------------------------------------
+class PlatformAccountPresentation:
+    kind = PLATFORM_ACCOUNT_SUBJECT
+
+    def panel(self, ticket, user, role: str) -> tuple[str, dict] | None:
+        return None  # the ticket's own summary says it all; the onboarding page lists them
+
+    def label(self, ticket) -> str:
+        account = account_of_ticket(ticket)
+        return f"access to {account.audit_id}" if account else ""
+
+    def outcome(self, ticket) -> str:
+        account = account_of_ticket(ticket)
+        if account is None:
+            return ""
+        return f"{account.audit_id} is {account.get_state_display().lower()}."
+
+    def client_words(self, ticket) -> ClientWords | None:
+        account = account_of_ticket(ticket)
+        if account is None:
+            return None
+        return ClientWords(
+            title=f"Access to your {account.get_kind_display()} {account.external_id}",
+            kind="Access request",
+        )

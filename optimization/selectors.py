@@ -45,6 +45,7 @@ from optimization.models import (
     ChangeSetStatus,
     ExecutionManifestEntry,
     PerformanceRow,
+    PlatformAccount,
     Recommendation,
     RecommendationStatus,
     Reconciliation,
@@ -181,6 +182,47 @@ def open_recommendation(*, track, signal: str, subject_key: str) -> Recommendati
 def change_set_exists(tenant, change_set_id) -> bool:
     """Does the tenant have this change set? (approvals checks ticket references with it)"""
     return ChangeSet.objects.filter(tenant=tenant, change_set_id=str(change_set_id)).exists()
+
+
+def platform_account_exists(tenant, account_id: str) -> bool:
+    """Does the tenant have this platform account? (an A4's subject id, as stored)"""
+    return (
+        str(account_id).isdigit()
+        and int(account_id) < 2**63
+        and PlatformAccount.objects.filter(tenant=tenant, pk=int(account_id)).exists()
+    )
+
+
+def tenant_onboarding(*, tenant) -> dict:
+    """The onboarding page's figures, one selector: the tenant's platform accounts, and per
+    track the accounts its manifest entities run on (`state.account`) and its "Onboarding
+    completion" — the moment the last of them became ready, or None while one is not."""
+    accounts = list(PlatformAccount.objects.filter(tenant=tenant).order_by("platform", "kind"))
+    by_key = {(a.platform, a.external_id): a for a in accounts}
+    used: dict[int, set] = defaultdict(set)
+    tracks: dict[int, Track] = {}
+    for entry in ExecutionManifestEntry.objects.filter(
+        tenant=tenant, state__has_key="account"
+    ).select_related("track"):
+        tracks[entry.track_id] = entry.track
+        used[entry.track_id].add((entry.platform, str(entry.state["account"])))
+    rows = []
+    for track_id, keys in sorted(used.items(), key=lambda item: tracks[item[0]].key):
+        mine = [by_key.get(key) for key in sorted(keys)]
+        waiting = [
+            f"{p}:{e}"
+            for (p, e), a in zip(sorted(keys), mine, strict=True)
+            if not a or not a.is_ready
+        ]
+        rows.append(
+            {
+                "track": tracks[track_id],
+                "accounts": [f"{p}:{e}" for p, e in sorted(keys)],
+                "waiting": waiting,
+                "completed_at": None if waiting else max(a.ready_at for a in mine),
+            }
+        )
+    return {"accounts": accounts, "tracks": rows}
 
 
 def reconciliation_exists(tenant, reconciliation_id: str) -> bool:
