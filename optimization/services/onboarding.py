@@ -116,7 +116,7 @@ def platform_account_request(
             subject_id=str(account.pk),
             platform=platform,
             requesting_agent=agent or actor.label,
-            required_roles=["admin/client"] if client_owned else ["admin"],
+            # The "admin/client" slot: the client fills it only on a ticket it can see.
             client_visible=client_owned,
             diff={
                 "summary": [f"Grant access to {account.get_kind_display()} {external_id}."],
