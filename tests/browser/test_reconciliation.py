@@ -99,3 +99,47 @@ def test_an_admin_accepts_one_a6_and_restores_the_other(
     search_entry = ExecutionManifestEntry.objects.get(entity_id="search-brand")
     assert search_entry.state["status"] == "active"
     assert Reconciliation.objects.get(ticket=search.public_id).status == "restoring"
+
+
+# --- Onboarding (A4): from request to ready ---------------------------------------------------
+@pytest.mark.parametrize("width", [1280, 390])
+def test_an_admin_follows_an_onboarding_from_request_to_ready(
+    page, screenshot, browser_login, acme, acme_v1, make_member, width
+):
+    from optimization.services import manifest_sync as sync
+    from optimization.services.onboarding import platform_account_request, platform_account_verify
+
+    make_member("acme-admin", acme, Role.ADMIN)
+    agent = Actor.service("onboarding-agent")
+    account, _ = platform_account_request(
+        tenant=acme,
+        platform="meta",
+        kind="ad_account",
+        external_id="act_55120",
+        client_owned=False,
+        actor=agent,
+    )
+    paused = entry("social-new", "social", "100.00", status="paused")
+    paused["state"]["account"] = "act_55120"
+    sync(tenant=acme, track_key="always_on", entries=[paused], actor=TEST_ACTOR)
+
+    page.set_viewport_size({"width": width, "height": 900})
+    browser_login(page, "acme-admin")
+    page.goto("/t/acme/onboarding/")
+    expect(page.get_by_test_id("state-act_55120")).to_have_text("Requested")
+    expect(page.get_by_test_id("completion-always_on")).to_contain_text(
+        "waiting for meta:act_55120"
+    )
+    screenshot(f"onboarding-requested-{width}")
+
+    page.get_by_role("link", name=account.ticket).click()
+    page.get_by_role("button", name="Approve A4 for access to meta:act_55120").click()
+    expect(page.locator("#decision").get_by_test_id("status")).to_have_text("Approved")
+    page.goto("/t/acme/onboarding/")
+    expect(page.get_by_test_id("state-act_55120")).to_have_text("Granted, not verified yet")
+
+    platform_account_verify(tenant=acme, account_id=account.pk, actor=agent)
+    page.reload()
+    expect(page.get_by_test_id("state-act_55120")).to_have_text("Ready")
+    expect(page.get_by_test_id("completion-always_on")).not_to_contain_text("waiting")
+    screenshot(f"onboarding-ready-{width}")

@@ -78,9 +78,7 @@ def test_the_same_request_again_answers_the_same_account(client, requested, acme
     assert set(other.json()) >= {"error", "detail"}
 
 
-def test_a_client_owned_asset_may_be_granted_by_the_client(
-    client, acme, acme_headers, make_member
-):
+def test_a_client_owned_asset_may_be_granted_by_the_client(client, acme, acme_headers, make_member):
     body = {**REQUEST, "external_id": "bm_9001", "kind": "business_manager", "client_owned": True}
     answer = post(client, acme_headers, "/platform-accounts", body).json()
     ticket = Ticket.objects.get(public_id=answer["ticket"])
