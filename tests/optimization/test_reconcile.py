@@ -396,3 +396,21 @@ def test_the_demos_a6_names_a_real_entity_and_approving_it_moves_the_manifest(db
         ticket_decide(ticket=a6, actor=Actor.for_user(admin), verdict="approve")
         film.refresh_from_db()
         assert film.state["daily_budget"] == "420.00"
+
+
+# --- Django admin: the same A6 decision ----------------------------------------------------------
+def test_django_admins_actions_decide_the_a6_itself(client, a6, make_member):
+    root = make_member("root", a6.tenant, Role.ADMIN, is_staff=True, is_superuser=True)
+    client.force_login(root)
+    reconciliation = Reconciliation.objects.get()
+    response = client.post(
+        "/admin/optimization/reconciliation/",
+        {"action": "accept_platform_value", "_selected_action": [reconciliation.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert f"{a6.public_id}: Platform&#x27;s value accepted" in response.content.decode()
+    a6.refresh_from_db()
+    assert a6.status == "approved"
+    assert social(a6.tenant).state["daily_budget"] == "380.00"
+    assert Reconciliation.objects.get().status == "accepted"
