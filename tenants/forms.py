@@ -14,6 +14,7 @@ SECTION_TITLES = {
     "cost_guard_policy": "Cost Guard",
     "qc_threshold_policy": "QC thresholds",
     "revise_triggers": "Revise triggers",
+    "reconciliation": "Reconciliation (what the platforms run against the manifest)",
     "sla": "SLAs (business days, in the tenant's time zone)",
 }
 
@@ -26,6 +27,7 @@ _RANGE_HELP = {
     "auto_approve_optimization_under_pct": "Percent of a channel's live daily budget.",
     "drift_pct": "Percent of the approved plan's daily budget.",
     "a3_lapse_days": "Business days after an A3's SLA before it lapses unapplied.",
+    "reconciliation_tolerance_pct": "Percent of the manifest's daily budget; beyond it an A6.",
 }
 _CEILING_OF = {ceiling.key: ceiling.maximum for ceiling in CEILINGS}
 # Each key in words; the page shows the seed's key beside it as a hint.
@@ -60,6 +62,7 @@ LABELS = {
     "working_hours_start": "Working day starts at (hour)",
     "working_hours_end": "Working day ends at (hour)",
     "a3_lapse_days": "Unanswered A3s lapse after their SLA by (business days)",
+    "reconciliation_tolerance_pct": "A platform may differ from the manifest by up to (%)",
 }
 # Values no tenant may change (seed 003: never infinite retry; the Cost Guard always blocks):
 # shown as fixed text, posted as hidden inputs so that a crafted POST still meets the rule.

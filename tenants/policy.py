@@ -68,6 +68,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "structural_block_max": 2,
         "seasonality_lead_days": 14,
     },
+    # What the platforms run may differ from the manifest by this much (percent of the manifest's
+    # daily budget) before `reconcile` opens an A6; any status difference opens one.
+    "reconciliation": {"reconciliation_tolerance_pct": Decimal("2")},
     "sla": {
         "sla_revise_draft_days": 1,
         "sla_replan_draft_days": 2,
