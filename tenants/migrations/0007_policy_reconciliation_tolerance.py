@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0005_membership_away'),
+        ('tenants', '0006_policy_sla_revise_approval_days'),
     ]
 
     operations = [

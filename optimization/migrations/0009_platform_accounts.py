@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('optimization', '0007_reconciliation'),
-        ('tenants', '0006_policy_reconciliation_tolerance'),
+        ('optimization', '0008_reconciliation'),
+        ('tenants', '0007_policy_reconciliation_tolerance'),
     ]
 
     operations = [

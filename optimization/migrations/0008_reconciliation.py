@@ -7,9 +7,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('optimization', '0006_changeset_metrics_read_indexes'),
-        ('plans', '0004_planversion_discarded'),
-        ('tenants', '0006_policy_reconciliation_tolerance'),
+        ('optimization', '0007_manifest_version_links'),
+        ('plans', '0005_planversion_outdated'),
+        ('tenants', '0007_policy_reconciliation_tolerance'),
     ]
 
     operations = [
