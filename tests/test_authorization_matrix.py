@@ -206,6 +206,10 @@ MATRIX: dict[str, list[Rule]] = {
     "t/<slug:tenant_slug>/plans/v/<int:number>/discard/": [R(PLANNERS, "post", {}, **VERSION)],
     "t/<slug:tenant_slug>/plans/v/<int:number>/envelope/": [R(PLANNERS, "post", {}, **VERSION)],
     "t/<slug:tenant_slug>/plans/compare/": [R(INTERNAL, **T)],
+    "t/<slug:tenant_slug>/plans/v/<int:number>/carry-forward/": [
+        R(PLANNERS, "post", {}, **VERSION)
+    ],
+    "t/<slug:tenant_slug>/onboarding/": [R(INTERNAL, **T)],
     # --- Optimization ----------------------------------------------------------------------------
     "t/<slug:tenant_slug>/plans/tracks/<segment:track>/optimization/": [R(INTERNAL, **TRACK)],
     "t/<slug:tenant_slug>/plans/tracks/<segment:track>/optimization/export.csv": [
@@ -277,6 +281,13 @@ MATRIX: dict[str, list[Rule]] = {
     "api/v1/change-sets/<change_set_id>": [API("own", change_set_id="change_set")],
     "api/v1/tracks/<track>/performance": [API(BOTH, "post", {"rows": []}, track="track")],
     "api/v1/recommendations": [API(BOTH, "post", {})],
+    "api/v1/tracks/<track>/observations": [API(BOTH, "post", {}, track="track")],
+    "api/v1/tracks/<track>/reconciliations": [API("own", track="track")],
+    "api/v1/platform-accounts": [API(BOTH, "post", {})],
+    # An empty body is refused (422) before any account is looked up, whoever asks.
+    "api/v1/platform-accounts/<account_id>/verified": [
+        API(BOTH, "post", {}, account_id="no-such-account")
+    ],
 }
 
 # The Django admin, model by model: acme's admin (staff) reaches acme's rows and never globex's;
@@ -308,6 +319,8 @@ ADMIN_MODELS: dict[str, bool] = {
     "optimization.Recommendation": True,
     "optimization.PerformanceRow": True,
     "optimization.SeasonalChange": True,
+    "optimization.PlatformAccount": True,
+    "optimization.Reconciliation": True,
 }
 # The admin site's own pages: who gets past its login.
 ADMIN_SITE_PAGES = {"": who("A", "xA", "root")}
