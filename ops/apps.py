@@ -9,3 +9,7 @@ class OpsConfig(AppConfig):
 
     name = "ops"
     verbose_name = "Operations"
+
+    def ready(self):
+        # The project-wide system check of config/middleware.py (PagesOnlyMiddleware).
+        from config import middleware  # noqa: F401
