@@ -257,8 +257,8 @@ class HoldPreview:
     daily_budget: Decimal
 
 
-def hold_preview(*, track) -> HoldPreview:
-    live = [e for e in track.manifest.all() if entry_is_live(e.state)]
+def hold_preview(*, entries: Iterable[ExecutionManifestEntry]) -> HoldPreview:
+    live = [e for e in entries if entry_is_live(e.state)]
     return HoldPreview(
         entities=len(live),
         daily_budget=sum((entry_daily_budget(e.state) for e in live), ZERO),

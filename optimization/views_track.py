@@ -46,7 +46,9 @@ def _render_manifest(
         "last_hold": q.last_hold(track=track),
         "hold_form": hold_form or HoldForm(),
         "confirm_hold": confirm_hold,
-        "hold_stops": selectors.hold_preview(track=track) if not hold else None,
+        "hold_stops": selectors.hold_preview(entries=[row.entry for row in rows])
+        if confirm_hold
+        else None,
         "waiting": selectors.change_sets_waiting_for_hold(track=track) if hold else [],
         "can_operate": can_operate(request),
         "currency": track.currency,

@@ -184,6 +184,15 @@ def _paused_by_hold(track: Track) -> frozenset[str]:
     return frozenset(hold.pause.items.values_list("entity_id", flat=True))
 
 
+def entries_as_resumed(
+    track: Track, entries: Iterable[ExecutionManifestEntry]
+) -> list[ExecutionManifestEntry]:
+    """The entities as they run once the track's hold ends (copies; the same entities when the
+    track is not on hold): what a change set made during a hold is judged on."""
+    paused = _paused_by_hold(track)
+    return [_as_resumed(entry, paused) for entry in entries]
+
+
 def _as_resumed(entry: ExecutionManifestEntry, paused: Iterable[str]) -> ExecutionManifestEntry:
     """The entity as it runs once the hold ends (a copy: nothing is written)."""
     if entry.entity_id not in paused:

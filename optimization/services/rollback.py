@@ -29,7 +29,11 @@ from optimization.services._common import (
     live_value,
     value_text,
 )
-from optimization.services.change_sets import ChangeSetRequest, change_set_submit_within
+from optimization.services.change_sets import (
+    ChangeSetRequest,
+    change_set_submit_within,
+    entries_as_resumed,
+)
 from tenants.models import TenantPolicy
 
 
@@ -108,7 +112,7 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
                 guardrails.ProposedItem(i.entity_id, i.channel, i.field, i.before, i.after)
                 for i in items
             ],
-            entries=channel_entries,
+            entries=entries_as_resumed(track, channel_entries),
             policy=policy,
             currency=track.currency,
             first_launch_requires_human=False,

@@ -22,6 +22,7 @@ from optimization.services import (
     change_set_approve_with_edit,
     change_set_rollback,
     change_set_submit,
+    rollback_preview,
     track_hold_end,
     track_hold_start,
 )
@@ -234,6 +235,19 @@ def test_a_rollback_during_the_hold_waits_for_the_resume(live, people):
     rollback.refresh_from_db()
     assert rollback.status == "applied"
     assert live_budget("search-brand") == "300.00"
+
+
+def test_the_rollback_preview_during_a_hold_reads_in_plain_words(live, people, client):
+    applied = submit(live, budget("search-brand", "300.00", "320.00"))
+    track_hold_start(track=track(live), actor=actor(people, Role.OPERATOR), reason="stop")
+    preview = rollback_preview(change_set=applied)
+    assert preview.possible and preview.verdict.status == "applied"  # judged as spend resumes
+    assert preview.held.startswith("All spend on always_on is paused.")
+    client.force_login(people[Role.OPERATOR])
+    page = client.get(reverse("optimization:change_set", args=[live.slug, applied.change_set_id]))
+    text = page.content.decode()
+    assert "changes nothing on the platforms until spend resumes" in text
+    assert "within them, it waits for the hold to end." in text
 
 
 def test_a_second_hold_is_still_refused(live, people):
