@@ -265,13 +265,29 @@ def hold_preview(*, entries: Iterable[ExecutionManifestEntry]) -> HoldPreview:
     )
 
 
+@dataclass(frozen=True)
+class WaitingMove:
+    entity_id: str
+    field: str
+    before: object
+    applies: object  # what applies on resume: an approver's smaller move, or what was asked
+
+
 def change_sets_waiting_for_hold(*, track) -> list[ChangeSet]:
-    """The change sets approved during the track's hold, in the order they apply on resume."""
-    return list(
+    """The change sets approved during the track's hold, in the order they apply on resume, each
+    with `moves`: what will apply (WaitingMove), as resume says it."""
+    waiting = list(
         ChangeSet.objects.filter(track=track, status=ChangeSetStatus.APPROVED_WAITING)
         .prefetch_related("items")
         .order_by("decided_at", "id")
     )
+    for change_set in waiting:
+        edits = approved_edits(change_set)
+        change_set.moves = [
+            WaitingMove(i.entity_id, i.field, i.before, edits.get(i.position, i.after))
+            for i in change_set.items.all()
+        ]
+    return waiting
 
 
 def open_recommendation(*, track, signal: str, subject_key: str) -> Recommendation | None:

@@ -133,6 +133,22 @@ def test_the_client_notification_names_the_amount_that_will_apply(strict, people
     assert any("+€30" in sentence for sentence in words.summary)
 
 
+def test_the_clients_weekly_report_names_the_move_that_will_apply(strict, people):
+    from datetime import date
+
+    from metrics.report import weekly_report
+
+    change_set = submit(strict, budget("search-brand", "300.00", "345.00"))
+    change_set_approve_with_edit(
+        change_set=change_set, actor=actor(people, Role.OPERATOR), approved={0: "330.00"}
+    )
+    report = weekly_report(track=track(strict), week_start=date(2026, 11, 9), client_safe=True)
+    (line,) = report.pending
+    assert line.title == "Always-on plan: Search daily budget €500 → €530"
+    internal = weekly_report(track=track(strict), week_start=date(2026, 11, 9), client_safe=False)
+    assert internal.pending[0].title.startswith("Spend guardrail:")
+
+
 # --- Item 3: a hold holds ----------------------------------------------------------------------
 def test_pause_all_spend_needs_a_reason(live):
     with pytest.raises(DomainError) as refused:

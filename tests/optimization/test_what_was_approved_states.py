@@ -7,7 +7,7 @@ rollbacks, on PostgreSQL; after every step the invariants hold:
 - every applied change set had, when it applied, the approvals its guardrail verdict asked for;
 - every amount a client is shown equals the amount that will (or did) apply.
 
-CI runs a few examples (HT_PROPERTY_EXAMPLES, default 12) so the suite stays fast; a full run is
+CI runs a few examples (HT_PROPERTY_EXAMPLES, default 10) so the suite stays fast; a full run is
 `HT_PROPERTY_EXAMPLES=300 pytest tests/optimization/test_what_was_approved_states.py` (README)."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from tests.conftest import TEST_ACTOR
 from tests.plans.plan_samples import winter_plan
 
 pytestmark = pytest.mark.django_db
-EXAMPLES = int(os.environ.get("HT_PROPERTY_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("HT_PROPERTY_EXAMPLES", "10"))
 LAUNCH = {"search-brand": "300.00", "search-generic": "200.00", "social-prospecting": "333.33"}
 CHANNEL = {"search-brand": "search", "search-generic": "search", "social-prospecting": "social"}
 AGENT = Actor.service("optimizer")
