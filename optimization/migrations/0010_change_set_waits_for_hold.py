@@ -49,7 +49,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('optimization', '0006_changeset_metrics_read_indexes'),
+        ('optimization', '0009_platform_accounts'),
         ('plans', '0004_planversion_discarded'),
         ('tenants', '0005_membership_away'),
     ]
