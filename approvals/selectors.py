@@ -14,7 +14,7 @@ from django.db.models.functions import Trunc
 
 from approvals.explain import Withdrawn
 from approvals.models import Ticket, TicketDecision, TicketStatus
-from approvals.presentation import ticket_client_kind
+from approvals.presentation import client_kind, subject_client_words, ticket_client_kind
 from approvals.rules import allowed_verdicts
 from approvals.subjects import subject_exists, subject_for
 from approvals.types import (
@@ -335,15 +335,33 @@ def open_tickets_about(
     tickets = Ticket.objects.filter(tenant_id=tenant_id, status=TicketStatus.OPEN).filter(about)
     if client_visible_only:
         tickets = tickets.filter(client_visible=True)
-    return [
-        WaitingTicket(
-            public_id=ticket.public_id,
-            type=ticket.type,
-            client_kind=ticket_client_kind(ticket),
-            title=ticket.title,
-            opened_at=ticket.created_at,
-            sla_due_at=ticket.sla_due_at,
-            client_visible=ticket.client_visible,
+    if not client_visible_only:
+        return [
+            WaitingTicket(
+                public_id=ticket.public_id,
+                type=ticket.type,
+                client_kind=ticket_client_kind(ticket),
+                title=ticket.title,
+                opened_at=ticket.created_at,
+                sla_due_at=ticket.sla_due_at,
+                client_visible=ticket.client_visible,
+            )
+            for ticket in tickets.order_by("created_at", "id")
+        ]
+    # For the client: each ticket as the portal names it, in the subject's current figures (a
+    # spend approval reads the move that will apply, as the portal item does).
+    waiting = []
+    for ticket in tickets.order_by("created_at", "id"):
+        words = subject_client_words(ticket)
+        waiting.append(
+            WaitingTicket(
+                public_id=ticket.public_id,
+                type=ticket.type,
+                client_kind=client_kind(ticket, words),
+                title=words.title if words is not None else ticket.title,
+                opened_at=ticket.created_at,
+                sla_due_at=ticket.sla_due_at,
+                client_visible=ticket.client_visible,
+            )
         )
-        for ticket in tickets.order_by("created_at", "id")
-    ]
+    return waiting
