@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from approvals.assignment import assignment_context
@@ -26,6 +27,7 @@ from approvals.explain import (
 from approvals.filters import QUEUE_MINE, InboxFilter
 from approvals.forms import CommentForm, DecisionForm
 from approvals.inbox import (
+    by_urgency,
     capped_count,
     inbox_tickets,
     page_of_tickets,
@@ -91,7 +93,11 @@ def dashboard(request):
         tenants=Tenant.objects.filter(pk__in=[m.tenant_id for m in internal]),
         memberships=internal,
     )
-    page = page_of_tickets(filterset.qs, number=request.GET.get("page"), per_page=PAGE_SIZE)
+    page = page_of_tickets(
+        by_urgency(filterset.qs, now=timezone.now()),
+        number=request.GET.get("page"),
+        per_page=PAGE_SIZE,
+    )
     lane = red_flags(tickets)
     context = {
         "nav": "dashboard",

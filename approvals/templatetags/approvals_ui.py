@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 from approvals.inbox import SLA_AMBER, SLA_OVERDUE, sla_state, sla_text, waiting_slots
 from approvals.models import TicketStatus
 from approvals.types import Verdict
+from audit.actors import actor_words
 from config.formatting import FIGURE_FORMATS, figure, number, to_decimal
 
 register = template.Library()
@@ -182,3 +183,20 @@ def filter_input(form, name: str, kind: str = "text"):
         name,
         form.data.get(name, ""),
     )
+
+
+@register.filter
+def requester_words(ticket) -> str:
+    """Who asked for a ticket, in words: an agent's name, a person's, or what a system worker
+    does ("Revise-trigger scan", never "optimization.scan_triggers")."""
+    name = ticket.requesting_agent or ticket.opened_by
+    return actor_words(name) if name else "—"
+
+
+@register.filter
+def escalation_words(level) -> str:
+    """ "Escalated to admins", "Escalated to admins twice" — never "escalated 1"."""
+    if not level:
+        return ""
+    times = {1: "", 2: " twice"}.get(level, f" {level} times")
+    return f"Escalated to admins{times}"
