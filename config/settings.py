@@ -286,9 +286,18 @@ AUDIT_KEY_NAME = os.environ.get("AUDIT_KEY_NAME", AUDIT_CHECKPOINT_ORIGIN)
 HEALTHZ_CLUSTER_MAX_AGE = int(os.environ.get("HEALTHZ_CLUSTER_MAX_AGE", 180))
 
 # --- Mail -------------------------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# With DEBUG (make run) mail goes to one file per message in var/mail/, not into the cluster's
+# log, where whole MIME messages buried the requests; elsewhere the console unless set.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend"
+    if DEBUG and not TESTING
+    else "django.core.mail.backends.console.EmailBackend",
+)
 if os.environ.get("EMAIL_FILE_PATH"):  # the file backend's directory (CONTRACT.md)
     EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+elif EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+    EMAIL_FILE_PATH = str(BASE_DIR / "var" / "mail")
 # SMTP (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend): Django's own names.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
