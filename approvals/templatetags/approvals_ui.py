@@ -200,3 +200,16 @@ def escalation_words(level) -> str:
         return ""
     times = {1: "", 2: " twice"}.get(level, f" {level} times")
     return f"Escalated to admins{times}"
+
+
+VERDICT_PAST = {
+    Verdict.APPROVE: "approved",
+    Verdict.REJECT: "rejected",
+    Verdict.REQUEST_CHANGES: "changes requested",
+}
+
+
+@register.filter
+def verdict_past(verdict: str) -> str:
+    """ "rejected by legal", never "Reject by legal"."""
+    return VERDICT_PAST.get(verdict, str(verdict))

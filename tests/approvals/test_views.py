@@ -271,10 +271,11 @@ def test_the_ticket_page_offers_only_the_actions_my_role_may_take(client, staff,
     client.force_login(staff["operator"])
     operator_page = client.get(url).content.decode()
 
-    assert "Approve A5 for v12" in planner_page
-    assert "Reject A5 for v12" in planner_page
-    assert "Request changes on A5 for v12" in planner_page
-    assert "Approve A5" not in operator_page
+    assert '<h2 id="decision-title">Decision: A5 for v12</h2>' in planner_page
+    for label in ("Approve", "Reject", "Request changes"):
+        assert f'aria-describedby="decision-title">{label}</button>' in planner_page, label
+    assert '<h2 id="decision-title">Decision: A5 for v12</h2>' in operator_page
+    assert ">Approve</button>" not in operator_page
     assert "Nothing for you to decide here: waiting for planner" in operator_page
 
 
@@ -425,8 +426,8 @@ def test_an_unknown_ticket_is_a_404(client, staff):
 @pytest.mark.parametrize(
     ("run_id", "label"),
     [
-        pytest.param("run-93ab", "Clear A8 for run-93ab", id="run-prefixed-id"),
-        pytest.param("7c1e", "Clear A8 for run 7c1e", id="bare-id"),
+        pytest.param("run-93ab", "Decision: A8 for run-93ab", id="run-prefixed-id"),
+        pytest.param("7c1e", "Decision: A8 for run 7c1e", id="bare-id"),
     ],
 )
 def test_an_operator_clears_a_red_flag_for_its_run(client, acme, staff, make_ticket, run_id, label):
@@ -436,4 +437,5 @@ def test_an_operator_clears_a_red_flag_for_its_run(client, acme, staff, make_tic
     page = client.get(reverse("ticket", kwargs={"public_id": red_flag.public_id})).content.decode()
 
     assert label in page
+    assert 'aria-describedby="decision-title">Clear</button>' in page
     assert "tool_rounds" in page and ">6<" in page  # loop type and attempts in the facts
