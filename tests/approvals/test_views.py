@@ -255,6 +255,8 @@ def test_the_ticket_page_shows_facts_the_diff_preview_and_the_audit_trail(client
         assert fact in page, fact
     assert "Search budget up 12% (€40,000 → €44,800) from 1 Dec" in page
     assert ">€40,000<" in page and ">€44,800<" in page  # before / after
+    changes = page.split('data-testid="changes"', 1)[1].split("</table>", 1)[0]
+    assert ">€40,000<" in changes and ">€44,800<" in changes  # amounts keep their currency
     assert ">€64,800<" in page  # budget totals
     assert "DE, AT" in page  # a list, readable
     assert "More conversions at a similar CPA." in page
