@@ -264,6 +264,9 @@ def test_a_bad_track_name_says_how_tracks_are_named(planner_client, v1):
     assert "is not a track name: use branding, engagement or event_&lt;slug&gt;" in (
         response.content.decode()
     )
+    # The refused name stays in its box to be corrected.
+    assert 'name="key" type="text"' in response.content.decode()
+    assert 'value="Black Friday" aria-invalid="true"' in response.content.decode()
 
 
 # --- Timeline ------------------------------------------------------------------------------------
