@@ -66,7 +66,10 @@ document.addEventListener("htmx:afterSwap", (event) => {
 
 // In flight: while htmx sends a form (or a button), every button of it is disabled, so a second
 // click can't send it twice, and the pressed one spins (app.css "In flight") until the answer.
+// Only what a person sent (a submit, a click): a form's live checks and polls leave it usable.
 document.addEventListener("htmx:beforeRequest", (event) => {
+  const trigger = event.detail.requestConfig?.triggeringEvent;
+  if (!trigger || (trigger.type !== "submit" && trigger.type !== "click")) return;
   const elt = event.detail.elt;
   const buttons = elt.matches("button") ? [elt] : Array.from(elt.querySelectorAll("button"));
   const pressed = event.detail.requestConfig?.triggeringEvent?.submitter || elt;
