@@ -12,6 +12,7 @@ STAMP := $(VENV)/.installed
 # often holds the machine's name.
 HOST := 127.0.0.1
 PORT := 8000
+TECHNICAL_ERROR_PAGES :=
 
 .PHONY: install run test bench-quick example-agent prove lint format clean
 
@@ -21,18 +22,25 @@ PORT := 8000
 # human-touch-mcp lands in .venv/bin.
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Human Touch needs Python 3.11 or newer (PYTHON=$(PYTHON))")'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check ".[dev]" -e ./clients/python
-	touch $(STAMP)
+	@test -x $(PY) || { echo "make: creating the virtualenv in $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "make: installing Human Touch and its dependencies into $(VENV) (a minute the first time; pip shows each package)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on ".[dev]" -e ./clients/python
+	@touch $(STAMP)
+	@echo "make: installed"
 
 install: $(STAMP)
 
+# Mail goes to files in var/mail/ (DEBUG's default, config/settings.py); Django's technical error
+# pages instead of the product's: make run TECHNICAL_ERROR_PAGES=1.
 run: $(STAMP)
+	@echo "make run: migrating the database"
 	DEBUG=1 $(PY) manage.py migrate --noinput
+	@echo "make run: seeding the demo world"
 	DEBUG=1 $(PY) manage.py seed_demo
 	DEBUG=1 $(PY) manage.py setup_schedules
-	DEBUG=1 HOST=$(HOST) PORT=$(PORT) bin/run
+	@echo "make run: starting the web server and the django-q2 cluster"
+	DEBUG=1 HOST=$(HOST) PORT=$(PORT) TECHNICAL_ERROR_PAGES=$(TECHNICAL_ERROR_PAGES) bin/run
 
 # PostgreSQL when DATABASE_URL is set or one answers on 127.0.0.1:5432, else SQLite.
 # Extra pytest arguments: make test PYTEST_ARGS="tests/tenants -k policy"

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from approvals.assignment import assignment_context
@@ -26,6 +27,7 @@ from approvals.explain import (
 from approvals.filters import QUEUE_MINE, InboxFilter
 from approvals.forms import CommentForm, DecisionForm
 from approvals.inbox import (
+    by_urgency,
     capped_count,
     inbox_tickets,
     page_of_tickets,
@@ -62,7 +64,7 @@ QUEUE_COUNT_CAP = 99  # the tab says "99+" beyond
 VERDICT_WORDS = {
     Verdict.APPROVE: "Approve",
     Verdict.REJECT: "Reject",
-    Verdict.REQUEST_CHANGES: "Request changes on",
+    Verdict.REQUEST_CHANGES: "Request changes",
 }
 
 
@@ -91,7 +93,11 @@ def dashboard(request):
         tenants=Tenant.objects.filter(pk__in=[m.tenant_id for m in internal]),
         memberships=internal,
     )
-    page = page_of_tickets(filterset.qs, number=request.GET.get("page"), per_page=PAGE_SIZE)
+    page = page_of_tickets(
+        by_urgency(filterset.qs, now=timezone.now()),
+        number=request.GET.get("page"),
+        per_page=PAGE_SIZE,
+    )
     lane = red_flags(tickets)
     context = {
         "nav": "dashboard",
@@ -151,9 +157,10 @@ def _verdict_word(ticket: Ticket, verdict: str) -> str:
     return VERDICT_WORDS[verdict]
 
 
-def _action_label(ticket: Ticket, verdict: str, subject: str) -> str:
-    """ "Approve A5 for v12": the verdict, the ticket's type and its subject in full."""
-    return f"{_verdict_word(ticket, verdict)} {ticket.type} for {subject}"
+def _decision_heading(ticket: Ticket, subject: str) -> str:
+    """ "Decision: A5 for v12": the decision panel's heading names the ticket's type and its
+    subject in full, so its buttons can be one word ("Approve") that fits a phone."""
+    return f"Decision: {ticket.type} for {subject}"
 
 
 def _explained(decisions) -> list[Decision]:
@@ -169,14 +176,13 @@ CAUSE_WORDS = {
 }
 
 
-def _confirm_context(ticket: Ticket, verdict: str, subject: str, withdraws) -> dict:
+def _confirm_context(ticket: Ticket, verdict: str, withdraws) -> dict:
     """The step between pressing Reject (or a Request changes that withdraws other tickets) and
     acting: a reason and a second, explicit button. Without JavaScript it is the ticket page with
     this step in its decision region; with htmx only the region is swapped."""
-    action = _action_label(ticket, verdict, subject)
     return {
         "verdict": verdict,
-        "label": f"Confirm: {action[0].lower()}{action[1:]}",
+        "label": f"Confirm: {_verdict_word(ticket, verdict).lower()}",
         "reason_required": verdict == Verdict.REJECT,
         "reason_label": (
             "Why do you reject it? (required; the requester sees it)"
@@ -196,7 +202,7 @@ def _decision_context(ticket: Ticket, user, **extra) -> dict:
     actions = [
         {
             "verdict": verdict,
-            "label": _action_label(ticket, verdict, subject),
+            "label": _verdict_word(ticket, verdict),
             "ends_for_everyone": ends_for_everyone(verdict),
         }
         for verdict in verdicts
@@ -214,6 +220,7 @@ def _decision_context(ticket: Ticket, user, **extra) -> dict:
     confirm_verdict = extra.get("confirm_verdict")
     return {
         "ticket": ticket,
+        "decision_heading": _decision_heading(ticket, subject),
         "actions": actions,
         # Four eyes: say why there is no Approve button for the person who wrote it.
         "own_work_message": (
@@ -244,7 +251,7 @@ def _decision_context(ticket: Ticket, user, **extra) -> dict:
             withdraws, verdicts=[v for v in verdicts if ends_for_everyone(v)]
         ),
         "confirm": (
-            _confirm_context(ticket, confirm_verdict, subject, withdraws)
+            _confirm_context(ticket, confirm_verdict, withdraws)
             if confirm_verdict in verdicts
             else None
         ),

@@ -38,3 +38,27 @@ class Actor:
 
     def __str__(self) -> str:
         return self.label or f"{self.type}:{self.id}"
+
+
+# The system's own workers, as people read them where a page names who asked or who acted
+# (the inbox's "Requested by", a ticket's facts). Agents and people keep their own names.
+SYSTEM_ACTOR_WORDS = {
+    "optimization.scan_triggers": "Revise-trigger scan",
+    "optimization.lapse": "Lapse scan",
+    "optimization.safe_apply": "Safe-apply check",
+    "seed_demo": "Demo set-up",
+    "qc": "QC checks",
+    "cost_guard": "Cost Guard",
+    "gate": "Loop gate",
+    "sweep_sla": "SLA sweep",
+    "webhooks": "Webhooks",
+    "login-throttle": "Sign-in throttle",
+    "manage.py agent_key_create": "Agent key command",
+    "system": "System",
+}
+
+
+def actor_words(name: str) -> str:
+    """A system worker's name in words ("optimization.scan_triggers" → "Revise-trigger scan");
+    any other name (an agent's, a person's) as it is."""
+    return SYSTEM_ACTOR_WORDS.get(name, name)

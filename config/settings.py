@@ -3,6 +3,7 @@
 DATABASE_URL   PostgreSQL in real use (postgres://user@host:5432/name); unset: SQLite in var/
 SECRET_KEY     required when DEBUG is off.
 DEBUG          "1"/"true" for local work (make run sets it).
+TECHNICAL_ERROR_PAGES  "1" with DEBUG: Django's technical 404/500 pages instead of the product's.
 ALLOWED_HOSTS  comma separated.
 PROXY_COUNT    reverse proxies in front of the web nodes, each appending to X-Forwarded-For (0).
 API_RATE_LIMIT agent API requests per key, "300/60s".
@@ -29,6 +30,9 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("DEBUG")
+# Django's technical 404 and 500 pages (URL patterns, tracebacks, settings) instead of the product's
+# own, for a developer debugging with DEBUG on; off, even `make run` shows what people would see.
+TECHNICAL_ERROR_PAGES = DEBUG and env_bool("TECHNICAL_ERROR_PAGES")
 # pytest (which sets PYTEST_VERSION) runs the production settings, except that its test client and
 # live server speak plain HTTP: no HTTPS redirect or HTTPS-only cookies there.
 TESTING = bool(os.environ.get("PYTEST_VERSION"))
@@ -82,6 +86,9 @@ MIDDLEWARE = [
     # First: /healthz answers load balancers before any HTTPS redirect or host check.
     "ops.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The product's 404/500 pages under DEBUG too, unless TECHNICAL_ERROR_PAGES (outside
+    # CommonMiddleware, whose APPEND_SLASH redirect comes first).
+    "config.error_pages.ProductErrorPagesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # config.middleware.Pages*: Django's and the libraries' own, skipped for the agent API
     # (issue 21.4; its docs pages keep them).
@@ -287,9 +294,18 @@ AUDIT_KEY_NAME = os.environ.get("AUDIT_KEY_NAME", AUDIT_CHECKPOINT_ORIGIN)
 HEALTHZ_CLUSTER_MAX_AGE = int(os.environ.get("HEALTHZ_CLUSTER_MAX_AGE", 180))
 
 # --- Mail -------------------------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# With DEBUG (make run) mail goes to one file per message in var/mail/, not into the cluster's
+# log, where whole MIME messages buried the requests; elsewhere the console unless set.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend"
+    if DEBUG and not TESTING
+    else "django.core.mail.backends.console.EmailBackend",
+)
 if os.environ.get("EMAIL_FILE_PATH"):  # the file backend's directory (CONTRACT.md)
     EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+elif EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+    EMAIL_FILE_PATH = str(BASE_DIR / "var" / "mail")
 # SMTP (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend): Django's own names.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))

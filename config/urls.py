@@ -6,6 +6,9 @@ from config.converters import SegmentConverter, SubpathConverter
 
 # A page POST over the size limits: the product's page saying so (config/error_pages.py).
 handler400 = "config.error_pages.bad_request"
+# 403 and 404 in the asker's layout: the portal's for a client (tenants/error_pages.py).
+handler403 = "tenants.error_pages.permission_denied"
+handler404 = "tenants.error_pages.page_not_found"
 
 # Before the includes below: their patterns use these for ids, track keys and resources.
 register_converter(SegmentConverter, "segment")

@@ -304,15 +304,28 @@ def _kpi_impact(diff: dict, payload: PlanPayload) -> list[str]:
     return impact or ["No change in expected results."]
 
 
-def _changes(diff: dict) -> list[dict]:
-    """The flat field-by-field list of the preview ({field, before, after, note})."""
+def _listed_note(added: list, removed: list) -> str:
+    """ "added AT; removed FR" — what joined and what left a list."""
+    parts = []
+    if added:
+        parts.append(f"added {', '.join(str(x) for x in added)}")
+    if removed:
+        parts.append(f"removed {', '.join(str(x) for x in removed)}")
+    return "; ".join(parts)
+
+
+def _changes(
+    diff: dict, currency: str, previous: PlanPayload | None, payload: PlanPayload
+) -> list[dict]:
+    """The flat field-by-field list of the preview ({field, before, after, note}); money rows
+    carry their currency and date rows say so ("format"), so every page writes them one way."""
     rows = []
     for key in ("objective", "primary_kpi", "currency", "messaging"):
         if diff[key]:
             rows.append({"field": key, **diff[key], "note": ""})
     for key in ("start", "end"):
         if diff["dates"][key]:
-            rows.append({"field": key, **diff["dates"][key], "note": ""})
+            rows.append({"field": key, **diff["dates"][key], "note": "", "format": "date"})
     for target in diff["kpi_targets"]:
         rows.append(
             {
@@ -327,9 +340,11 @@ def _changes(diff: dict) -> list[dict]:
             rows.append(
                 {
                     "field": key,
-                    "before": diff[key]["removed"],
-                    "after": diff[key]["added"],
-                    "note": "removed → added",
+                    # The whole list on each side: a new plan reads "— → DE, AT", never
+                    # "removed → added".
+                    "before": list(getattr(previous, key)) if previous else None,
+                    "after": list(getattr(payload, key)),
+                    "note": _listed_note(diff[key]["added"], diff[key]["removed"]),
                 }
             )
     for row in diff["budgets"]:
@@ -342,6 +357,8 @@ def _changes(diff: dict) -> list[dict]:
                     "note": row["status"]
                     if row["status"] != ChannelChange.KEPT
                     else percent_change(row["change_pct"]),
+                    "format": "money",
+                    "currency": currency,
                 }
             )
     return rows
@@ -433,7 +450,7 @@ def plan_revise_summary(
         summary.append(_total_sentence(diff, currency))
     return {
         "summary": summary,
-        "changes": _changes(diff),
+        "changes": _changes(diff, currency, previous, payload),
         "budget_table": _budget_table(diff, currency),
         "kpi_impact": _kpi_impact(diff, payload) if before is not None else [],
         "raw": diff,

@@ -7,6 +7,7 @@ create, edit, submit and withdraw drafts. Another tenant's track or version is a
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -60,14 +61,17 @@ def overview(request: HttpRequest) -> HttpResponse:
 @tenant_view(roles=PLANNERS)
 def track_start(request: HttpRequest) -> HttpResponse:
     """The overview's "Start a new track" form: on to the first draft of the named track."""
-    key = request.GET.get("key", "").strip().lower()
+    typed = request.GET.get("key", "").strip()
+    key = typed.lower()
     if not re.fullmatch(TRACK_KEY_PATTERN, key):
         messages.error(
             request,
             f"{key or 'An empty name'!r} is not a track name: use branding, engagement or "
             "event_<slug> (lower-case letters, digits, _).",
         )
-        return redirect("plans:overview", request.tenant.slug)
+        # Back to the overview with the refused name still in its box, to be corrected.
+        overview = reverse("plans:overview", args=[request.tenant.slug])
+        return redirect(f"{overview}?{urlencode({'key': typed})}#id_track_key")
     return redirect("plans:draft_new", request.tenant.slug, key)
 
 

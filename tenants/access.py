@@ -57,13 +57,31 @@ def membership_or_404(user, tenant: Tenant | str) -> Membership:
     return membership
 
 
+# The order people think of the roles in: who drafts, who runs, who checks, who administers.
+ROLE_ORDER = [Role.PLANNER, Role.OPERATOR, Role.LEGAL, Role.ADMIN, Role.CLIENT]
+
+
+def roles_in_words(roles: Iterable[str]) -> str:
+    """ "the admin role", "the operator or admin role", "a staff role (planner, operator, legal
+    or admin)" — what a refusal says a page needs."""
+    allowed = set(roles)
+    names = [str(role) for role in ROLE_ORDER if role in allowed] + sorted(
+        str(role) for role in allowed - set(ROLE_ORDER)
+    )
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    if allowed == set(INTERNAL_ROLES):
+        return f"a staff role ({listed})"
+    if len(names) <= 2:
+        return f"the {listed} role"
+    return f"one of the {listed} roles"
+
+
 def require_role(membership: Membership, roles: Iterable[str]) -> None:
-    """A 403 that names the role the page needs and the one the person holds."""
+    """A 403 that names, in a sentence, the role the page needs and the one the person holds."""
     allowed = set(roles)
     if membership.role not in allowed:
-        needed = " or ".join(sorted(allowed))
         raise PermissionDenied(
-            f"This needs the {needed} role; you hold the {membership.role} role in "
+            f"This needs {roles_in_words(allowed)}; you hold the {membership.role} role in "
             f"{membership.tenant.name}."
         )
 

@@ -40,6 +40,9 @@ USERS = [
     ("client", "acme", Role.CLIENT),
     ("globex-client", "globex", Role.CLIENT),
 ]
+# A tenant admin who is also staff: their Django admin covers only their tenant (no superuser in
+# the demo; platform operators create theirs with createsuperuser).
+STAFF_USERS = {"admin"}
 
 
 def seed(*, log: Callable[[str], None]) -> None:
@@ -57,9 +60,7 @@ def seed(*, log: Callable[[str], None]) -> None:
             username=username,
             password=DEMO_PASSWORD,
             email=f"{username}@example.com",
-            # A tenant admin: staff, whose Django admin covers only acme (no superuser in the
-            # demo; platform operators create theirs with createsuperuser).
-            is_staff=username == "admin",
+            is_staff=username in STAFF_USERS,
         )
         membership_set(tenant=tenants[slug], user=user, role=role, actor=SEED_ACTOR)
     log(f"users: {', '.join(u for u, _, _ in USERS)} (password {DEMO_PASSWORD})")

@@ -1,3 +1,6 @@
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from config.middleware import is_api_call
@@ -27,4 +30,11 @@ class CurrentTenantMiddleware:
         request.tenant = SimpleLazyObject(
             lambda: request.membership.tenant if request.membership else None
         )
+        if request.path.startswith("/admin/") and request.user.is_authenticated:
+            # Django admin reads and takes times in the current tenant's zone, as the app does
+            # (a superuser in no tenant keeps UTC).
+            membership = request.membership
+            if membership:
+                with timezone.override(ZoneInfo(membership.tenant.time_zone)):
+                    return self.get_response(request)
         return self.get_response(request)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from django.urls import path
+from django.http import Http404
+from django.urls import include, path
 
 from approvals.models import TicketComment
 from config.logging import RefusalsWithoutTraceback
+from tenants.access import roles_in_words
 from tenants.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -36,11 +38,93 @@ def test_a_404_in_the_layout_says_why(client, acme, globex, alice):
     assert 'class="mainnav"' in page
 
 
+@pytest.mark.parametrize(
+    ("roles", "words"),
+    [
+        ({Role.ADMIN}, "the admin role"),
+        ({Role.ADMIN, Role.OPERATOR}, "the operator or admin role"),
+        ({Role.ADMIN, Role.OPERATOR, Role.PLANNER}, "one of the planner, operator or admin roles"),
+        (
+            {Role.ADMIN, Role.OPERATOR, Role.PLANNER, Role.LEGAL},
+            "a staff role (planner, operator, legal or admin)",
+        ),
+    ],
+)
+def test_the_roles_a_page_needs_read_as_words(roles, words):
+    assert roles_in_words(roles) == words
+
+
+def test_a_client_refused_a_staff_page_sees_the_portal_not_the_staff_menu(
+    client, acme, make_member
+):
+    client.force_login(make_member("clara", acme, Role.CLIENT))
+    response = client.get(f"/t/{acme.slug}/plans/")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert 'aria-label="Portal"' in page
+    assert 'aria-label="Main"' not in page
+    assert "This page is not part of your portal" in page
+    for staff_word in ("role", "Dashboard", "Runs", "Audit", "/plans/"):
+        assert staff_word not in page.split("<main", 1)[1], staff_word
+
+
+def test_a_clients_404_is_the_portals(client, acme, make_member):
+    client.force_login(make_member("clara", acme, Role.CLIENT))
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert 'aria-label="Portal"' in page
+    assert 'aria-label="Main"' not in page
+    assert "Go to what is waiting for you" in page
+
+
+def test_a_staff_404_keeps_the_dashboard_layout(client, acme, make_member):
+    client.force_login(make_member("otto", acme, Role.OPERATOR))
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert 'aria-label="Main"' in response.content.decode()
+
+
 def boom(request):
     raise RuntimeError("the disk is full")
 
 
-urlpatterns = [path("boom/", boom)]
+def missing(request):
+    raise Http404("No Plan matches the given query.")
+
+
+urlpatterns = [path("boom/", boom), path("missing/", missing), path("", include("config.urls"))]
+
+
+@pytest.mark.urls("tests.test_error_pages")
+@pytest.mark.parametrize("url", ["/no-such-page/", "/missing/"])
+def test_with_debug_on_a_404_is_still_the_products_page(client, settings, url):
+    settings.DEBUG = True
+    response = client.get(url)
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert 'data-testid="error-404"' in page
+    assert "URLconf" not in page and "DEBUG = True" not in page
+
+
+@pytest.mark.urls("tests.test_error_pages")
+def test_with_debug_on_a_500_is_still_the_products_page(client, settings):
+    settings.DEBUG = True
+    client.raise_request_exception = False
+    response = client.get("/boom/")
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert 'data-testid="error-500"' in page
+    assert "the disk is full" not in page and "Traceback" not in page
+
+
+@pytest.mark.urls("tests.test_error_pages")
+def test_a_developer_turns_the_technical_pages_on_with_a_setting(client, settings):
+    settings.DEBUG = True
+    settings.TECHNICAL_ERROR_PAGES = True
+    assert "URLconf" in client.get("/no-such-page/").content.decode()
+    client.raise_request_exception = False
+    assert "the disk is full" in client.get("/boom/").content.decode()
 
 
 @pytest.mark.urls("tests.test_error_pages")

@@ -107,12 +107,6 @@ def test_run_starts_web_and_cluster_and_one_ctrl_c_stops_both(tmp_path):
     assert not login_page_answers(port)
 
 
-def banner() -> str:
-    """What bin/run prints once both processes are up (its heredoc)."""
-    script = (ROOT / "bin" / "run").read_text()
-    return script.split("<<MSG\n", 1)[1].split("\nMSG\n", 1)[0]
-
-
 def readme_demo_logins() -> list[str]:
     """The users of the README's "Demo logins" table."""
     section = (ROOT / "README.md").read_text().split("## Demo logins", 1)[1].split("\n## ", 1)[0]
@@ -123,15 +117,29 @@ def readme_demo_logins() -> list[str]:
     ]
 
 
-def test_the_run_banner_matches_the_readme_and_the_demo_world():
-    from tenants.demo import DEMO_PASSWORD, USERS
+def test_the_run_banner_matches_the_readme_and_the_demo_world(settings, tmp_path):
+    from ops.banner import run_banner
+    from tenants.demo import DEMO_PASSWORD, STAFF_USERS, USERS
 
-    text = banner()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
+    text = run_banner(url="http://127.0.0.1:8001")
     seeded = [username for username, _tenant, _role in USERS]
     assert readme_demo_logins() == seeded
-    for username in seeded:
-        assert f" {username}" in text or f"{username}," in text, username
+    login_lines = {line.split()[0]: line for line in text.splitlines() if line.startswith("    ")}
+    for username, _tenant, role in USERS:
+        assert f"{role.label.lower()} in " in login_lines[username], username
+    assert "planner2" in login_lines
     assert DEMO_PASSWORD in text
+    assert "running at http://127.0.0.1:8001/" in text
     # The demo has no superuser (README "Demo logins"): admin is acme's staff user, no more.
     assert "also superuser" not in text
-    assert "the demo has no superuser" in text
+    assert "The demo has no superuser" in text
+    assert all("Django admin" in login_lines[name] for name in STAFF_USERS)
+    assert f"one file per message in {tmp_path / 'mail'}/" in text
+
+
+def test_bin_run_prints_the_banner_from_the_demo_world():
+    script = (ROOT / "bin" / "run").read_text()
+    assert "manage.py run_banner" in script
+    assert "planner" not in script  # no hard-coded list of logins to drift

@@ -19,7 +19,8 @@ from django.utils.safestring import mark_safe
 from approvals.inbox import SLA_AMBER, SLA_OVERDUE, sla_state, sla_text, waiting_slots
 from approvals.models import TicketStatus
 from approvals.types import Verdict
-from config.formatting import FIGURE_FORMATS, figure, number, to_decimal
+from audit.actors import actor_words
+from config.formatting import FIGURE_FORMATS, date_text, figure, number, to_decimal
 
 register = template.Library()
 
@@ -182,3 +183,60 @@ def filter_input(form, name: str, kind: str = "text"):
         name,
         form.data.get(name, ""),
     )
+
+
+@register.filter
+def requester_words(ticket) -> str:
+    """Who asked for a ticket, in words: an agent's name, a person's, or what a system worker
+    does ("Revise-trigger scan", never "optimization.scan_triggers")."""
+    name = ticket.requesting_agent or ticket.opened_by
+    return actor_words(name) if name else "—"
+
+
+@register.filter
+def escalation_words(level) -> str:
+    """ "Escalated to admins", "Escalated to admins twice" — never "escalated 1"."""
+    if not level:
+        return ""
+    times = {1: "", 2: " twice"}.get(level, f" {level} times")
+    return f"Escalated to admins{times}"
+
+
+VERDICT_PAST = {
+    Verdict.APPROVE: "approved",
+    Verdict.REJECT: "rejected",
+    Verdict.REQUEST_CHANGES: "changes requested",
+}
+
+
+@register.filter
+def verdict_past(verdict: str) -> str:
+    """ "rejected by legal", never "Reject by legal"."""
+    return VERDICT_PAST.get(verdict, str(verdict))
+
+
+@register.simple_tag
+def change_cell(diff: dict, change: dict, side: str):
+    """One before/after cell of a diff preview's "changes": money with its currency (the row's,
+    else the preview's), dates as "2 Mar 2027", anything else as `diff_cell` writes it. A row
+    that names no format and whose field is a budget is money too (agents' previews)."""
+    value = change.get(side) if isinstance(change, dict) else None
+    kind = change.get("format") if isinstance(change, dict) else None
+    field = str(change.get("field", "")) if isinstance(change, dict) else ""
+    if kind is None and is_number(value) and field.rsplit(".", 1)[-1].endswith("budget"):
+        kind = "money"
+    if kind == "date" and isinstance(value, str):
+        return format_html('<td class="{}">{}</td>', side, date_text(value))
+    if kind in FIGURE_FORMATS and is_number(value):
+        currency = change.get("currency") or _preview_currency(diff)
+        return format_html('<td class="{} num">{}</td>', side, figure(kind, value, currency))
+    css = f"{side} num" if is_number(value) else side
+    return format_html('<td class="{}">{}</td>', css, diff_cell(value))
+
+
+def _preview_currency(diff) -> str:
+    if not isinstance(diff, dict):
+        return ""
+    table = diff.get("budget_table")
+    table_currency = table.get("currency", "") if isinstance(table, dict) else ""
+    return str(diff.get("currency") or table_currency or "")

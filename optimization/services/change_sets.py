@@ -290,6 +290,7 @@ def _preview(
         sentences.append(f"{entity_id} goes live for the first time.")
     return {
         "summary": sentences or [guardrail_verdict.reason],
+        "currency": currency,  # the budgets in "changes" are money in it
         "changes": [
             {
                 "field": f"{item['entity_id']}.{item['field']}",

@@ -22,7 +22,6 @@ from optimization.models import (
 
 register = template.Library()
 
-SHORT_ID = 12
 # Colour only backs up the word on the label; the word is what people read.
 STATUS_CLASSES = {
     ChangeSetStatus.APPLIED: "label-ok",
@@ -92,9 +91,9 @@ def guardrail_label(ok: bool):
 
 @register.filter
 def short_id(value) -> str:
-    """A change-set id short enough for a button: "cs-7f3a9c41…"."""
-    text = str(value)
-    return text if len(text) <= SHORT_ID + 1 else f"{text[:SHORT_ID]}…"
+    """A change-set id as people quote it: whole, never cut to "demo-13-targ…" (issue 18). The
+    stylesheet lets a long one break across lines (.mono) instead."""
+    return str(value)
 
 
 @register.simple_tag

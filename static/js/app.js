@@ -63,3 +63,29 @@ document.addEventListener("htmx:afterSwap", (event) => {
   const anyError = Object.keys(errors.fields).length + Object.keys(errors.groups).length > 0;
   if (!anyError) form.querySelector("[data-save-refused]")?.remove();
 });
+
+// In flight: while htmx sends a form (or a button), every button of it is disabled, so a second
+// click can't send it twice, and the pressed one spins (app.css "In flight") until the answer.
+// Only what a person sent (a submit, a click): a form's live checks and polls leave it usable.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const trigger = event.detail.requestConfig?.triggeringEvent;
+  if (!trigger || (trigger.type !== "submit" && trigger.type !== "click")) return;
+  const elt = event.detail.elt;
+  const buttons = elt.matches("button") ? [elt] : Array.from(elt.querySelectorAll("button"));
+  const pressed = event.detail.requestConfig?.triggeringEvent?.submitter || elt;
+  for (const button of buttons) {
+    if (button.disabled) continue;
+    button.disabled = true;
+    button.dataset.inFlight = button === pressed ? "pressed" : "held";
+  }
+});
+document.addEventListener("htmx:afterRequest", (event) => {
+  for (const button of event.detail.elt.querySelectorAll("button[data-in-flight]")) {
+    button.disabled = false;
+    delete button.dataset.inFlight;
+  }
+  if (event.detail.elt.dataset.inFlight) {
+    event.detail.elt.disabled = false;
+    delete event.detail.elt.dataset.inFlight;
+  }
+});

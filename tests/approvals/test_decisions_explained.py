@@ -78,7 +78,8 @@ def test_reject_first_asks_for_a_reason_and_writes_nothing(client, staff, v2):
     page = response.content.decode()
     assert response.status_code == 200
     assert "Nothing is changed until you confirm." in page
-    assert f"Confirm: reject A5 for v{v2.number}" in page
+    assert f"Decision: A5 for v{v2.number}" in page
+    assert 'aria-describedby="decision-title">Confirm: reject</button>' in page
     assert "Why do you reject it? (required; the requester sees it)" in page
     assert 'name="comment" rows="3" required' in page
     assert not TicketDecision.objects.exists()
@@ -158,7 +159,8 @@ def test_request_changes_says_before_that_it_withdraws_the_versions_a7(client, s
     warning = f"also withdraws {tickets['A7'].public_id} (legal's review)."
     assert f"Rejecting or requesting changes {warning}" in page
     assert f"This {warning}" in confirm
-    assert f"Confirm: request changes on A5 for v{v2.number}" in confirm
+    assert f"Decision: A5 for v{v2.number}" in confirm
+    assert ">Confirm: request changes</button>" in confirm
     assert Ticket.objects.get(pk=tickets["A7"].pk).status == TicketStatus.OPEN  # not yet
 
 
@@ -336,28 +338,29 @@ def test_a_cleared_red_flag_reads_cleared_but_keeps_its_stored_status(client, ac
     assert 'data-testid="status">Cleared<' in inbox
 
 
-# --- Buttons name the subject in full, never the ticket -----------------------------------------
+# --- The decision's heading names the subject in full, never the ticket; buttons are one word ----
 @pytest.mark.parametrize(
     ("kwargs", "label"),
     [
         pytest.param(
             {"type": "A3", "change_set_id": "cs-7f3a9c41d2"},
-            "Approve A3 for change set cs-7f3a9c41d2",
+            "Decision: A3 for change set cs-7f3a9c41d2",
             id="change-set",
         ),
         pytest.param(
             {"type": "A4", "title": "DNS record for acme-shop.de"},
-            "Approve A4 for “DNS record for acme-shop.de”",
+            "Decision: A4 for “DNS record for acme-shop.de”",
             id="no-subject",
         ),
     ],
 )
-def test_every_button_names_the_subject_and_never_the_ticket(client, acme, staff, kwargs, label):
+def test_the_decision_names_the_subject_and_never_the_ticket(client, acme, staff, kwargs, label):
     ticket = open_ticket(acme, kwargs.pop("type"), **kwargs)
     client.force_login(staff[Role.ADMIN] if ticket.type == "A4" else staff[Role.OPERATOR])
 
     page = page_of(client, ticket)
 
-    assert label in page
+    assert f'<h2 id="decision-title">{label}</h2>' in page
     buttons = page.split('class="actions"')[1].split("</div>")[0]
     assert ticket.public_id not in buttons
+    assert 'aria-describedby="decision-title">Approve</button>' in buttons

@@ -3,8 +3,11 @@ actions, decisions, comments, audit trail)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from approvals.models import Ticket, TicketComment, TicketDecision, TicketStatus
 from approvals.services import ticket_decide
@@ -48,9 +51,7 @@ def replan(acme, make_ticket):
     )
 
 
-def test_the_inbox_lists_open_tickets_of_my_tenants_newest_first(
-    client, acme, globex, staff, make_ticket
-):
+def test_the_inbox_lists_the_open_tickets_of_my_tenants(client, acme, globex, staff, make_ticket):
     older = make_ticket(acme, "A1", title="Older plan")
     newer = make_ticket(acme, "A3", title="Newer breach")
     theirs = make_ticket(globex, "A1", title="Globex plan")
@@ -61,10 +62,60 @@ def test_the_inbox_lists_open_tickets_of_my_tenants_newest_first(
     page = client.get(reverse("dashboard")).content.decode()
 
     inbox = page[page.index('id="inbox"') :]
-    assert inbox.index(newer.public_id) < inbox.index(older.public_id)
+    assert newer.public_id in inbox and older.public_id in inbox
     assert theirs.public_id not in page
     assert closed.public_id not in inbox  # open only, unless asked
     assert "2 tickets" in inbox
+
+
+def test_the_inbox_puts_the_most_overdue_first_then_amber_then_by_due_time(
+    client, acme, staff, make_ticket
+):
+    now = timezone.now()
+    # (title, opened, due): amber_far is due after ok_soon but has used most of its window.
+    shapes = [
+        ("ok_late", now - timedelta(hours=1), now + timedelta(days=3)),
+        ("no_sla", now - timedelta(hours=1), None),
+        ("ok_soon", now - timedelta(hours=1), now + timedelta(hours=10)),
+        ("overdue_1h", now - timedelta(days=1), now - timedelta(hours=1)),
+        ("amber_far", now - timedelta(days=5), now + timedelta(hours=20)),
+        ("overdue_4d", now - timedelta(days=6), now - timedelta(days=4)),
+    ]
+    for title, opened, due in shapes:
+        ticket = make_ticket(acme, "A1", title=title)
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=opened, sla_due_at=due)
+    closed = make_ticket(acme, "A1", title="closed_one")
+    ticket_decide(ticket=closed, actor=Actor.for_user(staff["planner"]), verdict="approve")
+    client.force_login(staff["planner"])
+
+    for query in ({}, {"status": ""}, {"queue": "mine"}):
+        page = client.get(reverse("dashboard"), query).content.decode()
+        inbox = page[page.index('id="inbox"') :]
+        expected = ["overdue_4d", "overdue_1h", "amber_far", "ok_soon", "ok_late", "no_sla"]
+        if query == {"status": ""}:
+            expected.append("closed_one")
+        positions = [inbox.index(f">{title}</a>") for title in expected]
+        assert positions == sorted(positions), query
+
+
+def test_an_inbox_row_links_its_title_and_names_requester_and_escalation_in_words(
+    client, acme, staff, make_ticket
+):
+    ticket = make_ticket(
+        acme, "A5", title="Revise always_on", requesting_agent="optimization.scan_triggers"
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(escalation_level=1)
+    client.force_login(staff["planner"])
+
+    page = client.get(reverse("dashboard")).content.decode()
+
+    inbox = page[page.index('id="inbox"') :]
+    link = reverse("ticket", args=[ticket.public_id])
+    assert f'<a href="{link}" class="ticket-link">Revise always_on</a>' in inbox
+    assert "Revise-trigger scan" in inbox
+    assert "optimization.scan_triggers" not in inbox
+    assert "Escalated to admins" in inbox
+    assert "escalated 1" not in inbox
 
 
 @pytest.mark.parametrize(
@@ -204,6 +255,8 @@ def test_the_ticket_page_shows_facts_the_diff_preview_and_the_audit_trail(client
         assert fact in page, fact
     assert "Search budget up 12% (€40,000 → €44,800) from 1 Dec" in page
     assert ">€40,000<" in page and ">€44,800<" in page  # before / after
+    changes = page.split('data-testid="changes"', 1)[1].split("</table>", 1)[0]
+    assert ">€40,000<" in changes and ">€44,800<" in changes  # amounts keep their currency
     assert ">€64,800<" in page  # budget totals
     assert "DE, AT" in page  # a list, readable
     assert "More conversions at a similar CPA." in page
@@ -220,10 +273,11 @@ def test_the_ticket_page_offers_only_the_actions_my_role_may_take(client, staff,
     client.force_login(staff["operator"])
     operator_page = client.get(url).content.decode()
 
-    assert "Approve A5 for v12" in planner_page
-    assert "Reject A5 for v12" in planner_page
-    assert "Request changes on A5 for v12" in planner_page
-    assert "Approve A5" not in operator_page
+    assert '<h2 id="decision-title">Decision: A5 for v12</h2>' in planner_page
+    for label in ("Approve", "Reject", "Request changes"):
+        assert f'aria-describedby="decision-title">{label}</button>' in planner_page, label
+    assert '<h2 id="decision-title">Decision: A5 for v12</h2>' in operator_page
+    assert ">Approve</button>" not in operator_page
     assert "Nothing for you to decide here: waiting for planner" in operator_page
 
 
@@ -374,8 +428,8 @@ def test_an_unknown_ticket_is_a_404(client, staff):
 @pytest.mark.parametrize(
     ("run_id", "label"),
     [
-        pytest.param("run-93ab", "Clear A8 for run-93ab", id="run-prefixed-id"),
-        pytest.param("7c1e", "Clear A8 for run 7c1e", id="bare-id"),
+        pytest.param("run-93ab", "Decision: A8 for run-93ab", id="run-prefixed-id"),
+        pytest.param("7c1e", "Decision: A8 for run 7c1e", id="bare-id"),
     ],
 )
 def test_an_operator_clears_a_red_flag_for_its_run(client, acme, staff, make_ticket, run_id, label):
@@ -385,4 +439,5 @@ def test_an_operator_clears_a_red_flag_for_its_run(client, acme, staff, make_tic
     page = client.get(reverse("ticket", kwargs={"public_id": red_flag.public_id})).content.decode()
 
     assert label in page
+    assert 'aria-describedby="decision-title">Clear</button>' in page
     assert "tool_rounds" in page and ">6<" in page  # loop type and attempts in the facts

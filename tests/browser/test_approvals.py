@@ -100,9 +100,11 @@ def test_an_operator_filters_the_inbox_and_approves_an_a3(page, screenshot, brow
     expect(inbox).not_to_contain_text("Always-on plan v11")
     assert "type=A3" in page.url
 
-    inbox.get_by_role("link", name=tickets["a3"].public_id).click()
+    inbox.get_by_role("link", name="Search daily budget over guardrail").click()
     expect(page.get_by_role("heading", name="Search daily budget over guardrail")).to_be_visible()
-    page.get_by_role("button", name="Approve A3 for change set cs-2f9a41c7").click()
+    decision = page.locator("#decision")
+    expect(decision.get_by_role("heading")).to_have_text("Decision: A3 for change set cs-2f9a41c7")
+    decision.get_by_role("button", name="Approve", exact=True).click()
     expect(page.locator("#decision").get_by_test_id("status")).to_have_text("Approved")
     screenshot("approvals-ticket-a3-approved-1280")
 
@@ -153,7 +155,9 @@ def test_a_planner_requests_changes_with_a_comment(page, screenshot, browser_log
     page.get_by_label("Comment (optional; the requester sees it)").fill(
         "Split the increase by month, please."
     )
-    page.get_by_role("button", name="Request changes on A5 for v12").click()
+    decision = page.locator("#decision")
+    expect(decision.get_by_role("heading")).to_have_text("Decision: A5 for v12")
+    decision.get_by_role("button", name="Request changes", exact=True).click()
 
     expect(page.locator("#decision").get_by_test_id("status")).to_have_text("Changes requested")
     expect(page.locator("#thread")).to_contain_text("Split the increase by month, please.")
@@ -270,15 +274,16 @@ def test_a_request_for_changes_warns_then_withdraws_legals_a7_which_links_back(
     _narrow(page, screenshot, "decisions-request-changes-warning")
 
     page.get_by_label("Comment (optional; the requester sees it)").fill("Split it by month.")
-    page.get_by_role("button", name=f"Request changes on A5 for v{version.number}").click()
+    decision = page.locator("#decision")
+    expect(decision.get_by_role("heading")).to_have_text(f"Decision: A5 for v{version.number}")
+    decision.get_by_role("button", name="Request changes", exact=True).click()
     confirm = page.get_by_test_id("confirm")  # swapped in by htmx: nothing written yet
     expect(confirm).to_contain_text(f"This {warning}")
     assert Ticket.objects.get(pk=a7.pk).status == TicketStatus.OPEN
     screenshot("decisions-request-changes-confirm-1280")
     _narrow(page, screenshot, "decisions-request-changes-confirm")
-    confirm.get_by_role(
-        "button", name=f"Confirm: request changes on A5 for v{version.number}"
-    ).click()
+    expect(decision.get_by_role("heading")).to_have_text(f"Decision: A5 for v{version.number}")
+    confirm.get_by_role("button", name="Confirm: request changes", exact=True).click()
 
     done = page.get_by_test_id("decision-done")
     expect(done).to_have_text(
@@ -388,7 +393,9 @@ def test_an_override_and_its_ticket_link_both_ways_and_a_cleared_a8_reads_cleare
     expect(page.get_by_test_id("overridden-by")).to_be_visible()
 
     page.goto(f"/tickets/{tickets['a8'].public_id}/")
-    page.get_by_role("button", name="Clear A8 for run-7781").click()
+    decision = page.locator("#decision")
+    expect(decision.get_by_role("heading")).to_have_text("Decision: A8 for run-7781")
+    decision.get_by_role("button", name="Clear", exact=True).click()
     expect(page.get_by_test_id("decision-done")).to_have_text(
         f"You cleared {tickets['a8'].public_id} as operator: it is cleared."
     )

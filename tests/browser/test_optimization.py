@@ -168,7 +168,10 @@ def test_a_planner_turns_a_drift_recommendation_into_a_draft(
     recommendation = Recommendation.objects.get(signal=Signal.DRIFT)
 
     browser_login(page, "acme-planner")
-    page.get_by_role("link", name=recommendation.ticket).click()
+    # The inbox row of the recommendation's ticket: its title is the link.
+    row = page.locator("#inbox").get_by_test_id("inbox-row").filter(has_text=recommendation.ticket)
+    row.locator("a.ticket-link").click()
+    expect(page).to_have_url(re.compile(rf"/tickets/{recommendation.ticket}/$"))
     evidence = page.get_by_test_id("evidence")
     expect(
         evidence.get_by_role("img", name=re.compile("Cumulative drift per channel"))

@@ -107,13 +107,17 @@ def test_a_revise_goes_from_draft_to_current_through_the_client_and_the_planner(
     expect(page.get_by_test_id("own-work")).to_have_text(
         f"You drafted v{number}; another planner must approve."
     )
-    expect(page.get_by_role("button", name=re.compile(r"^Approve A5"))).to_have_count(0)
+    decision = page.locator("#decision")
+    expect(decision.get_by_role("heading", level=2)).to_have_text(f"Decision: A5 for v{number}")
+    expect(decision.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
 
     # Another planner approves on the ticket page, reached from the version page.
     log_in_as(page, browser_login, "paula")
     page.goto(f"/t/acme/plans/v/{number}/")
     page.get_by_role("link", name=public_id).click()
-    page.get_by_role("button", name=re.compile(r"^Approve A5")).click()
+    decision = page.locator("#decision")
+    expect(decision.get_by_role("heading", level=2)).to_have_text(f"Decision: A5 for v{number}")
+    decision.get_by_role("button", name="Approve", exact=True).click()
     expect(page.get_by_text("by paula as planner")).to_be_visible()
 
     # The timeline: the new version is current and approved, the old one superseded.
@@ -326,7 +330,9 @@ def test_the_envelope_changes_with_a_draft_through_the_clients_approval(
     log_in_as(page, browser_login, "paula")
     page.goto(f"/t/acme/plans/v/{number}/")
     page.locator(".tickets-table a").first.click()
-    page.get_by_role("button", name=re.compile(r"^Approve A5")).click()
+    decision = page.locator("#decision")
+    expect(decision.get_by_role("heading", level=2)).to_have_text(f"Decision: A5 for v{number}")
+    decision.get_by_role("button", name="Approve", exact=True).click()
     expect(page.get_by_text("by paula as planner")).to_be_visible()
     page.goto("/t/acme/plans/")
     envelope = page.locator(".envelope-table")

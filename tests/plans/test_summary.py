@@ -60,8 +60,28 @@ def test_the_search_revise_reads_as_the_issue_says():
             "before": "40000.00",
             "after": "44800.00",
             "note": "+12%",
+            "format": "money",
+            "currency": "EUR",
         },
     ]
+
+
+def test_a_new_plan_lists_its_geos_and_themes_whole_and_never_says_removed_to_added():
+    changes = {c["field"]: c for c in plan_revise_summary(None, WINTER)["changes"]}
+    assert changes["geos"]["before"] is None
+    assert changes["geos"]["after"] == ["AT", "DE"]  # geos upper-case and sorted
+    assert changes["geos"]["note"] == "added AT, DE"
+    assert changes["start"]["format"] == "date"
+    assert all("removed → added" not in str(c["note"]) for c in changes.values())
+
+
+def test_a_replan_names_what_joined_a_list_beside_the_whole_lists():
+    changes = {
+        c["field"]: c for c in plan_revise_summary(WINTER, changed(WINTER, _replan))["changes"]
+    }
+    assert changes["geos"]["before"] == ["AT", "DE"]
+    assert changes["geos"]["after"] == ["AT", "CH", "DE"]
+    assert changes["geos"]["note"] == "added CH"
 
 
 def test_the_budget_table_has_every_channel_before_and_after_with_totals():

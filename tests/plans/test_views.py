@@ -248,7 +248,11 @@ def test_an_operator_reads_the_overview_without_draft_actions(client, acme, v2, 
             "event_black_friday", "/t/acme/plans/tracks/event_black_friday/new/", id="event"
         ),
         pytest.param(" Branding ", "/t/acme/plans/tracks/branding/new/", id="tidied-up"),
-        pytest.param("Black Friday!", "/t/acme/plans/", id="not-a-track-name"),
+        pytest.param(
+            "Black Friday!",
+            "/t/acme/plans/?key=Black+Friday%21#id_track_key",  # the name kept to correct
+            id="not-a-track-name",
+        ),
     ],
 )
 def test_starting_a_new_track_leads_to_its_first_draft(planner_client, v1, key, location):
@@ -264,6 +268,9 @@ def test_a_bad_track_name_says_how_tracks_are_named(planner_client, v1):
     assert "is not a track name: use branding, engagement or event_&lt;slug&gt;" in (
         response.content.decode()
     )
+    # The refused name stays in its box to be corrected.
+    assert 'name="key" type="text"' in response.content.decode()
+    assert 'value="Black Friday" aria-invalid="true"' in response.content.decode()
 
 
 # --- Timeline ------------------------------------------------------------------------------------

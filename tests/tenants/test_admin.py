@@ -147,3 +147,12 @@ def test_memberships_given_changed_and_removed_in_the_admin_are_audited(
         ("membership.set", "operator", "root"),
         ("membership.removed", "operator", "root"),
     ]
+
+
+def test_the_admin_shows_times_in_the_tenants_zone(superuser_client, acme):
+    # acme is in Europe/Berlin: in December its times read CET, never UTC.
+    page = superuser_client.get(reverse("admin:tenants_tenant_change", args=[acme.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert " CET" in text or " CEST" in text
+    assert " UTC" not in text
