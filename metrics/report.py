@@ -23,8 +23,9 @@ from approvals import selectors as approvals
 from approvals.types import SubjectKind
 from config.formatting import money, percent, percent_change
 from metrics.periods import Period
+from optimization import drift as drift_selector
 from optimization import selectors as optimization
-from optimization.selectors import TrackDrift
+from optimization.drift import TrackDrift
 from plans import selectors as plans
 from plans.diff import planned_daily_budget
 from plans.schema import parse_payload
@@ -283,7 +284,7 @@ def weekly_report(
         )
     payload = parse_payload(version.payload)
     now = now or timezone.now()
-    drift = optimization.track_drift(track=track, now=min(now, week.end))
+    drift = drift_selector.track_drift(track=track, now=min(now, week.end))
     return WeeklyReport(
         tenant=tenant,
         track=track,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from approvals.presentation import ClientWords
 from approvals.types import roles_that_may_approve
 from config.formatting import money
-from optimization import selectors
+from optimization import drift as drift_selector
 from optimization import views_queries as q
 from optimization.models import Signal
 from optimization.services.change_sets import SUBJECT_TYPE
@@ -31,7 +31,7 @@ def recommendation_panel(ticket, user, role: str) -> tuple[str, dict] | None:
     evidence = recommendation.evidence or {}
     drift = None
     if recommendation.signal == Signal.DRIFT and evidence.get("channel"):
-        drift = selectors.track_drift(
+        drift = drift_selector.track_drift(
             track=track, now=timezone.now(), channels=[evidence["channel"]]
         )
     proposes = bool(evidence.get("proposed_payload")) or bool(recommendation.draft_number)
