@@ -104,7 +104,8 @@ def _channels(payload: dict) -> dict[str, object]:
 
 
 def in_force(tracks: list[Track], at: datetime) -> dict[int, InForce]:
-    """Per track, the version in force at `at` (the last approved at or before it) and, per
+    """Per track, the version in force at `at` (the last approved at or before it, else the
+    current one) and, per
     channel, when the last version that changed it was approved: one query for every track."""
     history: dict[int, list[PlanVersion]] = defaultdict(list)
     for version in PlanVersion.objects.filter(
@@ -122,19 +123,21 @@ def in_force(tracks: list[Track], at: datetime) -> dict[int, InForce]:
                     changed_at[name] = version.approved_at
             previous = channels
         versions = history[track.pk]
-        found[track.pk] = InForce(versions[-1] if versions else None, changed_at)
+        # None approved by then (a plan imported with a later date): the current one stands.
+        found[track.pk] = InForce(versions[-1] if versions else track.current_version, changed_at)
     return found
 
 
 def _window_rows(tracks: list[Track], now: datetime) -> Q:
-    """The moves of each track's rolling window that ends at `now`, one branch per length."""
+    """The moves of each track's rolling window that ends at `now`, and every one after it, one
+    branch per window length."""
     by_days: dict[int, list[int]] = defaultdict(list)
     for track in tracks:
         by_days[track.tenant.policy.drift_window_days].append(track.pk)
     condition = Q(pk__in=[])
     for days, ids in by_days.items():
         condition |= Q(track_id__in=ids, applied_at__gte=now - timedelta(days=days))
-    return condition & Q(applied_at__lte=now)
+    return condition
 
 
 def channel_drifts(
@@ -142,7 +145,7 @@ def channel_drifts(
 ) -> dict[int, tuple[PlanVersion | None, list[ChannelDrift], list[tuple]]]:
     """Per track: the version in force at `now`, each channel's drift (by channel name) and,
     with `moves`, the moves that count as (channel, applied_at, delta, change set id), oldest
-    first. Four queries for any number of tracks (the scan reads every tenant's at once)."""
+    first. Three queries for any number of tracks (the scan reads every tenant's at once)."""
     if not tracks:
         return {}
     versions = in_force(tracks, now)
@@ -153,11 +156,8 @@ def channel_drifts(
     ).values_list("track_id", "channel", "state"):
         if entry_is_live(state):
             live[track_id][channel] += entry_daily_budget(state)
-    # The live budgets at a past moment: today's less the moves applied after it.
-    for track_id, channel, delta in AppliedChange.objects.filter(
-        track_id__in=ids, field=DAILY_BUDGET, applied_at__gt=now
-    ).values_list("track_id", "channel", "delta"):
-        live[track_id][channel] -= delta or ZERO
+    # One read of the moves from the window's start on: those after `now` take the live budgets
+    # back to that moment (today's less what applied since), the others are the window's.
     name = "change_set__change_set_id" if moves else "change_set_id"
     window: dict[int, dict[str, list[tuple]]] = defaultdict(lambda: defaultdict(list))
     for track_id, channel, at, delta, change_set in (
@@ -165,7 +165,10 @@ def channel_drifts(
         .order_by("applied_at", "id")
         .values_list("track_id", "channel", "applied_at", "delta", name)
     ):
-        window[track_id][channel].append((channel, at, delta or ZERO, change_set))
+        if at > now:
+            live[track_id][channel] -= delta or ZERO
+        else:
+            window[track_id][channel].append((channel, at, delta or ZERO, change_set))
     found = {}
     for track in tracks:
         force = versions[track.pk]
