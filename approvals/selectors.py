@@ -14,7 +14,7 @@ from django.db.models.functions import Trunc
 
 from approvals.explain import Withdrawn
 from approvals.models import Ticket, TicketDecision, TicketStatus
-from approvals.presentation import ticket_client_kind
+from approvals.presentation import subject_client_words, ticket_client_kind
 from approvals.rules import allowed_verdicts
 from approvals.subjects import subject_exists, subject_for
 from approvals.types import (
@@ -169,6 +169,27 @@ def ticket_allowed_verdicts(*, ticket: Ticket, user, role: str | None = None) ->
     )
 
 
+def ticket_waits_for_client(ticket: Ticket) -> bool:
+    """Does this ticket wait for the client — the portal's "Waiting for you", and the client's
+    weekly report's: open, shown to the client, no client has decided on it yet and a client may
+    approve or reject it now. A page of many tickets prefetches `decisions`."""
+    if not ticket.is_open or not ticket.client_visible:
+        return False
+    decisions = list(ticket.decisions.all())
+    if any(d.role == Role.CLIENT for d in decisions):
+        return False
+    verdicts = allowed_verdicts(
+        type_id=ticket.type,
+        required_roles=ticket.required_roles,
+        client_visible=ticket.client_visible,
+        role=Role.CLIENT,
+        approved_slots={d.slot for d in decisions if d.verdict == Verdict.APPROVE},
+        approved_by_user=False,
+        own_work_reason="",
+    )
+    return Verdict.APPROVE in verdicts or Verdict.REJECT in verdicts
+
+
 def ticket_required_roles(
     *, tenant, type: str, budget_increase_pct: Decimal | None = None
 ) -> list[str]:
@@ -316,6 +337,8 @@ class WaitingTicket:
     opened_at: datetime
     sla_due_at: datetime | None
     client_visible: bool
+    client_title: str = ""  # its title as the portal gives it to the client
+    waits_for_client: bool = False  # the portal's "Waiting for you" (ticket_waits_for_client)
 
 
 def open_tickets_about(
@@ -344,6 +367,13 @@ def open_tickets_about(
             opened_at=ticket.created_at,
             sla_due_at=ticket.sla_due_at,
             client_visible=ticket.client_visible,
+            client_title=_client_title(ticket) if ticket.client_visible else "",
+            waits_for_client=ticket_waits_for_client(ticket),
         )
-        for ticket in tickets.order_by("created_at", "id")
+        for ticket in tickets.order_by("created_at", "id").prefetch_related("decisions")
     ]
+
+
+def _client_title(ticket: Ticket) -> str:
+    words = subject_client_words(ticket)
+    return words.title if words is not None else ticket.title
