@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 
 from optimization import drift_chart
 from optimization.models import DAILY_BUDGET, AppliedChange, ExecutionManifestEntry
@@ -103,111 +103,179 @@ def _channels(payload: dict) -> dict[str, object]:
     }
 
 
+# Which version last changed each channel, by (track, current version): approved versions are
+# never edited (plans/models.py), and a new approval changes the track's current version, so an
+# entry never goes stale. The guardrails read it for every change set.
+_CHANGED_AT: dict[tuple[int, int], dict[str, datetime]] = {}
+_CHANGED_AT_SIZE = 4096
+
+
+def _changed_at(rows: list[tuple[datetime, dict]]) -> dict[str, datetime]:
+    """Per channel, the approval of the last of `rows` (oldest first) that changed it."""
+    changed_at: dict[str, datetime] = {}
+    previous: dict[str, object] = {}
+    for approved_at, payload in rows:
+        channels = _channels(payload)
+        for name, definition in channels.items():
+            if previous.get(name) != definition:
+                changed_at[name] = approved_at
+        previous = channels
+    return changed_at
+
+
 def in_force(tracks: list[Track], at: datetime) -> dict[int, InForce]:
     """Per track, the version in force at `at` (the last approved at or before it, else the
-    current one) and, per
-    channel, when the last version that changed it was approved: one query for every track."""
-    history: dict[int, list[PlanVersion]] = defaultdict(list)
-    for version in PlanVersion.objects.filter(
-        track_id__in=[t.pk for t in tracks], approved_at__isnull=False, approved_at__lte=at
-    ).order_by("track_id", "approved_at", "number"):
-        history[version.track_id].append(version)
-    found = {}
+    current one) and, per channel, when the last version that changed it was approved: at most
+    one query for every track (none for a track whose current version is in force and known)."""
+    found: dict[int, InForce] = {}
+    unknown = []
     for track in tracks:
-        changed_at: dict[str, datetime] = {}
-        previous: dict[str, object] = {}
-        for version in history[track.pk]:
-            channels = _channels(version.payload)
-            for name, definition in channels.items():
-                if previous.get(name) != definition:
-                    changed_at[name] = version.approved_at
-            previous = channels
-        versions = history[track.pk]
-        # None approved by then (a plan imported with a later date): the current one stands.
-        found[track.pk] = InForce(versions[-1] if versions else track.current_version, changed_at)
+        current = track.current_version
+        if current is not None and current.approved_at and current.approved_at <= at:
+            known = _CHANGED_AT.get((track.pk, current.pk))
+            if known is not None:
+                found[track.pk] = InForce(current, known)
+                continue
+        unknown.append(track)
+    if not unknown:
+        return found
+    history: dict[int, list[tuple]] = defaultdict(list)
+    for row in (
+        PlanVersion.objects.filter(
+            track_id__in=[t.pk for t in unknown], approved_at__isnull=False, approved_at__lte=at
+        )
+        .order_by("track_id", "approved_at", "number")
+        .values_list("track_id", "id", "approved_at", "payload")
+    ):
+        history[row[0]].append(row[1:])
+    for track in unknown:
+        rows = history[track.pk]
+        changed_at = _changed_at([(approved_at, payload) for _id, approved_at, payload in rows])
+        current = track.current_version
+        if not rows or (current is not None and rows[-1][0] == current.pk):
+            # None approved by then (a plan imported with a later date): the current one stands.
+            version = current
+            if current is not None and rows and len(_CHANGED_AT) < _CHANGED_AT_SIZE:
+                _CHANGED_AT[(track.pk, current.pk)] = changed_at
+        else:
+            version = PlanVersion.objects.get(pk=rows[-1][0])
+        found[track.pk] = InForce(version, changed_at)
     return found
 
 
-def _window_rows(tracks: list[Track], now: datetime) -> Q:
-    """The moves of each track's rolling window that ends at `now`, and every one after it, one
-    branch per window length."""
-    by_days: dict[int, list[int]] = defaultdict(list)
-    for track in tracks:
-        by_days[track.tenant.policy.drift_window_days].append(track.pk)
+def _counted(sinces: dict[int, tuple[dict[str, datetime], datetime]], now: datetime) -> Q:
+    """The moves that count, up to `now`: per track, those of each planned channel since its
+    window start, and of any other channel since the rolling window's start. Tracks whose
+    planned channels all start together take one branch per start (any other channel counted
+    from there too: it has no plan to drift from, its moves are only listed)."""
+    shared: dict[datetime, list[int]] = defaultdict(list)
     condition = Q(pk__in=[])
-    for days, ids in by_days.items():
-        condition |= Q(track_id__in=ids, applied_at__gte=now - timedelta(days=days))
-    return condition
+    for track_id, (per_channel, start) in sinces.items():
+        starts = set(per_channel.values()) or {start}
+        if len(starts) == 1:
+            shared[starts.pop()].append(track_id)
+            continue
+        by_start: dict[datetime, list[str]] = defaultdict(list)
+        for channel, since in per_channel.items():
+            by_start[since].append(channel)
+        for since, channels in by_start.items():
+            condition |= Q(track_id=track_id, channel__in=channels, applied_at__gte=since)
+        condition |= Q(track_id=track_id, applied_at__gte=start) & ~Q(channel__in=list(per_channel))
+    for start, ids in shared.items():
+        condition |= Q(track_id__in=ids, applied_at__gte=start)
+    return condition & Q(applied_at__lte=now)
 
 
-def channel_drifts(
-    *, tracks: list[Track], now: datetime, moves: bool = False
-) -> dict[int, tuple[PlanVersion | None, list[ChannelDrift], list[tuple]]]:
-    """Per track: the version in force at `now`, each channel's drift (by channel name) and,
-    with `moves`, the moves that count as (channel, applied_at, delta, change set id), oldest
-    first. Three queries for any number of tracks (the scan reads every tenant's at once)."""
-    if not tracks:
-        return {}
-    versions = in_force(tracks, now)
-    ids = [t.pk for t in tracks]
+def _live_budgets(ids: list[int], now: datetime) -> dict[int, dict[str, Decimal]]:
+    """Per track and channel, the daily budgets of its live entities at `now`: today's less the
+    moves applied after it."""
     live: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for track_id, channel, state in ExecutionManifestEntry.objects.filter(
         track_id__in=ids
     ).values_list("track_id", "channel", "state"):
         if entry_is_live(state):
             live[track_id][channel] += entry_daily_budget(state)
-    # One read of the moves from the window's start on: those after `now` take the live budgets
-    # back to that moment (today's less what applied since), the others are the window's.
-    name = "change_set__change_set_id" if moves else "change_set_id"
-    window: dict[int, dict[str, list[tuple]]] = defaultdict(lambda: defaultdict(list))
-    for track_id, channel, at, delta, change_set in (
-        AppliedChange.objects.filter(_window_rows(tracks, now), field=DAILY_BUDGET)
-        .order_by("applied_at", "id")
-        .values_list("track_id", "channel", "applied_at", "delta", name)
+    for row in (
+        AppliedChange.objects.filter(track_id__in=ids, field=DAILY_BUDGET, applied_at__gt=now)
+        .values("track_id", "channel")
+        .annotate(net=Sum("delta"))
     ):
-        if at > now:
-            live[track_id][channel] -= delta or ZERO
-        else:
-            window[track_id][channel].append((channel, at, delta or ZERO, change_set))
-    found = {}
+        live[row["track_id"]][row["channel"]] -= row["net"] or ZERO
+    return live
+
+
+def channel_drifts(
+    *, tracks: list[Track], now: datetime, moves: bool = False, live: bool = True
+) -> dict[int, tuple[PlanVersion | None, list[ChannelDrift], list[tuple]]]:
+    """Per track: the version in force at `now`, each channel's drift (by channel name) and,
+    with `moves`, the moves that count as (channel, applied_at, delta, change set id), oldest
+    first. A few queries for any number of tracks (the scan reads every tenant's at once);
+    without `live` (the guardrails know the live budgets of what they locked) two."""
+    if not tracks:
+        return {}
+    versions = in_force(tracks, now)
+    plans: dict[int, dict[str, Decimal]] = {}
+    sinces: dict[int, tuple[dict[str, datetime], datetime]] = {}
     for track in tracks:
         force = versions[track.pk]
         if force.version is None:
-            found[track.pk] = (None, [], [])
             continue
         payload = parse_payload(force.version.payload)
         day = track.tenant.today(now)
-        planned = {
+        plans[track.pk] = {
             c.channel: planned_daily_budget(payload, c.channel, day) for c in payload.channels
         }
         start = window_start(track=track, now=now)
-        rows, counted = [], []
-        for channel in sorted(set(planned) | set(window[track.pk])):
-            since = max(force.changed_at.get(channel, start), start)
-            channel_moves = [m for m in window[track.pk].get(channel, []) if m[1] >= since]
-            counted += channel_moves
-            net = sum((m[2] for m in channel_moves), ZERO)
+        sinces[track.pk] = (
+            {c: max(force.changed_at.get(c, start), start) for c in plans[track.pk]},
+            start,
+        )
+    counted = AppliedChange.objects.filter(_counted(sinces, now), field=DAILY_BUDGET)
+    totals: dict[int, dict[str, tuple[Decimal, int]]] = defaultdict(dict)
+    listed: dict[int, list[tuple]] = defaultdict(list)
+    if moves:
+        for track_id, channel, at, delta, change_set_id in counted.order_by(
+            "applied_at", "id"
+        ).values_list("track_id", "channel", "applied_at", "delta", "change_set__change_set_id"):
+            listed[track_id].append((channel, at, delta or ZERO, change_set_id))
+            net, n = totals[track_id].get(channel, (ZERO, 0))
+            totals[track_id][channel] = (net + (delta or ZERO), n + 1)
+    else:
+        for row in counted.values("track_id", "channel").annotate(net=Sum("delta"), n=Count("id")):
+            totals[row["track_id"]][row["channel"]] = (row["net"] or ZERO, row["n"])
+    levels = _live_budgets(list(sinces), now) if live else {}
+    found = {}
+    for track in tracks:
+        if track.pk not in sinces:
+            found[track.pk] = (None, [], [])
+            continue
+        planned, (per_channel, start) = plans[track.pk], sinces[track.pk]
+        starts = set(per_channel.values())
+        other_since = starts.pop() if len(starts) == 1 else start  # as _counted counts them
+        rows = []
+        for channel in sorted(set(planned) | set(totals[track.pk])):
+            net, n = totals[track.pk].get(channel, (ZERO, 0))
             daily = planned.get(channel) or None
             rows.append(
                 ChannelDrift(
                     channel=channel,
                     planned=daily,
-                    live=live[track.pk].get(channel, ZERO),
+                    live=levels[track.pk].get(channel, ZERO) if live else ZERO,
                     net=net,
                     pct=drift_pct(net, daily) if daily else None,
                     threshold=track.tenant.policy.drift_pct,
-                    changes=len(channel_moves),
-                    since=since,
+                    changes=n,
+                    since=per_channel.get(channel, other_since),
                 )
             )
-        counted.sort(key=lambda m: m[1])
-        found[track.pk] = (force.version, rows, counted if moves else [])
+        found[track.pk] = (versions[track.pk].version, rows, listed[track.pk])
     return found
 
 
 def channel_drift_rows(*, track: Track, now: datetime) -> list[ChannelDrift]:
-    """One track's channels' drift at `now` (what the guardrails add a move to)."""
-    return channel_drifts(tracks=[track], now=now)[track.pk][1]
+    """One track's channels' drift at `now` as the guardrails add a move to it (they read the
+    live budgets of the entities they locked, so not here)."""
+    return channel_drifts(tracks=[track], now=now, live=False)[track.pk][1]
 
 
 def track_drift(*, track: Track, now: datetime, channels: list[str] | None = None) -> TrackDrift:
