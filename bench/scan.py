@@ -25,7 +25,9 @@ must open nothing), each next to ONE hand-written SQL query computing the drift 
 daily-budget change per track and channel since max(approval of the current version, now − the
 tenant's drift window), its percentage of the planned daily budget of the flight covering the
 tenant's today and whether it is beyond the tenant's drift_pct. The bench checks the scan and
-the query agree on every figure. Where the scan's time goes is printed per part.
+the query agree on every figure (each track has one approved version, so the approval of the
+last version that changed a channel is the current version's: optimization/drift.py counts from
+the same moment). Where the scan's time goes is printed per part.
 """
 
 from __future__ import annotations
