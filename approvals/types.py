@@ -136,6 +136,8 @@ class SubjectKind(StrEnum):
     CHANGE_SET = "change_set"
     RECOMMENDATION = "recommendation"
     AGENT_RUN = "agent_run"
+    RECONCILIATION = "reconciliation"
+    PLATFORM_ACCOUNT = "platform_account"
     TICKET = "ticket"
 
 
@@ -157,14 +159,21 @@ SUBJECT_RULES: dict[TicketType, dict[SubjectKind, dict[Opener, SubjectUse]]] = {
     TicketType.A1: {SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G}},
     TicketType.A2: {SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G}},
     TicketType.A3: {SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G}},
-    TicketType.A4: {},
+    # An agent's access request (POST /api/v1/platform-accounts) opens one about the account:
+    # approving it grants the access (onboarding, optimization/services/onboarding.py).
+    TicketType.A4: {SubjectKind.PLATFORM_ACCOUNT: {Opener.SYSTEM: _G}},
     TicketType.A5: {
         SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G},
         SubjectKind.RECOMMENDATION: {Opener.SYSTEM: _G},
     },
-    # The record of an admin's manual override names the ticket it pushed through; the
-    # override itself resolves that ticket (approvals.services.ticket_override).
-    TicketType.A6: {SubjectKind.TICKET: {Opener.PERSON: _I}},
+    # `reconcile` opens one per entity whose platform differs from the manifest: approving it
+    # accepts the platform's value, rejecting it restores the manifest's. The record of an admin's
+    # manual override names the ticket it pushed through; the override itself resolves that
+    # ticket (approvals.services.ticket_override).
+    TicketType.A6: {
+        SubjectKind.RECONCILIATION: {Opener.SYSTEM: _G},
+        SubjectKind.TICKET: {Opener.PERSON: _I},
+    },
     TicketType.A7: {
         SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G, Opener.AGENT: _I},
         SubjectKind.CHANGE_SET: {Opener.AGENT: _I},

@@ -7,16 +7,30 @@ class OptimizationConfig(AppConfig):
     def ready(self) -> None:
         from approvals.presentation import register_presentation, register_run_change_sets
         from approvals.subjects import register_subject
-        from optimization.panels import ChangeSetPresentation, RecommendationPresentation
+        from optimization.panels import (
+            ChangeSetPresentation,
+            PlatformAccountPresentation,
+            RecommendationPresentation,
+            ReconciliationPresentation,
+        )
         from optimization.selectors import change_sets_of_run, manifest_entries_as_dicts
-        from optimization.services.tickets import ChangeSetSubject, RecommendationSubject
+        from optimization.services.tickets import (
+            ChangeSetSubject,
+            PlatformAccountSubject,
+            RecommendationSubject,
+            ReconciliationSubject,
+        )
         from optimization.views_queries import version_entries_as_dicts
         from plans.live import register_live_entries, register_version_entries
 
         register_subject(ChangeSetSubject())
         register_subject(RecommendationSubject())
+        register_subject(ReconciliationSubject())
+        register_subject(PlatformAccountSubject())
         register_presentation(ChangeSetPresentation())
         register_presentation(RecommendationPresentation())
+        register_presentation(ReconciliationPresentation())
+        register_presentation(PlatformAccountPresentation())
         # The change sets of an agent run, for its System Ops page.
         register_run_change_sets(change_sets_of_run)
         # The live manifest plans compares versions with.

@@ -5,10 +5,12 @@ class PlansConfig(AppConfig):
     name = "plans"
 
     def ready(self) -> None:
-        from approvals.presentation import register_presentation
+        from approvals.presentation import register_dashboard_panel, register_presentation
         from approvals.subjects import register_subject
         from plans.services.tickets import PlanVersionSubject
         from plans.ticket_words import PlanVersionPresentation
+        from plans.views_queries import outdated_versions_panel
 
         register_subject(PlanVersionSubject())
         register_presentation(PlanVersionPresentation())
+        register_dashboard_panel(outdated_versions_panel)

@@ -17,6 +17,10 @@ from config.errors import DomainError
 from config.text import json_problem
 from optimization.models import ExecutionManifestEntry
 from optimization.selectors import entry_is_live
+from optimization.services.sync_checks import (
+    refuse_sync_on_accounts_not_onboarded,
+    refuse_sync_under_reconciliation,
+)
 from plans.models import FROZEN_STATUSES, PlanVersion, Track
 from plans.schema import money_text
 
@@ -118,7 +122,9 @@ def manifest_sync(*, tenant, track_key: str, entries: Any, actor: Actor) -> int:
         )
     cleaned = _clean_entries(entries)
     _refuse_unknown_versions(tenant, track, cleaned)
+    refuse_sync_on_accounts_not_onboarded(tenant=tenant, cleaned=cleaned)
     rows, created = _locked_rows_inserting_missing(tenant, track, cleaned)
+    refuse_sync_under_reconciliation(tenant=tenant, rows=rows, cleaned=cleaned)
     changed = [change for entry in cleaned if (change := _update(rows, entry, track)) is not None]
     if created or changed:
         audit_event_append(

@@ -15,8 +15,10 @@ from approvals.services import TicketInvalid, ticket_decide, ticket_open
 from approvals.types import TICKET_TYPES, Opener, SubjectKind, SubjectUse, subject_use
 from audit.actors import Actor
 from audit.models import AuditEvent
-from optimization.models import ChangeSetStatus
+from optimization.models import ChangeSetStatus, Reconciliation
 from optimization.services import ChangeSetRequest, change_set_submit, recommendation_open
+from optimization.services.onboarding import platform_account_request
+from optimization.services.reconcile import observations_report, reconcile
 from plans.models import PlanStatus, Track
 from plans.services import plan_version_create_draft, plan_version_submit
 from tenants.models import Role
@@ -37,6 +39,8 @@ EXPECTED: dict[tuple[str, str, str], SubjectUse] = {
     ("A3", "change_set", "system"): GOVERNS,
     ("A5", "plan_version", "system"): GOVERNS,
     ("A5", "recommendation", "system"): GOVERNS,
+    ("A4", "platform_account", "system"): GOVERNS,
+    ("A6", "reconciliation", "system"): GOVERNS,
     ("A6", "ticket", "person"): INFORMS,
     ("A7", "plan_version", "system"): GOVERNS,
     ("A7", "plan_version", "agent"): INFORMS,
@@ -105,7 +109,31 @@ def subjects(request, acme, acme_v1):
         estimated_cost_usd="1.00",
         actor=SYSTEM,
     )
+    account, _ = platform_account_request(
+        tenant=acme,
+        platform="meta",
+        kind="ad_account",
+        external_id="act_1",
+        client_owned=False,
+        actor=SYSTEM,
+    )
+    observations_report(
+        tenant=acme,
+        track_key="always_on",
+        observations=[
+            {
+                "platform": "meta",
+                "entity_id": "social-prospecting",
+                "daily_budget": "500.00",
+                "observed_at": "2026-11-10T09:00:00+00:00",
+            }
+        ],
+        actor=SYSTEM,
+    )
+    reconcile(tenant=acme)
     return {
+        SubjectKind.PLATFORM_ACCOUNT: str(account.pk),
+        SubjectKind.RECONCILIATION: str(Reconciliation.objects.get().pk),
         SubjectKind.PLAN_VERSION: str(acme_v1.number),
         SubjectKind.CHANGE_SET: change_set.change_set_id,
         SubjectKind.RECOMMENDATION: str(recommendation.pk),
