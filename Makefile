@@ -3,6 +3,7 @@
 #   make test   the whole test suite (PostgreSQL when available, else SQLite)
 #   make bench-quick  every bench in bench/ in quick mode (small data), as CI runs them
 #   make example-agent  the example agent (clients/python/examples) against a running `make run`
+#   make prove  the full form of the proofs CI runs short: properties and fuzzing with many examples
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -12,7 +13,7 @@ STAMP := $(VENV)/.installed
 HOST := 127.0.0.1
 PORT := 8000
 
-.PHONY: install run test bench-quick example-agent lint format clean
+.PHONY: install run test bench-quick example-agent prove lint format clean
 
 # Reinstalls whenever pyproject.toml or the client's changes. The stamp is written only after a
 # complete install, so an interrupted one is simply redone. The Python client (clients/python) is
@@ -42,6 +43,14 @@ test: $(STAMP)
 	if [ ! -x "$${HT_CHROMIUM:-/usr/bin/chromium}" ]; then \
 	  echo "make test: no Chromium at $${HT_CHROMIUM:-/usr/bin/chromium}; browser tests are skipped (apt-get install chromium)"; fi ; \
 	DATABASE_URL="$$DATABASE_URL" $(PY) -m pytest $(PYTEST_ARGS)
+
+# The authorization matrix, the property tests and schemathesis against the live API with many
+# examples each (CI runs the same tests with few: HYPOTHESIS_PROFILE=ci, the default).
+prove: $(STAMP)
+	@DATABASE_URL="$${DATABASE_URL:-$$(bin/detect-postgres)}" ; \
+	if [ -z "$$DATABASE_URL" ]; then echo "make prove: needs PostgreSQL (set DATABASE_URL)" >&2; exit 1; fi ; \
+	DATABASE_URL="$$DATABASE_URL" HYPOTHESIS_PROFILE=full $(PY) -m pytest -p no:cacheprovider \
+	  tests/test_authorization_matrix.py tests/test_properties.py tests/api/test_schemathesis.py
 
 # Every script in bench/ with --quick against PostgreSQL (each in its own database, see
 # bench/_setup.py): small data, so it checks that the benches still run, and prints their figures.

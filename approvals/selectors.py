@@ -14,7 +14,7 @@ from django.db.models.functions import Trunc
 
 from approvals.explain import Withdrawn
 from approvals.models import Ticket, TicketDecision, TicketStatus
-from approvals.presentation import subject_client_words, ticket_client_kind
+from approvals.presentation import client_kind, subject_client_words, ticket_client_kind
 from approvals.rules import allowed_verdicts
 from approvals.subjects import subject_exists, subject_for
 from approvals.types import (
@@ -358,22 +358,38 @@ def open_tickets_about(
     tickets = Ticket.objects.filter(tenant_id=tenant_id, status=TicketStatus.OPEN).filter(about)
     if client_visible_only:
         tickets = tickets.filter(client_visible=True)
-    return [
-        WaitingTicket(
-            public_id=ticket.public_id,
-            type=ticket.type,
-            client_kind=ticket_client_kind(ticket),
-            title=ticket.title,
-            opened_at=ticket.created_at,
-            sla_due_at=ticket.sla_due_at,
-            client_visible=ticket.client_visible,
-            client_title=_client_title(ticket) if ticket.client_visible else "",
-            waits_for_client=ticket_waits_for_client(ticket),
+    if not client_visible_only:
+        return [
+            WaitingTicket(
+                public_id=ticket.public_id,
+                type=ticket.type,
+                client_kind=ticket_client_kind(ticket),
+                title=ticket.title,
+                opened_at=ticket.created_at,
+                sla_due_at=ticket.sla_due_at,
+                client_visible=ticket.client_visible,
+                waits_for_client=ticket_waits_for_client(ticket),
+            )
+            for ticket in tickets.order_by("created_at", "id").prefetch_related("decisions")
+        ]
+    # For the client: each ticket as the portal names it, in the subject's current figures (a
+    # spend approval reads the move that will apply, as the portal item does), and whether the
+    # portal lists it under "Waiting for you".
+    waiting = []
+    for ticket in tickets.order_by("created_at", "id").prefetch_related("decisions"):
+        words = subject_client_words(ticket)
+        title = words.title if words is not None else ticket.title
+        waiting.append(
+            WaitingTicket(
+                public_id=ticket.public_id,
+                type=ticket.type,
+                client_kind=client_kind(ticket, words),
+                title=title,
+                opened_at=ticket.created_at,
+                sla_due_at=ticket.sla_due_at,
+                client_visible=ticket.client_visible,
+                client_title=title,
+                waits_for_client=ticket_waits_for_client(ticket),
+            )
         )
-        for ticket in tickets.order_by("created_at", "id").prefetch_related("decisions")
-    ]
-
-
-def _client_title(ticket: Ticket) -> str:
-    words = subject_client_words(ticket)
-    return words.title if words is not None else ticket.title
+    return waiting

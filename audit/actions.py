@@ -76,6 +76,8 @@ class AuditAction(StrEnum):
     CHANGE_SET_REJECTED = "change_set.rejected"
     CHANGE_SET_LAPSED = "change_set.lapsed"
     CHANGE_SET_ROLLED_BACK = "change_set.rolled_back"
+    CHANGE_SET_WAITING = "change_set.approved_waiting"
+    CHANGE_SET_REFUSED = "change_set.refused"
     TRACK_HOLD_STARTED = "track.hold_started"
     TRACK_HOLD_ENDED = "track.hold_ended"
     PERFORMANCE_INGESTED = "performance.ingested"

@@ -17,12 +17,16 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
 
 class HoldForm(forms.Form):
+    """Pause all spend: a reason, then a confirmation that says what it stops (nothing is
+    written by the first press)."""
+
     reason = StorableTextField(
-        label="Reason (recorded on the change set and in the audit log)",
-        required=False,
+        label="Reason (required; recorded on the hold, its change set and the audit log)",
         max_length=REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why all spend stops: the reason is kept with the hold."},
     )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class RollbackForm(forms.Form):

@@ -108,6 +108,10 @@ class ChangeSetStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     STALE = "stale", "Not applied: live state moved"
     LAPSED = "lapsed", "Lapsed"
+    # Every approval it needed landed while its track was on hold: it applies (or is refused)
+    # when the hold ends, after a fresh compare-and-swap and guardrail check.
+    APPROVED_WAITING = "approved_waiting", "Approved, waiting for the hold to end"
+    REFUSED = "refused", "Refused after the hold"
 
 
 # The one transition table: only a change set waiting for approval moves on; the others are final
@@ -119,8 +123,13 @@ CHANGE_SET_TRANSITIONS: dict[str, frozenset[str]] = {
             ChangeSetStatus.REJECTED,
             ChangeSetStatus.STALE,
             ChangeSetStatus.LAPSED,
+            ChangeSetStatus.APPROVED_WAITING,
         }
     ),
+    ChangeSetStatus.APPROVED_WAITING: frozenset(
+        {ChangeSetStatus.APPLIED, ChangeSetStatus.STALE, ChangeSetStatus.REFUSED}
+    ),
+    ChangeSetStatus.REFUSED: frozenset(),
     ChangeSetStatus.APPLIED: frozenset(),
     ChangeSetStatus.BLOCKED: frozenset(),
     ChangeSetStatus.REJECTED: frozenset(),
@@ -222,6 +231,10 @@ class ChangeSet(models.Model):
         return self.status == ChangeSetStatus.PENDING_APPROVAL
 
     @property
+    def is_waiting_for_hold(self) -> bool:
+        return self.status == ChangeSetStatus.APPROVED_WAITING
+
+    @property
     def is_applied(self) -> bool:
         return self.status == ChangeSetStatus.APPLIED
 
@@ -269,6 +282,8 @@ class ChangeSetEventKind(models.TextChoices):
     STALE = "stale", "Not applied: live state moved"
     LAPSED = "lapsed", "Lapsed"
     ROLLED_BACK = "rolled_back", "Rolled back"
+    WAITING = "approved_waiting", "Approved, waiting for the hold to end"
+    REFUSED = "refused", "Refused after the hold"
 
 
 class ChangeSetEvent(models.Model):

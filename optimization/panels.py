@@ -8,14 +8,15 @@ words."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.utils import timezone
 
 from approvals.presentation import ClientWords
 from approvals.types import roles_that_may_approve
-from config.formatting import money
+from config.formatting import money, money_change
 from optimization import drift as drift_selector
+from optimization import selectors
 from optimization import views_queries as q
 from optimization.models import Signal
 from optimization.services.change_sets import SUBJECT_TYPE
@@ -82,36 +83,50 @@ def change_set_panel(ticket, user, role: str) -> tuple[str, dict] | None:
 
 
 def change_set_client_words(ticket) -> ClientWords | None:
-    """How the client portal names a spend approval: "Always-on plan: Social daily budget
-    €300 → €345" — the track and the channels as the client knows them, never the change set's
-    id or the guardrail that stopped it."""
+    """How the client portal (and its thank-you, history and notifications) names a spend
+    approval: "Always-on plan: Search daily budget €500 → €530" — the track and the channels as
+    the client knows them, never the change set's id or the guardrail that stopped it, and always
+    in the figures that will apply (selectors.change_set_client_figures): when the team approved
+    a smaller move, the client reads that move, and why it differs from what was asked."""
     change_set = q.change_set_for_ticket(ticket)
     if change_set is None:
         return None
-    raw = ticket.diff.get("raw") if isinstance(ticket.diff, dict) else None
-    channels = raw.get("channels") if isinstance(raw, dict) else None
-    moves = []
-    for check in channels if isinstance(channels, list) else []:
-        try:
-            live = Decimal(str(check["live_daily_budget"]))
-            delta = Decimal(str(check["delta"]))
-        except (KeyError, TypeError, InvalidOperation):
-            continue
-        moves.append((channel_label(str(check.get("channel", ""))), live, delta))
+    figures = selectors.change_set_client_figures(change_set)
     currency = change_set.track.currency
     plan = track_label(change_set.track.key)
+    moves = figures.moves
     if len(moves) == 1:
-        label, live, delta = moves[0]
+        move = moves[0]
         title = (
-            f"{plan}: {label} daily budget {money(live, currency)} → "
-            f"{money(live + delta, currency)}"
+            f"{plan}: {channel_label(move.channel)} daily budget {money(move.before, currency)} → "
+            f"{money(move.before + move.applying, currency)}"
         )
     elif moves:
-        title = f"{plan}: daily budgets of {', '.join(label for label, _, _ in moves)}"
+        title = f"{plan}: daily budgets of {', '.join(channel_label(m.channel) for m in moves)}"
     else:
         title = f"{plan}: daily budgets"
-    rises = sum((delta for _, _, delta in moves), Decimal("0")) > 0
-    return ClientWords(title=title, kind="Budget increase" if rises else "Budget change")
+    summary = []
+    for move in moves:
+        summary.append(
+            f"{channel_label(move.channel)} daily budget {money_change(move.applying, currency)} "
+            f"({money(move.before, currency)} → {money(move.before + move.applying, currency)})."
+        )
+        if move.edited and figures.edited_after_client_approved:
+            summary.append(
+                f"Your team approved a smaller move: {money_change(move.applying, currency)} "
+                f"instead of {money_change(move.asked, currency)}."
+            )
+    if figures.waiting_for_hold:
+        summary.append(
+            "It is approved. All spend on this plan is paused for now: it applies when spend "
+            "resumes, if nothing has moved in the meantime."
+        )
+    rises = sum((m.applying for m in moves), Decimal("0")) > 0
+    return ClientWords(
+        title=title,
+        kind="Budget increase" if rises else "Budget change",
+        summary=tuple(summary) if summary else None,
+    )
 
 
 def recommendation_label(ticket) -> str:

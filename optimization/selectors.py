@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -27,11 +28,12 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from approvals.models import Ticket
+from approvals.models import Ticket, TicketDecision
 from approvals.types import TicketType
 from config import sql
 from config.sql import ComparedRanges
 from optimization.models import (
+    DAILY_BUDGET,
     PRIMARY_SOURCE,
     AppliedChange,
     ChangeSet,
@@ -156,6 +158,126 @@ def approved_edits(change_set: ChangeSet) -> dict[int, object]:
 
 def active_hold(*, track) -> TrackHold | None:
     return TrackHold.objects.filter(track=track, ended_at__isnull=True).first()
+
+
+@dataclass(frozen=True)
+class ChannelMove:
+    """One channel's daily-budget move as a change set will apply it now."""
+
+    channel: str
+    before: Decimal  # the channel's live daily budget when it was proposed
+    asked: Decimal  # the move the agent asked for
+    applying: Decimal  # the move that applies (or applied): an approver's smaller move, or asked
+
+    @property
+    def edited(self) -> bool:
+        return self.applying != self.asked
+
+
+@dataclass(frozen=True)
+class ClientFigures:
+    """What a change set moves, in the figures a client is shown anywhere (portal item,
+    thank-you, history, notifications): always what will apply, never what was first asked."""
+
+    moves: tuple[ChannelMove, ...]
+    waiting_for_hold: bool
+    # The client had approved the bigger move when the team approved a smaller one: their
+    # approval stands (same direction, smaller), and they are told so.
+    edited_after_client_approved: bool = False
+
+
+def change_set_client_figures(change_set: ChangeSet) -> ClientFigures:
+    """The one reading of a change set's money for the client (issue 16 item 2)."""
+    edits = approved_edits(change_set)
+    asked: dict[str, Decimal] = {}
+    applying: dict[str, Decimal] = {}
+    for item in change_set.items.all():
+        if item.field != DAILY_BUDGET or not item.channel:
+            continue
+        before = Decimal(str(item.before or 0))
+        asked[item.channel] = asked.get(item.channel, ZERO) + Decimal(str(item.after)) - before
+        after = Decimal(str(edits.get(item.position, item.after)))
+        applying[item.channel] = applying.get(item.channel, ZERO) + after - before
+    channel_before = {}
+    for check in (change_set.guardrails or {}).get("channels", []):
+        try:
+            channel_before[check["channel"]] = Decimal(str(check["live_daily_budget"]))
+        except (KeyError, TypeError, ArithmeticError):
+            continue
+    moves = tuple(
+        ChannelMove(
+            channel=channel,
+            before=channel_before.get(channel, ZERO),
+            asked=asked[channel],
+            applying=applying[channel],
+        )
+        for channel in sorted(asked)
+    )
+    edited_after = False
+    if any(move.edited for move in moves):
+        edit = change_set.events.filter(kind=ChangeSetEventKind.EDITED).order_by("at", "id").first()
+        edited_after = (
+            edit is not None
+            and TicketDecision.objects.filter(
+                ticket__tenant_id=change_set.tenant_id,
+                ticket__subject_type="change_set",
+                ticket__subject_id=change_set.change_set_id,
+                role="client",
+                verdict="approve",
+                created_at__lte=edit.at,
+            ).exists()
+        )
+    return ClientFigures(
+        moves=moves,
+        waiting_for_hold=change_set.status == ChangeSetStatus.APPROVED_WAITING,
+        edited_after_client_approved=edited_after,
+    )
+
+
+def track_on_hold(*, track) -> bool:
+    return TrackHold.objects.filter(track=track, ended_at__isnull=True).exists()
+
+
+@dataclass(frozen=True)
+class HoldPreview:
+    """What *Pause all spend* stops, for its confirmation: the live entities and their daily
+    budget."""
+
+    entities: int
+    daily_budget: Decimal
+
+
+def hold_preview(*, entries: Iterable[ExecutionManifestEntry]) -> HoldPreview:
+    live = [e for e in entries if entry_is_live(e.state)]
+    return HoldPreview(
+        entities=len(live),
+        daily_budget=sum((entry_daily_budget(e.state) for e in live), ZERO),
+    )
+
+
+@dataclass(frozen=True)
+class WaitingMove:
+    entity_id: str
+    field: str
+    before: object
+    applies: object  # what applies on resume: an approver's smaller move, or what was asked
+
+
+def change_sets_waiting_for_hold(*, track) -> list[ChangeSet]:
+    """The change sets approved during the track's hold, in the order they apply on resume, each
+    with `moves`: what will apply (WaitingMove), as resume says it."""
+    waiting = list(
+        ChangeSet.objects.filter(track=track, status=ChangeSetStatus.APPROVED_WAITING)
+        .prefetch_related("items")
+        .order_by("decided_at", "id")
+    )
+    for change_set in waiting:
+        edits = approved_edits(change_set)
+        change_set.moves = [
+            WaitingMove(i.entity_id, i.field, i.before, edits.get(i.position, i.after))
+            for i in change_set.items.all()
+        ]
+    return waiting
 
 
 def open_recommendation(*, track, signal: str, subject_key: str) -> Recommendation | None:

@@ -33,16 +33,24 @@ from tenants.access import require_role, tenant_view
 
 
 # --- The live manifest ---------------------------------------------------------------------------
-def _render_manifest(request, track, *, status: int = 200, hold_form=None) -> HttpResponse:
+def _render_manifest(
+    request, track, *, status: int = 200, hold_form=None, confirm_hold: bool = False
+) -> HttpResponse:
     rows = q.manifest_rows(track=track)
+    hold = q.track_hold(track=track)
     context = {
         "nav": "plans",
         "track": track,
         "rows": rows,
         "any_history": any(row.history for row in rows),
-        "hold": q.track_hold(track=track),
+        "hold": hold,
         "last_hold": q.last_hold(track=track),
         "hold_form": hold_form or HoldForm(),
+        "confirm_hold": confirm_hold,
+        "hold_stops": selectors.hold_preview(entries=[row.entry for row in rows])
+        if confirm_hold
+        else None,
+        "waiting": selectors.change_sets_waiting_for_hold(track=track) if hold else [],
         "can_operate": can_operate(request),
         "currency": track.currency,
     }
@@ -61,6 +69,8 @@ def hold_start(request: HttpRequest, track: str) -> HttpResponse:
     form = HoldForm(request.POST)
     if not form.is_valid():
         return _render_manifest(request, track_row, status=422, hold_form=form)
+    if not form.cleaned_data["confirm"]:
+        return _render_manifest(request, track_row, hold_form=form, confirm_hold=True)
     try:
         hold = track_hold_start(
             track=track_row, actor=Actor.for_user(request.user), reason=form.cleaned_data["reason"]
@@ -84,6 +94,7 @@ def hold_start(request: HttpRequest, track: str) -> HttpResponse:
 @tenant_view(roles=OPERATORS)
 def hold_end(request: HttpRequest, track: str) -> HttpResponse:
     track_row = track_get(tenant=request.tenant, key=track)
+    waiting = selectors.change_sets_waiting_for_hold(track=track_row)
     try:
         hold = track_hold_end(track=track_row, actor=Actor.for_user(request.user))
     except DomainError as exc:
@@ -94,8 +105,24 @@ def hold_end(request: HttpRequest, track: str) -> HttpResponse:
             if hold.resume
             else "nothing was still paused to resume"
         )
-        messages.success(request, f"Spend on {track_row.key} resumed: {resumed}.")
+        messages.success(
+            request,
+            f"Spend on {track_row.key} resumed: {resumed}."
+            + "".join(f" {line}" for line in _waited_outcomes(waiting)),
+        )
     return redirect("optimization:manifest", request.tenant.slug, track_row.key)
+
+
+def _waited_outcomes(waiting) -> list[str]:
+    """What became of each change set that waited for the hold, in a sentence each."""
+    lines = []
+    for change_set in waiting:
+        change_set.refresh_from_db()
+        lines.append(
+            f"{change_set.change_set_id}: {change_set.get_status_display().lower()}"
+            + ("." if change_set.is_applied else f" — {change_set.status_reason}")
+        )
+    return lines
 
 
 # --- Drift ---------------------------------------------------------------------------------------

@@ -419,6 +419,15 @@ def version_envelope(request: HttpRequest, number: int) -> HttpResponse:
     actor = Actor.for_user(request.user)
     if request.POST.get("action") == "take-back":
         master_change, done = None, f"v{version.number} no longer proposes a new master envelope."
+    elif not version.is_editable:
+        # Checked before the form: its errors re-render the page's envelope form, which a version
+        # past its draft does not have (issue 20: an invalid POST here was a server error).
+        messages.error(
+            request,
+            f"v{version.number} is {version.get_status_display().lower()}; "
+            "only a draft can propose a new master envelope.",
+        )
+        return redirect("plans:version", request.tenant.slug, version.number)
     else:
         form = _envelope_form(q.envelope_proposal(version), request.POST)
         if form is None:

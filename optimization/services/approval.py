@@ -10,8 +10,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.models import Ticket
-from approvals.selectors import subject_blocking_tickets
+from approvals.models import Ticket, TicketDecision, TicketStatus
+from approvals.selectors import subject_blocking_tickets, ticket_required_roles
 from approvals.services import (
     subject_tickets_lock,
     ticket_cancel_within,
@@ -29,14 +29,13 @@ from config.transactions import within_transaction
 from optimization import guardrails
 from optimization.models import (
     DAILY_BUDGET,
+    STATUS,
     ChangeSet,
     ChangeSetEventKind,
     ChangeSetItem,
     ChangeSetStatus,
 )
-from optimization.selectors import (
-    approved_edits,
-)
+from optimization.selectors import approved_edits, track_on_hold
 from optimization.services._common import (
     SUBJECT_TYPE,
     ChangeSetError,
@@ -66,6 +65,11 @@ def change_set_apply_within(*, change_set: ChangeSet, actor: Actor) -> ChangeSet
     if not change_set.is_pending:
         return change_set
     now = timezone.now()
+    if track_on_hold(track=change_set.track):
+        # The hold took every entity of the track before it was recorded (holds.py), and we hold
+        # this channel's entities: a hold either committed before us (we see it) or waits for us.
+        _wait_for_the_hold(change_set, actor, now)
+        return change_set
     currency = change_set.track.currency
     items = [
         Item(i.position, i.entity_id, i.field, i.before, i.after, locked.get(i.manifest_entry_id))
@@ -100,6 +104,126 @@ def change_set_apply_within(*, change_set: ChangeSet, actor: Actor) -> ChangeSet
         approved={str(k): v for k, v in edits.items()},
     )
     return change_set
+
+
+def _wait_for_the_hold(change_set: ChangeSet, actor: Actor, now) -> None:
+    message = (
+        f"Approved while {change_set.track.key} is on hold: nothing applies until spend resumes; "
+        "then the live state and the guardrails are checked again."
+    )
+    change_set_finish(change_set, ChangeSetStatus.APPROVED_WAITING, message, decided_at=now)
+    change_set_log_append(change_set, ChangeSetEventKind.WAITING, actor, message)
+    change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_WAITING)
+    ticket = Ticket.objects.filter(tenant=change_set.tenant, public_id=change_set.ticket).first()
+    if ticket is not None:
+        ticket_comment_add_within(ticket=ticket, actor=SAFE_APPLY_ACTOR, body=message)
+
+
+@within_transaction
+def change_set_apply_after_hold_within(*, change_set: ChangeSet, actor: Actor) -> ChangeSet:
+    """A change set that waited for a hold to end, checked again when it ends: applied only if
+    the live state still equals every item's `before` (else `stale`) and today's guardrails, on
+    what will apply, ask for no approval it lacks (else `refused`, saying which)."""
+    change_set, locked = change_set_lock(change_set)
+    if not change_set.is_waiting_for_hold:
+        return change_set
+    now = timezone.now()
+    currency = change_set.track.currency
+    policy = TenantPolicy.objects.get(tenant_id=change_set.tenant_id)
+    rows = list(change_set.items.all())
+    items = [
+        Item(i.position, i.entity_id, i.field, i.before, i.after, locked.get(i.manifest_entry_id))
+        for i in rows
+    ]
+    moved = moved_items(items, locked, currency)
+    if moved:
+        message = (
+            "Not applied when the hold ended: the live state moved — "
+            + "; ".join(moved)
+            + ". The agent proposes again on what is live."
+        )
+        change_set_finish(change_set, ChangeSetStatus.STALE, message, decided_at=now)
+        change_set_log_append(change_set, ChangeSetEventKind.STALE, actor, message, moved=moved)
+        change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_STALE, moved=moved)
+        return change_set
+    edits = approved_edits(change_set)
+    verdict = guardrails_check(
+        track=change_set.track,
+        items=[
+            guardrails.ProposedItem(
+                entity_id=i.entity_id,
+                channel=i.channel,
+                field=i.field,
+                before=i.before,
+                after=edits.get(i.position, i.after),
+                first_launch=(
+                    i.field == STATUS
+                    and edits.get(i.position, i.after) == "active"
+                    and i.manifest_entry_id in locked
+                    and locked[i.manifest_entry_id].first_active_at is None
+                ),
+            )
+            for i in rows
+        ],
+        entries=locked.values(),
+        policy=policy,
+        currency=currency,
+        first_launch_requires_human=policy.first_launch_requires_human,
+    )
+    missing = _approvals_missing(change_set, verdict)
+    if missing:
+        message = f"Not applied when the hold ended: {missing}"
+        change_set_finish(change_set, ChangeSetStatus.REFUSED, message, decided_at=now)
+        change_set_log_append(change_set, ChangeSetEventKind.REFUSED, actor, message)
+        change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_REFUSED)
+        return change_set
+    items_apply(change_set, locked, actor, edits=edits, applied_at=now)
+    reason = "Applied when the hold ended" + (", for the smaller move approved." if edits else ".")
+    change_set_finish(change_set, ChangeSetStatus.APPLIED, reason, applied_at=now)
+    change_set_log_append(change_set, ChangeSetEventKind.APPLIED, actor, reason, edited=bool(edits))
+    change_set_audit_outcome(
+        change_set,
+        actor,
+        AuditAction.CHANGE_SET_APPLIED,
+        approved={str(k): v for k, v in edits.items()},
+        after_hold=True,
+    )
+    return change_set
+
+
+def _approvals_missing(change_set: ChangeSet, verdict: guardrails.GuardrailVerdict) -> str:
+    """What today's guardrail verdict asks that the change set's approved tickets don't give, in
+    a sentence ("" when nothing is missing)."""
+    if verdict.status == ChangeSetStatus.BLOCKED:
+        return verdict.reason
+    approved = Ticket.objects.filter(
+        tenant_id=change_set.tenant_id,
+        subject_type=SUBJECT_TYPE,
+        subject_id=change_set.change_set_id,
+        status=TicketStatus.APPROVED,
+    )
+    missing: list[str] = []
+    if verdict.needs_a3:
+        needed = ticket_required_roles(
+            tenant=change_set.tenant,
+            type=TicketType.A3,
+            budget_increase_pct=verdict.budget_increase_pct,
+        )
+        had = set(
+            TicketDecision.objects.filter(
+                ticket__in=approved.filter(type=TicketType.A3), verdict=Verdict.APPROVE
+            ).values_list("role", flat=True)
+        )
+        missing += [f"the {role}'s approval" for role in needed if role not in had]
+    if verdict.needs_a2 and not approved.filter(type=TicketType.A2).exists():
+        missing.append("a first-launch approval (A2)")
+    if not missing:
+        return ""
+    return (
+        f"today's guardrails ({verdict.reason.rstrip('.')}) ask for "
+        + " and ".join(missing)
+        + ", which it did not have. The agent proposes again."
+    )
 
 
 @within_transaction

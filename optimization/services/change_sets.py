@@ -13,6 +13,7 @@ happens to it is appended to its log.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -41,9 +42,7 @@ from optimization.models import (
     ChangeSetStatus,
     ExecutionManifestEntry,
 )
-from optimization.selectors import (
-    active_hold,
-)
+from optimization.selectors import active_hold, track_on_hold
 from optimization.services._common import (
     SUBJECT_TYPE,
     ChangeSetError,
@@ -182,11 +181,50 @@ def _lock_entries(track: Track, items: list[Item]) -> dict[int, ExecutionManifes
     }
 
 
+def _paused_by_hold(track: Track) -> frozenset[str]:
+    hold = active_hold(track=track)
+    if hold is None:
+        return frozenset()
+    return frozenset(hold.pause.items.values_list("entity_id", flat=True))
+
+
+def entries_as_resumed(
+    track: Track, entries: Iterable[ExecutionManifestEntry]
+) -> list[ExecutionManifestEntry]:
+    """The entities as they run once the track's hold ends (copies; the same entities when the
+    track is not on hold): what a change set made during a hold is judged on."""
+    paused = _paused_by_hold(track)
+    return [_as_resumed(entry, paused) for entry in entries]
+
+
+def _as_resumed(entry: ExecutionManifestEntry, paused: Iterable[str]) -> ExecutionManifestEntry:
+    """The entity as it runs once the hold ends (a copy: nothing is written)."""
+    if entry.entity_id not in paused:
+        return entry
+    return ExecutionManifestEntry(
+        pk=entry.pk,
+        track_id=entry.track_id,
+        channel=entry.channel,
+        entity_id=entry.entity_id,
+        platform=entry.platform,
+        state={**entry.state, STATUS: "active"},
+        first_active_at=entry.first_active_at,
+    )
+
+
 def _guardrail_verdict(
-    track: Track, items: list[Item], locked, policy: TenantPolicy, currency: str
+    track: Track,
+    items: list[Item],
+    locked,
+    policy: TenantPolicy,
+    currency: str,
+    *,
+    as_resumed: Iterable[str] = (),
 ) -> guardrails.GuardrailVerdict:
     """What the guardrails say. A structural change is blocked whatever the live state; any
-    other is refused as stale when an item's `before` is no longer live."""
+    other is refused as stale when an item's `before` is no longer live. During a hold a change
+    set (a rollback) is judged on spend as it runs once the hold ends — `as_resumed` names the
+    entities the hold paused — and judged again then, before it applies."""
     if any(item.field in STRUCTURAL_FIELDS for item in items):
         return guardrails.evaluate(
             items=[
@@ -222,7 +260,7 @@ def _guardrail_verdict(
             )
             for item in items
         ],
-        entries=locked.values(),
+        entries=[_as_resumed(entry, as_resumed) for entry in locked.values()],
         policy=policy,
         currency=currency,
         first_launch_requires_human=policy.first_launch_requires_human,
@@ -347,9 +385,23 @@ def change_set_submit_within(
     policy = TenantPolicy.objects.get(tenant=tenant)
     currency = track.currency
     locked = _lock_entries(track, items)
-    guardrail_verdict = _guardrail_verdict(track, items, locked, policy, currency)
+    # Checked again with the entities locked: a hold takes them all before it is recorded.
+    held = request.kind not in HOLD_KINDS and track_on_hold(track=track)
+    if held and request.kind == ChangeSetKind.AGENT:
+        _refuse_on_hold_or_taken(tenant, request, track)
+    guardrail_verdict = _guardrail_verdict(
+        track, items, locked, policy, currency, as_resumed=_paused_by_hold(track) if held else ()
+    )
+    waits = held and guardrail_verdict.status == ChangeSetStatus.APPLIED
     change_set = _record(
-        tenant, request, track, items, guardrail_verdict, actor=actor, reason=reason
+        tenant,
+        request,
+        track,
+        items,
+        guardrail_verdict,
+        actor=actor,
+        reason=reason,
+        status=ChangeSetStatus.APPROVED_WAITING if waits else None,
     )
     change_set_log_append(change_set, ChangeSetEventKind.PROPOSED, actor, reason, **request.extra)
     audit_event_append(
@@ -372,6 +424,15 @@ def change_set_submit_within(
         change_set_log_append(
             change_set, ChangeSetEventKind.BLOCKED, actor, guardrail_verdict.reason
         )
+    elif waits:
+        message = (
+            f"Within the guardrails, but {track.key} is on hold: it applies when spend resumes, "
+            "after the live state and the guardrails are checked again."
+        )
+        change_set.status_reason = message
+        change_set.save(update_fields=["status_reason"])
+        change_set_log_append(change_set, ChangeSetEventKind.WAITING, actor, message)
+        change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_WAITING)
     elif guardrail_verdict.status == ChangeSetStatus.APPLIED:
         items_apply(change_set, locked, actor, edits={}, applied_at=change_set.applied_at)
         change_set_log_append(
@@ -409,6 +470,10 @@ def _refuse_for_its_run(tenant: Tenant, request: ChangeSetRequest) -> None:
         raise Blocked(blocked_by, code="run_blocked")
 
 
+# The hold's own change sets: the pause that starts it and the resume that ends it.
+HOLD_KINDS = frozenset({ChangeSetKind.HOLD, ChangeSetKind.RESUME})
+
+
 def _refuse_on_hold_or_taken(tenant: Tenant, request: ChangeSetRequest, track: Track) -> None:
     if request.kind == ChangeSetKind.AGENT and active_hold(track=track) is not None:
         raise Blocked(
@@ -432,9 +497,12 @@ def _record(
     *,
     actor: Actor,
     reason: str,
+    status: str | None = None,
 ) -> ChangeSet:
-    """The change set as proposed, with the guardrails' guardrail_verdict, and its items."""
+    """The change set as proposed, with the guardrails' guardrail_verdict, and its items (in
+    `status` when it is not the verdict's: within the guardrails during a hold, it waits)."""
     now = timezone.now()
+    status = status or guardrail_verdict.status
     change_set = ChangeSet.objects.create(
         tenant=tenant,
         change_set_id=request.change_set_id,
@@ -443,14 +511,14 @@ def _record(
         agent=request.agent or actor.label,
         reason=reason,
         kind=request.kind,
-        status=guardrail_verdict.status,
+        status=status,
         path=guardrail_verdict.path,
         status_reason=guardrail_verdict.reason,
         guardrails=guardrail_verdict.guardrails_json(),
         reverts=request.reverts,
         created_by=str(actor)[:150],
-        decided_at=now if guardrail_verdict.status != ChangeSetStatus.PENDING_APPROVAL else None,
-        applied_at=now if guardrail_verdict.status == ChangeSetStatus.APPLIED else None,
+        decided_at=now if status != ChangeSetStatus.PENDING_APPROVAL else None,
+        applied_at=now if status == ChangeSetStatus.APPLIED else None,
     )
     ChangeSetItem.objects.bulk_create(
         [

@@ -21,6 +21,7 @@ from optimization.models import (
     ChangeSetKind,
     ChangeSetStatus,
 )
+from optimization.selectors import track_on_hold
 from optimization.services._common import (
     SUBJECT_TYPE,
     change_set_log_append,
@@ -28,7 +29,11 @@ from optimization.services._common import (
     live_value,
     value_text,
 )
-from optimization.services.change_sets import ChangeSetRequest, change_set_submit_within
+from optimization.services.change_sets import (
+    ChangeSetRequest,
+    change_set_submit_within,
+    entries_as_resumed,
+)
 from tenants.models import TenantPolicy
 
 
@@ -49,6 +54,7 @@ class RollbackPreview:
     items: tuple[InverseItem, ...]
     verdict: guardrails.GuardrailVerdict | None  # what the guardrails say of the inverse
     refusal: str  # why it can't be rolled back now ("" when it can)
+    held: str = ""  # what a rollback does while the track is on hold, in plain words
 
     @property
     def possible(self) -> bool:
@@ -65,7 +71,12 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
             f"{change_set.get_status_display().lower()}."
         )
     elif change_set.reverted_by.exclude(
-        status__in=[ChangeSetStatus.REJECTED, ChangeSetStatus.STALE, ChangeSetStatus.LAPSED]
+        status__in=[
+            ChangeSetStatus.REJECTED,
+            ChangeSetStatus.STALE,
+            ChangeSetStatus.LAPSED,
+            ChangeSetStatus.REFUSED,
+        ]
     ).exists():
         refusal = "It was rolled back already."
     applied = list(change_set.applied.select_related("manifest_entry").order_by("id"))
@@ -101,12 +112,22 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
                 guardrails.ProposedItem(i.entity_id, i.channel, i.field, i.before, i.after)
                 for i in items
             ],
-            entries=channel_entries,
+            entries=entries_as_resumed(track, channel_entries),
             policy=policy,
             currency=track.currency,
             first_launch_requires_human=False,
         )
-    return RollbackPreview(change_set, items, guardrail_verdict, refusal)
+    held = ""
+    if not refusal and track_on_hold(track=change_set.track):
+        applies_at_once = guardrail_verdict is not None and guardrail_verdict.status == "applied"
+        held = (
+            f"All spend on {change_set.track.key} is paused. Rolling back now records the "
+            "rollback but changes nothing on the platforms until spend resumes"
+            + ("" if applies_at_once else ", and it first needs its own A3 approved")
+            + ". When spend resumes it applies only if these entities still run at the values "
+            "shown under “Now”, and the guardrails still allow it."
+        )
+    return RollbackPreview(change_set, items, guardrail_verdict, refusal, held)
 
 
 @transaction.atomic(durable=True)

@@ -31,6 +31,8 @@ STATUS_CLASSES = {
     ChangeSetStatus.REJECTED: "label-danger",
     ChangeSetStatus.STALE: "label-warn",
     ChangeSetStatus.LAPSED: "label",
+    ChangeSetStatus.APPROVED_WAITING: "label-accent",
+    ChangeSetStatus.REFUSED: "label-danger",
 }
 EVENT_CLASSES = {
     ChangeSetEventKind.APPLIED: "label-ok",
@@ -41,6 +43,8 @@ EVENT_CLASSES = {
     ChangeSetEventKind.BLOCKED: "label-danger",
     ChangeSetEventKind.REJECTED: "label-danger",
     ChangeSetEventKind.ROLLED_BACK: "label-accent",
+    ChangeSetEventKind.WAITING: "label-accent",
+    ChangeSetEventKind.REFUSED: "label-danger",
 }
 RECOMMENDATION_CLASSES = {
     RecommendationStatus.OPEN: "label-warn",

@@ -443,7 +443,9 @@ def test_the_manifest_shows_each_entry_its_version_and_its_history(
 
 def test_an_operator_pauses_all_spend_and_resumes_it(as_role, history):
     operator = as_role(Role.OPERATOR)
-    response = operator.post(track_url("hold_start"), {"reason": "Client asked to stop"})
+    response = operator.post(
+        track_url("hold_start"), {"reason": "Client asked to stop", "confirm": "1"}
+    )
     assert response.status_code == 302
     hold = TrackHold.objects.get()
     assert hold.reason == "Client asked to stop" and hold.is_active
@@ -474,8 +476,10 @@ def test_a_hold_reason_that_cannot_be_stored_re_renders_and_pauses_nothing(as_ro
 
 def test_pausing_twice_says_it_is_on_hold_already(as_role, history):
     operator = as_role(Role.OPERATOR)
-    operator.post(track_url("hold_start"))
-    response = operator.post(track_url("hold_start"), follow=True)
+    operator.post(track_url("hold_start"), {"reason": "stop", "confirm": "1"})
+    response = operator.post(
+        track_url("hold_start"), {"reason": "stop", "confirm": "1"}, follow=True
+    )
     assert "always_on is on hold already." in body(response)
     assert TrackHold.objects.count() == 1
 

@@ -551,6 +551,24 @@ def test_a_draft_over_its_cap_proposes_a_new_envelope_from_its_page(
     )
 
 
+def test_an_envelope_proposal_for_an_approved_version_is_refused_not_a_server_error(
+    planner_client, acme, v1, envelope
+):
+    """Found by the authorization matrix (issue 20): an invalid proposal POSTed for a version past
+    its draft re-rendered an envelope form the page has no envelope for — a 500."""
+    before = audit_count(acme)
+
+    response = planner_client.post(url("envelope", 1), {"total_budget": ""}, follow=True)
+
+    assert response.status_code == 200
+    assert "v1 is approved; only a draft can propose a new master envelope." in (
+        response.content.decode()
+    )
+    v1.refresh_from_db()
+    assert v1.master_change is None
+    assert audit_count(acme) == before
+
+
 def test_a_bad_envelope_proposal_is_shown_beside_its_field_and_stores_nothing(
     planner_client, acme, v2, envelope
 ):
