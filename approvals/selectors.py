@@ -169,6 +169,27 @@ def ticket_allowed_verdicts(*, ticket: Ticket, user, role: str | None = None) ->
     )
 
 
+def ticket_waits_for_client(ticket: Ticket) -> bool:
+    """Does this ticket wait for the client — the portal's "Waiting for you", and the client's
+    weekly report's: open, shown to the client, no client has decided on it yet and a client may
+    approve or reject it now. A page of many tickets prefetches `decisions`."""
+    if not ticket.is_open or not ticket.client_visible:
+        return False
+    decisions = list(ticket.decisions.all())
+    if any(d.role == Role.CLIENT for d in decisions):
+        return False
+    verdicts = allowed_verdicts(
+        type_id=ticket.type,
+        required_roles=ticket.required_roles,
+        client_visible=ticket.client_visible,
+        role=Role.CLIENT,
+        approved_slots={d.slot for d in decisions if d.verdict == Verdict.APPROVE},
+        approved_by_user=False,
+        own_work_reason="",
+    )
+    return Verdict.APPROVE in verdicts or Verdict.REJECT in verdicts
+
+
 def ticket_required_roles(
     *, tenant, type: str, budget_increase_pct: Decimal | None = None
 ) -> list[str]:
@@ -316,6 +337,8 @@ class WaitingTicket:
     opened_at: datetime
     sla_due_at: datetime | None
     client_visible: bool
+    client_title: str = ""  # its title as the portal gives it to the client
+    waits_for_client: bool = False  # the portal's "Waiting for you" (ticket_waits_for_client)
 
 
 def open_tickets_about(
@@ -345,23 +368,28 @@ def open_tickets_about(
                 opened_at=ticket.created_at,
                 sla_due_at=ticket.sla_due_at,
                 client_visible=ticket.client_visible,
+                waits_for_client=ticket_waits_for_client(ticket),
             )
-            for ticket in tickets.order_by("created_at", "id")
+            for ticket in tickets.order_by("created_at", "id").prefetch_related("decisions")
         ]
     # For the client: each ticket as the portal names it, in the subject's current figures (a
-    # spend approval reads the move that will apply, as the portal item does).
+    # spend approval reads the move that will apply, as the portal item does), and whether the
+    # portal lists it under "Waiting for you".
     waiting = []
-    for ticket in tickets.order_by("created_at", "id"):
+    for ticket in tickets.order_by("created_at", "id").prefetch_related("decisions"):
         words = subject_client_words(ticket)
+        title = words.title if words is not None else ticket.title
         waiting.append(
             WaitingTicket(
                 public_id=ticket.public_id,
                 type=ticket.type,
                 client_kind=client_kind(ticket, words),
-                title=words.title if words is not None else ticket.title,
+                title=title,
                 opened_at=ticket.created_at,
                 sla_due_at=ticket.sla_due_at,
                 client_visible=ticket.client_visible,
+                client_title=title,
+                waits_for_client=ticket_waits_for_client(ticket),
             )
         )
     return waiting

@@ -17,7 +17,7 @@ from approvals.events import people_told
 from approvals.forms import PortalDecisionForm
 from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.presentation import client_kind, subject_client_words
-from approvals.selectors import ticket_allowed_verdicts
+from approvals.selectors import ticket_allowed_verdicts, ticket_waits_for_client
 from approvals.services import ticket_decide
 from approvals.types import Verdict
 from audit.actions import AuditAction
@@ -88,10 +88,11 @@ def _item(ticket: Ticket, user) -> dict:
         if client_decisions
         else ticket_allowed_verdicts(ticket=ticket, user=user, role=Role.CLIENT)
     )
-    verdicts = [verdict for verdict in allowed if verdict in PORTAL_VERDICTS]
+    waits = ticket_waits_for_client(ticket)  # what the client's weekly report says too
+    verdicts = [verdict for verdict in allowed if verdict in PORTAL_VERDICTS] if waits else []
     words = _words(ticket)
     if ticket.is_open:
-        status = ("Waiting for you", "label-accent") if verdicts else ("With your team", "")
+        status = ("Waiting for you", "label-accent") if waits else ("With your team", "")
     elif words["closed_status"]:
         status = (words["closed_status"], "")
     else:

@@ -17,6 +17,10 @@ real change set costs: the key, the idempotency record, the checks, the entities
 compared, the guardrails (live, planned and drift figures), the change set, its items, log
 events, applied changes, the live state and two audit events.
 
+Also printed: the cost of the drift read the guardrails make for each change set (the one drift
+selector, optimization/drift.py) next to the read they made before issue 16, on the agents'
+tracks after the run (aim: no more than 1.2×).
+
 Printed: change sets per second and their p50/p99 latency, next to the trivial view (a POST of
 a small JSON body answered with JSON) driven by the same 8 clients for as long in the same run,
 as a ratio; that every change set applied; that every entity's live budget equals its starting
@@ -44,15 +48,19 @@ _setup.django_on_bench_db("change_sets", fresh=True)
 
 import _http  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import Count  # noqa: E402
+from django.db.models import Count, Sum  # noqa: E402
 from django.test import Client as DjangoClient  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from agents.services import agent_key_create  # noqa: E402
 from audit.actors import Actor  # noqa: E402
-from optimization.models import ChangeSet, ExecutionManifestEntry  # noqa: E402
+from optimization.drift import channel_drift_rows  # noqa: E402
+from optimization.models import AppliedChange, ChangeSet, ExecutionManifestEntry  # noqa: E402
 from optimization.services import manifest_sync  # noqa: E402
+from plans.diff import planned_daily_budget  # noqa: E402
+from plans.models import Track  # noqa: E402
+from plans.schema import parse_payload  # noqa: E402
 from plans.services import plan_version_import_approved  # noqa: E402
 from tenants.services import tenant_create  # noqa: E402
 
@@ -256,6 +264,56 @@ def statements_of_one(agent: Agent) -> int:
     return len(queries)
 
 
+def drift_before_issue_16(track, now) -> dict[str, Decimal]:
+    """What the guardrails read of drift before issue 16 (kept here as the baseline): one
+    aggregate of the moves since the current version's approval or the window's start,
+    whichever is later, and the current version's planned daily budgets."""
+    version, policy = track.current_version, track.tenant.policy
+    since = max(version.approved_at, now - timedelta(days=policy.drift_window_days))
+    payload = parse_payload(version.payload)
+    planned = {
+        c.channel: planned_daily_budget(payload, c.channel, track.tenant.today(now))
+        for c in payload.channels
+    }
+    rows = (
+        AppliedChange.objects.filter(track=track, field="daily_budget", applied_at__gte=since)
+        .values("channel")
+        .annotate(net=Sum("delta"))
+    )
+    return {row["channel"]: (row["net"], planned.get(row["channel"])) for row in rows}
+
+
+def drift_selector_cost(agents: list[Agent], rounds: int) -> tuple[float, float]:
+    """Milliseconds of one drift read per change set — the one drift selector the guardrails
+    read now (optimization/drift.py), and the read before issue 16 — on the agents' tracks
+    after the run (every move of the run in their window), best of three rounds each."""
+    tracks = [
+        Track.objects.select_related("tenant", "tenant__policy", "current_version").get(
+            tenant=agent.tenant, key=agent.track
+        )
+        for agent in agents
+    ]
+    now = timezone.now()
+    for track in tracks:  # the same figures
+        old = drift_before_issue_16(track, now)
+        new = {row.channel: row.net for row in channel_drift_rows(track=track, now=now)}
+        assert all(new.get(channel) == net for channel, (net, _p) in old.items()), (old, new)
+
+    def best(read) -> float:
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            for _ in range(rounds):
+                for track in tracks:
+                    read(track)
+            timings.append((time.perf_counter() - started) / (rounds * len(tracks)))
+        return min(timings) * 1000
+
+    before = best(lambda track: drift_before_issue_16(track, now))
+    after = best(lambda track: channel_drift_rows(track=track, now=now))
+    return before, after
+
+
 def main(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     agents = make_agents(args)
@@ -297,6 +355,11 @@ def main(args: argparse.Namespace) -> None:
         f"deltas: {wrong}"
     )
     print(f"statements of one change set (the request in-process): {statements_of_one(agents[0])}")
+    before, after = drift_selector_cost(agents, rounds=20 if args.seconds < 5 else 100)
+    print(
+        f"drift read per change set: {after:.2f} ms (optimization/drift.py) against "
+        f"{before:.2f} ms before issue 16 = {after / before:.2f}× (aim ≤ 1.2×)"
+    )
     refused = [line for agent in agents for line in agent.refused]
     if wrong or refused or set(statuses) != {"applied"}:
         raise SystemExit("a change set did not apply, or a move was lost\n" + "\n".join(refused))

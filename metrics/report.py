@@ -23,10 +23,11 @@ from approvals import selectors as approvals
 from approvals.types import SubjectKind
 from config.formatting import money, percent, percent_change
 from metrics.periods import Period
+from optimization import drift as drift_selector
 from optimization import selectors as optimization
-from optimization.selectors import TrackDrift
+from optimization.drift import TrackDrift
 from plans import selectors as plans
-from plans.diff import planned_daily_budget
+from plans.diff import planned_budget_between
 from plans.schema import parse_payload
 from plans.summary import COST_KPIS, channel_label, plan_revise_summary
 
@@ -101,6 +102,14 @@ class PendingLine:
     opened_at: datetime
     sla_due_at: datetime | None
     client_visible: bool
+    waits_for_client: bool = False  # the portal's "Waiting for you"
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    label: str
+    planned: Decimal | None
+    live: Decimal
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,25 @@ class WeeklyReport:
         return (total * HUNDRED / self.planned_total).quantize(CENT, ROUND_HALF_UP)
 
     @property
+    def waiting_for_client(self) -> list[PendingLine]:
+        """What the portal lists under "Waiting for you"."""
+        return [line for line in self.pending if line.waits_for_client]
+
+    @property
+    def with_the_team(self) -> list[PendingLine]:
+        return [line for line in self.pending if not line.waits_for_client]
+
+    @property
+    def budget_lines(self) -> list[BudgetLine]:
+        """Each channel's planned and running daily budget at the week's end, in the client's
+        words (the drift figures, without the internal measures)."""
+        if self.drift is None:
+            return []
+        return [
+            BudgetLine(channel_label(c.channel), c.planned, c.live) for c in self.drift.channels
+        ]
+
+    @property
     def auto_applied(self) -> int:
         return sum(1 for line in self.applied if not line.by_person)
 
@@ -175,14 +203,13 @@ def week_period(week_start: date, zone: ZoneInfo) -> Period:
 
 def _spend(track, payload, week: Period) -> list[ChannelSpend]:
     spent = optimization.spend_by_channel(track=track, first=week.first, last=week.last)
-    days = [week.first + timedelta(days=i) for i in range(7)]
     channels = [channel.channel for channel in payload.channels]
     channels += sorted(set(spent) - set(channels))
     return [
         ChannelSpend(
             channel=name,
             label=channel_label(name),
-            planned=sum((planned_daily_budget(payload, name, day) for day in days), Decimal(0)),
+            planned=planned_budget_between(payload, name, week.first, week.last),
             spent=spent[name].quantize(CENT) if name in spent else None,
         )
         for name in channels
@@ -243,7 +270,8 @@ def _pending(track, *, client_safe: bool) -> list[PendingLine]:
             public_id=ticket.public_id,
             type=ticket.type,
             kind=ticket.client_kind,
-            title=ticket.title,
+            title=ticket.client_title if client_safe else ticket.title,
+            waits_for_client=ticket.waits_for_client,
             opened_at=ticket.opened_at,
             sla_due_at=ticket.sla_due_at,
             client_visible=ticket.client_visible,
@@ -276,14 +304,16 @@ def weekly_report(
     tenant = track.tenant
     zone = ZoneInfo(tenant.time_zone)
     week = week_period(week_start, zone)
-    version = track.current_version
+    now = now or timezone.now()
+    # Anchored in time: the version in force at the week's end (or now, for this week) and the
+    # drift the drift page showed then — not today's version or today's drift.
+    drift = drift_selector.track_drift(track=track, now=min(now, week.end))
+    version = drift.version
     if version is None:
         return WeeklyReport(
             tenant=tenant, track=track, week=week, client_safe=client_safe, version=None
         )
     payload = parse_payload(version.payload)
-    now = now or timezone.now()
-    drift = optimization.track_drift(track=track, now=min(now, week.end))
     return WeeklyReport(
         tenant=tenant,
         track=track,

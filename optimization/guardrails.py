@@ -2,8 +2,9 @@
 
 docs/rules.md "Execution and optimization": a change set applies by itself when every channel it
 touches moves by at most `auto_approve_optimization_under_pct` of that channel's current live
-daily budget **and** the channel's cumulative drift — the net applied daily-budget change since
-the approved version (rolling window), plus this move, as a % of the version's planned daily
+daily budget **and** the channel's cumulative drift (optimization/drift.py: the net applied
+daily-budget change since the approval of the last version that changed the channel, within the
+rolling window), plus this move, as a % of the version's planned daily
 budget for the channel — stays within `drift_pct`. Beyond either bound it waits for an A3; an
 entity's first `status → active` waits for an A2 when the tenant asks for it; a structural change
 (channel, objective, geo) is never an optimization: it is blocked.

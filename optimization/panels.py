@@ -15,6 +15,7 @@ from django.utils import timezone
 from approvals.presentation import ClientWords
 from approvals.types import roles_that_may_approve
 from config.formatting import money, money_change
+from optimization import drift as drift_selector
 from optimization import selectors
 from optimization import views_queries as q
 from optimization.models import Signal
@@ -41,7 +42,7 @@ def recommendation_panel(ticket, user, role: str) -> tuple[str, dict] | None:
     evidence = recommendation.evidence or {}
     drift = None
     if recommendation.signal == Signal.DRIFT and evidence.get("channel"):
-        drift = selectors.track_drift(
+        drift = drift_selector.track_drift(
             track=track, now=timezone.now(), channels=[evidence["channel"]]
         )
     proposes = bool(evidence.get("proposed_payload")) or bool(recommendation.draft_number)

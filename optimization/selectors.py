@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Case,
@@ -33,7 +32,6 @@ from approvals.models import Ticket, TicketDecision
 from approvals.types import TicketType
 from config import sql
 from config.sql import ComparedRanges
-from optimization import drift_chart
 from optimization.models import (
     DAILY_BUDGET,
     PRIMARY_SOURCE,
@@ -125,28 +123,6 @@ def planned_daily_budgets(*, track, on: date) -> dict[str, Decimal | None]:
         channel.channel: planned_daily_budget(payload, channel.channel, on) or None
         for channel in payload.channels
     }
-
-
-def drift_window_start(*, track, policy, now: datetime) -> datetime | None:
-    """Where cumulative drift starts counting: the approval of the track's current version or the
-    start of the rolling window, whichever is later; None without an approved version."""
-    version = track.current_version
-    if version is None or version.approved_at is None:
-        return None
-    return max(version.approved_at, now - timedelta(days=policy.drift_window_days))
-
-
-def applied_budget_drift(*, track, since: datetime | None) -> dict[str, Decimal]:
-    """Per channel, the net daily-budget change applied since `since` (docs/rules.md "Revise
-    triggers"): one aggregate over the applied changes."""
-    if since is None:
-        return {}
-    rows = (
-        AppliedChange.objects.filter(track=track, field=DAILY_BUDGET, applied_at__gte=since)
-        .values("channel")
-        .annotate(net=Sum("delta"))
-    )
-    return {row["channel"]: row["net"] or ZERO for row in rows}
 
 
 def first_launch_done(entry: ExecutionManifestEntry) -> bool:
@@ -455,113 +431,6 @@ def change_sets_of_run(tenant, run_id: str) -> list[dict]:
         }
         for cs in rows
     ]
-
-
-# --- Drift ----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ChannelDrift:
-    channel: str
-    planned: Decimal | None  # the approved plan's daily budget today; None: no flight today
-    live: Decimal
-    net: Decimal  # net applied daily-budget change since the window's start
-    pct: Decimal | None
-    threshold: Decimal
-    changes: int
-
-    @property
-    def within(self) -> bool:
-        return self.pct is None or abs(self.pct) <= self.threshold
-
-
-@dataclass(frozen=True)
-class TrackDrift:
-    since: datetime | None
-    now: datetime
-    threshold: Decimal
-    window_days: int
-    channels: list[ChannelDrift]
-    chart: drift_chart.Chart | None
-    currency: str
-    time_zone: str
-    change_set_ids: list[str]
-
-    @property
-    def beyond(self) -> list[ChannelDrift]:
-        return [c for c in self.channels if not c.within]
-
-
-def _pct(part: Decimal, whole: Decimal) -> Decimal:
-    return (part / whole * HUNDRED).quantize(Decimal("0.01"))
-
-
-def track_drift(*, track: Track, now: datetime, channels: list[str] | None = None) -> TrackDrift:
-    """Each channel's cumulative drift — the net daily-budget change applied since the current
-    version's approval (within the rolling window), as a % of the plan's daily budget today — the
-    way the guardrails count it, with the steps that built it up for the chart."""
-    # Over 60 lines (moved as it was from optimization/views_queries.py): the rows and the
-    # chart's series are built in the same walk over the applied moves.
-    policy = track.tenant.policy
-    since = drift_window_start(track=track, policy=policy, now=now)
-    planned = planned_daily_budgets(track=track, on=track.tenant.today()) if since else {}
-    live = live_daily_budgets(manifest_entries_for_track(track=track))
-    moves: dict[str, list[tuple[datetime, Decimal, str]]] = defaultdict(list)
-    if since is not None:
-        for channel, at, delta, change_set_id in (
-            AppliedChange.objects.filter(
-                track=track, field=DAILY_BUDGET, applied_at__gte=since, applied_at__lte=now
-            )
-            .order_by("applied_at", "id")
-            .values_list("channel", "applied_at", "delta", "change_set__change_set_id")
-        ):
-            moves[channel].append((at, delta or Decimal("0"), change_set_id))
-    names = sorted(set(planned) | set(moves))
-    if channels is not None:
-        names = [name for name in names if name in channels]
-    rows, series, ids = [], [], []
-    for name in names:
-        daily = planned.get(name) or None
-        net, steps = Decimal("0"), []
-        for at, delta, change_set_id in moves.get(name, []):
-            net += delta
-            if change_set_id not in ids:
-                ids.append(change_set_id)
-            if daily:
-                steps.append(drift_chart.Step(at, _pct(net, daily)))
-        rows.append(
-            ChannelDrift(
-                channel=name,
-                planned=daily,
-                live=live.get(name, Decimal("0")),
-                net=net,
-                pct=_pct(net, daily) if daily else None,
-                threshold=policy.drift_pct,
-                changes=len(moves.get(name, [])),
-            )
-        )
-        if daily:
-            series.append(drift_chart.Series(name, tuple(steps)))
-    chart = (
-        drift_chart.drift_chart(
-            series=series,
-            start=since,
-            end=now,
-            threshold=policy.drift_pct,
-            tz=ZoneInfo(track.tenant.time_zone),
-        )
-        if since is not None and series
-        else None
-    )
-    return TrackDrift(
-        since=since,
-        now=now,
-        threshold=policy.drift_pct,
-        window_days=policy.drift_window_days,
-        channels=rows,
-        chart=chart,
-        currency=track.currency,
-        time_zone=track.tenant.time_zone,
-        change_set_ids=ids,
-    )
 
 
 # --- What the ops metrics and the weekly report read (metrics/selectors.py, metrics/report.py) ---

@@ -22,7 +22,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Max,
-    Min,
     OuterRef,
     Q,
     Subquery,
@@ -32,6 +31,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 
+from optimization import drift
 from optimization.models import (
     DAILY_BUDGET,
     PRIMARY_SOURCE,
@@ -43,9 +43,7 @@ from optimization.models import (
     SeasonalChange,
     Signal,
 )
-from plans.diff import planned_daily_budget
 from plans.models import Track
-from plans.schema import parse_payload
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 HUNDRED = Decimal("100")
@@ -99,62 +97,58 @@ def _last_resolved(signal: str, subject: str | None = None) -> Subquery:
 class Drift:
     track: Track
     channel: str
-    net: Decimal  # the net applied daily-budget change in the window
+    net: Decimal  # the daily-budget moves applied in the window
     planned: Decimal  # the approved plan's daily budget for the channel today
     pct: Decimal
-    since: datetime | None = None
-
-
-def drift_totals(
-    tracks: list[Track], now: datetime
-) -> dict[tuple[int, str], tuple[Decimal, datetime]]:
-    """Per (track, channel), the net daily-budget change applied since the cutoff, and the
-    cutoff: one aggregate over the applied changes."""
-    if not tracks:
-        return {}
-    # No cutoff is earlier than the longest window ago. Saying so as a constant lets PostgreSQL
-    # read only the window's rows (index applied_budget_drift) instead of working out every
-    # applied change's cutoff — a year of them — to drop all but the last month (bench/scan.py:
-    # 1,000,000 applied changes, ~5 s to well under one).
-    earliest = now - timedelta(days=max(t.tenant.policy.drift_window_days for t in tracks))
-    rows = (
-        AppliedChange.objects.filter(
-            field=DAILY_BUDGET, track_id__in=[t.pk for t in tracks], applied_at__gte=earliest
-        )
-        .annotate(
-            cutoff=Greatest(
-                F("track__current_version__approved_at"),
-                _window_start("drift_window_days", tracks, now),
-                _last_resolved(Signal.DRIFT, "channel"),
-                output_field=DateTimeField(),
-            )
-        )
-        .filter(applied_at__gte=F("cutoff"), applied_at__lte=now)
-        .values("track_id", "channel")
-        .annotate(net=Sum("delta"), since=Min("cutoff"))
-    )
-    return {
-        (row["track_id"], row["channel"]): (row["net"] or Decimal("0"), row["since"])
-        for row in rows
-    }
+    since: datetime | None = None  # the channel's window start
+    live: Decimal = Decimal("0")  # the channel's live daily budget
 
 
 def drifts(tracks: list[Track], now: datetime) -> list[Drift]:
-    """Channels whose cumulative drift is beyond the tenant's drift_pct."""
-    by_id = {t.pk: t for t in tracks}
+    """Channels whose drift (optimization/drift.py, the one drift selector) is beyond the
+    tenant's drift_pct — except one a person resolved a recommendation on since which nothing
+    moved it (no daily-budget move on it, no newer approved version): it returns when it arises
+    again."""
     found = []
-    payloads = {}
-    for (track_id, channel), (net, since) in drift_totals(tracks, now).items():
+    by_id = {t.pk: t for t in tracks}
+    for track_id, (_version, rows, _moves) in drift.channel_drifts(tracks=tracks, now=now).items():
         track = by_id[track_id]
-        if track_id not in payloads:
-            payloads[track_id] = parse_payload(track.current_version.payload)
-        planned = planned_daily_budget(payloads[track_id], channel, track.tenant.today(now))
-        if not planned:
-            continue
-        pct = (net / planned * HUNDRED).quantize(Decimal("0.01"))
-        if abs(pct) > track.tenant.policy.drift_pct:
-            found.append(Drift(track, channel, net, planned, pct, since))
-    return found
+        for row in rows:
+            if not row.within:
+                found.append(
+                    Drift(
+                        track,
+                        row.channel,
+                        row.net,
+                        row.planned,
+                        row.pct,
+                        row.since,
+                        row.live,
+                    )
+                )
+    return [d for d in found if not _settled(d, now)] if found else []
+
+
+def _settled(found: Drift, now: datetime) -> bool:
+    resolved = (
+        Recommendation.objects.filter(
+            track=found.track, signal=Signal.DRIFT, subject_key=found.channel
+        )
+        .exclude(resolved_at__isnull=True)
+        .aggregate(at=Max("resolved_at"))["at"]
+    )
+    if resolved is None:
+        return False
+    version = found.track.current_version
+    if version is not None and version.approved_at and version.approved_at > resolved:
+        return False
+    return not AppliedChange.objects.filter(
+        track=found.track,
+        channel=found.channel,
+        field=DAILY_BUDGET,
+        applied_at__gt=resolved,
+        applied_at__lte=now,
+    ).exists()
 
 
 # --- 2. Human spend approvals (A3) ------------------------------------------------------------

@@ -213,7 +213,13 @@ def change_set_page(change_set: ChangeSet) -> dict:
     return {
         "change_set": change_set,
         "items": item_rows(change_set),
-        "checks": guardrail_rows(change_set.guardrails),
+        # With an approved smaller move, both checks come from the moment it was approved:
+        # what was asked and what was approved against one plan and one drift.
+        "checks": guardrail_rows(
+            edit_events[-1].data.get("asked_guardrails") or change_set.guardrails
+            if edit_events
+            else change_set.guardrails
+        ),
         "first_launches": (change_set.guardrails or {}).get("first_launches", []),
         "structural": (change_set.guardrails or {}).get("structural", []),
         "edit_checks": guardrail_rows(edit_events[-1].data.get("guardrails"))

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from audit.actors import Actor
 from config.errors import DomainError, page_error
 from config.formatting import date_text
+from optimization import drift as drift_selector
 from optimization import selectors
 from optimization import views_queries as q
 from optimization.forms import HoldForm, SeasonalChangeForm
@@ -134,7 +135,7 @@ def drift(request: HttpRequest, track: str) -> HttpResponse:
         {
             "nav": "plans",
             "track": track_row,
-            "drift": selectors.track_drift(track=track_row, now=timezone.now()),
+            "drift": drift_selector.track_drift(track=track_row, now=timezone.now()),
         },
     )
 

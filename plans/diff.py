@@ -215,6 +215,21 @@ def planned_daily_budget(payload: PlanPayload, channel: str, on: date) -> Decima
     return ZERO
 
 
+def planned_budget_between(payload: PlanPayload, channel: str, first: date, last: date) -> Decimal:
+    """The channel's planned budget for the days `first`..`last`: each flight's budget times
+    the share of its days that fall in them, summed exactly and rounded once to the cent (seven
+    days of €10,000 over 30 are €2,333.33, not seven rounded days' €2,333.31)."""
+    found = payload.channel(channel)
+    if found is None or last < first:
+        return ZERO
+    total = ZERO
+    for flight in found.flights:
+        days = (min(flight.end, last) - max(flight.start, first)).days + 1
+        if days > 0:
+            total += flight.budget * days / flight.days
+    return total.quantize(Decimal("0.01"))
+
+
 def _live_budget(entry: dict) -> Decimal:
     state = entry.get("state") or {}
     if str(state.get("status", "active")).lower() != "active":

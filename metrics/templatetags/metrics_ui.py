@@ -7,6 +7,7 @@ from django import template
 
 from config.formatting import NOTHING, local_time, money, number, percent
 from metrics.board import duration_text, points_text
+from plans.summary import track_label
 
 register = template.Library()
 
@@ -46,3 +47,9 @@ def metric_row(metric, row, time_zone: str = "UTC") -> list[tuple[str, bool]]:
         (metric_cell(metric, row, index, time_zone), column.numeric)
         for index, column in enumerate(metric.columns)
     ]
+
+
+@register.filter
+def track_words(key: str) -> str:
+    """A track as the client reads it ("Always-on plan"), never its key."""
+    return track_label(key)

@@ -19,6 +19,7 @@ from config.formatting import money
 from config.text import json_problem
 from config.transactions import within_transaction
 from optimization import guardrails
+from optimization.drift import channel_drift_rows
 from optimization.models import (
     CHANGE_SET_TRANSITIONS,
     DAILY_BUDGET,
@@ -29,10 +30,7 @@ from optimization.models import (
     ExecutionManifestEntry,
 )
 from optimization.selectors import (
-    applied_budget_drift,
-    drift_window_start,
     live_daily_budgets,
-    planned_daily_budgets,
 )
 from optimization.services.manifest import ENTITY_STATUSES
 from plans.models import Track
@@ -146,17 +144,15 @@ def guardrails_check(
     first_launch_requires_human: bool,
 ) -> guardrails.GuardrailVerdict:
     """The guardrails (optimization/guardrails.py) on `items`: each channel's move against the
-    live daily budgets of `entries`, and its drift against the approved plan of today, counted
-    over the policy's window — for a submission, an approval for a smaller move and a
-    rollback alike."""
+    live daily budgets of `entries`, and its drift against the approved plan of today (the one
+    drift selector, optimization/drift.py) — for a submission, an approval for a smaller move,
+    a rollback and a rollback of a rollback alike: none is exempt."""
+    drifts = channel_drift_rows(track=track, now=timezone.now())
     return guardrails.evaluate(
         items=items,
         live_daily_budget=live_daily_budgets(entries),
-        planned_daily_budget=planned_daily_budgets(track=track, on=track.tenant.today()),
-        drift_before=applied_budget_drift(
-            track=track,
-            since=drift_window_start(track=track, policy=policy, now=timezone.now()),
-        ),
+        planned_daily_budget={row.channel: row.planned for row in drifts},
+        drift_before={row.channel: row.net for row in drifts},
         optimization_pct=policy.auto_approve_optimization_under_pct,
         drift_pct=policy.drift_pct,
         first_launch_requires_human=first_launch_requires_human,

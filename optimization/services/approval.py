@@ -283,24 +283,31 @@ def change_set_approve_with_edit_within(
     items = {item.position: item for item in change_set.items.all()}
     currency = change_set.track.currency
     smaller = _smaller_moves(items, approved, currency)
-    check = guardrails_check(
-        track=change_set.track,
-        items=[
-            guardrails.ProposedItem(
-                entity_id=i.entity_id,
-                channel=i.channel,
-                field=i.field,
-                before=i.before,
-                after=smaller.get(i.position, i.after),
-            )
-            for i in items.values()
-            if i.field == DAILY_BUDGET
-        ],
-        entries=locked.values(),
-        policy=TenantPolicy.objects.get(tenant_id=change_set.tenant_id),
-        currency=currency,
-        first_launch_requires_human=False,
-    )
+    policy = TenantPolicy.objects.get(tenant_id=change_set.tenant_id)
+
+    def check_of(moves: dict[int, str]) -> guardrails.GuardrailVerdict:
+        return guardrails_check(
+            track=change_set.track,
+            items=[
+                guardrails.ProposedItem(
+                    entity_id=i.entity_id,
+                    channel=i.channel,
+                    field=i.field,
+                    before=i.before,
+                    after=moves.get(i.position, i.after),
+                )
+                for i in items.values()
+                if i.field == DAILY_BUDGET
+            ],
+            entries=locked.values(),
+            policy=policy,
+            currency=currency,
+            first_launch_requires_human=False,
+        )
+
+    # What was asked is measured again beside what is approved, against the same plan and drift
+    # (the plan may have changed since it was asked): the page compares like with like.
+    check, asked = check_of(smaller), check_of({})
     message = (
         "Approved for a smaller move: "
         + "; ".join(
@@ -310,7 +317,7 @@ def change_set_approve_with_edit_within(
         )
         + f". Guardrails on what is applied: {check.reason}"
     )
-    _record_edit(change_set, actor, message, smaller=smaller, check=check)
+    _record_edit(change_set, actor, message, smaller=smaller, check=check, asked=asked)
     ticket_decide_within(
         ticket=a3, actor=actor, verdict=Verdict.APPROVE, comment=(comment or message)[:REASON_MAX]
     )
@@ -325,6 +332,7 @@ def _record_edit(
     *,
     smaller: dict[int, str],
     check: guardrails.GuardrailVerdict,
+    asked: guardrails.GuardrailVerdict,
 ) -> None:
     """The approver's smaller moves in the change set's log and the audit log (what was asked
     stays in its items)."""
@@ -335,6 +343,7 @@ def _record_edit(
         message,
         approved={str(p): v for p, v in smaller.items()},
         guardrails=check.guardrails_json(),
+        asked_guardrails=asked.guardrails_json(),
     )
     audit_event_append(
         tenant=change_set.tenant_id,

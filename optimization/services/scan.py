@@ -89,8 +89,7 @@ def _drift(drift: triggers.Drift, now: datetime) -> bool:
     track = drift.track
     if _already_open(track, Signal.DRIFT, drift.channel):
         return False
-    live = live_daily_budgets(track.manifest.filter(channel=drift.channel))
-    daily = {drift.channel: live.get(drift.channel, drift.planned + drift.net)}
+    daily = {drift.channel: drift.live}
     currency = track.currency
     reason = (
         f"{drift.channel.title()} drifted {percent(drift.pct, 2)} from the approved plan of "
@@ -102,7 +101,7 @@ def _drift(drift: triggers.Drift, now: datetime) -> bool:
         track.change_sets.filter(
             applied__channel=drift.channel,
             applied__field="daily_budget",
-            applied__applied_at__gte=drift.since or track.current_version.approved_at,
+            applied__applied_at__gte=drift.since,
         )
         .order_by("-applied_at")
         .values_list("change_set_id", flat=True)

@@ -100,17 +100,25 @@ def test_a_planner_opens_the_weekly_report_and_downloads_the_csv(
 def test_the_client_reads_the_client_version_in_the_portal(page, screenshot, browser_login, world):
     browser_login(page, f"acme-{Role.CLIENT}")
     page.get_by_role("navigation", name="Portal").get_by_role("link", name="Weekly reports").click()
-    page.get_by_role("link", name="always_on").click()
+    page.get_by_role("link", name="Always-on plan").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Weekly report · always_on · Acme Retail"
+        "Weekly report · Always-on plan · Acme Retail"
     )
     expect(page.get_by_test_id("report-pending")).to_contain_text(
         "More budget for search in December"
     )
+    expect(page.get_by_test_id("report-budgets")).to_contain_text("Running a day")
     expect(page.get_by_test_id("report-applied")).to_contain_text(
         "Search daily budget €500 → €525 (+5%)"
     )
     content = page.content()
-    for internal in (AGENT_NAME, "cs-within-5pct", world["a8"].public_id, "Revise recommendations"):
+    for internal in (
+        AGENT_NAME,
+        "cs-within-5pct",
+        world["a8"].public_id,
+        "Revise recommendations",
+        "always_on",
+        "Applied since",
+    ):
         assert internal not in content
     both_widths(page, screenshot, "portal-report")

@@ -48,8 +48,9 @@ def test_the_report_is_anchored_to_the_current_version_and_adds_up_the_week(acme
     spend = {row.channel: row for row in report.spend}
     # November: search 15,000 / 30 = 500 a day, social 10,000 / 30 = 333.33 a day.
     assert (spend["search"].planned, spend["search"].spent) == (Decimal("3500.00"), Decimal("2800"))
-    assert (spend["social"].planned, spend["social"].spent) == (Decimal("2333.31"), Decimal("2100"))
-    assert report.pct_of_plan == Decimal("84.00")  # 4,900 of 5,833.31
+    assert (spend["social"].planned, spend["social"].spent) == (Decimal("2333.33"), Decimal("2100"))
+    # 4,900 of 5,833.33 (social: seven days of €10,000 over 30, summed exactly, rounded once)
+    assert report.pct_of_plan == Decimal("84.00")
     # CPA: 4,900 spent for 105 conversions = 46.67 against a target of 40: off target.
     assert (report.kpi.actual, report.kpi.target, report.kpi.met) == (
         Decimal("46.67"),

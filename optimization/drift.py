@@ -1,0 +1,325 @@
+"""The one drift selector (docs/rules.md "One drift"): a channel's drift is the net of the
+daily-budget moves applied to it since its window's start, as a share of the daily budget the
+approved plan gives it for the day, shown with its live daily budget against that planned one.
+
+The window starts at the approval of the last version that changed the channel, or
+`drift_window_days` ago, whichever is later: approving a version resets only what it changed (a
+social-only revise leaves search's drift as it was). What live differs from the plan at an
+approval is alignment work (optimization/alignment.py), not drift.
+
+Every reader — the guardrails, the change set page, the drift page, the revise-trigger scan and
+its evidence, the weekly report and the metrics — reads `channel_drifts` (or `track_drift`, the
+same figures with the chart); nothing else computes drift. "At" a past moment the figures are the
+ones the drift page showed then: the version in force then, the live budgets then (today's less
+the moves applied since) and the moves of the window that ended then.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q, Sum
+
+from optimization import drift_chart
+from optimization.models import DAILY_BUDGET, AppliedChange, ExecutionManifestEntry
+from optimization.selectors import entry_daily_budget, entry_is_live
+from plans.diff import planned_daily_budget
+from plans.models import PlanVersion, Track
+from plans.schema import parse_payload
+
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ChannelDrift:
+    channel: str
+    planned: Decimal | None  # the approved plan's daily budget that day; None: no flight then
+    live: Decimal  # the daily budgets of its live entities
+    net: Decimal  # the daily-budget moves applied since `since`
+    pct: Decimal | None  # net / planned; None without a plan that day
+    threshold: Decimal
+    changes: int  # how many moves since `since`
+    since: datetime | None = None  # the channel's window start
+
+    @property
+    def gap(self) -> Decimal | None:
+        """Live less planned (what is left to align), None without a plan that day."""
+        return None if self.planned is None else self.live - self.planned
+
+    @property
+    def within(self) -> bool:
+        return self.pct is None or abs(self.pct) <= self.threshold
+
+
+@dataclass(frozen=True)
+class TrackDrift:
+    since: datetime | None  # the earliest window start of its channels
+    now: datetime
+    threshold: Decimal
+    window_days: int
+    channels: list[ChannelDrift]
+    chart: drift_chart.Chart | None
+    currency: str
+    time_zone: str
+    change_set_ids: list[str]
+    version: PlanVersion | None = None  # the version in force at `now`
+
+    @property
+    def beyond(self) -> list[ChannelDrift]:
+        return [c for c in self.channels if not c.within]
+
+    def channel(self, name: str) -> ChannelDrift | None:
+        return next((c for c in self.channels if c.channel == name), None)
+
+
+@dataclass(frozen=True)
+class InForce:
+    """A track's approved version in force at a moment, and per channel the approval of the
+    last version that changed it (where its drift starts counting)."""
+
+    version: PlanVersion | None
+    changed_at: dict[str, datetime]
+
+
+def drift_pct(part: Decimal, planned: Decimal) -> Decimal:
+    return (part / planned * HUNDRED).quantize(CENT)
+
+
+def window_start(*, track: Track, now: datetime) -> datetime:
+    return now - timedelta(days=track.tenant.policy.drift_window_days)
+
+
+def _channels(payload: dict) -> dict[str, object]:
+    return {
+        str(c.get("channel")): {k: v for k, v in c.items() if k != "platform"}
+        for c in (payload or {}).get("channels", [])
+        if isinstance(c, dict)
+    }
+
+
+# Which version last changed each channel, by (track, current version): approved versions are
+# never edited (plans/models.py), and a new approval changes the track's current version, so an
+# entry never goes stale. The guardrails read it for every change set.
+_CHANGED_AT: dict[tuple[int, int], dict[str, datetime]] = {}
+_CHANGED_AT_SIZE = 4096
+
+
+def _changed_at(rows: list[tuple[datetime, dict]]) -> dict[str, datetime]:
+    """Per channel, the approval of the last of `rows` (oldest first) that changed it."""
+    changed_at: dict[str, datetime] = {}
+    previous: dict[str, object] = {}
+    for approved_at, payload in rows:
+        channels = _channels(payload)
+        for name, definition in channels.items():
+            if previous.get(name) != definition:
+                changed_at[name] = approved_at
+        previous = channels
+    return changed_at
+
+
+def in_force(tracks: list[Track], at: datetime) -> dict[int, InForce]:
+    """Per track, the version in force at `at` (the last approved at or before it, else the
+    current one) and, per channel, when the last version that changed it was approved: at most
+    one query for every track (none for a track whose current version is in force and known)."""
+    found: dict[int, InForce] = {}
+    unknown = []
+    for track in tracks:
+        current = track.current_version
+        if current is not None and current.approved_at and current.approved_at <= at:
+            known = _CHANGED_AT.get((track.pk, current.pk))
+            if known is not None:
+                found[track.pk] = InForce(current, known)
+                continue
+        unknown.append(track)
+    if not unknown:
+        return found
+    history: dict[int, list[tuple]] = defaultdict(list)
+    for row in (
+        PlanVersion.objects.filter(
+            track_id__in=[t.pk for t in unknown], approved_at__isnull=False, approved_at__lte=at
+        )
+        .order_by("track_id", "approved_at", "number")
+        .values_list("track_id", "id", "approved_at", "payload")
+    ):
+        history[row[0]].append(row[1:])
+    for track in unknown:
+        rows = history[track.pk]
+        changed_at = _changed_at([(approved_at, payload) for _id, approved_at, payload in rows])
+        current = track.current_version
+        if not rows or (current is not None and rows[-1][0] == current.pk):
+            # None approved by then (a plan imported with a later date): the current one stands.
+            version = current
+            if current is not None and rows and len(_CHANGED_AT) < _CHANGED_AT_SIZE:
+                _CHANGED_AT[(track.pk, current.pk)] = changed_at
+        else:
+            version = PlanVersion.objects.get(pk=rows[-1][0])
+        found[track.pk] = InForce(version, changed_at)
+    return found
+
+
+def _counted(sinces: dict[int, tuple[dict[str, datetime], datetime]], now: datetime) -> Q:
+    """The moves that count, up to `now`: per track, those of each planned channel since its
+    window start, and of any other channel since the rolling window's start. Tracks whose
+    planned channels all start together take one branch per start (any other channel counted
+    from there too: it has no plan to drift from, its moves are only listed)."""
+    shared: dict[datetime, list[int]] = defaultdict(list)
+    condition = Q(pk__in=[])
+    for track_id, (per_channel, start) in sinces.items():
+        starts = set(per_channel.values()) or {start}
+        if len(starts) == 1:
+            shared[starts.pop()].append(track_id)
+            continue
+        by_start: dict[datetime, list[str]] = defaultdict(list)
+        for channel, since in per_channel.items():
+            by_start[since].append(channel)
+        for since, channels in by_start.items():
+            condition |= Q(track_id=track_id, channel__in=channels, applied_at__gte=since)
+        condition |= Q(track_id=track_id, applied_at__gte=start) & ~Q(channel__in=list(per_channel))
+    for start, ids in shared.items():
+        condition |= Q(track_id__in=ids, applied_at__gte=start)
+    return condition & Q(applied_at__lte=now)
+
+
+def _live_budgets(ids: list[int], now: datetime) -> dict[int, dict[str, Decimal]]:
+    """Per track and channel, the daily budgets of its live entities at `now`: today's less the
+    moves applied after it."""
+    live: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for track_id, channel, state in ExecutionManifestEntry.objects.filter(
+        track_id__in=ids
+    ).values_list("track_id", "channel", "state"):
+        if entry_is_live(state):
+            live[track_id][channel] += entry_daily_budget(state)
+    for row in (
+        AppliedChange.objects.filter(track_id__in=ids, field=DAILY_BUDGET, applied_at__gt=now)
+        .values("track_id", "channel")
+        .annotate(net=Sum("delta"))
+    ):
+        live[row["track_id"]][row["channel"]] -= row["net"] or ZERO
+    return live
+
+
+def channel_drifts(
+    *, tracks: list[Track], now: datetime, moves: bool = False, live: bool = True
+) -> dict[int, tuple[PlanVersion | None, list[ChannelDrift], list[tuple]]]:
+    """Per track: the version in force at `now`, each channel's drift (by channel name) and,
+    with `moves`, the moves that count as (channel, applied_at, delta, change set id), oldest
+    first. A few queries for any number of tracks (the scan reads every tenant's at once);
+    without `live` (the guardrails know the live budgets of what they locked) two."""
+    if not tracks:
+        return {}
+    versions = in_force(tracks, now)
+    plans: dict[int, dict[str, Decimal]] = {}
+    sinces: dict[int, tuple[dict[str, datetime], datetime]] = {}
+    for track in tracks:
+        force = versions[track.pk]
+        if force.version is None:
+            continue
+        payload = parse_payload(force.version.payload)
+        day = track.tenant.today(now)
+        plans[track.pk] = {
+            c.channel: planned_daily_budget(payload, c.channel, day) for c in payload.channels
+        }
+        start = window_start(track=track, now=now)
+        sinces[track.pk] = (
+            {c: max(force.changed_at.get(c, start), start) for c in plans[track.pk]},
+            start,
+        )
+    counted = AppliedChange.objects.filter(_counted(sinces, now), field=DAILY_BUDGET)
+    totals: dict[int, dict[str, tuple[Decimal, int]]] = defaultdict(dict)
+    listed: dict[int, list[tuple]] = defaultdict(list)
+    if moves:
+        for track_id, channel, at, delta, change_set_id in counted.order_by(
+            "applied_at", "id"
+        ).values_list("track_id", "channel", "applied_at", "delta", "change_set__change_set_id"):
+            listed[track_id].append((channel, at, delta or ZERO, change_set_id))
+            net, n = totals[track_id].get(channel, (ZERO, 0))
+            totals[track_id][channel] = (net + (delta or ZERO), n + 1)
+    else:
+        for row in counted.values("track_id", "channel").annotate(net=Sum("delta"), n=Count("id")):
+            totals[row["track_id"]][row["channel"]] = (row["net"] or ZERO, row["n"])
+    levels = _live_budgets(list(sinces), now) if live else {}
+    found = {}
+    for track in tracks:
+        if track.pk not in sinces:
+            found[track.pk] = (None, [], [])
+            continue
+        planned, (per_channel, start) = plans[track.pk], sinces[track.pk]
+        starts = set(per_channel.values())
+        other_since = starts.pop() if len(starts) == 1 else start  # as _counted counts them
+        rows = []
+        for channel in sorted(set(planned) | set(totals[track.pk])):
+            net, n = totals[track.pk].get(channel, (ZERO, 0))
+            daily = planned.get(channel) or None
+            rows.append(
+                ChannelDrift(
+                    channel=channel,
+                    planned=daily,
+                    live=levels[track.pk].get(channel, ZERO) if live else ZERO,
+                    net=net,
+                    pct=drift_pct(net, daily) if daily else None,
+                    threshold=track.tenant.policy.drift_pct,
+                    changes=n,
+                    since=per_channel.get(channel, other_since),
+                )
+            )
+        found[track.pk] = (versions[track.pk].version, rows, listed[track.pk])
+    return found
+
+
+def channel_drift_rows(*, track: Track, now: datetime) -> list[ChannelDrift]:
+    """One track's channels' drift at `now` as the guardrails add a move to it (they read the
+    live budgets of the entities they locked, so not here)."""
+    return channel_drifts(tracks=[track], now=now, live=False)[track.pk][1]
+
+
+def track_drift(*, track: Track, now: datetime, channels: list[str] | None = None) -> TrackDrift:
+    """The drift page's figures at `now`, with the chart of the moves that built them up."""
+    version, rows, moves = channel_drifts(tracks=[track], now=now, moves=True)[track.pk]
+    policy = track.tenant.policy
+    if channels is not None:
+        rows = [row for row in rows if row.channel in channels]
+    shown = {row.channel for row in rows}
+    ids: list[str] = []
+    for channel, _at, _delta, change_set_id in moves:
+        if channel in shown and change_set_id not in ids:
+            ids.append(change_set_id)
+    series = []
+    for row in rows:
+        if not row.planned:
+            continue
+        net, steps = ZERO, []
+        for channel, at, delta, _id in moves:
+            if channel == row.channel:
+                net += delta
+                steps.append(drift_chart.Step(at, drift_pct(net, row.planned)))
+        series.append(drift_chart.Series(row.channel, tuple(steps)))
+    since = min((row.since for row in rows if row.since), default=None)
+    chart = (
+        drift_chart.drift_chart(
+            series=series,
+            start=since,
+            end=now,
+            threshold=policy.drift_pct,
+            tz=ZoneInfo(track.tenant.time_zone),
+        )
+        if since is not None and series
+        else None
+    )
+    return TrackDrift(
+        since=since,
+        now=now,
+        threshold=policy.drift_pct,
+        window_days=policy.drift_window_days,
+        channels=rows,
+        chart=chart,
+        currency=track.currency,
+        time_zone=track.tenant.time_zone,
+        change_set_ids=ids,
+        version=version,
+    )
