@@ -134,6 +134,7 @@ class SubjectKind(StrEnum):
 
     PLAN_VERSION = "plan_version"
     CHANGE_SET = "change_set"
+    MANIFEST_LAUNCH = "manifest_launch"  # entities a manifest sync brought live for the first time
     RECOMMENDATION = "recommendation"
     AGENT_RUN = "agent_run"
     TICKET = "ticket"
@@ -155,7 +156,10 @@ _G, _I = SubjectUse.GOVERNS, SubjectUse.INFORMS
 # any type so, an agent only the types it may open at all (`api_openable`).
 SUBJECT_RULES: dict[TicketType, dict[SubjectKind, dict[Opener, SubjectUse]]] = {
     TicketType.A1: {SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G}},
-    TicketType.A2: {SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G}},
+    TicketType.A2: {
+        SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G},
+        SubjectKind.MANIFEST_LAUNCH: {Opener.SYSTEM: _G},
+    },
     TicketType.A3: {SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G}},
     TicketType.A4: {},
     TicketType.A5: {

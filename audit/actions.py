@@ -68,6 +68,8 @@ class AuditAction(StrEnum):
     PLAN_VERSION_ENVELOPE_PROPOSED = "plan_version.envelope_proposed"
     # optimization
     MANIFEST_SYNCED = "manifest.synced"
+    MANIFEST_LAUNCHED = "manifest.launched"
+    MANIFEST_LAUNCH_REFUSED = "manifest.launch_refused"
     CHANGE_SET_PROPOSED = "change_set.proposed"
     CHANGE_SET_APPLIED = "change_set.applied"
     CHANGE_SET_EDITED = "change_set.edited"

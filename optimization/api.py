@@ -37,19 +37,40 @@ class ManifestOut(Schema):
     upserted: int
 
 
+class ManifestWaitingOut(Schema):
+    upserted: int
+    ticket: str = Field(description="the A2 the first launches wait for")
+    waiting_for_launch: dict[str, str] = Field(
+        description='"platform:entity_id" → the A2 it waits for; live once it is approved'
+    )
+
+
 @router.put(
     "/tracks/{track}/manifest",
-    response={200: ManifestOut, **errors(404, 409, 422)},
+    response={200: ManifestOut, 202: ManifestWaitingOut, **errors(404, 409, 422)},
     summary="Upsert the live execution manifest entries of a track",
+    description="An entity the sync brings live for the first time (new and active, or active "
+    "without ever having been live) waits for launch when the tenant's "
+    "`first_launch_requires_human` is on: 202 names the A2; the entity goes live when it is "
+    "approved. The same sync again answers the same.",
 )
 def track_manifest_sync(request, track: StorableText, body: ManifestIn):
-    upserted = manifest_sync(
+    result = manifest_sync(
         tenant=request.tenant,
         track_key=track,
         entries=body.entries,
         actor=agent_actor(request, body.agent),
     )
-    return {"upserted": upserted}
+    if result.waiting_for_launch:
+        return Status(
+            202,
+            {
+                "upserted": result.upserted,
+                "ticket": result.ticket,
+                "waiting_for_launch": result.waiting_for_launch,
+            },
+        )
+    return {"upserted": result.upserted}
 
 
 # --- Change sets -----------------------------------------------------------------------------

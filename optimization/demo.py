@@ -162,7 +162,11 @@ def _seed_manifests(log: Callable[[str], None]) -> None:
         missing = [row for row in rows if row["entity_id"] not in known]
         if missing:
             manifest_sync(
-                tenant=track.tenant, track_key=track_key, entries=missing, actor=SEED_ACTOR
+                tenant=track.tenant,
+                track_key=track_key,
+                entries=missing,
+                actor=SEED_ACTOR,
+                launched_by="seed",
             )
         log(
             f"{slug} {track_key}: {len(rows)} manifest entries on v{track.current_version.number}"

@@ -23,6 +23,14 @@ class ExecutionManifestEntry(models.Model):
     first_active_at = models.DateTimeField(
         null=True, blank=True, help_text="when the entity first went live (first launch: A2)"
     )
+    waiting_launch = models.ForeignKey(
+        "optimization.ManifestLaunch",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        help_text="the launch (A2) its first go-live through a manifest sync waits for",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -324,6 +332,48 @@ class TrackHold(models.Model):
     @property
     def is_active(self) -> bool:
         return self.ended_at is None
+
+
+class LaunchStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting for launch confirmation"
+    LAUNCHED = "launched", "Launched"
+    REFUSED = "refused", "Not launched"
+
+
+class ManifestLaunch(models.Model):
+    """The first go-live of entities a manifest sync brought live (new and active, or active
+    without ever having been live), waiting for its A2 when the tenant asks a person to confirm
+    first launches. The entities keep a status that is not live (`waiting_launch` points here)
+    until the A2 is approved; a refused launch leaves them as they were."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    track = models.ForeignKey("plans.Track", on_delete=models.PROTECT, related_name="launches")
+    launch_id = models.CharField(max_length=40, help_text="the A2's subject id")
+    status = models.CharField(
+        max_length=16, choices=LaunchStatus.choices, default=LaunchStatus.WAITING
+    )
+    entities = models.JSONField(default=list, help_text='"platform:entity_id" of each entity')
+    ticket = models.CharField(max_length=16, blank=True, help_text="its A2 ticket")
+    requested_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "launch_id"], name="launch_unique_id"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=LaunchStatus.values),
+                name="launch_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.launch_id
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.status == LaunchStatus.WAITING
 
 
 # --- Performance, the seasonality calendar and revise recommendations -----------------------------

@@ -16,8 +16,9 @@ from approvals.types import roles_that_may_approve
 from config.formatting import money
 from optimization import selectors
 from optimization import views_queries as q
-from optimization.models import Signal
+from optimization.models import LaunchStatus, Signal
 from optimization.services.change_sets import SUBJECT_TYPE
+from optimization.services.launches import LAUNCH_SUBJECT
 from optimization.services.recommendations import RECOMMENDATION_SUBJECT
 from plans.summary import channel_label, track_label
 from tenants.models import Role
@@ -142,3 +143,42 @@ class RecommendationPresentation:
 
     def client_words(self, ticket) -> ClientWords | None:
         return None  # recommendations are internal
+
+
+def launch_panel(ticket, user, role: str) -> tuple[str, dict] | None:
+    launch = q.launch_for_ticket(ticket)
+    if launch is None:
+        return None
+    return (
+        "optimization/_launch_panel.html",
+        {"launch": launch, "tenant": ticket.tenant, "rows": q.launch_rows(launch)},
+    )
+
+
+def launch_outcome(ticket) -> str:
+    launch = q.launch_for_ticket(ticket)
+    if launch is None:
+        return ""
+    names = ", ".join(launch.entities) or "nothing"
+    if launch.status == LaunchStatus.LAUNCHED:
+        return f"{names} went live on {launch.track.key}."
+    if launch.status == LaunchStatus.REFUSED:
+        return f"{names} did not go live; the manifest keeps them off."
+    return ""
+
+
+class ManifestLaunchPresentation:
+    kind = LAUNCH_SUBJECT
+
+    def panel(self, ticket, user, role: str) -> tuple[str, dict] | None:
+        return launch_panel(ticket, user, role)
+
+    def label(self, ticket) -> str:
+        launch = q.launch_for_ticket(ticket)
+        return f"the first launch on {launch.track.key}" if launch else ""
+
+    def outcome(self, ticket) -> str:
+        return launch_outcome(ticket)
+
+    def client_words(self, ticket) -> ClientWords | None:
+        return None  # a launch confirmation is the team's; the portal's own rule names it

@@ -220,6 +220,7 @@ def test_a_live_state_moved_by_hand_before_the_story_leaves_no_half_told_history
         track_key="always_on",
         entries=[moved],
         actor=optimization_demo.SEED_ACTOR,
+        launched_by="tests",
     )
     events = AuditEvent.objects.count()
 
