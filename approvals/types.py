@@ -138,6 +138,8 @@ class SubjectKind(StrEnum):
     RECOMMENDATION = "recommendation"
     AGENT_RUN = "agent_run"
     TICKET = "ticket"
+    TRACK = "track"  # a tenant's track, by its key (plans)
+    MANIFEST_ENTRY = "manifest_entry"  # a live entity, as "platform:entity_id" (optimization)
 
 
 class SubjectUse(StrEnum):
@@ -169,10 +171,14 @@ SUBJECT_RULES: dict[TicketType, dict[SubjectKind, dict[Opener, SubjectUse]]] = {
     # The record of an admin's manual override names the ticket it pushed through; the
     # override itself resolves that ticket (approvals.services.ticket_override).
     TicketType.A6: {SubjectKind.TICKET: {Opener.PERSON: _I}},
+    # An A7 on a track or an entity decides nothing about it, but while it is open no creative
+    # launches or rotates there (approvals.selectors.compliance_review_open).
     TicketType.A7: {
         SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G, Opener.AGENT: _I},
-        SubjectKind.CHANGE_SET: {Opener.AGENT: _I},
+        SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G, Opener.AGENT: _I},
         SubjectKind.AGENT_RUN: {Opener.AGENT: _I},
+        SubjectKind.TRACK: {Opener.AGENT: _I, Opener.PERSON: _I},
+        SubjectKind.MANIFEST_ENTRY: {Opener.AGENT: _I, Opener.PERSON: _I},
     },
     TicketType.A8: {SubjectKind.AGENT_RUN: {Opener.SYSTEM: _G}},
     TicketType.A9: {SubjectKind.AGENT_RUN: {Opener.SYSTEM: _G}},

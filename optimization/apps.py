@@ -9,11 +9,12 @@ class OptimizationConfig(AppConfig):
         from approvals.subjects import register_subject
         from optimization.panels import (
             ChangeSetPresentation,
+            ManifestEntryPresentation,
             ManifestLaunchPresentation,
             RecommendationPresentation,
         )
         from optimization.selectors import change_sets_of_run, manifest_entries_as_dicts
-        from optimization.services.launches import ManifestLaunchSubject
+        from optimization.services.launches import ManifestEntrySubject, ManifestLaunchSubject
         from optimization.services.tickets import ChangeSetSubject, RecommendationSubject
         from optimization.views_queries import version_entries_as_dicts
         from plans.live import register_live_entries, register_version_entries
@@ -21,9 +22,11 @@ class OptimizationConfig(AppConfig):
         register_subject(ChangeSetSubject())
         register_subject(RecommendationSubject())
         register_subject(ManifestLaunchSubject())
+        register_subject(ManifestEntrySubject())
         register_presentation(ChangeSetPresentation())
         register_presentation(RecommendationPresentation())
         register_presentation(ManifestLaunchPresentation())
+        register_presentation(ManifestEntryPresentation())
         # The change sets of an agent run, for its System Ops page.
         register_run_change_sets(change_sets_of_run)
         # The live manifest plans compares versions with.

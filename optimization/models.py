@@ -74,6 +74,7 @@ TACTICAL_FIELDS = (
 STRUCTURAL_FIELDS = ("channel", "objective", "geo")
 DAILY_BUDGET = "daily_budget"
 STATUS = "status"
+CREATIVE_ROTATION = "creative_rotation"
 
 
 class ChangeSetStatus(models.TextChoices):

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 
 from approvals.presentation import ClientWords
-from approvals.types import roles_that_may_approve
+from approvals.types import SubjectKind, roles_that_may_approve
 from config.formatting import money
 from optimization import selectors
 from optimization import views_queries as q
@@ -182,3 +182,21 @@ class ManifestLaunchPresentation:
 
     def client_words(self, ticket) -> ClientWords | None:
         return None  # a launch confirmation is the team's; the portal's own rule names it
+
+
+class ManifestEntryPresentation:
+    """A ticket about one live entity: its buttons name the entity."""
+
+    kind = SubjectKind.MANIFEST_ENTRY
+
+    def panel(self, ticket, user, role: str) -> tuple[str, dict] | None:
+        return None
+
+    def label(self, ticket) -> str:
+        return f"entity {ticket.subject_id}"
+
+    def outcome(self, ticket) -> str:
+        return ""
+
+    def client_words(self, ticket) -> ClientWords | None:
+        return None

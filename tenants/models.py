@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from tenants.compliance import profile_error
 from tenants.policy import FLAT_DEFAULTS as D
 from tenants.policy import LOOP_CEILINGS, TRIP_MULTIPLIER_CEILING, policy_errors
 from tenants.roles import INTERNAL_ROLES, Role  # noqa: F401 (named here by every app)
@@ -189,6 +190,10 @@ class TenantPolicy(models.Model):
 
     def clean(self) -> None:
         errors = policy_errors(self.values())
+        if self.tenant_id is not None:
+            problem = profile_error(self.tenant.vertical, self.vertical_compliance_profile)
+            if problem:
+                errors["vertical_compliance_profile"] = problem
         if errors:
             raise ValidationError(errors)
 

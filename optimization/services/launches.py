@@ -220,3 +220,26 @@ class ManifestLaunchSubject:
         launch = launch_of_ticket(ticket)
         if launch is not None:
             launch_decide_within(launch=launch, outcome=outcome, actor=actor)
+
+
+class ManifestEntrySubject:
+    """A live entity, as a ticket about it names it ("platform:entity_id"). Tickets only inform
+    about an entity (an A7 on it blocks creative launches there while open): nothing to lock or
+    decide."""
+
+    kind = SubjectKind.MANIFEST_ENTRY
+
+    def exists(self, tenant, subject_id: str) -> bool:
+        platform, _, entity_id = subject_id.partition(":")
+        return ExecutionManifestEntry.objects.filter(
+            tenant=tenant, platform=platform, entity_id=entity_id
+        ).exists()
+
+    def lock(self, ticket) -> None:
+        return None
+
+    def authors(self, ticket) -> dict[int, str]:
+        return {}
+
+    def on_resolved(self, ticket, outcome: str, actor: Actor) -> None:
+        return None
