@@ -140,6 +140,7 @@ class SubjectKind(StrEnum):
     TICKET = "ticket"
     TRACK = "track"  # a tenant's track, by its key (plans)
     MANIFEST_ENTRY = "manifest_entry"  # a live entity, as "platform:entity_id" (optimization)
+    CREATIVE_THEME = "creative_theme"  # a track's new creative angle, by its id (optimization)
 
 
 class SubjectUse(StrEnum):
@@ -179,6 +180,7 @@ SUBJECT_RULES: dict[TicketType, dict[SubjectKind, dict[Opener, SubjectUse]]] = {
         SubjectKind.AGENT_RUN: {Opener.AGENT: _I},
         SubjectKind.TRACK: {Opener.AGENT: _I, Opener.PERSON: _I},
         SubjectKind.MANIFEST_ENTRY: {Opener.AGENT: _I, Opener.PERSON: _I},
+        SubjectKind.CREATIVE_THEME: {Opener.SYSTEM: _G},
     },
     TicketType.A8: {SubjectKind.AGENT_RUN: {Opener.SYSTEM: _G}},
     TicketType.A9: {SubjectKind.AGENT_RUN: {Opener.SYSTEM: _G}},

@@ -70,6 +70,8 @@ class AuditAction(StrEnum):
     MANIFEST_SYNCED = "manifest.synced"
     MANIFEST_LAUNCHED = "manifest.launched"
     MANIFEST_LAUNCH_REFUSED = "manifest.launch_refused"
+    CREATIVE_THEME_PROPOSED = "creative_theme.proposed"
+    CREATIVE_THEME_DECIDED = "creative_theme.decided"
     CHANGE_SET_PROPOSED = "change_set.proposed"
     CHANGE_SET_APPLIED = "change_set.applied"
     CHANGE_SET_EDITED = "change_set.edited"

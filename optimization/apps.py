@@ -12,9 +12,11 @@ class OptimizationConfig(AppConfig):
             ManifestEntryPresentation,
             ManifestLaunchPresentation,
             RecommendationPresentation,
+            ThemePresentation,
         )
         from optimization.selectors import change_sets_of_run, manifest_entries_as_dicts
         from optimization.services.launches import ManifestEntrySubject, ManifestLaunchSubject
+        from optimization.services.themes import CreativeThemeSubject
         from optimization.services.tickets import ChangeSetSubject, RecommendationSubject
         from optimization.views_queries import version_entries_as_dicts
         from plans.live import register_live_entries, register_version_entries
@@ -23,10 +25,12 @@ class OptimizationConfig(AppConfig):
         register_subject(RecommendationSubject())
         register_subject(ManifestLaunchSubject())
         register_subject(ManifestEntrySubject())
+        register_subject(CreativeThemeSubject())
         register_presentation(ChangeSetPresentation())
         register_presentation(RecommendationPresentation())
         register_presentation(ManifestLaunchPresentation())
         register_presentation(ManifestEntryPresentation())
+        register_presentation(ThemePresentation())
         # The change sets of an agent run, for its System Ops page.
         register_run_change_sets(change_sets_of_run)
         # The live manifest plans compares versions with.

@@ -377,6 +377,50 @@ class ManifestLaunch(models.Model):
         return self.status == LaunchStatus.WAITING
 
 
+class ThemeStatus(models.TextChoices):
+    IN_REVIEW = "in_review", "In compliance review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class CreativeTheme(models.Model):
+    """An agent's or planner's new angle for a track (headlines, an imagery note, the claims it
+    makes), reviewed through its A7 — with a client slot where the tenant's policy says so.
+    Creatives carry their theme (`creative_theme` in an entity's state, or `{"creative",
+    "theme"}` in a rotation); a creative whose theme is not approved cannot go live."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    track = models.ForeignKey("plans.Track", on_delete=models.PROTECT, related_name="themes")
+    theme_id = models.CharField(max_length=100, help_text="chosen by whoever proposes it")
+    name = models.CharField(max_length=200)
+    headlines = models.JSONField(default=list)
+    imagery_note = models.TextField(blank=True)
+    claims = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=16, choices=ThemeStatus.choices, default=ThemeStatus.IN_REVIEW
+    )
+    ticket = models.CharField(max_length=16, blank=True, help_text="its A7")
+    proposed_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "theme_id"], name="theme_unique_id"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ThemeStatus.values), name="theme_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.theme_id}: {self.name}"
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == ThemeStatus.APPROVED
+
+
 # --- Performance, the seasonality calendar and revise recommendations -----------------------------
 PRIMARY_SOURCE = "ga4"
 

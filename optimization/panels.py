@@ -16,10 +16,11 @@ from approvals.types import SubjectKind, roles_that_may_approve
 from config.formatting import money
 from optimization import selectors
 from optimization import views_queries as q
-from optimization.models import LaunchStatus, Signal
+from optimization.models import LaunchStatus, Signal, ThemeStatus
 from optimization.services.change_sets import SUBJECT_TYPE
 from optimization.services.launches import LAUNCH_SUBJECT
 from optimization.services.recommendations import RECOMMENDATION_SUBJECT
+from optimization.services.themes import THEME_SUBJECT, theme_client_title, theme_sentences
 from plans.summary import channel_label, track_label
 from tenants.models import Role
 
@@ -200,3 +201,42 @@ class ManifestEntryPresentation:
 
     def client_words(self, ticket) -> ClientWords | None:
         return None
+
+
+def theme_panel(ticket, user, role: str) -> tuple[str, dict] | None:
+    theme = q.theme_for_ticket(ticket)
+    if theme is None:
+        return None
+    return ("optimization/_theme_panel.html", {"theme": theme, "tenant": ticket.tenant})
+
+
+class ThemePresentation:
+    """A creative theme on its A7: the theme as the client will see it; in the portal, in the
+    client's words."""
+
+    kind = THEME_SUBJECT
+
+    def panel(self, ticket, user, role: str) -> tuple[str, dict] | None:
+        return theme_panel(ticket, user, role)
+
+    def label(self, ticket) -> str:
+        theme = q.theme_for_ticket(ticket)
+        return f"the creative theme \u201c{theme.name}\u201d" if theme else ""
+
+    def outcome(self, ticket) -> str:
+        theme = q.theme_for_ticket(ticket)
+        if theme is None or theme.status == ThemeStatus.IN_REVIEW:
+            return ""
+        return (
+            f"The creative theme \u201c{theme.name}\u201d is {theme.get_status_display().lower()}."
+        )
+
+    def client_words(self, ticket) -> ClientWords | None:
+        theme = q.theme_for_ticket(ticket)
+        if theme is None:
+            return None
+        return ClientWords(
+            title=theme_client_title(theme),
+            kind="Creative theme",
+            summary=tuple(theme_sentences(theme)),
+        )

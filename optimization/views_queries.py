@@ -29,6 +29,7 @@ from optimization.models import (
     ChangeSet,
     ChangeSetEvent,
     ChangeSetEventKind,
+    CreativeTheme,
     ExecutionManifestEntry,
     ManifestLaunch,
     Recommendation,
@@ -378,6 +379,18 @@ def change_set_for_ticket(ticket) -> ChangeSet | None:
         .select_related("track")
         .first()
     )
+
+
+def theme_for_ticket(ticket) -> CreativeTheme | None:
+    return (
+        CreativeTheme.objects.filter(tenant_id=ticket.tenant_id, theme_id=ticket.subject_id)
+        .select_related("track")
+        .first()
+    )
+
+
+def themes_of_track(track: Track) -> list[CreativeTheme]:
+    return list(CreativeTheme.objects.filter(track=track).order_by("-created_at", "-pk"))
 
 
 def launch_for_ticket(ticket) -> ManifestLaunch | None:

@@ -50,6 +50,10 @@ class ComplianceProfileSpec:
     def words(self) -> list[str]:
         """The profile in sentences, for the policy page."""
         sentences = []
+        if self.client_approves_creative_themes:
+            sentences.append(
+                "The client approves new creative themes, unless the policy says otherwise."
+            )
         if self.change_fields:
             sentences.append(
                 "Agents' changes to "

@@ -58,6 +58,7 @@ from optimization.services._common import (
     items_apply,
     moved_items,
 )
+from optimization.services.themes import refuse_unapproved_themes, themes_named
 from plans.models import Track
 from tenants.compliance import ComplianceProfileSpec, profile_spec, texts_of
 from tenants.models import Tenant, TenantPolicy
@@ -445,6 +446,7 @@ def _refuse_in_compliance_review(tenant: Tenant, track: Track, items: list[Item]
     ]
     if not entities:
         return
+    _refuse_unapproved_themes(tenant, items)
     ticket = compliance_review_open(tenant=tenant, track_key=track.key, entities=entities)
     if ticket is not None:
         raise Blocked(
@@ -452,6 +454,21 @@ def _refuse_in_compliance_review(tenant: Tenant, track: Track, items: list[Item]
             f"{ticket.subject_id}: no creative launches or rotates there until it is decided.",
             code="blocked_by_compliance",
             ticket=ticket.public_id,
+        )
+
+
+def _refuse_unapproved_themes(tenant: Tenant, items: list[Item]) -> None:
+    """Creatives carry their theme: a rotation naming a theme, or the launch of an entity whose
+    state names one, goes live only once that theme is approved."""
+    for item in items:
+        if item.field == CREATIVE_ROTATION:
+            named = themes_named(item.after)
+        elif item.field == STATUS and item.entry is not None:
+            named = themes_named(item.entry.state)
+        else:
+            continue
+        refuse_unapproved_themes(
+            tenant=tenant, theme_ids=named, what=f"items[{item.position}] ({item.entity_id})"
         )
 
 

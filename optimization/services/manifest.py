@@ -17,7 +17,9 @@ from audit.services import audit_event_append
 from config.errors import DomainError
 from config.text import json_problem
 from optimization.models import ExecutionManifestEntry
+from optimization.selectors import entry_is_live
 from optimization.services.launches import LaunchGate
+from optimization.services.themes import refuse_unapproved_themes, themes_named
 from plans.models import FROZEN_STATUSES, PlanVersion, Track
 from plans.schema import money_text
 
@@ -135,6 +137,7 @@ def manifest_sync(
         )
     cleaned = _clean_entries(entries)
     _refuse_unknown_versions(tenant, track, cleaned)
+    _refuse_live_creatives_of_unapproved_themes(tenant, cleaned)
     gate = LaunchGate.for_sync(tenant=tenant, track=track, actor=actor, launched_by=launched_by)
     rows, created = _locked_rows_inserting_missing(tenant, track, cleaned)
     changed = [
@@ -161,6 +164,18 @@ def manifest_sync(
     return ManifestSyncResult(
         upserted=len(cleaned), ticket=ticket, waiting_for_launch=dict(gate.waiting)
     )
+
+
+def _refuse_live_creatives_of_unapproved_themes(tenant, cleaned: list[dict]) -> None:
+    """An entity synced live whose creatives carry a theme not approved (`creative_theme`, or
+    `{"creative", "theme"}` in its rotation) is refused: 423 naming the theme's A7."""
+    for index, entry in enumerate(cleaned):
+        if entry_is_live(entry["state"]):
+            refuse_unapproved_themes(
+                tenant=tenant,
+                theme_ids=themes_named(entry["state"]),
+                what=f"entries[{index}] ({entry['platform']}:{entry['entity_id']})",
+            )
 
 
 def _refuse_unknown_versions(tenant, track: Track, cleaned: list[dict]) -> None:
