@@ -42,6 +42,7 @@ from config.errors import DomainError
 from optimization.models import (
     ChangeSet,
     ChangeSetStatus,
+    CreativeTheme,
     ExecutionManifestEntry,
     PerformanceRow,
     SeasonalChange,
@@ -57,6 +58,7 @@ from optimization.services import (
     seasonal_change_set_within,
 )
 from optimization.services.change_sets import SUBJECT_TYPE
+from optimization.services.themes import ThemeRequest, creative_theme_propose_within
 from plans.models import Track
 from tenants.models import Membership, Role, Tenant
 
@@ -458,6 +460,34 @@ def _seed_history(log: Callable[[str], None]) -> None:
     )
 
 
+# globex's creative theme, proposed by its creative agent: its A7 has a client slot (health_strict),
+# so globex-client approves it in the portal, with the planner and legal.
+GLOBEX_THEME = ThemeRequest(
+    theme_id="globex-posture-at-the-desk",
+    name="Posture at the desk",
+    headlines=["Sit better, feel better", "Two minutes for your back"],
+    imagery_note="An office worker stretching at a standing desk, daylight, no medical setting",
+    claims=["Exercises developed with physiotherapists"],
+)
+
+
+def _seed_themes(log: Callable[[str], None]) -> None:
+    tenant = Tenant.objects.filter(slug="globex").first()
+    if tenant is None or not Track.objects.filter(tenant=tenant, key="always_on").exists():
+        log("globex: no always_on track, no creative theme")
+        return
+    if not CreativeTheme.objects.filter(tenant=tenant, theme_id=GLOBEX_THEME.theme_id).exists():
+        with transaction.atomic():
+            creative_theme_propose_within(
+                tenant=tenant,
+                track_key="always_on",
+                request=GLOBEX_THEME,
+                actor=Actor.service("globex-creative-agent"),
+            )
+    log(f"globex always_on: creative theme \u201c{GLOBEX_THEME.name}\u201d in review")
+
+
 def seed(*, log: Callable[[str], None]) -> None:
     _seed_manifests(log)
     _seed_history(log)
+    _seed_themes(log)

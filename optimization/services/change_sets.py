@@ -433,7 +433,13 @@ def _refuse_claims(profile: ComplianceProfileSpec, items: list[Item]) -> None:
 
 
 def _launches_or_rotates_creative(item: Item) -> bool:
-    return item.field == CREATIVE_ROTATION or (item.field == STATUS and item.after == "active")
+    """A rotation, or an entity's first go-live (resuming what was live launches nothing new)."""
+    return item.field == CREATIVE_ROTATION or (
+        item.field == STATUS
+        and item.after == "active"
+        and item.entry is not None
+        and item.entry.first_active_at is None
+    )
 
 
 def _refuse_in_compliance_review(tenant: Tenant, track: Track, items: list[Item]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from approvals.models import Ticket
 from approvals.services import ticket_decide
 from audit.actors import Actor
+from optimization import demo as optimization_demo
 from optimization.models import ChangeSet, CreativeTheme, ExecutionManifestEntry
 from optimization.services import manifest_sync
 from plans.services import plan_version_import_approved
@@ -263,3 +264,17 @@ def test_the_themes_page_lists_each_theme_with_its_review(client, acme_world, ma
     assert "Posture at the desk" in text and "In compliance review" in text
     assert Ticket.objects.get().public_id in text
     assert client.get("/t/acme/plans/tracks/nope/creative-themes/").status_code == 404
+
+
+def test_the_demo_proposes_globex_a_theme_its_client_approves_once(globex_world):
+    lines: list[str] = []
+    optimization_demo._seed_themes(lines.append)
+    optimization_demo._seed_themes(lines.append)
+    theme = CreativeTheme.objects.get(tenant=globex_world)
+    assert theme.name == "Posture at the desk"
+    assert Ticket.objects.get(public_id=theme.ticket).required_roles == [
+        "planner",
+        "legal",
+        "client",
+    ]
+    assert lines[-1] == "globex always_on: creative theme \u201cPosture at the desk\u201d in review"
