@@ -489,5 +489,5 @@ def _seed_themes(log: Callable[[str], None]) -> None:
 
 def seed(*, log: Callable[[str], None]) -> None:
     _seed_manifests(log)
-    _seed_history(log)
     _seed_themes(log)
+    _seed_history(log)
