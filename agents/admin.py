@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin, messages
 
 from agents.models import AgentKey
@@ -28,4 +29,8 @@ class AgentKeyAdmin(TenantScopedAdmin):
         active = list(queryset.filter(revoked_at__isnull=True))
         for key in active:
             agent_key_revoke(key=key, actor=Actor.for_user(request.user))
-        messages.success(request, f"Revoked {len(active)} key(s); they stop working at once.")
+        messages.success(
+            request,
+            f"Revoked {len(active)} key(s); they stop working within "
+            f"{settings.AGENT_KEY_CACHE_SECONDS:g} s.",
+        )

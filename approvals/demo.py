@@ -1,8 +1,9 @@
-"""Demo tickets that no other demo opens: access requests (A4), a manual override (A6) and
-compliance flags (A7) for `acme`, and client items for `globex` (US time zone and holidays).
+"""Demo tickets that no other demo opens: access requests (A4) and compliance flags (A7) for
+`acme`, and client items for `globex` (US time zone and holidays).
 Plan tickets (A1, A5, A7) come from plans.demo's real versions, A2/A3 from optimization.demo's real
-change sets and the red flags (A8, A9) from agents.demo's real runs. Idempotent: each demo
-ticket has a dedupe key and is opened only if no ticket (of any status) has that key yet."""
+change sets, the A6 from optimization.demo's real platform observation and the red flags (A8, A9)
+from agents.demo's real runs. Idempotent: each demo ticket has a dedupe key and is opened only if
+no ticket (of any status) has that key yet."""
 
 from __future__ import annotations
 
@@ -56,18 +57,6 @@ DEMO_TICKETS: list[dict] = [
         "diff": {
             "summary": ["Add TXT record facebook-domain-verification=… on acme-shop.de."],
             "raw": {"record": "TXT", "host": "acme-shop.de"},
-        },
-    },
-    {
-        "key": "a6-reconcile-drift",
-        "type": "A6",
-        "title": "Manual override: reconcile Meta ad set 2291 with the approved plan",
-        "summary": "The manifest shows a budget set by hand in Ads Manager; an admin decides.",
-        "platform": "meta",
-        "requesting_agent": "manifest-sync",
-        "diff": {
-            "summary": ["Accept the live daily budget of €310 (plan says €280)."],
-            "changes": [{"field": "daily_budget", "before": "280.00", "after": "310.00"}],
         },
     },
     {
@@ -176,4 +165,4 @@ def seed(*, log: Callable[[str], None]) -> None:
             continue
         opened += _open(tenant, specs)
     total = Ticket.objects.filter(dedupe_key__startswith="demo:").count()
-    log(f"tickets: {opened} opened, {total} demo tickets (acme A4/A6/A7, globex client items)")
+    log(f"tickets: {opened} opened, {total} demo tickets (acme A4/A7, globex client items)")

@@ -39,6 +39,9 @@ class LifecycleKind(StrEnum):
     TICKET_ASSIGNED = "ticket.assigned"
     QC_ALERT_OPENED = "qc_alert.opened"
     ALIGNMENT_DUE = "alignment.due"
+    # A draft or pending plan version was outdated by another one approved on the same parent
+    # (data: number, track, by_version, approved_at, drafters: user ids).
+    VERSION_OUTDATED = "plan_version.outdated"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ class TicketStatus(models.TextChoices):
 
 class SlaKind(models.TextChoices):
     APPROVAL = "approval", "Approval"
+    # A revise's A5: the seed's "lighter SLA for revise" (policy sla_revise_approval_days).
+    REVISE_APPROVAL = "revise_approval", "Revise approval"
     REVISE_DRAFT = "revise_draft", "Revise draft"
     REPLAN_DRAFT = "replan_draft", "Replan draft"
 

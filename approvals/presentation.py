@@ -39,6 +39,10 @@ class ClientWords:
     # Before/after rows a sentence can't carry ("Messaging": the old and the new wording), as
     # {"field", "before", "after"} in the client's words; the team's field paths are never shown.
     changes: tuple[dict, ...] = ()
+    # Where a closed item stands, in the client's words, when the subject says more than the
+    # ticket's status: status "Replaced", note "Replaced by the plan you approved on 6 Dec".
+    status: str = ""
+    note: str = ""
 
 
 @runtime_checkable

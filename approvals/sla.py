@@ -79,8 +79,19 @@ def tenant_due_at(*, opened_at: datetime, business_days: int, tenant, policy) ->
     )
 
 
-def days_for_kind(kind: str, *, approval_days: int, revise_days: int, replan_days: int) -> int:
-    """docs/rules.md "sla": revise draft 1, replan draft 2, approval 1–3 (the tenant's choice)."""
-    return {"approval": approval_days, "revise_draft": revise_days, "replan_draft": replan_days}[
-        kind
-    ]
+def days_for_kind(
+    kind: str,
+    *,
+    approval_days: int,
+    revise_days: int,
+    replan_days: int,
+    revise_approval_days: int | None = None,
+) -> int:
+    """docs/rules.md "sla": revise draft 1, replan draft 2, approval 1–3 (the tenant's choice),
+    a revise's approval lighter (1 by default, up to 3; the approval days when not given)."""
+    return {
+        "approval": approval_days,
+        "revise_approval": approval_days if revise_approval_days is None else revise_approval_days,
+        "revise_draft": revise_days,
+        "replan_draft": replan_days,
+    }[kind]

@@ -137,6 +137,8 @@ class SubjectKind(StrEnum):
     MANIFEST_LAUNCH = "manifest_launch"  # entities a manifest sync brought live for the first time
     RECOMMENDATION = "recommendation"
     AGENT_RUN = "agent_run"
+    RECONCILIATION = "reconciliation"
+    PLATFORM_ACCOUNT = "platform_account"
     TICKET = "ticket"
     TRACK = "track"  # a tenant's track, by its key (plans)
     MANIFEST_ENTRY = "manifest_entry"  # a live entity, as "platform:entity_id" (optimization)
@@ -164,14 +166,21 @@ SUBJECT_RULES: dict[TicketType, dict[SubjectKind, dict[Opener, SubjectUse]]] = {
         SubjectKind.MANIFEST_LAUNCH: {Opener.SYSTEM: _G},
     },
     TicketType.A3: {SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G}},
-    TicketType.A4: {},
+    # An agent's access request (POST /api/v1/platform-accounts) opens one about the account:
+    # approving it grants the access (onboarding, optimization/services/onboarding.py).
+    TicketType.A4: {SubjectKind.PLATFORM_ACCOUNT: {Opener.SYSTEM: _G}},
     TicketType.A5: {
         SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G},
         SubjectKind.RECOMMENDATION: {Opener.SYSTEM: _G},
     },
-    # The record of an admin's manual override names the ticket it pushed through; the
-    # override itself resolves that ticket (approvals.services.ticket_override).
-    TicketType.A6: {SubjectKind.TICKET: {Opener.PERSON: _I}},
+    # `reconcile` opens one per entity whose platform differs from the manifest: approving it
+    # accepts the platform's value, rejecting it restores the manifest's. The record of an admin's
+    # manual override names the ticket it pushed through; the override itself resolves that
+    # ticket (approvals.services.ticket_override).
+    TicketType.A6: {
+        SubjectKind.RECONCILIATION: {Opener.SYSTEM: _G},
+        SubjectKind.TICKET: {Opener.PERSON: _I},
+    },
     # An A7 on a track or an entity decides nothing about it, but while it is open no creative
     # launches or rotates there (approvals.selectors.compliance_review_open).
     TicketType.A7: {

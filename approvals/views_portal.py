@@ -74,6 +74,8 @@ def _words(ticket: Ticket) -> dict:
             "changes": list(words.changes) if words is not None else [],
         },
         "sentences": sentences,
+        "note": words.note if words is not None and not ticket.is_open else "",
+        "closed_status": words.status if words is not None else "",
     }
 
 
@@ -87,13 +89,16 @@ def _item(ticket: Ticket, user) -> dict:
         else ticket_allowed_verdicts(ticket=ticket, user=user, role=Role.CLIENT)
     )
     verdicts = [verdict for verdict in allowed if verdict in PORTAL_VERDICTS]
+    words = _words(ticket)
     if ticket.is_open:
         status = ("Waiting for you", "label-accent") if verdicts else ("With your team", "")
+    elif words["closed_status"]:
+        status = (words["closed_status"], "")
     else:
         status = CLIENT_STATUS.get(ticket.status, (ticket.get_status_display(), ""))
     return {
         "ticket": ticket,
-        **_words(ticket),
+        **words,
         "status": status[0],
         "status_class": status[1],
         "verdicts": verdicts,
@@ -227,7 +232,10 @@ def history(request):
             "decision": d,
             "title": words[d.ticket_id]["title"],
             "verdict": "Approved" if d.verdict == Verdict.APPROVE else "Rejected",
-            "status": CLIENT_STATUS.get(d.ticket.status, ("With your team", "")),
+            "status": (words[d.ticket_id]["closed_status"], "")
+            if words[d.ticket_id]["closed_status"] and not d.ticket.is_open
+            else CLIENT_STATUS.get(d.ticket.status, ("With your team", "")),
+            "note": words[d.ticket_id]["note"],
         }
         for d in decisions
     ]

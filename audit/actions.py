@@ -65,6 +65,7 @@ class AuditAction(StrEnum):
     PLAN_VERSION_CHANGES_REQUESTED = "plan_version.changes_requested"
     PLAN_VERSION_WITHDRAWN = "plan_version.withdrawn"
     PLAN_VERSION_DISCARDED = "plan_version.discarded"
+    PLAN_VERSION_OUTDATED = "plan_version.outdated"
     PLAN_VERSION_ENVELOPE_PROPOSED = "plan_version.envelope_proposed"
     # optimization
     MANIFEST_SYNCED = "manifest.synced"
@@ -88,6 +89,16 @@ class AuditAction(StrEnum):
     RECOMMENDATION_DRAFTED = "recommendation.drafted"
     RECOMMENDATION_ACCEPTED = "recommendation.accepted"
     RECOMMENDATION_DISMISSED = "recommendation.dismissed"
+    OBSERVATIONS_REPORTED = "observations.reported"
+    PLATFORM_ACCOUNT_REQUESTED = "platform_account.requested"
+    PLATFORM_ACCOUNT_GRANTED = "platform_account.granted"
+    PLATFORM_ACCOUNT_REFUSED = "platform_account.refused"
+    PLATFORM_ACCOUNT_READY = "platform_account.ready"
+    RECONCILIATION_OPENED = "reconciliation.opened"
+    RECONCILIATION_ACCEPTED = "reconciliation.accepted"
+    RECONCILIATION_RESTORING = "reconciliation.restoring"
+    RECONCILIATION_RESTORED = "reconciliation.restored"
+    RECONCILIATION_DISMISSED = "reconciliation.dismissed"
 
     @classmethod
     def ticket_resolved(cls, outcome: str) -> AuditAction:

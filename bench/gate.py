@@ -1,5 +1,6 @@
-"""The gate over HTTP: gunicorn (2 workers) + PostgreSQL, 16 clients for 20 s (aim: ≥ 50 % of a
-trivial JSON view's throughput served the same way, and no overshoot).
+"""The gate over HTTP: gunicorn (2 workers) + PostgreSQL, 16 clients for 20 s (aims: ≥ 70 % of the
+throughput of the honest floor — a JSON view doing one autocommit UPDATE, served the same way —
+p99 < 100 ms, and no overshoot; the trivial JSON view is shown too).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/human_touch python bench/gate.py
 
@@ -16,9 +17,11 @@ followed by its spend report ($0.04, settling the reservation). One run in 25 as
 more than its ceiling (the first refusal opens its A8, the second finds it blocked); one in 40
 reports $0.20 per call, so its second report crosses the line and trips the Cost Guard (A9).
 
-Printed: gate calls per second and their p50/p99 latency, next to the trivial view (a POST of
-a small JSON body answered with JSON, bench/_served_urls.py) driven by the same 16 clients for
-as long in the same run, as a ratio of requests served per second; then the overshoots — runs
+Printed: gate calls per second and their p50/p99 latency, next to two baselines driven by the
+same 16 clients for as long in the same run (bench/_served_urls.py): the trivial view (a POST of
+a small JSON body answered with JSON) and the floor (the same plus one autocommit UPDATE of one
+of 4,096 rows: every gate call commits one write, and that commit is the floor), as ratios of
+requests served per second; then the overshoots — runs
 with a counter above its ceiling, runs whose actual cost is at or past the trip line without
 an A9 — which must be 0, and a check that every allowed call was counted once. Then where a
 gate call's time goes, measured in this process one call at a time: a bare UPDATE of the run's
@@ -171,6 +174,25 @@ def gate_work(queue: Queue):
     return work
 
 
+def floor_table_reset() -> None:
+    from _served_urls import FLOOR_ROWS, FLOOR_TABLE
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
+        cursor.execute(f"CREATE TABLE {FLOOR_TABLE} (id integer PRIMARY KEY, n bigint NOT NULL)")
+        cursor.execute(
+            f"INSERT INTO {FLOOR_TABLE} SELECT g, 0 FROM generate_series(0, %s) g", [FLOOR_ROWS - 1]
+        )
+
+
+def floor_work(client: _http.Client, number: int, running) -> None:
+    """The floor's client: like a gate call, one row of many per request."""
+    row = number * 7919
+    while running():
+        row += 1
+        client.send("floor", "/bench/floor", {"kind": "step", "row": row})
+
+
 # --- After the load: overshoots and the count ------------------------------------------------
 OVER_CEILING_SQL = """
 SELECT count(*) FROM agents_agentrun r JOIN tenants_tenantpolicy p ON p.tenant_id = r.tenant_id
@@ -289,7 +311,11 @@ def breakdown(args, server, tenants, keys, first_free_run: int) -> None:
     figures["the connection's health check (SELECT 1, once a request)"] = per_call(
         args.samples, connection.is_usable
     )
-    served = override_settings(ROOT_URLCONF="_served_urls", ALLOWED_HOSTS=["testserver"])
+    # As served (bench/_served_settings.py): the load's calls already counted against the
+    # keys' per-minute limit must not refuse these.
+    served = override_settings(
+        ROOT_URLCONF="_served_urls", ALLOWED_HOSTS=["testserver"], API_RATE_LIMIT="1000000000/60s"
+    )
     django_client = DjangoClient()
     authorization = f"Bearer {keys[0]}"
     with served:
@@ -350,6 +376,7 @@ def main(args: argparse.Namespace) -> None:
         f"set-up: {args.runs:,} runs in {args.tenants} tenants with one agent key each "
         f"({time.perf_counter() - started:.1f} s)"
     )
+    floor_table_reset()
     queue = Queue(order, keys, width=4 * args.clients)
     with _http.gunicorn(workers=args.workers) as server:
         load_before = _http.load_average()
@@ -359,6 +386,13 @@ def main(args: argparse.Namespace) -> None:
             seconds=args.seconds,
             warm_up=args.warm_up,
             work=_http.ping_work,
+        )
+        floor = _http.drive(
+            server,
+            clients=args.clients,
+            seconds=args.seconds,
+            warm_up=args.warm_up,
+            work=floor_work,
         )
         gate = _http.drive(
             server,
@@ -373,6 +407,7 @@ def main(args: argparse.Namespace) -> None:
             f"(load average {load_before} before, {load_after} after)"
         )
         print(f"    trivial JSON view  {_http.describe(ping, 'ping')}")
+        print(f"    floor (1 UPDATE)   {_http.describe(floor, 'floor')}")
         print(f"    gate calls         {_http.describe(gate, 'gate')}")
         print(f"    spend reports      {_http.describe(gate, 'spend')}")
         api_rate = gate.rate("gate", "spend")
@@ -382,7 +417,15 @@ def main(args: argparse.Namespace) -> None:
             f"{ping.rate('ping'):.1f}/s (aim ≥ 50 %: {'met' if ratio >= 0.5 else 'MISSED'}); "
             f"gate calls alone {gate.rate('gate') / ping.rate('ping'):.0%}"
         )
-        if gate.errors or ping.errors:
+        floor_ratio = api_rate / floor.rate("floor")
+        p99 = gate.figures["gate"].percentile(0.99) if "gate" in gate.figures else 0.0
+        print(
+            f"    against the floor's {floor.rate('floor'):.1f}/s: API {floor_ratio:.0%}, "
+            f"gate calls alone {gate.rate('gate') / floor.rate('floor'):.0%} (aim ≥ 70 %: "
+            f"{'met' if floor_ratio >= 0.7 else 'MISSED'}); gate p99 {p99:.1f} ms (aim < 100 ms: "
+            f"{'met' if p99 < 100 else 'MISSED'})"
+        )
+        if gate.errors or ping.errors or floor.errors:
             print(f"    connection errors: {dict(gate.errors + ping.errors)}")
         if queue.next() is None:
             print("    (every run was used up before the time was: raise --runs)")

@@ -88,17 +88,9 @@ def make_overdue_tickets(tenants: list, total: int) -> None:
         "created_at": "now() - interval '4 days'",
         "updated_at": "now()",
     }
-    nullable = {
-        "plan_version",
-        "overdue_at",
-        "escalated_at",
-        "escalated_for_due_at",
-        "resolved_at",
-        "resolved_by_id",
-        "overrides_id",
-        "requested_by_id",
-        "cancelled_by_id",
-    }
+    # Every other nullable column (assignee_id, …, whatever later issues add) is NULL, the rest
+    # blank text.
+    nullable = {f.column for f in Ticket._meta.concrete_fields if f.null}
     select = [values.get(c, "NULL" if c in nullable else "''") for c in columns]
     with connection.cursor() as cursor:
         cursor.execute(

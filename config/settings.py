@@ -6,6 +6,7 @@ DEBUG          "1"/"true" for local work (make run sets it).
 ALLOWED_HOSTS  comma separated.
 PROXY_COUNT    reverse proxies in front of the web nodes, each appending to X-Forwarded-For (0).
 API_RATE_LIMIT agent API requests per key, "300/60s".
+AGENT_KEY_CACHE_SECONDS  how long a process trusts a key it authenticated (5; 0: always ask).
 REDIS_URL      redis://host:6379/0: rate-limit counters and the django-q2 broker (else the DB).
 README.md "Deployment" lists every setting.
 """
@@ -82,15 +83,17 @@ MIDDLEWARE = [
     "ops.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # config.middleware.Pages*: Django's and the libraries' own, skipped for the agent API
+    # (issue 21.4; its docs pages keep them).
+    "config.middleware.PagesSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.PagesAuthenticationMiddleware",
     "config.middleware.NoStoreMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.PagesMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "config.middleware.PagesCSPMiddleware",
+    "config.middleware.PagesHtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "tenants.middleware.CurrentTenantMiddleware",
     "config.middleware.RetryableConflictMiddleware",
@@ -251,6 +254,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "tenants/locked_out.html"
 AXES_VERBOSE = False
+
+# --- Agent keys (agents/services/keys.py) ------------------------------------------------------
+# Each process remembers a key it authenticated this long: a revoked key (or a change to its
+# tenant's row) reaches every process within this bound; 0 turns the cache off.
+AGENT_KEY_CACHE_SECONDS = float(os.environ.get("AGENT_KEY_CACHE_SECONDS", "5"))
 
 # --- Agent API rate limit (api/ratelimit.py) --------------------------------------------------
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300/60s")

@@ -274,6 +274,20 @@ def audience_for(event: OutboxEvent, ticket: Ticket | None) -> Audience:
             ),
         )
         return audience
+    if kind == LifecycleKind.VERSION_OUTDATED:
+        data = event.data
+        audience.add(
+            data.get("drafters", []),
+            Message(
+                Kind.DECIDED,
+                f"v{data.get('number')} is outdated: v{data.get('by_version')} of "
+                f"{data.get('track')} was approved first",
+                "Both were built on the same version. Carry your draft forward onto the "
+                "current version from its page.",
+                reverse("plans:version", args=[tenant.slug, data.get("number")]),
+            ),
+        )
+        return audience
     if ticket is None:
         return audience
     targets = ticket_targets(ticket)

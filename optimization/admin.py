@@ -10,16 +10,22 @@ it": a tenant admin's admin pages cover only their tenants).
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from approvals.models import Ticket
+from approvals.services import ticket_decide
+from approvals.types import Verdict
 from audit.actors import Actor
+from config.errors import DomainError
 from optimization.models import (
     ChangeSet,
     ChangeSetEvent,
     ChangeSetItem,
     ExecutionManifestEntry,
     PerformanceRow,
+    PlatformAccount,
     Recommendation,
+    Reconciliation,
     SeasonalChange,
 )
 from optimization.services import (
@@ -183,3 +189,56 @@ class SeasonalChangeAdmin(TenantScopedAdmin):
         actor = Actor.for_user(request.user)
         for change in queryset.select_related("track"):
             seasonal_change_remove(change=change, actor=actor)
+
+
+@admin.register(PlatformAccount)
+class PlatformAccountAdmin(ReadOnlyAdmin):
+    list_display = ["tenant", "platform", "kind", "external_id", "state", "ticket", "ready_at"]
+    list_filter = ["tenant", "state", "kind", "platform"]
+    search_fields = ["external_id", "ticket"]
+    list_select_related = ["tenant"]
+
+
+@admin.register(Reconciliation)
+class ReconciliationAdmin(ReadOnlyAdmin):
+    """The reconciliations `reconcile` found. Deciding one here is deciding its A6: the same
+    ticket decision as on the ticket page, in the admin's role (approve accepts the platform's
+    value, reject restores the manifest's)."""
+
+    list_display = ["tenant", "track", "manifest_entry", "status", "ticket", "opened_at"]
+    list_filter = ["tenant", "status"]
+    search_fields = ["ticket", "manifest_entry__entity_id"]
+    list_select_related = ["tenant", "track", "manifest_entry"]
+    actions = ["accept_platform_value", "restore_manifest_value"]
+
+    def _decide(self, request, queryset, verdict: str, comment: str) -> None:
+        actor = Actor.for_user(request.user)
+        for reconciliation in queryset.order_by("pk"):
+            ticket = Ticket.objects.filter(
+                tenant_id=reconciliation.tenant_id, public_id=reconciliation.ticket
+            ).first()
+            if ticket is None or not reconciliation.is_open:
+                self.message_user(
+                    request, f"{reconciliation} is not waiting for a decision.", messages.WARNING
+                )
+                continue
+            try:
+                ticket_decide(ticket=ticket, actor=actor, verdict=verdict, comment=comment)
+            except DomainError as exc:
+                self.message_user(
+                    request, f"{ticket.public_id} not decided: {exc.message}", messages.ERROR
+                )
+            else:
+                self.message_user(request, f"{ticket.public_id}: {comment}", messages.SUCCESS)
+
+    @admin.action(description="Accept the platform's value (approve the A6)")
+    def accept_platform_value(self, request, queryset):
+        self._decide(
+            request, queryset, Verdict.APPROVE, "Platform's value accepted in Django admin."
+        )
+
+    @admin.action(description="Restore the manifest's value (reject the A6)")
+    def restore_manifest_value(self, request, queryset):
+        self._decide(
+            request, queryset, Verdict.REJECT, "Manifest's value to be restored (Django admin)."
+        )

@@ -13,7 +13,7 @@ from api.idempotency import idempotent, request_hash
 from config.errors import NotFound
 from config.text import REASON_MAX, BoundedStorableText, StorableText
 from optimization.models import STRUCTURAL_FIELDS, TACTICAL_FIELDS, Signal
-from optimization.selectors import change_set_or_none, change_set_view
+from optimization.selectors import change_set_or_none, change_set_view, track_reconciliations
 from optimization.services import (
     ChangeSetRequest,
     RecommendationError,
@@ -23,6 +23,17 @@ from optimization.services import (
     recommendation_open,
 )
 from optimization.services.change_sets import MAX_ITEMS
+from optimization.services.onboarding import (
+    account_answer,
+    platform_account_request,
+    platform_account_verify,
+)
+from optimization.services.reconcile import (
+    MAX_OBSERVATIONS,
+    ObservationError,
+    observations_report,
+    restore_targets,
+)
 from optimization.services.themes import (
     ThemeRequest,
     creative_theme_propose_within,
@@ -329,3 +340,126 @@ def recommendation_create(request, body: RecommendationIn):
         "status": recommendation.status,
     }
     return Status(201 if opened else 200, answer)
+
+
+# --- Reconciliation (A6) ---------------------------------------------------------------------
+class ObservationsIn(Schema):
+    observations: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_OBSERVATIONS)
+    agent: StorableText = Field("", max_length=100)
+
+
+class ObservationsOut(Schema):
+    accepted: int
+
+
+@router.post(
+    "/tracks/{track}/observations",
+    response={200: ObservationsOut, **errors(404, 409, 422)},
+    summary="Report what the platforms actually run; `reconcile` compares it with the manifest",
+)
+def track_observations(request, track: StorableText, body: ObservationsIn):
+    accepted = observations_report(
+        tenant=request.tenant,
+        track_key=track,
+        observations=body.observations,
+        actor=agent_actor(request, body.agent),
+    )
+    return {"accepted": accepted}
+
+
+class ReconciliationOut(Schema):
+    platform: str
+    entity_id: str
+    status: str
+    ticket: str
+    differences: dict[str, dict[str, Any]]
+    restore: dict[str, Any] | None
+    opened_at: datetime
+    decided_at: datetime | None
+
+
+class ReconciliationsOut(Schema):
+    track: str
+    reconciliations: list[ReconciliationOut]
+
+
+@router.get(
+    "/tracks/{track}/reconciliations",
+    response={200: ReconciliationsOut, **errors(404)},
+    summary="A track's pending reconciliations: waiting for an admin, or to restore",
+)
+def track_reconciliation_list(request, track: StorableText):
+    found = Track.objects.filter(tenant=request.tenant, key=track).first()
+    if found is None:
+        raise ObservationError(
+            f"This tenant has no track {track!r}.", code="unknown_track", status=404
+        )
+    return {
+        "track": found.key,
+        "reconciliations": [
+            {
+                "platform": r.manifest_entry.platform,
+                "entity_id": r.manifest_entry.entity_id,
+                "status": r.status,
+                "ticket": r.ticket,
+                "differences": r.differences,
+                "restore": restore_targets(r) if r.status == "restoring" else None,
+                "opened_at": r.opened_at,
+                "decided_at": r.decided_at,
+            }
+            for r in track_reconciliations(track=found, pending_only=True)
+        ],
+    }
+
+
+# --- Onboarding (A4) -------------------------------------------------------------------------
+class PlatformAccountIn(Schema):
+    platform: StorableText = Field(min_length=1, max_length=60)
+    kind: Literal["ad_account", "business_manager", "tracking_domain", "pixel", "ga4_property"]
+    external_id: StorableText = Field(min_length=1, max_length=120)
+    client_owned: bool = False
+    agent: StorableText = Field("", max_length=100)
+
+
+class PlatformAccountOut(Schema):
+    id: int
+    platform: str
+    kind: str
+    external_id: str
+    client_owned: bool
+    state: str
+    ticket: str | None
+
+
+@router.post(
+    "/platform-accounts",
+    response={200: PlatformAccountOut, 201: PlatformAccountOut, **errors(409, 422)},
+    summary="Request access to a platform account (opens an A4); the same request again answers it",
+)
+def platform_account_create(request, body: PlatformAccountIn):
+    account, created = platform_account_request(
+        tenant=request.tenant,
+        platform=body.platform,
+        kind=body.kind,
+        external_id=body.external_id,
+        client_owned=body.client_owned,
+        actor=agent_actor(request, body.agent),
+        agent=body.agent or request.agent_key.name,
+    )
+    return Status(201 if created else 200, account_answer(account))
+
+
+class VerifiedIn(Schema):
+    agent: StorableText = Field("", max_length=100)
+
+
+@router.post(
+    "/platform-accounts/{account_id}/verified",
+    response={200: PlatformAccountOut, **errors(404, 409)},
+    summary="Report a granted account's access verified: it becomes ready",
+)
+def platform_account_verified(request, account_id: int, body: VerifiedIn):
+    account = platform_account_verify(
+        tenant=request.tenant, account_id=account_id, actor=agent_actor(request, body.agent)
+    )
+    return account_answer(account)

@@ -11,23 +11,34 @@ class OptimizationConfig(AppConfig):
             ChangeSetPresentation,
             ManifestEntryPresentation,
             ManifestLaunchPresentation,
+            PlatformAccountPresentation,
             RecommendationPresentation,
+            ReconciliationPresentation,
             ThemePresentation,
         )
         from optimization.selectors import change_sets_of_run, manifest_entries_as_dicts
         from optimization.services.launches import ManifestEntrySubject, ManifestLaunchSubject
         from optimization.services.themes import CreativeThemeSubject
-        from optimization.services.tickets import ChangeSetSubject, RecommendationSubject
+        from optimization.services.tickets import (
+            ChangeSetSubject,
+            PlatformAccountSubject,
+            RecommendationSubject,
+            ReconciliationSubject,
+        )
         from optimization.views_queries import version_entries_as_dicts
         from plans.live import register_live_entries, register_version_entries
 
         register_subject(ChangeSetSubject())
         register_subject(RecommendationSubject())
+        register_subject(ReconciliationSubject())
+        register_subject(PlatformAccountSubject())
         register_subject(ManifestLaunchSubject())
         register_subject(ManifestEntrySubject())
         register_subject(CreativeThemeSubject())
         register_presentation(ChangeSetPresentation())
         register_presentation(RecommendationPresentation())
+        register_presentation(ReconciliationPresentation())
+        register_presentation(PlatformAccountPresentation())
         register_presentation(ManifestLaunchPresentation())
         register_presentation(ManifestEntryPresentation())
         register_presentation(ThemePresentation())

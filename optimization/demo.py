@@ -33,6 +33,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from approvals.selectors import subject_blocking_tickets
 from approvals.services import ticket_decide_within
@@ -45,6 +46,7 @@ from optimization.models import (
     CreativeTheme,
     ExecutionManifestEntry,
     PerformanceRow,
+    Reconciliation,
     SeasonalChange,
 )
 from optimization.selectors import planned_daily_budgets
@@ -58,6 +60,7 @@ from optimization.services import (
     seasonal_change_set_within,
 )
 from optimization.services.change_sets import SUBJECT_TYPE
+from optimization.services.reconcile import observations_report, reconcile
 from optimization.services.themes import ThemeRequest, creative_theme_propose_within
 from plans.models import Track
 from tenants.models import Membership, Role, Tenant
@@ -485,6 +488,47 @@ def _seed_themes(log: Callable[[str], None]) -> None:
                 actor=Actor.service("globex-creative-agent"),
             )
     log(f"globex always_on: creative theme \u201c{GLOBEX_THEME.name}\u201d in review")
+
+
+# --- acme's reconciliation (A6) ------------------------------------------------------------------
+RECONCILED_ENTITY = "acme-brand-film"
+PLATFORM_BUDGET = Decimal("420.00")  # what YouTube runs; the manifest keeps v3's pace
+
+
+def seed_reconciliation(*, log: Callable[[str], None]) -> None:
+    """The execution agent reports the brand film running at €420 a day, set by hand in the
+    platform, and the reconcile run opens its A6 — the demo's A6 names a real entity, both real
+    figures, and deciding it changes the manifest or asks the agent to restore it."""
+    entry = (
+        ExecutionManifestEntry.objects.filter(tenant__slug="acme", entity_id=RECONCILED_ENTITY)
+        .select_related("tenant", "track")
+        .first()
+    )
+    if entry is None:
+        log("acme: no brand film in the manifest, no reconciliation")
+        return
+    if not Reconciliation.objects.filter(manifest_entry=entry).exists():
+        observations_report(
+            tenant=entry.tenant,
+            track_key=entry.track.key,
+            observations=[
+                {
+                    "platform": entry.platform,
+                    "entity_id": entry.entity_id,
+                    "status": entry.state.get("status", "active"),
+                    "daily_budget": str(PLATFORM_BUDGET),
+                    "spend_to_date": "2940.00",
+                    "observed_at": (timezone.now() - timedelta(minutes=10)).isoformat(),
+                }
+            ],
+            actor=Actor.service("execution-agent"),
+        )
+        reconcile(tenant=entry.tenant)
+    reconciliation = Reconciliation.objects.filter(manifest_entry=entry).first()
+    log(
+        f"acme {entry.track.key}: {entry.audit_id} reconciliation "
+        + (f"{reconciliation.ticket} ({reconciliation.status})" if reconciliation else "not opened")
+    )
 
 
 def seed(*, log: Callable[[str], None]) -> None:

@@ -62,6 +62,39 @@ class ExecutionManifestEntry(models.Model):
         }
 
 
+class ManifestVersionLink(models.Model):
+    """Which plan version a manifest entity implemented, from when until when (issue 16 item 6:
+    a version's page keeps listing the entities that implemented it after they move on).
+
+    Written by the database, not by Python: triggers (migration 0007) add a link when an entry is
+    inserted and, when an entry's `plan_version` changes, close its open link and open the next —
+    whoever writes the manifest (a sync, an alignment, the admin)."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    entry = models.ForeignKey(
+        ExecutionManifestEntry, on_delete=models.CASCADE, related_name="version_links"
+    )
+    plan_version = models.PositiveIntegerField()
+    since = models.DateTimeField()
+    until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["entry_id", "since"]
+        indexes = [
+            models.Index(fields=["tenant", "plan_version"], name="manifest_link_version"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry"],
+                condition=models.Q(until__isnull=True),
+                name="manifest_link_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} → v{self.plan_version} ({self.since}–{self.until or 'now'})"
+
+
 # --- The optimization log -------------------------------------------------------------------------
 TACTICAL_FIELDS = (
     "daily_budget",
@@ -547,3 +580,180 @@ class Recommendation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == RecommendationStatus.OPEN
+
+
+# --- Reconciliation: what the platforms run against the manifest (A6) -----------------------------
+class PlatformObservation(models.Model):
+    """What an agent saw one platform entity run at one moment (POST /api/v1/tracks/{track}/
+    observations). Appended, never edited: the same entity and moment sent again is the same
+    observation. `reconcile` compares the latest one of each entity with the manifest."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    track = models.ForeignKey("plans.Track", on_delete=models.PROTECT, related_name="+")
+    manifest_entry = models.ForeignKey(
+        ExecutionManifestEntry, on_delete=models.PROTECT, related_name="observations"
+    )
+    status = models.CharField(max_length=20, blank=True)
+    daily_budget = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    spend_to_date = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    observed_at = models.DateTimeField()
+    reported_by = models.CharField(max_length=150)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["manifest_entry_id", "-observed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manifest_entry", "observed_at"], name="observation_unique_moment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manifest_entry_id} at {self.observed_at:%Y-%m-%d %H:%M}"
+
+
+class ReconciliationStatus(models.TextChoices):
+    OPEN = "open", "Waiting for an admin"
+    ACCEPTED = "accepted", "Platform's value accepted"
+    RESTORING = "restoring", "Manifest's value being restored"
+    RESTORED = "restored", "Manifest's value restored"
+    DISMISSED = "dismissed", "Withdrawn"
+
+
+# An entity whose reconciliation is in one of these takes no automated change and no new A6.
+RECONCILIATION_PENDING = (ReconciliationStatus.OPEN, ReconciliationStatus.RESTORING)
+
+RECONCILIATION_TRANSITIONS: dict[str, frozenset[str]] = {
+    ReconciliationStatus.OPEN: frozenset(
+        {
+            ReconciliationStatus.ACCEPTED,
+            ReconciliationStatus.RESTORING,
+            ReconciliationStatus.DISMISSED,
+        }
+    ),
+    ReconciliationStatus.RESTORING: frozenset({ReconciliationStatus.RESTORED}),
+    ReconciliationStatus.ACCEPTED: frozenset(),
+    ReconciliationStatus.RESTORED: frozenset(),
+    ReconciliationStatus.DISMISSED: frozenset(),
+}
+
+
+class Reconciliation(models.Model):
+    """A difference `reconcile` found between an entity's manifest and what its platform runs,
+    and what an admin decided about it through its A6. `differences` holds both figures per
+    field ({"daily_budget": {"manifest": "280.00", "platform": "310.00"}}). One pending per
+    entity: the database refuses a second, so two reconciles at once open one A6."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    track = models.ForeignKey("plans.Track", on_delete=models.PROTECT, related_name="+")
+    manifest_entry = models.ForeignKey(
+        ExecutionManifestEntry, on_delete=models.PROTECT, related_name="reconciliations"
+    )
+    observation = models.ForeignKey(PlatformObservation, on_delete=models.PROTECT, related_name="+")
+    differences = models.JSONField()
+    tolerance_pct = models.DecimalField(max_digits=6, decimal_places=2)
+    status = models.CharField(
+        max_length=12, choices=ReconciliationStatus.choices, default=ReconciliationStatus.OPEN
+    )
+    ticket = models.CharField(max_length=16, blank=True, help_text="its A6")
+    decided_by = models.CharField(max_length=150, blank=True)
+    decision_note = models.TextField(blank=True)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manifest_entry"],
+                condition=models.Q(status__in=["open", "restoring"]),
+                name="one_pending_reconciliation",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ReconciliationStatus.values),
+                name="reconciliation_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.pk} of {self.manifest_entry_id}"
+
+    @property
+    def audit_id(self) -> str:
+        return str(self.pk)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ReconciliationStatus.OPEN
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in RECONCILIATION_PENDING
+
+
+# --- Onboarding: the platform accounts a tenant's entities run on (A4) ----------------------------
+class AccountKind(models.TextChoices):
+    AD_ACCOUNT = "ad_account", "Ad account"
+    BUSINESS_MANAGER = "business_manager", "Business Manager"
+    TRACKING_DOMAIN = "tracking_domain", "Tracking domain (DNS verification)"
+    PIXEL = "pixel", "Pixel"
+    GA4_PROPERTY = "ga4_property", "GA4 property"
+
+
+class OnboardingState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    GRANTED = "granted", "Granted, not verified yet"
+    READY = "ready", "Ready"
+    REFUSED = "refused", "Refused"
+
+
+class PlatformAccount(models.Model):
+    """An account, domain or property the agency needs access to (docs/rules.md "Onboarding"):
+    requested by an agent (an A4 opens), granted when the A4 is approved, ready when the agent
+    reports the access verified. A manifest entity naming it (`state.account`) syncs live only
+    once it is ready."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    platform = models.CharField(max_length=60)
+    kind = models.CharField(max_length=20, choices=AccountKind.choices)
+    external_id = models.CharField(max_length=120, help_text="the platform's id or the domain")
+    client_owned = models.BooleanField(
+        default=False, help_text="the client owns it: the client may grant the A4"
+    )
+    state = models.CharField(
+        max_length=12, choices=OnboardingState.choices, default=OnboardingState.REQUESTED
+    )
+    ticket = models.CharField(max_length=16, blank=True, help_text="its A4")
+    requested_by = models.CharField(max_length=150)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    granted_at = models.DateTimeField(null=True, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["tenant_id", "platform", "kind", "external_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "platform", "external_id"], name="platform_account_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=OnboardingState.values),
+                name="platform_account_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=AccountKind.values),
+                name="platform_account_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.external_id}"
+
+    @property
+    def audit_id(self) -> str:
+        return f"{self.platform}:{self.external_id}"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.state == OnboardingState.READY

@@ -7,6 +7,7 @@ words."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
@@ -19,7 +20,16 @@ from optimization import views_queries as q
 from optimization.models import LaunchStatus, Signal, ThemeStatus
 from optimization.services.change_sets import SUBJECT_TYPE
 from optimization.services.launches import LAUNCH_SUBJECT
+from optimization.services.onboarding import SUBJECT_TYPE as PLATFORM_ACCOUNT_SUBJECT
+from optimization.services.onboarding import account_of_ticket
 from optimization.services.recommendations import RECOMMENDATION_SUBJECT
+from optimization.services.reconcile import SUBJECT_TYPE as RECONCILIATION_SUBJECT
+from optimization.services.reconcile import (
+    figure_text,
+    observation_history,
+    reconciliation_of_ticket,
+    restore_targets,
+)
 from optimization.services.themes import THEME_SUBJECT, theme_client_title, theme_sentences
 from plans.summary import channel_label, track_label
 from tenants.models import Role
@@ -239,4 +249,108 @@ class ThemePresentation:
             title=theme_client_title(theme),
             kind="Creative theme",
             summary=tuple(theme_sentences(theme)),
+        )
+
+
+# --- Reconciliations (A6) ----------------------------------------------------------------------
+def reconciliation_panel(ticket, user, role: str) -> tuple[str, dict] | None:
+    """Both figures of each field that differs, what the platform reported lately, and what each
+    button does."""
+    reconciliation = reconciliation_of_ticket(ticket)
+    if reconciliation is None:
+        return None
+    entry = reconciliation.manifest_entry
+    currency = reconciliation.track.currency
+    return (
+        "optimization/_reconciliation_panel.html",
+        {
+            "reconciliation": reconciliation,
+            "entry": entry,
+            "tenant": ticket.tenant,
+            "figures": [
+                {
+                    "field": name.replace("_", " "),
+                    "manifest": figure_text(name, pair["manifest"], currency),
+                    "platform": figure_text(name, pair["platform"], currency),
+                }
+                for name, pair in reconciliation.differences.items()
+            ],
+            "history": [
+                {
+                    **row,
+                    "observed_at": datetime.fromisoformat(row["observed_at"]),
+                    "daily_budget": figure_text("daily_budget", row["daily_budget"], currency)
+                    if row["daily_budget"] is not None
+                    else "—",
+                    "spend_to_date": figure_text("daily_budget", row["spend_to_date"], currency)
+                    if row["spend_to_date"] is not None
+                    else "—",
+                }
+                for row in observation_history(entry)
+            ],
+            "targets": restore_targets(reconciliation),
+        },
+    )
+
+
+def reconciliation_label(ticket) -> str:
+    reconciliation = reconciliation_of_ticket(ticket)
+    if reconciliation is None:
+        return "the reconciliation"
+    return f"the platform's value of {reconciliation.manifest_entry.audit_id}"
+
+
+def reconciliation_outcome(ticket) -> str:
+    reconciliation = reconciliation_of_ticket(ticket)
+    if reconciliation is None or reconciliation.is_open:
+        return ""
+    entity = reconciliation.manifest_entry.audit_id
+    return {
+        "accepted": f"The manifest of {entity} now holds the platform's value.",
+        "restoring": f"The agent restores the manifest's value on {entity}.",
+        "restored": f"{entity} runs the manifest's value again.",
+        "dismissed": f"Nothing changed on {entity}; a new observation may open another A6.",
+    }.get(reconciliation.status, "")
+
+
+class ReconciliationPresentation:
+    kind = RECONCILIATION_SUBJECT
+
+    def panel(self, ticket, user, role: str) -> tuple[str, dict] | None:
+        return reconciliation_panel(ticket, user, role)
+
+    def label(self, ticket) -> str:
+        return reconciliation_label(ticket)
+
+    def outcome(self, ticket) -> str:
+        return reconciliation_outcome(ticket)
+
+    def client_words(self, ticket) -> ClientWords | None:
+        return None  # A6 is internal only
+
+
+# --- Access requests (A4) ------------------------------------------------------------------------
+class PlatformAccountPresentation:
+    kind = PLATFORM_ACCOUNT_SUBJECT
+
+    def panel(self, ticket, user, role: str) -> tuple[str, dict] | None:
+        return None  # the ticket's own summary says it all; the onboarding page lists them
+
+    def label(self, ticket) -> str:
+        account = account_of_ticket(ticket)
+        return f"access to {account.audit_id}" if account else ""
+
+    def outcome(self, ticket) -> str:
+        account = account_of_ticket(ticket)
+        if account is None:
+            return ""
+        return f"{account.audit_id} is {account.get_state_display().lower()}."
+
+    def client_words(self, ticket) -> ClientWords | None:
+        account = account_of_ticket(ticket)
+        if account is None:
+            return None
+        return ClientWords(
+            title=f"Access to your {account.get_kind_display()} {account.external_id}",
+            kind="Access request",
         )

@@ -44,9 +44,13 @@ from optimization.models import (
     ChangeSetKind,
     ChangeSetStatus,
     ExecutionManifestEntry,
+    ManifestVersionLink,
     PerformanceRow,
+    PlatformAccount,
     Recommendation,
     RecommendationStatus,
+    Reconciliation,
+    ReconciliationStatus,
     TrackHold,
 )
 from plans.diff import planned_daily_budget
@@ -69,6 +73,16 @@ def manifest_entries_for_tenant(*, tenant) -> QuerySet[ExecutionManifestEntry]:
 def manifest_entries_for_version(*, tenant, number: int) -> QuerySet[ExecutionManifestEntry]:
     """The live entities that implement plan version `number` (seed 000 "Version history")."""
     return ExecutionManifestEntry.objects.filter(tenant=tenant, plan_version=number)
+
+
+def manifest_links_past_for_version(*, tenant, number: int) -> QuerySet[ManifestVersionLink]:
+    """The entities that implemented plan version `number` and have moved on since (the
+    manifest's history, kept by the database: ManifestVersionLink), oldest first."""
+    return (
+        ManifestVersionLink.objects.filter(tenant=tenant, plan_version=number, until__isnull=False)
+        .select_related("entry", "entry__track")
+        .order_by("since", "pk")
+    )
 
 
 def manifest_entries_as_dicts(track) -> list[dict]:
@@ -179,6 +193,65 @@ def open_recommendation(*, track, signal: str, subject_key: str) -> Recommendati
 def change_set_exists(tenant, change_set_id) -> bool:
     """Does the tenant have this change set? (approvals checks ticket references with it)"""
     return ChangeSet.objects.filter(tenant=tenant, change_set_id=str(change_set_id)).exists()
+
+
+def platform_account_exists(tenant, account_id: str) -> bool:
+    """Does the tenant have this platform account? (an A4's subject id, as stored)"""
+    return (
+        str(account_id).isdigit()
+        and int(account_id) < 2**63
+        and PlatformAccount.objects.filter(tenant=tenant, pk=int(account_id)).exists()
+    )
+
+
+def tenant_onboarding(*, tenant) -> dict:
+    """The onboarding page's figures, one selector: the tenant's platform accounts, and per
+    track the accounts its manifest entities run on (`state.account`) and its "Onboarding
+    completion" — the moment the last of them became ready, or None while one is not."""
+    accounts = list(PlatformAccount.objects.filter(tenant=tenant).order_by("platform", "kind"))
+    by_key = {(a.platform, a.external_id): a for a in accounts}
+    used: dict[int, set] = defaultdict(set)
+    tracks: dict[int, Track] = {}
+    for entry in ExecutionManifestEntry.objects.filter(
+        tenant=tenant, state__has_key="account"
+    ).select_related("track"):
+        tracks[entry.track_id] = entry.track
+        used[entry.track_id].add((entry.platform, str(entry.state["account"])))
+    rows = []
+    for track_id, keys in sorted(used.items(), key=lambda item: tracks[item[0]].key):
+        mine = [by_key.get(key) for key in sorted(keys)]
+        waiting = [
+            f"{p}:{e}"
+            for (p, e), a in zip(sorted(keys), mine, strict=True)
+            if not a or not a.is_ready
+        ]
+        rows.append(
+            {
+                "track": tracks[track_id],
+                "accounts": [f"{p}:{e}" for p, e in sorted(keys)],
+                "waiting": waiting,
+                "completed_at": None if waiting else max(a.ready_at for a in mine),
+            }
+        )
+    return {"accounts": accounts, "tracks": rows}
+
+
+def reconciliation_exists(tenant, reconciliation_id: str) -> bool:
+    """Does the tenant have this reconciliation? (an A6's subject id, as stored)"""
+    return (
+        str(reconciliation_id).isdigit()
+        and int(reconciliation_id) < 2**63
+        and Reconciliation.objects.filter(tenant=tenant, pk=int(reconciliation_id)).exists()
+    )
+
+
+def track_reconciliations(*, track, pending_only: bool = False) -> list[Reconciliation]:
+    """A track's reconciliations, newest first (waiting and restoring ones when `pending_only`):
+    what the agent API lists and the track's reconciliation region shows."""
+    rows = Reconciliation.objects.filter(track=track).select_related("manifest_entry")
+    if pending_only:
+        rows = rows.filter(status__in=[ReconciliationStatus.OPEN, ReconciliationStatus.RESTORING])
+    return list(rows.order_by("-opened_at", "-pk")[:200])
 
 
 def recommendation_exists(tenant, recommendation_id: str) -> bool:

@@ -18,6 +18,7 @@ urlpatterns = [
         views_track.seasonality_remove,
         name="seasonality_remove",
     ),
+    path("t/<slug:tenant_slug>/onboarding/", views_track.onboarding, name="onboarding"),
     path(
         "t/<slug:tenant_slug>/recommendations/<int:pk>/draft/",
         views.recommendation_draft,

@@ -42,6 +42,7 @@ from optimization.selectors import (
     entry_daily_budget,
     manifest_entries_for_track,
     manifest_entries_for_version,
+    manifest_links_past_for_version,
 )
 from optimization.services.change_sets import SUBJECT_TYPE
 from plans.models import Track
@@ -455,10 +456,29 @@ def plan_channels(track: Track) -> list[str]:
 
 # --- For the plan pages (registered in plans.live) -----------------------------------------------
 def version_entries_as_dicts(version) -> list[dict]:
-    """The live entries that implement plan version `version`, for its page: one query."""
-    return [
-        {**entry.as_dict(), "track": entry.track.key, "anchor": f"entity-{entry.pk}"}
+    """The entries that implement plan version `version` today, then those that implemented it
+    and moved on (`until` set: from the manifest's history), for its page: two queries."""
+    live = [
+        {
+            **entry.as_dict(),
+            "track": entry.track.key,
+            "anchor": f"entity-{entry.pk}",
+            "since": None,
+            "until": None,
+        }
         for entry in manifest_entries_for_version(tenant=version.tenant_id, number=version.number)
         .select_related("track")
         .order_by("channel", "platform", "entity_id")
     ]
+    past = [
+        {
+            **link.entry.as_dict(),
+            "plan_version": link.plan_version,
+            "track": link.entry.track.key,
+            "anchor": f"entity-{link.entry_id}",
+            "since": link.since,
+            "until": link.until,
+        }
+        for link in manifest_links_past_for_version(tenant=version.tenant_id, number=version.number)
+    ]
+    return live + past

@@ -182,3 +182,15 @@ def seasonality_remove(request: HttpRequest, track: str, pk: int) -> HttpRespons
         f"{date_text(change.starts_on)}.",
     )
     return redirect("optimization:seasonality", request.tenant.slug, track_row.key)
+
+
+# --- Onboarding (A4) -----------------------------------------------------------------------------
+@tenant_view()
+def onboarding(request: HttpRequest) -> HttpResponse:
+    """The tenant's platform accounts, requested → granted → ready, and when each track's
+    onboarding completed (every account its entities run on ready)."""
+    return render(
+        request,
+        "optimization/onboarding.html",
+        {"nav": "plans", **selectors.tenant_onboarding(tenant=request.tenant)},
+    )

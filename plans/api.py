@@ -13,7 +13,7 @@ from config.text import REASON_MAX, StorableText
 from plans.diff import plan_diff
 from plans.models import SUBJECT_TYPE, PlanKind, PlanStatus, PlanTrigger, PlanVersion
 from plans.schema import PlanPayload
-from plans.selectors import VERSION_NUMBER_MAX, track_or_none
+from plans.selectors import VERSION_NUMBER_MAX, track_or_none, version_competitors
 from plans.services import plan_version_create_draft, plan_version_submit
 
 router = Router(tags=["plans"])
@@ -46,6 +46,16 @@ class DraftIn(Schema):
     master_change: Annotated[dict[str, Any], documented_as(MasterChange)] | None = None
 
 
+class CompetingOut(Schema):
+    """Another draft or pending version of the same track: one built on the same parent
+    (`same_parent`) is outdated by whichever of the two is approved first."""
+
+    number: int
+    status: str
+    parent: int | None
+    same_parent: bool
+
+
 class DraftOut(Schema):
     number: int
     track: str
@@ -56,6 +66,7 @@ class DraftOut(Schema):
     parent: int | None
     payload_hash: str
     diff: dict
+    competing: list[CompetingOut]
 
 
 class SubmitOut(Schema):
@@ -63,6 +74,19 @@ class SubmitOut(Schema):
     status: str
     ticket: str
     tickets: list[str]
+    competing: list[CompetingOut]
+
+
+def _competing(version: PlanVersion) -> list[dict]:
+    return [
+        {
+            "number": other.number,
+            "status": other.status,
+            "parent": other.parent.number if other.parent_id else None,
+            "same_parent": other.parent_id == version.parent_id,
+        }
+        for other in version_competitors(version)
+    ]
 
 
 @router.get(
@@ -115,6 +139,7 @@ def track_draft_create(request, track: StorableText, body: DraftIn):
             "parent": parent.number if parent else None,
             "payload_hash": version.payload_hash,
             "diff": plan_diff(parent.payload if parent else None, version.payload),
+            "competing": _competing(version),
         },
     )
 
@@ -150,4 +175,5 @@ def plan_version_submit_endpoint(request, number: int):
         "status": version.status,
         "ticket": tickets[0][1],
         "tickets": [public_id for _type, public_id in tickets],
+        "competing": _competing(version),
     }

@@ -121,21 +121,29 @@ class PlanStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
     REJECTED = "rejected", "Rejected"
     DISCARDED = "discarded", "Discarded"
+    # Another version built on the same parent was approved first (issue 16 item 1): this one
+    # no longer follows the plan and can only be carried forward onto the current version.
+    OUTDATED = "outdated", "Outdated"
 
 
 # The one transition table (services check it; the database triggers freeze what follows
 # approval). "Request changes" and "withdraw" both send a pending version back to draft; a
 # planner may discard a draft, which ends it (its number stays used: numbers are never reused).
 TRANSITIONS: dict[str, frozenset[str]] = {
-    PlanStatus.DRAFT: frozenset({PlanStatus.PENDING_APPROVAL, PlanStatus.DISCARDED}),
+    PlanStatus.DRAFT: frozenset(
+        {PlanStatus.PENDING_APPROVAL, PlanStatus.DISCARDED, PlanStatus.OUTDATED}
+    ),
     PlanStatus.PENDING_APPROVAL: frozenset(
-        {PlanStatus.APPROVED, PlanStatus.REJECTED, PlanStatus.DRAFT}
+        {PlanStatus.APPROVED, PlanStatus.REJECTED, PlanStatus.DRAFT, PlanStatus.OUTDATED}
     ),
     PlanStatus.APPROVED: frozenset({PlanStatus.SUPERSEDED}),
     PlanStatus.SUPERSEDED: frozenset(),
     PlanStatus.REJECTED: frozenset(),
     PlanStatus.DISCARDED: frozenset(),
+    PlanStatus.OUTDATED: frozenset(),
 }
+# A version still on its way to approval: what competes with another one on the same parent.
+OPEN_STATUSES = (PlanStatus.DRAFT, PlanStatus.PENDING_APPROVAL)
 FROZEN_STATUSES = (PlanStatus.APPROVED, PlanStatus.SUPERSEDED)
 
 
@@ -205,6 +213,29 @@ class PlanVersion(models.Model):
     rejected_by = models.CharField(max_length=150, blank=True)
     discarded_at = models.DateTimeField(null=True, blank=True)
     discarded_by = models.CharField(max_length=150, blank=True)
+    outdated_at = models.DateTimeField(null=True, blank=True)
+    outdated_by = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="outdated_versions",
+        help_text="the competing version whose approval outdated this one",
+    )
+    carried_from = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="carried_forward_drafts",
+        help_text="the outdated version whose changes this draft re-applies",
+    )
+    carry_collisions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="the carried version's changes that collided with the current version and "
+        "were not re-applied: [{what, carried, current}]",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -263,6 +294,10 @@ class PlanVersion(models.Model):
     @property
     def can_submit(self) -> bool:
         return self.is_editable and not self.is_stale
+
+    @property
+    def is_outdated(self) -> bool:
+        return self.status == PlanStatus.OUTDATED
 
     @property
     def can_withdraw(self) -> bool:

@@ -14,19 +14,26 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 
-from approvals.models import Ticket
+from approvals.models import Ticket, TicketDecision
+from approvals.types import Verdict
 from config.sql import ComparedRanges
 from plans.approvers import ApprovalNeeds, approval_needs
 from plans.classify import Classification, classify_change
 from plans.diff import manifest_diff, plan_diff
 from plans.envelope import EnvelopeCheck, envelope_evaluate
 from plans.live import live_entries
-from plans.models import SUBJECT_TYPE, MasterPlan, PlanStatus, PlanVersion, Track
+from plans.models import (
+    OPEN_STATUSES,
+    SUBJECT_TYPE,
+    MasterPlan,
+    PlanStatus,
+    PlanVersion,
+    Track,
+)
 from plans.schema import parse_payload
 from plans.summary import plan_revise_summary
 from tenants.models import Tenant, TenantPolicy
 
-OPEN_STATUSES = (PlanStatus.DRAFT, PlanStatus.PENDING_APPROVAL)
 VERSION_NUMBER_MAX = 2**31 - 1  # what the number column holds; anything above names no version
 
 
@@ -268,7 +275,93 @@ def version_detail(*, tenant: Tenant, number: int) -> dict:
         "manifest_diff": live,
         "approval_needs": needs,
         "tickets": list(version_tickets(version=version)),
+        "competitors": version_competitors(version),
+        "approvals": version_approvals(version) if version.approved_at else [],
+        "carried_to": version_carried_forward_to(version) if version.is_outdated else None,
     }
+
+
+def version_approvals(version: PlanVersion) -> list[dict]:
+    """Every approval the version received (who, role, when, on which ticket), oldest first —
+    `approved_by` names only the person whose approval completed it. An imported version was
+    approved outside Human Touch: its one approval is who it was imported as approved by."""
+    decisions = (
+        TicketDecision.objects.filter(
+            ticket__tenant_id=version.tenant_id,
+            ticket__subject_type=SUBJECT_TYPE,
+            ticket__subject_id=str(version.number),
+            verdict=Verdict.APPROVE,
+        )
+        .select_related("user", "ticket")
+        .order_by("created_at", "pk")
+    )
+    rows = [
+        {
+            "who": d.user.get_username(),
+            "role": d.role,
+            "at": d.created_at,
+            "ticket": d.ticket.public_id,
+            "ticket_type": d.ticket.type,
+        }
+        for d in decisions
+    ]
+    if not rows and version.approved_at:
+        rows.append(
+            {
+                "who": version.approved_by,
+                "role": "",
+                "at": version.approved_at,
+                "ticket": "",
+                "ticket_type": "",
+            }
+        )
+    return rows
+
+
+def version_competitors(version: PlanVersion) -> list[PlanVersion]:
+    """The other drafts and pending versions of the version's track (the editor and the submit
+    step name them: those built on the same parent are outdated by whichever is approved first;
+    the others must be rebased anyway)."""
+    if version.status not in OPEN_STATUSES:
+        return []
+    return track_open_versions(track_id=version.track_id, exclude_pk=version.pk)
+
+
+def track_open_versions(*, track_id: int | None, exclude_pk: int | None = None) -> list:
+    """The drafts and pending versions of a track, oldest first (a new draft's editor names
+    them)."""
+    if track_id is None:
+        return []
+    return list(
+        PlanVersion.objects.filter(track_id=track_id, status__in=OPEN_STATUSES)
+        .exclude(pk=exclude_pk)
+        .select_related("parent", "drafted_by_user", "track")
+        .order_by("number")
+    )
+
+
+def outdated_versions_to_carry(*, tenant_ids: Sequence[int], user_id: int) -> list[PlanVersion]:
+    """The outdated versions `user_id` drafted or last edited that nobody has carried forward
+    yet (the dashboard tells their drafter), newest first."""
+    carried = PlanVersion.objects.filter(
+        carried_from=OuterRef("pk"),
+        status__in=(*OPEN_STATUSES, PlanStatus.APPROVED),
+    )
+    return list(
+        PlanVersion.objects.filter(
+            Q(drafted_by_user_id=user_id) | Q(edited_by_user_id=user_id),
+            tenant_id__in=tenant_ids,
+            status=PlanStatus.OUTDATED,
+        )
+        .exclude(Exists(carried))
+        .select_related("track", "tenant", "outdated_by")
+        .order_by("-outdated_at", "-number")[:20]
+    )
+
+
+def version_carried_forward_to(version: PlanVersion) -> PlanVersion | None:
+    """The draft that carries an outdated version forward, if there is one."""
+    return version.carried_forward_drafts.order_by("-number").first()
 
 
 def versions_compare(*, tenant: Tenant, left: int, right: int) -> dict:

@@ -4,18 +4,23 @@ plans/apps.py."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from approvals.models import TicketDecision
 from approvals.presentation import ClientWords
 from approvals.selectors import subject_blocking_tickets
-from approvals.types import SubjectKind
+from approvals.types import SubjectKind, Verdict
+from config.formatting import date_text
 from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion
 from plans.summary import first_change_day, version_client_kind, version_client_title
+from tenants.models import Role
 
 
 def _version_of(ticket) -> PlanVersion | None:
     if not ticket.subject_id.isdigit():
         return None
     return (
-        PlanVersion.objects.select_related("track")
+        PlanVersion.objects.select_related("track", "tenant", "outdated_by")
         .filter(tenant_id=ticket.tenant_id, number=int(ticket.subject_id))
         .first()
     )
@@ -45,7 +50,28 @@ def ticket_client_words(ticket) -> ClientWords | None:
             effective=first_change_day(raw) or version.payload.get("start"),
         ),
         kind=version_client_kind(kind=version.kind, total_change=totals.get("change")),
+        **_replaced(version),
     )
+
+
+def _replaced(version: PlanVersion) -> dict:
+    """An outdated version's items in the client's words: replaced by the plan approved first
+    ("the plan you approved" when a client of the tenant signed it off)."""
+    if not version.is_outdated or version.outdated_by_id is None:
+        return {}
+    by = version.outdated_by
+    signed_by_client = TicketDecision.objects.filter(
+        ticket__tenant_id=version.tenant_id,
+        ticket__subject_type=SUBJECT_TYPE,
+        ticket__subject_id=str(by.number),
+        role=Role.CLIENT,
+        verdict=Verdict.APPROVE,
+    ).exists()
+    day = date_text(
+        by.approved_at.astimezone(ZoneInfo(version.tenant.time_zone)).date(), year=False
+    )
+    who = "you approved" if signed_by_client else "approved"
+    return {"status": "Replaced", "note": f"Replaced by the plan {who} on {day}."}
 
 
 def ticket_outcome(ticket) -> str:

@@ -31,5 +31,10 @@ urlpatterns = [
         views.version_envelope,
         name="envelope",
     ),
+    path(
+        "t/<slug:tenant_slug>/plans/v/<int:number>/carry-forward/",
+        views.version_carry_forward,
+        name="carry_forward",
+    ),
     path("t/<slug:tenant_slug>/plans/compare/", views.compare, name="compare"),
 ]

@@ -24,6 +24,7 @@ from plans.forms import DraftReasonForm, EnvelopeProposalForm, PlanPayloadForm
 from plans.live import version_entries
 from plans.models import TRACK_KEY_PATTERN, PlanKind, Track
 from plans.services import (
+    plan_version_carry_forward,
     plan_version_create_draft,
     plan_version_discard,
     plan_version_edit,
@@ -101,6 +102,16 @@ def version_detail(request: HttpRequest, number: int) -> HttpResponse:
     return _version_page(request, number)
 
 
+def _entries_now_and_before(version) -> dict:
+    """The entities implementing the version today, and those that did and moved on (with from
+    and to dates: issue 16 item 6)."""
+    entries = version_entries(version)
+    return {
+        "version_entries": [e for e in entries if e["until"] is None],
+        "past_entries": [e for e in entries if e["until"] is not None],
+    }
+
+
 def _envelope_form(proposal: dict | None, data=None) -> EnvelopeProposalForm | None:
     if proposal is None:
         return None
@@ -136,9 +147,10 @@ def _version_page(
             "currency": version.currency,
             "audit_title": f"Audit trail of v{version.number}",
             "can_plan": can_plan,
-            "version_entries": version_entries(version),
+            **_entries_now_and_before(version),
             "envelope": proposal,
             "envelope_form": envelope_form,
+            "built_on_id": version.parent_id,
         },
         status=status,
     )
@@ -214,6 +226,8 @@ def draft_new(request: HttpRequest, track: str) -> HttpResponse:
         if track_row
         else reverse("plans:overview", args=[slug]),
         "save_label": f"Create draft for {track_key}",
+        "competitors": selectors.track_open_versions(track_id=track_row.pk if track_row else None),
+        "built_on_id": base.pk if base else None,
     }
     if request.method != "POST":
         form = PlanPayloadForm(payload=base.payload if base else None)
@@ -283,6 +297,9 @@ def version_edit(request: HttpRequest, number: int) -> HttpResponse:
         "verdict_url": reverse("plans:verdict", args=[slug, track_row.key]),
         "cancel_url": reverse("plans:version", args=[slug, version.number]),
         "save_label": f"Save draft v{version.number}",
+        # Saving rebases the draft on the current version.
+        "competitors": selectors.version_competitors(version),
+        "built_on_id": track_row.current_version_id,
     }
     if request.method != "POST":
         form = PlanPayloadForm(payload=version.payload)
@@ -459,3 +476,28 @@ def compare(request: HttpRequest) -> HttpResponse:
 
 def _int(value: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+@require_POST
+@tenant_view(roles=PLANNERS)
+def version_carry_forward(request: HttpRequest, number: int) -> HttpResponse:
+    """A new draft on the current version with an outdated version's changes re-applied."""
+    version = selectors.version_get(tenant=request.tenant, number=number)
+    try:
+        carried = plan_version_carry_forward(version=version, actor=Actor.for_user(request.user))
+    except DomainError as exc:
+        page_error(request, exc)
+        return redirect("plans:version", request.tenant.slug, version.number)
+    collided = len(carried.carry_collisions)
+    messages.success(
+        request,
+        f"v{carried.number} carries v{version.number} forward onto "
+        f"v{carried.parent.number if carried.parent_id else '—'}"
+        + (
+            f": {collided} change{'s' if collided != 1 else ''} collided and "
+            f"{'were' if collided != 1 else 'was'} not re-applied."
+            if collided
+            else "."
+        ),
+    )
+    return redirect("plans:version", request.tenant.slug, carried.number)

@@ -10,8 +10,8 @@ from decimal import Decimal
 from config.formatting import date_text
 from plans.envelope import envelope_change_rows, proposed_caps
 from plans.models import MasterPlan, PlanVersion, Track
-from plans.selectors import PlanOverview, master_plan_for
-from tenants.models import Tenant
+from plans.selectors import PlanOverview, master_plan_for, outdated_versions_to_carry
+from tenants.models import Role, Tenant
 
 
 def tenant_versions(*, tenant: Tenant) -> list[PlanVersion]:
@@ -99,3 +99,16 @@ def _use(planned: Decimal, cap: Decimal | None) -> dict:
         "over": planned > cap,
         "headroom": cap - planned,
     }
+
+
+def outdated_versions_panel(user, memberships) -> tuple[str, dict] | None:
+    """The dashboard panel (approvals.presentation.register_dashboard_panel): the person's
+    outdated versions nobody carried forward yet — another version on the same parent was
+    approved first."""
+    tenant_ids = [m.tenant_id for m in memberships if m.role == Role.PLANNER]
+    if not tenant_ids:
+        return None
+    versions = outdated_versions_to_carry(tenant_ids=tenant_ids, user_id=user.pk)
+    if not versions:
+        return None
+    return ("plans/_outdated_panel.html", {"versions": versions})

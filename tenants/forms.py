@@ -14,17 +14,20 @@ SECTION_TITLES = {
     "cost_guard_policy": "Cost Guard",
     "qc_threshold_policy": "QC thresholds",
     "revise_triggers": "Revise triggers",
+    "reconciliation": "Reconciliation (what the platforms run against the manifest)",
     "sla": "SLAs (business days, in the tenant's time zone)",
 }
 
 _RANGE_HELP = {
     "success_floor": "Share of QC passes, 0 to 1.",
     "sla_approval_days": "1, 2 or 3 business days.",
+    "sla_revise_approval_days": "1, 2 or 3 business days; lighter than a first plan's.",
     "working_hours_start": "Hour of the day, 0 to 23.",
     "working_hours_end": "Hour of the day, after the start, up to 24.",
     "auto_approve_optimization_under_pct": "Percent of a channel's live daily budget.",
     "drift_pct": "Percent of the approved plan's daily budget.",
     "a3_lapse_days": "Business days after an A3's SLA before it lapses unapplied.",
+    "reconciliation_tolerance_pct": "Percent of the manifest's daily budget; beyond it an A6.",
 }
 _CEILING_OF = {ceiling.key: ceiling.maximum for ceiling in CEILINGS}
 # Each key in words; the page shows the seed's key beside it as a hint.
@@ -55,10 +58,12 @@ LABELS = {
     "seasonality_lead_days": "Days ahead a seasonal change is pre-drafted",
     "sla_revise_draft_days": "Revise draft due in (business days)",
     "sla_replan_draft_days": "Replan draft due in (business days)",
-    "sla_approval_days": "Approvals due in (business days)",
+    "sla_approval_days": "Approvals of a first plan due in (business days)",
+    "sla_revise_approval_days": "Approvals of a revise due in (business days)",
     "working_hours_start": "Working day starts at (hour)",
     "working_hours_end": "Working day ends at (hour)",
     "a3_lapse_days": "Unanswered A3s lapse after their SLA by (business days)",
+    "reconciliation_tolerance_pct": "A platform may differ from the manifest by up to (%)",
 }
 # Values no tenant may change (seed 003: never infinite retry; the Cost Guard always blocks):
 # shown as fixed text, posted as hidden inputs so that a crafted POST still meets the rule.

@@ -157,10 +157,17 @@ class TenantPolicy(models.Model):
     kpi_miss_days = models.PositiveIntegerField(default=D["kpi_miss_days"])
     structural_block_max = models.PositiveIntegerField(default=D["structural_block_max"])
     seasonality_lead_days = models.PositiveIntegerField(default=D["seasonality_lead_days"])
+    # reconciliation
+    reconciliation_tolerance_pct = _pct(
+        default=D["reconciliation_tolerance_pct"], validators=[MinValueValidator(0)]
+    )
     # sla (business days; working hours in the tenant's time zone)
     sla_revise_draft_days = models.PositiveSmallIntegerField(default=D["sla_revise_draft_days"])
     sla_replan_draft_days = models.PositiveSmallIntegerField(default=D["sla_replan_draft_days"])
     sla_approval_days = models.PositiveSmallIntegerField(default=D["sla_approval_days"])
+    sla_revise_approval_days = models.PositiveSmallIntegerField(
+        default=D["sla_revise_approval_days"]
+    )
     working_hours_start = models.PositiveSmallIntegerField(default=D["working_hours_start"])
     working_hours_end = models.PositiveSmallIntegerField(default=D["working_hours_end"])
     a3_lapse_days = models.PositiveSmallIntegerField(default=D["a3_lapse_days"])

@@ -70,10 +70,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "structural_block_max": 2,
         "seasonality_lead_days": 14,
     },
+    # What the platforms run may differ from the manifest by this much (percent of the manifest's
+    # daily budget) before `reconcile` opens an A6; any status difference opens one.
+    "reconciliation": {"reconciliation_tolerance_pct": Decimal("2")},
     "sla": {
         "sla_revise_draft_days": 1,
         "sla_replan_draft_days": 2,
         "sla_approval_days": 2,
+        # A revise's approval (A5): the seed's "lighter SLA for revise", also 1–3 business days.
+        "sla_revise_approval_days": 1,
         "working_hours_start": 9,
         "working_hours_end": 18,
         # An A3 (spend guardrail breach) still open this many business days after its SLA lapses:
@@ -122,6 +127,11 @@ def policy_errors(values: dict[str, Any]) -> dict[str, str]:
     approval_days = values.get("sla_approval_days")
     if _is_number(approval_days) and not 1 <= approval_days <= 3:
         errors["sla_approval_days"] = "sla.sla_approval_days must be 1, 2 or 3 business days"
+    revise_days = values.get("sla_revise_approval_days")
+    if _is_number(revise_days) and not 1 <= revise_days <= 3:
+        errors["sla_revise_approval_days"] = (
+            "sla.sla_revise_approval_days must be 1, 2 or 3 business days"
+        )
     start, end = values.get("working_hours_start"), values.get("working_hours_end")
     if _is_number(start) and _is_number(end) and not 0 <= start < end <= 24:
         errors["working_hours_end"] = "sla working hours must satisfy 0 <= start < end <= 24"

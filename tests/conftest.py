@@ -66,6 +66,17 @@ def pytest_runtest_setup(item):
             pytest.fail(f"HT_STRICT_SETUP=1 and this test {reason}", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def _agent_keys_forgotten():
+    """Each test starts with an empty per-process key cache (agents/services/keys.py): a key a
+    test authenticated must not outlive its rolled-back rows."""
+    from agents.services.keys import agent_key_cache_clear
+
+    agent_key_cache_clear()
+    yield
+    agent_key_cache_clear()
+
+
 # --- Flushing protected tables ------------------------------------------------------------------
 # Transactional tests (threads, the live server) empty every table afterwards. The database
 # refuses that on the append-only tables, as it should; only here, in test set-up, are their

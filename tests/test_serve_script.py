@@ -105,7 +105,7 @@ def test_serve_runs_in_production_and_restarts_cleanly_after_kills(production):
     try:
         first = serve(env, tmp_path, "first")
         started.append(first)
-        status, body = wait_for(lambda: (h := health(port)) and h[0] == 200 and h, 90, "healthz")
+        status, body = wait_for(lambda: (h := health(port)) and h[0] == 200 and h, 240, "healthz")
         assert body["status"] == "ok" and body["cluster"]["ok"] is True
         web, cluster = groups(tmp_path)
 

@@ -53,6 +53,7 @@ def ticket_sla_due_at(*, tenant: Tenant, sla_kind: str, opened_at: datetime) -> 
         approval_days=policy.sla_approval_days,
         revise_days=policy.sla_revise_draft_days,
         replan_days=policy.sla_replan_draft_days,
+        revise_approval_days=policy.sla_revise_approval_days,
     )
     return tenant_due_at(opened_at=opened_at, business_days=days, tenant=tenant, policy=policy)
 

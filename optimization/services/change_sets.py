@@ -58,6 +58,10 @@ from optimization.services._common import (
     items_apply,
     moved_items,
 )
+from optimization.services.sync_checks import (
+    refuse_entities_under_reconciliation,
+    refuse_live_entities_on_accounts_not_onboarded,
+)
 from optimization.services.themes import refuse_unapproved_themes, themes_named
 from plans.models import Track
 from tenants.compliance import ComplianceProfileSpec, profile_spec, texts_of
@@ -343,6 +347,18 @@ def change_set_submit_within(
     _refuse_for_its_run(tenant, request)
     track, items = _clean_request(tenant, request)
     _refuse_on_hold_or_taken(tenant, request, track)
+    if request.kind == ChangeSetKind.AGENT:
+        refuse_entities_under_reconciliation(
+            tenant=tenant, entry_ids=[item.entry.pk for item in items if item.entry is not None]
+        )
+    refuse_live_entities_on_accounts_not_onboarded(
+        tenant=tenant,
+        entities=[
+            {**item.entry.as_dict(), "live": True}
+            for item in items
+            if item.entry is not None and item.field == STATUS and item.after == "active"
+        ],
+    )
     policy = TenantPolicy.objects.get(tenant=tenant)
     profile = profile_spec(policy.vertical_compliance_profile)
     _refuse_claims(profile, items)

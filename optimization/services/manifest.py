@@ -19,6 +19,10 @@ from config.text import json_problem
 from optimization.models import ExecutionManifestEntry
 from optimization.selectors import entry_is_live
 from optimization.services.launches import LaunchGate
+from optimization.services.sync_checks import (
+    refuse_sync_on_accounts_not_onboarded,
+    refuse_sync_under_reconciliation,
+)
 from optimization.services.themes import refuse_unapproved_themes, themes_named
 from plans.models import FROZEN_STATUSES, PlanVersion, Track
 from plans.schema import money_text
@@ -137,9 +141,11 @@ def manifest_sync(
         )
     cleaned = _clean_entries(entries)
     _refuse_unknown_versions(tenant, track, cleaned)
+    refuse_sync_on_accounts_not_onboarded(tenant=tenant, cleaned=cleaned)
     _refuse_live_creatives_of_unapproved_themes(tenant, cleaned)
     gate = LaunchGate.for_sync(tenant=tenant, track=track, actor=actor, launched_by=launched_by)
     rows, created = _locked_rows_inserting_missing(tenant, track, cleaned)
+    refuse_sync_under_reconciliation(tenant=tenant, rows=rows, cleaned=cleaned)
     changed = [
         change
         for entry in cleaned

@@ -8,14 +8,31 @@ from approvals.models import TicketStatus
 from approvals.selectors import subject_blocking_tickets
 from audit.actors import Actor
 from optimization.models import ChangeSet, Recommendation
-from optimization.selectors import change_set_exists, recommendation_exists
+from optimization.selectors import (
+    change_set_exists,
+    platform_account_exists,
+    recommendation_exists,
+    reconciliation_exists,
+)
 from optimization.services._common import SUBJECT_TYPE, change_set_lock
 from optimization.services.approval import change_set_apply_within, change_set_reject_within
+from optimization.services.onboarding import SUBJECT_TYPE as PLATFORM_ACCOUNT_SUBJECT
+from optimization.services.onboarding import (
+    platform_account_decided_within,
+    platform_account_lock,
+)
 from optimization.services.recommendations import (
     RECOMMENDATION_SUBJECT,
     recommendation_dismiss_within,
     recommendation_draft_within,
     recommendation_lock_for_decision,
+)
+from optimization.services.reconcile import (
+    SUBJECT_TYPE as RECONCILIATION_SUBJECT,
+)
+from optimization.services.reconcile import (
+    reconciliation_decided_within,
+    reconciliation_lock,
 )
 
 
@@ -114,3 +131,41 @@ class RecommendationSubject:
 
     def on_resolved(self, ticket, outcome: str, actor: Actor) -> None:
         on_recommendation_ticket_resolved(ticket, outcome, actor)
+
+
+class ReconciliationSubject:
+    """An A6 about a difference `reconcile` found: approving accepts the platform's value,
+    rejecting restores the manifest's (optimization/services/reconcile.py)."""
+
+    kind = RECONCILIATION_SUBJECT
+
+    def exists(self, tenant, subject_id: str) -> bool:
+        return reconciliation_exists(tenant, subject_id)
+
+    def lock(self, ticket) -> None:
+        reconciliation_lock(ticket)
+
+    def authors(self, ticket) -> dict[int, str]:
+        return {}  # the reconcile run found it; no person wrote it
+
+    def on_resolved(self, ticket, outcome: str, actor: Actor) -> None:
+        reconciliation_decided_within(ticket=ticket, outcome=outcome, actor=actor)
+
+
+class PlatformAccountSubject:
+    """An A4 about an agent's access request: approving it grants the access
+    (optimization/services/onboarding.py)."""
+
+    kind = PLATFORM_ACCOUNT_SUBJECT
+
+    def exists(self, tenant, subject_id: str) -> bool:
+        return platform_account_exists(tenant, subject_id)
+
+    def lock(self, ticket) -> None:
+        platform_account_lock(ticket)
+
+    def authors(self, ticket) -> dict[int, str]:
+        return {}  # an agent asks for access; no person wrote it
+
+    def on_resolved(self, ticket, outcome: str, actor: Actor) -> None:
+        platform_account_decided_within(ticket=ticket, outcome=outcome, actor=actor)

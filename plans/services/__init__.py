@@ -7,6 +7,8 @@ it is a draft, given a proposed new master envelope if it needs one, or discarde
 plans/approvers.py decides), and approved once every ticket about it is approved (`transitions`:
 in one transaction vN is superseded, vN+1 becomes the track's current version, a proposed master
 envelope replaces the old one and the remaining delta against the live manifest is recorded).
+Approving a version outdates the other drafts and pending versions built on the same parent;
+`carry` re-applies an outdated version's changes onto the current version as a new draft.
 Reject, request changes and withdraw end or return the draft; `tickets` is what approvals calls
 when a ticket about a version is decided; `envelope` sets up the master envelope. Every write is
 audited with the version's number and takes its locks in the order config/locks.py gives.
@@ -16,6 +18,7 @@ plans/classify.py and plans/diff.py.
 """
 
 from plans.errors import PlanError, PlanStateError
+from plans.services.carry import plan_version_carry_forward
 from plans.services.drafts import (
     plan_version_counter_lock,
     plan_version_create_draft,
@@ -41,6 +44,7 @@ __all__ = [
     "PlanStateError",
     "master_plan_set",
     "plan_version_approve_within",
+    "plan_version_carry_forward",
     "plan_version_counter_lock",
     "plan_version_create_draft",
     "plan_version_create_draft_within",

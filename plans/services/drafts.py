@@ -163,9 +163,12 @@ def plan_version_create_draft_within(
     trigger: str = PlanTrigger.PLANNER,
     master_change: dict | None = None,
     drift_pct_by_channel: dict[str, Decimal] | None = None,
+    carried_from: PlanVersion | None = None,
+    carry_collisions: list[dict] | None = None,
 ) -> PlanVersion:
     """plan_version_create_draft as a step of a bigger transaction (a recommendation's draft, an
-    imported plan)."""
+    imported plan, an outdated version carried forward: `carried_from`, with the changes of it
+    that collided with the current version)."""
     _clean_kind(kind)
     if trigger not in PlanTrigger.values:
         raise PlanError(f"Unknown trigger {trigger!r}.", code="invalid_trigger")
@@ -188,7 +191,10 @@ def plan_version_create_draft_within(
         policy=policy_of(tenant),
         drift_pct_by_channel=drift_pct_by_channel,
     )
-    _check_kind(classification, kind)
+    if carried_from is None or classification.accepted_kinds:
+        # A carried-forward draft whose changes all collided is the current plan again: the
+        # planner edits it into what they meant (an edit checks the kind).
+        _check_kind(classification, kind)
     version = PlanVersion.objects.create(
         tenant=tenant,
         track=track,
@@ -205,6 +211,8 @@ def plan_version_create_draft_within(
         master_change=master_change,
         created_by=actor_text(actor),
         drafted_by_user=actor.user if actor.is_person else None,
+        carried_from=carried_from,
+        carry_collisions=carry_collisions or [],
     )
     _audit_drafted(version, actor)
     return version
@@ -227,6 +235,14 @@ def _audit_drafted(version: PlanVersion, actor: Actor) -> None:
             "trigger": version.trigger,
             "reason": version.reason,
             "master_change": version.master_change,
+            **(
+                {
+                    "carried_from": version.carried_from.number,
+                    "collisions": [c["what"] for c in version.carry_collisions],
+                }
+                if version.carried_from_id
+                else {}
+            ),
         },
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.models import Ticket
+from approvals.models import SlaKind, Ticket
 from approvals.services import TicketRequest, ticket_open_within
 from approvals.types import TicketType
 from audit.actions import AuditAction
@@ -17,6 +17,7 @@ from plans.errors import PlanError, PlanStateError
 from plans.models import (
     SUBJECT_TYPE,
     MasterPlan,
+    PlanKind,
     PlanStatus,
     PlanVersion,
     Track,
@@ -126,7 +127,10 @@ def _open_tickets(
                 plan_version=version.number,
                 required_roles=list(needs.required_roles),
                 client_visible=True if needs.client_reasons else None,
-                sla_kind="approval",
+                # The seed's "lighter SLA for revise": a revise's A5 is due sooner.
+                sla_kind=SlaKind.REVISE_APPROVAL
+                if version.kind == PlanKind.REVISE
+                else SlaKind.APPROVAL,
             )
         )
     ]
@@ -144,7 +148,7 @@ def _open_tickets(
                     diff=preview,
                     plan_version=version.number,
                     required_roles=[Role.PLANNER.value, Role.LEGAL.value],
-                    sla_kind="approval",
+                    sla_kind=SlaKind.APPROVAL,
                 )
             )
         )

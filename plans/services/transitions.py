@@ -19,7 +19,9 @@ from audit.services import audit_event_append
 from config.text import REASON_MAX
 from config.transactions import within_transaction
 from plans.errors import PlanStateError
+from plans.events import version_outdated_emit
 from plans.models import (
+    OPEN_STATUSES,
     SUBJECT_TYPE,
     MasterPlan,
     PlanStatus,
@@ -151,7 +153,52 @@ def plan_version_approve_within(*, version: PlanVersion, actor: Actor) -> PlanVe
             "remaining_delta": version.remaining_delta["remaining"],
         },
     )
+    _outdate_competitors(version, track=track, actor=actor)
     return version
+
+
+def _outdate_competitors(approved: PlanVersion, *, track: Track, actor: Actor) -> None:
+    """Every other draft or pending version of the track built on the version `approved`
+    supersedes no longer follows the plan: outdate it in the approval's transaction, withdraw
+    its open tickets (their note names the approval) and tell its drafter. At most one version
+    per parent is ever approvable.
+
+    Lock order: a competitor's tickets and the competitor come after this version's track here,
+    against config/locks.py (tickets → subject → track). A decision on a competitor's ticket at
+    the same moment may deadlock with this approval; PostgreSQL ends one of them and the person
+    gets the 409 "try again" (config/locks.py) — after which the competitor reads outdated."""
+    competitors = PlanVersion.objects.filter(
+        track=track, parent_id=approved.parent_id, status__in=OPEN_STATUSES
+    ).exclude(pk=approved.pk)
+    for competitor_id in competitors.order_by("pk").values_list("pk", flat=True):
+        competitor = PlanVersion.objects.get(pk=competitor_id)
+        _version_tickets_lock(competitor)
+        competitor = lock_version(competitor)
+        if competitor.status not in OPEN_STATUSES:
+            continue
+        competitor.status = PlanStatus.OUTDATED
+        competitor.outdated_at = approved.approved_at
+        competitor.outdated_by = approved
+        competitor.save(update_fields=["status", "outdated_at", "outdated_by", "updated_at"])
+        withdrawn = _cancel_open_tickets(
+            competitor,
+            actor,
+            f"v{competitor.number} is outdated: v{approved.number}, built on the same version, "
+            f"was approved.",
+        )
+        audit_event_append(
+            tenant=approved.tenant,
+            actor=actor,
+            action=AuditAction.PLAN_VERSION_OUTDATED,
+            resource=competitor,
+            plan_version=competitor.number,
+            data={
+                "track": track.key,
+                "by_version": approved.number,
+                "withdrawn_tickets": withdrawn,
+            },
+        )
+        version_outdated_emit(competitor, approved=approved, actor=actor)
 
 
 def _supersede(

@@ -26,6 +26,7 @@ STATUS_CLASSES = {
     PlanStatus.SUPERSEDED: "label",
     PlanStatus.REJECTED: "label-danger",
     PlanStatus.DISCARDED: "label",
+    PlanStatus.OUTDATED: "label-warn",
 }
 PATH_CLASSES = {
     ChangePath.OPTIMIZATION: "label",

@@ -16,13 +16,15 @@ from approvals.services import TicketInvalid, ticket_decide, ticket_open
 from approvals.types import TICKET_TYPES, Opener, SubjectKind, SubjectUse, subject_use
 from audit.actors import Actor
 from audit.models import AuditEvent
-from optimization.models import ChangeSetStatus, ManifestLaunch
+from optimization.models import ChangeSetStatus, ManifestLaunch, Reconciliation
 from optimization.services import (
     ChangeSetRequest,
     change_set_submit,
     manifest_sync,
     recommendation_open,
 )
+from optimization.services.onboarding import platform_account_request
+from optimization.services.reconcile import observations_report, reconcile
 from optimization.services.themes import ThemeRequest, creative_theme_propose_within
 from plans.models import PlanStatus, Track
 from plans.services import plan_version_create_draft, plan_version_submit
@@ -45,6 +47,8 @@ EXPECTED: dict[tuple[str, str, str], SubjectUse] = {
     ("A3", "change_set", "system"): GOVERNS,
     ("A5", "plan_version", "system"): GOVERNS,
     ("A5", "recommendation", "system"): GOVERNS,
+    ("A4", "platform_account", "system"): GOVERNS,
+    ("A6", "reconciliation", "system"): GOVERNS,
     ("A6", "ticket", "person"): INFORMS,
     ("A7", "plan_version", "system"): GOVERNS,
     ("A7", "plan_version", "agent"): INFORMS,
@@ -133,11 +137,35 @@ def subjects(request, acme, acme_v1):
             request=ThemeRequest(theme_id="theme-subject", name="Winter", headlines=["Warm"]),
             actor=SYSTEM,
         )
+    account, _ = platform_account_request(
+        tenant=acme,
+        platform="meta",
+        kind="ad_account",
+        external_id="act_1",
+        client_owned=False,
+        actor=SYSTEM,
+    )
+    observations_report(
+        tenant=acme,
+        track_key="always_on",
+        observations=[
+            {
+                "platform": "meta",
+                "entity_id": "social-prospecting",
+                "daily_budget": "500.00",
+                "observed_at": "2026-11-10T09:00:00+00:00",
+            }
+        ],
+        actor=SYSTEM,
+    )
+    reconcile(tenant=acme)
     return {
         SubjectKind.MANIFEST_LAUNCH: ManifestLaunch.objects.get(ticket=launch.ticket).launch_id,
         SubjectKind.TRACK: "always_on",
         SubjectKind.MANIFEST_ENTRY: "google_ads:search-brand",
         SubjectKind.CREATIVE_THEME: theme.theme_id,
+        SubjectKind.PLATFORM_ACCOUNT: str(account.pk),
+        SubjectKind.RECONCILIATION: str(Reconciliation.objects.get().pk),
         SubjectKind.PLAN_VERSION: str(acme_v1.number),
         SubjectKind.CHANGE_SET: change_set.change_set_id,
         SubjectKind.RECOMMENDATION: str(recommendation.pk),

@@ -141,6 +141,62 @@ def test_appending_many_events_at_once_continues_the_same_chain(acme, append_eve
 
 
 @pytest.mark.django_db
+def test_bulk_events_with_awkward_text_and_values_store_as_returned_and_verify(acme):
+    """The bulk append writes COPY text itself: tabs, newlines, backslashes, quotes, NULs and
+    non-ASCII in any field, dates and Decimals in the data, all hash to what is stored."""
+    import datetime as dt
+    from decimal import Decimal
+
+    awkward = 'tab\there\nnew "quoted" back\\slash \\N nul\x00 é ✓ \ud800'
+    created = audit_events_append_many(
+        tenant=acme,
+        actor=Actor.service(f"bulk {awkward}"),
+        events=[
+            {
+                "action": "ticket.escalated",
+                "resource": ("ticket", f"T-{n}\t{awkward[:20]}"),
+                "plan_version": n or None,
+                "payload": {"n": n, "text": awkward},
+                "data": {
+                    "text": awkward,
+                    awkward: [1, 2.5, -0.0, 1e20, None, True],
+                    "at": dt.datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=dt.UTC),
+                    "amount": Decimal("12.50"),
+                    "nested": {"list": [{"deep": "\\"}]},
+                },
+            }
+            for n in range(3)
+        ],
+    )
+    stored = list(AuditEvent.objects.filter(tenant=acme).order_by("-seq")[:3])[::-1]
+    for kept, returned in zip(stored, created, strict=True):
+        for name in ("seq", "actor_label", "action", "resource_id", "plan_version"):
+            assert getattr(kept, name) == getattr(returned, name), name
+        assert (kept.payload_hash, kept.data) == (returned.payload_hash, returned.data)
+        assert (kept.prev_hash, kept.hash, kept.created_at) == (
+            returned.prev_hash,
+            returned.hash,
+            returned.created_at,
+        )
+    assert "\t" in stored[0].resource_id and "\ufffd" in stored[0].data["text"]
+    assert stored[0].data["amount"] == "12.50" and stored[0].plan_version is None
+    verdict = audit_chains_verify(tenant=acme)
+    assert verdict.ok, verdict.broken
+
+
+@pytest.mark.django_db
+def test_a_bulk_event_with_an_unknown_keyword_is_refused_before_anything_is_written(acme):
+    before = AuditEvent.objects.filter(tenant=acme).count()
+    with pytest.raises(TypeError):
+        audit_events_append_many(
+            tenant=acme,
+            actor=Actor.system(),
+            events=[{"action": "x", "resource": ("ticket", "1"), "colour": "red"}],
+        )
+    assert AuditEvent.objects.filter(tenant=acme).count() == before
+
+
+@pytest.mark.django_db
 def test_appending_no_events_writes_nothing(acme):
     before = AuditEvent.objects.count()
     assert audit_events_append_many(tenant=acme, actor=Actor.system(), events=[]) == []

@@ -195,3 +195,35 @@ def test_the_openapi_schema_lists_the_plan_and_manifest_endpoints(client):
     assert "post" in paths["/api/v1/tracks/{track}/drafts"]
     assert "post" in paths["/api/v1/plan-versions/{number}/submit"]
     assert "put" in paths["/api/v1/tracks/{track}/manifest"]
+
+
+def test_a_draft_and_its_submit_name_the_other_open_versions_of_the_track(
+    client, acme_headers, acme_v1
+):
+    """Issue 16 item 1: an agent is told another version competes with its draft."""
+    first = post(
+        client,
+        "/api/v1/tracks/always_on/drafts",
+        {"kind": "revise", "payload": changed(WINTER, search_up_12_pct), "reason": "drift"},
+        acme_headers,
+    ).json()
+    assert first["competing"] == []
+    second = post(
+        client,
+        "/api/v1/tracks/always_on/drafts",
+        {
+            "kind": "revise",
+            "payload": changed(WINTER, lambda p: p.update(messaging="New words.")),
+            "reason": "wording",
+        },
+        acme_headers,
+    ).json()
+    assert second["competing"] == [
+        {"number": first["number"], "status": "draft", "parent": 1, "same_parent": True}
+    ]
+    submitted = post(
+        client, f"/api/v1/plan-versions/{first['number']}/submit", {}, acme_headers
+    ).json()
+    assert submitted["competing"] == [
+        {"number": second["number"], "status": "draft", "parent": 1, "same_parent": True}
+    ]

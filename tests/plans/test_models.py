@@ -12,6 +12,8 @@ from plans.models import PlanStatus, PlanVersion, Track, can_transition
 ALLOWED = {
     ("draft", "pending_approval"),
     ("draft", "discarded"),
+    ("draft", "outdated"),
+    ("pending_approval", "outdated"),
     ("pending_approval", "approved"),
     ("pending_approval", "rejected"),
     ("pending_approval", "draft"),

@@ -315,20 +315,26 @@ def test_submitting_twice_opens_the_tickets_once(acme, alice, acme_v1):
     assert Ticket.objects.filter(subject_id=str(draft.number)).count() == 1
 
 
-def test_a_draft_from_a_superseded_parent_is_stale_at_submit(acme, acme_people, acme_v1):
+def test_a_draft_from_a_superseded_parent_is_outdated_and_carried_forward_not_submitted(
+    acme, acme_people, acme_v1
+):
     planner = acme_people["author"]
     first = revise(acme, planner, changed(WINTER, search_up_12_pct))
     second = revise(acme, planner, changed(WINTER, lambda p: p["kpi_targets"].update(cpa=36)))
     plan_version_submit(version=first, actor=Actor.for_user(planner))
     decide_all(first, acme_people)
-    with pytest.raises(PlanStateError) as error:
+    second.refresh_from_db()
+    assert second.status == PlanStatus.OUTDATED
+    with pytest.raises(PlanStateError):
         plan_version_submit(version=second, actor=Actor.for_user(planner))
-    assert error.value.code == "stale_parent"
-    # Editing rebases the draft on the new current version.
-    rebased = plan_version_edit(
-        version=second, payload=second.payload, actor=Actor.for_user(planner), reason="rebased"
-    )
-    assert rebased.parent == first
+    with pytest.raises(PlanStateError):
+        plan_version_edit(
+            version=second, payload=second.payload, actor=Actor.for_user(planner), reason="x"
+        )
+    # Carrying it forward drafts it again on the new current version.
+    carried = services.plan_version_carry_forward(version=second, actor=Actor.for_user(planner))
+    assert carried.parent == first
+    assert carried.payload["kpi_targets"]["cpa"] == "36"
 
 
 @pytest.fixture

@@ -414,7 +414,9 @@ def test_a_channel_starting_later_reads_as_to_launch_with_its_date(planner_clien
     assert "1 Dec 2026</span> · search: daily budget €500 → €483.87" in page
 
 
-def test_a_draft_left_behind_by_a_newer_approval_says_it_must_be_rebased(planner_client, acme, v2):
+def test_a_draft_left_behind_by_a_newer_approval_is_outdated_and_offers_to_carry_it_forward(
+    planner_client, acme, v2
+):
     plan_version_import_approved(
         tenant=acme,
         track_key="always_on",
@@ -427,9 +429,9 @@ def test_a_draft_left_behind_by_a_newer_approval_says_it_must_be_rebased(planner
     page = planner_client.get(url("version", 2)).content.decode()
     old_page = planner_client.get(url("version", 1)).content.decode()
 
-    assert "v2 was drafted from v1, but the current version of always_on is now v3" in page
-    assert "edit and save the draft to rebase it" in page
-    assert "Edit v2" in page and "Submit v2 for approval" not in page  # submit would be refused
+    assert "Outdated." in page and "v3</a> was approved on" in page
+    assert "Carry v2 forward onto v3" in page
+    assert "Edit v2" not in page and "Submit v2 for approval" not in page
     assert 'href="/t/acme/plans/v/3/">v3</a>' in old_page  # v1 is followed by v2 and v3
 
 

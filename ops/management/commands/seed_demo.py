@@ -14,6 +14,8 @@ DEMO_PARTS: list[tuple[str, Callable[..., None]]] = [
     ("agents", agents_demo.seed),
     ("plans", plans_demo.seed),
     ("optimization", optimization_demo.seed),
+    # The platform runs the brand film otherwise than the manifest: the demo's A6.
+    ("optimization", optimization_demo.seed_reconciliation),
     ("approvals", approvals_demo.seed),
 ]
 

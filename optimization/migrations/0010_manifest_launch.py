@@ -7,9 +7,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('optimization', '0006_changeset_metrics_read_indexes'),
+        ('optimization', '0009_platform_accounts'),
         ('plans', '0004_planversion_discarded'),
-        ('tenants', '0005_membership_away'),
+        ('tenants', '0007_policy_reconciliation_tolerance'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0005_membership_away'),
+        ('tenants', '0007_policy_reconciliation_tolerance'),
     ]
 
     operations = [

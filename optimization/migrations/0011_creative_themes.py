@@ -7,9 +7,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('optimization', '0007_manifest_launch'),
+        ('optimization', '0010_manifest_launch'),
         ('plans', '0004_planversion_discarded'),
-        ('tenants', '0006_creative_themes'),
+        ('tenants', '0008_creative_themes'),
     ]
 
     operations = [
