@@ -27,7 +27,9 @@ ERROR_DESCRIPTIONS = {
     "concurrent write (try again).",
     413: "The body is larger than the limit.",
     422: "Invalid input; `fields` names the fields at fault as sent.",
-    423: "The run this acts for is blocked until a person resolves its ticket.",
+    423: "Blocked until a person resolves a ticket (the answer's `ticket`): the run it acts for "
+    "(run_blocked), an open compliance review (blocked_by_compliance), a reconciliation "
+    "(reconciliation_pending) or an account not onboarded (account_not_onboarded).",
     429: "Over the key's rate limit (API_RATE_LIMIT): wait the Retry-After header's seconds.",
 }
 

@@ -38,8 +38,10 @@ class TicketIn(Schema):
         "",
         max_length=50,
         description="what the ticket is about, for information: an agent's ticket never decides "
-        "its subject (an A7 may name a plan_version, change_set or agent_run; an A4 none); any "
-        "other is 422 subject_not_allowed",
+        "its subject (an A7 may name a plan_version, change_set, agent_run, track — by key — or "
+        "manifest_entry — as platform:entity_id; an A4 none); any other is 422 "
+        "subject_not_allowed. An open A7 on a track or entity blocks every creative launch or "
+        "rotation there (423 blocked_by_compliance) until it is decided",
     )
     subject_id: StorableText = Field("", max_length=100)
     diff: dict[str, Any] | None = Field(None, description="diff preview (summary, changes, raw)")

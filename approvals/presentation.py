@@ -6,8 +6,12 @@ Each app that owns a subject kind implements `SubjectPresentation` in one module
 in its AppConfig.ready(), beside its TicketSubject:
 
     plans/apps.py         PlanVersionPresentation      from plans/ticket_words.py
+                          TrackPresentation            from plans/ticket_words.py
     optimization/apps.py  ChangeSetPresentation        from optimization/panels.py
                           RecommendationPresentation   from optimization/panels.py
+                          ManifestLaunchPresentation   from optimization/panels.py
+                          ManifestEntryPresentation    from optimization/panels.py
+                          ThemePresentation            from optimization/panels.py
     agents/apps.py        AgentRunPresentation         from agents/ticket_words.py
 
 Two page pieces cross apps the same way: dashboard panels (an app's box beside the red-flag

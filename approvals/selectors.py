@@ -45,6 +45,20 @@ def subject_blocking_tickets(*, tenant, subject_type: str, subject_id: str) -> Q
     )
 
 
+def compliance_review_open(*, tenant, track_key: str, entities: list[str]) -> Ticket | None:
+    """The oldest open A7 on the track or on one of the entities ("platform:entity_id"): while
+    it is open no creative launches or rotates there, whoever opened it (docs/rules.md)."""
+    return (
+        Ticket.objects.filter(tenant=tenant, type=TicketType.A7, status=TicketStatus.OPEN)
+        .filter(
+            Q(subject_type=SubjectKind.TRACK, subject_id=track_key)
+            | Q(subject_type=SubjectKind.MANIFEST_ENTRY, subject_id__in=entities)
+        )
+        .order_by("created_at", "pk")
+        .first()
+    )
+
+
 def tickets_for_user(*, user) -> QuerySet[Ticket]:
     """Tickets of the user's tenants; in a tenant where they are a client, only client-visible."""
     internal = tenant_ids_for(user, roles=INTERNAL_ROLES)

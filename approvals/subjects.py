@@ -5,8 +5,12 @@ The approvals app never imports plans, optimization or agents. Each app that own
 its AppConfig.ready():
 
     plans/apps.py         PlanVersionSubject      from plans/services/tickets.py
+                          TrackSubject            from plans/services/tickets.py
     optimization/apps.py  ChangeSetSubject        from optimization/services/tickets.py
                           RecommendationSubject   from optimization/services/tickets.py
+                          ManifestLaunchSubject   from optimization/services/launches.py
+                          ManifestEntrySubject    from optimization/services/launches.py
+                          CreativeThemeSubject    from optimization/services/themes.py
     agents/apps.py        AgentRunSubject         from agents/services/tickets.py
 
 So a decision reads straight through: `ticket_decide` → `ticket_decide_within` → `ticket_resolve`

@@ -134,11 +134,15 @@ class SubjectKind(StrEnum):
 
     PLAN_VERSION = "plan_version"
     CHANGE_SET = "change_set"
+    MANIFEST_LAUNCH = "manifest_launch"  # entities a manifest sync brought live for the first time
     RECOMMENDATION = "recommendation"
     AGENT_RUN = "agent_run"
     RECONCILIATION = "reconciliation"
     PLATFORM_ACCOUNT = "platform_account"
     TICKET = "ticket"
+    TRACK = "track"  # a tenant's track, by its key (plans)
+    MANIFEST_ENTRY = "manifest_entry"  # a live entity, as "platform:entity_id" (optimization)
+    CREATIVE_THEME = "creative_theme"  # a track's new creative angle, by its id (optimization)
 
 
 class SubjectUse(StrEnum):
@@ -157,7 +161,10 @@ _G, _I = SubjectUse.GOVERNS, SubjectUse.INFORMS
 # any type so, an agent only the types it may open at all (`api_openable`).
 SUBJECT_RULES: dict[TicketType, dict[SubjectKind, dict[Opener, SubjectUse]]] = {
     TicketType.A1: {SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G}},
-    TicketType.A2: {SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G}},
+    TicketType.A2: {
+        SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G},
+        SubjectKind.MANIFEST_LAUNCH: {Opener.SYSTEM: _G},
+    },
     TicketType.A3: {SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G}},
     # An agent's access request (POST /api/v1/platform-accounts) opens one about the account:
     # approving it grants the access (onboarding, optimization/services/onboarding.py).
@@ -174,10 +181,15 @@ SUBJECT_RULES: dict[TicketType, dict[SubjectKind, dict[Opener, SubjectUse]]] = {
         SubjectKind.RECONCILIATION: {Opener.SYSTEM: _G},
         SubjectKind.TICKET: {Opener.PERSON: _I},
     },
+    # An A7 on a track or an entity decides nothing about it, but while it is open no creative
+    # launches or rotates there (approvals.selectors.compliance_review_open).
     TicketType.A7: {
         SubjectKind.PLAN_VERSION: {Opener.SYSTEM: _G, Opener.AGENT: _I},
-        SubjectKind.CHANGE_SET: {Opener.AGENT: _I},
+        SubjectKind.CHANGE_SET: {Opener.SYSTEM: _G, Opener.AGENT: _I},
         SubjectKind.AGENT_RUN: {Opener.AGENT: _I},
+        SubjectKind.TRACK: {Opener.AGENT: _I, Opener.PERSON: _I},
+        SubjectKind.MANIFEST_ENTRY: {Opener.AGENT: _I, Opener.PERSON: _I},
+        SubjectKind.CREATIVE_THEME: {Opener.SYSTEM: _G},
     },
     TicketType.A8: {SubjectKind.AGENT_RUN: {Opener.SYSTEM: _G}},
     TicketType.A9: {SubjectKind.AGENT_RUN: {Opener.SYSTEM: _G}},

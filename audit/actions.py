@@ -69,6 +69,10 @@ class AuditAction(StrEnum):
     PLAN_VERSION_ENVELOPE_PROPOSED = "plan_version.envelope_proposed"
     # optimization
     MANIFEST_SYNCED = "manifest.synced"
+    MANIFEST_LAUNCHED = "manifest.launched"
+    MANIFEST_LAUNCH_REFUSED = "manifest.launch_refused"
+    CREATIVE_THEME_PROPOSED = "creative_theme.proposed"
+    CREATIVE_THEME_DECIDED = "creative_theme.decided"
     CHANGE_SET_PROPOSED = "change_set.proposed"
     CHANGE_SET_APPLIED = "change_set.applied"
     CHANGE_SET_EDITED = "change_set.edited"

@@ -206,6 +206,7 @@ def make_agents(args: argparse.Namespace) -> list[Agent]:
                 for entity, budget in members
             ],
             actor=ACTOR,
+            launched_by="bench",
         )
         _key, plain = agent_key_create(tenant=tenant, name=f"optimizer-{number}", actor=ACTOR)
         agents.append(Agent(number, tenant, track, plain))

@@ -94,10 +94,21 @@ class TryAgain(Conflict):
 
 
 class Blocked(DomainError):
-    """What the caller acts for is blocked until a person resolves a ticket (423 Locked)."""
+    """What the caller acts for is blocked until a person resolves a ticket (423 Locked); the
+    answer names the ticket when the caller knows it."""
 
     code = "blocked"
     status = 423
+
+    def __init__(self, message: str, *, ticket: str = "", **kwargs):
+        super().__init__(message, **kwargs)
+        self.ticket = ticket
+
+    def body(self) -> dict:
+        body = super().body()
+        if self.ticket:
+            body["ticket"] = self.ticket
+        return body
 
 
 def page_error(request: HttpRequest, error: DomainError) -> int:

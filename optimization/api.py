@@ -34,6 +34,12 @@ from optimization.services.reconcile import (
     observations_report,
     restore_targets,
 )
+from optimization.services.themes import (
+    ThemeRequest,
+    creative_theme_propose_within,
+    theme_json,
+    theme_ticket_roles,
+)
 from plans.models import Track
 
 router = Router(tags=["optimization"])
@@ -48,19 +54,40 @@ class ManifestOut(Schema):
     upserted: int
 
 
+class ManifestWaitingOut(Schema):
+    upserted: int
+    ticket: str = Field(description="the A2 the first launches wait for")
+    waiting_for_launch: dict[str, str] = Field(
+        description='"platform:entity_id" → the A2 it waits for; live once it is approved'
+    )
+
+
 @router.put(
     "/tracks/{track}/manifest",
-    response={200: ManifestOut, **errors(404, 409, 422)},
+    response={200: ManifestOut, 202: ManifestWaitingOut, **errors(404, 409, 422, 423)},
     summary="Upsert the live execution manifest entries of a track",
+    description="An entity the sync brings live for the first time (new and active, or active "
+    "without ever having been live) waits for launch when the tenant's "
+    "`first_launch_requires_human` is on: 202 names the A2; the entity goes live when it is "
+    "approved. The same sync again answers the same.",
 )
 def track_manifest_sync(request, track: StorableText, body: ManifestIn):
-    upserted = manifest_sync(
+    result = manifest_sync(
         tenant=request.tenant,
         track_key=track,
         entries=body.entries,
         actor=agent_actor(request, body.agent),
     )
-    return {"upserted": upserted}
+    if result.waiting_for_launch:
+        return Status(
+            202,
+            {
+                "upserted": result.upserted,
+                "ticket": result.ticket,
+                "waiting_for_launch": result.waiting_for_launch,
+            },
+        )
+    return {"upserted": result.upserted}
 
 
 # --- Change sets -----------------------------------------------------------------------------
@@ -173,6 +200,66 @@ def change_set_detail(request, change_set_id: StorableText):
     if change_set is None:
         raise NotFound(f"No change set {change_set_id!r} for this key's tenant.")
     return change_set_view(change_set)
+
+
+# --- Creative themes -------------------------------------------------------------------------
+class CreativeThemeIn(Schema):
+    theme_id: StorableText = Field(min_length=1, max_length=100, description="your id for it")
+    name: StorableText = Field(min_length=1, max_length=200)
+    headlines: list[Any] = Field(description="1 to 20 headlines, as the client will read them")
+    imagery_note: StorableText = Field("", max_length=2000)
+    claims: list[Any] = Field(default_factory=list, description="the claims the theme makes")
+    agent: StorableText = Field("", max_length=100)
+
+
+class CreativeThemeOut(Schema):
+    theme_id: str
+    track: str
+    name: str
+    headlines: list[str]
+    imagery_note: str
+    claims: list[str]
+    status: str = Field(description="in_review, approved or rejected")
+    ticket: str = Field(description="its A7")
+    client_approves: bool = Field(description="the A7 has a client slot")
+
+
+def _theme_answer(theme) -> dict:
+    ticket = theme_json(theme)
+    return {**ticket, "client_approves": "client" in theme_ticket_roles(theme)}
+
+
+@router.post(
+    "/tracks/{track}/creative-themes",
+    response={200: CreativeThemeOut, 201: CreativeThemeOut, **errors(404, 409, 422)},
+    summary="Propose a creative theme for a track: it opens an A7 (planner, legal, and the "
+    "client where the policy says so); its creatives go live only once it is approved",
+)
+def creative_theme_create(request, track: StorableText, body: CreativeThemeIn):
+    def propose():  # inside idempotent's transaction
+        theme = creative_theme_propose_within(
+            tenant=request.tenant,
+            track_key=track,
+            request=ThemeRequest(
+                theme_id=body.theme_id,
+                name=body.name,
+                headlines=body.headlines,
+                imagery_note=body.imagery_note,
+                claims=body.claims,
+            ),
+            actor=agent_actor(request, body.agent),
+        )
+        return 201, _theme_answer(theme)
+
+    return Status(
+        *idempotent(
+            tenant=request.tenant,
+            scope="creative_themes",
+            key=body.theme_id,
+            request={"track": track, **body.model_dump(mode="json")},
+            work=propose,
+        )
+    )
 
 
 # --- Performance and recommendations ---------------------------------------------------------

@@ -9,11 +9,16 @@ class OptimizationConfig(AppConfig):
         from approvals.subjects import register_subject
         from optimization.panels import (
             ChangeSetPresentation,
+            ManifestEntryPresentation,
+            ManifestLaunchPresentation,
             PlatformAccountPresentation,
             RecommendationPresentation,
             ReconciliationPresentation,
+            ThemePresentation,
         )
         from optimization.selectors import change_sets_of_run, manifest_entries_as_dicts
+        from optimization.services.launches import ManifestEntrySubject, ManifestLaunchSubject
+        from optimization.services.themes import CreativeThemeSubject
         from optimization.services.tickets import (
             ChangeSetSubject,
             PlatformAccountSubject,
@@ -27,10 +32,16 @@ class OptimizationConfig(AppConfig):
         register_subject(RecommendationSubject())
         register_subject(ReconciliationSubject())
         register_subject(PlatformAccountSubject())
+        register_subject(ManifestLaunchSubject())
+        register_subject(ManifestEntrySubject())
+        register_subject(CreativeThemeSubject())
         register_presentation(ChangeSetPresentation())
         register_presentation(RecommendationPresentation())
         register_presentation(ReconciliationPresentation())
         register_presentation(PlatformAccountPresentation())
+        register_presentation(ManifestLaunchPresentation())
+        register_presentation(ManifestEntryPresentation())
+        register_presentation(ThemePresentation())
         # The change sets of an agent run, for its System Ops page.
         register_run_change_sets(change_sets_of_run)
         # The live manifest plans compares versions with.

@@ -43,6 +43,7 @@ from config.errors import DomainError
 from optimization.models import (
     ChangeSet,
     ChangeSetStatus,
+    CreativeTheme,
     ExecutionManifestEntry,
     PerformanceRow,
     Reconciliation,
@@ -60,6 +61,7 @@ from optimization.services import (
 )
 from optimization.services.change_sets import SUBJECT_TYPE
 from optimization.services.reconcile import observations_report, reconcile
+from optimization.services.themes import ThemeRequest, creative_theme_propose_within
 from plans.models import Track
 from tenants.models import Membership, Role, Tenant
 
@@ -165,7 +167,11 @@ def _seed_manifests(log: Callable[[str], None]) -> None:
         missing = [row for row in rows if row["entity_id"] not in known]
         if missing:
             manifest_sync(
-                tenant=track.tenant, track_key=track_key, entries=missing, actor=SEED_ACTOR
+                tenant=track.tenant,
+                track_key=track_key,
+                entries=missing,
+                actor=SEED_ACTOR,
+                launched_by="seed",
             )
         log(
             f"{slug} {track_key}: {len(rows)} manifest entries on v{track.current_version.number}"
@@ -457,6 +463,33 @@ def _seed_history(log: Callable[[str], None]) -> None:
     )
 
 
+# globex's creative theme, proposed by its creative agent: its A7 has a client slot (health_strict),
+# so globex-client approves it in the portal, with the planner and legal.
+GLOBEX_THEME = ThemeRequest(
+    theme_id="globex-posture-at-the-desk",
+    name="Posture at the desk",
+    headlines=["Sit better, feel better", "Two minutes for your back"],
+    imagery_note="An office worker stretching at a standing desk, daylight, no medical setting",
+    claims=["Exercises developed with physiotherapists"],
+)
+
+
+def _seed_themes(log: Callable[[str], None]) -> None:
+    tenant = Tenant.objects.filter(slug="globex").first()
+    if tenant is None or not Track.objects.filter(tenant=tenant, key="always_on").exists():
+        log("globex: no always_on track, no creative theme")
+        return
+    if not CreativeTheme.objects.filter(tenant=tenant, theme_id=GLOBEX_THEME.theme_id).exists():
+        with transaction.atomic():
+            creative_theme_propose_within(
+                tenant=tenant,
+                track_key="always_on",
+                request=GLOBEX_THEME,
+                actor=Actor.service("globex-creative-agent"),
+            )
+    log(f"globex always_on: creative theme \u201c{GLOBEX_THEME.name}\u201d in review")
+
+
 # --- acme's reconciliation (A6) ------------------------------------------------------------------
 RECONCILED_ENTITY = "acme-brand-film"
 PLATFORM_BUDGET = Decimal("420.00")  # what YouTube runs; the manifest keeps v3's pace
@@ -500,4 +533,5 @@ def seed_reconciliation(*, log: Callable[[str], None]) -> None:
 
 def seed(*, log: Callable[[str], None]) -> None:
     _seed_manifests(log)
+    _seed_themes(log)
     _seed_history(log)

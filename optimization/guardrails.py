@@ -88,10 +88,16 @@ class GuardrailVerdict:
     notes: tuple[str, ...] = field(default=())
     optimization_pct: Decimal | None = None  # the bounds it was checked against
     drift_pct: Decimal | None = None
+    # Why the tenant's compliance profile sends it to review (A7); set by the change-set submit.
+    compliance: tuple[str, ...] = ()
 
     @property
     def needs_a2(self) -> bool:
         return bool(self.first_launches)
+
+    @property
+    def needs_a7(self) -> bool:
+        return bool(self.compliance)
 
     def guardrails_json(self) -> dict:
         return {
@@ -101,6 +107,7 @@ class GuardrailVerdict:
             "budget_increase_pct": _text(self.budget_increase_pct),
             "optimization_pct": _text(self.optimization_pct),
             "drift_pct": _text(self.drift_pct),
+            "compliance": list(self.compliance),
         }
 
 

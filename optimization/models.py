@@ -23,6 +23,14 @@ class ExecutionManifestEntry(models.Model):
     first_active_at = models.DateTimeField(
         null=True, blank=True, help_text="when the entity first went live (first launch: A2)"
     )
+    waiting_launch = models.ForeignKey(
+        "optimization.ManifestLaunch",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        help_text="the launch (A2) its first go-live through a manifest sync waits for",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -99,6 +107,7 @@ TACTICAL_FIELDS = (
 STRUCTURAL_FIELDS = ("channel", "objective", "geo")
 DAILY_BUDGET = "daily_budget"
 STATUS = "status"
+CREATIVE_ROTATION = "creative_rotation"
 
 
 class ChangeSetStatus(models.TextChoices):
@@ -372,6 +381,92 @@ class TrackHold(models.Model):
     @property
     def is_active(self) -> bool:
         return self.ended_at is None
+
+
+class LaunchStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting for launch confirmation"
+    LAUNCHED = "launched", "Launched"
+    REFUSED = "refused", "Not launched"
+
+
+class ManifestLaunch(models.Model):
+    """The first go-live of entities a manifest sync brought live (new and active, or active
+    without ever having been live), waiting for its A2 when the tenant asks a person to confirm
+    first launches. The entities keep a status that is not live (`waiting_launch` points here)
+    until the A2 is approved; a refused launch leaves them as they were."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    track = models.ForeignKey("plans.Track", on_delete=models.PROTECT, related_name="launches")
+    launch_id = models.CharField(max_length=40, help_text="the A2's subject id")
+    status = models.CharField(
+        max_length=16, choices=LaunchStatus.choices, default=LaunchStatus.WAITING
+    )
+    entities = models.JSONField(default=list, help_text='"platform:entity_id" of each entity')
+    ticket = models.CharField(max_length=16, blank=True, help_text="its A2 ticket")
+    requested_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "launch_id"], name="launch_unique_id"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=LaunchStatus.values),
+                name="launch_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.launch_id
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.status == LaunchStatus.WAITING
+
+
+class ThemeStatus(models.TextChoices):
+    IN_REVIEW = "in_review", "In compliance review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class CreativeTheme(models.Model):
+    """An agent's or planner's new angle for a track (headlines, an imagery note, the claims it
+    makes), reviewed through its A7 — with a client slot where the tenant's policy says so.
+    Creatives carry their theme (`creative_theme` in an entity's state, or `{"creative",
+    "theme"}` in a rotation); a creative whose theme is not approved cannot go live."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    track = models.ForeignKey("plans.Track", on_delete=models.PROTECT, related_name="themes")
+    theme_id = models.CharField(max_length=100, help_text="chosen by whoever proposes it")
+    name = models.CharField(max_length=200)
+    headlines = models.JSONField(default=list)
+    imagery_note = models.TextField(blank=True)
+    claims = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=16, choices=ThemeStatus.choices, default=ThemeStatus.IN_REVIEW
+    )
+    ticket = models.CharField(max_length=16, blank=True, help_text="its A7")
+    proposed_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "theme_id"], name="theme_unique_id"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ThemeStatus.values), name="theme_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.theme_id}: {self.name}"
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == ThemeStatus.APPROVED
 
 
 # --- Performance, the seasonality calendar and revise recommendations -----------------------------

@@ -13,13 +13,14 @@ from decimal import Decimal
 from django.utils import timezone
 
 from approvals.presentation import ClientWords
-from approvals.types import roles_that_may_approve
+from approvals.types import SubjectKind, roles_that_may_approve
 from config.formatting import money, money_change
 from optimization import drift as drift_selector
 from optimization import selectors
 from optimization import views_queries as q
-from optimization.models import Signal
+from optimization.models import LaunchStatus, Signal, ThemeStatus
 from optimization.services.change_sets import SUBJECT_TYPE
+from optimization.services.launches import LAUNCH_SUBJECT
 from optimization.services.onboarding import SUBJECT_TYPE as PLATFORM_ACCOUNT_SUBJECT
 from optimization.services.onboarding import account_of_ticket
 from optimization.services.recommendations import RECOMMENDATION_SUBJECT
@@ -30,6 +31,7 @@ from optimization.services.reconcile import (
     reconciliation_of_ticket,
     restore_targets,
 )
+from optimization.services.themes import THEME_SUBJECT, theme_client_title, theme_sentences
 from plans.summary import channel_label, track_label
 from tenants.models import Role
 
@@ -167,6 +169,102 @@ class RecommendationPresentation:
 
     def client_words(self, ticket) -> ClientWords | None:
         return None  # recommendations are internal
+
+
+def launch_panel(ticket, user, role: str) -> tuple[str, dict] | None:
+    launch = q.launch_for_ticket(ticket)
+    if launch is None:
+        return None
+    return (
+        "optimization/_launch_panel.html",
+        {"launch": launch, "tenant": ticket.tenant, "rows": q.launch_rows(launch)},
+    )
+
+
+def launch_outcome(ticket) -> str:
+    launch = q.launch_for_ticket(ticket)
+    if launch is None:
+        return ""
+    names = ", ".join(launch.entities) or "nothing"
+    if launch.status == LaunchStatus.LAUNCHED:
+        return f"{names} went live on {launch.track.key}."
+    if launch.status == LaunchStatus.REFUSED:
+        return f"{names} did not go live; the manifest keeps them off."
+    return ""
+
+
+class ManifestLaunchPresentation:
+    kind = LAUNCH_SUBJECT
+
+    def panel(self, ticket, user, role: str) -> tuple[str, dict] | None:
+        return launch_panel(ticket, user, role)
+
+    def label(self, ticket) -> str:
+        launch = q.launch_for_ticket(ticket)
+        return f"the first launch on {launch.track.key}" if launch else ""
+
+    def outcome(self, ticket) -> str:
+        return launch_outcome(ticket)
+
+    def client_words(self, ticket) -> ClientWords | None:
+        return None  # a launch confirmation is the team's; the portal's own rule names it
+
+
+class ManifestEntryPresentation:
+    """A ticket about one live entity: its buttons name the entity."""
+
+    kind = SubjectKind.MANIFEST_ENTRY
+
+    def panel(self, ticket, user, role: str) -> tuple[str, dict] | None:
+        return None
+
+    def label(self, ticket) -> str:
+        return f"entity {ticket.subject_id}"
+
+    def outcome(self, ticket) -> str:
+        return ""
+
+    def client_words(self, ticket) -> ClientWords | None:
+        return None
+
+
+def theme_panel(ticket, user, role: str) -> tuple[str, dict] | None:
+    theme = q.theme_for_ticket(ticket)
+    if theme is None:
+        return None
+    return ("optimization/_theme_panel.html", {"theme": theme, "tenant": ticket.tenant})
+
+
+class ThemePresentation:
+    """A creative theme on its A7: the theme as the client will see it; in the portal, in the
+    client's words."""
+
+    kind = THEME_SUBJECT
+
+    def panel(self, ticket, user, role: str) -> tuple[str, dict] | None:
+        return theme_panel(ticket, user, role)
+
+    def label(self, ticket) -> str:
+        theme = q.theme_for_ticket(ticket)
+        return f"the creative theme \u201c{theme.name}\u201d" if theme else ""
+
+    def outcome(self, ticket) -> str:
+        theme = q.theme_for_ticket(ticket)
+        if theme is None or theme.status == ThemeStatus.IN_REVIEW:
+            return ""
+        return (
+            f"The creative theme \u201c{theme.name}\u201d is {theme.get_status_display().lower()}."
+        )
+
+    def client_words(self, ticket) -> ClientWords | None:
+        theme = q.theme_for_ticket(ticket)
+        if theme is None:
+            return None
+        return ClientWords(
+            title=theme_client_title(theme),
+            kind="Creative theme",
+            summary=tuple(theme_sentences(theme)),
+        )
 
 
 # --- Reconciliations (A6) ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path(f"{TRACK}/optimization/", views.log, name="log"),
     path(f"{TRACK}/optimization/export.csv", views.log_csv, name="log_csv"),
     path(f"{TRACK}/manifest/", views_track.manifest, name="manifest"),
+    path(f"{TRACK}/creative-themes/", views_track.themes, name="themes"),
     path(f"{TRACK}/manifest/pause/", views_track.hold_start, name="hold_start"),
     path(f"{TRACK}/manifest/resume/", views_track.hold_end, name="hold_end"),
     path(f"{TRACK}/drift/", views_track.drift, name="drift"),

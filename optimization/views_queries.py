@@ -29,7 +29,9 @@ from optimization.models import (
     ChangeSet,
     ChangeSetEvent,
     ChangeSetEventKind,
+    CreativeTheme,
     ExecutionManifestEntry,
+    ManifestLaunch,
     Recommendation,
     SeasonalChange,
     Signal,
@@ -384,6 +386,50 @@ def change_set_for_ticket(ticket) -> ChangeSet | None:
         .select_related("track")
         .first()
     )
+
+
+def theme_for_ticket(ticket) -> CreativeTheme | None:
+    return (
+        CreativeTheme.objects.filter(tenant_id=ticket.tenant_id, theme_id=ticket.subject_id)
+        .select_related("track")
+        .first()
+    )
+
+
+def themes_of_track(track: Track) -> list[CreativeTheme]:
+    return list(CreativeTheme.objects.filter(track=track).order_by("-created_at", "-pk"))
+
+
+def launch_for_ticket(ticket) -> ManifestLaunch | None:
+    return (
+        ManifestLaunch.objects.filter(tenant_id=ticket.tenant_id, launch_id=ticket.subject_id)
+        .select_related("track")
+        .first()
+    )
+
+
+def launch_rows(launch: ManifestLaunch) -> list[dict]:
+    """The entities of a first launch as they stand now, for its A2's panel."""
+    entries = ExecutionManifestEntry.objects.filter(
+        tenant_id=launch.tenant_id, track_id=launch.track_id
+    ).order_by("platform", "entity_id")
+    by_id = {entry.audit_id: entry for entry in entries}
+    rows = []
+    for name in launch.entities:
+        entry = by_id.get(name)
+        if entry is None:
+            continue
+        budget = (entry.state or {}).get("daily_budget")
+        rows.append(
+            {
+                "entity": name,
+                "channel": entry.channel,
+                "daily_budget": money(budget, launch.track.currency) if budget is not None else "—",
+                "status": str((entry.state or {}).get("status", "—")),
+                "waiting": entry.waiting_launch_id == launch.pk,
+            }
+        )
+    return rows
 
 
 # --- The seasonality calendar -------------------------------------------------------------------

@@ -62,6 +62,14 @@ def manifest(request: HttpRequest, track: str) -> HttpResponse:
     return _render_manifest(request, track_get(tenant=request.tenant, key=track))
 
 
+@tenant_view()
+def themes(request: HttpRequest, track: str) -> HttpResponse:
+    """A track's creative themes: each with its headlines, claims, review status and A7."""
+    track_row = track_get(tenant=request.tenant, key=track)
+    context = {"track": track_row, "themes": q.themes_of_track(track_row), "nav": "plans"}
+    return render(request, "optimization/themes.html", context)
+
+
 @require_POST
 @tenant_view(roles=OPERATORS)
 def hold_start(request: HttpRequest, track: str) -> HttpResponse:

@@ -16,9 +16,8 @@ from approvals.types import TicketType
 from config.formatting import percent
 from plans.envelope import EnvelopeCheck
 from plans.models import PlanKind
+from tenants.compliance import profile_spec
 from tenants.models import Role
-
-STRICT_PROFILE_SUFFIX = "_strict"
 
 
 @dataclass(frozen=True)
@@ -58,19 +57,25 @@ def approval_needs(
         client_reasons.append("the master budget envelope changes")
 
     compliance = []
-    if policy.vertical_compliance_profile.endswith(STRICT_PROFILE_SUFFIX):
+    profile = profile_spec(policy.vertical_compliance_profile)  # tenants/compliance.py
+    if profile.review_every_plan:
         compliance.append(
             f"the tenant's compliance profile is {policy.vertical_compliance_profile}"
         )
+    guarded = set(profile.plan_fields)
     if not has_parent:
-        if version.payload.get("messaging") or version.payload.get("creative_themes"):
+        if {"messaging", "creative_themes"} & guarded and (
+            version.payload.get("messaging") or version.payload.get("creative_themes")
+        ):
             compliance.append("new messaging and creative themes")
     else:
-        if diff["messaging"]:
+        if "messaging" in guarded and diff["messaging"]:
             compliance.append("the messaging changes")
-        if diff["creative_themes"]["added"] or diff["creative_themes"]["removed"]:
+        if "creative_themes" in guarded and (
+            diff["creative_themes"]["added"] or diff["creative_themes"]["removed"]
+        ):
             compliance.append("the creative themes change")
-        if diff["objective"]:
+        if "objective" in guarded and diff["objective"]:
             compliance.append("the objective changes")
     roles = [Role.PLANNER.value] + ([Role.CLIENT.value] if client_reasons else [])
     return ApprovalNeeds(

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from approvals.models import TicketDecision
 from approvals.presentation import ClientWords
 from approvals.selectors import subject_blocking_tickets
-from approvals.types import Verdict
+from approvals.types import SubjectKind, Verdict
 from config.formatting import date_text
 from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion
 from plans.summary import first_change_day, version_client_kind, version_client_title
@@ -109,3 +109,21 @@ class PlanVersionPresentation:
 
     def client_words(self, ticket) -> ClientWords | None:
         return ticket_client_words(ticket)
+
+
+class TrackPresentation:
+    """A ticket about a whole track: its buttons name the track; nothing else to show."""
+
+    kind = SubjectKind.TRACK
+
+    def panel(self, ticket, user, role: str) -> tuple[str, dict] | None:
+        return None
+
+    def label(self, ticket) -> str:
+        return f"track {ticket.subject_id}"
+
+    def outcome(self, ticket) -> str:
+        return ""
+
+    def client_words(self, ticket) -> ClientWords | None:
+        return None

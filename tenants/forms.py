@@ -37,6 +37,7 @@ LABELS = {
     "client_must_approve_budget_increase": "The client approves budget increases",
     "client_budget_increase_threshold_pct": "… above an increase of (%)",
     "vertical_compliance_profile": "Compliance profile",
+    "client_approves_creative_themes": "The client approves creative themes",
     "separation_of_duties": "Four eyes: nobody approves their own work",
     "qc_correction_max": "QC corrections per run",
     "tool_rounds_max": "Tool rounds per run",
@@ -76,6 +77,8 @@ def _help_text(key: str) -> str:
     default = FLAT_DEFAULTS[key]
     if key in _CEILING_OF:
         return f"At most {_CEILING_OF[key]} (hard ceiling). Lower is stricter."
+    if key == "client_approves_creative_themes":
+        return "Unknown: as the compliance profile says (yes for health and finance)."
     if key == "on_exhaustion":
         return "Always a red flag (A8): a run that hits a loop limit is never retried alone."
     if key == "block_on_trip":

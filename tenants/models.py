@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from tenants.compliance import profile_error, profile_spec
 from tenants.policy import FLAT_DEFAULTS as D
 from tenants.policy import LOOP_CEILINGS, TRIP_MULTIPLIER_CEILING, policy_errors
 from tenants.roles import INTERNAL_ROLES, Role  # noqa: F401 (named here by every app)
@@ -122,6 +123,12 @@ class TenantPolicy(models.Model):
     vertical_compliance_profile = models.CharField(
         max_length=32, choices=ComplianceProfile.choices, default=D["vertical_compliance_profile"]
     )
+    client_approves_creative_themes = models.BooleanField(
+        null=True,
+        blank=True,
+        default=D["client_approves_creative_themes"],
+        help_text="empty: as the compliance profile says (tenants/compliance.py)",
+    )
     separation_of_duties = models.BooleanField(default=D["separation_of_duties"])
     # loop_policy (hard ceilings)
     qc_correction_max = models.PositiveSmallIntegerField(default=D["qc_correction_max"])
@@ -194,8 +201,19 @@ class TenantPolicy(models.Model):
     def values(self) -> dict:
         return {key: getattr(self, key) for key in D}
 
+    @property
+    def creative_themes_need_the_client(self) -> bool:
+        """approval_policy.client_approves_creative_themes, or the profile's default."""
+        if self.client_approves_creative_themes is not None:
+            return self.client_approves_creative_themes
+        return profile_spec(self.vertical_compliance_profile).client_approves_creative_themes
+
     def clean(self) -> None:
         errors = policy_errors(self.values())
+        if self.tenant_id is not None:
+            problem = profile_error(self.tenant.vertical, self.vertical_compliance_profile)
+            if problem:
+                errors["vertical_compliance_profile"] = problem
         if errors:
             raise ValidationError(errors)
 

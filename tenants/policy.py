@@ -48,6 +48,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "client_must_approve_budget_increase": True,
         "client_budget_increase_threshold_pct": Decimal("0"),
         "vertical_compliance_profile": "standard",
+        # None: as the compliance profile says (on for health_strict and finance_strict).
+        "client_approves_creative_themes": None,
         # Four eyes: who drafted or last edited a version, or requested a ticket, never fills an
         # approval slot of it.
         "separation_of_duties": True,

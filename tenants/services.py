@@ -13,6 +13,7 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_event_append
 from config.transactions import within_transaction
+from tenants.compliance import vertical_default_profile
 from tenants.models import (
     KnownLoginAddress,
     LockoutKind,
@@ -64,7 +65,12 @@ def tenant_create_within(
     tenant.full_clean()
     tenant.save()
     _raise_unknown_policy_keys(policy or {})
-    values = {**FLAT_DEFAULTS, **(policy or {})}
+    # A health or finance tenant starts with its vertical's strict profile (tenants/compliance.py).
+    values = {
+        **FLAT_DEFAULTS,
+        "vertical_compliance_profile": vertical_default_profile(vertical),
+        **(policy or {}),
+    }
     tenant_policy = TenantPolicy(tenant=tenant, **values)
     tenant_policy.full_clean()  # the fields' own checks and policy_errors, as on an update
     _attribute_history(tenant_policy, actor, "created")

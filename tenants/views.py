@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from audit.actors import Actor
 from tenants.access import membership_or_404, tenant_view
+from tenants.compliance import compliance_profiles_in_words
 from tenants.forms import TenantPolicyForm
 from tenants.models import Role, TenantPolicy
 from tenants.selectors import (
@@ -63,6 +64,9 @@ def tenant_policy_edit(request):
     context = {
         "form": form,
         "history": tenant_policy_history(tenant=request.tenant),
+        "profiles": compliance_profiles_in_words(
+            vertical=request.tenant.vertical, current=policy.vertical_compliance_profile
+        ),
         "nav": "policy",
     }
     return render(request, "tenants/policy.html", context)

@@ -1,7 +1,8 @@
 """The only writers of the execution manifest, the optimization log, performance rows, the
 seasonality calendar and revise recommendations, split by job:
 
-- `manifest`: the live manifest's sync from Execution agents;
+- `manifest`: the live manifest's sync from Execution agents; `launches`: the first launches a
+  sync brings live, waiting for their A2; `themes`: creative themes and their A7;
 - `change_sets`: submit (guardrails, A3/A2, blocked); `approval`: apply (compare-and-swap),
   reject, approve with an edit; `rollback`; `holds` (pause all spend / resume); `lapse`; and
   `_common`, what they share (values, the live-state comparison, a change set's transitions);

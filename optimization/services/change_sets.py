@@ -14,12 +14,12 @@ happens to it is appended to its log.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.selectors import ticket_required_roles
+from approvals.selectors import compliance_review_open, ticket_required_roles
 from approvals.services import TicketRequest, ticket_open_within
 from approvals.subjects import run_block_reason, subject_exists
 from approvals.types import SubjectKind, TicketType
@@ -32,6 +32,7 @@ from config.text import REASON_MAX, clean_text, json_problem, text_problem
 from config.transactions import within_transaction
 from optimization import guardrails
 from optimization.models import (
+    CREATIVE_ROTATION,
     STATUS,
     STRUCTURAL_FIELDS,
     TACTICAL_FIELDS,
@@ -51,6 +52,7 @@ from optimization.services._common import (
     change_set_audit_outcome,
     change_set_log_append,
     clean_value,
+    field_words,
     guardrails_check,
     items_apply,
     moved_items,
@@ -59,7 +61,9 @@ from optimization.services.sync_checks import (
     refuse_entities_under_reconciliation,
     refuse_live_entities_on_accounts_not_onboarded,
 )
+from optimization.services.themes import refuse_unapproved_themes, themes_named
 from plans.models import Track
+from tenants.compliance import ComplianceProfileSpec, profile_spec, texts_of
 from tenants.models import Tenant, TenantPolicy
 
 MAX_ITEMS = 500
@@ -342,6 +346,17 @@ def _open_tickets(
                 )
             )
         )
+    if guardrail_verdict.needs_a7:
+        tickets.append(
+            ticket_open_within(
+                TicketRequest(
+                    type=TicketType.A7,
+                    title=f"Compliance review: {change_set.change_set_id} on "
+                    f"{change_set.track.key}"[:200],
+                    **common,
+                )
+            )
+        )
     if guardrail_verdict.needs_a2:
         tickets.append(
             ticket_open_within(
@@ -384,14 +399,26 @@ def change_set_submit_within(
         ],
     )
     policy = TenantPolicy.objects.get(tenant=tenant)
+    profile = profile_spec(policy.vertical_compliance_profile)
+    _refuse_claims(profile, items)
+    _refuse_in_compliance_review(tenant, track, items)
     currency = track.currency
     locked = _lock_entries(track, items)
     # Checked again with the entities locked: a hold takes them all before it is recorded.
     held = request.kind not in HOLD_KINDS and track_on_hold(track=track)
     if held and request.kind == ChangeSetKind.AGENT:
         _refuse_on_hold_or_taken(tenant, request, track)
-    guardrail_verdict = _guardrail_verdict(
-        track, items, locked, policy, currency, as_resumed=_paused_by_hold(track) if held else ()
+    guardrail_verdict = _with_compliance(
+        _guardrail_verdict(
+            track,
+            items,
+            locked,
+            policy,
+            currency,
+            as_resumed=_paused_by_hold(track) if held else (),
+        ),
+        profile,
+        items,
     )
     waits = held and guardrail_verdict.status == ChangeSetStatus.APPLIED
     change_set = _record(
@@ -473,6 +500,92 @@ def _refuse_for_its_run(tenant: Tenant, request: ChangeSetRequest) -> None:
 
 # The hold's own change sets: the pause that starts it and the resume that ends it.
 HOLD_KINDS = frozenset({ChangeSetKind.HOLD, ChangeSetKind.RESUME})
+
+
+# --- Compliance (tenants/compliance.py) -------------------------------------------------------
+def _refuse_claims(profile: ComplianceProfileSpec, items: list[Item]) -> None:
+    """A claim the tenant's profile refuses outright is refused, naming the rule: no review can
+    approve it, so nothing is recorded."""
+    for item in items:
+        if item.field in STRUCTURAL_FIELDS:
+            continue
+        for text in texts_of(item.after):
+            rule = profile.refused_claim(text)
+            if rule is not None:
+                where = f"items[{item.position}].after"
+                raise ChangeSetError(
+                    f"{where}: \u201c{text[:200]}\u201d is refused by the {profile.key} "
+                    f"compliance profile, rule {rule.name} ({rule.words}).",
+                    code="claim_refused",
+                    fields={where: [f"refused: {rule.name}"]},
+                )
+
+
+def _launches_or_rotates_creative(item: Item) -> bool:
+    """A rotation, or an entity's first go-live (resuming what was live launches nothing new)."""
+    return item.field == CREATIVE_ROTATION or (
+        item.field == STATUS
+        and item.after == "active"
+        and item.entry is not None
+        and item.entry.first_active_at is None
+    )
+
+
+def _refuse_in_compliance_review(tenant: Tenant, track: Track, items: list[Item]) -> None:
+    """An open A7 on the track or on an entity blocks every creative launch or rotation on it
+    (423 blocked_by_compliance, naming the ticket) until it resolves."""
+    entities = [
+        item.entry.audit_id
+        for item in items
+        if item.entry is not None and _launches_or_rotates_creative(item)
+    ]
+    if not entities:
+        return
+    _refuse_unapproved_themes(tenant, items)
+    ticket = compliance_review_open(tenant=tenant, track_key=track.key, entities=entities)
+    if ticket is not None:
+        raise Blocked(
+            f"{ticket.public_id} (compliance review: {ticket.title}) is open on "
+            f"{ticket.subject_id}: no creative launches or rotates there until it is decided.",
+            code="blocked_by_compliance",
+            ticket=ticket.public_id,
+        )
+
+
+def _refuse_unapproved_themes(tenant: Tenant, items: list[Item]) -> None:
+    """Creatives carry their theme: a rotation naming a theme, or the launch of an entity whose
+    state names one, goes live only once that theme is approved."""
+    for item in items:
+        if item.field == CREATIVE_ROTATION:
+            named = themes_named(item.after)
+        elif item.field == STATUS and item.entry is not None:
+            named = themes_named(item.entry.state)
+        else:
+            continue
+        refuse_unapproved_themes(
+            tenant=tenant, theme_ids=named, what=f"items[{item.position}] ({item.entity_id})"
+        )
+
+
+def _with_compliance(
+    verdict: guardrails.GuardrailVerdict, profile: ComplianceProfileSpec, items: list[Item]
+) -> guardrails.GuardrailVerdict:
+    """The guardrails' verdict, sent to compliance review (A7) when an item changes a field the
+    tenant's profile guards: nothing applies until the A7 is approved."""
+    guarded = sorted({item.field for item in items if item.field in profile.change_fields})
+    if not guarded or verdict.status == ChangeSetStatus.BLOCKED:
+        return verdict
+    words = [field_words(name) for name in guarded]
+    reasons = tuple(f"{word} changes need compliance review" for word in words)
+    why = f"the {profile.key} profile sends {', '.join(words)} to compliance review (A7)"
+    reason = (
+        f"Waits for approval: {why}."
+        if verdict.status == ChangeSetStatus.APPLIED
+        else verdict.reason.rstrip(".") + f"; {why}."
+    )
+    return replace(
+        verdict, status=ChangeSetStatus.PENDING_APPROVAL, compliance=reasons, reason=reason
+    )
 
 
 def _refuse_on_hold_or_taken(tenant: Tenant, request: ChangeSetRequest, track: Track) -> None:

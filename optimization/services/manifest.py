@@ -3,6 +3,7 @@ platform entities (PUT /api/v1/tracks/{track}/manifest)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,10 +18,12 @@ from config.errors import DomainError
 from config.text import json_problem
 from optimization.models import ExecutionManifestEntry
 from optimization.selectors import entry_is_live
+from optimization.services.launches import LaunchGate
 from optimization.services.sync_checks import (
     refuse_sync_on_accounts_not_onboarded,
     refuse_sync_under_reconciliation,
 )
+from optimization.services.themes import refuse_unapproved_themes, themes_named
 from plans.models import FROZEN_STATUSES, PlanVersion, Track
 from plans.schema import money_text
 
@@ -110,11 +113,27 @@ def _clean_entries(entries: Any) -> list[dict]:
     return cleaned
 
 
+@dataclass(frozen=True)
+class ManifestSyncResult:
+    """What a sync did: how many entries it carried and, when entities it brought live for the
+    first time wait for their launch confirmation, the A2 and the entities waiting."""
+
+    upserted: int
+    ticket: str | None = None
+    waiting_for_launch: dict[str, str] = field(default_factory=dict)
+
+
 @transaction.atomic(durable=True)
-def manifest_sync(*, tenant, track_key: str, entries: Any, actor: Actor) -> int:
-    """Upsert manifest entries of one track (key: tenant, platform, entity_id); returns how many
-    entries the call carried. Every plan_version must be an approved (or superseded) version of
-    this track. Sending the same entries again changes nothing and writes no audit row."""
+def manifest_sync(
+    *, tenant, track_key: str, entries: Any, actor: Actor, launched_by: str = ""
+) -> ManifestSyncResult:
+    """Upsert manifest entries of one track (key: tenant, platform, entity_id). Every
+    plan_version must be an approved (or superseded) version of this track. Sending the same
+    entries again changes nothing and writes no audit row.
+
+    An entity the sync brings live for the first time waits for an A2 when the tenant asks for
+    one (optimization/services/launches.py); `launched_by` is only for worlds imported already
+    live (the seed, tests) and says who confirmed their launch."""
     track = Track.objects.filter(tenant=tenant, key=track_key).first()
     if track is None:
         raise ManifestError(
@@ -123,9 +142,16 @@ def manifest_sync(*, tenant, track_key: str, entries: Any, actor: Actor) -> int:
     cleaned = _clean_entries(entries)
     _refuse_unknown_versions(tenant, track, cleaned)
     refuse_sync_on_accounts_not_onboarded(tenant=tenant, cleaned=cleaned)
+    _refuse_live_creatives_of_unapproved_themes(tenant, cleaned)
+    gate = LaunchGate.for_sync(tenant=tenant, track=track, actor=actor, launched_by=launched_by)
     rows, created = _locked_rows_inserting_missing(tenant, track, cleaned)
     refuse_sync_under_reconciliation(tenant=tenant, rows=rows, cleaned=cleaned)
-    changed = [change for entry in cleaned if (change := _update(rows, entry, track)) is not None]
+    changed = [
+        change
+        for entry in cleaned
+        if (change := _update(rows, entry, track, gate, new=set(created))) is not None
+    ]
+    ticket = gate.open_ticket(list(rows.values()))
     if created or changed:
         audit_event_append(
             tenant=tenant,
@@ -134,9 +160,28 @@ def manifest_sync(*, tenant, track_key: str, entries: Any, actor: Actor) -> int:
             resource=("manifest", track.key),
             plan_version=max(e["plan_version"] for e in cleaned),
             payload=cleaned,
-            data={"track": track.key, "created": created, "changed": changed},
+            data={
+                "track": track.key,
+                "created": created,
+                "changed": changed,
+                **({"waiting_for_launch": gate.waiting, "ticket": ticket} if gate.waiting else {}),
+            },
         )
-    return len(cleaned)
+    return ManifestSyncResult(
+        upserted=len(cleaned), ticket=ticket, waiting_for_launch=dict(gate.waiting)
+    )
+
+
+def _refuse_live_creatives_of_unapproved_themes(tenant, cleaned: list[dict]) -> None:
+    """An entity synced live whose creatives carry a theme not approved (`creative_theme`, or
+    `{"creative", "theme"}` in its rotation) is refused: 423 naming the theme's A7."""
+    for index, entry in enumerate(cleaned):
+        if entry_is_live(entry["state"]):
+            refuse_unapproved_themes(
+                tenant=tenant,
+                theme_ids=themes_named(entry["state"]),
+                what=f"entries[{index}] ({entry['platform']}:{entry['entity_id']})",
+            )
 
 
 def _refuse_unknown_versions(tenant, track: Track, cleaned: list[dict]) -> None:
@@ -184,23 +229,25 @@ def _locked_rows_inserting_missing(
     return rows, [f"{e['platform']}:{e['entity_id']}" for e in missing]
 
 
-def _update(rows, entry: dict, track: Track) -> dict | None:
+def _update(rows, entry: dict, track: Track, gate: LaunchGate, *, new: set[str]) -> dict | None:
     """Write one entry onto its locked row; what changed (for the audit), or None."""
     row = rows[(entry["platform"], entry["entity_id"])]
+    waiting_before = row.waiting_launch_id
+    state, launched = gate.hold(row, entry["state"], new=row.audit_id in new)
     values = {
         "track_id": track.pk,
         "channel": entry["channel"],
         "plan_version": entry["plan_version"],
-        "state": entry["state"],
+        "state": state,
     }
-    launched = row.first_active_at is None and entry_is_live(entry["state"])
-    if all(getattr(row, k) == v for k, v in values.items()) and not launched:
+    unchanged = all(getattr(row, k) == v for k, v in values.items())
+    if unchanged and not launched and row.waiting_launch_id == waiting_before:
         return None
     before = {"plan_version": row.plan_version, "state": row.state, "track_id": row.track_id}
-    for field, value in values.items():
-        setattr(row, field, value)
+    for field_name, value in values.items():
+        setattr(row, field_name, value)
     if launched:
         # Live already: a later status → active is not this entity's first launch (A2).
         values["first_active_at"] = row.first_active_at = timezone.now()
-    row.save(update_fields=[*values, "updated_at"])
+    row.save(update_fields=[*values, "waiting_launch", "updated_at"])
     return {"entity": row.audit_id, "before": before, "after": values}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from approvals.models import TicketStatus
 from approvals.selectors import subject_blocking_tickets
+from approvals.types import SubjectKind
 from audit.actors import Actor
-from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion
+from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion, Track
 from plans.selectors import version_exists
 from plans.services.transitions import (
     plan_version_approve_within,
@@ -88,3 +89,23 @@ def version_ticket_resolved(ticket, outcome: str, actor: Actor) -> None:
         # A ticket cancelled from outside (not by our own withdraw, which changes the status
         # first) leaves nothing to approve the version with: it goes back to draft.
         plan_version_request_changes_within(version=version, actor=actor, note=note)
+
+
+class TrackSubject:
+    """A track, as a ticket about it names it (by key). Tickets only inform about a track (an A7
+    on it blocks creative launches there while open, approvals.selectors): nothing to lock or
+    decide."""
+
+    kind = SubjectKind.TRACK
+
+    def exists(self, tenant, subject_id: str) -> bool:
+        return Track.objects.filter(tenant=tenant, key=subject_id).exists()
+
+    def lock(self, ticket) -> None:
+        return None
+
+    def authors(self, ticket) -> dict[int, str]:
+        return {}
+
+    def on_resolved(self, ticket, outcome: str, actor: Actor) -> None:
+        return None

@@ -343,6 +343,7 @@ def test_the_run_page_lists_its_red_flags_and_its_change_sets(client, acme, acme
                 }
             ],
             actor=TEST_ACTOR,
+            launched_by="tests",
         )
         run_create(client, headers)
         body = {

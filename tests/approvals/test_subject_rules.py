@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from django.db import transaction
 
 from agents.services import agent_key_create, run_create
 from approvals.models import Ticket, TicketStatus
@@ -15,15 +16,21 @@ from approvals.services import TicketInvalid, ticket_decide, ticket_open
 from approvals.types import TICKET_TYPES, Opener, SubjectKind, SubjectUse, subject_use
 from audit.actors import Actor
 from audit.models import AuditEvent
-from optimization.models import ChangeSetStatus, Reconciliation
-from optimization.services import ChangeSetRequest, change_set_submit, recommendation_open
+from optimization.models import ChangeSetStatus, ManifestLaunch, Reconciliation
+from optimization.services import (
+    ChangeSetRequest,
+    change_set_submit,
+    manifest_sync,
+    recommendation_open,
+)
 from optimization.services.onboarding import platform_account_request
 from optimization.services.reconcile import observations_report, reconcile
+from optimization.services.themes import ThemeRequest, creative_theme_propose_within
 from plans.models import PlanStatus, Track
 from plans.services import plan_version_create_draft, plan_version_submit
 from tenants.models import Role
 from tests.approvals.factories import SYSTEM, open_ticket
-from tests.optimization.conftest import live, on_10_november  # noqa: F401 (fixtures)
+from tests.optimization.conftest import entry, live, on_10_november  # noqa: F401 (fixtures)
 from tests.plans.plan_samples import changed, search_up_12_pct, winter_plan
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +43,7 @@ KINDS = [NO_SUBJECT, *SubjectKind]
 EXPECTED: dict[tuple[str, str, str], SubjectUse] = {
     ("A1", "plan_version", "system"): GOVERNS,
     ("A2", "change_set", "system"): GOVERNS,
+    ("A2", "manifest_launch", "system"): GOVERNS,  # a sync's first launch (issue 17)
     ("A3", "change_set", "system"): GOVERNS,
     ("A5", "plan_version", "system"): GOVERNS,
     ("A5", "recommendation", "system"): GOVERNS,
@@ -44,8 +52,15 @@ EXPECTED: dict[tuple[str, str, str], SubjectUse] = {
     ("A6", "ticket", "person"): INFORMS,
     ("A7", "plan_version", "system"): GOVERNS,
     ("A7", "plan_version", "agent"): INFORMS,
+    ("A7", "change_set", "system"): GOVERNS,  # a change set touching a guarded field
     ("A7", "change_set", "agent"): INFORMS,
     ("A7", "agent_run", "agent"): INFORMS,
+    # An A7 on a track or an entity decides nothing, but blocks creative launches there.
+    ("A7", "track", "agent"): INFORMS,
+    ("A7", "track", "person"): INFORMS,
+    ("A7", "manifest_entry", "agent"): INFORMS,
+    ("A7", "manifest_entry", "person"): INFORMS,
+    ("A7", "creative_theme", "system"): GOVERNS,
     ("A8", "agent_run", "system"): GOVERNS,
     ("A9", "agent_run", "system"): GOVERNS,
     # A ticket about nothing decides nothing: the system may open any type so, an agent the two
@@ -109,6 +124,19 @@ def subjects(request, acme, acme_v1):
         estimated_cost_usd="1.00",
         actor=SYSTEM,
     )
+    launch = manifest_sync(
+        tenant=acme,
+        track_key="always_on",
+        entries=[entry("search-launch", "search", "10.00")],
+        actor=SYSTEM,
+    )
+    with transaction.atomic():
+        theme = creative_theme_propose_within(
+            tenant=acme,
+            track_key="always_on",
+            request=ThemeRequest(theme_id="theme-subject", name="Winter", headlines=["Warm"]),
+            actor=SYSTEM,
+        )
     account, _ = platform_account_request(
         tenant=acme,
         platform="meta",
@@ -132,6 +160,10 @@ def subjects(request, acme, acme_v1):
     )
     reconcile(tenant=acme)
     return {
+        SubjectKind.MANIFEST_LAUNCH: ManifestLaunch.objects.get(ticket=launch.ticket).launch_id,
+        SubjectKind.TRACK: "always_on",
+        SubjectKind.MANIFEST_ENTRY: "google_ads:search-brand",
+        SubjectKind.CREATIVE_THEME: theme.theme_id,
         SubjectKind.PLATFORM_ACCOUNT: str(account.pk),
         SubjectKind.RECONCILIATION: str(Reconciliation.objects.get().pk),
         SubjectKind.PLAN_VERSION: str(acme_v1.number),

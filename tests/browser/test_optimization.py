@@ -51,6 +51,7 @@ def world(clock, acme, acme_v1, make_member):
             entry("social-prospecting", "social", "333.33"),
         ],
         actor=TEST_ACTOR,
+        launched_by="tests",
     )
     return {role: make_member(f"acme-{role}", acme, role) for role in Role.values}
 

@@ -61,6 +61,7 @@ def world(clock, live_server, acme, acme_v1):
             entry("social-prospecting", "social", "380.00"),
         ],
         actor=TEST_ACTOR,
+        launched_by="tests",
     )
     _key, plain = agent_key_create(tenant=acme, name="optimizer", actor=TEST_ACTOR)
     return World(base_url=live_server.url, key=plain, tenant=acme)

@@ -46,6 +46,7 @@ def report_week(acme, acme_v1, make_member) -> dict:
                 entry("social-main", "social", "333.33"),
             ],
             actor=TEST_ACTOR,
+            launched_by="tests",
         )
         agent = Actor.service(AGENT_NAME)
         within = change_set_submit(

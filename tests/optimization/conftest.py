@@ -46,6 +46,7 @@ def live(on_10_november, acme, acme_v1):
             entry("search-new", "search", "0.00", status="paused"),
         ],
         actor=TEST_ACTOR,
+        launched_by="tests",
     )
     return acme
 

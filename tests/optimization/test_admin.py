@@ -42,6 +42,7 @@ def test_admin_lists_versions_tracks_and_manifest_without_edit_buttons(superuser
                 "state": {"daily_budget": "10"},
             }
         ],
+        launched_by="tests",
     )
     for url, text in [
         ("/admin/plans/planversion/", "always_on"),
@@ -139,6 +140,7 @@ def test_a_tenant_admin_sees_only_the_tenants_they_administer(acme, globex, rf):
                     "state": {"daily_budget": "10"},
                 }
             ],
+            launched_by="tests",
         )
     ada = user_ensure(username="ada", password=PASSWORD)
     membership_set(tenant=acme, user=ada, role=Role.ADMIN, actor=SEED)

@@ -429,7 +429,13 @@ def test_pause_all_spend_pauses_an_entity_whose_status_was_never_stated(live):
 
     unstated = entry("search-legacy", "search", "10.00")
     del unstated["state"]["status"]
-    manifest_sync(tenant=live, track_key="always_on", entries=[unstated], actor=TEST_ACTOR)
+    manifest_sync(
+        tenant=live,
+        track_key="always_on",
+        entries=[unstated],
+        actor=TEST_ACTOR,
+        launched_by="tests",
+    )
     track_hold_start(track=live_track(live), actor=Actor.for_user(_operator(live)), reason="stop")
     assert ExecutionManifestEntry.objects.get(entity_id="search-legacy").state["status"] == "paused"
 

@@ -220,7 +220,9 @@ def test_a_live_state_moved_by_hand_before_the_story_leaves_no_half_told_history
         track_key="always_on",
         entries=[moved],
         actor=optimization_demo.SEED_ACTOR,
+        launched_by="tests",
     )
+    optimization_demo._seed_themes(lines.append)  # globex's theme, before the count
     events = AuditEvent.objects.count()
 
     optimization_demo.seed(log=lines.append)

@@ -88,6 +88,7 @@ def test_the_service_refuses_an_infinite_state_number_from_any_caller(acme, acme
             track_key="always_on",
             entries=[entry(state={"reach": float("inf")})],
             actor=SEED,
+            launched_by="tests",
         )
     assert not ExecutionManifestEntry.objects.exists()
 

@@ -7,6 +7,7 @@ from audit.models import AuditEvent
 from optimization.models import ExecutionManifestEntry
 from optimization.services import ManifestError, manifest_sync
 from plans.services import plan_version_import_approved
+from tenants.models import TenantPolicy
 from tests.conftest import agent_headers
 from tests.plans.plan_samples import changed, winter_plan
 
@@ -52,6 +53,9 @@ def put(client, track, body, headers):
 
 
 def test_a_sync_upserts_entries_and_audits_once(client, acme, acme_v1):
+    # First launches through a sync wait for an A2 (tests/optimization/test_launches.py); here
+    # the tenant lets them go live at once.
+    TenantPolicy.objects.filter(tenant=acme).update(first_launch_requires_human=False)
     headers = agent_headers(acme)
     response = put(client, "always_on", {"entries": entries()}, headers)
     assert response.status_code == 200
@@ -164,13 +168,17 @@ def test_manifest_sync_moves_an_entity_to_the_track_that_now_holds_it(acme, acme
         actor=SEED,
         approved_by="tests",
     )
-    manifest_sync(tenant=acme, track_key="always_on", entries=entries(), actor=SEED)
+    manifest_sync(
+        tenant=acme, track_key="always_on", entries=entries(), actor=SEED, launched_by="tests"
+    )
     moved = [dict(entries()[0], plan_version=branding.number)]
-    manifest_sync(tenant=acme, track_key="branding", entries=moved, actor=SEED)
+    manifest_sync(tenant=acme, track_key="branding", entries=moved, actor=SEED, launched_by="tests")
     row = ExecutionManifestEntry.objects.get(entity_id="cmp-100")
     assert (row.track.key, row.plan_version) == ("branding", branding.number)
     with pytest.raises(ManifestError):
-        manifest_sync(tenant=acme, track_key="event_x", entries=moved, actor=SEED)
+        manifest_sync(
+            tenant=acme, track_key="event_x", entries=moved, actor=SEED, launched_by="tests"
+        )
 
 
 def test_a_version_number_beyond_any_integer_is_422(client, acme, acme_v1):

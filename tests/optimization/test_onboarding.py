@@ -15,7 +15,7 @@ from audit.actors import Actor
 from audit.models import AuditEvent
 from optimization.models import ExecutionManifestEntry, PlatformAccount
 from optimization.selectors import tenant_onboarding
-from tenants.models import Role
+from tenants.models import Role, TenantPolicy
 from tests.optimization.conftest import entry
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +129,8 @@ def test_nothing_on_the_account_syncs_live_until_granted_and_verified(
 
     verified = post(client, acme_headers, f"/platform-accounts/{requested['id']}/verified", {})
     assert (verified.status_code, verified.json()["state"]) == (200, "ready")
+    # Onboarded: the sync goes through (first launches without an A2 here: test_launches.py).
+    TenantPolicy.objects.filter(tenant__slug="acme").update(first_launch_requires_human=False)
     assert sync(acme_headers, on_account()).status_code == 200
     live = ExecutionManifestEntry.objects.get(entity_id="social-new")
     assert live.state["status"] == "active"

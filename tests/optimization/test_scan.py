@@ -114,6 +114,7 @@ def test_drift_before_the_window_does_not_count(acme, people, make_member):
                 entry("search-generic", "search", "200.00"),
             ],
             actor=TEST_ACTOR,
+            launched_by="tests",
         )
         clock.move_to(datetime(2026, 10, 5, 10, tzinfo=UTC))
         assert move(acme, "search-brand", "300.00", "400.00", operator).is_applied  # +20%
@@ -151,6 +152,7 @@ def test_drift_counts_moves_back_to_the_longest_window_of_the_tenants_scanned(ac
             track_key="always_on",
             entries=[entry("search-brand", "search", "300.00")],
             actor=TEST_ACTOR,
+            launched_by="tests",
         )
         clock.move_to(datetime(2026, 10, 5, 10, tzinfo=UTC))
         assert move(acme, "search-brand", "300.00", "400.00", people[Role.OPERATOR]).is_applied

@@ -438,6 +438,7 @@ def test_approval_records_what_the_live_manifest_still_has_to_align(
             },
         ],
         actor=SEED,
+        launched_by="tests",
     )
     planner = acme_people["author"]
     draft = revise(acme, planner, changed(WINTER, search_up_12_pct))

@@ -14,6 +14,7 @@ SEED_DEFAULTS = [
     ("approval_policy", "client_must_approve_budget_increase", True),
     ("approval_policy", "client_budget_increase_threshold_pct", Decimal("0")),
     ("approval_policy", "vertical_compliance_profile", "standard"),
+    ("approval_policy", "client_approves_creative_themes", None),
     ("loop_policy", "qc_correction_max", 2),
     ("loop_policy", "tool_rounds_max", 5),
     ("loop_policy", "orchestrator_retry_max", 1),

@@ -177,6 +177,7 @@ class Plans(_Namespace):
 class Tracks(_Namespace):
     sync_manifest = _sync(ops.tracks_sync_manifest)
     report_performance = _sync(ops.tracks_report_performance)
+    propose_creative_theme = _sync(ops.tracks_propose_creative_theme)
 
 
 class ChangeSets(_Namespace):
@@ -349,6 +350,7 @@ class AsyncPlans(_Namespace):
 class AsyncTracks(_Namespace):
     sync_manifest = _async(ops.tracks_sync_manifest)
     report_performance = _async(ops.tracks_report_performance)
+    propose_creative_theme = _async(ops.tracks_propose_creative_theme)
 
 
 class AsyncChangeSets(_Namespace):

@@ -25,6 +25,7 @@ from human_touch_client.results import (
     AuditPage,
     ChangeSet,
     ChangeSetOutcome,
+    CreativeTheme,
     CurrentPlan,
     Draft,
     GateAnswer,
@@ -335,6 +336,32 @@ def tracks_sync_manifest(track: str, *, entries: list[dict[str, Any]], agent: st
 def tracks_report_performance(track: str, *, rows: list[dict[str, Any]], agent: str = "") -> _Send:
     """Upsert performance rows by (track, date, channel, source); GA4 is the primary source."""
     return _Send(path={"track": track}, json={"rows": rows, "agent": agent})
+
+
+@operation("POST", "/tracks/{track}/creative-themes", CreativeTheme, retry_safe=True)
+def tracks_propose_creative_theme(
+    track: str,
+    *,
+    theme_id: str,
+    name: str,
+    headlines: list[str],
+    imagery_note: str = "",
+    claims: list[str] | None = None,
+    agent: str = "",
+) -> _Send:
+    """Propose a creative theme: it opens an A7 (with a client slot where the tenant's policy
+    says so); its creatives go live only once it is approved. Idempotent by `theme_id`."""
+    return _Send(
+        path={"track": track},
+        json={
+            "theme_id": theme_id,
+            "name": name,
+            "headlines": headlines,
+            "imagery_note": imagery_note,
+            "claims": claims or [],
+            "agent": agent,
+        },
+    )
 
 
 @operation("POST", "/change-sets", ChangeSetOutcome, retry_safe=True)

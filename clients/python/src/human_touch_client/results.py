@@ -235,6 +235,21 @@ class Upserted(Result):
 
 
 @dataclass(frozen=True)
+class CreativeTheme(Result):
+    """A proposed creative theme and its A7 (`status`: in_review, approved or rejected)."""
+
+    theme_id: str
+    track: str
+    name: str
+    headlines: list[str]
+    imagery_note: str
+    claims: list[str]
+    status: str
+    ticket: str
+    client_approves: bool
+
+
+@dataclass(frozen=True)
 class ChangeSetOutcome(Result):
     """What the guardrails made of a change set: `applied`, `pending_approval` (with the A3/A2
     `ticket`) or `blocked` (structural)."""
