@@ -3,6 +3,7 @@ typed answers (money as Decimal, times as datetime) and what the server wrote.""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import datetime
 from decimal import Decimal
@@ -301,3 +302,65 @@ def test_waiting_for_a_ticket_returns_the_decision_people_made(make_client, worl
     assert ExecutionManifestEntry.objects.get(entity_id="social-prospecting").state[
         "daily_budget"
     ] == ("330.00")
+
+
+async def reconciling_and_onboarding(client) -> dict:
+    """What the platform runs, its reconciliation read back, a platform account onboarding."""
+    got = {
+        "observed": await call(
+            client.tracks.report_observations(
+                "always_on",
+                observations=[
+                    {
+                        "platform": "meta",
+                        "entity_id": "social-prospecting",
+                        "status": "active",
+                        "daily_budget": "420.00",
+                        "spend_to_date": "1200.00",
+                        "observed_at": "2026-12-01T08:00:00Z",
+                    }
+                ],
+            )
+        )
+    }
+    await asyncio.to_thread(reconcile_all)
+    got["reconciliations"] = await call(client.tracks.reconciliations("always_on"))
+    got["account"] = await call(
+        client.platform_accounts.request(
+            platform="tiktok", kind="ad_account", external_id="tt-4471", agent="onboarder"
+        )
+    )
+    got["again"] = await call(
+        client.platform_accounts.request(
+            platform="tiktok", kind="ad_account", external_id="tt-4471", agent="onboarder"
+        )
+    )
+    try:
+        await call(client.platform_accounts.verified(got["account"].id))
+    except Conflict as refused:
+        got["too_early"] = refused
+    return got
+
+
+def reconcile_all():
+    from optimization.services.reconcile import reconcile
+
+    reconcile()
+    connection.close()
+
+
+def test_reconciliation_and_onboarding_methods_answer_in_types_and_write_what_they_say(
+    make_client, world
+):
+    got = drive(make_client(), reconciling_and_onboarding)
+
+    assert got["observed"].accepted == 1
+    (pending,) = got["reconciliations"].reconciliations
+    assert (pending.entity_id, pending.status) == ("social-prospecting", "open")
+    assert pending.ticket.startswith("A6-") and isinstance(pending.opened_at, datetime)
+    assert Ticket.objects.get(public_id=pending.ticket).type == "A6"
+    account = got["account"]
+    assert (account.state, account.kind, account.client_owned) == ("requested", "ad_account", False)
+    assert account.ticket.startswith("A4-") and got["again"].id == account.id
+    assert Ticket.objects.filter(type="A4", tenant=world.tenant).count() == 1
+    assert got["too_early"].error == "invalid_status"

@@ -178,6 +178,8 @@ class Tracks(_Namespace):
     sync_manifest = _sync(ops.tracks_sync_manifest)
     report_performance = _sync(ops.tracks_report_performance)
     propose_creative_theme = _sync(ops.tracks_propose_creative_theme)
+    report_observations = _sync(ops.tracks_report_observations)
+    reconciliations = _sync(ops.tracks_reconciliations)
 
 
 class ChangeSets(_Namespace):
@@ -187,6 +189,11 @@ class ChangeSets(_Namespace):
 
 class Recommendations(_Namespace):
     open = _sync(ops.recommendations_open)
+
+
+class PlatformAccounts(_Namespace):
+    request = _sync(ops.platform_accounts_request)
+    verified = _sync(ops.platform_accounts_verified)
 
 
 class Audit(_Namespace):
@@ -220,6 +227,7 @@ class Client(_Core):
         self.tracks = Tracks(self)
         self.change_sets = ChangeSets(self)
         self.recommendations = Recommendations(self)
+        self.platform_accounts = PlatformAccounts(self)
         self.audit = Audit(self)
 
     whoami = _sync(ops.whoami)
@@ -351,6 +359,8 @@ class AsyncTracks(_Namespace):
     sync_manifest = _async(ops.tracks_sync_manifest)
     report_performance = _async(ops.tracks_report_performance)
     propose_creative_theme = _async(ops.tracks_propose_creative_theme)
+    report_observations = _async(ops.tracks_report_observations)
+    reconciliations = _async(ops.tracks_reconciliations)
 
 
 class AsyncChangeSets(_Namespace):
@@ -360,6 +370,11 @@ class AsyncChangeSets(_Namespace):
 
 class AsyncRecommendations(_Namespace):
     open = _async(ops.recommendations_open)
+
+
+class AsyncPlatformAccounts(_Namespace):
+    request = _async(ops.platform_accounts_request)
+    verified = _async(ops.platform_accounts_verified)
 
 
 class AsyncAudit(_Namespace):
@@ -391,6 +406,7 @@ class AsyncClient(_Core):
         self.tracks = AsyncTracks(self)
         self.change_sets = AsyncChangeSets(self)
         self.recommendations = AsyncRecommendations(self)
+        self.platform_accounts = AsyncPlatformAccounts(self)
         self.audit = AsyncAudit(self)
 
     whoami = _async(ops.whoami)

@@ -29,9 +29,12 @@ from human_touch_client.results import (
     CurrentPlan,
     Draft,
     GateAnswer,
+    ObservationsAccepted,
     PlanSubmitted,
+    PlatformAccount,
     QcResult,
     Recommendation,
+    Reconciliations,
     ReservationReleased,
     Run,
     RunCreated,
@@ -362,6 +365,50 @@ def tracks_propose_creative_theme(
             "agent": agent,
         },
     )
+
+
+@operation("POST", "/tracks/{track}/observations", ObservationsAccepted, retry_safe=True)
+def tracks_report_observations(
+    track: str, *, observations: list[dict[str, Any]], agent: str = ""
+) -> _Send:
+    """Report what the platforms actually run (`platform`, `entity_id`, `status`,
+    `daily_budget`, `spend_to_date`, `observed_at`); the reconciliation compares it with the
+    manifest and opens an A6 for a difference beyond the tenant's tolerance."""
+    return _Send(path={"track": track}, json={"observations": observations, "agent": agent})
+
+
+@operation("GET", "/tracks/{track}/reconciliations", Reconciliations, retry_safe=True)
+def tracks_reconciliations(track: str) -> _Send:
+    """The track's pending reconciliations; automated changes to their entities get 423
+    `reconciliation_pending` until an admin decides."""
+    return _Send(path={"track": track})
+
+
+@operation("POST", "/platform-accounts", PlatformAccount, retry_safe=True)
+def platform_accounts_request(
+    *,
+    platform: str,
+    kind: Literal["ad_account", "business_manager", "tracking_domain", "pixel", "ga4_property"],
+    external_id: str,
+    client_owned: bool = False,
+    agent: str = "",
+) -> _Send:
+    """Request access to a platform account: opens an A4 (the same request again answers it)."""
+    return _Send(
+        json={
+            "platform": platform,
+            "kind": kind,
+            "external_id": external_id,
+            "client_owned": client_owned,
+            "agent": agent,
+        }
+    )
+
+
+@operation("POST", "/platform-accounts/{account_id}/verified", PlatformAccount, retry_safe=True)
+def platform_accounts_verified(account_id: int, *, agent: str = "") -> _Send:
+    """Report a granted account's access verified: it becomes ready (again: no change)."""
+    return _Send(path={"account_id": account_id}, json={"agent": agent})
 
 
 @operation("POST", "/change-sets", ChangeSetOutcome, retry_safe=True)

@@ -235,6 +235,48 @@ class Upserted(Result):
 
 
 @dataclass(frozen=True)
+class ObservationsAccepted(Result):
+    """How many observations were stored (the same figures again store nothing)."""
+
+    accepted: int
+
+
+@dataclass(frozen=True)
+class Reconciliation(Result):
+    """An entity whose platform figures differ from the manifest: `open` (its A6 waits for an
+    admin), or `restoring` (`restore` holds the manifest's values for the agent to put back)."""
+
+    platform: str
+    entity_id: str
+    status: str
+    ticket: str
+    differences: dict[str, dict[str, Any]]
+    restore: dict[str, Any] | None
+    opened_at: datetime
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Reconciliations(Result):
+    track: str
+    reconciliations: list[Reconciliation]
+
+
+@dataclass(frozen=True)
+class PlatformAccount(Result):
+    """A platform account's onboarding (`state`: requested, granted, ready or refused) and its
+    A4; a manifest entity on it goes live only once it is ready."""
+
+    id: int
+    platform: str
+    kind: str
+    external_id: str
+    client_owned: bool
+    state: str
+    ticket: str | None
+
+
+@dataclass(frozen=True)
 class CreativeTheme(Result):
     """A proposed creative theme and its A7 (`status`: in_review, approved or rejected)."""
 
