@@ -248,6 +248,8 @@ def cost_chart(
     """The geometry: the actual cost from 0 at `start` stepping up at each report to `end`, the
     estimate and the trip line as steps, money ticks that always include the trip line, a few
     time ticks in `tz`, and the tokens of each report as a bar in the band below."""
+    # Long on purpose: the chart's geometry built in drawing order (steps, estimate, trip line,
+    # ticks, token bars) over one set of scales from config/charts.py.
     # Over 60 lines only by the Chart's 21 fields, set in one place; the parts are the helpers.
     if not estimates:
         raise ValueError("a run always has an estimate")

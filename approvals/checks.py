@@ -39,6 +39,8 @@ def _named_kinds() -> set[str]:
 
 @checks.register()
 def subjects_are_complete(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    # Long on purpose: one system check walking every registered subject kind and each hook it must
+    # have, with the message for each missing one.
     errors = []
     subjects = registered_subjects()
     presentations = registered_presentations()

@@ -83,6 +83,8 @@ def slot_states(
     is a veto, and every slot nobody approved reads "vetoed by legal". A withdrawn ticket's open
     slots read "withdrawn", an overridden one's "overridden by A6-…".
     """
+    # Long on purpose: one pass over the slots with the cases the page must tell apart (approved,
+    # waiting, rejected by a slot's role, by a vetoing role, withdrawn).
     decisions = list(decisions)
     approvals = {d.slot: d for d in decisions if d.verdict == Verdict.APPROVE}
     ending = next((d for d in reversed(decisions) if d.verdict != Verdict.APPROVE), None)

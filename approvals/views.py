@@ -196,6 +196,8 @@ def _confirm_context(ticket: Ticket, verdict: str, withdraws) -> dict:
 def _decision_context(ticket: Ticket, user, **extra) -> dict:
     """The swappable decision region: status, what became of each approval slot, the links to
     the tickets that overrode or withdrew this one, and the buttons allowed now."""
+    # Long on purpose: the decision region's context in one place so the full page and its htmx
+    # swap render the same thing.
     decisions = list(ticket.decisions.select_related("user"))
     subject = ticket_subject_label(ticket)
     verdicts = ticket_allowed_verdicts(ticket=ticket, user=user)

@@ -51,6 +51,8 @@ def roles_ensure(
 ) -> None:
     """As an administrator (a superuser, or a managed server's master user): create or update the
     two roles and give the database and its schema to the owner."""
+    # Long on purpose: the DDL for the two roles in the order PostgreSQL needs it (roles,
+    # ownership, grants, revokes), each statement idempotent.
     owner_attrs = "NOSUPERUSER NOCREATEROLE NOBYPASSRLS " + (
         "CREATEDB" if createdb else "NOCREATEDB"
     )

@@ -266,6 +266,8 @@ def audit_events_append_many(*, tenant, actor: Actor, events: list[dict]) -> lis
     locked from the claim to the commit, and everything that can be is hashed before the
     claim. On PostgreSQL the returned events carry no id (COPY returns none).
     """
+    # Long on purpose: hashing every event before the head is claimed, then one claim, one COPY and
+    # one head update: the steps share the chain state and must stay in this order.
     if not events:
         return []
     tenant_id = tenant if isinstance(tenant, int) else tenant.pk

@@ -115,6 +115,8 @@ def _button_value(ticket: Ticket, shown: str) -> str:
 
 
 def message_blocks(ticket: Ticket, shown: str) -> tuple[str, list[dict]]:
+    # Long on purpose: the Slack message's blocks in display order (header, summary, figures,
+    # buttons); Block Kit is verbose by design.
     url = _absolute(reverse("ticket", kwargs={"public_id": ticket.public_id}))
     sla = (
         f"SLA: {sla_text(due_at=ticket.sla_due_at, now=timezone.now())}"

@@ -257,6 +257,8 @@ class _History:
 def _seed_change_sets(tenant: Tenant) -> None:
     """Live at the start: search brand €250 + generic €388.71 (v3's €638.71 a day in December),
     social €300 (v3: €387.10). Each comment gives the guardrail check the services will make."""
+    # Long on purpose: the demo's story in order, one service call per event with the guardrail
+    # check it meets as a comment; reading it as one sequence is the point.
     story = _History(tenant)
     brand, generic, social = "acme-search-brand", "acme-search-generic", "acme-social-prospecting"
     story.submit(

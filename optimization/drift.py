@@ -211,6 +211,9 @@ def channel_drifts(
     with `moves`, the moves that count as (channel, applied_at, delta, change set id), oldest
     first. A few queries for any number of tracks (the scan reads every tenant's at once);
     without `live` (the guardrails know the live budgets of what they locked) two."""
+    # Long on purpose: the one drift selector: versions in force, the approval that last changed
+    # each channel, moves since then and live budgets, read in a few set-based queries for many
+    # tracks at once.
     if not tracks:
         return {}
     versions = in_force(tracks, now)

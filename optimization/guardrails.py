@@ -169,6 +169,8 @@ def evaluate(
     currency: str = "",
 ) -> GuardrailVerdict:
     """The verdict on a proposed change set: apply, wait for approval (A3 and/or A2) or block."""
+    # Long on purpose: the guardrail rules of the seed in the order they are checked, each a short
+    # block adding its reason; the order decides the verdict.
     items = list(items)
     structural = tuple(
         f"{item.field} → {item.after}" for item in items if item.field in STRUCTURAL_FIELDS

@@ -505,6 +505,8 @@ def spend_held_by_track(
     |after − before| of daily_budget items) and since when the oldest waits; and per range,
     change sets sent for approval, the mean seconds they waited (until decided, or `now`) and
     the budget-days they held (daily budget × days waited). Keys: SPEND_HELD_KEYS."""
+    # Long on purpose: two aggregates (waiting now, and per range) over the same change sets and
+    # one merge; most of the length is the queries.
     # Over 60 lines: one query (one pass over the change sets, both ranges at once) and its
     # parameters in the order the query names them.
     tenants, params = sql.in_ids("cs.tenant_id", tenant_ids)

@@ -179,6 +179,9 @@ def classify_change(
     the cumulative live budget drift per channel vs the approved plan (rolling window), as the
     revise-trigger scan measures it.
     """
+    # Long on purpose: the seed's decision table read top to bottom, one rule per block in the
+    # order the spec gives them; split into helpers, the order that decides the path would be
+    # spread over several functions.
     family = track_family(track)
     if current is None:
         if family == "event":

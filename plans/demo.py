@@ -237,6 +237,8 @@ def _has_current(tenant: Tenant, key: str) -> bool:
 
 
 def seed(*, log: Callable[[str], None]) -> None:
+    # Long on purpose: the demo's plan history in order (drafted, submitted, approved, superseded),
+    # one service call per step; reading it as one sequence is the point.
     acme = Tenant.objects.get(slug="acme")
     globex = Tenant.objects.get(slug="globex")
     master_plan_set(

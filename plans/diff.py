@@ -107,6 +107,8 @@ def _listed(before: list, after: list) -> dict:
 
 def plan_diff(before: dict | PlanPayload | None, after: dict | PlanPayload) -> dict:
     """vN → vN+1. `before` None (an initial plan) diffs against an empty plan."""
+    # Long on purpose: one section per part of a plan (fields, KPI targets, channels and flights,
+    # geos, themes), in the order the diff page shows them.
     new = parse_payload(after)
     old = parse_payload(before) if before is not None else None
     old_channels = old.channels if old else []
@@ -319,6 +321,9 @@ def manifest_diff(
     Execution sees the whole schedule it must follow. `aligned` is true only when nothing
     remains today and no channel still waits for its launch.
     """
+    # Long on purpose: one pass per channel computing previous, proposed and live figures together;
+    # splitting it would compute the channel's flights twice or pass a half-built row between
+    # functions.
     new = parse_payload(proposed)
     old = parse_payload(previous) if previous is not None else None
     by_channel: dict[str, list[dict]] = {}

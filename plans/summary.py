@@ -242,6 +242,8 @@ def _total_sentence(diff: dict, currency: str) -> str:
 
 
 def _kpi_impact(diff: dict, payload: PlanPayload) -> list[str]:
+    # Long on purpose: one sentence per kind of change a planner reads in the summary (budget,
+    # KPI targets, new channels and markets, measurement, creative), in the summary's order.
     impact = []
     change = Decimal(diff["totals"]["change"])
     if change > 0:

@@ -215,6 +215,8 @@ def _track_key_or_404(key: str) -> str:
 @tenant_view(roles=PLANNERS)
 def draft_new(request: HttpRequest, track: str) -> HttpResponse:
     """A new draft vN+1 from the track's current version (or a new track's first plan)."""
+    # Long on purpose: the GET and POST of the new-draft form with its two cases (a track's next
+    # version, a new track's first plan) and their messages.
     track_key = _track_key_or_404(track)
     track_row = selectors.track_or_none(tenant=request.tenant, key=track_key)
     base = track_row.current_version if track_row else None

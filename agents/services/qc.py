@@ -66,6 +66,8 @@ def grain_rate(*, tenant, main_task_id: str, subtask_id: str, since) -> GrainRat
 
 def _check_floor(tenant, policy: TenantPolicy, rate: GrainRate) -> None:
     """Open the grain's alert under the floor (enough samples), close it when it recovers."""
+    # Long on purpose: open or close a grain's floor alert under the grain's lock; the sample
+    # counts and the alert's words are read once and used by both branches.
     open_alert = QcAlert.objects.filter(
         tenant=tenant,
         main_task_id=rate.main_task_id,

@@ -65,6 +65,8 @@ def ticket_decide_within(
 ) -> Ticket:
     """ticket_decide as a step of a bigger transaction (an approval for a smaller move, a run
     cleared with a raised estimate)."""
+    # Long on purpose: the decision's steps in order under the ticket's lock (who may, a double
+    # click, four eyes, a stale page, a stand-in, the record, audit, event, resolution).
     user = person_of(actor)
     if verdict not in Verdict.values:
         raise TicketError(f"Unknown verdict {verdict!r}; use approve, reject or request_changes.")

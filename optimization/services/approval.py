@@ -124,6 +124,8 @@ def change_set_apply_after_hold_within(*, change_set: ChangeSet, actor: Actor) -
     """A change set that waited for a hold to end, checked again when it ends: applied only if
     the live state still equals every item's `before` (else `stale`) and today's guardrails, on
     what will apply, ask for no approval it lacks (else `refused`, saying which)."""
+    # Long on purpose: the re-check on resume in order (lock, compare-and-swap, today's guardrails,
+    # apply or refuse with the reason), all under the same locks.
     change_set, locked = change_set_lock(change_set)
     if not change_set.is_waiting_for_hold:
         return change_set

@@ -382,6 +382,9 @@ def change_set_submit_within(
 ) -> ChangeSet:
     """change_set_submit as a step of a bigger transaction: a rollback, a hold, the agent API's
     idempotent write."""
+    # Long on purpose: the submit's steps under one set of locks in the lock order (refusals,
+    # locks, hold, guardrails, record, apply or open tickets); helpers would each need the locked
+    # rows passed in.
     reason = clean_text(request.reason, name="reason", max_length=REASON_MAX)
     _refuse_for_its_run(tenant, request)
     track, items = _clean_request(tenant, request)

@@ -72,6 +72,8 @@ def platform_account_request(
 ) -> tuple[PlatformAccount, bool]:
     """Record the access request and open its A4; returns (account, created). The same account
     asked again (same kind and owner) is answered as it stands; otherwise 409."""
+    # Long on purpose: the request's idempotent branches (new, asked again, asked otherwise) and
+    # the A4 it opens, in one transaction under the account's lock.
     platform = _text(platform, "platform", 60).lower()
     external_id = _text(external_id, "external_id", 120)
     if kind not in AccountKind.values:

@@ -64,6 +64,8 @@ class RollbackPreview:
 def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
     """The inverse of an applied change set against the live state now: per entity before →
     after and which guardrail it meets. Read only."""
+    # Long on purpose: per entity: the inverse move, its guardrail check and the words for a hold,
+    # built together so the preview and the rollback read the same figures.
     refusal = ""
     if change_set.status != ChangeSetStatus.APPLIED:
         refusal = (

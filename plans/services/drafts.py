@@ -169,6 +169,8 @@ def plan_version_create_draft_within(
     """plan_version_create_draft as a step of a bigger transaction (a recommendation's draft, an
     imported plan, an outdated version carried forward: `carried_from`, with the changes of it
     that collided with the current version)."""
+    # Long on purpose: validation, the version number claimed first (the lock order), the
+    # classifier's kind check and the draft's record; most of the length is the record's fields.
     _clean_kind(kind)
     if trigger not in PlanTrigger.values:
         raise PlanError(f"Unknown trigger {trigger!r}.", code="invalid_trigger")
