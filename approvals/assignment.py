@@ -73,7 +73,7 @@ def ticket_assign(*, ticket: Ticket, actor: Actor, assignee) -> Ticket:
         Ticket.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=ticket.pk)
     )
     if (
-        actor.type == "user"
+        actor.is_person
         and not Membership.objects.filter(
             user=actor.user, tenant_id=ticket.tenant_id, role__in=INTERNAL_ROLES
         ).exists()

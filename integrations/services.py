@@ -72,7 +72,7 @@ def webhook_endpoint_create(
         events=_clean_events(events),
         description=(description or "").strip()[:200],
         secret=new_secret(),
-        created_by=actor.user if actor.type == "user" else None,
+        created_by=actor.user if actor.is_person else None,
     )
     audit_event_append(
         tenant=tenant,
