@@ -210,6 +210,7 @@ MATRIX: dict[str, list[Rule]] = {
         R(PLANNERS, "post", {}, **VERSION)
     ],
     "t/<slug:tenant_slug>/onboarding/": [R(INTERNAL, **T)],
+    "t/<slug:tenant_slug>/plans/tracks/<segment:track>/creative-themes/": [R(INTERNAL, **TRACK)],
     # --- Optimization ----------------------------------------------------------------------------
     "t/<slug:tenant_slug>/plans/tracks/<segment:track>/optimization/": [R(INTERNAL, **TRACK)],
     "t/<slug:tenant_slug>/plans/tracks/<segment:track>/optimization/export.csv": [
@@ -283,6 +284,8 @@ MATRIX: dict[str, list[Rule]] = {
     "api/v1/recommendations": [API(BOTH, "post", {})],
     "api/v1/tracks/<track>/observations": [API(BOTH, "post", {}, track="track")],
     "api/v1/tracks/<track>/reconciliations": [API("own", track="track")],
+    # An empty body is refused (422) before the track is looked up, whoever asks.
+    "api/v1/tracks/<track>/creative-themes": [API(BOTH, "post", {}, track="track")],
     "api/v1/platform-accounts": [API(BOTH, "post", {})],
     # An empty body is refused (422) before any account is looked up, whoever asks.
     "api/v1/platform-accounts/<account_id>/verified": [

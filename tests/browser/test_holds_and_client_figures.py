@@ -41,6 +41,7 @@ def world(acme, acme_v1, make_member):
                 entry("social-prospecting", "social", "333.33"),
             ],
             actor=TEST_ACTOR,
+            launched_by="tests",
         )
         yield {role: make_member(f"acme-{role}", acme, role) for role in Role.values}
 

@@ -33,6 +33,7 @@ def a6s(acme, acme_v1, make_member):
             entry("search-brand", "search", "300.00"),
         ],
         actor=TEST_ACTOR,
+        launched_by="tests",
     )
     observed_at = (timezone.now() - timedelta(minutes=5)).isoformat()
     observations_report(
@@ -78,7 +79,9 @@ def test_an_admin_accepts_one_a6_and_restores_the_other(
     page.get_by_label("Comment (optional; the requester sees it)").fill(
         "Raised in Ads Manager for the weekend sale."
     )
-    page.get_by_role("button", name="Approve A6 for the platform's value of meta:social").click()
+    decision = page.locator("#decision")
+    expect(decision).to_contain_text("the platform's value of meta:social")
+    decision.get_by_role("button", name="Approve", exact=True).click()
     expect(page.locator("#decision").get_by_test_id("status")).to_have_text("Approved")
     expect(page.get_by_test_id("reconciliation-status")).to_have_text("Platform's value accepted")
     social_entry = ExecutionManifestEntry.objects.get(entity_id="social-prospecting")
@@ -87,9 +90,10 @@ def test_an_admin_accepts_one_a6_and_restores_the_other(
     search = a6s["search-brand"]
     page.goto(f"/tickets/{search.public_id}/")
     expect(page.get_by_test_id("reconciliation-figures")).to_contain_text("paused")
-    page.get_by_role("button", name="Reject A6 for the platform's value of google_ads").click()
+    expect(page.locator("#decision")).to_contain_text("the platform's value of google_ads")
+    page.locator("#decision").get_by_role("button", name="Reject", exact=True).click()
     page.get_by_label("Why do you reject it?").fill("Nobody here paused it: restore it.")
-    page.get_by_role("button", name="Confirm: reject A6").click()
+    page.get_by_role("button", name="Confirm: reject").click()
     expect(page.locator("#decision").get_by_test_id("status")).to_have_text("Rejected")
     expect(page.get_by_test_id("reconciliation-status")).to_have_text(
         "Manifest's value being restored"
@@ -133,7 +137,8 @@ def test_an_admin_follows_an_onboarding_from_request_to_ready(
     screenshot(f"onboarding-requested-{width}")
 
     page.get_by_role("link", name=account.ticket).click()
-    page.get_by_role("button", name="Approve A4 for access to meta:act_55120").click()
+    expect(page.locator("#decision")).to_contain_text("access to meta:act_55120")
+    page.locator("#decision").get_by_role("button", name="Approve", exact=True).click()
     expect(page.locator("#decision").get_by_test_id("status")).to_have_text("Approved")
     page.goto("/t/acme/onboarding/")
     expect(page.get_by_test_id("state-act_55120")).to_have_text("Granted, not verified yet")

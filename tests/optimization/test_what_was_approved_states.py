@@ -97,6 +97,7 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
                 for e, budget in LAUNCH.items()
             ],
             actor=TEST_ACTOR,
+            launched_by="tests",
         )
         self.n = n
         self.track = Track.objects.get(tenant=self.tenant, key="always_on")
