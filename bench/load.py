@@ -132,6 +132,7 @@ def world(users: int) -> dict:
                 for entity, (channel, budget) in entities.items()
             ],
             actor=ACTOR,
+            launched_by="bench",  # a world imported already live, like the seed's
         )
         _key, plain = agent_key_create(tenant=tenant, name=f"load-{number}", actor=ACTOR)
         agents.append(
