@@ -16,6 +16,7 @@ from audit.actors import Actor
 from plans.models import PlanStatus, PlanVersion
 from plans.services import plan_version_create_draft, plan_version_submit
 from tenants.models import Role
+from tests.browser.widths import screenshot_both_widths
 from tests.plans.plan_samples import changed, search_up_12_pct, winter_plan
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -55,10 +56,7 @@ def world(acme, acme_v1, alice, make_member):
 
 
 def both_widths(page, screenshot, name: str) -> None:
-    screenshot(f"competing-{name}-1280")
-    page.set_viewport_size({"width": 390, "height": 844})
-    screenshot(f"competing-{name}-390")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot_both_widths(page, screenshot, f"competing-{name}")
 
 
 def log_in_as(page, browser_login, username: str) -> None:

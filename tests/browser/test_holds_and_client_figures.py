@@ -14,14 +14,14 @@ from playwright.sync_api import expect
 from approvals.models import Ticket
 from approvals.services import ticket_decide
 from audit.actors import Actor
-from optimization.models import ChangeSet, ExecutionManifestEntry
+from optimization.models import ExecutionManifestEntry
 from optimization.services import (
-    ChangeSetRequest,
     change_set_approve_with_edit,
-    change_set_submit,
     manifest_sync,
 )
 from tenants.models import Role
+from tests.browser.test_optimization import submit
+from tests.browser.widths import screenshot_both_widths
 from tests.conftest import TEST_ACTOR
 from tests.optimization.conftest import NOW, entry
 
@@ -46,27 +46,8 @@ def world(acme, acme_v1, make_member):
         yield {role: make_member(f"acme-{role}", acme, role) for role in Role.values}
 
 
-def submit(tenant, change_set_id, entity_id, before, after) -> ChangeSet:
-    return change_set_submit(
-        tenant=tenant,
-        request=ChangeSetRequest(
-            change_set_id=change_set_id,
-            track="always_on",
-            items=[
-                {"entity_id": entity_id, "field": "daily_budget", "before": before, "after": after}
-            ],
-            agent="optimizer",
-            reason="CPA well under target",
-        ),
-        actor=AGENT,
-    )
-
-
 def both_widths(page, screenshot, name: str) -> None:
-    screenshot(f"hold-{name}-1280")
-    page.set_viewport_size({"width": 390, "height": 844})
-    screenshot(f"hold-{name}-390")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot_both_widths(page, screenshot, f"hold-{name}")
 
 
 def live_budget(entity_id: str) -> str:

@@ -10,15 +10,13 @@ from playwright.sync_api import expect
 from approvals.models import TicketComment
 from tenants.models import Role
 from tests.approvals.factories import open_ticket
+from tests.browser.widths import screenshot_both_widths
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def both_widths(page, screenshot, name: str) -> None:
-    screenshot(f"{name}-1280")
-    page.set_viewport_size({"width": 390, "height": 844})
-    screenshot(f"{name}-390")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot_both_widths(page, screenshot, f"{name}")
 
 
 def test_a_comment_over_the_size_limit_shows_the_page_saying_so(

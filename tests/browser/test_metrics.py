@@ -14,6 +14,7 @@ import time_machine
 from playwright.sync_api import expect
 
 from tenants.models import Role
+from tests.browser.widths import screenshot_both_widths
 from tests.metrics.worlds import AGENT_NAME, ops_history, report_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,10 +30,7 @@ def world(acme, acme_v1, make_member):
 
 
 def both_widths(page, screenshot, name: str) -> None:
-    screenshot(f"metrics-{name}-1280")
-    page.set_viewport_size({"width": 390, "height": 844})
-    screenshot(f"metrics-{name}-390")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot_both_widths(page, screenshot, f"metrics-{name}")
 
 
 def test_an_admin_reads_the_metrics_and_changes_the_range(page, screenshot, browser_login, world):

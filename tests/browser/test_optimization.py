@@ -25,6 +25,7 @@ from optimization.services import (
 )
 from plans.models import PlanStatus, PlanVersion
 from tenants.models import Role, TenantPolicy
+from tests.browser.widths import screenshot_both_widths
 from tests.conftest import TEST_ACTOR
 from tests.optimization.conftest import NOW, entry
 
@@ -73,10 +74,7 @@ def submit(tenant, change_set_id, entity_id, before, after):
 
 
 def both_widths(page, screenshot, name: str) -> None:
-    screenshot(f"optimization-{name}-1280")
-    page.set_viewport_size({"width": 390, "height": 844})
-    screenshot(f"optimization-{name}-390")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot_both_widths(page, screenshot, f"optimization-{name}")
 
 
 def test_an_operator_approves_an_18_percent_raise_for_10_percent_and_sees_manifest_and_log(

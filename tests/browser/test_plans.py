@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from plans.models import MasterPlan, PlanStatus, PlanVersion
 from plans.services import master_plan_set, plan_version_import_approved
 from tenants.models import Role
+from tests.browser.widths import screenshot_both_widths
 from tests.conftest import TEST_ACTOR
 from tests.plans.test_forms import PAYLOAD
 
@@ -44,10 +45,7 @@ def world(acme, alice, make_member):
 
 
 def both_widths(page, screenshot, name: str) -> None:
-    screenshot(f"plans-{name}-1280")
-    page.set_viewport_size({"width": 390, "height": 844})
-    screenshot(f"plans-{name}-390")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot_both_widths(page, screenshot, f"plans-{name}")
 
 
 def log_in_as(page, browser_login, username: str) -> None:
