@@ -105,6 +105,24 @@ def kill_mid_task(
         time.sleep(0.05)
     os.kill(worker.pid, signal.SIGKILL)
     assert worker.wait(timeout=30) == -signal.SIGKILL
+    dead_transaction_ended()
+
+
+def dead_transaction_ended(timeout: float = 30) -> None:
+    """Wait until PostgreSQL has noticed the dead worker and rolled its transaction back. Until
+    then its rows stay locked, and a scan that claims with SKIP LOCKED (the SLA sweep) leaves them
+    to its next run (5 minutes later in the cluster): the rerun here stands for that later run."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%%'"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
+    pytest.fail("the killed worker's transaction was still open")
 
 
 def mailed_subjects(tmp_path: Path) -> list[str]:
