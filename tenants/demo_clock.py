@@ -6,7 +6,8 @@ working days ago" is opened then and its SLA runs from then; nothing is back-dat
 
 Moments are given as working days back from now at a time of day in the tenant's zone (people
 work at business hours); a moment that would fall on a weekend moves back to the Friday, and a
-moment that would lie in the future (a time later today than now) is clamped to a minute ago.
+moment that would lie in the future (a time later today than now) is clamped to a minute ago,
+a second after the clock's last clamped moment (so clamped steps keep their order).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class DemoClock:
     def __init__(self, time_zone: str, *, now: datetime | None = None):
         self.zone = ZoneInfo(time_zone)
         self.now = now or timezone.now()
+        self._clamped = 0
 
     def moment(self, days_back: int, at: str = "10:00", *, working: bool = True) -> datetime:
         """`days_back` (working) days before today, at `at` ("HH:MM") in the tenant's zone."""
@@ -44,7 +46,11 @@ class DemoClock:
         day = working_day_back(today, days_back) if working else today - timedelta(days=days_back)
         hour, minute = (int(part) for part in at.split(":"))
         moment = datetime.combine(day, time(hour, minute), tzinfo=self.zone)
-        return min(moment, self.now - timedelta(minutes=1))
+        latest = self.now - timedelta(minutes=1)
+        if moment < latest:
+            return moment
+        self._clamped += 1
+        return latest + timedelta(seconds=self._clamped)
 
     @contextmanager
     def at(self, days_back: int, at: str = "10:00", *, working: bool = True):
