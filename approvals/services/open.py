@@ -290,8 +290,9 @@ def _client_visible(request: TicketRequest, roles: list[str]) -> bool:
     return client_visible
 
 
-def _ticket_of(request: TicketRequest) -> Ticket:
-    """The ticket the request describes, every field checked; not saved yet."""
+def _ticket_of(request: TicketRequest, *, sla_due_at: datetime | None = None) -> Ticket:
+    """The ticket the request describes, every field checked; not saved yet (`sla_due_at`:
+    its due time worked out already, for tickets opened together)."""
     title = _check_content(request)
     roles = _clean_required_roles(request.type, request.required_roles)
     subject_id = str(request.subject_id)
@@ -324,7 +325,8 @@ def _ticket_of(request: TicketRequest) -> Ticket:
         client_visible=_client_visible(request, roles),
         red_flag=_clean_red_flag(request.type, request.red_flag),
         sla_kind=request.sla_kind,
-        sla_due_at=ticket_sla_due_at(
+        sla_due_at=sla_due_at
+        or ticket_sla_due_at(
             tenant=request.tenant, sla_kind=request.sla_kind, opened_at=timezone.now()
         ),
         dedupe_key=request.dedupe_key,
