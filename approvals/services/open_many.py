@@ -65,7 +65,7 @@ def tickets_open_many_within(requests: list[TicketRequest]) -> list[Ticket]:
             due[request.sla_kind] = ticket_sla_due_at(
                 tenant=tenant, sla_kind=request.sla_kind, opened_at=now
             )
-        ticket = _ticket_of(request, sla_due_at=due[request.sla_kind])
+        ticket = _ticket_of(request, sla_due_at=due[request.sla_kind], together=True)
         ticket.public_id = new_public_id(ticket.type)
         tickets.append(ticket)
         new.append(ticket)
