@@ -22,6 +22,29 @@ from audit.services import audit_events_append_many
 from config.transactions import within_transaction
 
 
+def _opened_event(ticket: Ticket) -> dict:
+    """The ticket's `ticket.opened` audit event, as ticket_open_within writes it."""
+    return {
+        "action": AuditAction.TICKET_OPENED,
+        "resource": ticket,
+        "plan_version": ticket.plan_version,
+        "payload": ticket.diff,
+        "data": {
+            "type": ticket.type,
+            "title": ticket.title,
+            "required_roles": ticket.required_roles,
+            "client_visible": ticket.client_visible,
+            "subject": f"{ticket.subject_type}:{ticket.subject_id}" if ticket.subject_type else "",
+            "governs_subject": ticket.governs_subject,
+            "change_set_id": ticket.change_set_id,
+            "run_id": ticket.run_id,
+            "red_flag": ticket.red_flag,
+            "sla_due_at": ticket.sla_due_at,
+            "dedupe_key": ticket.dedupe_key,
+        },
+    }
+
+
 def _check_types(requests: list[TicketRequest]) -> None:
     for request in requests:
         if request.type not in TICKET_TYPES:
@@ -76,32 +99,7 @@ def tickets_open_many_within(requests: list[TicketRequest]) -> list[Ticket]:
         [row for ticket in new for row in waiting_rows(ticket, approved_slots=set())]
     )
     audit_events_append_many(
-        tenant=tenant,
-        actor=actor,
-        events=[
-            {
-                "action": AuditAction.TICKET_OPENED,
-                "resource": ticket,
-                "plan_version": ticket.plan_version,
-                "payload": ticket.diff,
-                "data": {
-                    "type": ticket.type,
-                    "title": ticket.title,
-                    "required_roles": ticket.required_roles,
-                    "client_visible": ticket.client_visible,
-                    "subject": f"{ticket.subject_type}:{ticket.subject_id}"
-                    if ticket.subject_type
-                    else "",
-                    "governs_subject": ticket.governs_subject,
-                    "change_set_id": ticket.change_set_id,
-                    "run_id": ticket.run_id,
-                    "red_flag": ticket.red_flag,
-                    "sla_due_at": ticket.sla_due_at,
-                    "dedupe_key": ticket.dedupe_key,
-                },
-            }
-            for ticket in new
-        ],
+        tenant=tenant, actor=actor, events=[_opened_event(ticket) for ticket in new]
     )
     lifecycle_emit([ticket_event(LifecycleKind.TICKET_OPENED, ticket, actor) for ticket in new])
     return tickets

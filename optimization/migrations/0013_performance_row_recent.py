@@ -4,16 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('optimization', '0012_creative_themes'),
-        ('plans', '0005_planversion_outdated'),
-        ('tenants', '0008_creative_themes'),
+        ("optimization", "0012_creative_themes"),
+        ("plans", "0005_planversion_outdated"),
+        ("tenants", "0008_creative_themes"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='performancerow',
-            index=models.Index(fields=['date', 'track', 'channel', 'source'], include=('spend', 'conversions', 'kpi_value'), name='performance_row_recent'),
+            model_name="performancerow",
+            index=models.Index(
+                fields=["date", "track", "channel", "source"],
+                include=("spend", "conversions", "kpi_value"),
+                name="performance_row_recent",
+            ),
         ),
     ]
