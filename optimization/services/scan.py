@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from approvals.events import lifecycle_batch
 from audit.actors import Actor
 from config.formatting import money, percent
 from optimization import proposals, triggers
@@ -296,7 +297,15 @@ def _seasonal(change, track, now: datetime) -> dict:
 
 def triggers_scan(*, tenant=None, now: datetime | None = None) -> ScanResult:
     """Evaluate every signal on every track with an approved version (of one tenant, or all),
-    then open what is not open yet, tenant by tenant."""
+    then open what is not open yet, tenant by tenant; the people the new tickets concern are
+    told once, at the end (one fan-out of the outbox, not one per tenant's transaction)."""
+    with lifecycle_batch():
+        return _scan(tenant=tenant, now=now)
+
+
+def _scan(*, tenant, now: datetime | None) -> ScanResult:
+    # Long on purpose: the five signals in their order, each read, gathered and opened before
+    # the next is read (a scan killed half way keeps what it opened).
     now = now or timezone.now()
     result = ScanResult()
     tracks = triggers.scanned_tracks(tenant=tenant)
