@@ -17,6 +17,7 @@ class OptimizationConfig(AppConfig):
             ThemePresentation,
         )
         from optimization.selectors import change_sets_of_run, manifest_entries_as_dicts
+        from optimization.services.alignment import alignment_version_approved
         from optimization.services.launches import ManifestEntrySubject, ManifestLaunchSubject
         from optimization.services.themes import CreativeThemeSubject
         from optimization.services.tickets import (
@@ -26,7 +27,11 @@ class OptimizationConfig(AppConfig):
             ReconciliationSubject,
         )
         from optimization.views_queries import version_entries_as_dicts
-        from plans.live import register_live_entries, register_version_entries
+        from plans.live import (
+            register_live_entries,
+            register_version_approved,
+            register_version_entries,
+        )
 
         register_subject(ChangeSetSubject())
         register_subject(RecommendationSubject())
@@ -47,3 +52,5 @@ class OptimizationConfig(AppConfig):
         # The live manifest plans compares versions with.
         register_live_entries(manifest_entries_as_dicts)
         register_version_entries(version_entries_as_dicts)
+        # An approved version's remaining delta becomes alignment work.
+        register_version_approved(alignment_version_approved)
