@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import F
 from django.utils import timezone
 
 from approvals.sla import tenant_hours_due_at
@@ -207,3 +208,27 @@ def _channel_targets(
         shared += share
         rows.append((entry, DAILY_BUDGET, money_text(live), money_text(share)))
     return rows
+
+
+def open_alignments(*, tenant_ids, now: datetime | None = None) -> list[TrackAlignment]:
+    """Every track of the tenants with alignment work left, the most overdue first: one query
+    finds the tracks whose entities do not all point at the current version, then each track's
+    alignment (the dashboard's panel and the metrics read this)."""
+    now = now or timezone.now()
+    track_ids = (
+        ExecutionManifestEntry.objects.filter(
+            tenant_id__in=list(tenant_ids), track__current_version__approved_at__isnull=False
+        )
+        .exclude(plan_version=F("track__current_version__number"))
+        .values_list("track_id", flat=True)
+        .distinct()
+    )
+    tracks = Track.objects.filter(pk__in=list(track_ids)).select_related(
+        "current_version__tenant", "tenant"
+    )
+    policies = {p.tenant_id: p for p in TenantPolicy.objects.filter(tenant_id__in=list(tenant_ids))}
+    found = [
+        track_alignment(track=track, policy=policies.get(track.tenant_id), now=now)
+        for track in tracks
+    ]
+    return sorted((a for a in found if not a.aligned), key=lambda a: (a.due_at, a.track.key))

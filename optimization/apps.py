@@ -5,7 +5,11 @@ class OptimizationConfig(AppConfig):
     name = "optimization"
 
     def ready(self) -> None:
-        from approvals.presentation import register_presentation, register_run_change_sets
+        from approvals.presentation import (
+            register_dashboard_panel,
+            register_presentation,
+            register_run_change_sets,
+        )
         from approvals.subjects import register_subject
         from optimization.panels import (
             ChangeSetPresentation,
@@ -26,7 +30,7 @@ class OptimizationConfig(AppConfig):
             RecommendationSubject,
             ReconciliationSubject,
         )
-        from optimization.views_queries import version_entries_as_dicts
+        from optimization.views_queries import alignment_panel, version_entries_as_dicts
         from plans.live import (
             register_live_entries,
             register_version_approved,
@@ -54,3 +58,4 @@ class OptimizationConfig(AppConfig):
         register_version_entries(version_entries_as_dicts)
         # An approved version's remaining delta becomes alignment work.
         register_version_approved(alignment_version_approved)
+        register_dashboard_panel(alignment_panel)

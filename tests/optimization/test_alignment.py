@@ -219,3 +219,47 @@ def test_business_hours_skip_the_weekend_and_holidays():
     )
     # Fri 8h, Mon 9h, Tue 9h, Wednesday 11 November is Armistice Day, Thu 9h, Fri 5h.
     assert due == datetime(2026, 11, 13, 13, 0, tzinfo=UTC)
+
+
+# --- Pages, dashboard and metrics -----------------------------------------------------------
+def test_the_track_pages_read_n_to_align_then_aligned(client, v2, people):
+    from django.urls import reverse
+
+    client.force_login(people[Role.OPERATOR])
+    pages = [
+        reverse("optimization:manifest", args=[v2.tenant.slug, "always_on"]),
+        reverse("plans:timeline", args=[v2.tenant.slug, "always_on"]),
+        reverse("plans:version", args=[v2.tenant.slug, 2]),
+    ]
+    for url in pages:
+        assert "1 to align to v2" in client.get(url).content.decode(), url
+    change_set_submit(
+        tenant=v2.tenant,
+        request=ChangeSetRequest(
+            change_set_id="align-pages",
+            track="always_on",
+            kind="alignment",
+            items=[align_body()["items"][0]],
+        ),
+        actor=AGENT,
+    )
+    for url in pages:
+        assert "aligned with v2" in client.get(url).content.decode(), url
+
+
+def test_overdue_alignment_shows_on_the_dashboard_and_in_the_metrics(
+    client, v2, people, on_10_november
+):
+    from django.urls import reverse
+
+    client.force_login(people[Role.OPERATOR])
+    page = client.get(reverse("dashboard")).content.decode()
+    assert 'data-testid="alignment-work"' in page and "1 to align" in page
+    assert "overdue" not in page.split('data-testid="alignment-work"')[1].split("</section>")[0]
+    on_10_november.move_to(track_alignment(track=track(v2.tenant)).due_at + timedelta(hours=2))
+    page = client.get(reverse("dashboard")).content.decode()
+    panel = page.split('data-testid="alignment-work"')[1].split("</section>")[0]
+    assert "1 overdue" in panel and "overdue 2h" in panel
+    metrics_page = client.get(reverse("metrics:tenant", args=[v2.tenant.slug])).content.decode()
+    assert "Alignment with approved versions" in metrics_page
+    assert "1 track to align, 1 overdue" in metrics_page
