@@ -159,7 +159,8 @@ def track_alignment(
         track=track,
         version=version.number,
         approved_at=version.approved_at,
-        due_at=alignment_due_at(version, policy=policy),
+        # Nothing is due once everything is aligned (and the pages then read no policy).
+        due_at=alignment_due_at(version, policy=policy) if targets else None,
         entities=targets,
         settled=settled,
         now=now,
