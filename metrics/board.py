@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from config.formatting import number
-from metrics import charts
+from metrics import charts, tables_alignment
 from metrics import tables as t
 from metrics.selectors import Scope
 from metrics.tables import (  # noqa: F401 (the page's and the exports' names for them)
@@ -302,7 +302,7 @@ SPECS: dict[str, MetricSpec] = {
             col("SLA", TEXT),
         ),
         chart_title="Entities to align by track",
-        table=t.alignment,
+        table=tables_alignment.alignment,
         value_text=t.count_text,
         legend=False,
     ),

@@ -30,7 +30,8 @@ class OptimizationConfig(AppConfig):
             RecommendationSubject,
             ReconciliationSubject,
         )
-        from optimization.views_queries import alignment_panel, version_entries_as_dicts
+        from optimization.views_alignment import alignment_panel
+        from optimization.views_queries import version_entries_as_dicts
         from plans.live import (
             register_live_entries,
             register_version_approved,

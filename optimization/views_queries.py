@@ -19,12 +19,10 @@ from typing import Any
 from django.db.models import F, Prefetch, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from approvals.inbox import sla_text
 from approvals.models import Ticket
 from approvals.selectors import subject_blocking_tickets
 from approvals.types import TicketType
 from config.formatting import money, money_change, number, percent, to_decimal
-from optimization.alignment import open_alignments
 from optimization.models import (
     DAILY_BUDGET,
     AppliedChange,
@@ -490,27 +488,3 @@ def version_entries_as_dicts(version) -> list[dict]:
         for link in manifest_links_past_for_version(tenant=version.tenant_id, number=version.number)
     ]
     return live + past
-
-
-def alignment_panel(user, memberships) -> tuple[str, dict] | None:
-    """The dashboard panel (approvals.presentation.register_dashboard_panel): tracks whose live
-    entities still have to align with an approved version, overdue ones in red like an overdue
-    ticket. Nothing shows when every track is aligned."""
-    tenant_ids = [m.tenant_id for m in memberships]
-    work = open_alignments(tenant_ids=tenant_ids) if tenant_ids else []
-    if not work:
-        return None
-    return (
-        "optimization/_alignment_panel.html",
-        {
-            "work": [
-                {
-                    "alignment": a,
-                    "due": sla_text(due_at=a.due_at, now=a.now),
-                }
-                for a in work
-            ],
-            "overdue": sum(1 for a in work if a.overdue),
-            "many_tenants": len(tenant_ids) > 1,
-        },
-    )
