@@ -19,11 +19,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from approvals.sla import tenant_hours_due_at
-from optimization.models import DAILY_BUDGET, STATUS, ExecutionManifestEntry
+from optimization.models import (
+    DAILY_BUDGET,
+    STATUS,
+    ExecutionManifestEntry,
+    Reconciliation,
+    ReconciliationStatus,
+)
 from optimization.selectors import entry_daily_budget, entry_is_live
 from plans.models import PlanVersion, Track
 from plans.schema import money_text
@@ -45,6 +51,9 @@ class AlignmentTarget:
     field: str
     live: str
     target: str
+    # The reconciliation (A6 decided "restore the manifest's value") this target restores: `live`
+    # is what the platform runs, `target` the manifest's value (issue 17 item 5).
+    restores: int | None = None
 
     def as_json(self) -> dict:
         return {
@@ -128,10 +137,12 @@ def track_alignment(
         return TrackAlignment(track=track, version=None, approved_at=None, due_at=None, now=now)
     if entries is None:
         entries = list(
-            ExecutionManifestEntry.objects.filter(track=track).order_by("platform", "entity_id")
+            ExecutionManifestEntry.objects.filter(track=track)
+            .annotate(restoring=Exists(_restoring_of(OuterRef("pk"))))
+            .order_by("platform", "entity_id")
         )
     delta = version.remaining_delta or {}
-    targets: list[AlignmentTarget] = []
+    targets: list[AlignmentTarget] = _restore_targets(entries)
     settled: list[int] = []
     for row in delta.get("channels", []):
         in_channel = [e for e in entries if e.channel == row["channel"]]
@@ -165,6 +176,42 @@ def track_alignment(
         settled=settled,
         now=now,
     )
+
+
+def _value_text(field_name: str, value) -> str:
+    if field_name == DAILY_BUDGET and value is not None:
+        return money_text(Decimal(str(value)))
+    return "" if value is None else str(value)
+
+
+def _restoring_of(entry):
+    """The reconciliations waiting for the agent to restore the manifest's value on `entry` (a
+    primary key, a list of them or an OuterRef)."""
+    lookup = "manifest_entry_id__in" if isinstance(entry, list) else "manifest_entry_id"
+    return Reconciliation.objects.filter(**{lookup: entry}, status=ReconciliationStatus.RESTORING)
+
+
+def _restore_targets(entries: list[ExecutionManifestEntry]) -> list[AlignmentTarget]:
+    """The manifest's values an admin decided to restore on the platform (an A6 rejected): each
+    waits for the agent's alignment change set."""
+    by_pk = {e.pk: e for e in entries}
+    if not any(getattr(e, "restoring", True) for e in entries):
+        return []  # read with the entries already: nothing to restore, no query
+    restoring = _restoring_of(list(by_pk)).order_by("manifest_entry_id")
+    return [
+        AlignmentTarget(
+            entry_id=r.manifest_entry_id,
+            entity_id=by_pk[r.manifest_entry_id].entity_id,
+            platform=by_pk[r.manifest_entry_id].platform,
+            channel=by_pk[r.manifest_entry_id].channel,
+            field=name,
+            live=_value_text(name, pair["platform"]),
+            target=_value_text(name, pair["manifest"]),
+            restores=r.pk,
+        )
+        for r in restoring
+        for name, pair in sorted(r.differences.items())
+    ]
 
 
 def _channel_targets(

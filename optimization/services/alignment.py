@@ -15,9 +15,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from approvals.events import LifecycleEvent, LifecycleKind, lifecycle_emit
 from audit.actions import AuditAction
@@ -26,8 +28,21 @@ from audit.services import audit_event_append
 from config.transactions import within_transaction
 from optimization import guardrails
 from optimization.alignment import TrackAlignment, track_alignment
-from optimization.models import DAILY_BUDGET, ChangePath, ChangeSetStatus, ExecutionManifestEntry
-from optimization.services._common import ChangeSetError, ChangeSetStale, Item, moved_items
+from optimization.models import (
+    DAILY_BUDGET,
+    ChangePath,
+    ChangeSetStatus,
+    ExecutionManifestEntry,
+    Reconciliation,
+    ReconciliationStatus,
+)
+from optimization.services._common import (
+    ChangeSetError,
+    ChangeSetStale,
+    Item,
+    live_value,
+    moved_items,
+)
 from plans.models import PlanVersion, Track
 
 ALIGN_ACTOR = Actor.system("alignment")
@@ -76,10 +91,13 @@ def alignment_settle(*, track_id: int, actor: Actor) -> list[str]:
 
 @within_transaction
 def alignment_settle_within(
-    *, track: Track, entries: list[ExecutionManifestEntry], actor: Actor
+    *, track: Track, entries: list[ExecutionManifestEntry], actor: Actor, change_set=None
 ) -> list[str]:
     """Re-point the entities among `entries` (locked by the caller) whose live value equals the
-    approved version's target; one audit event names them and what is left to align."""
+    approved version's target; one audit event names them and what is left to align. The
+    restorations `change_set` (an applied alignment) carried out are closed."""
+    if change_set is not None:
+        _restorations_close(change_set, actor)
     alignment = track_alignment(track=track, entries=entries)
     settled = [e for e in entries if e.pk in set(alignment.settled)]
     if not settled:
@@ -100,6 +118,34 @@ def alignment_settle_within(
         data={"track": track.key, "re_pointed": moved, "left": after.to_align},
     )
     return [m["entity"] for m in moved]
+
+
+def _restorations_close(change_set, actor: Actor) -> None:
+    """The manifest's values an A6 asked to restore are back on the platform: the alignment
+    change set that put them there closes each reconciliation (compare-and-swap, audited), and
+    the entity takes automated changes again."""
+    entry_ids = [i.manifest_entry_id for i in change_set.items.all() if i.manifest_entry_id]
+    restoring = Reconciliation.objects.filter(
+        manifest_entry_id__in=entry_ids, status=ReconciliationStatus.RESTORING
+    ).select_related("manifest_entry")
+    now = timezone.now()
+    for reconciliation in restoring.order_by("pk"):
+        closed = Reconciliation.objects.filter(
+            pk=reconciliation.pk, status=ReconciliationStatus.RESTORING
+        ).update(status=ReconciliationStatus.RESTORED, closed_at=now)
+        if closed != 1:
+            continue
+        audit_event_append(
+            tenant=change_set.tenant,
+            actor=actor,
+            action=AuditAction.RECONCILIATION_RESTORED,
+            resource=("reconciliation", str(reconciliation.pk)),
+            data={
+                "entity": reconciliation.manifest_entry.audit_id,
+                "ticket": reconciliation.ticket,
+                "change_set": change_set.change_set_id,
+            },
+        )
 
 
 def _same(field_name: str, a, b) -> bool:
@@ -126,7 +172,28 @@ def alignment_refusals(alignment: TrackAlignment, items: list[Item]) -> list[str
                 f"{where}: {item.entity_id}.{item.field} must move to {target.target} "
                 f"exactly, not {item.after}"
             )
+        elif target.restores is not None and not (
+            _same(item.field, item.before, target.live)
+            or _same(item.field, item.before, live_value(item.entry, item.field))
+        ):
+            problems.append(
+                f"{where}: {item.entity_id}.{item.field} runs {target.live} on the platform, "
+                f"not {item.before}"
+            )
     return problems
+
+
+def _restoring_as_manifest(alignment: TrackAlignment, items: list[Item]) -> list[Item]:
+    """A restore moves the platform back to the manifest's value: the manifest itself does not
+    move, so the item is recorded from the manifest's value to it (no drift, the compare-and-swap
+    on the manifest holds)."""
+    restored = []
+    for item in items:
+        target = alignment.target_of(item.entry.pk, item.field) if item.entry else None
+        if target is not None and target.restores is not None:
+            item = replace(item, before=live_value(item.entry, item.field))
+        restored.append(item)
+    return restored
 
 
 def _alignment_with_locked(
@@ -149,10 +216,12 @@ def alignment_missing_after_hold(
 
 def alignment_verdict(
     track: Track, items: list[Item], locked: dict[int, ExecutionManifestEntry], currency: str
-) -> guardrails.GuardrailVerdict:
+) -> tuple[guardrails.GuardrailVerdict, list[Item]]:
     """The verdict on an alignment change set, its entities locked: applied (no ticket) when it
-    moves each field exactly to the approved version's target; refused otherwise."""
-    problems = alignment_refusals(_alignment_with_locked(track, locked), items)
+    moves each field exactly to the approved version's target; refused otherwise. With the
+    items as recorded (a restore's from the manifest's value)."""
+    alignment = _alignment_with_locked(track, locked)
+    problems = alignment_refusals(alignment, items)
     if problems:
         raise ChangeSetError(
             "An alignment change set moves each field exactly to its target "
@@ -160,14 +229,16 @@ def alignment_verdict(
             code="not_alignment",
             fields={"items": problems},
         )
+    items = _restoring_as_manifest(alignment, items)
     moved = moved_items(items, locked, currency)
     if moved:
         raise ChangeSetStale(
             "The live state moved: " + "; ".join(moved) + ". Propose again on what is live.",
             fields={"items": moved},
         )
-    return guardrails.GuardrailVerdict(
+    verdict = guardrails.GuardrailVerdict(
         status=ChangeSetStatus.APPLIED,
         path=ChangePath.REVISE,
         reason=f"Alignment with approved v{track.current_version.number}: no approval needed.",
     )
+    return verdict, items

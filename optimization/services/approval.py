@@ -197,7 +197,12 @@ def change_set_apply_after_hold_within(*, change_set: ChangeSet, actor: Actor) -
         after_hold=True,
     )
     if change_set.kind == ChangeSetKind.ALIGNMENT:
-        alignment_settle_within(track=change_set.track, entries=list(locked.values()), actor=actor)
+        alignment_settle_within(
+            track=change_set.track,
+            entries=list(locked.values()),
+            actor=actor,
+            change_set=change_set,
+        )
     return change_set
 
 

@@ -392,7 +392,9 @@ def change_set_submit_within(
     _refuse_on_hold_or_taken(tenant, request, track)
     if request.kind in (ChangeSetKind.AGENT, ChangeSetKind.ALIGNMENT):
         refuse_entities_under_reconciliation(
-            tenant=tenant, entry_ids=[item.entry.pk for item in items if item.entry is not None]
+            tenant=tenant,
+            entry_ids=[item.entry.pk for item in items if item.entry is not None],
+            restoring_too=request.kind == ChangeSetKind.AGENT,
         )
     refuse_live_entities_on_accounts_not_onboarded(
         tenant=tenant,
@@ -415,7 +417,9 @@ def change_set_submit_within(
     if request.kind == ChangeSetKind.ALIGNMENT:
         # During a hold it is judged on the entities as they run once the hold ends.
         as_run = entries_as_resumed(track, locked.values()) if held else locked.values()
-        guardrail_verdict = alignment_verdict(track, items, {e.pk: e for e in as_run}, currency)
+        guardrail_verdict, items = alignment_verdict(
+            track, items, {e.pk: e for e in as_run}, currency
+        )
     else:
         guardrail_verdict = _with_compliance(
             _guardrail_verdict(
@@ -477,7 +481,9 @@ def change_set_submit_within(
         )
         change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_APPLIED)
         if request.kind == ChangeSetKind.ALIGNMENT:
-            alignment_settle_within(track=track, entries=list(locked.values()), actor=actor)
+            alignment_settle_within(
+                track=track, entries=list(locked.values()), actor=actor, change_set=change_set
+            )
     else:
         tickets = _open_tickets(change_set, guardrail_verdict, actor, currency)
         change_set.ticket = tickets[0]
