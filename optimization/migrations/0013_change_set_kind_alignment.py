@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('optimization', '0012_creative_themes'),
         ('plans', '0005_planversion_outdated'),
-        ('tenants', '0009_policy_alignment_sla_hours'),
+        ('tenants', '0010_policy_alignment_sla_hours'),
     ]
 
     operations = [

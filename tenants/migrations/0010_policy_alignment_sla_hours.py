@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0008_creative_themes'),
+        ('tenants', '0009_tenant_audit_retention'),
     ]
 
     operations = [
