@@ -152,6 +152,9 @@ class ChangeSetKind(models.TextChoices):
     ROLLBACK = "rollback", "Rollback"
     HOLD = "hold", "Pause all spend"
     RESUME = "resume", "Resume spend"
+    # Moves live entities exactly to an approved version's targets (optimization/alignment.py):
+    # no guardrail ticket, the plan was approved.
+    ALIGNMENT = "alignment", "Alignment"
 
 
 class ChangePath(models.TextChoices):

@@ -322,7 +322,7 @@ def reconciliation_outcome(ticket) -> str:
     entity = reconciliation.manifest_entry.audit_id
     return {
         "accepted": f"The manifest of {entity} now holds the platform's value.",
-        "restoring": f"The agent restores the manifest's value on {entity}.",
+        "restoring": f"The agent restores the manifest's value on {entity} (alignment work).",
         "restored": f"{entity} runs the manifest's value again.",
         "dismissed": f"Nothing changed on {entity}; a new observation may open another A6.",
     }.get(reconciliation.status, "")

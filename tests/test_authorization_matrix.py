@@ -284,6 +284,8 @@ MATRIX: dict[str, list[Rule]] = {
     "api/v1/recommendations": [API(BOTH, "post", {})],
     "api/v1/tracks/<track>/observations": [API(BOTH, "post", {}, track="track")],
     "api/v1/tracks/<track>/reconciliations": [API("own", track="track")],
+    # What the live entities must still change to run the approved version (issue 16 item 5).
+    "api/v1/tracks/<track>/alignment": [API("own", track="track")],
     # An empty body is refused (422) before the track is looked up, whoever asks.
     "api/v1/tracks/<track>/creative-themes": [API(BOTH, "post", {}, track="track")],
     "api/v1/platform-accounts": [API(BOTH, "post", {})],

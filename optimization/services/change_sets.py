@@ -59,6 +59,7 @@ from optimization.services._common import (
     items_apply,
     moved_items,
 )
+from optimization.services.alignment import alignment_settle_within, alignment_verdict
 from optimization.services.sync_checks import (
     refuse_entities_under_reconciliation,
     refuse_live_entities_on_accounts_not_onboarded,
@@ -391,9 +392,11 @@ def change_set_submit_within(
     _refuse_for_its_run(tenant, request)
     track, items = _clean_request(tenant, request)
     _refuse_on_hold_or_taken(tenant, request, track)
-    if request.kind == ChangeSetKind.AGENT:
+    if request.kind in (ChangeSetKind.AGENT, ChangeSetKind.ALIGNMENT):
         refuse_entities_under_reconciliation(
-            tenant=tenant, entry_ids=[item.entry.pk for item in items if item.entry is not None]
+            tenant=tenant,
+            entry_ids=[item.entry.pk for item in items if item.entry is not None],
+            restoring_too=request.kind == ChangeSetKind.AGENT,
         )
     refuse_live_entities_on_accounts_not_onboarded(
         tenant=tenant,
@@ -413,18 +416,25 @@ def change_set_submit_within(
     held = request.kind not in HOLD_KINDS and track_on_hold(track=track)
     if held and request.kind == ChangeSetKind.AGENT:
         _refuse_on_hold_or_taken(tenant, request, track)
-    guardrail_verdict = _with_compliance(
-        _guardrail_verdict(
-            track,
+    if request.kind == ChangeSetKind.ALIGNMENT:
+        # During a hold it is judged on the entities as they run once the hold ends.
+        as_run = entries_as_resumed(track, locked.values()) if held else locked.values()
+        guardrail_verdict, items = alignment_verdict(
+            track, items, {e.pk: e for e in as_run}, currency
+        )
+    else:
+        guardrail_verdict = _with_compliance(
+            _guardrail_verdict(
+                track,
+                items,
+                locked,
+                policy,
+                currency,
+                as_resumed=_paused_by_hold(track) if held else (),
+            ),
+            profile,
             items,
-            locked,
-            policy,
-            currency,
-            as_resumed=_paused_by_hold(track) if held else (),
-        ),
-        profile,
-        items,
-    )
+        )
     waits = held and guardrail_verdict.status == ChangeSetStatus.APPLIED
     message = (
         f"Within the guardrails, but {track.key} is on hold: it applies when spend resumes, "
@@ -480,6 +490,12 @@ def change_set_submit_within(
             )
         )
         audits.append(change_set_outcome_event(change_set, AuditAction.CHANGE_SET_APPLIED))
+        if request.kind == ChangeSetKind.ALIGNMENT:
+            _write_log(change_set, actor, events, audits)
+            events, audits = [], []
+            alignment_settle_within(
+                track=track, entries=list(locked.values()), actor=actor, change_set=change_set
+            )
     else:
         # The proposal is written and audited before its tickets open (their audit follows it).
         _write_log(change_set, actor, events, audits)

@@ -13,6 +13,7 @@ CI runs a few examples (HT_PROPERTY_EXAMPLES, default 10) so the suite stays fas
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import os
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from approvals.services import ticket_decide
 from audit.actors import Actor
 from config.errors import DomainError
 from config.formatting import money
+from optimization.alignment import track_alignment
 from optimization.models import (
     AppliedChange,
     ChangeSet,
@@ -279,6 +281,61 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
                     Decimal("0"),
                 )
                 assert applied == move.applying
+
+    # --- Execution aligns (issue 16 item 5) ---------------------------------------------------
+    @rule()
+    def approve_a_version_and_align(self):
+        """A revise of social's November flight (€10,000 ↔ €13,000, a revise either way) is
+        approved; the agent aligns with it exactly (during a hold the alignment waits)."""
+        payload = copy.deepcopy(self.track.current_version.payload)
+        social = payload["channels"][1]
+        flight = social["flights"][0]
+        extra = -3000 if Decimal(str(flight["budget"])) > 10000 else 3000
+        # Stored payloads hold money as strings.
+        social["budget"] = str(Decimal(str(social["budget"])) + extra)
+        flight["budget"] = str(Decimal(str(flight["budget"])) + extra)
+        plan_version_import_approved(
+            tenant=self.tenant,
+            track_key="always_on",
+            kind="revise",
+            payload=payload,
+            actor=TEST_ACTOR,
+            approved_by="tests",
+        )
+        self.track = Track.objects.select_related("current_version").get(pk=self.track.pk)
+        work = track_alignment(track=self.track)
+        if work.entities:
+            with contextlib.suppress(DomainError):
+                change_set_submit(
+                    tenant=self.tenant,
+                    request=ChangeSetRequest(
+                        change_set_id=f"align-{self.n}-{next(self.serial)}",
+                        track="always_on",
+                        kind=ChangeSetKind.ALIGNMENT,
+                        items=[
+                            {
+                                "entity_id": t.entity_id,
+                                "field": t.field,
+                                "before": t.live,
+                                "after": t.target,
+                            }
+                            for t in work.entities
+                        ],
+                    ),
+                    actor=AGENT,
+                )
+        self._step_done()
+
+    @invariant()
+    def an_applied_alignment_moved_each_field_to_its_target_without_a_ticket(self):
+        version = self.track.current_version.number
+        for change_set in self._change_sets(ChangeSetStatus.APPLIED):
+            if change_set.kind != ChangeSetKind.ALIGNMENT:
+                continue
+            assert not change_set.ticket
+            for row in change_set.applied.all():
+                assert row.after == row.item.after  # exactly the target, never an edit
+                assert row.manifest_entry.plan_version <= version
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("optimization", "0012_creative_themes"),
+        ("optimization", "0013_change_set_kind_alignment"),
         ("plans", "0005_planversion_outdated"),
         ("tenants", "0008_creative_themes"),
     ]
