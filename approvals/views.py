@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from approvals.assignment import assignment_context
 from approvals.explain import (
@@ -39,6 +40,7 @@ from approvals.inbox import (
 from approvals.models import Ticket, TicketStatus
 from approvals.presentation import (
     dashboard_panels,
+    decision_destination,
     subject_outcome,
     subject_panel,
     ticket_panels,
@@ -336,7 +338,7 @@ def _done_message(ticket: Ticket, *, verdict: str, role: str) -> str:
 @_staff_ticket_view
 def ticket_decision(request, ticket: Ticket, role: str):
     form = DecisionForm(request.POST)
-    error, status, confirm_verdict, done = "", 200, None, ""
+    error, status, confirm_verdict, done, onward = "", 200, None, "", ""
     if not form.is_valid():
         error, status = "Choose approve, reject or request changes.", 422
     else:
@@ -358,10 +360,16 @@ def ticket_decision(request, ticket: Ticket, role: str):
                     role=role,
                 )
                 done = _done_message(ticket, verdict=verdict, role=role)
+                onward = decision_destination(ticket, verdict=verdict, user=request.user)
             except DomainError as refused:
                 # A plain form post answers with the refusal's status; htmx gets 200, because
                 # htmx does not swap error responses in and the message must replace the buttons.
                 error, status = refused.message, refused.status
+    if onward:
+        # The decision leads somewhere (an approved recommendation's draft, in the editor): go
+        # there, with the outcome as the next page's message.
+        messages.success(request, done)
+        return HttpResponseClientRedirect(onward) if request.htmx else redirect(onward)
     if not request.htmx:
         if error or confirm_verdict:
             return _render_ticket_page(

@@ -5,7 +5,11 @@ class OptimizationConfig(AppConfig):
     name = "optimization"
 
     def ready(self) -> None:
-        from approvals.presentation import register_presentation, register_run_change_sets
+        from approvals.presentation import (
+            register_decision_destination,
+            register_presentation,
+            register_run_change_sets,
+        )
         from approvals.subjects import register_subject
         from optimization.panels import (
             ChangeSetPresentation,
@@ -15,6 +19,7 @@ class OptimizationConfig(AppConfig):
             RecommendationPresentation,
             ReconciliationPresentation,
             ThemePresentation,
+            recommendation_destination,
         )
         from optimization.selectors import change_sets_of_run, manifest_entries_as_dicts
         from optimization.services.launches import ManifestEntrySubject, ManifestLaunchSubject
@@ -42,6 +47,8 @@ class OptimizationConfig(AppConfig):
         register_presentation(ManifestLaunchPresentation())
         register_presentation(ManifestEntryPresentation())
         register_presentation(ThemePresentation())
+        # Approving a recommendation opens its draft in the plan editor.
+        register_decision_destination(RecommendationPresentation.kind, recommendation_destination)
         # The change sets of an agent run, for its System Ops page.
         register_run_change_sets(change_sets_of_run)
         # The live manifest plans compares versions with.
