@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from audit.actors import Actor
-from config.formatting import money, percent
+from config.formatting import date_text, money, percent
 from optimization import proposals, triggers
 from optimization.models import (
     STRUCTURAL_FIELDS,
@@ -237,7 +237,8 @@ def _structural(track, blocked) -> bool:
 def _seasonal(change, track, now: datetime) -> bool:
     currency = track.currency
     reason = (
-        f"Seasonality calendar: {change.channel} flight {change.starts_on}–{change.ends_on} at "
+        f"Seasonality calendar: {change.channel} flight {date_text(change.starts_on)} – "
+        f"{date_text(change.ends_on)} at "
         f"{money(change.budget, currency)} starts in "
         f"{(change.starts_on - track.tenant.today(now)).days} days"
         + (f" ({change.note})" if change.note else "")

@@ -126,6 +126,13 @@ def test_the_ticket_page_says_the_predraft_is_outdated_and_approving_opens_the_c
     page = client.get(reverse("ticket", args=[predrafted.ticket])).content.decode()
     assert "outdated" in page and "carries it forward onto the current version" in page
     assert "Take up" not in page
+    # Words and formats (item 6): the scan by what it does, dates in the tenant's words.
+    assert "raised by Revise-trigger scan" in page
+    assert "<dt>Requested by</dt><dd>Revise-trigger scan</dd>" in page
+    assert ">optimization.scan_triggers<" not in page
+    assert "social flight 24 Nov 2026 – 30 Nov 2026" in page  # the summary
+    assert "<td>24 Nov 2026 – 30 Nov 2026</td>" in page  # the evidence figures
+    assert "flight 2026-11-24" not in page and "2026-11-24 –" not in page
     assert page.count('name="verdict" value="approve"') == 1
     response = client.post(
         reverse("ticket_decide", args=[predrafted.ticket]),
