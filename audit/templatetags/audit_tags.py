@@ -51,7 +51,10 @@ def actor_words(name: str) -> str:
 
 @register.simple_tag
 def audit_resource(tenant, event) -> ResourceName:
-    """What an event is about, in words, with the object's page (or "" if it has none)."""
+    """What an event is about, in words, with the object's page (or "" if it has none); read
+    already when the view named the page's events at once."""
+    if getattr(event, "resource_words", None) is not None:
+        return event.resource_words
     return resource_name(tenant.slug, event.resource_type, event.resource_id)
 
 
