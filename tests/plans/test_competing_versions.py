@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import strip_tags
 
-from approvals.models import Ticket, TicketStatus
+from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.services import ticket_decide
 from audit.actors import Actor
 from audit.models import AuditEvent
@@ -273,3 +273,25 @@ def test_the_outdated_version_page_offers_to_carry_it_forward(client, competing,
     assert response["Location"] == reverse("plans:version", args=["acme", carried.number])
     page = text_of(client.get(response["Location"]).content.decode())
     assert f"Carried forward from v{v2.number}" in page
+
+
+def test_the_plans_list_and_the_versions_name_every_approver_with_their_role(
+    client, competing, people
+):
+    """Issue 18 item 6: v3 was approved by a planner (and its other slots), never only by the
+    last person to approve it."""
+    _v2, v3, _tickets = competing
+    approvers = [
+        f"{d.user.get_username()} ({d.role})"
+        for d in TicketDecision.objects.filter(
+            ticket__subject_id=str(v3.number), verdict="approve"
+        ).order_by("created_at", "pk")
+    ]
+    assert "pete (planner)" in approvers
+    client.force_login(people["alice"])
+    for url in (
+        reverse("plans:overview", args=["acme"]),
+        reverse("plans:timeline", args=["acme", "always_on"]),
+    ):
+        page = text_of(client.get(url).content.decode())
+        assert f"by {', '.join(approvers)}" in page, url
