@@ -89,12 +89,14 @@ def test_an_operator_approves_an_18_percent_raise_for_10_percent_and_sees_manife
     both_widths(page, screenshot, "a3-ticket")
 
     panel.get_by_role("link", name="Approve a smaller move instead").click()
-    expect(page.get_by_role("heading", name="Approve a smaller move")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Approve a smaller move of cs-7f3a9c41e2")
+    ).to_be_visible()
     expect(page.get_by_test_id("checks")).to_contain_text("18%")
     page.get_by_label(re.compile(r"search-brand: daily budget €300 → €390 asked")).fill("350")
     page.get_by_label("Comment (optional; the agent sees it)").fill("+10% for now")
     both_widths(page, screenshot, "approve-smaller")
-    page.get_by_role("button", name="Approve cs-7f3a9c41e2 for the smaller move").click()
+    page.locator("#approve-smaller").get_by_role("button", name="Approve", exact=True).click()
 
     expect(page.get_by_text("cs-7f3a9c41e2 approved for a smaller move: applied.")).to_be_visible()
     items = page.get_by_test_id("items")

@@ -308,7 +308,15 @@ def test_an_operator_sees_the_smaller_move_form_on_a_change_set_waiting_on_an_a3
     page = body(as_role(Role.OPERATOR).get(cs_url(history["waiting"])))
     assert "Approve a smaller move" in page
     assert 'name="item-0"' in page
-    assert "Approve cs-waiting for the smaller move" in page
+    # A short button; the subject, in full, in the form's heading (issue 18 item 6).
+    assert (
+        '<h2 id="smaller-heading">Approve a smaller move of <span class="mono wrap">cs-waiting'
+        in page
+    )
+    assert (
+        '<button type="submit" class="btn btn-primary" aria-describedby="smaller-heading">'
+        "Approve</button>"
+    ) in page
 
 
 def test_an_admin_is_not_offered_a_smaller_move_the_a3_would_refuse(as_role, history):
