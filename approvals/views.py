@@ -334,11 +334,22 @@ def _done_message(ticket: Ticket, *, verdict: str, role: str) -> str:
     )
 
 
+def _onward(request, ticket: Ticket, *, verdict: str, done: str):
+    """Where a decision that leads somewhere (an approved recommendation's draft, in the editor)
+    sends the decider — a redirect (HX-Redirect for htmx) with the outcome as the next page's
+    message — or None to stay on the ticket."""
+    url = decision_destination(ticket, verdict=verdict, user=request.user)
+    if not url:
+        return None
+    messages.success(request, done)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
 @require_POST
 @_staff_ticket_view
 def ticket_decision(request, ticket: Ticket, role: str):
     form = DecisionForm(request.POST)
-    error, status, confirm_verdict, done, onward = "", 200, None, "", ""
+    error, status, confirm_verdict, done = "", 200, None, ""
     if not form.is_valid():
         error, status = "Choose approve, reject or request changes.", 422
     else:
@@ -360,16 +371,12 @@ def ticket_decision(request, ticket: Ticket, role: str):
                     role=role,
                 )
                 done = _done_message(ticket, verdict=verdict, role=role)
-                onward = decision_destination(ticket, verdict=verdict, user=request.user)
+                if onward := _onward(request, ticket, verdict=verdict, done=done):
+                    return onward
             except DomainError as refused:
                 # A plain form post answers with the refusal's status; htmx gets 200, because
                 # htmx does not swap error responses in and the message must replace the buttons.
                 error, status = refused.message, refused.status
-    if onward:
-        # The decision leads somewhere (an approved recommendation's draft, in the editor): go
-        # there, with the outcome as the next page's message.
-        messages.success(request, done)
-        return HttpResponseClientRedirect(onward) if request.htmx else redirect(onward)
     if not request.htmx:
         if error or confirm_verdict:
             return _render_ticket_page(
