@@ -295,3 +295,22 @@ def test_the_plans_list_and_the_versions_name_every_approver_with_their_role(
     ):
         page = text_of(client.get(url).content.decode())
         assert f"by {', '.join(approvers)}" in page, url
+
+
+def test_a_version_legal_reviewed_is_not_named_approved_by_legal_alone(
+    client, acme, acme_v1, people, make_member
+):
+    """New messaging opens a compliance review (planner and legal) beside the A5: the Plans list
+    names the planner who approved it too, with each role, not only the last approver."""
+    people = {**people, Role.LEGAL: make_member("lena", acme, Role.LEGAL)}
+    v2 = draft(acme, people["paul"], changed(WINTER, new_messaging), reason="winter wording")
+    v2 = approve(plan_version_submit(version=v2, actor=Actor.for_user(people["paul"])), people)
+    roles = set(
+        TicketDecision.objects.filter(
+            ticket__subject_id=str(v2.number), verdict="approve"
+        ).values_list("role", flat=True)
+    )
+    assert {"planner", "legal"} <= roles
+    client.force_login(people["alice"])
+    page = text_of(client.get(reverse("plans:overview", args=["acme"])).content.decode())
+    assert "pete (planner)" in page and "lena (legal)" in page
