@@ -212,12 +212,11 @@ def _open_ticket(recommendation: Recommendation, actor: Actor, evidence: dict):
 @within_transaction
 def recommendation_lock_for_decision(recommendation: Recommendation) -> None:
     """Before a decision on the recommendation's ticket writes anything: the recommendation,
-    then — when approving it may create the draft — the tenant's version counter, which every
-    writer claims before the audit chain head (config/locks.py)."""
+    then — approving an open one drafts a version, or carries an outdated pre-draft forward
+    (another version's approval may outdate it up to the moment we decide) — the tenant's
+    version counter, which every writer claims before the audit chain head (config/locks.py)."""
     Recommendation.objects.select_for_update().filter(pk=recommendation.pk).first()
-    if recommendation.is_open and (
-        recommendation.draft_number is None or _outdated_predraft(recommendation) is not None
-    ):
+    if recommendation.is_open:
         plan_version_counter_lock(tenant_id=recommendation.tenant_id)
 
 
