@@ -18,7 +18,7 @@ from approvals.services import ticket_decide
 from audit.actors import Actor
 from optimization.models import Recommendation
 from optimization.services import manifest_sync, seasonal_change_set, triggers_scan
-from plans.models import PlanStatus, PlanVersion, Track
+from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion, Track
 from plans.services import plan_version_create_draft, plan_version_submit
 from tenants.models import Role
 from tests.conftest import TEST_ACTOR
@@ -73,7 +73,9 @@ def outdated_predraft(clock, acme, acme_v1, make_member):
         actor=Actor.for_user(paul),
     )
     deciders = {}
-    for ticket in Ticket.objects.filter(subject_id=str(version.number), status="open"):
+    for ticket in Ticket.objects.filter(
+        subject_type=SUBJECT_TYPE, subject_id=str(version.number), status="open"
+    ):
         for slot in ticket.required_roles:
             role = slot.split("/")[0]
             deciders.setdefault(role, make_member(f"decider-{role}", acme, role))

@@ -17,7 +17,7 @@ from audit.actors import Actor
 from audit.models import AuditEvent
 from optimization.models import Recommendation, RecommendationStatus
 from optimization.services import seasonal_change_set, triggers_scan
-from plans.models import PlanStatus, PlanVersion, Track
+from plans.models import SUBJECT_TYPE, PlanStatus, PlanVersion, Track
 from plans.services import plan_version_create_draft, plan_version_submit
 from tenants.models import Role
 from tests.conftest import TEST_ACTOR
@@ -64,7 +64,9 @@ def outdated(live, predrafted, make_member):
     )
     version = plan_version_submit(version=version, actor=Actor.for_user(paul))
     deciders = {}
-    for ticket in Ticket.objects.filter(subject_id=str(version.number), status="open"):
+    for ticket in Ticket.objects.filter(
+        subject_type=SUBJECT_TYPE, subject_id=str(version.number), status="open"
+    ):
         for slot in ticket.required_roles:
             role = slot.split("/")[0]
             deciders.setdefault(role, make_member(f"decider-{role}", live, role))

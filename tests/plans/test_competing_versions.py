@@ -284,7 +284,9 @@ def test_the_plans_list_and_the_versions_name_every_approver_with_their_role(
     approvers = [
         f"{d.user.get_username()} ({d.role})"
         for d in TicketDecision.objects.filter(
-            ticket__subject_id=str(v3.number), verdict="approve"
+            ticket__subject_type="plan_version",
+            ticket__subject_id=str(v3.number),
+            verdict="approve",
         ).order_by("created_at", "pk")
     ]
     assert "pete (planner)" in approvers
@@ -307,7 +309,9 @@ def test_a_version_legal_reviewed_is_not_named_approved_by_legal_alone(
     v2 = approve(plan_version_submit(version=v2, actor=Actor.for_user(people["paul"])), people)
     roles = set(
         TicketDecision.objects.filter(
-            ticket__subject_id=str(v2.number), verdict="approve"
+            ticket__subject_type="plan_version",
+            ticket__subject_id=str(v2.number),
+            verdict="approve",
         ).values_list("role", flat=True)
     )
     assert {"planner", "legal"} <= roles
