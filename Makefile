@@ -9,6 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 # Set on the command line (make run PORT=8001), not taken from the environment, where HOST
 # often holds the machine's name.
 HOST := 127.0.0.1
@@ -17,15 +18,23 @@ TECHNICAL_ERROR_PAGES :=
 
 .PHONY: install run test bench-quick example-agent prove faults lint format clean
 
-# Reinstalls whenever pyproject.toml or the client's changes. The stamp is written only after a
+# Reinstalls whenever pyproject.toml or the client's changes. A stamp is written only after a
 # complete install, so an interrupted one is simply redone. The Python client (clients/python) is
 # installed editable: the tests drive it against a live server, and its console script
-# human-touch-mcp lands in .venv/bin.
-$(STAMP): pyproject.toml clients/python/pyproject.toml
+# human-touch-mcp lands in .venv/bin. `make run` installs only what runs the product (RUN_STAMP);
+# the targets that test, lint or bench add the dev tools (STAMP: pytest, Playwright, schemathesis,
+# locust, …), which were most of a first `make run`'s install time.
+$(RUN_STAMP): pyproject.toml clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Human Touch needs Python 3.11 or newer (PYTHON=$(PYTHON))")'
 	@test -x $(PY) || { echo "make: creating the virtualenv in $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo "make: installing Human Touch and its dependencies into $(VENV) (a minute the first time; pip shows each package)"
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on "." -e ./clients/python
+	@touch $(RUN_STAMP)
+	@echo "make: installed"
+
+$(STAMP): $(RUN_STAMP)
+	@echo "make: installing the development tools into $(VENV) (tests, browsers' driver, linters, benches)"
 	$(PY) -m pip install --disable-pip-version-check --progress-bar on ".[dev]" -e ./clients/python
 	@touch $(STAMP)
 	@echo "make: installed"
@@ -34,7 +43,7 @@ install: $(STAMP)
 
 # Mail goes to files in var/mail/ (DEBUG's default, config/settings.py); Django's technical error
 # pages instead of the product's: make run TECHNICAL_ERROR_PAGES=1.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	@echo "make run: migrating the database"
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	@echo "make run: seeding the demo world"
