@@ -7,6 +7,7 @@ class OptimizationConfig(AppConfig):
     def ready(self) -> None:
         from approvals.presentation import (
             register_dashboard_panel,
+            register_decision_destination,
             register_presentation,
             register_run_change_sets,
         )
@@ -19,6 +20,7 @@ class OptimizationConfig(AppConfig):
             RecommendationPresentation,
             ReconciliationPresentation,
             ThemePresentation,
+            recommendation_destination,
         )
         from optimization.selectors import change_sets_of_run, manifest_entries_as_dicts
         from optimization.services.alignment import alignment_version_approved
@@ -52,6 +54,8 @@ class OptimizationConfig(AppConfig):
         register_presentation(ManifestLaunchPresentation())
         register_presentation(ManifestEntryPresentation())
         register_presentation(ThemePresentation())
+        # Approving a recommendation opens its draft in the plan editor.
+        register_decision_destination(RecommendationPresentation.kind, recommendation_destination)
         # The change sets of an agent run, for its System Ops page.
         register_run_change_sets(change_sets_of_run)
         # The live manifest plans compares versions with.

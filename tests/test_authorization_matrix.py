@@ -228,11 +228,6 @@ MATRIX: dict[str, list[Rule]] = {
     "t/<slug:tenant_slug>/plans/tracks/<segment:track>/seasonality/<int:pk>/remove/": [
         R(PLANNERS, "post", {}, pk="seasonal", **TRACK)
     ],
-    "t/<slug:tenant_slug>/recommendations/<int:pk>/draft/": [
-        # A recommendation without its ticket: a 404 to everyone (the planner's path is in
-        # tests/optimization/test_views.py).
-        R(NOBODY, "post", {}, pk="recommendation", **T)
-    ],
     "t/<slug:tenant_slug>/change-sets/<subpath:change_set_id>/": [
         R(INTERNAL, change_set_id="change_set", **T)
     ],

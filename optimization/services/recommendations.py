@@ -32,8 +32,12 @@ from optimization.models import (
 )
 from optimization.selectors import open_recommendation
 from plans.errors import PlanError
-from plans.models import PlanKind, PlanTrigger, Track
-from plans.services import plan_version_counter_lock, plan_version_create_draft_within
+from plans.models import PlanKind, PlanStatus, PlanTrigger, PlanVersion, Track
+from plans.services import (
+    plan_version_carry_forward_within,
+    plan_version_counter_lock,
+    plan_version_create_draft_within,
+)
 from tenants.models import Role
 
 RECOMMENDATION_SUBJECT = "recommendation"
@@ -293,11 +297,23 @@ def _ticket_request(recommendation: Recommendation, actor: Actor, evidence: dict
 @within_transaction
 def recommendation_lock_for_decision(recommendation: Recommendation) -> None:
     """Before a decision on the recommendation's ticket writes anything: the recommendation,
-    then — when approving it may create the draft — the tenant's version counter, which every
-    writer claims before the audit chain head (config/locks.py)."""
+    then — approving an open one drafts a version, or carries an outdated pre-draft forward
+    (another version's approval may outdate it up to the moment we decide) — the tenant's
+    version counter, which every writer claims before the audit chain head (config/locks.py)."""
     Recommendation.objects.select_for_update().filter(pk=recommendation.pk).first()
-    if recommendation.is_open and recommendation.draft_number is None:
+    if recommendation.is_open:
         plan_version_counter_lock(tenant_id=recommendation.tenant_id)
+
+
+def _outdated_predraft(recommendation: Recommendation) -> PlanVersion | None:
+    """The pre-drafted version, when an approval of another version outdated it since."""
+    if recommendation.draft_number is None:
+        return None
+    return PlanVersion.objects.filter(
+        tenant_id=recommendation.tenant_id,
+        number=recommendation.draft_number,
+        status=PlanStatus.OUTDATED,
+    ).first()
 
 
 @within_transaction
@@ -326,8 +342,16 @@ def recommendation_draft_within(*, recommendation: Recommendation, actor: Actor)
             data={"track": recommendation.track.key},
         )
         return recommendation
+    data = {"track": recommendation.track.key}
+    outdated = _outdated_predraft(recommendation)
     if recommendation.draft_number is None:
         recommendation.draft_number = _draft(recommendation, actor, payload)
+    elif outdated is not None:
+        # Another version was approved since the scan pre-drafted this one: the planner gets
+        # the pre-draft carried forward onto the current version, never a stale draft.
+        carried = plan_version_carry_forward_within(version=outdated, actor=actor)
+        recommendation.draft_number = carried.number
+        data["carried_from"] = outdated.number
     recommendation.status = RecommendationStatus.DRAFTED
     recommendation.resolved_at = timezone.now()
     recommendation.save(update_fields=["status", "resolved_at", "draft_number"])
@@ -337,7 +361,7 @@ def recommendation_draft_within(*, recommendation: Recommendation, actor: Actor)
         action=AuditAction.RECOMMENDATION_DRAFTED,
         resource=recommendation,
         plan_version=recommendation.draft_number,
-        data={"track": recommendation.track.key, "draft": recommendation.draft_number},
+        data={**data, "draft": recommendation.draft_number},
     )
     return recommendation
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from approvals.events import lifecycle_batch
 from audit.actors import Actor
-from config.formatting import money, percent
+from config.formatting import date_text, money, percent
 from optimization import proposals, triggers
 from optimization.models import (
     STRUCTURAL_FIELDS,
@@ -265,7 +265,8 @@ def _structural(track, blocked) -> dict:
 def _seasonal(change, track, now: datetime) -> dict:
     currency = track.currency
     reason = (
-        f"Seasonality calendar: {change.channel} flight {change.starts_on}–{change.ends_on} at "
+        f"Seasonality calendar: {change.channel} flight {date_text(change.starts_on)} – "
+        f"{date_text(change.ends_on)} at "
         f"{money(change.budget, currency)} starts in "
         f"{(change.starts_on - track.tenant.today(now)).days} days"
         + (f" ({change.note})" if change.note else "")
