@@ -74,6 +74,7 @@ from tests.plans.plan_samples import changed, winter_plan
 
 pytestmark = pytest.mark.django_db
 EXAMPLES = int(os.environ.get("HT_PROPERTY_EXAMPLES", "10"))
+STEPS = int(os.environ.get("HT_PROPERTY_STEPS", "20"))
 # HT_PROPERTY_SHRINK=0 reports the first failing sequence as found (docs/properties.md).
 PHASES = (
     tuple(Phase)
@@ -116,6 +117,8 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         n = next(_worlds)
+        if os.environ.get("HT_PROPERTY_TRACE"):
+            print("TRACE world", n)
         self.tenant = tenant_create(
             slug=f"prop{n}",
             actor=TEST_ACTOR,
@@ -291,7 +294,10 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
                     net[channel] += delta
 
     # --- rules ---------------------------------------------------------------------------------
-    @rule(entity=st.sampled_from(sorted(LAUNCH)), pct=st.integers(min_value=-25, max_value=30))
+    @rule(
+        entity=st.sampled_from(sorted(LAUNCH)),
+        pct=st.one_of(st.sampled_from([-25, -12, 12, 20, 30]), st.integers(-25, 30)),
+    )
     def propose(self, entity, pct):
         entry = ExecutionManifestEntry.objects.get(entity_id=self._entity(entity))
         before = Decimal(entry.state["daily_budget"])
@@ -320,13 +326,18 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
         self._step_done()
 
     @precondition(lambda self: self._change_sets(ChangeSetStatus.PENDING_APPROVAL))
-    @rule(index=st.integers(0, 20), role=st.sampled_from([Role.OPERATOR, Role.CLIENT]))
+    @rule(index=st.integers(0, 20), role=st.sampled_from([Role.OPERATOR, Role.CLIENT, "everyone"]))
     def approve(self, index, role):
+        """One role approves, or everyone the ticket waits for, one after the other."""
         change_set = self._pick(self._change_sets(ChangeSetStatus.PENDING_APPROVAL), index)
         if change_set is not None:
             ticket = Ticket.objects.get(tenant=self.tenant, public_id=change_set.ticket)
-            with contextlib.suppress(DomainError):
-                ticket_decide(ticket=ticket, actor=self.people[role], verdict="approve", role=role)
+            roles = [slot.split("/")[0] for slot in ticket.required_roles]
+            for one in roles if role == "everyone" else [role]:
+                with contextlib.suppress(DomainError):
+                    ticket_decide(
+                        ticket=ticket, actor=self.people[one], verdict="approve", role=one
+                    )
         self._step_done()
 
     @precondition(lambda self: self._change_sets(ChangeSetStatus.PENDING_APPROVAL))
@@ -369,6 +380,15 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
             self.on_hold = True
         except DomainError:
             self._step_done()
+
+    @precondition(
+        lambda self: not self.on_hold and self._change_sets(ChangeSetStatus.PENDING_APPROVAL)
+    )
+    @rule(index=st.integers(0, 20))
+    def pause_while_the_client_approves(self, index):
+        """An operator pauses all spend while everyone an A3 waits for approves it."""
+        self.hold()
+        self.approve(index, "everyone")
 
     @rule()
     def resume(self):
@@ -650,7 +670,7 @@ def test_what_runs_is_what_was_approved(in_november):
         WhatRunsIsWhatWasApproved,
         settings=settings(
             max_examples=EXAMPLES,
-            stateful_step_count=14,
+            stateful_step_count=STEPS,
             deadline=None,
             phases=PHASES,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
