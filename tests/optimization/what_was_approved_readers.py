@@ -18,7 +18,7 @@ from config.formatting import money
 from metrics.report import weekly_report
 from optimization import drift, triggers
 from optimization.models import DAILY_BUDGET, AppliedChange, ChangeSet
-from optimization.selectors import change_set_client_figures
+from optimization.selectors import approved_edits, change_set_client_figures
 from plans.models import PlanVersion, Track
 
 ZERO = Decimal("0")
@@ -90,6 +90,15 @@ def client_reads(ticket: Ticket, client: Client) -> list[str]:
     figures = change_set_client_figures(change_set)
     (move,) = figures.moves
     currency = change_set.track.currency
+    edits = approved_edits(change_set)  # what change_set_apply_within writes
+    will_move = sum(
+        (
+            Decimal(str(edits.get(item.position, item.after))) - Decimal(str(item.before))
+            for item in change_set.items.filter(field=DAILY_BUDGET)
+        ),
+        ZERO,
+    )
+    assert move.applying == will_move, f"the client reads {move.applying}, {will_move} applies"
     will_apply = f"{money(move.before, currency)} → {money(move.before + move.applying, currency)}"
     words = subject_client_words(ticket)
     assert words.title.endswith(will_apply), (words.title, will_apply)
