@@ -13,6 +13,7 @@ CI runs a few examples (HT_PROPERTY_EXAMPLES, default 10) so the suite stays fas
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import os
 from datetime import UTC, datetime
@@ -205,6 +206,21 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
             PlanVersion.objects.filter(track=self.track, status__in=statuses).order_by("number")
         )
 
+    def _waiting_for_the_client(self) -> list[ChangeSet]:
+        waiting = set(
+            Ticket.objects.filter(
+                tenant=self.tenant,
+                subject_type="change_set",
+                client_visible=True,
+                status=TicketStatus.OPEN,
+            ).values_list("subject_id", flat=True)
+        )
+        return [
+            c
+            for c in self._change_sets(ChangeSetStatus.PENDING_APPROVAL)
+            if c.change_set_id in waiting
+        ]
+
     def _person(self, role: str) -> Actor:
         if role not in self.people:
             user = user_ensure(username=f"{role}-{self.n}", password="x-long-enough-pass")
@@ -237,6 +253,8 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
     def _step_done(self, resumed: bool = False) -> None:
         """Nothing applied during the step while the track was on hold (a resume ends it); the
         step's new change sets were judged on the model's drift."""
+        if os.environ.get("HT_PROPERTY_TRACE"):
+            print("TRACE step", inspect.stack()[1].function)
         count = self._applied_count()
         if self.on_hold and not resumed:
             assert count == self.applied_outside_hold, "a change applied during the hold"
@@ -327,9 +345,9 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
 
     @precondition(lambda self: self._change_sets(ChangeSetStatus.PENDING_APPROVAL))
     @rule(index=st.integers(0, 20), role=st.sampled_from([Role.OPERATOR, Role.CLIENT, "everyone"]))
-    def approve(self, index, role):
+    def approve(self, index, role, only=None):
         """One role approves, or everyone the ticket waits for, one after the other."""
-        change_set = self._pick(self._change_sets(ChangeSetStatus.PENDING_APPROVAL), index)
+        change_set = only or self._pick(self._change_sets(ChangeSetStatus.PENDING_APPROVAL), index)
         if change_set is not None:
             ticket = Ticket.objects.get(tenant=self.tenant, public_id=change_set.ticket)
             roles = [slot.split("/")[0] for slot in ticket.required_roles]
@@ -342,8 +360,8 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
 
     @precondition(lambda self: self._change_sets(ChangeSetStatus.PENDING_APPROVAL))
     @rule(index=st.integers(0, 20), share=st.sampled_from(["0.25", "0.5", "0.9"]))
-    def approve_smaller(self, index, share):
-        change_set = self._pick(self._change_sets(ChangeSetStatus.PENDING_APPROVAL), index)
+    def approve_smaller(self, index, share, only=None):
+        change_set = only or self._pick(self._change_sets(ChangeSetStatus.PENDING_APPROVAL), index)
         if change_set is not None:
             item = change_set.items.get()
             before, asked = Decimal(str(item.before)), Decimal(str(item.after))
@@ -372,6 +390,7 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
                 )
         self._step_done()
 
+    @precondition(lambda self: not self.on_hold)
     @rule()
     def hold(self):
         try:
@@ -380,6 +399,15 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
             self.on_hold = True
         except DomainError:
             self._step_done()
+
+    @precondition(lambda self: self._waiting_for_the_client())
+    @rule(index=st.integers(0, 20), share=st.sampled_from(["0.25", "0.5", "0.9"]))
+    def smaller_then_the_client_approves(self, index, share):
+        """The operator approves a smaller move on an A3 the client also has to approve; the
+        client approves what the portal shows."""
+        change_set = self._pick(self._waiting_for_the_client(), index)
+        self.approve_smaller(index=0, share=share, only=change_set)
+        self.approve(index=0, role=Role.CLIENT, only=change_set)
 
     @precondition(
         lambda self: not self.on_hold and self._change_sets(ChangeSetStatus.PENDING_APPROVAL)
@@ -390,6 +418,7 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
         self.hold()
         self.approve(index, "everyone")
 
+    @precondition(lambda self: self.on_hold)
     @rule()
     def resume(self):
         try:
