@@ -7,7 +7,7 @@ rollbacks, on PostgreSQL; after every step the invariants hold:
 - every applied change set had, when it applied, the approvals its guardrail verdict asked for;
 - every amount a client is shown equals the amount that will (or did) apply.
 
-CI runs a few examples (HT_PROPERTY_EXAMPLES, default 10) so the suite stays fast; a full run is
+CI runs a few examples (HT_PROPERTY_EXAMPLES, default 15) so the suite stays fast; a full run is
 `HT_PROPERTY_EXAMPLES=300 pytest tests/optimization/test_what_was_approved_states.py` (README)."""
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ from tests.optimization import what_was_approved_readers as readers
 from tests.plans.plan_samples import changed, winter_plan
 
 pytestmark = pytest.mark.django_db
-EXAMPLES = int(os.environ.get("HT_PROPERTY_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("HT_PROPERTY_EXAMPLES", "15"))
 STEPS = int(os.environ.get("HT_PROPERTY_STEPS", "20"))
 # HT_PROPERTY_SHRINK=0 reports the first failing sequence as found (docs/properties.md).
 PHASES = (
