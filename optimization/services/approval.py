@@ -331,7 +331,7 @@ def _verdict_words(check: guardrails.GuardrailVerdict) -> str:
     """The guardrails on an approved smaller move, without saying "applied": it applies only when
     every approval is in (and no hold stops it) — the change set's status says when."""
     if check.status == ChangeSetStatus.APPLIED:
-        return "within the guardrails."
+        return "Within the guardrails."
     return check.reason
 
 
