@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from ninja import Field, Router, Schema, Status
 
-from api.base import agent_actor, errors
+from api.base import agent_actor, errors, links
 from api.idempotency import idempotent, request_hash
 from config.errors import NotFound
 from config.text import REASON_MAX, BoundedStorableText, StorableText
@@ -162,6 +162,14 @@ def _answer(change_set) -> dict:
     "/change-sets",
     response={200: ChangeSetAnswer, 201: ChangeSetAnswer, **errors(409, 422, 423)},
     summary="Apply a change set, send it for approval (A3/A2) or have it blocked (structural)",
+    openapi_extra=links(
+        200,
+        201,
+        GetChangeSet=(
+            "optimization_api_change_set_detail",
+            {"change_set_id": "$response.body#/change_set_id"},
+        ),
+    ),
 )
 def change_set_create(request, body: ChangeSetIn):
     def submit():  # inside idempotent's transaction
@@ -435,6 +443,14 @@ class PlatformAccountOut(Schema):
     "/platform-accounts",
     response={200: PlatformAccountOut, 201: PlatformAccountOut, **errors(409, 422)},
     summary="Request access to a platform account (opens an A4); the same request again answers it",
+    openapi_extra=links(
+        200,
+        201,
+        ConfirmVerified=(
+            "optimization_api_platform_account_verified",
+            {"account_id": "$response.body#/id"},
+        ),
+    ),
 )
 def platform_account_create(request, body: PlatformAccountIn):
     account, created = platform_account_request(

@@ -495,6 +495,15 @@ class PerformanceRow(models.Model):
                 fields=["track", "date", "channel", "source"], name="performance_row_unique"
             ),
         ]
+        indexes = [
+            # The KPI-miss read of the scan (optimization/triggers.py): the last days of every
+            # track, read from the index alone.
+            models.Index(
+                fields=["date", "track", "channel", "source"],
+                include=["spend", "conversions", "kpi_value"],
+                name="performance_row_recent",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.track_id} {self.date} {self.channel} ({self.source})"
