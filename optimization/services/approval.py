@@ -330,7 +330,7 @@ def change_set_approve_with_edit_within(
             f"(asked {money(items[p].after, currency)})"
             for p, v in sorted(smaller.items())
         )
-        + f". Guardrails on what is applied: {check.reason}"
+        + f". Guardrails on what is approved: {_verdict_words(check)}"
     )
     _record_edit(change_set, actor, message, smaller=smaller, check=check, asked=asked)
     ticket_decide_within(
@@ -338,6 +338,14 @@ def change_set_approve_with_edit_within(
     )
     change_set.refresh_from_db()
     return change_set
+
+
+def _verdict_words(check: guardrails.GuardrailVerdict) -> str:
+    """The guardrails on an approved smaller move, without saying "applied": it applies only when
+    every approval is in (and no hold stops it) — the change set's status says when."""
+    if check.status == ChangeSetStatus.APPLIED:
+        return "Within the guardrails."
+    return check.reason
 
 
 def _record_edit(
