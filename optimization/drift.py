@@ -25,7 +25,12 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q, Sum
 
 from optimization import drift_chart
-from optimization.models import DAILY_BUDGET, AppliedChange, ExecutionManifestEntry
+from optimization.models import (
+    DAILY_BUDGET,
+    AppliedChange,
+    ChangeSetKind,
+    ExecutionManifestEntry,
+)
 from optimization.selectors import entry_daily_budget, entry_is_live
 from plans.diff import planned_daily_budget
 from plans.models import PlanVersion, Track
@@ -233,7 +238,10 @@ def channel_drifts(
             {c: max(force.changed_at.get(c, start), start) for c in plans[track.pk]},
             start,
         )
-    counted = AppliedChange.objects.filter(_counted(sinces, now), field=DAILY_BUDGET)
+    # An alignment moves a channel onto its approved plan: it closes drift, it is not drift.
+    counted = AppliedChange.objects.filter(_counted(sinces, now), field=DAILY_BUDGET).exclude(
+        change_set__kind=ChangeSetKind.ALIGNMENT
+    )
     totals: dict[int, dict[str, tuple[Decimal, int]]] = defaultdict(dict)
     listed: dict[int, list[tuple]] = defaultdict(list)
     if moves:

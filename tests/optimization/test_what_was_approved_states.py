@@ -695,21 +695,25 @@ class WhatRunsIsWhatWasApproved(RuleBasedStateMachine):
         """A revise of social's November flight (€10,000 ↔ €13,000, a revise either way) is
         approved; the agent aligns with it exactly (during a hold the alignment waits)."""
         payload = copy.deepcopy(self.track.current_version.payload)
-        social = payload["channels"][1]
-        flight = social["flights"][0]
-        extra = -3000 if Decimal(str(flight["budget"])) > 10000 else 3000
-        # Stored payloads hold money as strings.
-        social["budget"] = str(Decimal(str(social["budget"])) + extra)
-        flight["budget"] = str(Decimal(str(flight["budget"])) + extra)
-        plan_version_import_approved(
-            tenant=self.tenant,
-            track_key="always_on",
-            kind="revise",
-            payload=payload,
-            actor=TEST_ACTOR,
-            approved_by="tests",
-        )
+        (social,) = (c for c in payload["channels"] if c["channel"] == "social")
+        extra = -3000 if Decimal(str(social["flights"][0]["budget"])) > 10000 else 3000
+        _more("social", extra)(payload)
+        try:
+            plan_version_import_approved(
+                tenant=self.tenant,
+                track_key="always_on",
+                kind="revise",
+                payload=payload,
+                actor=TEST_ACTOR,
+                approved_by="tests",
+            )
+        except DomainError as refused:
+            event(f"revise refused: {refused.code}")
+            self._step_done()
+            return
         self.track = Track.objects.select_related("current_version").get(pk=self.track.pk)
+        for channel in readers.channels_changed(self.track.current_version):
+            self.reset_at[channel] = self.track.current_version.approved_at
         work = track_alignment(track=self.track)
         if work.entities:
             with contextlib.suppress(DomainError):

@@ -17,7 +17,7 @@ from approvals.presentation import subject_client_words
 from config.formatting import money
 from metrics.report import weekly_report
 from optimization import drift, triggers
-from optimization.models import DAILY_BUDGET, AppliedChange, ChangeSet
+from optimization.models import DAILY_BUDGET, AppliedChange, ChangeSet, ChangeSetKind
 from optimization.selectors import approved_edits, change_set_client_figures
 from plans.models import PlanVersion, Track
 
@@ -38,7 +38,8 @@ def channels_changed(version: PlanVersion) -> set[str]:
 
 def model_net(track: Track, reset_at: dict[str, datetime], now: datetime) -> dict[str, Decimal]:
     """Per planned channel: the daily-budget moves applied since the approval of the last version
-    that changed it (or the rolling window's start, whichever is later)."""
+    that changed it (or the rolling window's start, whichever is later). An alignment moves a
+    channel onto its plan: it is not drift."""
     window = now - timedelta(days=track.tenant.policy.drift_window_days)
     net = {}
     for channel, since in reset_at.items():
@@ -48,7 +49,9 @@ def model_net(track: Track, reset_at: dict[str, datetime], now: datetime) -> dic
             channel=channel,
             applied_at__gte=max(since, window),
             applied_at__lte=now,
-        ).aggregate(total=Sum("delta"))["total"]
+        )
+        total = total.exclude(change_set__kind=ChangeSetKind.ALIGNMENT)
+        total = total.aggregate(total=Sum("delta"))["total"]
         net[channel] = total or ZERO
     return net
 
