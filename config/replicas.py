@@ -32,6 +32,8 @@ from functools import wraps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from config.middleware import is_api_call
+
 REPLICA = "replica"
 PIN_COOKIE = "ht_primary_until"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -102,12 +104,15 @@ def _pin_until(request) -> float:
 
 
 class PrimaryPinMiddleware:
-    """Pins the person to the primary during and for REPLICA_PIN_SECONDS after an unsafe request."""
+    """Pins the person to the primary during and for REPLICA_PIN_SECONDS after an unsafe request
+    (pages only: the agent API never reads the replica)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if is_api_call(request):  # the agent API reads the primary only and keeps no cookies
+            return self.get_response(request)
         writes = request.method not in SAFE_METHODS
         with primary_pinned(writes or _pin_until(request) > time.time()):
             response = self.get_response(request)
