@@ -21,7 +21,7 @@ time zone (its days move) or when in doubt.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -52,8 +52,7 @@ def _recount(touched_from_id: int, up_to_id: int) -> int:
     tenants = Tenant._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT DISTINCT q.tenant_id, (q.created_at AT TIME ZONE t.time_zone)::date,
-                       t.time_zone
+            f"""SELECT DISTINCT q.tenant_id, (q.created_at AT TIME ZONE t.time_zone)::date
                 FROM {results} q JOIN {tenants} t ON t.id = q.tenant_id
                 WHERE q.id > %s AND q.id <= %s""",
             [touched_from_id, up_to_id],
@@ -61,26 +60,36 @@ def _recount(touched_from_id: int, up_to_id: int) -> int:
         touched = cursor.fetchall()
         if not touched:
             return 0
-        arrays = [list(column) for column in zip(*touched, strict=True)]
+        tenant_ids, local_days = ([row[0] for row in touched], [row[1] for row in touched])
         cursor.execute(
             f"""DELETE FROM {days} d
                 USING unnest(%s::bigint[], %s::date[]) AS x(tenant_id, day)
                 WHERE d.tenant_id = x.tenant_id AND d.day = x.day""",
-            arrays[:2],
+            [tenant_ids, local_days],
         )
+        # One pass over the results of the touched days' span (a day either side covers every
+        # time zone), each placed on its tenant's local day once: a join on the day's bounds
+        # would evaluate them for every result and every day.
         cursor.execute(
             f"""INSERT INTO {days} (tenant_id, day, main_task_id, subtask_id, agent, model,
                                     results, passed, first_attempts, first_passed)
-                SELECT x.tenant_id, x.day, q.main_task_id, q.subtask_id, q.agent, q.model,
+                SELECT q.tenant_id, x.day, q.main_task_id, q.subtask_id, q.agent, q.model,
                        COUNT(*), COUNT(*) FILTER (WHERE q.passed),
                        COUNT(*) FILTER (WHERE q.attempt = 1),
                        COUNT(*) FILTER (WHERE q.attempt = 1 AND q.passed)
-                FROM unnest(%s::bigint[], %s::date[], %s::text[]) AS x(tenant_id, day, zone)
-                JOIN {results} q ON q.tenant_id = x.tenant_id
-                 AND q.created_at >= (x.day::timestamp AT TIME ZONE x.zone)
-                 AND q.created_at < ((x.day + 1)::timestamp AT TIME ZONE x.zone)
-                GROUP BY x.tenant_id, x.day, q.main_task_id, q.subtask_id, q.agent, q.model""",
-            arrays,
+                FROM {results} q JOIN {tenants} t ON t.id = q.tenant_id
+                JOIN unnest(%s::bigint[], %s::date[]) AS x(tenant_id, day)
+                  ON x.tenant_id = q.tenant_id
+                 AND x.day = (q.created_at AT TIME ZONE t.time_zone)::date
+                WHERE q.tenant_id = ANY(%s) AND q.created_at >= %s AND q.created_at < %s
+                GROUP BY q.tenant_id, x.day, q.main_task_id, q.subtask_id, q.agent, q.model""",
+            [
+                tenant_ids,
+                local_days,
+                sorted(set(tenant_ids)),
+                datetime.combine(min(local_days) - timedelta(days=1), time(), tzinfo=UTC),
+                datetime.combine(max(local_days) + timedelta(days=2), time(), tzinfo=UTC),
+            ],
         )
     return len(touched)
 
