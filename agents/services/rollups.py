@@ -68,27 +68,29 @@ def _recount(touched_from_id: int, up_to_id: int) -> int:
             [tenant_ids, local_days],
         )
         # One pass over the results of the touched days' span (a day either side covers every
-        # time zone), each placed on its tenant's local day once: a join on the day's bounds
-        # would evaluate them for every result and every day.
+        # time zone), counted per local day first and only then matched with the touched days:
+        # joining on each day's bounds would evaluate them for every result and every day.
         cursor.execute(
             f"""INSERT INTO {days} (tenant_id, day, main_task_id, subtask_id, agent, model,
                                     results, passed, first_attempts, first_passed)
-                SELECT q.tenant_id, x.day, q.main_task_id, q.subtask_id, q.agent, q.model,
-                       COUNT(*), COUNT(*) FILTER (WHERE q.passed),
-                       COUNT(*) FILTER (WHERE q.attempt = 1),
-                       COUNT(*) FILTER (WHERE q.attempt = 1 AND q.passed)
-                FROM {results} q JOIN {tenants} t ON t.id = q.tenant_id
-                JOIN unnest(%s::bigint[], %s::date[]) AS x(tenant_id, day)
-                  ON x.tenant_id = q.tenant_id
-                 AND x.day = (q.created_at AT TIME ZONE t.time_zone)::date
-                WHERE q.tenant_id = ANY(%s) AND q.created_at >= %s AND q.created_at < %s
-                GROUP BY q.tenant_id, x.day, q.main_task_id, q.subtask_id, q.agent, q.model""",
+                SELECT g.* FROM (
+                    SELECT q.tenant_id, (q.created_at AT TIME ZONE t.time_zone)::date AS day,
+                           q.main_task_id, q.subtask_id, q.agent, q.model,
+                           COUNT(*), COUNT(*) FILTER (WHERE q.passed),
+                           COUNT(*) FILTER (WHERE q.attempt = 1),
+                           COUNT(*) FILTER (WHERE q.attempt = 1 AND q.passed)
+                    FROM {results} q JOIN {tenants} t ON t.id = q.tenant_id
+                    WHERE q.tenant_id = ANY(%s) AND q.created_at >= %s AND q.created_at < %s
+                    GROUP BY 1, 2, 3, 4, 5, 6
+                ) g
+                JOIN (SELECT DISTINCT * FROM unnest(%s::bigint[], %s::date[])) AS x(tenant_id, day)
+                  ON x.tenant_id = g.tenant_id AND x.day = g.day""",
             [
-                tenant_ids,
-                local_days,
                 sorted(set(tenant_ids)),
                 datetime.combine(min(local_days) - timedelta(days=1), time(), tzinfo=UTC),
                 datetime.combine(max(local_days) + timedelta(days=2), time(), tzinfo=UTC),
+                tenant_ids,
+                local_days,
             ],
         )
     return len(touched)
