@@ -101,6 +101,8 @@ class AuditAction(StrEnum):
     RECONCILIATION_RESTORING = "reconciliation.restoring"
     RECONCILIATION_RESTORED = "reconciliation.restored"
     RECONCILIATION_DISMISSED = "reconciliation.dismissed"
+    # audit (retention: audit/retention.py)
+    AUDIT_PARTITION_ARCHIVED = "audit_partition.archived"
 
     @classmethod
     def ticket_resolved(cls, outcome: str) -> AuditAction:

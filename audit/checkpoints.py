@@ -31,7 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
 from audit.chain import GENESIS_HASH
-from audit.models import AuditChainHead, AuditEvent
+from audit.models import AuditArchive, AuditChainHead, AuditEvent
 from audit.tlog import (
     Checkpoint,
     CompactRange,
@@ -204,6 +204,9 @@ def audit_checkpoint_tenant(tenant: Tenant, signer: SignerKey) -> CheckpointOutc
     stored = checkpoints_of(tenant)
     last = stored[-1] if stored else None
     tree, last_hash = _state(tenant, last)
+    floor_tree, floor, floor_hash = archive_tree(tenant)
+    if floor > tree.size:  # archived past the last checkpoint: continue from the archive's tree
+        tree, last_hash = floor_tree, floor_hash
     size, head_hash, growth = _read_head_and_growth(tenant, tree.size)
     if size < tree.size:
         return CheckpointOutcome(
@@ -292,7 +295,10 @@ def audit_checkpoints_verify(*, tenant: Tenant | None = None) -> tuple[int, Chec
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         for each in tenants:
-            stored = checkpoints_of(each)
+            # Checkpoints up to an archived floor were checked when it was archived
+            # (audit/retention.py); the tree continues from the floor's.
+            tree, floor, _hash = archive_tree(each)
+            stored = [item for item in checkpoints_of(each) if item.size > floor]
             if not stored:
                 continue
             expected = []
@@ -301,10 +307,9 @@ def audit_checkpoints_verify(*, tenant: Tenant | None = None) -> tuple[int, Chec
                 if isinstance(opened, str):
                     return checked, CheckpointBreak(each, item.size, item.signed_at, opened)
                 expected.append((item, opened))
-            tree = CompactRange()
             pending = iter(expected)
             item, checkpoint = next(pending)
-            for _seq, _prev, event_hash in _hashes(each.pk, upto=stored[-1].size):
+            for _seq, _prev, event_hash in _hashes(each.pk, after=floor, upto=stored[-1].size):
                 tree.append(event_hash)
                 if tree.size == checkpoint.size:
                     if tree.root() != checkpoint.root:
@@ -331,6 +336,16 @@ def audit_checkpoints_verify(*, tenant: Tenant | None = None) -> tuple[int, Chec
                         f"{item.size}: events at the end were deleted",
                     )
     return checked, None
+
+
+def archive_tree(tenant: Tenant) -> tuple[CompactRange, int, str]:
+    """The tenant's Merkle tree up to its newest archived event, that event's seq and hash (an
+    empty tree, 0 and the genesis when nothing is archived)."""
+    floor = AuditArchive.objects.filter(tenant=tenant).order_by("-upto_seq").first()
+    if floor is None:
+        return CompactRange(), 0, GENESIS_HASH
+    nodes = [base64.b64decode(n) for n in floor.tree]
+    return CompactRange(floor.upto_seq, nodes), floor.upto_seq, floor.upto_hash
 
 
 # --- Inclusion proofs ---------------------------------------------------------------------------

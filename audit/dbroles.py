@@ -154,6 +154,18 @@ def grants_apply(cursor, *, database: str, owner: str, app: str, say) -> None:
             )
         )
         say(f"{app}: only SELECT, INSERT on {table}")
+        # Its partitions too (made later by ht_partitions_ensure, which revokes the same).
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = %s::regclass",
+            [f"{SCHEMA}.{table}"],
+        )
+        for (partition,) in cursor.fetchall():
+            cursor.execute(
+                sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {}.{} FROM {}").format(
+                    s, sql.Identifier(partition), a
+                )
+            )
     cursor.execute(
         """
         SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -68,3 +68,29 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id}@{self.seq}"
+
+
+class AuditArchive(models.Model):
+    """One tenant's part of an audit partition that retention detached to an archive file
+    (audit/retention.py). The newest row of a tenant is where its chain now starts in the
+    database: verify_audit continues from `upto_seq`/`upto_hash`, the checkpoint check from
+    `tree` (the tenant's Merkle tree up to `upto_seq`)."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    partition = models.CharField(max_length=100)
+    first_seq = models.BigIntegerField()
+    upto_seq = models.BigIntegerField()
+    upto_hash = models.CharField(max_length=64)
+    tree = models.JSONField(default=list)
+    file = models.CharField(max_length=300)
+    sha256 = models.CharField(max_length=64)
+    archived_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["tenant_id", "upto_seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "partition"], name="audit_archive_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partition}: {self.tenant_id} #{self.first_seq}–#{self.upto_seq}"

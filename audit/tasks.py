@@ -3,6 +3,7 @@
 from django_q.models import Schedule
 
 from audit.checkpoints import audit_checkpoint_all
+from audit.partitions import partitions_ensure
 
 SCHEDULES = [
     {
@@ -11,6 +12,13 @@ SCHEDULES = [
         "func": "audit.tasks.audit_checkpoint",
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
+    },
+    {
+        # This month's and the next three months' partitions of the tables that grow forever
+        # (audit/partitions.py): a month ahead of need, so a missed day or two changes nothing.
+        "name": "audit.partitions",
+        "func": "audit.tasks.audit_partitions_ensure",
+        "schedule_type": Schedule.DAILY,
     },
 ]
 
@@ -26,3 +34,8 @@ def audit_checkpoint() -> str:
     if any(outcome.status == "refused" for outcome in outcomes):
         raise ChainNotContinued(lines)
     return lines
+
+
+def audit_partitions_ensure() -> str:
+    made = partitions_ensure()
+    return "; ".join(f"{table}: {count} partitions made" for table, count in made.items())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from audit.chain import BODY_FIELDS, GENESIS_HASH, canonical_json, link_hash
-from audit.models import AuditChainHead, AuditEvent
+from audit.models import AuditArchive, AuditChainHead, AuditEvent
 from tenants.models import Tenant
 
 # The order chain_rows_check reads each row in: the chain position, then the body fields.
@@ -58,9 +58,16 @@ def _head_problem(tenant_id: int, last: tuple[int, str] | None, heads: Mapping) 
     return None
 
 
-def chain_rows_check(rows: Iterable[tuple], heads: Mapping[int, tuple[int, str]]) -> ChainVerdict:
+def chain_rows_check(
+    rows: Iterable[tuple],
+    heads: Mapping[int, tuple[int, str]],
+    floors: Mapping[int, tuple[int, str]] | None = None,
+) -> ChainVerdict:
     """Check rows (ROW_FIELDS order, sorted by tenant then seq) against the chain heads
-    ({tenant_id: (seq, hash)}); stop at the first broken link."""
+    ({tenant_id: (seq, hash)}); stop at the first broken link. A tenant in `floors`
+    ({tenant_id: (seq, hash)}: its events up to seq were archived, audit/retention.py) starts
+    after that link instead of at the genesis."""
+    floors = floors or {}
     checked = 0
     tenant_id = None
     expected_seq, prev_hash = 1, GENESIS_HASH
@@ -73,7 +80,8 @@ def chain_rows_check(rows: Iterable[tuple], heads: Mapping[int, tuple[int, str]]
                 problem = _head_problem(tenant_id, (expected_seq - 1, prev_hash), heads)
                 if problem:
                     return ChainVerdict(checked, ChainBreak(tenant_id, None, None, problem))
-            tenant_id, expected_seq, prev_hash = row_tenant, 1, GENESIS_HASH
+            floor_seq, floor_hash = floors.get(row_tenant, (0, GENESIS_HASH))
+            tenant_id, expected_seq, prev_hash = row_tenant, floor_seq + 1, floor_hash
             seen_tenants.add(tenant_id)
         problem = None
         if seq != expected_seq:
@@ -96,10 +104,13 @@ def chain_rows_check(rows: Iterable[tuple], heads: Mapping[int, tuple[int, str]]
         if problem:
             return ChainVerdict(checked, ChainBreak(tenant_id, None, None, problem))
     # A head whose events are all gone (or whose tenant never had rows) is a deleted chain.
-    for head_tenant, (head_seq, _) in heads.items():
-        if head_tenant not in seen_tenants and head_seq > 0:
-            problem = f"the head says #{head_seq} but the chain has no events (all deleted)"
-            return ChainVerdict(checked, ChainBreak(head_tenant, None, None, problem))
+    for head_tenant, (head_seq, head_hash) in heads.items():
+        if head_tenant in seen_tenants or head_seq == 0:
+            continue
+        if floors.get(head_tenant) == (head_seq, head_hash):
+            continue  # every event archived, none since
+        problem = f"the head says #{head_seq} but the chain has no events (all deleted)"
+        return ChainVerdict(checked, ChainBreak(head_tenant, None, None, problem))
     return ChainVerdict(checked)
 
 
@@ -140,6 +151,7 @@ def audit_chains_verify(*, tenant: Tenant | None = None, chunk_size: int = 5000)
         if tenant is not None:
             heads_qs = heads_qs.filter(tenant=tenant)
         heads = {t: (s, h) for t, s, h in heads_qs.values_list("tenant_id", "seq", "hash")}
+        floors = archive_floors(tenant)
         if postgresql:
             connection.ensure_connection()
             rows = _pg_rows(tenant.pk if tenant else None, chunk_size)
@@ -148,7 +160,15 @@ def audit_chains_verify(*, tenant: Tenant | None = None, chunk_size: int = 5000)
             if tenant is not None:
                 events = events.filter(tenant=tenant)
             rows = events.values_list(*ROW_FIELDS).iterator(chunk_size=chunk_size)
-        return chain_rows_check(rows, heads)
+        return chain_rows_check(rows, heads, floors)
+
+
+def archive_floors(tenant: Tenant | None = None) -> dict[int, tuple[int, str]]:
+    """{tenant_id: (seq, hash)} of the newest event each tenant has archived (none: absent)."""
+    archives = AuditArchive.objects.order_by("tenant_id", "upto_seq")
+    if tenant is not None:
+        archives = archives.filter(tenant=tenant)
+    return {t: (s, h) for t, s, h in archives.values_list("tenant_id", "upto_seq", "upto_hash")}
 
 
 def describe_break(broken: ChainBreak) -> str:

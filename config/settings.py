@@ -303,6 +303,12 @@ AUDIT_CHECKPOINT_DIR = os.environ.get(
 # Each tenant's log is named "<origin>/<tenant slug>"; the key name of new development keys.
 AUDIT_CHECKPOINT_ORIGIN = os.environ.get("AUDIT_CHECKPOINT_ORIGIN", "human-touch.local/audit")
 AUDIT_KEY_NAME = os.environ.get("AUDIT_KEY_NAME", AUDIT_CHECKPOINT_ORIGIN)
+# Where retention writes the audit partitions it takes out of the database (audit/retention.py):
+# each file written once, like the checkpoints; keep it with them.
+AUDIT_ARCHIVE_DIR = os.environ.get(
+    "AUDIT_ARCHIVE_DIR",
+    str(BASE_DIR / "var" / "audit-archive" / Path(str(DATABASES["default"]["NAME"])).stem),
+)
 
 # --- Health (/healthz, ops/health.py) ----------------------------------------------------------
 # The cluster's heartbeat runs every minute; older than this, the cluster counts as down.

@@ -44,7 +44,10 @@ class TenantAdmin(TenantScopedAdmin):
     inlines = [MembershipInline]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["slug", "created_at"] if obj else ["created_at"]
+        # The audit retention is shown, not edited here: shortening it takes history out of the
+        # database (audit/retention.py), a decision for the operator with the shell.
+        fixed = ["created_at", "audit_retention_years"]
+        return ["slug", *fixed] if obj else fixed
 
     def has_delete_permission(self, request, obj=None):
         return False  # a tenant's audit log outlives everything; nothing deletes a tenant

@@ -28,6 +28,9 @@ class Tenant(models.Model):
     country = models.CharField(max_length=2, help_text="ISO 3166 code, for business days")
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
+    # How long its audit events stay in the database; older monthly partitions go to an archive
+    # file with their checkpoint (`manage.py audit_retention`, audit/retention.py).
+    audit_retention_years = models.PositiveSmallIntegerField(default=7)
 
     class Meta:
         ordering = ["name"]
