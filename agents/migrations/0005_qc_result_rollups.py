@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0003_qcresult_metrics_read_index'),
+        ('agents', '0004_partition_gate_calls'),
         ('tenants', '0008_creative_themes'),
     ]
 
