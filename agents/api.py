@@ -18,7 +18,7 @@ from agents.services import (
     run_get,
     run_spend,
 )
-from api.base import API_VERSION, agent_actor, errors
+from api.base import API_VERSION, agent_actor, errors, links
 from api.idempotency import idempotent
 from config.money import Amount
 from config.text import StorableText
@@ -72,10 +72,21 @@ class RunCreated(Schema):
     state: str
 
 
+RUN_ID = "$response.body#/run_id"
+
+
 @router.post(
     "/runs",
     response={200: RunCreated, 201: RunCreated, **errors(409, 422)},
     summary="Register a run before its first step (idempotent by run_id)",
+    openapi_extra=links(
+        200,
+        201,
+        GetRun=("agents_api_runs_detail", {"run_id": RUN_ID}),
+        AskTheGate=("agents_api_runs_gate", {"run_id": RUN_ID}),
+        ReportSpend=("agents_api_runs_spend", {"run_id": RUN_ID}),
+        SendQcResults=("agents_api_runs_qc", {"run_id": RUN_ID}),
+    ),
 )
 def runs_create(request, body: RunIn):
     def create():  # inside idempotent's transaction

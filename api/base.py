@@ -49,6 +49,18 @@ def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
     return dict.fromkeys(statuses, ErrorOut)
 
 
+def links(*statuses: int, **targets: tuple[str, dict[str, str]]) -> dict:
+    """OpenAPI links of an operation's answers, for its `openapi_extra=`: which operation takes a
+    value of the answer next (the run_id a POST /runs answers is GET /runs/{run_id}'s). An agent's
+    author reads them in the schema; schemathesis' stateful test follows them."""
+    described = {
+        name: {"operationId": operation, "parameters": parameters}
+        for name, (operation, parameters) in targets.items()
+    }
+    # Integer keys, as ninja keys the responses it builds: the links merge into them.
+    return {"responses": {status: {"links": described} for status in statuses}}
+
+
 def agent_actor(request: HttpRequest, agent_name: str = "") -> Actor:
     """The actor for an API write: the key's agent, named by the body when it says which."""
     return Actor.for_agent(request.agent_key, name=agent_name)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from ninja import Field, Router, Schema, Status
 
-from api.base import agent_actor, errors
+from api.base import agent_actor, errors, links
 from api.idempotency import idempotent
 from approvals.models import Ticket
 from approvals.selectors import ticket_progress, unknown_references
@@ -138,6 +138,11 @@ def _out(ticket: Ticket) -> dict:
     "/tickets",
     response={200: TicketOut, 201: TicketOut, **errors(403, 409, 422)},
     summary="Open an A4 or A7 ticket (idempotent by idempotency_key)",
+    openapi_extra=links(
+        200,
+        201,
+        GetTicket=("approvals_api_ticket_detail", {"public_id": "$response.body#/ticket"}),
+    ),
 )
 def ticket_create(request, data: TicketIn):
     if data.type not in API_OPENABLE_TYPES:

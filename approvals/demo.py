@@ -8,13 +8,11 @@ no ticket (of any status) has that key yet."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
-
-from django.utils import timezone
 
 from approvals.models import Ticket
-from approvals.services import ticket_open, ticket_sla_due_at
+from approvals.services import ticket_open
 from audit.actors import Actor
+from tenants.demo_clock import DemoClock
 from tenants.models import Tenant
 
 SEED_ACTOR = Actor.system("seed_demo")
@@ -39,6 +37,7 @@ DEMO_TICKETS: list[dict] = [
         "platform": "meta",
         "requesting_agent": "onboarding-agent",
         "client_visible": True,
+        "opened_at": (1, "17:00"),
         "diff": {
             "summary": ["Add 'Human Touch system user' as admin of Business Manager 55120."],
             "changes": [
@@ -53,7 +52,7 @@ DEMO_TICKETS: list[dict] = [
         "summary": "Internal: add the TXT record to verify the domain for conversions API.",
         "platform": "meta",
         "requesting_agent": "onboarding-agent",
-        "opened_days_ago": 6,
+        "opened_at": (5, "11:00"),
         "diff": {
             "summary": ["Add TXT record facebook-domain-verification=… on acme-shop.de."],
             "raw": {"record": "TXT", "host": "acme-shop.de"},
@@ -67,7 +66,7 @@ DEMO_TICKETS: list[dict] = [
         "platform": "meta",
         "run_id": "run-5521",
         "requesting_agent": "qc-agent",
-        "opened_days_ago": 4,
+        "opened_at": (4, "10:30"),
         "diff": {
             "summary": ["Three ad variants say 'clinically proven warmth'."],
             "changes": [
@@ -88,6 +87,7 @@ DEMO_TICKETS: list[dict] = [
         "platform": "meta",
         "requesting_agent": "creative-agent",
         "required_roles": ["planner", "legal", "client"],
+        "opened_at": (1, "17:20"),
         "diff": {
             "summary": ["Theme 'Cosy winter at home' for all December video and static ads."],
             "changes": [
@@ -107,6 +107,7 @@ GLOBEX_TICKETS: list[dict] = [
         "platform": "google_ads",
         "requesting_agent": "onboarding-agent",
         "client_visible": True,
+        "opened_at": (2, "10:00"),
         "diff": {
             "summary": ["Add the agency's manager account as admin of 481-220-9931."],
             "changes": [{"field": "account_access", "before": "none", "after": "admin"}],
@@ -122,6 +123,7 @@ GLOBEX_TICKETS: list[dict] = [
         "platform": "meta",
         "requesting_agent": "creative-agent",
         "required_roles": ["planner", "legal", "client"],
+        "opened_at": (1, "11:00"),
         "diff": {
             "summary": ["Theme 'Care, closer to home' for the January clinic-finder ads."],
             "changes": [
@@ -132,37 +134,50 @@ GLOBEX_TICKETS: list[dict] = [
 ]
 
 
+# Tickets opened at least this many working days ago are opened before the optimization history
+# (seed_older), the others after it (seed): the audit chain follows the story's order.
+OLDER_DAYS = 4
+
+
 def _open(tenant: Tenant, specs: list[dict]) -> int:
+    """Each spec opened at its moment (working days back, "HH:MM" in the tenant's zone) by the
+    moving clock: created_at, its audit event and its SLA (in the tenant's business days and
+    working hours) all run from then, so an old one is overdue now and the next sweep_sla
+    escalates it."""
+    clock = DemoClock(tenant.time_zone)
     opened = 0
     for spec in specs:
         spec = dict(spec)
         dedupe_key = f"demo:{spec.pop('key')}"
-        opened_days_ago = spec.pop("opened_days_ago", None)
+        opened_at = spec.pop("opened_at")
         if Ticket.objects.filter(tenant=tenant, dedupe_key=dedupe_key).exists():
             continue
-        ticket = ticket_open(tenant=tenant, actor=SEED_ACTOR, dedupe_key=dedupe_key, **spec)
-        if opened_days_ago:
-            # Demo only: the ticket was opened days ago, so its SLA (in the tenant's business
-            # days and working hours) has run out — the dashboard shows it overdue and the next
-            # sweep_sla escalates it. Opened before it fell due, due on a working day.
-            opened_at = timezone.now() - timedelta(days=opened_days_ago)
-            Ticket.objects.filter(pk=ticket.pk).update(
-                created_at=opened_at,
-                sla_due_at=ticket_sla_due_at(
-                    tenant=tenant, sla_kind=ticket.sla_kind, opened_at=opened_at
-                ),
-            )
+        with clock.at(*opened_at):
+            ticket_open(tenant=tenant, actor=SEED_ACTOR, dedupe_key=dedupe_key, **spec)
         opened += 1
     return opened
 
 
-def seed(*, log: Callable[[str], None]) -> None:
+def _seed(*, older: bool | None, log: Callable[[str], None]) -> None:
     opened = 0
     for slug, specs in (("acme", DEMO_TICKETS), ("globex", GLOBEX_TICKETS)):
         tenant = Tenant.objects.filter(slug=slug).first()
         if tenant is None:
             log(f"no tenant {slug}: skipped")
             continue
-        opened += _open(tenant, specs)
+        part = [
+            spec for spec in specs if older is None or (spec["opened_at"][0] >= OLDER_DAYS) == older
+        ]
+        opened += _open(tenant, part)
     total = Ticket.objects.filter(dedupe_key__startswith="demo:").count()
     log(f"tickets: {opened} opened, {total} demo tickets (acme A4/A7, globex client items)")
+
+
+def seed_older(*, log: Callable[[str], None]) -> None:
+    """The tickets opened a week ago, before the agent's change sets."""
+    _seed(older=True, log=log)
+
+
+def seed(*, log: Callable[[str], None]) -> None:
+    """The demo tickets still missing (all of them when seed_older was not run first)."""
+    _seed(older=None, log=log)

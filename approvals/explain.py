@@ -59,6 +59,9 @@ class Withdrawn:
 
 
 def _who(decision: Decision) -> str:
+    # The demo's people are named after their roles: "by legal", never "by legal as legal".
+    if decision.username == decision.role:
+        return f"by {decision.username}"
     return f"by {decision.username} as {decision.role}"
 
 
@@ -115,7 +118,12 @@ def slot_states(
         elif ending is not None and veto:
             verb = "vetoed" if ending.verdict == Verdict.REJECT else "changes requested"
             states.append(
-                SlotState(label, f"{verb} by {ending.role}", "danger", f"by {ending.username}")
+                SlotState(
+                    label,
+                    f"{verb} by {ending.role}",
+                    "danger",
+                    "" if ending.username == ending.role else f"by {ending.username}",
+                )
             )
         elif ending is not None and slot == ending_slot:
             tone = "danger" if ending.verdict == Verdict.REJECT else "warn"

@@ -240,7 +240,9 @@ def ticket_subject_label(ticket: Ticket) -> str:
         return f"v{ticket.plan_version}"
     if ticket.change_set_id:
         return f"change set {ticket.change_set_id}"
-    if ticket.run_id:
+    if ticket.run_id and ticket.is_red_flag:
+        # A red flag is about its run; any other ticket only came from one (a copy claim a QC
+        # run found is about the copy, named by its title below).
         # Run ids often read "run-93ab" already; "run run-93ab" would stutter.
         return ticket.run_id if ticket.run_id.lower().startswith("run") else f"run {ticket.run_id}"
     # Nothing else names the subject (an access request, a creative theme): the title does.

@@ -185,3 +185,21 @@ def register_ticket_panel(panel: TicketPanel) -> None:
 def ticket_panels(*, ticket, user) -> list[tuple[str, dict]]:
     panels = (panel(ticket, user) for panel in _ticket_panels)
     return [panel for panel in panels if panel is not None]
+
+
+# --- Where a decision leads ----------------------------------------------------------------------
+# `destination(ticket, verdict, user)` returns the page the person who just decided goes on to
+# (approving a recommendation opens its draft in the plan editor), or "" to stay on the ticket.
+# One per subject kind; kinds without one stay on the ticket.
+DecisionDestination = Callable[[Any, str, Any], str]
+_destinations: dict[str, DecisionDestination] = {}
+
+
+def register_decision_destination(kind: str, destination: DecisionDestination) -> None:
+    _destinations[kind] = destination
+
+
+def decision_destination(ticket, *, verdict: str, user) -> str:
+    """Where the decider goes after `verdict` on `ticket`, or "" (stay on the ticket)."""
+    destination = _destinations.get(ticket.subject_type) if ticket.governs_subject else None
+    return destination(ticket, verdict, user) if destination else ""

@@ -44,13 +44,36 @@ def business_due_at(
     end_hour: int,
 ) -> datetime:
     """When `business_days` of working time after `opened_at` run out (aware, in UTC)."""
+    if business_days < 0:
+        raise ValueError("business_days >= 0")
+    return business_hours_due_at(
+        opened_at=opened_at,
+        hours=(end_hour - start_hour) * business_days,
+        country=country,
+        time_zone=time_zone,
+        start_hour=start_hour,
+        end_hour=end_hour,
+    )
+
+
+def business_hours_due_at(
+    *,
+    opened_at: datetime,
+    hours: int,
+    country: str,
+    time_zone: str,
+    start_hour: int,
+    end_hour: int,
+) -> datetime:
+    """When `hours` of working time after `opened_at` run out (aware, in UTC): 24 business hours
+    with a 9–18 working day are two full days and six hours."""
     if opened_at.tzinfo is None:
         raise ValueError("opened_at must be time-zone aware")
-    if business_days < 0 or not 0 <= start_hour < end_hour <= 24:
-        raise ValueError("business_days >= 0 and 0 <= start_hour < end_hour <= 24")
+    if hours < 0 or not 0 <= start_hour < end_hour <= 24:
+        raise ValueError("hours >= 0 and 0 <= start_hour < end_hour <= 24")
     zone = ZoneInfo(time_zone)
     local = opened_at.astimezone(zone)
-    remaining = timedelta(hours=(end_hour - start_hour) * business_days)
+    remaining = timedelta(hours=hours)
     day = local.date()
     cursor = local
     while True:
@@ -72,6 +95,18 @@ def tenant_due_at(*, opened_at: datetime, business_days: int, tenant, policy) ->
     return business_due_at(
         opened_at=opened_at,
         business_days=business_days,
+        country=tenant.country,
+        time_zone=tenant.time_zone,
+        start_hour=policy.working_hours_start,
+        end_hour=policy.working_hours_end,
+    )
+
+
+def tenant_hours_due_at(*, opened_at: datetime, hours: int, tenant, policy) -> datetime:
+    """business_hours_due_at on `tenant`'s calendar within `policy`'s working hours."""
+    return business_hours_due_at(
+        opened_at=opened_at,
+        hours=hours,
         country=tenant.country,
         time_zone=tenant.time_zone,
         start_hour=policy.working_hours_start,

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from approvals.assignment import assignment_context
 from approvals.explain import (
@@ -39,6 +40,7 @@ from approvals.inbox import (
 from approvals.models import Ticket, TicketStatus
 from approvals.presentation import (
     dashboard_panels,
+    decision_destination,
     subject_outcome,
     subject_panel,
     ticket_panels,
@@ -332,6 +334,17 @@ def _done_message(ticket: Ticket, *, verdict: str, role: str) -> str:
     )
 
 
+def _onward(request, ticket: Ticket, *, verdict: str, done: str):
+    """Where a decision that leads somewhere (an approved recommendation's draft, in the editor)
+    sends the decider — a redirect (HX-Redirect for htmx) with the outcome as the next page's
+    message — or None to stay on the ticket."""
+    url = decision_destination(ticket, verdict=verdict, user=request.user)
+    if not url:
+        return None
+    messages.success(request, done)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
 @require_POST
 @_staff_ticket_view
 def ticket_decision(request, ticket: Ticket, role: str):
@@ -358,6 +371,8 @@ def ticket_decision(request, ticket: Ticket, role: str):
                     role=role,
                 )
                 done = _done_message(ticket, verdict=verdict, role=role)
+                if onward := _onward(request, ticket, verdict=verdict, done=done):
+                    return onward
             except DomainError as refused:
                 # A plain form post answers with the refusal's status; htmx gets 200, because
                 # htmx does not swap error responses in and the message must replace the buttons.

@@ -71,6 +71,8 @@ class AuditAction(StrEnum):
     MANIFEST_SYNCED = "manifest.synced"
     MANIFEST_LAUNCHED = "manifest.launched"
     MANIFEST_LAUNCH_REFUSED = "manifest.launch_refused"
+    # Entities re-pointed to the approved version they now run (issue 16 item 5).
+    MANIFEST_ALIGNED = "manifest.aligned"
     CREATIVE_THEME_PROPOSED = "creative_theme.proposed"
     CREATIVE_THEME_DECIDED = "creative_theme.decided"
     CHANGE_SET_PROPOSED = "change_set.proposed"

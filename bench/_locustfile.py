@@ -2,8 +2,9 @@
 
 Each user is one agent of its own track (bench/load.py made them and wrote them to LOAD_SPEC):
 it opens runs and asks the gate before their steps, sends change sets that move its track's
-entities 2 % up and back down (always within the guardrails), reads its track, and reads the
-dashboard as the tenant's planner.
+entities 2 % up and back down (always within the guardrails), reads its track, reads the
+dashboard as the tenant's planner, and approves its share of open A3s as the tenant's operator
+(the ticket page's htmx post of the Approve button).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Agent(HttpUser):
         self.start = dict(self.live)
         self.sent = 0
         self.runs = 0
+        self.tickets = list(self.me["tickets"])
 
     @task(3)
     def run_and_gate(self):
@@ -123,3 +125,20 @@ class Agent(HttpUser):
         ) as answer:
             if answer.status_code != 200:  # a redirect to the login page is no dashboard
                 answer.failure(f"{answer.status_code}")
+
+    @task(1)
+    def decision(self):
+        if not self.tickets:
+            return  # its share is decided: nothing more to approve
+        public_id = self.tickets.pop(0)
+        with self.client.post(
+            f"/tickets/{public_id}/decide/",
+            data={"verdict": "approve", "comment": ""},
+            cookies={"sessionid": SPEC["operator_session"], "csrftoken": SPEC["csrf"]},
+            headers={"X-CSRFToken": SPEC["csrf"], "HX-Request": "true"},
+            name="decision",
+            allow_redirects=False,
+            catch_response=True,
+        ) as answer:
+            if answer.status_code != 200 or "approved" not in answer.text.lower():
+                answer.failure(f"{answer.status_code} {answer.text[:200]}")

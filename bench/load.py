@@ -1,17 +1,20 @@
 """Load test: locust against gunicorn + PostgreSQL + a django-q2 cluster, on loopback, for a
-bounded time, mixing dashboard reads, track reads, agent runs with their gate calls, and change
-sets; then the books are balanced.
+bounded time, mixing dashboard reads, track reads, agent runs with their gate calls, change sets
+and ticket decisions (an operator approving A3s in the dashboard, as htmx posts them); then the
+books are balanced.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/human_touch python bench/load.py [--quick]
 
 Each run recreates its own database (bench_ht_load, bench/_setup.py) with one tenant, a planner
 (whose session reads the dashboard) and, per locust user, an agent key and a track of its own with
-an approved plan and a live manifest (bench/_locustfile.py says what each user does).
+an approved plan and a live manifest (bench/_locustfile.py says what each user does), and an
+operator (whose session decides) with open A3 tickets for each user to approve.
 
 Printed: per request kind, the requests, failures, requests per second and p50/p95/p99 latency
 (locust's figures). Then, per kind of write, locust's successes = the access log's 2xx = the rows
 written = the audit events (runs: AgentRun rows and run.created events; gate calls: GateCall rows
-allowed; change sets: applied ChangeSet rows and change_set.proposed events), dashboard reads =
+allowed; change sets: applied ChangeSet rows and change_set.proposed events; decisions: approved
+tickets and ticket.approved events), dashboard reads =
 the access log's 200s, and verify_audit clean. Any mismatch, failure or error exits non-zero.
 """
 
@@ -35,16 +38,22 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--users", type=int, default=8, help="locust users (each an agent)")
 parser.add_argument("--seconds", type=int, default=30, help="how long locust runs (bounded)")
 parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-ARGS = _setup.arguments(parser, quick={"users": 3, "seconds": 5})
+parser.add_argument(
+    "--tickets", type=int, default=150, help="open A3 tickets per user, for its decisions"
+)
+ARGS = _setup.arguments(parser, quick={"users": 3, "seconds": 5, "tickets": 30})
 DATABASE = _setup.django_on_bench_db("load", fresh=True)
 
 import _http  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client as DjangoClient  # noqa: E402
+from django.utils.crypto import get_random_string  # noqa: E402
 
 from agents.models import AgentRun, GateCall  # noqa: E402
 from agents.services import agent_key_create  # noqa: E402
+from approvals.models import Ticket  # noqa: E402
+from approvals.services import ticket_open  # noqa: E402
 from audit.actors import Actor  # noqa: E402
 from audit.models import AuditEvent  # noqa: E402
 from optimization.models import ChangeSet  # noqa: E402
@@ -89,7 +98,7 @@ def plan_payload() -> dict:
     }
 
 
-def world(users: int) -> dict:
+def world(users: int, tickets: int) -> dict:
     tenant = tenant_create(
         slug="load",
         name="Load test",
@@ -103,6 +112,10 @@ def world(users: int) -> dict:
     membership_set(tenant=tenant, user=planner, role=Role.PLANNER, actor=ACTOR)
     browser = DjangoClient()
     browser.force_login(planner)
+    operator = user_ensure(username="load-operator", password="load-pass-2026")
+    membership_set(tenant=tenant, user=operator, role=Role.OPERATOR, actor=ACTOR)
+    operator_browser = DjangoClient()
+    operator_browser.force_login(operator)
     agents = []
     for number in range(users):
         track = TRACKS[number]
@@ -145,9 +158,22 @@ def world(users: int) -> dict:
                 "by_channel": {
                     c: [e for e, (ch, _b) in entities.items() if ch == c] for c in ENTITIES
                 },
+                # Guardrail breaches the system opened about no subject: the operator's to decide.
+                "tickets": [
+                    ticket_open(
+                        tenant=tenant, type="A3", actor=ACTOR, title=f"Breach {number}-{n}"
+                    ).public_id
+                    for n in range(tickets)
+                ],
             }
         )
-    return {"agents": agents, "session": browser.cookies["sessionid"].value}
+    return {
+        "agents": agents,
+        "session": browser.cookies["sessionid"].value,
+        "operator_session": operator_browser.cookies["sessionid"].value,
+        # A CSRF secret the locust users send as cookie and header, as a browser's htmx does.
+        "csrf": get_random_string(32),
+    }
 
 
 def served(workers: int, access_log: str, static_root: str):
@@ -228,8 +254,11 @@ def main(args: argparse.Namespace) -> None:
     def phase(what: str) -> None:
         print(f"[{time.perf_counter() - started:5.1f} s] {what}", flush=True)
 
-    spec = world(args.users)
-    phase(f"set-up: a tenant, a planner, {args.users} agents with tracks, plans and manifests")
+    spec = world(args.users, args.tickets)
+    phase(
+        f"set-up: a tenant, a planner, an operator, {args.users} agents with tracks, plans, "
+        f"manifests and {args.tickets} open A3s each"
+    )
     last_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     (work / "spec.json").write_text(json.dumps(spec))
@@ -307,6 +336,8 @@ def main(args: argparse.Namespace) -> None:
             if path == "/"
             else "track read"
             if path.endswith("/current")
+            else "decision"
+            if path.endswith("/decide/")
             else path
         )
         log[(kind, status.startswith("2"))] += 1
@@ -324,6 +355,12 @@ def main(args: argparse.Namespace) -> None:
             log[("change set", True)],
             ChangeSet.objects.filter(status="applied").count(),
             events["change_set.proposed"],
+        ),
+        "decision": (
+            ok("decision"),
+            log[("decision", True)],
+            Ticket.objects.filter(status="approved").count(),
+            events["ticket.approved"],
         ),
         "dashboard": (ok("dashboard"), log[("dashboard", True)], None, None),
         "track read": (ok("track read"), log[("track read", True)], None, None),

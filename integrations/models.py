@@ -16,6 +16,7 @@ class WebhookEvent(models.TextChoices):
     RED_FLAG = "ticket.red_flag", "Red flag (A8, A9)"
     RUN_BLOCKED = "run.blocked", "Agent run blocked"
     ALIGNMENT_DUE = "alignment.due", "Alignment due"
+    AUDIT_CHECKPOINT = "audit.checkpoint", "Audit checkpoint signed"
 
 
 TEST_EVENT = "webhook.test"

@@ -3,12 +3,20 @@
 from django_q.models import Schedule
 
 from integrations import slack, webhooks
+from integrations.checkpoints import checkpoint_deliveries_create
 from integrations.services import slack_requests_forget
 
 SCHEDULES = [
     {
         "name": "integrations.deliver_due",
         "func": "integrations.tasks.deliver_due",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    {
+        # Each new signed checkpoint to the endpoints that chose `audit.checkpoint`.
+        "name": "integrations.post_checkpoints",
+        "func": "integrations.tasks.post_checkpoints",
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
     },
@@ -27,6 +35,10 @@ def deliver_endpoint(endpoint_id: int) -> str:
 
 def deliver_due() -> str:
     return f"{webhooks.deliveries_due()} try(s)"
+
+
+def post_checkpoints() -> str:
+    return f"posted {checkpoint_deliveries_create()} checkpoint(s)"
 
 
 def slack_post(ticket_id: int) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from config.formatting import number
-from metrics import charts
+from metrics import charts, tables_alignment
 from metrics import tables as t
 from metrics.selectors import Scope
 from metrics.tables import (  # noqa: F401 (the page's and the exports' names for them)
@@ -288,6 +288,24 @@ SPECS: dict[str, MetricSpec] = {
         value_text=_budget_days_text,
         currency_column=1,
     ),
+    "alignment": MetricSpec(
+        title="Alignment with approved versions",
+        question=(
+            "Tracks whose live entities must still move to their approved version, due "
+            "alignment_sla_hours business hours after its approval ({overdue} overdue now)."
+        ),
+        columns=(
+            col("Track", TEXT),
+            col("Version", TEXT),
+            col("Entities to align"),
+            col("Due", "moment"),
+            col("SLA", TEXT),
+        ),
+        chart_title="Entities to align by track",
+        table=tables_alignment.alignment,
+        value_text=t.count_text,
+        legend=False,
+    ),
     "a3-what-if": MetricSpec(
         title="A3s a looser guardrail would have let through",
         question=(
@@ -408,3 +426,7 @@ def spend_at_risk(scope: Scope, *, many_tenants: bool) -> Metric:
 
 def a3_what_if(scope: Scope, *, current_pcts: list[Decimal]) -> Metric:
     return metric_build("a3-what-if", scope, Options(current_pcts=tuple(current_pcts)))
+
+
+def alignment(scope: Scope) -> Metric:
+    return metric_build("alignment", scope, Options())

@@ -40,6 +40,7 @@ from agents.selectors import ALL_RUNS, DEPTH_CAP, NO_FAILURE
 from approvals import selectors as approvals
 from config.sql import CURRENT, PREVIOUS, ComparedRanges
 from metrics.periods import Ranges
+from optimization import alignment as alignment_selector
 from optimization import selectors as optimization
 from plans import selectors as plans
 
@@ -182,3 +183,9 @@ def a3_what_if(scope: Scope, *, thresholds: list[Decimal]) -> list[dict]:
     return optimization.a3s_within_thresholds(
         tenant_ids=scope.tenant_ids, ranges=scope.compared, thresholds=thresholds
     )
+
+
+def open_alignments(scope: Scope) -> list:
+    """The tracks with alignment work left now (optimization/alignment.py, the one selector the
+    dashboard reads too)."""
+    return alignment_selector.open_alignments(tenant_ids=scope.tenant_ids, now=scope.now)

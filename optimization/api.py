@@ -8,10 +8,11 @@ from typing import Any, Literal
 
 from ninja import Field, Router, Schema, Status
 
-from api.base import agent_actor, errors
+from api.base import agent_actor, errors, links
 from api.idempotency import idempotent, request_hash
 from config.errors import NotFound
 from config.text import REASON_MAX, BoundedStorableText, StorableText
+from optimization.alignment import track_alignment
 from optimization.models import STRUCTURAL_FIELDS, TACTICAL_FIELDS, Signal
 from optimization.selectors import change_set_or_none, change_set_view, track_reconciliations
 from optimization.services import (
@@ -107,6 +108,11 @@ class ChangeSetIn(Schema):
     run_id: StorableText = Field("", max_length=100)
     agent: StorableText = Field("", max_length=100)
     reason: StorableText = Field("", max_length=REASON_MAX)
+    kind: Literal["agent", "alignment"] = Field(
+        "agent",
+        description="alignment: each item moves a field exactly to its target from "
+        "GET /tracks/{track}/alignment; applied without a ticket, anything else refused 422",
+    )
     items: list[ChangeSetItemIn] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
@@ -162,6 +168,14 @@ def _answer(change_set) -> dict:
     "/change-sets",
     response={200: ChangeSetAnswer, 201: ChangeSetAnswer, **errors(409, 422, 423)},
     summary="Apply a change set, send it for approval (A3/A2) or have it blocked (structural)",
+    openapi_extra=links(
+        200,
+        201,
+        GetChangeSet=(
+            "optimization_api_change_set_detail",
+            {"change_set_id": "$response.body#/change_set_id"},
+        ),
+    ),
 )
 def change_set_create(request, body: ChangeSetIn):
     def submit():  # inside idempotent's transaction
@@ -174,6 +188,7 @@ def change_set_create(request, body: ChangeSetIn):
                 agent=body.agent or request.agent_key.name,
                 reason=body.reason,
                 run_id=body.run_id,
+                kind=body.kind,
             ),
             actor=agent_actor(request, body.agent),
         )
@@ -200,6 +215,40 @@ def change_set_detail(request, change_set_id: StorableText):
     if change_set is None:
         raise NotFound(f"No change set {change_set_id!r} for this key's tenant.")
     return change_set_view(change_set)
+
+
+# --- Alignment (issue 16 item 5) -------------------------------------------------------------
+class AlignmentEntityOut(Schema):
+    entity_id: str
+    platform: str
+    field: str = Field(description="daily_budget (money as a string) or status")
+    live: str
+    target: str
+
+
+class AlignmentOut(Schema):
+    version: int | None = Field(description="the track's approved version")
+    aligned: bool
+    due_at: datetime | None = Field(description="alignment_sla_hours business hours after approval")
+    entities: list[AlignmentEntityOut]
+
+
+@router.get(
+    "/tracks/{track}/alignment",
+    response={200: AlignmentOut, **errors(404)},
+    summary="What the live entities must still change to run the track's approved version",
+    description='Submit a change set with `"kind": "alignment"` moving each field exactly '
+    "to its target; each entity is re-pointed to the version once it runs its target.",
+)
+def track_alignment_detail(request, track: StorableText):
+    found = (
+        Track.objects.filter(tenant=request.tenant, key=track)
+        .select_related("current_version", "tenant")
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"No track {track!r} for this key's tenant.")
+    return track_alignment(track=found).as_json()
 
 
 # --- Creative themes -------------------------------------------------------------------------
@@ -435,6 +484,14 @@ class PlatformAccountOut(Schema):
     "/platform-accounts",
     response={200: PlatformAccountOut, 201: PlatformAccountOut, **errors(409, 422)},
     summary="Request access to a platform account (opens an A4); the same request again answers it",
+    openapi_extra=links(
+        200,
+        201,
+        ConfirmVerified=(
+            "optimization_api_platform_account_verified",
+            {"account_id": "$response.body#/id"},
+        ),
+    ),
 )
 def platform_account_create(request, body: PlatformAccountIn):
     account, created = platform_account_request(

@@ -5,7 +5,12 @@ class OptimizationConfig(AppConfig):
     name = "optimization"
 
     def ready(self) -> None:
-        from approvals.presentation import register_presentation, register_run_change_sets
+        from approvals.presentation import (
+            register_dashboard_panel,
+            register_decision_destination,
+            register_presentation,
+            register_run_change_sets,
+        )
         from approvals.subjects import register_subject
         from optimization.panels import (
             ChangeSetPresentation,
@@ -15,8 +20,10 @@ class OptimizationConfig(AppConfig):
             RecommendationPresentation,
             ReconciliationPresentation,
             ThemePresentation,
+            recommendation_destination,
         )
         from optimization.selectors import change_sets_of_run, manifest_entries_as_dicts
+        from optimization.services.alignment import alignment_version_approved
         from optimization.services.launches import ManifestEntrySubject, ManifestLaunchSubject
         from optimization.services.themes import CreativeThemeSubject
         from optimization.services.tickets import (
@@ -25,8 +32,13 @@ class OptimizationConfig(AppConfig):
             RecommendationSubject,
             ReconciliationSubject,
         )
+        from optimization.views_alignment import alignment_panel
         from optimization.views_queries import version_entries_as_dicts
-        from plans.live import register_live_entries, register_version_entries
+        from plans.live import (
+            register_live_entries,
+            register_version_approved,
+            register_version_entries,
+        )
 
         register_subject(ChangeSetSubject())
         register_subject(RecommendationSubject())
@@ -42,8 +54,13 @@ class OptimizationConfig(AppConfig):
         register_presentation(ManifestLaunchPresentation())
         register_presentation(ManifestEntryPresentation())
         register_presentation(ThemePresentation())
+        # Approving a recommendation opens its draft in the plan editor.
+        register_decision_destination(RecommendationPresentation.kind, recommendation_destination)
         # The change sets of an agent run, for its System Ops page.
         register_run_change_sets(change_sets_of_run)
         # The live manifest plans compares versions with.
         register_live_entries(manifest_entries_as_dicts)
         register_version_entries(version_entries_as_dicts)
+        # An approved version's remaining delta becomes alignment work.
+        register_version_approved(alignment_version_approved)
+        register_dashboard_panel(alignment_panel)

@@ -35,11 +35,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.selectors import subject_blocking_tickets
-from approvals.services import ticket_decide_within
-from approvals.types import Verdict
 from audit.actors import Actor
 from config.errors import DomainError
+from optimization.demo_story import _person, _seed_change_sets
 from optimization.models import (
     ChangeSet,
     ChangeSetStatus,
@@ -51,19 +49,15 @@ from optimization.models import (
 )
 from optimization.selectors import planned_daily_budgets
 from optimization.services import (
-    ChangeSetRequest,
-    change_set_approve_with_edit_within,
-    change_set_rollback_within,
-    change_set_submit_within,
     manifest_sync,
     performance_ingest_within,
     seasonal_change_set_within,
 )
-from optimization.services.change_sets import SUBJECT_TYPE
 from optimization.services.reconcile import observations_report, reconcile
 from optimization.services.themes import ThemeRequest, creative_theme_propose_within
 from plans.models import Track
-from tenants.models import Membership, Role, Tenant
+from tenants.demo_clock import DemoClock
+from tenants.models import Role, Tenant
 
 SEED_ACTOR = Actor.system("seed_demo")
 OPTIMIZER = "bid-optimizer"
@@ -148,8 +142,21 @@ MANIFESTS = [
 ]
 
 
+MANIFESTS_AT = 10  # working days back (tenants.demo_clock)
+
+
+def _sync(track: Track, track_key: str, missing: list[dict]) -> None:
+    manifest_sync(
+        tenant=track.tenant,
+        track_key=track_key,
+        entries=missing,
+        actor=SEED_ACTOR,
+        launched_by="seed",
+    )
+
+
 def _seed_manifests(log: Callable[[str], None]) -> None:
-    for slug, track_key, entries in MANIFESTS:
+    for minutes, (slug, track_key, entries) in enumerate(MANIFESTS):
         track = (
             Track.objects.filter(tenant__slug=slug, key=track_key, current_version__isnull=False)
             .select_related("current_version", "tenant")
@@ -166,194 +173,17 @@ def _seed_manifests(log: Callable[[str], None]) -> None:
         )
         missing = [row for row in rows if row["entity_id"] not in known]
         if missing:
-            manifest_sync(
-                tenant=track.tenant,
-                track_key=track_key,
-                entries=missing,
-                actor=SEED_ACTOR,
-                launched_by="seed",
-            )
+            # The execution agent set the approved plans up the afternoon after the brand film
+            # was approved (the plans' history, plans.demo).
+            with DemoClock(track.tenant.time_zone).at(MANIFESTS_AT, f"16:{minutes * 5:02}"):
+                _sync(track, track_key, missing)
         log(
             f"{slug} {track_key}: {len(rows)} manifest entries on v{track.current_version.number}"
             + (f" ({len(missing)} new)" if missing and known else "")
         )
 
 
-# --- acme's optimization history ------------------------------------------------------------------
-def _person(tenant: Tenant, role: str) -> Actor:
-    membership = (
-        Membership.objects.filter(tenant=tenant, role=role)
-        .select_related("user")
-        .order_by("user__username")
-        .first()
-    )
-    return Actor.for_user(membership.user)
-
-
-def _budget(entity_id: str, before: str, after: str) -> dict:
-    return {"entity_id": entity_id, "field": "daily_budget", "before": before, "after": after}
-
-
-class _History:
-    """The steps of the story, each one skipped when what it would create exists already."""
-
-    def __init__(self, tenant: Tenant):
-        self.tenant = tenant
-        self.operator = _person(tenant, Role.OPERATOR)
-        self.client = _person(tenant, Role.CLIENT)
-
-    def submit(self, change_set_id: str, reason: str, *items: dict) -> ChangeSet:
-        existing = ChangeSet.objects.filter(tenant=self.tenant, change_set_id=change_set_id).first()
-        if existing is not None:
-            return existing
-        return change_set_submit_within(
-            tenant=self.tenant,
-            request=ChangeSetRequest(
-                change_set_id=change_set_id,
-                track="always_on",
-                items=list(items),
-                agent=OPTIMIZER,
-                reason=reason,
-            ),
-            actor=Actor.service(OPTIMIZER),
-        )
-
-    def approve(self, change_set: ChangeSet, comment: str) -> ChangeSet:
-        """Every open ticket of a change set waiting for approval, approved in each required
-        role by the demo person holding it (operator first, then the client)."""
-        change_set.refresh_from_db()
-        if not change_set.is_pending:
-            return change_set
-        tickets = subject_blocking_tickets(
-            tenant=self.tenant, subject_type=SUBJECT_TYPE, subject_id=change_set.change_set_id
-        ).order_by("type")
-        for ticket in tickets:
-            for slot in ticket.required_roles:
-                person = self.client if slot == Role.CLIENT else self.operator
-                ticket_decide_within(
-                    ticket=ticket,
-                    actor=person,
-                    verdict=Verdict.APPROVE,
-                    comment=comment if person is self.operator else "Fine for the winter push.",
-                )
-        change_set.refresh_from_db()
-        return change_set
-
-    def approve_smaller(self, change_set: ChangeSet, approved: str, comment: str) -> ChangeSet:
-        change_set.refresh_from_db()
-        if not change_set.is_pending:
-            return change_set
-        change_set_approve_with_edit_within(
-            change_set=change_set, actor=self.operator, approved={0: approved}, comment=comment
-        )
-        return self.approve(change_set, comment)
-
-    def roll_back(self, change_set: ChangeSet, reason: str) -> None:
-        change_set.refresh_from_db()
-        if change_set.is_applied and not change_set.reverted_by.exists():
-            change_set_rollback_within(change_set=change_set, actor=self.operator, reason=reason)
-
-
-def _seed_change_sets(tenant: Tenant) -> None:
-    """Live at the start: search brand €250 + generic €388.71 (v3's €638.71 a day in December),
-    social €300 (v3: €387.10). Each comment gives the guardrail check the services will make."""
-    # Long on purpose: the demo's story in order, one service call per event with the guardrail
-    # check it meets as a comment; reading it as one sequence is the point.
-    story = _History(tenant)
-    brand, generic, social = "acme-search-brand", "acme-search-generic", "acme-social-prospecting"
-    story.submit(
-        "demo-01-social-audience",
-        "Gift buyers convert at twice the rate of the lookalikes: add them.",
-        {
-            "entity_id": social,
-            "field": "audiences",
-            "before": ["lookalike 1%", "winter shoppers"],
-            "after": ["lookalike 1%", "winter shoppers", "gift buyers"],
-        },
-    )  # no budget moves: applied
-    story.submit(
-        "demo-02-generic-up",
-        "Generic search impression share lost to budget: raise it a little.",
-        _budget(generic, "388.71", "420.00"),
-    )  # +4.9% of search's live budget, drift 4.9%: applied
-    story.approve(
-        story.submit(
-            "demo-03-brand-up",
-            "Brand search sells out by noon every day in December.",
-            _budget(brand, "250.00", "320.00"),
-        ),  # +10.45% (beyond 10%), drift 15.9%: A3, operator and client
-        "Brand search is capped by noon; approved.",
-    )
-    story.approve(
-        story.submit(
-            "demo-04-generic-up",
-            "Generic search CPA is €31 this week: more of it.",
-            _budget(generic, "420.00", "450.00"),
-        ),  # +4.1%, but drift 20.6%: A3
-        "Approved while the CPA holds.",
-    )
-    story.approve_smaller(
-        story.submit(
-            "demo-05-brand-up",
-            "Brand search still capped: +25%.",
-            _budget(brand, "320.00", "400.00"),
-        ),  # +10.4%, drift 33%: A3 — the operator approves half of it
-        "360.00",
-        "Half of it: +€40 a day on brand, then we look again.",
-    )
-    stale = story.submit(
-        "demo-06-generic-up",
-        "Generic search: another +11% for the gift weeks.",
-        _budget(generic, "450.00", "500.00"),
-    )  # drift 33%: A3 — approved below only after the agent moved the entity again
-    story.submit(
-        "demo-07-generic-trim",
-        "Generic search CPA rose overnight: trim it.",
-        _budget(generic, "450.00", "430.00"),
-    )  # −2.5%, back towards the plan: applied, and demo-06's `before` is no longer live
-    story.approve(stale, "Approved for the gift weeks.")  # stale: nothing applied
-    raise_social = story.submit(
-        "demo-08-social-up",
-        "Social under plan while gift buyers convert: +10%.",
-        _budget(social, "300.00", "331.00"),
-    )  # +10.33%: A3, operator and client
-    story.approve(raise_social, "Social is under plan; approved.")
-    story.roll_back(
-        raise_social, "Social CPA rose to €52 after the raise: back to €300 a day."
-    )  # −9.4%, back to the plan: the rollback applies by itself
-    story.approve(
-        story.submit(
-            "demo-09-generic-up",
-            "Generic search: the gift weeks start, +€40 a day.",
-            _budget(generic, "430.00", "470.00"),
-        ),  # drift 30%: A3 — the sixth approved in 14 days
-        "Approved; the plan needs a revise for this.",
-    )
-    story.submit(
-        "demo-10-social-up",
-        "Social gift-buyer audience beats the CPA target: +15%.",
-        _budget(social, "300.00", "345.00"),
-    )  # +15%: A3 waiting for the operator and the client
-    story.submit(
-        "demo-11-tiktok-launch",
-        "TikTok creatives are approved: go live.",
-        {
-            "entity_id": "acme-tiktok-winter",
-            "field": "status",
-            "before": "paused",
-            "after": "active",
-        },
-    )  # first launch: A2 waiting
-    story.submit(
-        "demo-12-add-pinterest",
-        "Competitors' gift boards on Pinterest convert well: add Pinterest.",
-        {"entity_id": None, "field": "channel", "before": None, "after": "pinterest"},
-    )  # structural: blocked
-    story.submit(
-        "demo-13-target-switzerland",
-        "Swiss shoppers order from the German shop: target CH too.",
-        {"entity_id": None, "field": "geo", "before": None, "after": "CH"},
-    )  # structural: blocked — the second one
+# --- acme's optimization history (the change sets: optimization/demo_story.py) -------------------
 
 
 def _performance_rows(tenant: Tenant, track: Track) -> list[dict]:
@@ -398,10 +228,18 @@ def _performance_rows(tenant: Tenant, track: Track) -> list[dict]:
 SEASONAL_NOTE = "Gift rush: search flight raised for ten days"
 
 
+CALENDAR_AT = (4, "11:30")  # the planner's entry, just before the story's change sets
+
+
 def _seed_calendar(tenant: Tenant, track: Track) -> None:
     if SeasonalChange.objects.filter(track=track, note=SEASONAL_NOTE).exists():
         return
-    starts_on = tenant.today() + timedelta(days=10)
+    starts_on = tenant.today() + timedelta(days=10)  # ten days from (real) today
+    with DemoClock(tenant.time_zone).at(*CALENDAR_AT):
+        _calendar_entry(tenant, track, starts_on)
+
+
+def _calendar_entry(tenant: Tenant, track: Track, starts_on) -> None:
     seasonal_change_set_within(
         track=track,
         channel="search",
@@ -433,13 +271,8 @@ def _seed_history(log: Callable[[str], None]) -> None:
         # One transaction: a run that fails half way leaves no half-told story behind. Its
         # steps are the services' `_within` twins (config/transactions.py).
         with transaction.atomic(durable=True):
-            _seed_change_sets(tenant)
-            rows = _performance_rows(tenant, track)
-            if rows:
-                performance_ingest_within(
-                    tenant=tenant, track_key="always_on", rows=rows, actor=REPORTING
-                )
             _seed_calendar(tenant, track)
+            _seed_change_sets(tenant)
     except DomainError as error:
         # Say why (the live state was moved by hand before the story ran, say) and let the rest
         # of the demo world be seeded.
@@ -460,9 +293,29 @@ def _seed_history(log: Callable[[str], None]) -> None:
         + ("" if rollbacks == 1 else "s")
     )
     log(
-        f"acme always_on: {PerformanceRow.objects.filter(track=track).count()} performance rows, "
-        f"seasonality calendar entries: {SeasonalChange.objects.filter(track=track).count()}"
+        "acme always_on: seasonality calendar entries: "
+        f"{SeasonalChange.objects.filter(track=track).count()}"
     )
+
+
+def seed_performance(*, log: Callable[[str], None]) -> None:
+    """GA4 and Google Ads figures of the last 21 days and today, brought in by the reporting
+    agent's import this morning (the last step of the story: its stamp is the latest)."""
+    track = (
+        Track.objects.filter(tenant__slug="acme", key="always_on", current_version__isnull=False)
+        .select_related("tenant")
+        .first()
+    )
+    if track is None:
+        log("acme always_on: no approved plan, no performance rows")
+        return
+    rows = _performance_rows(track.tenant, track)
+    if rows:
+        with DemoClock(track.tenant.time_zone).at(0, "06:00"), transaction.atomic():
+            performance_ingest_within(
+                tenant=track.tenant, track_key="always_on", rows=rows, actor=REPORTING
+            )
+    log(f"acme always_on: {PerformanceRow.objects.filter(track=track).count()} performance rows")
 
 
 # globex's creative theme, proposed by its creative agent: its A7 has a client slot (health_strict),
@@ -476,13 +329,16 @@ GLOBEX_THEME = ThemeRequest(
 )
 
 
+THEME_AT = (3, "11:00")
+
+
 def _seed_themes(log: Callable[[str], None]) -> None:
     tenant = Tenant.objects.filter(slug="globex").first()
     if tenant is None or not Track.objects.filter(tenant=tenant, key="always_on").exists():
         log("globex: no always_on track, no creative theme")
         return
     if not CreativeTheme.objects.filter(tenant=tenant, theme_id=GLOBEX_THEME.theme_id).exists():
-        with transaction.atomic():
+        with DemoClock(tenant.time_zone).at(*THEME_AT), transaction.atomic():
             creative_theme_propose_within(
                 tenant=tenant,
                 track_key="always_on",
@@ -495,6 +351,7 @@ def _seed_themes(log: Callable[[str], None]) -> None:
 # --- acme's reconciliation (A6) ------------------------------------------------------------------
 RECONCILED_ENTITY = "acme-brand-film"
 PLATFORM_BUDGET = Decimal("420.00")  # what YouTube runs; the manifest keeps v3's pace
+RECONCILED_AT = (1, "16:30")  # the execution agent's afternoon check, last working day
 
 
 def seed_reconciliation(*, log: Callable[[str], None]) -> None:
@@ -510,22 +367,8 @@ def seed_reconciliation(*, log: Callable[[str], None]) -> None:
         log("acme: no brand film in the manifest, no reconciliation")
         return
     if not Reconciliation.objects.filter(manifest_entry=entry).exists():
-        observations_report(
-            tenant=entry.tenant,
-            track_key=entry.track.key,
-            observations=[
-                {
-                    "platform": entry.platform,
-                    "entity_id": entry.entity_id,
-                    "status": entry.state.get("status", "active"),
-                    "daily_budget": str(PLATFORM_BUDGET),
-                    "spend_to_date": "2940.00",
-                    "observed_at": (timezone.now() - timedelta(minutes=10)).isoformat(),
-                }
-            ],
-            actor=Actor.service("execution-agent"),
-        )
-        reconcile(tenant=entry.tenant)
+        with DemoClock(entry.tenant.time_zone).at(*RECONCILED_AT):
+            _observe_and_reconcile(entry)
     reconciliation = Reconciliation.objects.filter(manifest_entry=entry).first()
     log(
         f"acme {entry.track.key}: {entry.audit_id} reconciliation "
@@ -533,7 +376,36 @@ def seed_reconciliation(*, log: Callable[[str], None]) -> None:
     )
 
 
+def _observe_and_reconcile(entry: ExecutionManifestEntry) -> None:
+    observations_report(
+        tenant=entry.tenant,
+        track_key=entry.track.key,
+        observations=[
+            {
+                "platform": entry.platform,
+                "entity_id": entry.entity_id,
+                "status": entry.state.get("status", "active"),
+                "daily_budget": str(PLATFORM_BUDGET),
+                "spend_to_date": "2940.00",
+                "observed_at": (timezone.now() - timedelta(minutes=10)).isoformat(),
+            }
+        ],
+        actor=Actor.service("execution-agent"),
+    )
+    reconcile(tenant=entry.tenant)
+
+
 def seed(*, log: Callable[[str], None]) -> None:
     _seed_manifests(log)
     _seed_themes(log)
+    _seed_history(log)
+
+
+def seed_setup(*, log: Callable[[str], None]) -> None:
+    """The manifests and globex's theme (before the agents' runs, in the story's order)."""
+    _seed_manifests(log)
+    _seed_themes(log)
+
+
+def seed_history(*, log: Callable[[str], None]) -> None:
     _seed_history(log)

@@ -152,6 +152,9 @@ class ChangeSetKind(models.TextChoices):
     ROLLBACK = "rollback", "Rollback"
     HOLD = "hold", "Pause all spend"
     RESUME = "resume", "Resume spend"
+    # Moves live entities exactly to an approved version's targets (optimization/alignment.py):
+    # no guardrail ticket, the plan was approved.
+    ALIGNMENT = "alignment", "Alignment"
 
 
 class ChangePath(models.TextChoices):
@@ -493,6 +496,15 @@ class PerformanceRow(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["track", "date", "channel", "source"], name="performance_row_unique"
+            ),
+        ]
+        indexes = [
+            # The KPI-miss read of the scan (optimization/triggers.py): the last days of every
+            # track, read from the index alone.
+            models.Index(
+                fields=["date", "track", "channel", "source"],
+                include=["spend", "conversions", "kpi_value"],
+                name="performance_row_recent",
             ),
         ]
 

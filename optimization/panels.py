@@ -1,7 +1,8 @@
 """How change sets and recommendations read on ticket pages and in the portal
 (approvals/presentation.py; registered in optimization/apps.py): a recommendation's evidence —
 the signal, its numbers, its window, the change sets behind it, the drift chart for a drift
-signal — with "Turn into a draft" for planners; a change set's items and a link to its page,
+signal — and where approving it leads (its draft, in the editor); a change set's items and a
+link to its page,
 where an operator approves a smaller move or rolls it back; a spend approval in the client's
 words."""
 
@@ -10,15 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from django.urls import reverse
 from django.utils import timezone
 
+from approvals.models import TicketStatus
 from approvals.presentation import ClientWords
-from approvals.types import SubjectKind, roles_that_may_approve
+from approvals.types import SubjectKind, Verdict, roles_that_may_approve
 from config.formatting import money, money_change
 from optimization import drift as drift_selector
 from optimization import selectors
 from optimization import views_queries as q
-from optimization.models import LaunchStatus, Signal, ThemeStatus
+from optimization.models import LaunchStatus, RecommendationStatus, Signal, ThemeStatus
 from optimization.services.change_sets import SUBJECT_TYPE
 from optimization.services.launches import LAUNCH_SUBJECT
 from optimization.services.onboarding import SUBJECT_TYPE as PLATFORM_ACCOUNT_SUBJECT
@@ -32,8 +35,8 @@ from optimization.services.reconcile import (
     restore_targets,
 )
 from optimization.services.themes import THEME_SUBJECT, theme_client_title, theme_sentences
+from plans.models import PlanStatus, PlanVersion
 from plans.summary import channel_label, track_label
-from tenants.models import Role
 
 
 def recommendation_panel(ticket, user, role: str) -> tuple[str, dict] | None:
@@ -48,6 +51,13 @@ def recommendation_panel(ticket, user, role: str) -> tuple[str, dict] | None:
             track=track, now=timezone.now(), channels=[evidence["channel"]]
         )
     proposes = bool(evidence.get("proposed_payload")) or bool(recommendation.draft_number)
+    predraft = (
+        PlanVersion.objects.filter(tenant_id=ticket.tenant_id, number=recommendation.draft_number)
+        .select_related("outdated_by")
+        .first()
+        if recommendation.draft_number
+        else None
+    )
     return (
         "optimization/_recommendation_panel.html",
         {
@@ -59,10 +69,7 @@ def recommendation_panel(ticket, user, role: str) -> tuple[str, dict] | None:
             "kpi_days": evidence.get("days") if recommendation.signal == Signal.KPI_MISS else None,
             "drift": drift,
             "proposes_plan": proposes,
-            "can_draft": role == Role.PLANNER
-            and recommendation.is_open
-            and ticket.is_open
-            and proposes,
+            "predraft": predraft,
         },
     )
 
@@ -131,6 +138,49 @@ def change_set_client_words(ticket) -> ClientWords | None:
     )
 
 
+def recommendation_destination(ticket, verdict: str, user) -> str:
+    """Approving a recommendation opens its draft in the plan editor — the pre-drafted one (as
+    carried forward, when an approval had outdated it) or the one made now; one that proposes no
+    plan opens a new draft of its track. Any other verdict stays on the ticket."""
+    if verdict != Verdict.APPROVE or ticket.status != TicketStatus.APPROVED:
+        return ""
+    recommendation = q.recommendation_for_ticket(ticket)
+    if recommendation is None:
+        return ""
+    slug = ticket.tenant.slug
+    if recommendation.draft_number is None:
+        return reverse("plans:draft_new", args=[slug, recommendation.track.key])
+    draft = PlanVersion.objects.filter(
+        tenant_id=ticket.tenant_id, number=recommendation.draft_number
+    ).first()
+    if draft is not None and draft.status == PlanStatus.DRAFT:
+        return reverse("plans:edit", args=[slug, draft.number])
+    return reverse("plans:version", args=[slug, recommendation.draft_number])
+
+
+def recommendation_outcome(ticket) -> str:
+    """ "draft v9 of always_on (v7 carried forward) is ready to review and submit"."""
+    recommendation = q.recommendation_for_ticket(ticket)
+    if recommendation is None or recommendation.is_open:
+        return ""
+    track = recommendation.track.key
+    if recommendation.draft_number is None:
+        if recommendation.status == RecommendationStatus.ACCEPTED:
+            return f"a new draft of {track} waits for you in the editor"
+        return ""
+    draft = (
+        PlanVersion.objects.filter(tenant_id=ticket.tenant_id, number=recommendation.draft_number)
+        .select_related("carried_from")
+        .first()
+    )
+    carried = (
+        f" (v{draft.carried_from.number} carried forward)"
+        if draft and draft.carried_from_id
+        else ""
+    )
+    return f"draft v{recommendation.draft_number} of {track}{carried} is ready to review and submit"
+
+
 def recommendation_label(ticket) -> str:
     """How the ticket's buttons name it: approving turns it into a draft, it approves no plan."""
     recommendation = q.recommendation_for_ticket(ticket)
@@ -165,7 +215,7 @@ class RecommendationPresentation:
         return recommendation_label(ticket)
 
     def outcome(self, ticket) -> str:
-        return ""
+        return recommendation_outcome(ticket)
 
     def client_words(self, ticket) -> ClientWords | None:
         return None  # recommendations are internal
@@ -322,7 +372,7 @@ def reconciliation_outcome(ticket) -> str:
     entity = reconciliation.manifest_entry.audit_id
     return {
         "accepted": f"The manifest of {entity} now holds the platform's value.",
-        "restoring": f"The agent restores the manifest's value on {entity}.",
+        "restoring": f"The agent restores the manifest's value on {entity} (alignment work).",
         "restored": f"{entity} runs the manifest's value again.",
         "dismissed": f"Nothing changed on {entity}; a new observation may open another A6.",
     }.get(reconciliation.status, "")

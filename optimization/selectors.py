@@ -286,6 +286,17 @@ def open_recommendation(*, track, signal: str, subject_key: str) -> Recommendati
     ).first()
 
 
+def open_conditions(*, track_ids: list[int]) -> set[tuple[int, str, str]]:
+    """(track, signal, subject) of every open recommendation on these tracks, in one read."""
+    if not track_ids:
+        return set()
+    return set(
+        Recommendation.objects.filter(
+            track_id__in=track_ids, status=RecommendationStatus.OPEN
+        ).values_list("track_id", "signal", "subject_key")
+    )
+
+
 def change_set_exists(tenant, change_set_id) -> bool:
     """Does the tenant have this change set? (approvals checks ticket references with it)"""
     return ChangeSet.objects.filter(tenant=tenant, change_set_id=str(change_set_id)).exists()

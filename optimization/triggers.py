@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -151,6 +152,39 @@ def _settled(found: Drift, now: datetime) -> bool:
     ).exists()
 
 
+def drift_change_sets(found: list[Drift]) -> dict[tuple[int, str], list[str]]:
+    """Per drifting (track, channel), the change sets that moved its daily budget since its
+    window start, newest first, at most 50: one read for every drift found."""
+    if not found:
+        return {}
+    since = {(d.track.pk, d.channel): d.since for d in found}
+    rows = (
+        AppliedChange.objects.filter(
+            track_id__in={d.track.pk for d in found},
+            channel__in={d.channel for d in found},
+            field=DAILY_BUDGET,
+            applied_at__gte=min(d.since for d in found),
+        )
+        .values_list(
+            "track_id",
+            "channel",
+            "applied_at",
+            "change_set__change_set_id",
+            "change_set__applied_at",
+        )
+        .order_by("-change_set__applied_at")
+    )
+    moved: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for track_id, channel, applied_at, change_set_id, _at in rows:
+        key = (track_id, channel)
+        if key not in since or applied_at < since[key]:
+            continue
+        ids = moved[key]
+        if change_set_id not in ids and len(ids) < 50:
+            ids.append(change_set_id)
+    return dict(moved)
+
+
 # --- 2. Human spend approvals (A3) ------------------------------------------------------------
 def guardrail_approvals(tracks: list[Track], now: datetime) -> dict[int, list[str]]:
     """Per track over its threshold, the change sets whose A3 a person approved in the window."""
@@ -224,33 +258,7 @@ def kpi_misses(tracks: list[Track], now: datetime) -> list[KpiMiss]:
         .annotate(at=Max("resolved_at"))
         .values_list("track_id", "at")
     )
-    preferred = (
-        PerformanceRow.objects.filter(
-            track=OuterRef("track"), date=OuterRef("date"), channel=OuterRef("channel")
-        )
-        .annotate(rank=Case(When(source=PRIMARY_SOURCE, then=Value(0)), default=Value(1)))
-        .order_by("rank", "source")
-        .values("source")[:1]
-    )
-    money = DecimalField(max_digits=24, decimal_places=6)
-    rows = (
-        PerformanceRow.objects.filter(
-            track_id__in=list(candidates),
-            date__gte=min(starts.values()),
-            date__lte=max(ends.values()),
-        )
-        .filter(source=Subquery(preferred))
-        .values("track_id", "date")
-        .annotate(
-            spend_total=Sum("spend"),
-            conversions_total=Sum("conversions"),
-            weighted=Sum(
-                ExpressionWrapper(F("kpi_value") * F("spend"), output_field=money),
-                filter=Q(kpi_value__isnull=False),
-            ),
-            weighted_spend=Sum("spend", filter=Q(kpi_value__isnull=False)),
-        )
-    )
+    rows = _kpi_days(list(candidates), min(starts.values()), max(ends.values()))
     days: dict[int, dict[date, Decimal]] = defaultdict(dict)
     for row in rows:
         track, kpi, _target = candidates[row["track_id"]]
@@ -281,6 +289,61 @@ def kpi_misses(tracks: list[Track], now: datetime) -> list[KpiMiss]:
         if missed:
             found.append(KpiMiss(track, kpi, target, [(day, values[day]) for day in wanted]))
     return found
+
+
+_KPI_DAYS = f"""
+SELECT track_id, date, sum(spend) AS spend_total, sum(conversions) AS conversions_total,
+       sum(kpi_value * spend) FILTER (WHERE kpi_value IS NOT NULL) AS weighted,
+       sum(spend) FILTER (WHERE kpi_value IS NOT NULL) AS weighted_spend
+FROM (
+    SELECT DISTINCT ON (date, track_id, channel) track_id, date, spend, conversions, kpi_value
+    FROM {PerformanceRow._meta.db_table}
+    WHERE date BETWEEN %(first)s AND %(last)s AND track_id = ANY(%(tracks)s)
+    ORDER BY date, track_id, channel, source <> %(primary)s, source
+) AS preferred
+GROUP BY track_id, date
+"""
+
+
+def _kpi_days(track_ids: list[int], first: date, last: date) -> list[dict]:
+    """Per track and day from `first` to `last`, the sums of the preferred source of each
+    channel (GA4 first, then by name): ONE aggregate over the performance rows, read from their
+    `performance_row_recent` index (on PostgreSQL; elsewhere the same sums in portable SQL)."""
+    if connection.vendor != "postgresql":
+        return list(_kpi_days_portable(track_ids, first, last))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _KPI_DAYS,
+            {"first": first, "last": last, "tracks": track_ids, "primary": PRIMARY_SOURCE},
+        )
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _kpi_days_portable(track_ids: list[int], first: date, last: date):
+    preferred = (
+        PerformanceRow.objects.filter(
+            track=OuterRef("track"), date=OuterRef("date"), channel=OuterRef("channel")
+        )
+        .annotate(rank=Case(When(source=PRIMARY_SOURCE, then=Value(0)), default=Value(1)))
+        .order_by("rank", "source")
+        .values("source")[:1]
+    )
+    money = DecimalField(max_digits=24, decimal_places=6)
+    return (
+        PerformanceRow.objects.filter(track_id__in=track_ids, date__gte=first, date__lte=last)
+        .filter(source=Subquery(preferred))
+        .values("track_id", "date")
+        .annotate(
+            spend_total=Sum("spend"),
+            conversions_total=Sum("conversions"),
+            weighted=Sum(
+                ExpressionWrapper(F("kpi_value") * F("spend"), output_field=money),
+                filter=Q(kpi_value__isnull=False),
+            ),
+            weighted_spend=Sum("spend", filter=Q(kpi_value__isnull=False)),
+        )
+    )
 
 
 # --- 4. Structural changes blocked ------------------------------------------------------------

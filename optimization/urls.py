@@ -19,11 +19,6 @@ urlpatterns = [
         name="seasonality_remove",
     ),
     path("t/<slug:tenant_slug>/onboarding/", views_track.onboarding, name="onboarding"),
-    path(
-        "t/<slug:tenant_slug>/recommendations/<int:pk>/draft/",
-        views.recommendation_draft,
-        name="recommendation_draft",
-    ),
     # Agents choose change-set ids; one may hold a "/", so the id is the rest of the path and
     # the page's actions post to the page itself.
     path(

@@ -1,9 +1,9 @@
 """The optimization log of a track (filters, paging, CSV), the change set page with its two
-actions (approve a smaller move, roll back) and the recommendation's "turn into a draft".
+actions (approve a smaller move, roll back).
 
 Thin views: parse, check the role, call one service, render. Internal roles read; only operators
-and admins act on change sets; only planners turn a recommendation into a draft. Another
-tenant's track, change set or recommendation is a 404.
+and admins act on change sets. Another tenant's track or change set is a 404. (A recommendation
+is decided on its ticket: approving it opens its draft in the editor, optimization/panels.py.)
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
-from approvals.models import Ticket
-from approvals.services import ticket_decide
-from approvals.types import Verdict, roles_that_may_approve
+from approvals.types import roles_that_may_approve
 from audit.actors import Actor
 from config.errors import DomainError, page_error
 from config.query import filters_refused, page_number, query_without
@@ -25,7 +22,7 @@ from optimization import views_queries as q
 from optimization.exports import log_csv_lines
 from optimization.filters import ChangeSetLogFilter
 from optimization.forms import RollbackForm, smaller_move_errors
-from optimization.models import ChangeSetStatus, Recommendation
+from optimization.models import ChangeSetStatus
 from optimization.selectors import change_set_or_none
 from optimization.services import (
     change_set_approve_with_edit,
@@ -213,42 +210,3 @@ def _roll_back(request: HttpRequest, change_set) -> HttpResponse:
         f"{rollback.get_status_display().lower()}.",
     )
     return _back_to(request, rollback)
-
-
-# --- A recommendation turned into a draft --------------------------------------------------------
-@require_POST
-@tenant_view(roles=PLANNERS)
-def recommendation_draft(request: HttpRequest, pk: int) -> HttpResponse:
-    """ "Turn into a draft": the planner approves the recommendation's ticket, whose resolution
-    creates the draft vN+1 (optimization.services.tickets) — never an approval of any plan."""
-    recommendation = (
-        Recommendation.objects.filter(tenant=request.tenant, pk=pk).select_related("track").first()
-    )
-    ticket = (
-        Ticket.objects.filter(tenant=request.tenant, public_id=recommendation.ticket).first()
-        if recommendation is not None and recommendation.ticket
-        else None
-    )
-    if ticket is None:
-        raise Http404("No such recommendation")
-    try:
-        ticket_decide(
-            ticket=ticket,
-            actor=Actor.for_user(request.user),
-            verdict=Verdict.APPROVE,
-            comment="Turned into a draft.",
-            role=request.membership.role,
-        )
-    except DomainError as exc:
-        page_error(request, exc)
-        return redirect("ticket", public_id=ticket.public_id)
-    recommendation.refresh_from_db()
-    if recommendation.draft_number:
-        messages.success(
-            request,
-            f"Draft v{recommendation.draft_number} of {recommendation.track.key} is ready to "
-            "review and edit.",
-        )
-    else:
-        messages.success(request, f"{ticket.public_id} approved.")
-    return redirect("ticket", public_id=ticket.public_id)

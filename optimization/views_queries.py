@@ -22,7 +22,7 @@ from django.db.models.functions import RowNumber
 from approvals.models import Ticket
 from approvals.selectors import subject_blocking_tickets
 from approvals.types import TicketType
-from config.formatting import money, money_change, number, percent, to_decimal
+from config.formatting import date_text, money, money_change, number, percent, to_decimal
 from optimization.models import (
     DAILY_BUDGET,
     AppliedChange,
@@ -358,7 +358,11 @@ def evidence_figures(recommendation: Recommendation, currency: str) -> list[Figu
     if signal == Signal.SEASONALITY:
         return [
             Figure("Channel", str(e.get("channel", "—")), num=False),
-            Figure("Flight", f"{e.get('starts_on', '—')} – {e.get('ends_on', '—')}", num=False),
+            Figure(
+                "Flight",
+                f"{date_text(e.get('starts_on'))} – {date_text(e.get('ends_on'))}",
+                num=False,
+            ),
             Figure("Budget", _money(e, "budget", currency)),
         ]
     return []

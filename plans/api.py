@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from ninja import Field, Router, Schema, Status
 
-from api.base import agent_actor, documented_as, errors
+from api.base import agent_actor, documented_as, errors, links
 from approvals.selectors import subject_blocking_tickets
 from config.errors import Conflict, NotFound
 from config.text import REASON_MAX, StorableText
@@ -114,6 +114,13 @@ def track_current(request, track: StorableText):
     "/tracks/{track}/drafts",
     response={201: DraftOut, **errors(409, 422)},
     summary="Create a draft vN+1; its kind must agree with the classifier's path",
+    openapi_extra=links(
+        201,
+        SubmitDraft=(
+            "plans_api_plan_version_submit_endpoint",
+            {"number": "$response.body#/number"},
+        ),
+    ),
 )
 def track_draft_create(request, track: StorableText, body: DraftIn):
     version = plan_version_create_draft(

@@ -27,6 +27,7 @@ from plans.services import (
     plan_version_import_approved,
     plan_version_submit,
 )
+from tenants.demo_clock import DemoClock
 from tenants.models import Membership, Tenant
 
 SEED_ACTOR = Actor.system("seed_demo")
@@ -207,22 +208,39 @@ def _has_pending(tenant: Tenant, key: str) -> bool:
     ).exists()
 
 
+# When people decide a plan's tickets, after it was submitted: the next working day (morning and
+# afternoon), then the one after — a realistic wait for a time-to-approve figure.
+DECISION_MOMENTS = [(1, "09:40"), (1, "14:20"), (2, "11:15"), (2, "16:05")]
+
+
 def _through_tickets(
-    tenant: Tenant, *, track_key: str, kind: str, payload: dict, reason: str, trigger: str
+    tenant: Tenant,
+    *,
+    track_key: str,
+    kind: str,
+    payload: dict,
+    reason: str,
+    trigger: str,
+    clock: DemoClock,
+    days_back: int,
 ) -> None:
-    """Draft and submit as the demo planner, then approve every ticket in each required role."""
-    version = _submitted(
-        tenant, track_key=track_key, kind=kind, payload=payload, reason=reason, trigger=trigger
-    )
+    """Draft and submit as the demo planner `days_back` working days ago, then approve every
+    ticket in each required role over the next working days (DECISION_MOMENTS)."""
+    with clock.at(days_back, "10:05"):
+        version = _submitted(
+            tenant, track_key=track_key, kind=kind, payload=payload, reason=reason, trigger=trigger
+        )
     tickets = Ticket.objects.filter(
         tenant=tenant,
         subject_type=SUBJECT_TYPE,
         subject_id=str(version.number),
         status=TicketStatus.OPEN,
     ).order_by("type")
-    for ticket in tickets:
-        for slot in ticket.required_roles:
-            role = slot.split("/")[0]
+    slots = [(ticket, slot) for ticket in tickets for slot in ticket.required_roles]
+    for (ticket, slot), (later, at) in zip(slots, DECISION_MOMENTS * 3, strict=False):
+        role = slot.split("/")[0]
+        with clock.at(max(days_back - later, 1), at):
+            ticket.refresh_from_db()
             ticket_decide(
                 ticket=ticket,
                 actor=Actor.for_user(_person(tenant, role, not_user=version.drafted_by_user)),
@@ -236,29 +254,43 @@ def _has_current(tenant: Tenant, key: str) -> bool:
     return Track.objects.filter(tenant=tenant, key=key, current_version__isnull=False).exists()
 
 
+# The plan history, in working days back from now (tenants.demo_clock): kick-off eight weeks ago,
+# a revise after five weeks of November, the TikTok replan three weeks ago, the brand film after it.
+ENVELOPE_AT = 40
+ACME_STEPS_AT = {"initial": 38, "revise": 25, "replan": 15}
+BRANDING_AT = 12
+GLOBEX_IMPORT_AT = 30
+REVISE_DRAFT_AT = (1, "14:00")
+EVENT_DRAFT_AT = (1, "15:00")
+
+
 def seed(*, log: Callable[[str], None]) -> None:
     # Long on purpose: the demo's plan history in order (drafted, submitted, approved, superseded),
-    # one service call per step; reading it as one sequence is the point.
+    # one service call per step at its moment; reading it as one sequence is the point.
     acme = Tenant.objects.get(slug="acme")
     globex = Tenant.objects.get(slug="globex")
-    master_plan_set(
-        tenant=acme,
-        period_start=date(2026, 10, 1),
-        period_end=date(2027, 3, 31),
-        currency="EUR",
-        total_budget=Decimal("150000"),
-        track_caps={"always_on": "100000", "branding": "30000"},
-        actor=SEED_ACTOR,
-    )
-    master_plan_set(
-        tenant=globex,
-        period_start=date(2026, 10, 1),
-        period_end=date(2027, 3, 31),
-        currency="USD",
-        total_budget=Decimal("80000"),
-        track_caps={"always_on": "60000"},
-        actor=SEED_ACTOR,
-    )
+    clock = DemoClock(acme.time_zone)
+    with clock.at(ENVELOPE_AT, "09:30"):
+        master_plan_set(
+            tenant=acme,
+            period_start=date(2026, 10, 1),
+            period_end=date(2027, 3, 31),
+            currency="EUR",
+            total_budget=Decimal("150000"),
+            track_caps={"always_on": "100000", "branding": "30000"},
+            actor=SEED_ACTOR,
+        )
+    globex_clock = DemoClock(globex.time_zone)
+    with globex_clock.at(ENVELOPE_AT, "09:30"):
+        master_plan_set(
+            tenant=globex,
+            period_start=date(2026, 10, 1),
+            period_end=date(2027, 3, 31),
+            currency="USD",
+            total_budget=Decimal("80000"),
+            track_caps={"always_on": "60000"},
+            actor=SEED_ACTOR,
+        )
     if _has_current(acme, "always_on"):
         log("acme always_on: exists")
     else:
@@ -281,6 +313,8 @@ def seed(*, log: Callable[[str], None]) -> None:
                 payload=payload,
                 reason=reason,
                 trigger=trigger,
+                clock=clock,
+                days_back=ACME_STEPS_AT[kind],
             )
         log("acme always_on: v1 initial, v2 revise, v3 replan approved (v3 current)")
     if _has_current(acme, "branding"):
@@ -293,43 +327,55 @@ def seed(*, log: Callable[[str], None]) -> None:
             payload=ACME_BRANDING,
             reason="Brand film alongside always-on for the holidays",
             trigger=PlanTrigger.PLANNER,
+            clock=clock,
+            days_back=BRANDING_AT,
         )
         log("acme branding: approved track draft")
+    if _has_current(globex, "always_on"):
+        log("globex always_on: exists")
+    else:
+        with globex_clock.at(GLOBEX_IMPORT_AT, "11:00"):
+            plan_version_import_approved(
+                tenant=globex,
+                track_key="always_on",
+                kind="initial",
+                payload=GLOBEX_ALWAYS_ON,
+                actor=SEED_ACTOR,
+                approved_by="Globex marketing (signed plan, Oct 2026)",
+                reason="Plan signed before onboarding",
+            )
+        log("globex always_on: approved initial plan")
+
+
+def seed_waiting(*, log: Callable[[str], None]) -> None:
+    """The plans left waiting for people, submitted last working day (after the optimization
+    history, which the revise answers)."""
+    acme = Tenant.objects.get(slug="acme")
+    clock = DemoClock(acme.time_zone)
     if _has_pending(acme, "always_on"):
         log("acme always_on: pending revise exists")
     else:
         current = Track.objects.get(tenant=acme, key="always_on").current_version
-        _submitted(
-            acme,
-            track_key="always_on",
-            kind="revise",
-            payload=_changed(current.payload, _acme_v5),
-            reason="Social keeps beating its CPA target; move December budget up 12%",
-            trigger=PlanTrigger.DRIFT,
-        )
+        with clock.at(*REVISE_DRAFT_AT):
+            _submitted(
+                acme,
+                track_key="always_on",
+                kind="revise",
+                payload=_changed(current.payload, _acme_v5),
+                reason="Social keeps beating its CPA target; move December budget up 12%",
+                trigger=PlanTrigger.DRIFT,
+            )
         log("acme always_on: revise (social +12%) waiting for planner and client")
     if _has_pending(acme, "event_spring_launch"):
         log("acme event_spring_launch: pending draft exists")
     else:
-        _submitted(
-            acme,
-            track_key="event_spring_launch",
-            kind="event_draft",
-            payload=ACME_EVENT,
-            reason="Spring range launch, 2–16 March",
-            trigger=PlanTrigger.PLANNER,
-        )
+        with clock.at(*EVENT_DRAFT_AT):
+            _submitted(
+                acme,
+                track_key="event_spring_launch",
+                kind="event_draft",
+                payload=ACME_EVENT,
+                reason="Spring range launch, 2–16 March",
+                trigger=PlanTrigger.PLANNER,
+            )
         log("acme event_spring_launch: special-day plan waiting for approval")
-    if _has_current(globex, "always_on"):
-        log("globex always_on: exists")
-    else:
-        plan_version_import_approved(
-            tenant=globex,
-            track_key="always_on",
-            kind="initial",
-            payload=GLOBEX_ALWAYS_ON,
-            actor=SEED_ACTOR,
-            approved_by="Globex marketing (signed plan, Oct 2026)",
-            reason="Plan signed before onboarding",
-        )
-        log("globex always_on: approved initial plan")

@@ -16,8 +16,11 @@ LiveEntriesReader = Callable[[Any], list[dict]]  # (track) -> manifest entries a
 
 VersionEntriesReader = Callable[[Any], list[dict]]  # (version) -> entries implementing it
 
+VersionApprovedHook = Callable[[Any, Any], None]  # (version, actor), in the approval's transaction
+
 _reader: LiveEntriesReader | None = None
 _version_reader: VersionEntriesReader | None = None
+_approved_hook: VersionApprovedHook | None = None
 
 
 def register_live_entries(reader: LiveEntriesReader) -> None:
@@ -45,6 +48,19 @@ def version_entries(version) -> list[dict]:
     return _version_reader(version)
 
 
+def register_version_approved(hook: VersionApprovedHook) -> None:
+    global _approved_hook
+    _approved_hook = hook
+
+
+def version_approved(version, actor) -> None:
+    """Tell Execution that `version` was approved (inside the approval's transaction): its
+    remaining delta becomes alignment work (optimization/services/alignment.py)."""
+    if _approved_hook is None:
+        raise LookupError("No version-approved hook registered (optimization registers it).")
+    _approved_hook(version, actor)
+
+
 @checks.register()
 def live_readers_are_registered(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     missing = [
@@ -52,6 +68,7 @@ def live_readers_are_registered(app_configs=None, **kwargs) -> list[checks.Check
         for name, reader in (
             ("register_live_entries", _reader),
             ("register_version_entries", _version_reader),
+            ("register_version_approved", _approved_hook),
         )
         if reader is None
     ]

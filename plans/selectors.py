@@ -285,37 +285,46 @@ def version_approvals(version: PlanVersion) -> list[dict]:
     """Every approval the version received (who, role, when, on which ticket), oldest first —
     `approved_by` names only the person whose approval completed it. An imported version was
     approved outside Human Touch: its one approval is who it was imported as approved by."""
+    return versions_approvals(tenant_id=version.tenant_id, versions=[version])[version.number]
+
+
+def versions_approvals(*, tenant_id: int, versions: Sequence[PlanVersion]) -> dict[int, list[dict]]:
+    """version_approvals of several versions of a tenant in one query, by version number (the
+    Plans list and a track's versions name every approver, never only the last one)."""
+    numbers = [v.number for v in versions if v.approved_at]
     decisions = (
         TicketDecision.objects.filter(
-            ticket__tenant_id=version.tenant_id,
+            ticket__tenant_id=tenant_id,
             ticket__subject_type=SUBJECT_TYPE,
-            ticket__subject_id=str(version.number),
+            ticket__subject_id__in=[str(n) for n in numbers],
             verdict=Verdict.APPROVE,
         )
         .select_related("user", "ticket")
         .order_by("created_at", "pk")
     )
-    rows = [
-        {
-            "who": d.user.get_username(),
-            "role": d.role,
-            "at": d.created_at,
-            "ticket": d.ticket.public_id,
-            "ticket_type": d.ticket.type,
-        }
-        for d in decisions
-    ]
-    if not rows and version.approved_at:
-        rows.append(
+    by_number: dict[int, list[dict]] = {v.number: [] for v in versions}
+    for d in decisions:
+        by_number[int(d.ticket.subject_id)].append(
             {
-                "who": version.approved_by,
-                "role": "",
-                "at": version.approved_at,
-                "ticket": "",
-                "ticket_type": "",
+                "who": d.user.get_username(),
+                "role": d.role,
+                "at": d.created_at,
+                "ticket": d.ticket.public_id,
+                "ticket_type": d.ticket.type,
             }
         )
-    return rows
+    for version in versions:
+        if not by_number[version.number] and version.approved_at:
+            by_number[version.number].append(
+                {
+                    "who": version.approved_by,
+                    "role": "",
+                    "at": version.approved_at,
+                    "ticket": "",
+                    "ticket_type": "",
+                }
+            )
+    return by_number
 
 
 def version_competitors(version: PlanVersion) -> list[PlanVersion]:

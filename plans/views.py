@@ -43,9 +43,17 @@ def _can_plan(request: HttpRequest) -> bool:
     return request.membership.role == Role.PLANNER
 
 
+def _with_approvals(tenant, versions: list) -> None:
+    """Each approved version with everyone who approved it (plans/_approvers.html), read at once."""
+    approvals = selectors.versions_approvals(tenant_id=tenant.pk, versions=versions)
+    for version in versions:
+        version.approvals = approvals[version.number]
+
+
 @tenant_view()
 def overview(request: HttpRequest) -> HttpResponse:
     plan = selectors.plan_overview(tenant=request.tenant)
+    _with_approvals(request.tenant, [row.current for row in plan.tracks if row.current])
     return render(
         request,
         "plans/overview.html",
@@ -79,6 +87,7 @@ def track_start(request: HttpRequest) -> HttpResponse:
 def timeline(request: HttpRequest, track: str) -> HttpResponse:
     track_row = selectors.track_get(tenant=request.tenant, key=track)
     versions = list(selectors.track_timeline(tenant=request.tenant, key=track))
+    _with_approvals(request.tenant, versions)
     current = track_row.current_version
     # Preselect the most telling pair: the current version against the one it superseded.
     compare_b = versions[0].number if versions else None

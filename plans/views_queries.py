@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.urls import reverse
+
+from audit.resources import ResourceName
 from config.formatting import date_text
 from plans.envelope import envelope_change_rows, proposed_caps
 from plans.models import MasterPlan, PlanVersion, Track
@@ -112,3 +115,16 @@ def outdated_versions_panel(user, memberships) -> tuple[str, dict] | None:
     if not versions:
         return None
     return ("plans/_outdated_panel.html", {"versions": versions})
+
+
+def track_resource_names(tenant_slug: str, ids: list[str]) -> dict[str, ResourceName]:
+    """How the audit log names tracks (audit/resources.py resolver): "Track always_on", linked
+    to its versions — never "Track 1"."""
+    pks = [int(i) for i in ids if i.isdigit() and len(i) < 10]
+    tracks = Track.objects.filter(tenant__slug=tenant_slug, pk__in=pks).values_list("pk", "key")
+    return {
+        str(pk): ResourceName(
+            words=f"Track {key}", url=reverse("plans:timeline", args=[tenant_slug, key])
+        )
+        for pk, key in tracks
+    }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from audit.actors import Actor
+from tenants.demo_clock import DemoClock
 from tenants.models import Role, Tenant
 from tenants.services import membership_set, tenant_create, user_ensure
 
@@ -45,22 +46,28 @@ USERS = [
 STAFF_USERS = {"admin"}
 
 
+# Onboarding: eight weeks ago (working days back, tenants.demo_clock), the start of the story.
+ONBOARDED_AT = 40
+
+
 def seed(*, log: Callable[[str], None]) -> None:
     tenants = {}
     for spec in TENANTS:
         tenant = Tenant.objects.filter(slug=spec["slug"]).first()
         if tenant is None:
-            tenant = tenant_create(actor=SEED_ACTOR, **spec)
+            with DemoClock(spec["time_zone"]).at(ONBOARDED_AT, "09:00"):
+                tenant = tenant_create(actor=SEED_ACTOR, **spec)
             log(f"tenant {tenant.slug}: created")
         else:
             log(f"tenant {tenant.slug}: exists")
         tenants[tenant.slug] = tenant
-    for username, slug, role in USERS:
-        user = user_ensure(
-            username=username,
-            password=DEMO_PASSWORD,
-            email=f"{username}@example.com",
-            is_staff=username in STAFF_USERS,
-        )
-        membership_set(tenant=tenants[slug], user=user, role=role, actor=SEED_ACTOR)
+    for minute, (username, slug, role) in enumerate(USERS, start=10):
+        with DemoClock(tenants[slug].time_zone).at(ONBOARDED_AT, f"09:{minute}"):
+            user = user_ensure(
+                username=username,
+                password=DEMO_PASSWORD,
+                email=f"{username}@example.com",
+                is_staff=username in STAFF_USERS,
+            )
+            membership_set(tenant=tenants[slug], user=user, role=role, actor=SEED_ACTOR)
     log(f"users: {', '.join(u for u, _, _ in USERS)} (password {DEMO_PASSWORD})")

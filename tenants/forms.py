@@ -28,6 +28,7 @@ _RANGE_HELP = {
     "drift_pct": "Percent of the approved plan's daily budget.",
     "a3_lapse_days": "Business days after an A3's SLA before it lapses unapplied.",
     "reconciliation_tolerance_pct": "Percent of the manifest's daily budget; beyond it an A6.",
+    "alignment_sla_hours": "Business hours after a version's approval to align the live entities.",
 }
 _CEILING_OF = {ceiling.key: ceiling.maximum for ceiling in CEILINGS}
 # Each key in words; the page shows the seed's key beside it as a hint.
@@ -63,6 +64,7 @@ LABELS = {
     "working_hours_start": "Working day starts at (hour)",
     "working_hours_end": "Working day ends at (hour)",
     "a3_lapse_days": "Unanswered A3s lapse after their SLA by (business days)",
+    "alignment_sla_hours": "Live entities aligned with an approved version within (business hours)",
     "reconciliation_tolerance_pct": "A platform may differ from the manifest by up to (%)",
 }
 # Values no tenant may change (seed 003: never infinite retry; the Cost Guard always blocks):

@@ -174,6 +174,7 @@ class TenantPolicy(models.Model):
     working_hours_start = models.PositiveSmallIntegerField(default=D["working_hours_start"])
     working_hours_end = models.PositiveSmallIntegerField(default=D["working_hours_end"])
     a3_lapse_days = models.PositiveSmallIntegerField(default=D["a3_lapse_days"])
+    alignment_sla_hours = models.PositiveSmallIntegerField(default=D["alignment_sla_hours"])
 
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()

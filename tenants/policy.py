@@ -84,6 +84,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # An A3 (spend guardrail breach) still open this many business days after its SLA lapses:
         # nothing is applied and the agent proposes again on the live state of then.
         "a3_lapse_days": 2,
+        # After a version's approval, Execution aligns the live entities with it within this
+        # many business hours (issue 16 item 5: `GET /api/v1/tracks/{track}/alignment`).
+        "alignment_sla_hours": 24,
     },
 }
 

@@ -228,11 +228,6 @@ MATRIX: dict[str, list[Rule]] = {
     "t/<slug:tenant_slug>/plans/tracks/<segment:track>/seasonality/<int:pk>/remove/": [
         R(PLANNERS, "post", {}, pk="seasonal", **TRACK)
     ],
-    "t/<slug:tenant_slug>/recommendations/<int:pk>/draft/": [
-        # A recommendation without its ticket: a 404 to everyone (the planner's path is in
-        # tests/optimization/test_views.py).
-        R(NOBODY, "post", {}, pk="recommendation", **T)
-    ],
     "t/<slug:tenant_slug>/change-sets/<subpath:change_set_id>/": [
         R(INTERNAL, change_set_id="change_set", **T)
     ],
@@ -284,6 +279,8 @@ MATRIX: dict[str, list[Rule]] = {
     "api/v1/recommendations": [API(BOTH, "post", {})],
     "api/v1/tracks/<track>/observations": [API(BOTH, "post", {}, track="track")],
     "api/v1/tracks/<track>/reconciliations": [API("own", track="track")],
+    # What the live entities must still change to run the approved version (issue 16 item 5).
+    "api/v1/tracks/<track>/alignment": [API("own", track="track")],
     # An empty body is refused (422) before the track is looked up, whoever asks.
     "api/v1/tracks/<track>/creative-themes": [API(BOTH, "post", {}, track="track")],
     "api/v1/platform-accounts": [API(BOTH, "post", {})],

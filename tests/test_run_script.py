@@ -2,6 +2,7 @@
 and one Ctrl-C — SIGINT to the whole foreground process group, as a terminal sends it — stops both,
 leaving no process behind."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -53,8 +54,21 @@ def login_page_answers(port: int) -> bool:
         return False
 
 
+def alive_in_session(session_id: int) -> list[int]:
+    """The session's processes that are not zombies (orphans wait for init to reap them)."""
+    alive = []
+    for pid in processes_in_session(session_id):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                alive.append(pid)
+    return alive
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
-def test_run_starts_web_and_cluster_and_one_ctrl_c_stops_both(tmp_path):
+def test_run_starts_web_and_cluster_again_after_a_kill_and_one_ctrl_c_stops_both(tmp_path):
+    """A first bin/run is SIGKILLed with everything it started (a power cut, the OOM killer:
+    nothing gets to clean up; issue 20.6); a second one on the same port starts cleanly, and one
+    Ctrl-C stops it and all its processes."""
     env = {k: v for k, v in os.environ.items() if k not in {"PYTEST_VERSION", "DATABASE_URL"}}
     port = free_port()
     env.update(
@@ -72,24 +86,38 @@ def test_run_starts_web_and_cluster_and_one_ctrl_c_stops_both(tmp_path):
         text=True,
     )
     assert migrate.returncode == 0, migrate.stderr
-    log_path = tmp_path / "run.log"
 
     def like_a_terminal_job():
         # A job started from a script inherits SIGINT ignored; a terminal's foreground job doesn't.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
 
-    with log_path.open("w") as log:
-        run = subprocess.Popen(
-            ["bash", "bin/run"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=like_a_terminal_job,
-        )
+    def start(log_path: Path) -> subprocess.Popen:
+        with log_path.open("w") as log:
+            return subprocess.Popen(
+                ["bash", "bin/run"],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=like_a_terminal_job,
+            )
+
+    killed_log, log_path = tmp_path / "killed.log", tmp_path / "run.log"
+    runs = [start(killed_log)]
     try:
+        wait_for(lambda: login_page_answers(port), 60, "the first web server")
+        wait_for(lambda: "running." in killed_log.read_text(), 60, "the first cluster")
+        for pid in processes_in_session(runs[0].pid):  # one by one, bin/run itself included
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        runs[0].wait(timeout=15)
+        wait_for(lambda: not alive_in_session(runs[0].pid), 15, "the killed processes")
+        assert not login_page_answers(port)
+
+        run = start(log_path)
+        runs.append(run)
         wait_for(lambda: login_page_answers(port), 60, "the web server")
         wait_for(lambda: "running." in log_path.read_text(), 60, "the django-q2 cluster")
         assert f"running at http://127.0.0.1:{port}/" in log_path.read_text()
@@ -99,9 +127,11 @@ def test_run_starts_web_and_cluster_and_one_ctrl_c_stops_both(tmp_path):
         assert run.wait(timeout=30) == 0
         wait_for(lambda: not processes_in_session(run.pid), 15, "every process to end")
     finally:
-        if processes_in_session(run.pid):
-            os.killpg(run.pid, signal.SIGKILL)
+        for started in runs:
+            if alive_in_session(started.pid):
+                os.killpg(started.pid, signal.SIGKILL)
     output = log_path.read_text()
+    assert "Error" not in output and "Traceback" not in output
     assert "has stopped." in output  # the cluster stopped its workers itself
     assert output.rstrip().endswith("Stopped.")
     assert not login_page_answers(port)

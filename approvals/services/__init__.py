@@ -21,6 +21,7 @@ from approvals.services.open import (
     ticket_open_within,
     ticket_sla_due_at,
 )
+from approvals.services.open_many import tickets_open_many_within
 from approvals.services.override import ticket_override
 from approvals.services.waiting import ticket_waiting_roles_rebuild
 
@@ -44,4 +45,5 @@ __all__ = [
     "ticket_override",
     "ticket_sla_due_at",
     "ticket_waiting_roles_rebuild",
+    "tickets_open_many_within",
 ]

@@ -3,11 +3,13 @@
 {% audit_trail tenant "ticket" ticket.public_id %}   the trail of one resource, newest first
 {% audit_trail tenant plan_version %}                a model instance names itself
 {% audit_trail_url tenant event %}                   the trail page of an event's resource
+{{ name|actor_words }}                               a worker's name in words
 """
 
 from django import template
 from django.urls import NoReverseMatch, reverse
 
+from audit.actors import actor_words as _actor_words
 from audit.resources import ResourceName, resource_name
 from audit.selectors import audit_trail as audit_trail_events
 from audit.services import resource_key
@@ -41,9 +43,18 @@ def audit_trail(
     }
 
 
+@register.filter
+def actor_words(name: str) -> str:
+    """A system worker's name in words ("optimization.scan_triggers" → "Revise-trigger scan")."""
+    return _actor_words(name) if name else "—"
+
+
 @register.simple_tag
 def audit_resource(tenant, event) -> ResourceName:
-    """What an event is about, in words, with the object's page (or "" if it has none)."""
+    """What an event is about, in words, with the object's page (or "" if it has none); read
+    already when the view named the page's events at once."""
+    if getattr(event, "resource_words", None) is not None:
+        return event.resource_words
     return resource_name(tenant.slug, event.resource_type, event.resource_id)
 
 

@@ -160,13 +160,42 @@ def guardrails_check(
     )
 
 
+def change_set_event(
+    change_set: ChangeSet, kind: str, actor: Actor, message: str = "", **data
+) -> ChangeSetEvent:
+    """One line of the change set's log, not yet written (change_set_log_write writes several
+    in one statement)."""
+    return ChangeSetEvent(
+        change_set=change_set, kind=kind, actor=str(actor)[:150], message=message, data=data
+    )
+
+
 @within_transaction
 def change_set_log_append(
     change_set: ChangeSet, kind: str, actor: Actor, message: str = "", **data
 ) -> None:
-    ChangeSetEvent.objects.create(
-        change_set=change_set, kind=kind, actor=str(actor)[:150], message=message, data=data
-    )
+    change_set_event(change_set, kind, actor, message, **data).save()
+
+
+@within_transaction
+def change_set_log_write(events: list[ChangeSetEvent]) -> None:
+    """Several lines of the log in one INSERT, in their order."""
+    ChangeSetEvent.objects.bulk_create(events)
+
+
+def change_set_outcome_event(change_set: ChangeSet, action: AuditAction, **data) -> dict:
+    """The audit event of a change set's outcome, as audit_event_append's keywords (less the
+    tenant and the actor)."""
+    return {
+        "action": action,
+        "resource": change_set,
+        "data": {
+            "track": change_set.track.key,
+            "status": change_set.status,
+            "reason": change_set.status_reason,
+            **data,
+        },
+    }
 
 
 @within_transaction
@@ -176,14 +205,7 @@ def change_set_audit_outcome(
     audit_event_append(
         tenant=change_set.tenant_id,
         actor=actor,
-        action=action,
-        resource=change_set,
-        data={
-            "track": change_set.track.key,
-            "status": change_set.status,
-            "reason": change_set.status_reason,
-            **data,
-        },
+        **change_set_outcome_event(change_set, action, **data),
     )
 
 
@@ -199,17 +221,19 @@ def items_apply(
     """Write the change set's items (or the approver's smaller moves) to the live state and to
     the applied changes the drift scan reads. The caller compared every `before` already."""
     rows = []
+    moved: dict[int, ExecutionManifestEntry] = {}
+    launched = False
+    now = timezone.now()
     for item in change_set.items.all():
         entry = locked[item.manifest_entry_id]
         after = edits.get(item.position, item.after)
         state = dict(entry.state)
         state[item.field] = after
-        fields = ["state", "updated_at"]
-        entry.state = state
+        entry.state, entry.updated_at = state, now
         if item.field == STATUS and after == "active" and entry.first_active_at is None:
             entry.first_active_at = applied_at
-            fields.append("first_active_at")
-        entry.save(update_fields=fields)
+            launched = True
+        moved[entry.pk] = entry
         delta = (
             Decimal(str(after)) - Decimal(str(item.before)) if item.field == DAILY_BUDGET else None
         )
@@ -228,6 +252,9 @@ def items_apply(
                 applied_at=applied_at,
             )
         )
+    # Every entity in one UPDATE (the rows are locked already: change_set_lock, or the submit).
+    fields = ["state", "updated_at", *(["first_active_at"] if launched else [])]
+    ExecutionManifestEntry.objects.bulk_update(list(moved.values()), fields)
     AppliedChange.objects.bulk_create(rows)
 
 

@@ -33,6 +33,7 @@ from optimization.models import (
     ChangeSet,
     ChangeSetEventKind,
     ChangeSetItem,
+    ChangeSetKind,
     ChangeSetStatus,
 )
 from optimization.selectors import approved_edits, track_on_hold
@@ -49,6 +50,7 @@ from optimization.services._common import (
     items_apply,
     moved_items,
 )
+from optimization.services.alignment import alignment_missing_after_hold, alignment_settle_within
 from plans.schema import money_text
 from tenants.models import TenantPolicy
 
@@ -149,30 +151,34 @@ def change_set_apply_after_hold_within(*, change_set: ChangeSet, actor: Actor) -
         change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_STALE, moved=moved)
         return change_set
     edits = approved_edits(change_set)
-    verdict = guardrails_check(
-        track=change_set.track,
-        items=[
-            guardrails.ProposedItem(
-                entity_id=i.entity_id,
-                channel=i.channel,
-                field=i.field,
-                before=i.before,
-                after=edits.get(i.position, i.after),
-                first_launch=(
-                    i.field == STATUS
-                    and edits.get(i.position, i.after) == "active"
-                    and i.manifest_entry_id in locked
-                    and locked[i.manifest_entry_id].first_active_at is None
-                ),
-            )
-            for i in rows
-        ],
-        entries=locked.values(),
-        policy=policy,
-        currency=currency,
-        first_launch_requires_human=policy.first_launch_requires_human,
-    )
-    missing = _approvals_missing(change_set, verdict)
+    if change_set.kind == ChangeSetKind.ALIGNMENT:
+        verdict = None
+        missing = alignment_missing_after_hold(change_set, items, locked)
+    else:
+        verdict = guardrails_check(
+            track=change_set.track,
+            items=[
+                guardrails.ProposedItem(
+                    entity_id=i.entity_id,
+                    channel=i.channel,
+                    field=i.field,
+                    before=i.before,
+                    after=edits.get(i.position, i.after),
+                    first_launch=(
+                        i.field == STATUS
+                        and edits.get(i.position, i.after) == "active"
+                        and i.manifest_entry_id in locked
+                        and locked[i.manifest_entry_id].first_active_at is None
+                    ),
+                )
+                for i in rows
+            ],
+            entries=locked.values(),
+            policy=policy,
+            currency=currency,
+            first_launch_requires_human=policy.first_launch_requires_human,
+        )
+        missing = _approvals_missing(change_set, verdict)
     if missing:
         message = f"Not applied when the hold ended: {missing}"
         change_set_finish(change_set, ChangeSetStatus.REFUSED, message, decided_at=now)
@@ -190,6 +196,13 @@ def change_set_apply_after_hold_within(*, change_set: ChangeSet, actor: Actor) -
         approved={str(k): v for k, v in edits.items()},
         after_hold=True,
     )
+    if change_set.kind == ChangeSetKind.ALIGNMENT:
+        alignment_settle_within(
+            track=change_set.track,
+            entries=list(locked.values()),
+            actor=actor,
+            change_set=change_set,
+        )
     return change_set
 
 
@@ -317,7 +330,7 @@ def change_set_approve_with_edit_within(
             f"(asked {money(items[p].after, currency)})"
             for p, v in sorted(smaller.items())
         )
-        + f". Guardrails on what is applied: {check.reason}"
+        + f". Guardrails on what is approved: {_verdict_words(check)}"
     )
     _record_edit(change_set, actor, message, smaller=smaller, check=check, asked=asked)
     ticket_decide_within(
@@ -325,6 +338,14 @@ def change_set_approve_with_edit_within(
     )
     change_set.refresh_from_db()
     return change_set
+
+
+def _verdict_words(check: guardrails.GuardrailVerdict) -> str:
+    """The guardrails on an approved smaller move, without saying "applied": it applies only when
+    every approval is in (and no hold stops it) — the change set's status says when."""
+    if check.status == ChangeSetStatus.APPLIED:
+        return "Within the guardrails."
+    return check.reason
 
 
 def _record_edit(

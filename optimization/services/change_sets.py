@@ -49,14 +49,17 @@ from optimization.services._common import (
     ChangeSetError,
     ChangeSetStale,
     Item,
-    change_set_audit_outcome,
+    change_set_event,
     change_set_log_append,
+    change_set_log_write,
+    change_set_outcome_event,
     clean_value,
     field_words,
     guardrails_check,
     items_apply,
     moved_items,
 )
+from optimization.services.alignment import alignment_settle_within, alignment_verdict
 from optimization.services.sync_checks import (
     refuse_entities_under_reconciliation,
     refuse_live_entities_on_accounts_not_onboarded,
@@ -90,7 +93,7 @@ def _clean_request(tenant: Tenant, request: ChangeSetRequest) -> tuple[Track, li
     entities; refused, naming the item at fault, at the first that isn't right."""
     track = (
         Track.objects.filter(tenant=tenant, key=request.track)
-        .select_related("current_version")
+        .select_related("current_version", "tenant__policy")
         .first()
     )
     if track is None:
@@ -389,9 +392,11 @@ def change_set_submit_within(
     _refuse_for_its_run(tenant, request)
     track, items = _clean_request(tenant, request)
     _refuse_on_hold_or_taken(tenant, request, track)
-    if request.kind == ChangeSetKind.AGENT:
+    if request.kind in (ChangeSetKind.AGENT, ChangeSetKind.ALIGNMENT):
         refuse_entities_under_reconciliation(
-            tenant=tenant, entry_ids=[item.entry.pk for item in items if item.entry is not None]
+            tenant=tenant,
+            entry_ids=[item.entry.pk for item in items if item.entry is not None],
+            restoring_too=request.kind == ChangeSetKind.AGENT,
         )
     refuse_live_entities_on_accounts_not_onboarded(
         tenant=tenant,
@@ -401,7 +406,7 @@ def change_set_submit_within(
             if item.entry is not None and item.field == STATUS and item.after == "active"
         ],
     )
-    policy = TenantPolicy.objects.get(tenant=tenant)
+    policy = track.tenant.policy  # read with the track (one statement for both)
     profile = profile_spec(policy.vertical_compliance_profile)
     _refuse_claims(profile, items)
     _refuse_in_compliance_review(tenant, track, items)
@@ -411,19 +416,30 @@ def change_set_submit_within(
     held = request.kind not in HOLD_KINDS and track_on_hold(track=track)
     if held and request.kind == ChangeSetKind.AGENT:
         _refuse_on_hold_or_taken(tenant, request, track)
-    guardrail_verdict = _with_compliance(
-        _guardrail_verdict(
-            track,
+    if request.kind == ChangeSetKind.ALIGNMENT:
+        # During a hold it is judged on the entities as they run once the hold ends.
+        as_run = entries_as_resumed(track, locked.values()) if held else locked.values()
+        guardrail_verdict, items = alignment_verdict(
+            track, items, {e.pk: e for e in as_run}, currency
+        )
+    else:
+        guardrail_verdict = _with_compliance(
+            _guardrail_verdict(
+                track,
+                items,
+                locked,
+                policy,
+                currency,
+                as_resumed=_paused_by_hold(track) if held else (),
+            ),
+            profile,
             items,
-            locked,
-            policy,
-            currency,
-            as_resumed=_paused_by_hold(track) if held else (),
-        ),
-        profile,
-        items,
-    )
+        )
     waits = held and guardrail_verdict.status == ChangeSetStatus.APPLIED
+    message = (
+        f"Within the guardrails, but {track.key} is on hold: it applies when spend resumes, "
+        "after the live state and the guardrails are checked again."
+    )
     change_set = _record(
         tenant,
         request,
@@ -433,44 +449,57 @@ def change_set_submit_within(
         actor=actor,
         reason=reason,
         status=ChangeSetStatus.APPROVED_WAITING if waits else None,
+        status_reason=message if waits else None,
     )
-    change_set_log_append(change_set, ChangeSetEventKind.PROPOSED, actor, reason, **request.extra)
-    audit_event_append(
-        tenant=tenant,
-        actor=actor,
-        action=AuditAction.CHANGE_SET_PROPOSED,
-        resource=change_set,
-        payload=_items_json(change_set),
-        data={
-            "track": track.key,
-            "kind": request.kind,
-            "run_id": request.run_id,
-            "status": guardrail_verdict.status,
-            "path": guardrail_verdict.path,
-            "reason": guardrail_verdict.reason,
-            "reverts": request.reverts.change_set_id if request.reverts else None,
-        },
-    )
+    # The log's lines and the audit events are gathered and written together at the end (one
+    # INSERT for the lines, the audit appends last: the tenant's chain head is locked from the
+    # first append to the commit, so every other writer of the tenant waits that long).
+    events = [
+        change_set_event(change_set, ChangeSetEventKind.PROPOSED, actor, reason, **request.extra)
+    ]
+    audits = [
+        {
+            "action": AuditAction.CHANGE_SET_PROPOSED,
+            "resource": change_set,
+            "payload": _items_json(change_set),
+            "data": {
+                "track": track.key,
+                "kind": request.kind,
+                "run_id": request.run_id,
+                "status": guardrail_verdict.status,
+                "path": guardrail_verdict.path,
+                "reason": guardrail_verdict.reason,
+                "reverts": request.reverts.change_set_id if request.reverts else None,
+            },
+        }
+    ]
     if guardrail_verdict.status == ChangeSetStatus.BLOCKED:
-        change_set_log_append(
-            change_set, ChangeSetEventKind.BLOCKED, actor, guardrail_verdict.reason
+        events.append(
+            change_set_event(
+                change_set, ChangeSetEventKind.BLOCKED, actor, guardrail_verdict.reason
+            )
         )
     elif waits:
-        message = (
-            f"Within the guardrails, but {track.key} is on hold: it applies when spend resumes, "
-            "after the live state and the guardrails are checked again."
-        )
-        change_set.status_reason = message
-        change_set.save(update_fields=["status_reason"])
-        change_set_log_append(change_set, ChangeSetEventKind.WAITING, actor, message)
-        change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_WAITING)
+        events.append(change_set_event(change_set, ChangeSetEventKind.WAITING, actor, message))
+        audits.append(change_set_outcome_event(change_set, AuditAction.CHANGE_SET_WAITING))
     elif guardrail_verdict.status == ChangeSetStatus.APPLIED:
         items_apply(change_set, locked, actor, edits={}, applied_at=change_set.applied_at)
-        change_set_log_append(
-            change_set, ChangeSetEventKind.APPLIED, actor, guardrail_verdict.reason
+        events.append(
+            change_set_event(
+                change_set, ChangeSetEventKind.APPLIED, actor, guardrail_verdict.reason
+            )
         )
-        change_set_audit_outcome(change_set, actor, AuditAction.CHANGE_SET_APPLIED)
+        audits.append(change_set_outcome_event(change_set, AuditAction.CHANGE_SET_APPLIED))
+        if request.kind == ChangeSetKind.ALIGNMENT:
+            _write_log(change_set, actor, events, audits)
+            events, audits = [], []
+            alignment_settle_within(
+                track=track, entries=list(locked.values()), actor=actor, change_set=change_set
+            )
     else:
+        # The proposal is written and audited before its tickets open (their audit follows it).
+        _write_log(change_set, actor, events, audits)
+        events, audits = [], []
         tickets = _open_tickets(change_set, guardrail_verdict, actor, currency)
         change_set.ticket = tickets[0]
         change_set.save(update_fields=["ticket"])
@@ -481,7 +510,15 @@ def change_set_submit_within(
             guardrail_verdict.reason,
             tickets=tickets,
         )
+    _write_log(change_set, actor, events, audits)
     return change_set
+
+
+def _write_log(change_set: ChangeSet, actor: Actor, events: list, audits: list[dict]) -> None:
+    """The log lines in one INSERT, then the audit events (one statement each)."""
+    change_set_log_write(events)
+    for event in audits:
+        audit_event_append(tenant=change_set.tenant_id, actor=actor, **event)
 
 
 def _refuse_for_its_run(tenant: Tenant, request: ChangeSetRequest) -> None:
@@ -615,6 +652,7 @@ def _record(
     actor: Actor,
     reason: str,
     status: str | None = None,
+    status_reason: str | None = None,
 ) -> ChangeSet:
     """The change set as proposed, with the guardrails' guardrail_verdict, and its items (in
     `status` when it is not the verdict's: within the guardrails during a hold, it waits)."""
@@ -630,14 +668,14 @@ def _record(
         kind=request.kind,
         status=status,
         path=guardrail_verdict.path,
-        status_reason=guardrail_verdict.reason,
+        status_reason=status_reason or guardrail_verdict.reason,
         guardrails=guardrail_verdict.guardrails_json(),
         reverts=request.reverts,
         created_by=str(actor)[:150],
         decided_at=now if status != ChangeSetStatus.PENDING_APPROVAL else None,
         applied_at=now if status == ChangeSetStatus.APPLIED else None,
     )
-    ChangeSetItem.objects.bulk_create(
+    created = ChangeSetItem.objects.bulk_create(
         [
             ChangeSetItem(
                 change_set=change_set,
@@ -652,4 +690,9 @@ def _record(
             for item in items
         ]
     )
+    # The items as written (with their ids): what change_set.items.all() returns from here on,
+    # without reading them back.
+    written = change_set.items.get_queryset()
+    written._result_cache, written._prefetch_done = created, True
+    change_set._prefetched_objects_cache = {"items": written}
     return change_set

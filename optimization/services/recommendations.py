@@ -16,11 +16,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from approvals.models import SlaKind
-from approvals.services import TicketRequest, ticket_open_within
+from approvals.services import TicketRequest, ticket_open_within, tickets_open_many_within
 from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
-from audit.services import audit_event_append
+from audit.services import audit_event_append, audit_events_append_many
 from config.errors import DomainError
 from config.text import REASON_MAX, clean_text, json_problem
 from config.transactions import within_transaction
@@ -32,8 +32,12 @@ from optimization.models import (
 )
 from optimization.selectors import open_recommendation
 from plans.errors import PlanError
-from plans.models import PlanKind, PlanTrigger, Track
-from plans.services import plan_version_counter_lock, plan_version_create_draft_within
+from plans.models import PlanKind, PlanStatus, PlanTrigger, PlanVersion, Track
+from plans.services import (
+    plan_version_carry_forward_within,
+    plan_version_counter_lock,
+    plan_version_create_draft_within,
+)
 from tenants.models import Role
 
 RECOMMENDATION_SUBJECT = "recommendation"
@@ -134,6 +138,88 @@ def recommendation_open(
     return recommendation, True
 
 
+@transaction.atomic(durable=True)
+def recommendations_open_many(
+    *, tenant, openings: list[dict], actor: Actor, source: str
+) -> list[bool]:
+    """Open several recommendations of one tenant (the scan's openings) in a handful of
+    statements: the open ones for the same conditions read at once, the new ones inserted at
+    once, their tickets opened at once (tickets_open_many_within), their ticket ids written in
+    one UPDATE and their audit events appended in one go. Each opening takes
+    recommendation_open's keywords but `predraft` (a draft is opened one by one). Returns, per
+    opening, whether it was opened (False: one for the same condition is open already).
+
+    A concurrent scan that opens one of the same conditions in the meantime makes the INSERT
+    fail (the open-recommendation constraint) and everything rolls back: the caller then opens
+    them one by one with recommendation_open, which settles such races."""
+    # Long on purpose: the bulk twin of recommendation_open, its steps in the same order (check,
+    # insert, tickets, ticket ids, audit), each step one statement for every opening.
+    source = source[:100]
+    cleaned = [
+        {**o, "reason": _clean(reason=o["reason"], path=o["path"], evidence=o["evidence"])}
+        for o in openings
+    ]
+    conditions = {(o["track"].pk, o["signal"], o["subject_key"]) for o in cleaned}
+    already = set(
+        Recommendation.objects.filter(
+            track_id__in={track_id for track_id, _s, _k in conditions},
+            status=RecommendationStatus.OPEN,
+        ).values_list("track_id", "signal", "subject_key")
+    )
+    fresh, opened = [], []
+    for opening in cleaned:
+        key = (opening["track"].pk, opening["signal"], opening["subject_key"])
+        new = key not in already
+        already.add(key)  # the same condition twice in one batch opens once
+        opened.append(new)
+        if new:
+            fresh.append(
+                Recommendation(
+                    tenant=tenant,
+                    track=opening["track"],
+                    signal=opening["signal"],
+                    subject_key=opening["subject_key"],
+                    path=opening["path"],
+                    reason=opening["reason"],
+                    evidence=opening["evidence"],
+                    source=source,
+                )
+            )
+    if not fresh:
+        return opened
+    Recommendation.objects.bulk_create(fresh)
+    tickets = tickets_open_many_within(
+        [
+            _ticket_request(recommendation, actor, recommendation.evidence)
+            for recommendation in fresh
+        ]
+    )
+    for recommendation, ticket in zip(fresh, tickets, strict=True):
+        recommendation.ticket = ticket.public_id
+    Recommendation.objects.bulk_update(fresh, ["ticket"])
+    audit_events_append_many(
+        tenant=tenant,
+        actor=actor,
+        events=[
+            {
+                "action": AuditAction.RECOMMENDATION_OPENED,
+                "resource": recommendation,
+                "plan_version": None,
+                "data": {
+                    "track": recommendation.track.key,
+                    "signal": recommendation.signal,
+                    "subject": recommendation.subject_key,
+                    "path": recommendation.path,
+                    "reason": recommendation.reason,
+                    "ticket": recommendation.ticket,
+                },
+            }
+            for recommendation in fresh
+        ],
+    )
+    return opened
+
+
 def _clean(*, reason: str, path: str, evidence: dict) -> str:
     """The reason as it is kept; refused: no reason, a path that is no revise or replan,
     evidence no JSON column keeps."""
@@ -174,45 +260,60 @@ def _insert(
 
 
 def _open_ticket(recommendation: Recommendation, actor: Actor, evidence: dict):
+    """Its ticket for the planners (A5)."""
+    return ticket_open_within(_ticket_request(recommendation, actor, evidence))
+
+
+def _ticket_request(recommendation: Recommendation, actor: Actor, evidence: dict):
     """Its ticket for the planners (A5), with the revise-draft or replan-draft SLA and the
     evidence as it came (less the proposed plan)."""
     track, path, signal = recommendation.track, recommendation.path, recommendation.signal
-    return ticket_open_within(
-        TicketRequest(
-            tenant=recommendation.tenant,
-            type=TicketType.A5,
-            actor=actor,
-            title=f"Plan {path} recommended for {track.key}: {Signal(signal).label.lower()}",
-            summary=" ".join(_summary(recommendation)),
-            subject_type=RECOMMENDATION_SUBJECT,
-            subject_id=str(recommendation.pk),
-            plan_version=recommendation.draft_number
-            or (track.current_version.number if track.current_version_id else None),
-            requesting_agent=recommendation.source,
-            required_roles=[Role.PLANNER.value],
-            client_visible=False,
-            diff={
-                "summary": _summary(recommendation),
-                "raw": {
-                    "signal": signal,
-                    "path": path,
-                    "evidence": {k: v for k, v in evidence.items() if k != "proposed_payload"},
-                },
+    return TicketRequest(
+        tenant=recommendation.tenant,
+        type=TicketType.A5,
+        actor=actor,
+        title=f"Plan {path} recommended for {track.key}: {Signal(signal).label.lower()}",
+        summary=" ".join(_summary(recommendation)),
+        subject_type=RECOMMENDATION_SUBJECT,
+        subject_id=str(recommendation.pk),
+        plan_version=recommendation.draft_number
+        or (track.current_version.number if track.current_version_id else None),
+        requesting_agent=recommendation.source,
+        required_roles=[Role.PLANNER.value],
+        client_visible=False,
+        diff={
+            "summary": _summary(recommendation),
+            "raw": {
+                "signal": signal,
+                "path": path,
+                "evidence": {k: v for k, v in evidence.items() if k != "proposed_payload"},
             },
-            sla_kind=SlaKind.REPLAN_DRAFT if path == ChangePath.REPLAN else SlaKind.REVISE_DRAFT,
-            dedupe_key=f"recommendation:{track.pk}:{signal}:{recommendation.subject_key}"[:200],
-        )
+        },
+        sla_kind=SlaKind.REPLAN_DRAFT if path == ChangePath.REPLAN else SlaKind.REVISE_DRAFT,
+        dedupe_key=f"recommendation:{track.pk}:{signal}:{recommendation.subject_key}"[:200],
     )
 
 
 @within_transaction
 def recommendation_lock_for_decision(recommendation: Recommendation) -> None:
     """Before a decision on the recommendation's ticket writes anything: the recommendation,
-    then — when approving it may create the draft — the tenant's version counter, which every
-    writer claims before the audit chain head (config/locks.py)."""
+    then — approving an open one drafts a version, or carries an outdated pre-draft forward
+    (another version's approval may outdate it up to the moment we decide) — the tenant's
+    version counter, which every writer claims before the audit chain head (config/locks.py)."""
     Recommendation.objects.select_for_update().filter(pk=recommendation.pk).first()
-    if recommendation.is_open and recommendation.draft_number is None:
+    if recommendation.is_open:
         plan_version_counter_lock(tenant_id=recommendation.tenant_id)
+
+
+def _outdated_predraft(recommendation: Recommendation) -> PlanVersion | None:
+    """The pre-drafted version, when an approval of another version outdated it since."""
+    if recommendation.draft_number is None:
+        return None
+    return PlanVersion.objects.filter(
+        tenant_id=recommendation.tenant_id,
+        number=recommendation.draft_number,
+        status=PlanStatus.OUTDATED,
+    ).first()
 
 
 @within_transaction
@@ -241,8 +342,16 @@ def recommendation_draft_within(*, recommendation: Recommendation, actor: Actor)
             data={"track": recommendation.track.key},
         )
         return recommendation
+    data = {"track": recommendation.track.key}
+    outdated = _outdated_predraft(recommendation)
     if recommendation.draft_number is None:
         recommendation.draft_number = _draft(recommendation, actor, payload)
+    elif outdated is not None:
+        # Another version was approved since the scan pre-drafted this one: the planner gets
+        # the pre-draft carried forward onto the current version, never a stale draft.
+        carried = plan_version_carry_forward_within(version=outdated, actor=actor)
+        recommendation.draft_number = carried.number
+        data["carried_from"] = outdated.number
     recommendation.status = RecommendationStatus.DRAFTED
     recommendation.resolved_at = timezone.now()
     recommendation.save(update_fields=["status", "resolved_at", "draft_number"])
@@ -252,7 +361,7 @@ def recommendation_draft_within(*, recommendation: Recommendation, actor: Actor)
         action=AuditAction.RECOMMENDATION_DRAFTED,
         resource=recommendation,
         plan_version=recommendation.draft_number,
-        data={"track": recommendation.track.key, "draft": recommendation.draft_number},
+        data={**data, "draft": recommendation.draft_number},
     )
     return recommendation
 

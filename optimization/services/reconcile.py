@@ -8,8 +8,10 @@ While the A6 is open the entity takes no automated change (change sets and manif
 
 - approve → **accept the platform's value**: the manifest takes it, recorded as an override with
   its reason (the audit event, the reconciliation's note);
-- reject → **restore the manifest's value**: the reconciliation waits in `restoring`, listed for
-  the agent with its targets (GET /api/v1/tracks/{track}/reconciliations), until an observation
+- reject → **restore the manifest's value**: the reconciliation waits in `restoring` and its
+  fields are alignment work for the agent (optimization/alignment.py, GET
+  /api/v1/tracks/{track}/alignment); the agent's alignment change set to the manifest's values
+  closes it (optimization/services/alignment.py) and lifts the 423 — as does an observation that
   shows the platform back on the manifest's value.
 
 Idempotent like the trigger scan: one pending reconciliation per entity (a partial unique

@@ -1,15 +1,19 @@
 """The revise-trigger scan (`manage.py scan_triggers`, and a django-q2 schedule): the five
 signals of optimization/triggers.py, each condition turned into one open recommendation.
 
-Idempotent: the reads are set-based; every condition is opened in its own transaction under the
-one-open-recommendation constraint, so a second scan, a concurrent scan or a scan killed half way
-and run again yields exactly one open recommendation per condition. One condition that fails is
-logged and counted; it never stops the others.
+Idempotent: the reads are set-based, and what is already open is read once for every track; the
+conditions found are opened tenant by tenant, each tenant's in one transaction of a handful of
+statements (recommendations_open_many), under the one-open-recommendation constraint: a second
+scan, a concurrent scan or a scan killed half way and run again yields exactly one open
+recommendation per condition. A tenant's batch that fails (a concurrent scan got there first, one
+condition refused) rolls back and is opened one condition at a time, each in its own
+transaction: one condition that fails is logged and counted; it never stops the others.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,17 +21,21 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from approvals.events import lifecycle_batch
 from audit.actors import Actor
-from config.formatting import money, percent
+from config.formatting import date_text, money, percent
 from optimization import proposals, triggers
 from optimization.models import (
     STRUCTURAL_FIELDS,
     ChangePath,
     Signal,
 )
-from optimization.selectors import live_daily_budgets, open_recommendation
+from optimization.selectors import live_daily_budgets, open_conditions
 from optimization.services.lapse import change_sets_lapse
-from optimization.services.recommendations import recommendation_open
+from optimization.services.recommendations import (
+    recommendation_open,
+    recommendations_open_many,
+)
 
 logger = logging.getLogger(__name__)
 SCAN_ACTOR = Actor.system("optimization.scan_triggers")
@@ -69,26 +77,78 @@ SCANNED = (
 )
 
 
-def _open(result: ScanResult, signal: str, open_one: Callable[[], bool]) -> None:
+@dataclass
+class Opening:
+    signal: str
+    spec: dict  # recommendation_open's keywords but tenant, actor and source
+
+
+def _gather(
+    result: ScanResult,
+    openings: list[Opening],
+    is_open: set,
+    signal: str,
+    condition: tuple[int, str],
+    build: Callable[[], dict],
+) -> None:
+    """Count a condition found (a track and a subject) and, unless an open recommendation
+    carries it already (its evidence stands), build what opens it. One that fails to build is
+    logged and counted."""
     count = result.signals[signal]
     count.found += 1
+    track_id, subject_key = condition
+    if (track_id, signal, subject_key) in is_open:
+        return
     try:
-        count.opened += bool(open_one())
+        openings.append(Opening(signal, build()))
     except Exception:  # one condition never stops the scan; the next scan retries it
         logger.exception("revise-trigger scan: %s failed", signal)
         count.failed += 1
 
 
-def _already_open(track, signal: str, subject_key: str) -> bool:
-    """A condition already carried by an open recommendation: nothing to build (the evidence
-    of the open one stands), nothing to open."""
-    return open_recommendation(track=track, signal=signal, subject_key=subject_key) is not None
+def _open_one(result: ScanResult, opening: Opening) -> None:
+    count = result.signals[opening.signal]
+    try:
+        _rec, opened = recommendation_open(
+            tenant=opening.spec["track"].tenant,
+            actor=SCAN_ACTOR,
+            source=SCAN_ACTOR.label,
+            **opening.spec,
+        )
+        count.opened += bool(opened)
+    except Exception:  # one condition never stops the scan; the next scan retries it
+        logger.exception("revise-trigger scan: %s failed", opening.signal)
+        count.failed += 1
 
 
-def _drift(drift: triggers.Drift, now: datetime) -> bool:
+def _open_tenant(result: ScanResult, openings: list[Opening]) -> None:
+    """One tenant's openings: those without a draft all at once (recommendations_open_many),
+    those with one (structural blocks, seasonality) one by one. When the batch fails — a
+    concurrent scan opened one of them, one opening the rules refuse — it rolls back whole and
+    each opening is tried on its own, so one that fails never stops the others."""
+    batch = [o for o in openings if not o.spec.get("predraft")]
+    if batch:
+        try:
+            opened = recommendations_open_many(
+                tenant=batch[0].spec["track"].tenant,
+                openings=[o.spec for o in batch],
+                actor=SCAN_ACTOR,
+                source=SCAN_ACTOR.label,
+            )
+        except Exception:
+            logger.info("revise-trigger scan: opening one by one", exc_info=True)
+            for opening in batch:
+                _open_one(result, opening)
+        else:
+            for opening, was_opened in zip(batch, opened, strict=True):
+                result.signals[opening.signal].opened += was_opened
+    for opening in openings:
+        if opening.spec.get("predraft"):
+            _open_one(result, opening)
+
+
+def _drift(drift: triggers.Drift, change_sets: list[str], now: datetime) -> dict:
     track = drift.track
-    if _already_open(track, Signal.DRIFT, drift.channel):
-        return False
     daily = {drift.channel: drift.live}
     currency = track.currency
     reason = (
@@ -97,24 +157,13 @@ def _drift(drift: triggers.Drift, now: datetime) -> bool:
         f"{money(drift.net, currency)} applied since) — beyond "
         f"{percent(track.tenant.policy.drift_pct, 2)}: revise the plan to reflect it."
     )
-    change_sets = list(
-        track.change_sets.filter(
-            applied__channel=drift.channel,
-            applied__field="daily_budget",
-            applied__applied_at__gte=drift.since,
-        )
-        .order_by("-applied_at")
-        .values_list("change_set_id", flat=True)
-        .distinct()[:50]
-    )
-    _rec, opened = recommendation_open(
-        tenant=track.tenant,
-        track=track,
-        signal=Signal.DRIFT,
-        subject_key=drift.channel,
-        path=ChangePath.REVISE,
-        reason=reason,
-        evidence={
+    return {
+        "track": track,
+        "signal": Signal.DRIFT,
+        "subject_key": drift.channel,
+        "path": ChangePath.REVISE,
+        "reason": reason,
+        "evidence": {
             "channel": drift.channel,
             "drift_pct": str(drift.pct),
             "threshold_pct": str(track.tenant.policy.drift_pct),
@@ -128,15 +177,10 @@ def _drift(drift: triggers.Drift, now: datetime) -> bool:
                 track.current_version.payload, daily, on=track.tenant.today(now)
             ),
         },
-        actor=SCAN_ACTOR,
-        source=SCAN_ACTOR.label,
-    )
-    return opened
+    }
 
 
-def _guardrail_approvals(track, change_set_ids: list[str], now: datetime) -> bool:
-    if _already_open(track, Signal.GUARDRAIL_APPROVALS, ""):
-        return False
+def _guardrail_approvals(track, change_set_ids: list[str], now: datetime) -> dict:
     policy = track.tenant.policy
     live = live_daily_budgets(track.manifest.all())
     reason = (
@@ -144,14 +188,13 @@ def _guardrail_approvals(track, change_set_ids: list[str], now: datetime) -> boo
         f"{policy.guardrail_approvals_window_days} days, more than "
         f"{policy.guardrail_approvals_max}: revise the plan to codify the new caps."
     )
-    _rec, opened = recommendation_open(
-        tenant=track.tenant,
-        track=track,
-        signal=Signal.GUARDRAIL_APPROVALS,
-        subject_key="",
-        path=ChangePath.REVISE,
-        reason=reason,
-        evidence={
+    return {
+        "track": track,
+        "signal": Signal.GUARDRAIL_APPROVALS,
+        "subject_key": "",
+        "path": ChangePath.REVISE,
+        "reason": reason,
+        "evidence": {
             "approved_a3": len(change_set_ids),
             "threshold": policy.guardrail_approvals_max,
             "window_days": policy.guardrail_approvals_window_days,
@@ -161,29 +204,23 @@ def _guardrail_approvals(track, change_set_ids: list[str], now: datetime) -> boo
                 track.current_version.payload, live, on=track.tenant.today(now)
             ),
         },
-        actor=SCAN_ACTOR,
-        source=SCAN_ACTOR.label,
-    )
-    return opened
+    }
 
 
-def _kpi_miss(miss: triggers.KpiMiss) -> bool:
+def _kpi_miss(miss: triggers.KpiMiss) -> dict:
     track = miss.track
-    if _already_open(track, Signal.KPI_MISS, miss.kpi):
-        return False
     average = miss.average.quantize(Decimal("0.01"))
     reason = (
         f"The primary KPI ({miss.kpi}) missed its target of {miss.target.normalize()} on each of "
         f"the last {len(miss.days)} days (average {average}): revise the target or replan."
     )
-    _rec, opened = recommendation_open(
-        tenant=track.tenant,
-        track=track,
-        signal=Signal.KPI_MISS,
-        subject_key=miss.kpi,
-        path=ChangePath.REVISE,
-        reason=reason,
-        evidence={
+    return {
+        "track": track,
+        "signal": Signal.KPI_MISS,
+        "subject_key": miss.kpi,
+        "path": ChangePath.REVISE,
+        "reason": reason,
+        "evidence": {
             "kpi": miss.kpi,
             "target": str(miss.target),
             "average": str(average),
@@ -193,15 +230,10 @@ def _kpi_miss(miss: triggers.KpiMiss) -> bool:
                 track.current_version.payload, miss.kpi, average
             ),
         },
-        actor=SCAN_ACTOR,
-        source=SCAN_ACTOR.label,
-    )
-    return opened
+    }
 
 
-def _structural(track, blocked) -> bool:
-    if _already_open(track, Signal.STRUCTURAL_BLOCK, ""):
-        return False
+def _structural(track, blocked) -> dict:
     payload = track.current_version.payload
     changes = []
     for change_set in blocked:
@@ -214,43 +246,39 @@ def _structural(track, blocked) -> bool:
         + ", ".join(f"{c['field']} → {c['after']}" for c in changes[:5])
         + "): escalated to a replan draft."
     )
-    _rec, opened = recommendation_open(
-        tenant=track.tenant,
-        track=track,
-        signal=Signal.STRUCTURAL_BLOCK,
-        subject_key="",
-        path=ChangePath.REPLAN,
-        reason=reason,
-        evidence={
+    return {
+        "track": track,
+        "signal": Signal.STRUCTURAL_BLOCK,
+        "subject_key": "",
+        "path": ChangePath.REPLAN,
+        "reason": reason,
+        "evidence": {
             "blocked_change_sets": [c.change_set_id for c in blocked],
             "changes": changes,
             "threshold": track.tenant.policy.structural_block_max,
             "proposed_payload": payload,
         },
-        actor=SCAN_ACTOR,
-        source=SCAN_ACTOR.label,
-        predraft=True,
-    )
-    return opened
+        "predraft": True,
+    }
 
 
-def _seasonal(change, track, now: datetime) -> bool:
+def _seasonal(change, track, now: datetime) -> dict:
     currency = track.currency
     reason = (
-        f"Seasonality calendar: {change.channel} flight {change.starts_on}–{change.ends_on} at "
+        f"Seasonality calendar: {change.channel} flight {date_text(change.starts_on)} – "
+        f"{date_text(change.ends_on)} at "
         f"{money(change.budget, currency)} starts in "
         f"{(change.starts_on - track.tenant.today(now)).days} days"
         + (f" ({change.note})" if change.note else "")
         + ": a revise is pre-drafted for review."
     )
-    _rec, opened = recommendation_open(
-        tenant=track.tenant,
-        track=track,
-        signal=Signal.SEASONALITY,
-        subject_key=str(change.pk),
-        path=ChangePath.REVISE,
-        reason=reason,
-        evidence={
+    return {
+        "track": track,
+        "signal": Signal.SEASONALITY,
+        "subject_key": str(change.pk),
+        "path": ChangePath.REVISE,
+        "reason": reason,
+        "evidence": {
             "calendar_entry": change.pk,
             "channel": change.channel,
             "starts_on": str(change.starts_on),
@@ -264,40 +292,75 @@ def _seasonal(change, track, now: datetime) -> bool:
                 budget=change.budget,
             ),
         },
-        actor=SCAN_ACTOR,
-        source=SCAN_ACTOR.label,
-        predraft=True,
-    )
-    return opened
+        "predraft": True,
+    }
 
 
 def triggers_scan(*, tenant=None, now: datetime | None = None) -> ScanResult:
-    """Evaluate every signal on every track with an approved version (of one tenant, or all)."""
+    """Evaluate every signal on every track with an approved version (of one tenant, or all),
+    then open what is not open yet, tenant by tenant; the people the new tickets concern are
+    told once, at the end (one fan-out of the outbox, not one per tenant's transaction)."""
+    with lifecycle_batch():
+        return _scan(tenant=tenant, now=now)
+
+
+def _scan(*, tenant, now: datetime | None) -> ScanResult:
+    # Long on purpose: the five signals in their order, each read, gathered and opened before
+    # the next is read (a scan killed half way keeps what it opened).
     now = now or timezone.now()
     result = ScanResult()
     tracks = triggers.scanned_tracks(tenant=tenant)
     by_id = {track.pk: track for track in tracks}
-    for drift in triggers.drifts(tracks, now):
-        _open(result, Signal.DRIFT, lambda drift=drift: _drift(drift, now))
+    is_open = open_conditions(track_ids=list(by_id))
+    openings: list[Opening] = []
+
+    def gather(signal: str, condition: tuple[int, str], build: Callable[[], dict]) -> None:
+        _gather(result, openings, is_open, signal, condition, build)
+
+    def open_gathered() -> None:
+        """What one signal found, opened tenant by tenant before the next signal is read: a
+        scan killed half way keeps what it opened."""
+        by_tenant: dict[int, list[Opening]] = defaultdict(list)
+        for opening in openings:
+            by_tenant[opening.spec["track"].tenant_id].append(opening)
+        openings.clear()
+        for tenant_openings in by_tenant.values():
+            _open_tenant(result, tenant_openings)
+
+    drifts = triggers.drifts(tracks, now)
+    moved_by = triggers.drift_change_sets(
+        [d for d in drifts if (d.track.pk, Signal.DRIFT, d.channel) not in is_open]
+    )
+    for d in drifts:
+        gather(
+            Signal.DRIFT,
+            (d.track.pk, d.channel),
+            lambda d=d: _drift(d, moved_by.get((d.track.pk, d.channel), []), now),
+        )
+    open_gathered()
     for track_id, change_set_ids in triggers.guardrail_approvals(tracks, now).items():
-        _open(
-            result,
+        gather(
             Signal.GUARDRAIL_APPROVALS,
+            (track_id, ""),
             lambda t=by_id[track_id], ids=change_set_ids: _guardrail_approvals(t, ids, now),
         )
+    open_gathered()
     for miss in triggers.kpi_misses(tracks, now):
-        _open(result, Signal.KPI_MISS, lambda miss=miss: _kpi_miss(miss))
+        gather(Signal.KPI_MISS, (miss.track.pk, miss.kpi), lambda miss=miss: _kpi_miss(miss))
+    open_gathered()
     for track_id, blocked in triggers.structural_blocks(tracks, now).items():
-        _open(
-            result,
+        gather(
             Signal.STRUCTURAL_BLOCK,
+            (track_id, ""),
             lambda t=by_id[track_id], b=blocked: _structural(t, b),
         )
+    open_gathered()
     for change in triggers.seasonal_changes_due(tracks, now):
-        _open(
-            result,
+        gather(
             Signal.SEASONALITY,
+            (change.track_id, str(change.pk)),
             lambda c=change: _seasonal(c, by_id[c.track_id], now),
         )
+    open_gathered()
     result.lapsed = change_sets_lapse(now=now, tenant=tenant).lapsed
     return result

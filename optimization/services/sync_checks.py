@@ -30,24 +30,36 @@ class AccountNotOnboarded(Blocked):
     code = "account_not_onboarded"
 
 
-def refuse_entities_under_reconciliation(*, tenant, entry_ids: Iterable[int]) -> None:
+def refuse_entities_under_reconciliation(
+    *, tenant, entry_ids: Iterable[int], restoring_too: bool = True
+) -> None:
     """Refuse an automated change to any entity whose platform differs from the manifest and
-    waits for an admin's decision (its A6 is open)."""
+    waits for an admin's decision (its A6 is open) — or, once the admin chose to restore the
+    manifest's value, for the agent's alignment change set that restores it (`restoring`; the
+    alignment change set itself passes `restoring_too=False`)."""
     ids = [pk for pk in entry_ids if pk is not None]
     if not ids:
         return
+    statuses = [ReconciliationStatus.OPEN]
+    if restoring_too:
+        statuses.append(ReconciliationStatus.RESTORING)
     waiting = list(
-        Reconciliation.objects.filter(
-            tenant=tenant, manifest_entry_id__in=ids, status=ReconciliationStatus.OPEN
-        )
+        Reconciliation.objects.filter(tenant=tenant, manifest_entry_id__in=ids, status__in=statuses)
         .select_related("manifest_entry")
         .order_by("manifest_entry__platform", "manifest_entry__entity_id")
     )
     if waiting:
         named = ", ".join(f"{r.manifest_entry.audit_id} ({r.ticket})" for r in waiting)
+        restoring = [r for r in waiting if r.status == ReconciliationStatus.RESTORING]
         raise ReconciliationPending(
             f"Waiting for reconciliation: {named}. The platform runs something other than the "
-            "manifest; no automated change applies to it until an admin decides the A6."
+            "manifest; no automated change applies to it until an admin decides the A6"
+            + (
+                " and the manifest's value is restored by an alignment change set "
+                "(GET /api/v1/tracks/{track}/alignment)."
+                if restoring
+                else "."
+            )
         )
 
 

@@ -11,7 +11,9 @@ import json
 from django import template
 from django.utils.html import format_html
 
+from approvals.inbox import sla_text
 from config.formatting import money
+from optimization.alignment import track_alignment
 from optimization.models import (
     DAILY_BUDGET,
     ChangeSetEventKind,
@@ -55,6 +57,28 @@ RECOMMENDATION_CLASSES = {
 def _label(css: str, value: str, words: str):
     css = css if css == "label" else f"label {css}"
     return format_html('<span class="{}" data-status="{}">{}</span>', css, value, words)
+
+
+@register.simple_tag
+def alignment_label(track):
+    """The track's alignment with its approved version (optimization/alignment.py): "aligned",
+    "n to align" with its due time, red once overdue."""
+    found = track_alignment(track=track)
+    if found.version is None:
+        return ""
+    if found.aligned:
+        return format_html(
+            '<span class="label label-ok" data-testid="alignment">aligned with v{}</span>',
+            found.version,
+        )
+    css = "label-danger" if found.overdue else "label-warn"
+    return format_html(
+        '<span class="label {}" data-testid="alignment">{} to v{} · {}</span>',
+        css,
+        found.words,
+        found.version,
+        sla_text(due_at=found.due_at, now=found.now),
+    )
 
 
 @register.simple_tag

@@ -18,7 +18,7 @@ plans/classify.py and plans/diff.py.
 """
 
 from plans.errors import PlanError, PlanStateError
-from plans.services.carry import plan_version_carry_forward
+from plans.services.carry import plan_version_carry_forward, plan_version_carry_forward_within
 from plans.services.drafts import (
     plan_version_counter_lock,
     plan_version_create_draft,
@@ -45,6 +45,7 @@ __all__ = [
     "master_plan_set",
     "plan_version_approve_within",
     "plan_version_carry_forward",
+    "plan_version_carry_forward_within",
     "plan_version_counter_lock",
     "plan_version_create_draft",
     "plan_version_create_draft_within",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from audit.actors import Actor
+from config.transactions import within_transaction
 from plans.carry import carry_forward
 from plans.errors import PlanStateError
 from plans.models import PlanStatus, PlanVersion, Track
@@ -32,6 +33,13 @@ def plan_version_carry_forward(*, version: PlanVersion, actor: Actor) -> PlanVer
     existing = _carried_draft(version)
     if existing is not None:
         return existing
+    return plan_version_carry_forward_within(version=version, actor=actor)
+
+
+@within_transaction
+def plan_version_carry_forward_within(*, version: PlanVersion, actor: Actor) -> PlanVersion:
+    """plan_version_carry_forward as a step of the caller's transaction (approving a
+    recommendation whose pre-drafted version an approval outdated carries it forward first)."""
     # The counter first (config/locks.py), then the version.
     plan_version_counter_lock(tenant_id=version.tenant_id)
     version = lock_version(version)

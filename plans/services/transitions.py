@@ -20,6 +20,7 @@ from config.text import REASON_MAX
 from config.transactions import within_transaction
 from plans.errors import PlanStateError
 from plans.events import version_outdated_emit
+from plans.live import version_approved
 from plans.models import (
     OPEN_STATUSES,
     SUBJECT_TYPE,
@@ -154,6 +155,7 @@ def plan_version_approve_within(*, version: PlanVersion, actor: Actor) -> PlanVe
         },
     )
     _outdate_competitors(version, track=track, actor=actor)
+    version_approved(version, actor)
     return version
 
 

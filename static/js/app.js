@@ -80,6 +80,9 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   }
 });
 document.addEventListener("htmx:afterRequest", (event) => {
+  // An answer that leaves the page (HX-Redirect: an approved recommendation opens its draft)
+  // keeps the buttons held until the next page replaces them.
+  if (event.detail.xhr?.getResponseHeader("HX-Redirect")) return;
   for (const button of event.detail.elt.querySelectorAll("button[data-in-flight]")) {
     button.disabled = false;
     delete button.dataset.inFlight;

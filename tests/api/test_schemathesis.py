@@ -78,3 +78,51 @@ def test_every_operation_answers_within_its_schema(live_server, settings, acme, 
             except Exception as exc:  # noqa: BLE001 (collected: every operation is tried)
                 failures.append(f"{operation.label} ({mode.value}): {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+STEPS = 20 if FULL else 5
+SCENARIOS = 40 if FULL else 3
+
+
+def test_sequences_along_the_schema_links_answer_within_the_schema(
+    live_server, settings, acme, acme_v1
+):
+    """Stateful: schemathesis follows the OpenAPI links the operations declare (api.base.links:
+    a run created, then its gate, spend, QC results and detail; a ticket or change set created,
+    then read back; a draft made, then submitted), so the operations that take an id are also
+    called with ids that exist — not only with made-up ones that answer 404."""
+    settings.API_RATE_LIMIT = "100000/60s"
+    _key, plain = agent_key_create(tenant=acme, name="schemathesis-stateful", actor=TEST_ACTOR)
+    headers = {"Authorization": f"Bearer {plain}"}
+    schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/openapi.json")
+    assert {
+        "GET /api/v1/runs/{run_id}",
+        "POST /api/v1/runs/{run_id}/gate",
+        "GET /api/v1/tickets/{public_id}",
+        "GET /api/v1/change-sets/{change_set_id}",
+        "POST /api/v1/plan-versions/{number}/submit",
+    } <= schema.operations_with_incoming_links()
+    statuses: list[tuple[str, int]] = []
+
+    class Workflow(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"base_url": live_server.url, "headers": headers}
+
+        def validate_response(self, response, case, **kwargs):
+            statuses.append((case.operation.label, response.status_code))
+            case.validate_response(response, checks=CHECKS, headers=headers)
+            _error_shape(response)
+
+    Workflow.run(
+        settings=hypothesis_settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=STEPS,
+            deadline=None,
+            derandomize=not FULL,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+    )
+    # A linked operation found what the link named: its id came from an earlier answer.
+    found = {label for label, status in statuses if "{" in label and status != 404}
+    assert found, f"no linked operation was called with an existing id: {statuses}"

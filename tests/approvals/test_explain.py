@@ -48,6 +48,20 @@ def test_a_rejection_shows_in_the_slot_of_the_role_that_gave_it():
     ) == [("planner", "approved", "by pia as planner"), ("legal", "rejected", "by lea as legal")]
 
 
+def test_a_person_named_after_their_role_is_named_once():
+    """The demo's legal user is called "legal": "rejected by legal", never "by legal as legal"."""
+    assert states(
+        "A7",
+        ["planner", "legal"],
+        "rejected",
+        [("planner", "planner", "approve", "planner"), ("legal", "", "reject", "legal")],
+    ) == [("planner", "approved", "by planner"), ("legal", "rejected", "by legal")]
+    assert states("A7", ["planner", "legal"], "rejected", [("admin", "", "reject", "admin")]) == [
+        ("planner", "vetoed by admin", ""),
+        ("legal", "vetoed by admin", ""),
+    ]
+
+
 def test_a_veto_role_that_fills_no_slot_vetoes_every_open_slot():
     assert states("A7", ["planner", "legal"], "rejected", [("admin", "", "reject", "ada")]) == [
         ("planner", "vetoed by admin", "by ada"),

@@ -326,8 +326,12 @@ def test_a_page_of_no_tickets_is_an_empty_first_page(acme, staff):
         ({"type": "A4", "title": "DNS record for acme-shop.de"}, "“DNS record for acme-shop.de”"),
         ({"type": "A3", "change_set_id": "cs-7f3a9c41d2"}, "change set cs-7f3a9c41d2"),
         ({"type": "A8", "run_id": "run-93ab"}, "run-93ab"),
+        (
+            {"type": "A7", "run_id": "run-5521", "title": "Compliance: 'clinically proven' claim"},
+            "“Compliance: 'clinically proven' claim”",
+        ),
     ],
-    ids=["no-subject", "full-change-set-id", "run"],
+    ids=["no-subject", "full-change-set-id", "run", "copy-claim-found-by-a-run"],
 )
 def test_buttons_name_the_subject_in_full_and_never_the_ticket(acme, kwargs, label):
     from approvals.inbox import ticket_subject_label

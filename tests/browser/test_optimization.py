@@ -1,8 +1,8 @@
 """The optimization pages clicked through in Chromium by their users: an operator approves an A3
 raised by an 18% change for +10% instead and sees the manifest and the log; an operator rolls a
-change set back; a planner opens a drift recommendation, reads its chart and evidence and turns it
-into a draft. State is built with the real services on 10 November 2026, when the November
-flights run (search €500 a day)."""
+change set back; a planner opens a drift recommendation, reads its chart and evidence and approves
+it, which opens its new draft in the editor. State is built with the real services on 10 November
+2026, when the November flights run (search €500 a day)."""
 
 from __future__ import annotations
 
@@ -89,12 +89,14 @@ def test_an_operator_approves_an_18_percent_raise_for_10_percent_and_sees_manife
     both_widths(page, screenshot, "a3-ticket")
 
     panel.get_by_role("link", name="Approve a smaller move instead").click()
-    expect(page.get_by_role("heading", name="Approve a smaller move")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Approve a smaller move of cs-7f3a9c41e2")
+    ).to_be_visible()
     expect(page.get_by_test_id("checks")).to_contain_text("18%")
     page.get_by_label(re.compile(r"search-brand: daily budget €300 → €390 asked")).fill("350")
     page.get_by_label("Comment (optional; the agent sees it)").fill("+10% for now")
     both_widths(page, screenshot, "approve-smaller")
-    page.get_by_role("button", name="Approve cs-7f3a9c41e2 for the smaller move").click()
+    page.locator("#approve-smaller").get_by_role("button", name="Approve", exact=True).click()
 
     expect(page.get_by_text("cs-7f3a9c41e2 approved for a smaller move: applied.")).to_be_visible()
     items = page.get_by_test_id("items")
@@ -181,15 +183,17 @@ def test_a_planner_turns_a_drift_recommendation_into_a_draft(
     expect(evidence.get_by_test_id("evidence-change-sets")).to_contain_text("cs-9d27")
     both_widths(page, screenshot, "drift-recommendation")
 
-    evidence.get_by_role("button", name="Turn into a draft plan revise of always_on").click()
-    expect(page.get_by_text(re.compile(r"Draft v\d+ of always_on is ready"))).to_be_visible()
+    # One action: the decision panel's Approve, which opens the new draft in the editor.
+    expect(page.get_by_role("button", name=re.compile("Take up|Turn into"))).to_have_count(0)
+    page.locator("#decision").get_by_role("button", name="Approve", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/plans/v/\d+/edit/$"))
+    expect(
+        page.get_by_text(re.compile(r"draft v\d+ of always_on is ready to review and submit"))
+    ).to_be_visible()
     recommendation.refresh_from_db()
     draft = PlanVersion.objects.get(number=recommendation.draft_number)
     assert draft.status == PlanStatus.DRAFT
-    page.get_by_test_id("evidence-draft").get_by_role("link").click()
-    expect(
-        page.get_by_role("heading", name=re.compile(f"v{draft.number} · always_on"))
-    ).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/plans/v/{draft.number}/edit/$"))
     both_widths(page, screenshot, "drift-draft")
 
     page.goto("/t/acme/plans/tracks/always_on/drift/")

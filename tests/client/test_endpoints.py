@@ -364,3 +364,51 @@ def test_reconciliation_and_onboarding_methods_answer_in_types_and_write_what_th
     assert account.ticket.startswith("A4-") and got["again"].id == account.id
     assert Ticket.objects.filter(type="A4", tenant=world.tenant).count() == 1
     assert got["too_early"].error == "invalid_status"
+
+
+async def aligning(client) -> dict:
+    """v2 (search +12% in December) approved: the client reads the alignment work and submits
+    it as a change set of kind alignment."""
+    got = {"before": await call(client.tracks.alignment("always_on"))}
+    got["applied"] = await call(
+        client.change_sets.submit(
+            track="always_on",
+            kind="alignment",
+            reason="Align with v2.",
+            items=[
+                {"entity_id": e.entity_id, "field": e.field, "before": e.live, "after": e.target}
+                for e in got["before"].entities
+            ],
+        )
+    )
+    got["after"] = await call(client.tracks.alignment("always_on"))
+    return got
+
+
+def test_the_alignment_method_reads_typed_work_and_an_alignment_change_set_clears_it(
+    make_client, world
+):
+    from plans.services import plan_version_import_approved
+    from tests.conftest import TEST_ACTOR
+
+    plan_version_import_approved(
+        tenant=world.tenant,
+        track_key="always_on",
+        kind="revise",
+        payload=changed(winter_plan(), search_up_12_pct),
+        actor=TEST_ACTOR,
+        approved_by="tests",
+    )
+    got = drive(make_client(), aligning)
+
+    before = got["before"]
+    assert (before.version, before.aligned) == (2, False)
+    assert isinstance(before.due_at, datetime)
+    # search to v2's €638.71 a day; social (€380 live) to the December plan's €387.10.
+    targets = {e.entity_id: e.target_amount for e in before.entities}
+    assert set(targets) == {"search-brand", "search-generic", "social-prospecting"}
+    assert targets["search-brand"] + targets["search-generic"] == Decimal("638.71")
+    assert targets["social-prospecting"] == Decimal("387.10")
+    assert got["applied"].status == "applied" and got["applied"].ticket is None
+    assert (got["after"].aligned, got["after"].entities) == (True, [])
+    assert set(ExecutionManifestEntry.objects.values_list("plan_version", flat=True)) == {2}

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
@@ -50,20 +49,23 @@ def test_the_example_agent_is_stopped_by_a_guardrail_waits_for_the_operator_and_
     )
     agent = subprocess.Popen(
         [sys.executable, str(EXAMPLE), "--poll", "0.2", "--wait", "60"],
-        env={**os.environ, "HT_BASE_URL": demo.url, "HT_API_KEY": plain},
+        env={**os.environ, "HT_BASE_URL": demo.url, "HT_API_KEY": plain, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    said = []
     try:
-        deadline = time.monotonic() + 60
-        waiting = None
-        while waiting is None and time.monotonic() < deadline and agent.poll() is None:
-            waiting = ChangeSet.objects.filter(
-                agent="example-optimizer", status="pending_approval"
-            ).first()
-            time.sleep(0.1)
-        assert waiting is not None, agent.communicate(timeout=5)
+        # The operator decides once the agent has said it stopped (it reads the ticket's pending
+        # roles first; deciding earlier would race that read). The agent's --wait bounds this.
+        for line in agent.stdout:
+            said.append(line)
+            if line.startswith("Stopped by a guardrail"):
+                break
+        waiting = ChangeSet.objects.filter(
+            agent="example-optimizer", status="pending_approval"
+        ).first()
+        assert waiting is not None, ("".join(said), agent.communicate(timeout=5))
         assert live("acme-social-prospecting") == "300.00"  # nothing applied while it waits
         operator = get_user_model().objects.get(username="operator")
         ticket_decide(
@@ -73,6 +75,7 @@ def test_the_example_agent_is_stopped_by_a_guardrail_waits_for_the_operator_and_
             comment="Social is expensive this week; cut it.",
         )
         out, err = agent.communicate(timeout=60)
+        out = "".join(said) + out
     finally:
         if agent.poll() is None:
             agent.kill()

@@ -41,6 +41,7 @@ TOOLS = {
     "draft_plan_version",
     "submit_plan_version",
     "submit_change_set",
+    "align_track",
     "get_change_set",
     "request_approval",
     "get_ticket",
@@ -139,6 +140,7 @@ def test_an_mcp_session_calls_every_tool_and_a_blocked_step_reads_as_a_stop_inst
                 }
             ],
         )
+        await use("align_track", track="always_on")
         await use("get_change_set", change_set_id=outcome["change_set_id"])
         await use("get_ticket", ticket=outcome["ticket"])
         await use("request_approval", type="A7", title="New claim in the winter copy")
@@ -163,6 +165,8 @@ def test_an_mcp_session_calls_every_tool_and_a_blocked_step_reads_as_a_stop_inst
         calls["submit_change_set"]
     )
     assert "Do not submit it again" in text(calls["submit_change_set"])
+    # The entities were synced on v1, the approved version: nothing to align, nothing submitted.
+    assert "aligned" in text(calls["align_track"])
     assert "still open" in text(calls["get_ticket"])
     assert Ticket.objects.filter(tenant=world.tenant, type="A7").exists()
 

@@ -116,7 +116,7 @@ def test_a_linked_operator_approves_from_slack_through_the_same_service(client, 
     started = time.monotonic()
     response, *_ = _post(client, _click(a3))
 
-    assert time.monotonic() - started < 1.0  # acknowledged at once
+    assert time.monotonic() - started < 3.0  # acknowledged within Slack's three seconds
     assert response.status_code == 200 and response.json()["decided"] == a3.public_id
     a3.refresh_from_db()
     assert a3.status == TicketStatus.APPROVED

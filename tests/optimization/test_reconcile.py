@@ -178,7 +178,7 @@ def test_accepting_the_platforms_value_moves_the_manifest_and_unblocks_the_entit
     assert reconcile(tenant=a6.tenant).opened == []
 
 
-def test_restoring_the_manifests_value_asks_the_agent_and_closes_when_the_platform_follows(
+def test_restoring_the_manifests_value_is_alignment_work_the_agent_applies(
     client, a6, admin, acme_headers, on_10_november
 ):
     ticket_decide(
@@ -188,12 +188,66 @@ def test_restoring_the_manifests_value_asks_the_agent_and_closes_when_the_platfo
     listed = client.get("/api/v1/tracks/always_on/reconciliations", **acme_headers).json()
     assert listed["reconciliations"][0]["status"] == "restoring"
     assert listed["reconciliations"][0]["restore"] == {"daily_budget": "333.33"}
-    # The entity is unblocked once decided; no new A6 while the platform is being restored.
-    assert post(client, acme_headers, "/change-sets", SOCIAL_UP).status_code == 201
+    # The restore is alignment work: the platform's €380 back to the manifest's €333.33.
+    work = client.get("/api/v1/tracks/always_on/alignment", **acme_headers).json()
+    assert work["aligned"] is False
+    assert work["entities"] == [
+        {
+            "entity_id": "social-prospecting",
+            "platform": "meta",
+            "field": "daily_budget",
+            "live": "380.00",
+            "target": "333.33",
+        }
+    ]
+    # Until it is restored the entity takes no agent change, and no new A6 opens.
+    refused = post(client, acme_headers, "/change-sets", SOCIAL_UP)
+    assert refused.status_code == 423
+    assert refused.json()["error"] == "reconciliation_pending"
+    assert "alignment change set" in refused.json()["detail"]
     on_10_november.shift(timedelta(minutes=30))
     report(a6.tenant, observation(daily_budget="380.00", minutes_ago=-20))
     assert reconcile(tenant=a6.tenant).opened == []
-    report(a6.tenant, observation(daily_budget="340.00", minutes_ago=-25))
+    # Anything but the manifest's value is refused, nothing written.
+    wrong = {
+        "change_set_id": "restore-wrong",
+        "track": "always_on",
+        "kind": "alignment",
+        "items": [
+            {
+                "entity_id": "social-prospecting",
+                "field": "daily_budget",
+                "before": "380.00",
+                "after": "340.00",
+            }
+        ],
+    }
+    assert post(client, acme_headers, "/change-sets", wrong).status_code == 422
+    assert Reconciliation.objects.get().status == "restoring"
+    restore = {
+        **wrong,
+        "change_set_id": "restore-social",
+        "items": [{**wrong["items"][0], "after": "333.33"}],
+    }
+    applied = post(client, acme_headers, "/change-sets", restore)
+    assert applied.status_code == 201, applied.content
+    assert (applied.json()["status"], applied.json()["ticket"]) == ("applied", None)
+    assert Reconciliation.objects.get().status == "restored"
+    assert AuditEvent.objects.filter(action="reconciliation.restored").count() == 1
+    # The manifest did not move (the platform did): no drift is recorded for it.
+    assert social(a6.tenant).state["daily_budget"] == "333.33"
+    assert ChangeSet.objects.get(change_set_id="restore-social").applied.get().delta == 0
+    assert client.get("/api/v1/tracks/always_on/alignment", **acme_headers).json()["aligned"]
+    # The 423 is cleared: the agent's own changes apply again.
+    assert post(client, acme_headers, "/change-sets", SOCIAL_UP).status_code == 201
+
+
+def test_a_restoration_also_closes_when_the_platform_is_seen_to_follow(a6, admin, on_10_november):
+    ticket_decide(
+        ticket=a6, actor=Actor.for_user(admin), verdict="reject", comment="Not approved by us."
+    )
+    on_10_november.shift(timedelta(minutes=30))
+    report(a6.tenant, observation(daily_budget="333.33", minutes_ago=-25))
     result = reconcile(tenant=a6.tenant)
     assert (result.opened, result.restored) == ([], 1)
     assert Reconciliation.objects.get().status == "restored"

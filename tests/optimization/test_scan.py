@@ -395,7 +395,7 @@ def test_a_scan_killed_half_way_then_run_again_opens_each_once(every_signal, mon
 def test_one_failing_condition_never_stops_the_others(every_signal, monkeypatch):
     from optimization.services import scan
 
-    monkeypatch.setattr(scan, "_drift", lambda drift, now: 1 / 0)
+    monkeypatch.setattr(scan, "_drift", lambda drift, change_sets, now: 1 / 0)
     result = triggers_scan()
     assert result.signals["drift"].failed == 1
     assert result.signals["kpi_miss"].opened == 1

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import strip_tags
 
-from approvals.models import Ticket, TicketStatus
+from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.services import ticket_decide
 from audit.actors import Actor
 from audit.models import AuditEvent
@@ -273,3 +273,48 @@ def test_the_outdated_version_page_offers_to_carry_it_forward(client, competing,
     assert response["Location"] == reverse("plans:version", args=["acme", carried.number])
     page = text_of(client.get(response["Location"]).content.decode())
     assert f"Carried forward from v{v2.number}" in page
+
+
+def test_the_plans_list_and_the_versions_name_every_approver_with_their_role(
+    client, competing, people
+):
+    """Issue 18 item 6: v3 was approved by a planner (and its other slots), never only by the
+    last person to approve it."""
+    _v2, v3, _tickets = competing
+    approvers = [
+        f"{d.user.get_username()} ({d.role})"
+        for d in TicketDecision.objects.filter(
+            ticket__subject_type="plan_version",
+            ticket__subject_id=str(v3.number),
+            verdict="approve",
+        ).order_by("created_at", "pk")
+    ]
+    assert "pete (planner)" in approvers
+    client.force_login(people["alice"])
+    for url in (
+        reverse("plans:overview", args=["acme"]),
+        reverse("plans:timeline", args=["acme", "always_on"]),
+    ):
+        page = text_of(client.get(url).content.decode())
+        assert f"by {', '.join(approvers)}" in page, url
+
+
+def test_a_version_legal_reviewed_is_not_named_approved_by_legal_alone(
+    client, acme, acme_v1, people, make_member
+):
+    """New messaging opens a compliance review (planner and legal) beside the A5: the Plans list
+    names the planner who approved it too, with each role, not only the last approver."""
+    people = {**people, Role.LEGAL: make_member("lena", acme, Role.LEGAL)}
+    v2 = draft(acme, people["paul"], changed(WINTER, new_messaging), reason="winter wording")
+    v2 = approve(plan_version_submit(version=v2, actor=Actor.for_user(people["paul"])), people)
+    roles = set(
+        TicketDecision.objects.filter(
+            ticket__subject_type="plan_version",
+            ticket__subject_id=str(v2.number),
+            verdict="approve",
+        ).values_list("role", flat=True)
+    )
+    assert {"planner", "legal"} <= roles
+    client.force_login(people["alice"])
+    page = text_of(client.get(reverse("plans:overview", args=["acme"])).content.decode())
+    assert "pete (planner)" in page and "lena (legal)" in page

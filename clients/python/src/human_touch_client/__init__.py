@@ -36,6 +36,8 @@ from human_touch_client.errors import (
     WaitTimeout,
 )
 from human_touch_client.results import (
+    Alignment,
+    AlignmentEntity,
     AsyncTicket,
     AuditEvent,
     AuditPage,
@@ -100,6 +102,8 @@ __all__ = [
     "RateLimited",
     "ObservationsAccepted",
     "PlatformAccount",
+    "Alignment",
+    "AlignmentEntity",
     "Reconciliation",
     "Reconciliations",
     "Recommendation",

@@ -180,6 +180,7 @@ class Tracks(_Namespace):
     propose_creative_theme = _sync(ops.tracks_propose_creative_theme)
     report_observations = _sync(ops.tracks_report_observations)
     reconciliations = _sync(ops.tracks_reconciliations)
+    alignment = _sync(ops.tracks_alignment)
 
 
 class ChangeSets(_Namespace):
@@ -361,6 +362,7 @@ class AsyncTracks(_Namespace):
     propose_creative_theme = _async(ops.tracks_propose_creative_theme)
     report_observations = _async(ops.tracks_report_observations)
     reconciliations = _async(ops.tracks_reconciliations)
+    alignment = _async(ops.tracks_alignment)
 
 
 class AsyncChangeSets(_Namespace):

@@ -390,6 +390,47 @@ def build_server(client: AsyncClient) -> MCPServer:
 
         return await guarded(work)
 
+    @tool(WRITE_ONCE)
+    async def align_track(
+        track: TRACK,
+        change_set_id: Annotated[
+            str, Field(description="send the same id to repeat an alignment safely")
+        ] = "",
+    ) -> CallToolResult:
+        """After people approve a new plan version, the live entities must be moved to it. This
+        reads what is still to align on the track (each entity's field, live value and target,
+        and when it is due) and applies exactly those moves in one alignment change set: no
+        approval is needed, the plan was approved. Call it when told alignment is due, or after
+        a plan version you drafted is approved; "aligned" means nothing is left to do. Do not
+        use submit_change_set for alignment: any other value than the target is refused."""
+
+        async def work():
+            alignment = await client.tracks.alignment(track)
+            if alignment.aligned:
+                return answer(f"{track} runs v{alignment.version}: aligned.", alignment)
+            outcome = await client.change_sets.submit(
+                track=track,
+                kind="alignment",
+                reason=f"Align with approved v{alignment.version}.",
+                items=[
+                    {
+                        "entity_id": e.entity_id,
+                        "field": e.field,
+                        "before": e.live,
+                        "after": e.target,
+                    }
+                    for e in alignment.entities
+                ],
+                change_set_id=change_set_id or None,
+            )
+            return answer(
+                f"{outcome.status}: {outcome.reason} {len(alignment.entities)} field(s) moved "
+                f"to v{alignment.version}'s targets.",
+                outcome,
+            )
+
+        return await guarded(work)
+
     @tool(READ)
     async def get_change_set(
         change_set_id: Annotated[str, Field(description="as submit_change_set answered")],

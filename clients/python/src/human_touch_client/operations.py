@@ -22,6 +22,7 @@ from typing import Any, Generic, Literal, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from human_touch_client.results import (
+    Alignment,
     AuditPage,
     ChangeSet,
     ChangeSetOutcome,
@@ -384,6 +385,14 @@ def tracks_reconciliations(track: str) -> _Send:
     return _Send(path={"track": track})
 
 
+@operation("GET", "/tracks/{track}/alignment", Alignment, retry_safe=True)
+def tracks_alignment(track: str) -> _Send:
+    """What the live entities must still change to run the track's approved version (each
+    entity, field, live value and target) and by when; submit a change set of kind
+    "alignment" that moves each field exactly to its target."""
+    return _Send(path={"track": track})
+
+
 @operation("POST", "/platform-accounts", PlatformAccount, retry_safe=True)
 def platform_accounts_request(
     *,
@@ -420,10 +429,13 @@ def change_sets_submit(
     run_id: str = "",
     agent: str = "",
     change_set_id: str | None = None,
+    kind: Literal["agent", "alignment"] = "agent",
 ) -> _Send:
     """Propose changes to live entities; the answer says what the guardrails made of them
     (applied, pending_approval with its ticket, or blocked). Idempotent by `change_set_id` (one
-    is made up if not given, and reused on retries). A blocked run's change set is `Blocked`."""
+    is made up if not given, and reused on retries). A blocked run's change set is `Blocked`.
+    `kind="alignment"` moves each field exactly to its target from `tracks.alignment`: applied
+    without a ticket, anything else refused (422)."""
     return _Send(
         json={
             "change_set_id": change_set_id or new_id("cs"),
@@ -431,6 +443,7 @@ def change_sets_submit(
             "run_id": run_id,
             "agent": agent,
             "reason": reason,
+            "kind": kind,
             "items": [{key: _plain(value) for key, value in item.items()} for item in items],
         },
         acts_for_run=run_id or None,

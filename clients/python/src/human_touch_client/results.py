@@ -263,6 +263,46 @@ class Reconciliations(Result):
 
 
 @dataclass(frozen=True)
+class AlignmentEntity(Result):
+    """One field of a live entity and the value the track's approved version wants there:
+    a daily budget (money as a string) or a status ("paused")."""
+
+    entity_id: str
+    platform: str
+    field: str
+    live: str
+    target: str
+
+    @property
+    def target_amount(self) -> Decimal | None:
+        """The target daily budget as money (None for a status)."""
+        return _money_or_none(self.target) if self.field == "daily_budget" else None
+
+    @property
+    def live_amount(self) -> Decimal | None:
+        return _money_or_none(self.live) if self.field == "daily_budget" else None
+
+
+def _money_or_none(text: str) -> Decimal | None:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+@dataclass(frozen=True)
+class Alignment(Result):
+    """What the live entities must still change to run the track's approved `version`, due by
+    `due_at`; align them with `client.change_sets.submit(kind="alignment", ...)`, each item
+    moving a field exactly from `live` to `target`."""
+
+    version: int | None
+    aligned: bool
+    due_at: datetime | None
+    entities: list[AlignmentEntity]
+
+
+@dataclass(frozen=True)
 class PlatformAccount(Result):
     """A platform account's onboarding (`state`: requested, granted, ready or refused) and its
     A4; a manifest entity on it goes live only once it is ready."""
