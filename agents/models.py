@@ -298,3 +298,48 @@ class QcAlert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.recovered_at is None
+
+
+class QcResultDay(models.Model):
+    """The QC results of one tenant's local day (in its time zone) per grain, agent and model,
+    counted: the ops metrics read these for whole past days and raw results only for the rest
+    (issue 21.5; agents/rollups.py keeps them in step). Derived data: rebuilt, never edited."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    main_task_id = models.CharField(max_length=100)
+    subtask_id = models.CharField(max_length=100)
+    agent = models.CharField(max_length=100)
+    model = models.CharField(max_length=100)
+    results = models.PositiveIntegerField()
+    passed = models.PositiveIntegerField()
+    first_attempts = models.PositiveIntegerField()
+    first_passed = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "day", "main_task_id", "subtask_id", "agent", "model"],
+                name="qc_result_day_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day} {self.main_task_id}/{self.subtask_id}"
+
+
+class RollupWatermark(models.Model):
+    """How far a rollup has read its append-only source (by insertion id). `seen_id` is the
+    highest id of the last refresh, `rescan_from_id` the one of the refresh before it: each
+    refresh re-reads from there, so a row whose transaction committed after a higher id was
+    already seen (within one refresh interval) is still counted. `complete_until`: rollup days
+    ending before it hold every row (the refresh's time less a margin for open transactions)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    seen_id = models.BigIntegerField(default=0)
+    rescan_from_id = models.BigIntegerField(default=0)
+    complete_until = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ≤ {self.seen_id}"

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from django.db.models import Avg, Case, CharField, Count, F, IntegerField, Q, Value, When
 
-from agents.models import CEILING_OF, COUNTER_NAMES, AgentRun, QcAlert, QcLoop, QcResult
+from agents.models import CEILING_OF, COUNTER_NAMES, AgentRun, QcAlert, QcLoop
+from agents.rollups import qc_facts_sql
 from approvals.models import Ticket, TicketStatus
 from config import sql
 from config.sql import ComparedRanges
@@ -83,18 +84,21 @@ NO_FAILURE = ""  # ... and of the runs that met no failure code
 
 def qc_first_attempts(*, tenant_ids: Sequence[int], ranges: ComparedRanges, by: str) -> list[dict]:
     """Per main task, agent or model (`by`, as `key`) and period: QC results of a subtask's
-    first attempt, and those that passed."""
+    first attempt, and those that passed (from the daily rollups where whole, agents/rollups.py)."""
     if by not in QC_GROUPINGS:
         raise ValueError(f"first pass by one of {', '.join(QC_GROUPINGS)}")
-    results = ranges.filter(
-        QcResult.objects.filter(tenant_id__in=tenant_ids, attempt=1), "created_at"
+    facts, params = qc_facts_sql(tenant_ids=tenant_ids, ranges=ranges)
+    rows = sql.fetch(
+        f"""SELECT f.{by}, f.period, SUM(f.first_attempts), SUM(f.first_passed)
+            FROM {facts} f
+            GROUP BY f.{by}, f.period HAVING SUM(f.first_attempts) > 0
+            ORDER BY f.{by}, f.period""",
+        params,
     )
-    return list(
-        results.annotate(key=F(by))
-        .values("key", "period")
-        .annotate(n=Count("id"), passed=Count("id", filter=Q(passed=True)))
-        .order_by("key", "period")
-    )
+    return [
+        {"key": key, "period": period, "n": int(n), "passed": int(passed)}
+        for key, period, n, passed in rows
+    ]
 
 
 def _run_filter(alias: str, tenant_ids: Sequence[int], ranges: ComparedRanges) -> tuple[str, list]:
@@ -190,17 +194,16 @@ def qc_grains_under_floor(*, tenant_ids: Sequence[int], ranges: ComparedRanges) 
     """Per grain kind (task / subtask) and period: grains with QC results, those with enough
     results to judge (the tenant's min_sample_global) and those whose pass rate is under its
     success_floor."""
-    tenants, params = sql.in_ids("q.tenant_id", tenant_ids)
-    results = QcResult._meta.db_table
+    facts, params = qc_facts_sql(tenant_ids=tenant_ids, ranges=ranges)
     policies = TenantPolicy._meta.db_table
-    # One pass over the results: the subtask grains, then each task as the sum of its subtasks.
+    # One pass over the counts (rollup days and raw results, agents/rollups.py): the subtask
+    # grains, then each task as the sum of its subtasks.
     query = f"""
         WITH subtasks AS (
-            SELECT q.tenant_id, q.main_task_id, {sql.period_sql("q.created_at")} AS period,
-                   COUNT(*) AS sample, SUM(CASE WHEN q.passed THEN 1 ELSE 0 END) AS passed
-            FROM {results} q
-            WHERE {tenants} AND q.created_at >= %s AND q.created_at < %s
-            GROUP BY q.tenant_id, q.main_task_id, q.subtask_id, {sql.period_sql("q.created_at")}
+            SELECT f.tenant_id, f.main_task_id, f.period,
+                   SUM(f.results) AS sample, SUM(f.passed) AS passed
+            FROM {facts} f
+            GROUP BY f.tenant_id, f.main_task_id, f.subtask_id, f.period
         ), grains AS (
             SELECT tenant_id, 'subtask' AS grain, period, sample, passed FROM subtasks
             UNION ALL
@@ -214,11 +217,7 @@ def qc_grains_under_floor(*, tenant_ids: Sequence[int], ranges: ComparedRanges) 
         FROM grains g JOIN {policies} p ON p.tenant_id = g.tenant_id
         GROUP BY g.grain, g.period
     """
-    split = sql.moment(ranges.split)
-    rows = sql.fetch(
-        query,
-        [split, *params, sql.moment(ranges.since), sql.moment(ranges.until), split],
-    )
+    rows = sql.fetch(query, params)
     return [
         {"grain": grain, "period": period, "grains": n, "measured": measured, "under": under}
         for grain, period, n, measured, under in rows

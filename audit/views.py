@@ -21,6 +21,7 @@ from audit.filters import AuditEventFilter
 from audit.resources import resource_names
 from audit.selectors import audit_events_for_tenant
 from config.query import filters_refused, page_number, query_without
+from config.replicas import replica_reads, replica_stream
 from tenants.access import tenant_view
 from tenants.models import Role
 
@@ -36,6 +37,7 @@ def _filtered(request: HttpRequest) -> AuditEventFilter:
 
 
 @tenant_view()
+@replica_reads
 def audit_log(request: HttpRequest) -> HttpResponse:
     filterset = _filtered(request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(page_number(request.GET.get("page")))
@@ -61,7 +63,7 @@ def _export(request: HttpRequest, lines, content_type: str, extension: str) -> H
         return refused
     events = filterset.qs
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(lines(events), content_type=content_type)
+    response = StreamingHttpResponse(replica_stream(lines(events)), content_type=content_type)
     response["Content-Disposition"] = (
         f'attachment; filename="audit-{request.tenant.slug}-{stamp}.{extension}"'
     )
@@ -79,6 +81,7 @@ def audit_export_jsonl(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_view()
+@replica_reads
 def audit_resource_trail(
     request: HttpRequest, resource_type: str, resource_id: str
 ) -> HttpResponse:

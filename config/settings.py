@@ -9,6 +9,8 @@ PROXY_COUNT    reverse proxies in front of the web nodes, each appending to X-Fo
 API_RATE_LIMIT agent API requests per key, "300/60s".
 AGENT_KEY_CACHE_SECONDS  how long a process trusts a key it authenticated (5; 0: always ask).
 REDIS_URL      redis://host:6379/0: rate-limit counters and the django-q2 broker (else the DB).
+DATABASE_REPLICA_URL  a streaming read replica of DATABASE_URL's server for the heavy reads
+               (config/replicas.py); REPLICA_PIN_SECONDS: primary reads after a write (5).
 README.md "Deployment" lists every setting.
 """
 
@@ -104,6 +106,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "tenants.middleware.CurrentTenantMiddleware",
     "config.middleware.RetryableConflictMiddleware",
+    # Reads the primary during and for a few seconds after a person's write (config/replicas.py).
+    "config.replicas.PrimaryPinMiddleware",
     # Last: turns a refused login (request.axes_locked_out) into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -175,6 +179,17 @@ DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["TEST_DATABASE_NAME"]
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# A streaming read replica for the heavy reads that ask for it (config/replicas.py). In tests it
+# mirrors the test database: a physical replica holds every database of its primary, so it has
+# the test database under the same name as soon as the primary creates it.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+REPLICA_PIN_SECONDS = int(os.environ.get("REPLICA_PIN_SECONDS", "5"))
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

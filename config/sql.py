@@ -18,8 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Aggregate, Case, CharField, FloatField, Func, QuerySet, Value, When
+
+from config.replicas import read_alias
 
 CURRENT = "current"
 PREVIOUS = "previous"
@@ -140,10 +142,13 @@ def register_sqlite_functions(sender, connection, **kwargs) -> None:
 def read_session() -> Iterator[None]:
     """One transaction for a page's aggregates. On PostgreSQL without JIT: these are short
     queries over an index range whose row estimates (a JSON array expanded is guessed at 100
-    rows a row) trip the JIT threshold, and compiling costs more than the query itself."""
-    with transaction.atomic():
+    rows a row) trip the JIT threshold, and compiling costs more than the query itself.
+
+    On the read replica when the caller asked for it (config.replicas.reads_from_replica)."""
+    alias = read_alias()
+    with transaction.atomic(using=alias):
         if is_postgres():
-            with connection.cursor() as cursor:
+            with connections[alias].cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
         yield
 
@@ -215,6 +220,7 @@ def in_ids(column: str, ids) -> tuple[str, list]:
 
 
 def fetch(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    """Rows of a raw read, from the database config.replicas.read_alias() names."""
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

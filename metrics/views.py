@@ -17,6 +17,7 @@ from django.utils import timezone
 from approvals.filters import InboxFilter
 from approvals.inbox import inbox_tickets
 from config.query import filters_refused
+from config.replicas import reads_from_replica, replica_reads, replica_stream
 from config.sql import read_session
 from metrics import board
 from metrics.exports import csv_lines, csv_response, inbox_csv_lines, metric_csv_lines
@@ -48,7 +49,9 @@ def _board(request: HttpRequest, *, tenants: list, zone: ZoneInfo):
 
 def _metrics_page(request: HttpRequest, *, tenants: list, zone: ZoneInfo, many: bool):
     form, scope, options, current_pcts = _board(request, tenants=tenants, zone=zone)
-    with read_session():
+    # The figures from the read replica when there is one; who may see them was read from the
+    # primary (the membership checks above).
+    with reads_from_replica(), read_session():
         metrics = board.build_all(
             scope, options=options, many_tenants=many, current_pcts=current_pcts
         )
@@ -114,7 +117,7 @@ def _metric_csv(request: HttpRequest, key: str, *, tenants: list, zone: ZoneInfo
     refused = filters_refused(form)
     if refused is not None:
         return refused
-    with read_session():
+    with reads_from_replica(), read_session():
         metric = board.build(
             key, scope, options=options, many_tenants=many, current_pcts=current_pcts
         )
@@ -166,7 +169,9 @@ def inbox_csv(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant or memberships[0].tenant
     zone = ZoneInfo(tenant.time_zone)
     stamp = tenant.today().isoformat()
-    return csv_response(inbox_csv_lines(filterset.qs, tz=zone), f"inbox-{stamp}.csv")
+    return csv_response(
+        replica_stream(inbox_csv_lines(filterset.qs, tz=zone)), f"inbox-{stamp}.csv"
+    )
 
 
 # --- The weekly report ----------------------------------------------------------------------------
@@ -197,6 +202,7 @@ def _report_context(request, *, tenant, track_key: str, client_safe: bool) -> di
 
 
 @tenant_view()
+@replica_reads
 def weekly(request: HttpRequest, track: str) -> HttpResponse:
     context = _report_context(request, tenant=request.tenant, track_key=track, client_safe=False)
     context.update(nav="plans", printable="print" in request.GET)
@@ -205,6 +211,7 @@ def weekly(request: HttpRequest, track: str) -> HttpResponse:
 
 
 @tenant_view()
+@replica_reads
 def weekly_csv(request: HttpRequest, track: str) -> HttpResponse:
     refused = filters_refused(WeekForm(request.GET or None))
     if refused is not None:
@@ -239,7 +246,8 @@ def portal_reports(request: HttpRequest) -> HttpResponse:
 @client_only
 def portal_report(request: HttpRequest, tenant: str, track: str) -> HttpResponse:
     tenant_row = _client_tenant(request, tenant)
-    context = _report_context(request, tenant=tenant_row, track_key=track, client_safe=True)
+    with reads_from_replica():
+        context = _report_context(request, tenant=tenant_row, track_key=track, client_safe=True)
     if context["report"].version is None:
         raise Http404("No approved plan to report on")
     context.update(portal_nav="reports", printable="print" in request.GET)

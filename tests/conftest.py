@@ -51,6 +51,11 @@ def pytest_collection_modifyitems(config, items):
         missing["redis"] = f"needs Redis at {REDIS_TEST_URL} (apt-get install redis-server)"
     if not Path(CHROMIUM).exists():
         missing["browser"] = f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
+    if "replica" not in settings.DATABASES:
+        missing["replica"] = (
+            "needs a streaming replica in DATABASE_REPLICA_URL (.ci/replica starts one on "
+            "127.0.0.1:5433)"
+        )
     for item in items:
         for marker, reason in missing.items():
             if marker in item.keywords:
@@ -64,6 +69,19 @@ def pytest_runtest_setup(item):
     for name, reason in item.user_properties:
         if name == "missing_setup":
             pytest.fail(f"HT_STRICT_SETUP=1 and this test {reason}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _replica_reads_only_where_tested(request):
+    """With DATABASE_REPLICA_URL set (CI), only tests marked `replica` read from the replica: the
+    others' rows are in a transaction the replica never sees, or were committed a moment ago."""
+    if "replica" in request.keywords or "replica" not in settings.DATABASES:
+        yield
+        return
+    from django.test import override_settings
+
+    with override_settings(REPLICA_READS=False):
+        yield
 
 
 @pytest.fixture(autouse=True)

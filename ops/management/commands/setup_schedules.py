@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 from django_q.models import Schedule
 
+from agents import tasks as agents_tasks
 from approvals import tasks as approvals_tasks
 from audit import tasks as audit_tasks
 from integrations import tasks as integrations_tasks
@@ -12,6 +13,7 @@ from optimization import tasks as optimization_tasks
 # Each app that runs something on a schedule lists it in its tasks.py as SCHEDULES:
 # [{"name": ..., "func": "app.tasks.function", "schedule_type": Schedule.MINUTES, "minutes": 5}]
 SCHEDULES: list[dict] = [
+    *agents_tasks.SCHEDULES,
     *approvals_tasks.SCHEDULES,
     *optimization_tasks.SCHEDULES,
     *metrics_tasks.SCHEDULES,

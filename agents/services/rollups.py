@@ -1,0 +1,126 @@
+"""Keeping the QC result rollups (agents.models.QcResultDay) in step (issue 21.5).
+
+A django-q2 task every 5 minutes (agents/tasks.py), not the QC service itself: recording a QC
+verdict stays one insert on the agents' hot path, a refresh counts a whole day in one statement
+instead of one upsert per verdict, and the rollups are derived data the metrics can always do
+without (agents/rollups.py reads raw results for whatever is not rolled up yet).
+
+QC results are append-only (agents.services.qc only inserts them), so their id is an insertion
+order and the watermark is an id: a refresh recounts, from the raw results, every (tenant, local
+day) that a result with an id above the watermark falls on. That covers late-arriving results
+(an import dated last week recounts last week's day) and is idempotent (a day is deleted and
+counted again in one transaction; a second or concurrent run waits for the watermark's row lock
+and finds nothing new). An id is taken before its transaction commits, so a result can become
+visible after a higher id was already seen: each refresh re-reads from the watermark of the
+refresh before it (`rescan_from_id`), which catches a commit up to one interval late, and the
+days it counts are only trusted up to `complete_until`, the refresh's time less MARGIN.
+`qc_rollups_rebuild` (manage.py rollups_rebuild) recounts everything: after a tenant changes its
+time zone (its days move) or when in doubt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from agents.models import QcResult, QcResultDay, RollupWatermark
+from agents.rollups import QC_WATERMARK
+from tenants.models import Tenant
+
+MARGIN = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class RollupRefresh:
+    days: int
+    seen_id: int
+
+    def line(self) -> str:
+        return f"QC result rollups: {self.days} day(s) recounted, read up to id {self.seen_id}"
+
+
+def _mark() -> RollupWatermark:
+    RollupWatermark.objects.get_or_create(name=QC_WATERMARK)
+    return RollupWatermark.objects.select_for_update().get(name=QC_WATERMARK)
+
+
+def _recount(touched_from_id: int, up_to_id: int) -> int:
+    results, days = QcResult._meta.db_table, QcResultDay._meta.db_table
+    tenants = Tenant._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT DISTINCT q.tenant_id, (q.created_at AT TIME ZONE t.time_zone)::date
+                FROM {results} q JOIN {tenants} t ON t.id = q.tenant_id
+                WHERE q.id > %s AND q.id <= %s""",
+            [touched_from_id, up_to_id],
+        )
+        touched = cursor.fetchall()
+        if not touched:
+            return 0
+        tenant_ids, local_days = ([row[0] for row in touched], [row[1] for row in touched])
+        cursor.execute(
+            f"""DELETE FROM {days} d
+                USING unnest(%s::bigint[], %s::date[]) AS x(tenant_id, day)
+                WHERE d.tenant_id = x.tenant_id AND d.day = x.day""",
+            [tenant_ids, local_days],
+        )
+        # One pass over the results of the touched days' span (a day either side covers every
+        # time zone), counted per local day first and only then matched with the touched days:
+        # joining on each day's bounds would evaluate them for every result and every day.
+        cursor.execute(
+            f"""INSERT INTO {days} (tenant_id, day, main_task_id, subtask_id, agent, model,
+                                    results, passed, first_attempts, first_passed)
+                SELECT g.* FROM (
+                    SELECT q.tenant_id, (q.created_at AT TIME ZONE t.time_zone)::date AS day,
+                           q.main_task_id, q.subtask_id, q.agent, q.model,
+                           COUNT(*), COUNT(*) FILTER (WHERE q.passed),
+                           COUNT(*) FILTER (WHERE q.attempt = 1),
+                           COUNT(*) FILTER (WHERE q.attempt = 1 AND q.passed)
+                    FROM {results} q JOIN {tenants} t ON t.id = q.tenant_id
+                    WHERE q.tenant_id = ANY(%s) AND q.created_at >= %s AND q.created_at < %s
+                    GROUP BY 1, 2, 3, 4, 5, 6
+                ) g
+                JOIN (SELECT DISTINCT * FROM unnest(%s::bigint[], %s::date[])) AS x(tenant_id, day)
+                  ON x.tenant_id = g.tenant_id AND x.day = g.day""",
+            [
+                sorted(set(tenant_ids)),
+                datetime.combine(min(local_days) - timedelta(days=1), time(), tzinfo=UTC),
+                datetime.combine(max(local_days) + timedelta(days=2), time(), tzinfo=UTC),
+                tenant_ids,
+                local_days,
+            ],
+        )
+    return len(touched)
+
+
+@transaction.atomic(durable=True)
+def qc_rollups_refresh(*, now: datetime | None = None) -> RollupRefresh:
+    """Recount the days of the results added since the refresh before last."""
+    now = now or timezone.now()
+    mark = _mark()
+    top = QcResult.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    days = _recount(mark.rescan_from_id, top)
+    mark.rescan_from_id, mark.seen_id = mark.seen_id, top
+    mark.complete_until = now - MARGIN
+    mark.refreshed_at = now
+    mark.save(update_fields=["rescan_from_id", "seen_id", "complete_until", "refreshed_at"])
+    return RollupRefresh(days=days, seen_id=top)
+
+
+@transaction.atomic(durable=True)
+def qc_rollups_rebuild(*, now: datetime | None = None) -> RollupRefresh:
+    """Recount every day from the raw results."""
+    now = now or timezone.now()
+    mark = _mark()
+    QcResultDay.objects.all().delete()
+    top = QcResult.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    days = _recount(0, top)
+    # The next refresh still re-reads what the last one saw, for a result committed late.
+    mark.rescan_from_id, mark.seen_id = min(mark.seen_id, top), top
+    mark.complete_until = now - MARGIN
+    mark.refreshed_at = now
+    mark.save(update_fields=["rescan_from_id", "seen_id", "complete_until", "refreshed_at"])
+    return RollupRefresh(days=days, seen_id=top)

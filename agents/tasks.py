@@ -1,0 +1,20 @@
+"""django-q2 tasks of the agents app (declared by `setup_schedules`). Tasks stay thin."""
+
+from django_q.models import Schedule
+
+from agents.services.rollups import qc_rollups_refresh
+
+SCHEDULES = [
+    {
+        # The QC result rollups the ops metrics read (agents/services/rollups.py): every 5
+        # minutes, so the raw tail the metrics read besides them stays short.
+        "name": "agents.qc_rollups",
+        "func": "agents.tasks.qc_rollups",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    }
+]
+
+
+def qc_rollups() -> str:
+    return qc_rollups_refresh().line()
