@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from approvals.types import RED_FLAG_TYPES, TICKET_TYPES, TYPE_CHOICES, TicketType, Verdict
 
@@ -301,3 +302,31 @@ class TicketComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket.public_id}: {self.author_label}"
+
+
+class EscalationMail(models.Model):
+    """One SLA escalation mail to a tenant's admins (approvals/sweep.py), written in the sweep's
+    transaction so a mail whose send never happened (the worker died after the commit, the mail
+    server refused) is still here, unsent, for the next sweep. `message_id` is fixed when the row
+    is written and sent as the Message-ID header: a resend is recognisably the same message."""
+
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="escalation_mails"
+    )
+    subject = models.TextField()
+    body = models.TextField()
+    recipients = models.JSONField(default=list, help_text="addresses, as sent")
+    message_id = models.CharField(max_length=255, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The sweep's first step looks only at unsent mails.
+            models.Index(
+                fields=["id"], condition=Q(sent_at__isnull=True), name="escalationmail_unsent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} ({'sent' if self.sent_at else 'pending'})"

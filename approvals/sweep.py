@@ -1,6 +1,13 @@
 """The SLA sweep (`manage.py sweep_sla`, scheduled every few minutes): overdue open tickets are
 marked and escalated one level, to the tenant's admins, once per breach — set-based, tenant by
-tenant, with every escalation audited and one mail per tenant after commit."""
+tenant, with every escalation audited and one mail per tenant.
+
+The mail is durable: written as an EscalationMail row in the tenant's transaction, sent right
+after the commit, and marked sent. One the sender never got to (the worker was killed between
+the commit and the send, the mail server refused) stays unsent, and every sweep starts by sending
+those — at least once, with a stable Message-ID (like a webhook's `webhook-id`): a worker killed
+after the send but before the mark leads to a resend of the same message, which the receiving
+side can recognise. Sending is not a state change of the domain, so it is not audited."""
 
 from __future__ import annotations
 
@@ -10,13 +17,15 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.message import make_msgid
+from django.core.mail.utils import DNS_NAME
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from approvals.events import LifecycleEvent, LifecycleKind, lifecycle_emit
-from approvals.models import Ticket, TicketStatus
+from approvals.models import EscalationMail, Ticket, TicketStatus
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import audit_events_append_many
@@ -153,8 +162,8 @@ def ticket_sla_sweep_tenant(*, tenant_id: int, now: datetime, actor: Actor) -> t
     mail = _escalation_mail(tenant_id, claimed)
     if mail is not None:
         # A function, not a partial: a robust callback that fails is logged by its __qualname__,
-        # which a partial lacks (the failed mail would then fail the whole sweep).
-        transaction.on_commit(lambda mails=[mail]: _send_mails(mails), robust=True)
+        # which a partial lacks. Should this send never happen, the next sweep's does it.
+        transaction.on_commit(lambda ids=[mail.pk]: _escalation_mails_send(ids), robust=True)
     return len(claimed), int(mail is not None)
 
 
@@ -162,6 +171,7 @@ def ticket_sla_sweep(*, actor: Actor = SWEEP_ACTOR) -> SweepResult:
     """Mark overdue open tickets and escalate each one level (to the tenant's admins), once per
     breach, tenant by tenant: each tenant is its own transaction, so the chain heads and ticket
     rows are held briefly and one tenant's failure never stops the others."""
+    _escalation_mails_send()  # those an earlier run queued and could not send
     now = timezone.now()
     escalated = mails = tenants = failed = 0
     for tenant_id in _overdue_tenant_ids(now):
@@ -175,7 +185,7 @@ def ticket_sla_sweep(*, actor: Actor = SWEEP_ACTOR) -> SweepResult:
     return SweepResult(escalated=escalated, tenants=tenants, mails=mails, failed_tenants=failed)
 
 
-def _escalation_mail(tenant_id: int, escalated: list[Escalated]) -> EmailMessage | None:
+def _escalation_mail(tenant_id: int, escalated: list[Escalated]) -> EscalationMail | None:
     recipients = list(
         Membership.objects.filter(tenant_id=tenant_id, role=Role.ADMIN)
         .exclude(user__email="")
@@ -196,13 +206,49 @@ def _escalation_mail(tenant_id: int, escalated: list[Escalated]) -> EmailMessage
         lines.append(f"{item.public_id}  {item.title}  (due {due})")
     if len(escalated) > MAIL_LIST_MAX:
         lines.append(f"… and {len(escalated) - MAIL_LIST_MAX} more in the dashboard.")
-    return EmailMessage(
+    return EscalationMail.objects.create(
+        tenant_id=tenant_id,
         subject=f"[Human Touch] {len(escalated)} overdue ticket(s) escalated — {tenant.name}",
         body="\n".join(lines),
-        to=recipients,
+        recipients=recipients,
+        message_id=make_msgid(idstring="escalation", domain=str(DNS_NAME)),
     )
 
 
-def _send_mails(mails: list[EmailMessage]) -> None:
+def _escalation_mails_send(ids: list[int] | None = None) -> int:
+    """Send the unsent escalation mails (those of `ids`, or all), each in its own transaction;
+    one that fails is logged and left for the next sweep. Returns how many were sent."""
+    pending = EscalationMail.objects.filter(sent_at__isnull=True)
+    if ids is not None:
+        pending = pending.filter(pk__in=ids)
+    sent = 0
+    for pk in pending.order_by("pk").values_list("pk", flat=True):
+        try:
+            sent += _escalation_mail_send(pk)
+        except Exception:  # the mail server's errors are many; the row stays unsent
+            logger.exception("sweep_sla: escalation mail %s not sent; the next sweep retries", pk)
+    return sent
+
+
+@transaction.atomic(durable=True)
+def _escalation_mail_send(pk: int) -> int:
+    """Claim one unsent mail (SKIP LOCKED: of two senders at once, one sends it and the other
+    passes), send it with its stored Message-ID, and mark it sent, in one transaction: a send
+    that raises rolls the claim back. Returns 1 if this call sent it, else 0."""
+    mail = (
+        EscalationMail.objects.select_for_update(skip_locked=True)
+        .filter(pk=pk, sent_at__isnull=True)
+        .first()
+    )
+    if mail is None:  # sent meanwhile, or being sent by another sweep right now
+        return 0
+    message = EmailMessage(
+        subject=mail.subject,
+        body=mail.body,
+        to=mail.recipients,
+        headers={"Message-ID": mail.message_id},
+    )
     with get_connection() as mail_connection:
-        mail_connection.send_messages(mails)
+        mail_connection.send_messages([message])
+    EscalationMail.objects.filter(pk=pk).update(sent_at=timezone.now())
+    return 1
