@@ -1,6 +1,7 @@
 """Issue 20 item 6: a django-q2 worker SIGKILLed in the middle of a trigger scan, an SLA sweep, a
 reconciliation and a webhook delivery, then the task run again — no duplicate and no missing
-ticket, mail or delivery, and the audit chain still verifies.
+ticket, mail or delivery, and the audit chain still verifies. The SLA sweep is also killed after a
+tenant's commit before its mail was sent, and after a send before the mail was marked sent.
 
 The task runs in a real process (tests/faults/crash.py) frozen inside a unit of work's open
 transaction — before the K-th INSERT into the unit's table, K moving with the round so the kill
@@ -27,7 +28,7 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from approvals.models import Ticket
+from approvals.models import EscalationMail, Ticket
 from approvals.tasks import sweep_sla
 from audit.models import AuditChainHead, AuditEvent
 from audit.verify import audit_chains_verify
@@ -125,18 +126,20 @@ def dead_transaction_ended(timeout: float = 30) -> None:
     pytest.fail("the killed worker's transaction was still open")
 
 
-def mailed_subjects(tmp_path: Path) -> list[str]:
-    """Every subject sent: by the killed worker (files) and by the rerun (this process)."""
+def mailed(tmp_path: Path) -> list[tuple[str, str]]:
+    """Every (subject, Message-ID) sent: by the killed worker (files) and by the rerun (here)."""
     folder = tmp_path / "mail"
     texts = [p.read_text() for p in folder.iterdir()] if folder.exists() else []
-    messages = [chunk for text in texts for chunk in text.split("-" * 79) if chunk.strip()]
-    from_files = [
-        " ".join(
-            message_from_string(chunk.lstrip(), policy=email.policy.default)["subject"].split()
-        )
-        for chunk in messages
+    chunks = [chunk for text in texts for chunk in text.split("-" * 79) if chunk.strip()]
+    parsed = [message_from_string(c.lstrip(), policy=email.policy.default) for c in chunks]
+    from_files = [(" ".join(m["subject"].split()), m["message-id"]) for m in parsed]
+    return from_files + [
+        (message.subject, message.extra_headers.get("Message-ID")) for message in mail.outbox
     ]
-    return from_files + [message.subject for message in mail.outbox]
+
+
+def mailed_subjects(tmp_path: Path) -> list[str]:
+    return [subject for subject, _message_id in mailed(tmp_path)]
 
 
 def assert_chains_verify() -> None:
@@ -165,27 +168,74 @@ def test_a_scan_killed_mid_ticket_then_run_again_opens_each_recommendation_once(
 
 
 # --- SLA sweep ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("round_", ROUNDS)
-def test_a_sla_sweep_killed_mid_tenant_then_run_again_escalates_and_mails_each_once(
-    make_tenant, make_member, tmp_path, settings, round_
-):
+SLUGS = ("north", "south", "west")
+SUBJECTS = [f"[Human Touch] 2 overdue ticket(s) escalated — {slug.title()}" for slug in SLUGS]
+# After a tenant's commit its escalation mail is sent by an on-commit callback that lists the
+# tenant's unsent mail (a SELECT), claims it (a SELECT … FOR UPDATE), sends it and marks it (an
+# UPDATE); the sweep's first statement on the table lists the mails earlier runs left unsent.
+MAIL_SELECT = f'SELECT "{EscalationMail._meta.db_table}"'
+MAIL_UPDATE = f'UPDATE "{EscalationMail._meta.db_table}"'
+
+
+def overdue_in_three_tenants(make_tenant, make_member) -> list[Ticket]:
     overdue = []
-    for slug in ("north", "south", "west"):
+    for slug in SLUGS:
         tenant = make_tenant(slug)
         make_member(f"{slug}-admin", tenant, Role.ADMIN, email=f"admin@{slug}.test")
         with time_machine.travel(timezone.now() - timedelta(days=10), tick=False):
             overdue += [open_ticket(tenant, "A1", title=f"{slug} {n}") for n in range(2)]
-    kill_mid_task("approvals.tasks.sweep_sla", HEAD_UPDATE, 1 + round_ % 3, tmp_path, settings)
-    sweep_sla()
+    return overdue
+
+
+def assert_escalated_once(overdue: list[Ticket]) -> None:
     escalations = Counter(
         AuditEvent.objects.filter(action="ticket.escalated").values_list("resource_id", flat=True)
     )
     assert escalations == {ticket.public_id: 1 for ticket in overdue}
-    subjects = mailed_subjects(tmp_path)
-    assert sorted(subjects) == sorted(
-        f"[Human Touch] 2 overdue ticket(s) escalated — {slug.title()}"
-        for slug in ("north", "south", "west")
-    )
+    assert EscalationMail.objects.count() == len(SLUGS)  # one mail per tenant, never two
+    assert not EscalationMail.objects.filter(sent_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_a_sla_sweep_killed_mid_tenant_then_run_again_escalates_and_mails_each_once(
+    make_tenant, make_member, tmp_path, settings, round_
+):
+    overdue = overdue_in_three_tenants(make_tenant, make_member)
+    kill_mid_task("approvals.tasks.sweep_sla", HEAD_UPDATE, 1 + round_ % 3, tmp_path, settings)
+    sweep_sla()
+    assert_escalated_once(overdue)
+    assert sorted(mailed_subjects(tmp_path)) == sorted(SUBJECTS)
+    assert_chains_verify()
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_a_sla_sweep_killed_after_a_commit_before_its_mail_was_sent_then_run_again_mails_it_once(
+    make_tenant, make_member, tmp_path, settings, round_
+):
+    overdue = overdue_in_three_tenants(make_tenant, make_member)
+    # The 2nd, 4th, 6th SELECT: tenant 1, 2, 3 committed, its mail listed for sending, not sent.
+    k = 2 * (1 + round_ % 3)
+    kill_mid_task("approvals.tasks.sweep_sla", MAIL_SELECT, k, tmp_path, settings)
+    assert EscalationMail.objects.filter(sent_at__isnull=True).count() == 1
+    sweep_sla()
+    assert_escalated_once(overdue)
+    assert sorted(mailed_subjects(tmp_path)) == sorted(SUBJECTS)
+    assert_chains_verify()
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_a_sla_sweep_killed_after_a_send_before_its_mark_resends_the_same_message(
+    make_tenant, make_member, tmp_path, settings, round_
+):
+    overdue = overdue_in_three_tenants(make_tenant, make_member)
+    kill_mid_task("approvals.tasks.sweep_sla", MAIL_UPDATE, 1 + round_ % 3, tmp_path, settings)
+    sweep_sla()
+    assert_escalated_once(overdue)
+    # At least once: the mail sent but not marked goes again, as the same message.
+    sent = Counter(mailed(tmp_path))
+    stored = {(row.subject, row.message_id) for row in EscalationMail.objects.all()}
+    assert set(sent) == stored
+    assert sorted(sent.values()) == [1, 1, 2]
     assert_chains_verify()
 
 
