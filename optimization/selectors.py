@@ -645,11 +645,10 @@ def a3s_within_thresholds(
     ]
 
 
-# The weekly report of a track.
-def spend_by_channel(*, track, first: date, last: date) -> dict[str, Decimal]:
-    """Per channel, the spend reported for `track` from `first` to `last` (days), each day and
-    channel from one source: the primary one where it reported, else the first by name."""
-    preferred = (
+def preferred_source() -> Subquery:
+    """For a performance row's track, day and channel: the one source that counts (the primary
+    one where it reported, else the first by name)."""
+    return Subquery(
         PerformanceRow.objects.filter(
             track=OuterRef("track"), date=OuterRef("date"), channel=OuterRef("channel")
         )
@@ -657,9 +656,16 @@ def spend_by_channel(*, track, first: date, last: date) -> dict[str, Decimal]:
         .order_by("rank", "source")
         .values("source")[:1]
     )
+
+
+# The weekly report of a track.
+def spend_by_channel(*, track, first: date, last: date) -> dict[str, Decimal]:
+    """Per channel, the spend reported for `track` from `first` to `last` (days), each day and
+    channel from one source: the primary one where it reported, else the first by name."""
+    preferred = preferred_source()
     return dict(
         PerformanceRow.objects.filter(track=track, date__gte=first, date__lte=last)
-        .filter(source=Subquery(preferred))
+        .filter(source=preferred)
         .values("channel")
         .annotate(total=Sum("spend"))
         .values_list("channel", "total")

@@ -44,6 +44,7 @@ from optimization.models import (
     SeasonalChange,
     Signal,
 )
+from optimization.selectors import preferred_source
 from plans.models import Track
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -321,18 +322,11 @@ def _kpi_days(track_ids: list[int], first: date, last: date) -> list[dict]:
 
 
 def _kpi_days_portable(track_ids: list[int], first: date, last: date):
-    preferred = (
-        PerformanceRow.objects.filter(
-            track=OuterRef("track"), date=OuterRef("date"), channel=OuterRef("channel")
-        )
-        .annotate(rank=Case(When(source=PRIMARY_SOURCE, then=Value(0)), default=Value(1)))
-        .order_by("rank", "source")
-        .values("source")[:1]
-    )
+    preferred = preferred_source()
     money = DecimalField(max_digits=24, decimal_places=6)
     return (
         PerformanceRow.objects.filter(track_id__in=track_ids, date__gte=first, date__lte=last)
-        .filter(source=Subquery(preferred))
+        .filter(source=preferred)
         .values("track_id", "date")
         .annotate(
             spend_total=Sum("spend"),

@@ -19,7 +19,6 @@ from dataclasses import replace
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from approvals.events import LifecycleEvent, LifecycleKind, lifecycle_emit
 from audit.actions import AuditAction
@@ -43,6 +42,7 @@ from optimization.services._common import (
     live_value,
     moved_items,
 )
+from optimization.services.reconcile import reconciliation_restored_within
 from plans.models import PlanVersion, Track
 
 ALIGN_ACTOR = Actor.system("alignment")
@@ -128,23 +128,9 @@ def _restorations_close(change_set, actor: Actor) -> None:
     restoring = Reconciliation.objects.filter(
         manifest_entry_id__in=entry_ids, status=ReconciliationStatus.RESTORING
     ).select_related("manifest_entry")
-    now = timezone.now()
     for reconciliation in restoring.order_by("pk"):
-        closed = Reconciliation.objects.filter(
-            pk=reconciliation.pk, status=ReconciliationStatus.RESTORING
-        ).update(status=ReconciliationStatus.RESTORED, closed_at=now)
-        if closed != 1:
-            continue
-        audit_event_append(
-            tenant=change_set.tenant,
-            actor=actor,
-            action=AuditAction.RECONCILIATION_RESTORED,
-            resource=("reconciliation", str(reconciliation.pk)),
-            data={
-                "entity": reconciliation.manifest_entry.audit_id,
-                "ticket": reconciliation.ticket,
-                "change_set": change_set.change_set_id,
-            },
+        reconciliation_restored_within(
+            reconciliation=reconciliation, actor=actor, change_set=change_set
         )
 
 

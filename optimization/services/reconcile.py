@@ -637,19 +637,28 @@ def restore_targets(reconciliation: Reconciliation) -> dict[str, Any]:
 def reconciliation_restored(*, reconciliation: Reconciliation) -> bool:
     """The platform runs the manifest's value again: the restoration is done. Compare-and-swap,
     so two runs close it once."""
+    return reconciliation_restored_within(reconciliation=reconciliation, actor=RECONCILE_ACTOR)
+
+
+@within_transaction
+def reconciliation_restored_within(
+    *, reconciliation: Reconciliation, actor: Actor, change_set=None
+) -> bool:
+    """reconciliation_restored as a step: by an observation, or by the alignment `change_set`
+    that put the manifest's values back (named in the audit event)."""
     closed = Reconciliation.objects.filter(
         pk=reconciliation.pk, status=ReconciliationStatus.RESTORING
     ).update(status=ReconciliationStatus.RESTORED, closed_at=timezone.now())
     if closed != 1:
         return False  # another run got there first
+    data = {"entity": reconciliation.manifest_entry.audit_id, "ticket": reconciliation.ticket}
+    if change_set is not None:
+        data["change_set"] = change_set.change_set_id
     audit_event_append(
-        tenant=reconciliation.tenant,
-        actor=RECONCILE_ACTOR,
+        tenant=reconciliation.tenant_id,
+        actor=actor,
         action=AuditAction.RECONCILIATION_RESTORED,
         resource=("reconciliation", str(reconciliation.pk)),
-        data={
-            "entity": reconciliation.manifest_entry.audit_id,
-            "ticket": reconciliation.ticket,
-        },
+        data=data,
     )
     return True
