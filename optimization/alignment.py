@@ -260,8 +260,9 @@ def _channel_targets(
 
 def open_alignments(*, tenant_ids, now: datetime | None = None) -> list[TrackAlignment]:
     """Every track of the tenants with alignment work left, the most overdue first: one query
-    finds the tracks whose entities do not all point at the current version, then each track's
-    alignment (the dashboard's panel and the metrics read this)."""
+    finds the tracks whose entities do not all point at the current version (the only query when
+    every track is aligned), then each track's alignment (the dashboard's panel and the metrics
+    read this)."""
     now = now or timezone.now()
     track_ids = (
         ExecutionManifestEntry.objects.filter(
@@ -271,10 +272,15 @@ def open_alignments(*, tenant_ids, now: datetime | None = None) -> list[TrackAli
         .values_list("track_id", flat=True)
         .distinct()
     )
-    tracks = Track.objects.filter(pk__in=list(track_ids)).select_related(
-        "current_version__tenant", "tenant"
+    tracks = list(
+        Track.objects.filter(pk__in=track_ids).select_related("current_version__tenant", "tenant")
     )
-    policies = {p.tenant_id: p for p in TenantPolicy.objects.filter(tenant_id__in=list(tenant_ids))}
+    if not tracks:
+        return []
+    policies = {
+        p.tenant_id: p
+        for p in TenantPolicy.objects.filter(tenant_id__in={t.tenant_id for t in tracks})
+    }
     found = [
         track_alignment(track=track, policy=policies.get(track.tenant_id), now=now)
         for track in tracks
