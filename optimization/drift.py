@@ -25,12 +25,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q, Sum
 
 from optimization import drift_chart
-from optimization.models import (
-    DAILY_BUDGET,
-    AppliedChange,
-    ChangeSetKind,
-    ExecutionManifestEntry,
-)
+from optimization.models import DAILY_BUDGET, AppliedChange, ExecutionManifestEntry
 from optimization.selectors import entry_daily_budget, entry_is_live
 from plans.diff import planned_daily_budget
 from plans.models import PlanVersion, Track
@@ -239,20 +234,23 @@ def channel_drifts(
             start,
         )
     # An alignment moves a channel onto its approved plan: it closes drift, it is not drift.
-    counted = AppliedChange.objects.filter(_counted(sinces, now), field=DAILY_BUDGET).exclude(
-        change_set__kind=ChangeSetKind.ALIGNMENT
-    )
+    counted = AppliedChange.objects.filter(_counted(sinces, now), field=DAILY_BUDGET)
     totals: dict[int, dict[str, tuple[Decimal, int]]] = defaultdict(dict)
     listed: dict[int, list[tuple]] = defaultdict(list)
     if moves:
-        for track_id, channel, at, delta, change_set_id in counted.order_by(
-            "applied_at", "id"
-        ).values_list("track_id", "channel", "applied_at", "delta", "change_set__change_set_id"):
+        for track_id, channel, at, delta, change_set_id in (
+            counted.order_by("applied_at", "id")
+            .filter(aligns=False)
+            .values_list("track_id", "channel", "applied_at", "delta", "change_set__change_set_id")
+        ):
             listed[track_id].append((channel, at, delta or ZERO, change_set_id))
             net, n = totals[track_id].get(channel, (ZERO, 0))
             totals[track_id][channel] = (net + (delta or ZERO), n + 1)
     else:
-        for row in counted.values("track_id", "channel").annotate(net=Sum("delta"), n=Count("id")):
+        not_aligning = Q(aligns=False)
+        for row in counted.values("track_id", "channel").annotate(
+            net=Sum("delta", filter=not_aligning), n=Count("id", filter=not_aligning)
+        ):
             totals[row["track_id"]][row["channel"]] = (row["net"] or ZERO, row["n"])
     levels = _live_budgets(list(sinces), now) if live else {}
     found = {}

@@ -334,6 +334,9 @@ class AppliedChange(models.Model):
     delta = models.DecimalField(
         max_digits=16, decimal_places=2, null=True, blank=True, help_text="daily budget change"
     )
+    # Moved by an alignment change set: onto the approved plan, so it closes drift and is not
+    # drift (optimization/drift.py reads this column, not a join to the change set).
+    aligns = models.BooleanField(default=False)
     applied_at = models.DateTimeField()
 
     class Meta:

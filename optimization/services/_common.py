@@ -27,6 +27,7 @@ from optimization.models import (
     AppliedChange,
     ChangeSet,
     ChangeSetEvent,
+    ChangeSetKind,
     ExecutionManifestEntry,
 )
 from optimization.selectors import (
@@ -249,6 +250,7 @@ def items_apply(
                 before=item.before,
                 after=after,
                 delta=delta,
+                aligns=change_set.kind == ChangeSetKind.ALIGNMENT,
                 applied_at=applied_at,
             )
         )
