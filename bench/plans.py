@@ -123,11 +123,14 @@ def fresh_tenant() -> Tenant:
 
 def run_threads(target, writers: int, count: int) -> float:
     barrier = threading.Barrier(writers + 1)
+    errors: list[str] = []
 
     def body(writer: int) -> None:
         try:
             barrier.wait()
             target(writer, count)
+        except Exception as exc:  # noqa: BLE001 (reported below: a writer that fails fails the bench)
+            errors.append(f"writer {writer}: {exc!r}")
         finally:
             connection.close()
 
@@ -138,6 +141,8 @@ def run_threads(target, writers: int, count: int) -> float:
     started = time.perf_counter()
     for thread in threads:
         thread.join()
+    if errors:
+        raise SystemExit("\n".join(errors))
     return time.perf_counter() - started
 
 
@@ -170,9 +175,10 @@ def bench_numbering(writers: int, count: int) -> None:
         insert = (
             f"INSERT INTO {PLAIN_TABLE} (tenant_id, track_id, number, kind, status, payload, "
             "payload_hash, path, path_reason, trigger, reason, created_at, created_by, "
-            "submitted_by, approved_by, superseded_by, rejected_by, discarded_by, updated_at) "
+            "submitted_by, approved_by, superseded_by, rejected_by, discarded_by, updated_at, "
+            "carry_collisions) "
             "VALUES (%s, %s, %s, 'event_draft', 'draft', %s, %s, 'event_draft', '', 'api', '', "
-            "%s, 'bench', '', '', '', '', '', %s)"
+            "%s, 'bench', '', '', '', '', '', %s, '[]')"
         )
         body = json.dumps(canonical)
         digest = sha256_of(canonical)

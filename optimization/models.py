@@ -336,7 +336,7 @@ class AppliedChange(models.Model):
     )
     # Moved by an alignment change set: onto the approved plan, so it closes drift and is not
     # drift (optimization/drift.py reads this column, not a join to the change set).
-    aligns = models.BooleanField(default=False)
+    aligns = models.BooleanField(default=False, db_default=False)
     applied_at = models.DateTimeField()
 
     class Meta:
