@@ -38,6 +38,19 @@ class ProposedItem:
     after: object
     first_launch: bool = False  # status → active of an entity that has never been live
 
+    @classmethod
+    def of(cls, item, *, after=..., first_launch: bool = False) -> ProposedItem:
+        """A recorded change-set item (entity_id, channel, field, before, after) as proposed,
+        with the value `after` it would now move to (its own when not given)."""
+        return cls(
+            item.entity_id,
+            item.channel,
+            item.field,
+            item.before,
+            item.after if after is ... else after,
+            first_launch,
+        )
+
     @property
     def budget_delta(self) -> Decimal:
         if self.field != DAILY_BUDGET:

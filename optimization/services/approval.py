@@ -158,11 +158,8 @@ def change_set_apply_after_hold_within(*, change_set: ChangeSet, actor: Actor) -
         verdict = guardrails_check(
             track=change_set.track,
             items=[
-                guardrails.ProposedItem(
-                    entity_id=i.entity_id,
-                    channel=i.channel,
-                    field=i.field,
-                    before=i.before,
+                guardrails.ProposedItem.of(
+                    i,
                     after=edits.get(i.position, i.after),
                     first_launch=(
                         i.field == STATUS
@@ -304,13 +301,7 @@ def change_set_approve_with_edit_within(
         return guardrails_check(
             track=change_set.track,
             items=[
-                guardrails.ProposedItem(
-                    entity_id=i.entity_id,
-                    channel=i.channel,
-                    field=i.field,
-                    before=i.before,
-                    after=moves.get(i.position, i.after),
-                )
+                guardrails.ProposedItem.of(i, after=moves.get(i.position, i.after))
                 for i in items.values()
                 if i.field == DAILY_BUDGET
             ],

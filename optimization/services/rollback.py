@@ -110,10 +110,7 @@ def rollback_preview(*, change_set: ChangeSet) -> RollbackPreview:
         channel_entries = track.manifest.filter(channel__in={i.channel for i in items})
         guardrail_verdict = guardrails_check(
             track=track,
-            items=[
-                guardrails.ProposedItem(i.entity_id, i.channel, i.field, i.before, i.after)
-                for i in items
-            ],
+            items=[guardrails.ProposedItem.of(i) for i in items],
             entries=entries_as_resumed(track, channel_entries),
             policy=policy,
             currency=track.currency,
