@@ -25,13 +25,24 @@ from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
-# table -> partition key. The function below names the same tables (it trusts no argument).
-PARTITIONED = {"audit_auditevent": "created_at", "agents_gatecall": "at"}
+# table -> partition key: a time set once, when the row is written, never changed. The function
+# below names the same tables (it trusts no argument).
+PARTITIONED = {
+    "audit_auditevent": "created_at",
+    "agents_gatecall": "at",
+    "agents_qcresult": "created_at",
+    "optimization_appliedchange": "applied_at",
+    "optimization_changesetevent": "at",
+    "optimization_performancerow": "date",  # the day reported: part of the row's unique key
+}
+# Keys of type date (the others are timestamptz): their bounds are days, not UTC midnights.
+DATE_KEYS = ("optimization_performancerow",)
 APPEND_ONLY_PARTITIONED = ("audit_auditevent",)
 MONTHS_AHEAD = 3
 DEFAULT_SUFFIX = "_pdefault"
 
-ENSURE_FUNCTION = """
+ENSURE_FUNCTION = (
+    """
 CREATE OR REPLACE FUNCTION ht_partitions_ensure(p_table text, p_months integer)
 RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -40,8 +51,9 @@ DECLARE
   part text;
   made integer := 0;
   grantee_name text;
+  bound_time text := CASE WHEN p_table IN (__DATE_TABLES__) THEN '' ELSE ' 00:00:00+00' END;
 BEGIN
-  IF p_table NOT IN ('audit_auditevent', 'agents_gatecall') THEN
+  IF p_table NOT IN (__TABLES__) THEN
     RAISE EXCEPTION 'ht_partitions_ensure: % is not partitioned by month', p_table;
   END IF;
   IF p_months < 0 OR p_months > 24 THEN
@@ -54,8 +66,8 @@ BEGIN
       BEGIN
         EXECUTE format(
           'CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)', part, p_table,
-          to_char(m, 'YYYY-MM-DD') || ' 00:00:00+00',
-          to_char((m + interval '1 month')::date, 'YYYY-MM-DD') || ' 00:00:00+00');
+          to_char(m, 'YYYY-MM-DD') || bound_time,
+          to_char((m + interval '1 month')::date, 'YYYY-MM-DD') || bound_time);
         made := made + 1;
       EXCEPTION WHEN check_violation THEN
         -- The DEFAULT partition already holds rows of that month: left as it is, and
@@ -85,7 +97,9 @@ BEGIN
   END IF;
   RETURN made;
 END $$;
-"""
+""".replace("__TABLES__", ", ".join(f"'{table}'" for table in PARTITIONED))
+    .replace("__DATE_TABLES__", ", ".join(f"'{table}'" for table in DATE_KEYS))
+)
 
 
 def _month_start(moment: datetime) -> datetime:
@@ -111,13 +125,17 @@ def _constraints(cursor, table: str, kind: str) -> list[tuple[str, str]]:
     return cursor.fetchall()
 
 
-def table_partition_by_month(schema_editor, *, table: str, unique: dict[str, list[str]]) -> None:
+def table_partition_by_month(
+    schema_editor, *, table: str, unique: dict[str, list[str]], keep_triggers: bool = False
+) -> None:
     """Turn `table` into one partitioned by month on PARTITIONED[table], rows kept.
 
     The primary key becomes (id, key) and each unique constraint in `unique` (name -> its
-    columns) gains the key, as PostgreSQL requires; Django's state keeps `id` as the primary key
-    (ids still come from one sequence). Foreign keys out of the table and every other index are
-    put back as they were. No foreign key may point at the table (none does: checked here).
+    columns) gains the key unless it has it already, as PostgreSQL requires; a unique
+    constraint not named there is refused. Django's state keeps `id` as the primary key (ids
+    still come from one sequence). Foreign keys out of the table and every other index are put
+    back as they were; with `keep_triggers` its triggers too (row triggers on the parent are
+    cloned onto every partition). No foreign key may point at the table (checked here).
     """
     # Long on purpose: the conversion in the order PostgreSQL needs it (read what to put back,
     # rename, create, copy, drop, put back), in the migration's one transaction.
@@ -130,6 +148,15 @@ def table_partition_by_month(schema_editor, *, table: str, unique: dict[str, lis
         if cursor.fetchone()[0]:
             raise RuntimeError(f"{table} has inbound foreign keys: it can't be partitioned")
         foreign = _constraints(cursor, table, "f")
+        unlisted = {name for name, _ in _constraints(cursor, table, "u")} - set(unique)
+        if unlisted:
+            raise RuntimeError(f"{table}: unique constraints {sorted(unlisted)} not carried over")
+        cursor.execute(
+            "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s::regclass "
+            "AND NOT tgisinternal ORDER BY tgname",
+            [table],
+        )
+        triggers = [row[0] for row in cursor.fetchall()] if keep_triggers else []
         cursor.execute(
             "SELECT indexdef FROM pg_indexes i WHERE tablename = %s AND NOT EXISTS ("
             " SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname"
@@ -139,6 +166,8 @@ def table_partition_by_month(schema_editor, *, table: str, unique: dict[str, lis
         indexes = [row[0] for row in cursor.fetchall()]
         cursor.execute(f"SELECT min({key}) FROM {table}")
         oldest = cursor.fetchone()[0]
+        if oldest is not None and not isinstance(oldest, datetime):  # a date key
+            oldest = datetime(oldest.year, oldest.month, 1, tzinfo=UTC)
         cursor.execute(f"ALTER TABLE {table} RENAME TO {old}")
         cursor.execute(
             f"CREATE TABLE {table} (LIKE {old} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
@@ -151,7 +180,7 @@ def table_partition_by_month(schema_editor, *, table: str, unique: dict[str, lis
             cursor.execute(
                 f"CREATE TABLE {partition_name(table, month)} PARTITION OF {table} "
                 "FOR VALUES FROM (%s) TO (%s)",
-                [month, upto],
+                [month.date(), upto.date()] if table in DATE_KEYS else [month, upto],
             )
             month = upto
         cursor.execute(f"CREATE TABLE {table}{DEFAULT_SUFFIX} PARTITION OF {table} DEFAULT")
@@ -167,12 +196,11 @@ def table_partition_by_month(schema_editor, *, table: str, unique: dict[str, lis
         cursor.execute(f"ALTER TABLE {table} ALTER COLUMN id SET DEFAULT nextval('{table}_id_seq')")
         cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (id, {key})")
         for name, columns in unique.items():
-            cursor.execute(
-                f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE ({', '.join(columns)}, {key})"
-            )
+            columns = columns if key in columns else [*columns, key]
+            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE ({', '.join(columns)})")
         for name, definition in foreign:
             cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
-        for definition in indexes:
+        for definition in indexes + triggers:
             cursor.execute(definition)
 
 
@@ -227,7 +255,8 @@ def partitions_of(table: str, *, count_rows: bool = False) -> list[Partition]:
 
 
 def _parse_bound(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
+    moment = datetime.fromisoformat(text)  # a day, for a date key: its UTC midnight
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def is_partitioned(table: str) -> bool:
