@@ -41,8 +41,7 @@ APPEND_ONLY_PARTITIONED = ("audit_auditevent",)
 MONTHS_AHEAD = 3
 DEFAULT_SUFFIX = "_pdefault"
 
-ENSURE_FUNCTION = (
-    """
+ENSURE_FUNCTION = """
 CREATE OR REPLACE FUNCTION ht_partitions_ensure(p_table text, p_months integer)
 RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -97,8 +96,8 @@ BEGIN
   END IF;
   RETURN made;
 END $$;
-""".replace("__TABLES__", ", ".join(f"'{table}'" for table in PARTITIONED))
-    .replace("__DATE_TABLES__", ", ".join(f"'{table}'" for table in DATE_KEYS))
+""".replace("__TABLES__", ", ".join(f"'{table}'" for table in PARTITIONED)).replace(
+    "__DATE_TABLES__", ", ".join(f"'{table}'" for table in DATE_KEYS)
 )
 
 
@@ -197,7 +196,9 @@ def table_partition_by_month(
         cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (id, {key})")
         for name, columns in unique.items():
             columns = columns if key in columns else [*columns, key]
-            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE ({', '.join(columns)})")
+            cursor.execute(
+                f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE ({', '.join(columns)})"
+            )
         for name, definition in foreign:
             cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
         for definition in indexes + triggers:
