@@ -103,8 +103,9 @@ class AuditAction(StrEnum):
     RECONCILIATION_RESTORING = "reconciliation.restoring"
     RECONCILIATION_RESTORED = "reconciliation.restored"
     RECONCILIATION_DISMISSED = "reconciliation.dismissed"
-    # audit (retention: audit/retention.py)
+    # audit (retention: audit/retention.py, audit/retention_logs.py)
     AUDIT_PARTITION_ARCHIVED = "audit_partition.archived"
+    LOG_PARTITION_ARCHIVED = "log_partition.archived"
 
     @classmethod
     def ticket_resolved(cls, outcome: str) -> AuditAction:

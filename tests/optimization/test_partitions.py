@@ -8,15 +8,25 @@ before; change-set items stay one table (docs/scale.md "Partitions" says why).""
 
 from __future__ import annotations
 
+import csv
+import gzip
+import hashlib
+import io
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
+from pathlib import Path
 
 import psycopg
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from agents.models import AgentRun, QcResult
+from audit.actions import AuditAction
+from audit.models import AuditEvent
 from audit.partitions import (
     PARTITIONED,
     _month_start,
@@ -241,3 +251,99 @@ def test_an_applied_change_still_joins_its_item_and_refuses_an_item_that_does_no
     assert isinstance(applied.applied_at, datetime) and applied.applied_at.date() == date(
         2026, 11, 10
     )
+
+
+# --- Retention (audit/retention_logs.py, through `manage.py audit_retention`) -------------------
+def months_ago(n: int) -> datetime:
+    month = _month_start(datetime.now(UTC))
+    for _ in range(n):
+        month = (month - timedelta(days=1)).replace(day=1)
+    return month
+
+
+OLD, YOUNG = months_ago(100), months_ago(30)  # past 7 years; 2.5 years ago
+
+
+def command(name: str, *args) -> str:
+    out = StringIO()
+    call_command(name, *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def old_months():
+    """OLD and YOUNG months of the QC results and the performance rows, made as the owner."""
+    names = []
+    with owner_cursor() as cursor:
+        for table in (QC, PERFORMANCE):
+            for month in (OLD, YOUNG):
+                low, high = month, _next_month(month)
+                if table == PERFORMANCE:
+                    low, high = low.date(), high.date()
+                names.append(partition_name(table, month))
+                cursor.execute(  # literal bounds: the owner's own connection binds on the server
+                    f"CREATE TABLE {names[-1]} PARTITION OF {table} "
+                    f"FOR VALUES FROM ('{low.isoformat()}') TO ('{high.isoformat()}')"
+                )
+    yield names
+    with owner_cursor() as cursor:
+        for name in names:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retention_archives_the_months_every_tenant_has_kept_long_enough(
+    old_months, acme, acme_v1, make_tenant, settings
+):
+    # Long on purpose: one history, the dry run that changes nothing, the archive, its files and
+    # the audit events that carry their digest, in order.
+    qc_old, qc_young, perf_old, perf_young = old_months
+    globex = make_tenant("globex")
+    globex.audit_retention_years = 10
+    globex.save(update_fields=["audit_retention_years"])
+    runs = {tenant: a_run(tenant, f"r-{tenant.slug}") for tenant in (acme, globex)}
+    for month, counts in ((OLD, (2, 1)), (YOUNG, (1, 0))):
+        with time_machine.travel(month + timedelta(days=10), tick=False):
+            for tenant, count in zip((acme, globex), counts, strict=True):
+                for attempt in range(count):
+                    a_result(runs[tenant], attempt=attempt + 1)
+    rows = [
+        {"date": str(day), "channel": "search", "source": "ga4", "spend": "5", "conversions": "1"}
+        for day in (
+            (OLD + timedelta(days=2)).date(),
+            (OLD + timedelta(days=3)).date(),
+            YOUNG.date(),
+        )
+    ]
+    performance_ingest(tenant=acme, track_key="always_on", rows=rows, actor=TEST_ACTOR)
+    a_result(runs[acme])  # now
+    before = (QcResult.objects.count(), PerformanceRow.objects.count(), AuditEvent.objects.count())
+
+    out = command("audit_retention", "--dry-run")
+    assert f"would {qc_old} ({OLD:%Y-%m}, 3 rows, 2 tenants): keep: tenant globex keeps" in out
+    assert f"would {qc_young} ({YOUNG:%Y-%m}, 1 rows, 1 tenants): keep: an older" in out
+    assert f"would {perf_old} ({OLD:%Y-%m}, 2 rows, 1 tenants): detach" in out
+    assert f"would {perf_young} ({YOUNG:%Y-%m}, 1 rows, 1 tenants): keep: tenant acme keeps" in out
+    assert "dry run: 1 log partitions would be archived" in out
+    assert (QcResult.objects.count(), PerformanceRow.objects.count()) == before[:2]
+    assert AuditEvent.objects.count() == before[2]
+    assert not Path(settings.AUDIT_ARCHIVE_DIR).exists()
+
+    out = command("audit_retention")
+    assert f"archived {perf_old}" in out
+    assert perf_old not in [p.name for p in partitions_of(PERFORMANCE)]
+    assert {qc_old, qc_young} <= {p.name for p in partitions_of(QC)}
+    assert perf_young in {p.name for p in partitions_of(PERFORMANCE)}
+    assert QcResult.objects.count() == before[0]
+    assert PerformanceRow.objects.count() == before[1] - 2
+    directory = Path(settings.AUDIT_ARCHIVE_DIR)
+    manifest = json.loads((directory / f"{perf_old}.manifest.json").read_text())
+    data = (directory / manifest["rows_file"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == manifest["sha256"]
+    archived = list(csv.DictReader(io.StringIO(gzip.decompress(data).decode())))
+    assert sorted(r["date"] for r in archived) == sorted(r["date"] for r in rows[:2])
+    assert manifest["tenants"] == [{"tenant": "acme", "tenant_id": acme.pk, "rows": 2}]
+    event = AuditEvent.objects.get(action=AuditAction.LOG_PARTITION_ARCHIVED)
+    assert (event.tenant, event.resource_id) == (acme, perf_old)
+    assert event.data["sha256"] == manifest["sha256"] and event.data["rows"] == 2
+    assert "ok:" in command("verify_audit", "--no-checkpoints")

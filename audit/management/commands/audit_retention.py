@@ -1,5 +1,6 @@
 """`manage.py audit_retention [--dry-run]`: audit partitions past every tenant's retention go to
-archive files with their checkpoints (audit/retention.py)."""
+archive files with their checkpoints (audit/retention.py), and so do the months of the other
+partitioned tables, each with an audit event per tenant (audit/retention_logs.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.db import connection
 from audit.actors import Actor
 from audit.checkpoints import audit_checkpoints_verify
 from audit.retention import partition_archive, retention_plan
+from audit.retention_logs import log_partition_archive, log_retention_plan
 from audit.verify import audit_chains_verify, describe_break
 
 CREDENTIALS = ("USER", "PASSWORD", "HOST", "PORT")
@@ -41,7 +43,10 @@ class Command(BaseCommand):
     help = (
         "Archive the audit log's monthly partitions that every tenant in them has kept for its "
         "retention: rows to a write-once file with a signed checkpoint per tenant, an audit "
-        "event in each tenant's chain, then DETACH and DROP. --dry-run lists what it would do."
+        "event in each tenant's chain, then DETACH and DROP; the months of the other partitioned "
+        "tables (gate log, QC results, performance rows, applied changes, change-set events) "
+        "likewise, to a file with its digest in each tenant's chain. --dry-run lists what it "
+        "would do."
     )
 
     def add_arguments(self, parser):
@@ -51,15 +56,18 @@ class Command(BaseCommand):
         if connection.vendor != "postgresql":
             raise CommandError("audit retention needs PostgreSQL's partitions (docs/scale.md)")
         with _as_owner():
-            plan = retention_plan()
-            for item in plan:
+            plan, logs = retention_plan(), log_retention_plan()
+            for item in [*plan, *logs]:
                 self.stdout.write(("would " if dry_run else "") + item.line())
             due = [item for item in plan if item.due]
-            if not due:
+            logs_due = [item for item in logs if item.due]
+            if not due and not logs_due:
                 self.stdout.write("nothing to archive")
                 return
             if dry_run:
                 self.stdout.write(f"dry run: {len(due)} partitions would be archived")
+                if logs_due:
+                    self.stdout.write(f"dry run: {len(logs_due)} log partitions would be archived")
                 return
             verdict = audit_chains_verify()
             if not verdict.ok:
@@ -70,4 +78,7 @@ class Command(BaseCommand):
             actor = Actor.system("audit_retention")
             for item in due:
                 manifest = partition_archive(item, actor=actor)
+                self.stdout.write(f"archived {item.partition.name}: {manifest}")
+            for item in logs_due:
+                manifest = log_partition_archive(item, actor=actor)
                 self.stdout.write(f"archived {item.partition.name}: {manifest}")
