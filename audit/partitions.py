@@ -1,8 +1,11 @@
 """Monthly partitions of the tables that grow forever (PostgreSQL only; docs/scale.md
 "Partitions").
 
-`audit_auditevent` (by created_at) and `agents_gatecall` (by at) are declaratively partitioned by
+`audit_auditevent` (by created_at), `agents_gatecall` (by at), `agents_qcresult` (by created_at),
+`optimization_appliedchange` (by applied_at), `optimization_changesetevent` (by at) and
+`optimization_performancerow` (by date, the day reported) are declaratively partitioned by
 calendar month (UTC), plus a DEFAULT partition so that a write never fails for want of a month.
+Change-set items are not (docs/scale.md "Partitions" says why).
 Native partitioning, not pg_partman: Debian packages pg_partman, but as an extension whose
 background worker and `CREATE EXTENSION` need a superuser and a server restart
 (shared_preload_libraries), which a managed server or the application role does not have; the
