@@ -13,6 +13,11 @@ it verifies every chain of each twin the way verify_audit does (ordered by tenan
 chain_rows_check), and removes the oldest month: DELETE on the flat twin (guards lifted)
 against DETACH + DROP on the partitioned one.
 
+The same twins of agents_qcresult (its model's indexes; --qc-results rows, a fifth of the
+events by default) show the activity tables (docs/scale.md "Partitions"): COPY, the ops
+metrics' range read (one tenant's results of the last 28 days, counted) and the oldest month
+out.
+
 The full form (50 M events, 24 months, 20 tenants) is hours, not minutes: at 1 M events on
 the shared 2-core machine (load average 10-13) the build took 189 s (hashing and both COPYs)
 and each verify ~60 s, so 50 M is ~2.6 h of build and ~1.7 h of verifying, and ~2 x 35 GB
@@ -33,6 +38,7 @@ parser.add_argument("--events", type=int, default=50_000_000)
 parser.add_argument("--months", type=int, default=24)
 parser.add_argument("--tenants", type=int, default=20)
 parser.add_argument("--batch", type=int, default=100_000, help="events per COPY")
+parser.add_argument("--qc-results", type=int, default=0, help="0: a fifth of --events")
 parser.add_argument("--verify-runs", type=int, default=1, help="best of this many verifies")
 ARGS = _setup.arguments(
     parser, quick={"events": 40_000, "months": 4, "tenants": 4, "verify_runs": 2}
@@ -119,12 +125,12 @@ def _batches(args, start: datetime, span: timedelta):
         yield lines, heads
 
 
-def _copy(table: str, lines: list[str]) -> float:
+def _copy(table: str, lines: list[str], columns: str = COLUMNS) -> float:
     started = time.perf_counter()
     with (
         transaction.atomic(),
         connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({COLUMNS}) FROM STDIN") as copy,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
     ):
         for at in range(0, len(lines), 5000):
             copy.write("".join(lines[at : at + 5000]))
@@ -170,6 +176,85 @@ def _oldest_month_removed(start: datetime) -> tuple[float, float]:
     return flat, parted
 
 
+QC_FLAT, QC_PARTED = "bench_qc_flat", "bench_qc_parted"
+QC_COLUMNS = (
+    "tenant_id, run_id, main_task_id, subtask_id, agent, model, passed, failure_codes, attempt, "
+    "created_at"
+)
+QC_INDEXES = {  # agents.models.QcResult
+    "grain": "(tenant_id, main_task_id, subtask_id, created_at)",
+    "run": "(run_id, subtask_id)",
+    "created": "(tenant_id, created_at)",
+}
+QC_READ = (
+    "SELECT count(*), count(*) FILTER (WHERE passed) FROM {table} "
+    "WHERE tenant_id = %s AND created_at >= %s AND created_at < %s"
+)
+
+
+def _qc_twins(args, start: datetime, end: datetime) -> dict:
+    """Both QC twins filled alike; figures: COPY rates, the range read, the oldest month out."""
+    # Long on purpose: make, fill, read and trim both twins side by side, so each figure
+    # compares the same rows at the same moment of the run.
+    n = args.qc_results or max(args.events // 5, 1)
+    with connection.cursor() as c:
+        for table in (QC_FLAT, QC_PARTED):
+            c.execute(f"DROP TABLE IF EXISTS {table}")
+        like = "LIKE agents_qcresult INCLUDING CONSTRAINTS INCLUDING DEFAULTS"
+        c.execute(f"CREATE TABLE {QC_FLAT} ({like})")
+        c.execute(f"ALTER TABLE {QC_FLAT} ADD PRIMARY KEY (id)")
+        c.execute(f"CREATE TABLE {QC_PARTED} ({like}) PARTITION BY RANGE (created_at)")
+        month = start
+        while month <= end:
+            c.execute(
+                f"CREATE TABLE {QC_PARTED}_p{month:%Y_%m} PARTITION OF {QC_PARTED} "
+                "FOR VALUES FROM (%s) TO (%s)",
+                [month, _next_month(month)],
+            )
+            month = _next_month(month)
+        c.execute(f"CREATE TABLE {QC_PARTED}_pdefault PARTITION OF {QC_PARTED} DEFAULT")
+        c.execute(f"ALTER TABLE {QC_PARTED} ADD PRIMARY KEY (id, created_at)")
+        for table in (QC_FLAT, QC_PARTED):
+            for name, columns in QC_INDEXES.items():
+                c.execute(f"CREATE INDEX {table}_{name} ON {table} {columns}")
+    step, timed = (end - start) / n, {QC_FLAT: 0.0, QC_PARTED: 0.0}
+    for first in range(0, n, args.batch):
+        lines = [
+            f"{i % args.tenants + 1}\t{i // 10 + 1}\ttask-{i % 7}\ts{i % 3}\twriter\tm-1\t"
+            f"{'t' if i % 10 < 7 else 'f'}\t[]\t{i % 3 + 1}\t{utc_iso(start + step * i)}\n"
+            for i in range(first, min(first + args.batch, n))
+        ]
+        for table in (QC_FLAT, QC_PARTED):
+            timed[table] += _copy(table, lines, QC_COLUMNS)
+    window = (end - timedelta(days=28), end)
+    read = dict.fromkeys((QC_FLAT, QC_PARTED), float("inf"))
+    with connection.cursor() as c:
+        for table in (QC_FLAT, QC_PARTED):
+            c.execute(f"ANALYZE {table}")
+        for _ in range(3):  # best of three, alternating
+            for table in (QC_FLAT, QC_PARTED):
+                began = time.perf_counter()
+                counts = []
+                for tenant in range(1, args.tenants + 1):
+                    c.execute(QC_READ.format(table=table), [tenant, *window])
+                    counts.append(c.fetchone())
+                read[table] = min(read[table], time.perf_counter() - began)
+                if table == QC_FLAT:
+                    expected = counts
+                elif counts != expected:
+                    raise SystemExit(f"the QC twins disagree: {counts} != {expected}")
+    with transaction.atomic(), connection.cursor() as c:
+        began = time.perf_counter()
+        c.execute(f"DELETE FROM {QC_FLAT} WHERE created_at < %s", [_next_month(start)])
+        flat_rm = time.perf_counter() - began
+    with transaction.atomic(), connection.cursor() as c:
+        began = time.perf_counter()
+        c.execute(f"ALTER TABLE {QC_PARTED} DETACH PARTITION {QC_PARTED}_p{start:%Y_%m}")
+        c.execute(f"DROP TABLE {QC_PARTED}_p{start:%Y_%m}")
+        parted_rm = time.perf_counter() - began
+    return {"n": n, "copy": timed, "read": read, "out": (flat_rm, parted_rm)}
+
+
 def main(args: argparse.Namespace) -> None:
     now = datetime.now(UTC)
     start = datetime(now.year - (args.months // 12 + 1), now.month, 1, tzinfo=UTC)
@@ -197,6 +282,7 @@ def main(args: argparse.Namespace) -> None:
         for table in (FLAT, PARTED):
             verify[table] = min(verify[table], _verify(table, heads))
     flat_rm, parted_rm = _oldest_month_removed(start)
+    qc = _qc_twins(args, start, end)
 
     n = args.events
     print(f"{n:,} events, {args.tenants} tenants, {args.months} months ({total:.0f} s to build)")
@@ -208,6 +294,15 @@ def main(args: argparse.Namespace) -> None:
           f"ratio {parted_v / flat_v:.2f}")  # fmt: skip
     print(f"oldest month out: DELETE {flat_rm * 1000:,.0f} ms   DETACH+DROP "
           f"{parted_rm * 1000:,.0f} ms")  # fmt: skip
+    flat_q, parted_q = (qc["n"] / qc["copy"][t] for t in (QC_FLAT, QC_PARTED))
+    print(f"QC results: {qc['n']:,} rows")
+    print(f"insert (COPY)   flat {flat_q:10,.0f}/s   partitioned {parted_q:10,.0f}/s   "
+          f"ratio {parted_q / flat_q:.2f}")  # fmt: skip
+    flat_r, parted_r = (qc["read"][t] * 1000 for t in (QC_FLAT, QC_PARTED))
+    print(f"28-day read, {args.tenants} tenants   flat {flat_r:8,.1f} ms   partitioned "
+          f"{parted_r:8,.1f} ms   ratio {parted_r / flat_r:.2f}")  # fmt: skip
+    print(f"oldest month out: DELETE {qc['out'][0] * 1000:,.0f} ms   DETACH+DROP "
+          f"{qc['out'][1] * 1000:,.0f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":
