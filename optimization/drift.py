@@ -262,7 +262,8 @@ def channel_drifts(
     """Per track: the version in force at `now`, each channel's drift (by channel name) and,
     with `moves`, the moves that count as (channel, applied_at, delta, change set id), oldest
     first. A few queries for any number of tracks (the scan reads every tenant's at once);
-    without `live` (the guardrails know the live budgets of what they locked) two."""
+    without `live` (the guardrails know the live budgets of what they locked) two, and for one
+    track whose versions are known one: its moves' totals, a written-out statement."""
     # Long on purpose: the one drift selector: versions in force, the approval that last changed
     # each channel, moves since then and live budgets, read in a few set-based queries for many
     # tracks at once.
