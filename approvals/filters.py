@@ -21,12 +21,11 @@ SEARCH_WORDS = 5  # a search reads its first five words
 TRIGRAM = 3
 
 
-
 def search_tickets(queryset: QuerySet[Ticket], value: str) -> QuerySet[Ticket]:
-    """Tickets with every word of `value` (the first five) somewhere in one of the searched fields
-    (approvals.models.SEARCH_FIELDS), in any case: the OR over the fields of UPPER(field) LIKE UPPER('%word%'), read from the one
-    upper-cased column Ticket.search_text (its trigram index serves the words of three or more
-    characters)."""
+    """Tickets with every word of `value` (the first five) somewhere in one of the searched
+    fields (approvals.models.SEARCH_FIELDS), in any case: what the OR over the fields of
+    UPPER(field) LIKE UPPER('%word%') finds, read from the one upper-cased column
+    Ticket.search_text. Its trigram index serves the words of three characters or more."""
     for word in value.split()[:SEARCH_WORDS]:
         needle = Upper(Value(word))
         if len(word) >= TRIGRAM:

@@ -78,9 +78,7 @@ def test_on_postgresql_a_search_is_served_by_the_trigram_index_of_search_text(ac
 
 
 @pytest.mark.postgres
-def test_on_postgresql_a_short_word_is_matched_among_the_rows_a_longer_one_found(
-    acme, make_ticket
-):
+def test_on_postgresql_a_short_word_is_matched_among_the_rows_a_longer_one_found(acme, make_ticket):
     """A word under three characters has no trigram: asked through the index it would read all
     of it. It filters the rows the index found for the longer word instead."""
     make_ticket(acme, "A3", title="Spring launch 42")

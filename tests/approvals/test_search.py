@@ -179,9 +179,7 @@ def test_the_dashboard_lists_and_counts_what_the_field_by_field_search_finds(cli
             per_page=25,
         )
         page = response.context["page"]
-        assert [t.public_id for t in page.object_list] == [
-            t.public_id for t in before.object_list
-        ]
+        assert [t.public_id for t in page.object_list] == [t.public_id for t in before.object_list]
         assert f"{before.paginator.count} ticket" in response.content.decode()
 
 
