@@ -169,7 +169,11 @@ def _facts(metric: str, *, tenant_ids: Sequence[int], ranges: ComparedRanges, no
         parts.append(state_sql(metric, bucket="p.period", source=source))
         params += [*found_params, *now_params]
     if not parts:
-        return f"(SELECT {COLUMNS} FROM {DAYS} WHERE 1 = 0)", []
+        return (
+            f"""(SELECT d.tenant_id, '' AS bucket, d.track_id, d.key, d.n, d.m, d.totals,
+                        d.figures, d.others FROM {DAYS} d WHERE 1 = 0)""",
+            [],
+        )
     return "(" + " UNION ALL ".join(f"({part})" for part in parts) + ")", params
 
 
