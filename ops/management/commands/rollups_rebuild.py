@@ -1,14 +1,19 @@
 from django.core.management.base import BaseCommand
 
-from agents.services.rollups import qc_rollups_rebuild, qc_rollups_refresh
+from agents.services.rollups import (
+    qc_rollups_rebuild,
+    qc_rollups_refresh,
+    run_rollups_rebuild,
+    run_rollups_refresh,
+)
 from optimization.services.rollups import change_set_rollups_rebuild, change_set_rollups_refresh
 
 
 class Command(BaseCommand):
     help = (
-        "Recount the ops metrics' daily rollups (QC results, change sets) from the raw rows: all "
-        "of them, or with --refresh only the days touched since the last refresh (what the "
-        "schedules do)."
+        "Recount the ops metrics' daily rollups (QC results, runs, change sets) from the raw "
+        "rows: all of them, or with --refresh only the days touched since the last refresh "
+        "(what the schedules do)."
     )
 
     def add_arguments(self, parser):
@@ -16,8 +21,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["refresh"]:
-            refreshes = [qc_rollups_refresh(), change_set_rollups_refresh()]
+            refreshes = [qc_rollups_refresh(), run_rollups_refresh(), change_set_rollups_refresh()]
         else:
-            refreshes = [qc_rollups_rebuild(), change_set_rollups_rebuild()]
+            refreshes = [qc_rollups_rebuild(), run_rollups_rebuild(), change_set_rollups_rebuild()]
         for refresh in refreshes:
             self.stdout.write(refresh.line())
