@@ -6,14 +6,15 @@ from agents.services.rollups import (
     run_rollups_rebuild,
     run_rollups_refresh,
 )
+from approvals.services.rollups import ticket_rollups_rebuild, ticket_rollups_refresh
 from optimization.services.rollups import change_set_rollups_rebuild, change_set_rollups_refresh
 
 
 class Command(BaseCommand):
     help = (
-        "Recount the ops metrics' daily rollups (QC results, runs, change sets) from the raw "
-        "rows: all of them, or with --refresh only the days touched since the last refresh "
-        "(what the schedules do)."
+        "Recount the ops metrics' daily rollups (QC results, runs, tickets, change sets) from "
+        "the raw rows: all of them, or with --refresh only the days touched since the last "
+        "refresh (what the schedules do)."
     )
 
     def add_arguments(self, parser):
@@ -21,8 +22,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["refresh"]:
-            refreshes = [qc_rollups_refresh(), run_rollups_refresh(), change_set_rollups_refresh()]
+            refreshes = [
+                qc_rollups_refresh(),
+                run_rollups_refresh(),
+                ticket_rollups_refresh(),
+                change_set_rollups_refresh(),
+            ]
         else:
-            refreshes = [qc_rollups_rebuild(), run_rollups_rebuild(), change_set_rollups_rebuild()]
+            refreshes = [
+                qc_rollups_rebuild(),
+                run_rollups_rebuild(),
+                ticket_rollups_rebuild(),
+                change_set_rollups_rebuild(),
+            ]
         for refresh in refreshes:
             self.stdout.write(refresh.line())
