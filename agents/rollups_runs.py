@@ -89,6 +89,11 @@ def _complete_until():
     )
 
 
+def ready() -> bool:
+    """Whether a refresh has run: before it, the selectors read the raw aggregates."""
+    return _complete_until() is not None
+
+
 def facts_sql(metric: str, *, tenant_ids: Sequence[int], ranges: ComparedRanges):
     """A parenthesised SELECT of COLUMNS (bucket: the period) over both ranges, from rollup days
     where whole and raw runs for the rest, and its parameters."""

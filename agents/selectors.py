@@ -197,7 +197,7 @@ def a8_runs_by_failure_code_raw(*, tenant_ids: Sequence[int], ranges: ComparedRa
 def qc_failure_codes(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
     """Per failure code and period: the correction loops of runs started in the range that met
     it, how deep they went on average and how many ended passing; most met first."""
-    if not sql.is_postgres():
+    if not (sql.is_postgres() and rollups_runs.ready()):
         return qc_failure_codes_raw(tenant_ids=tenant_ids, ranges=ranges)
     return rollups_runs.failure_codes(tenant_ids=tenant_ids, ranges=ranges)
 
@@ -205,7 +205,7 @@ def qc_failure_codes(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> li
 def qc_loop_depths(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
     """Per depth (attempts; DEPTH_CAP and more together) and period: the correction loops of
     runs started in the range, and those that ended passing."""
-    if not sql.is_postgres():
+    if not (sql.is_postgres() and rollups_runs.ready()):
         return qc_loop_depths_raw(tenant_ids=tenant_ids, ranges=ranges)
     return rollups_runs.loop_depths(tenant_ids=tenant_ids, ranges=ranges)
 
@@ -213,7 +213,7 @@ def qc_loop_depths(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list
 def a8_runs_by_failure_code(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
     """Per QC failure code met on a run (NO_FAILURE: runs that met none; ALL_RUNS: every run)
     and period: runs started in the range, and those that raised an A8."""
-    if not sql.is_postgres():
+    if not (sql.is_postgres() and rollups_runs.ready()):
         return a8_runs_by_failure_code_raw(tenant_ids=tenant_ids, ranges=ranges)
     return rollups_runs.a8_runs(tenant_ids=tenant_ids, ranges=ranges)
 

@@ -73,6 +73,11 @@ def _complete_until() -> datetime | None:
     return TicketRollupMark.objects.values_list("complete_until", flat=True).first()
 
 
+def ready() -> bool:
+    """Whether a refresh has run: before it, the selectors read the raw aggregates."""
+    return _complete_until() is not None
+
+
 def facts_sql(metric: str, *, tenant_ids: Sequence[int], ranges: ComparedRanges):
     """A parenthesised SELECT of COLUMNS (bucket: the period) over both ranges, from rollup days
     where whole and raw tickets for the rest, and its parameters."""

@@ -347,7 +347,7 @@ def sla_breaches_by_slot_raw(
 def approval_times_by_type(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
     """Per ticket type and period: approvals, mean, median and p90 seconds opened → approved (A6
     overrides are approved as they are opened and are left out)."""
-    if not sql.is_postgres():
+    if not (sql.is_postgres() and rollups.ready()):
         return approval_times_by_type_raw(tenant_ids=tenant_ids, ranges=ranges)
     return rollups.approval_times(tenant_ids=tenant_ids, ranges=ranges)
 
@@ -357,7 +357,7 @@ def sla_breaches_by_type(
 ) -> list[dict]:
     """Per ticket type and period: tickets opened with a due time (not withdrawn), and those
     decided after it or still open past it at `now`."""
-    if not sql.is_postgres():
+    if not (sql.is_postgres() and rollups.ready()):
         return sla_breaches_by_type_raw(tenant_ids=tenant_ids, ranges=ranges, now=now)
     return rollups.sla_breaches_by_type(tenant_ids=tenant_ids, ranges=ranges, now=now)
 
@@ -367,7 +367,7 @@ def sla_breaches_by_slot(
 ) -> list[dict]:
     """Per approval slot ("planner", "operator/admin") and period: tickets that needed it
     (approved or still open), and breached ones where it was not filled by the due time."""
-    if not sql.is_postgres():
+    if not (sql.is_postgres() and rollups.ready()):
         return sla_breaches_by_slot_raw(tenant_ids=tenant_ids, ranges=ranges, now=now)
     return rollups.sla_breaches_by_slot(tenant_ids=tenant_ids, ranges=ranges, now=now)
 

@@ -131,6 +131,11 @@ def mark() -> tuple[datetime | None, int]:
     return found if found else (None, 0)
 
 
+def ready() -> bool:
+    """Whether a refresh has run: before it, the selectors read the raw aggregates."""
+    return mark()[0] is not None
+
+
 def _facts(metric: str, *, tenant_ids: Sequence[int], ranges: ComparedRanges, now: datetime):
     """A parenthesised SELECT of COLUMNS (bucket: the period) over both ranges, from rollup days
     where whole and raw change sets for the rest, and its parameters."""

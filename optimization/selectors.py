@@ -647,12 +647,13 @@ def a3s_within_thresholds_raw(
 
 
 # The page reads the four change-set metrics from daily rollups where days are whole
-# (optimization/rollups.py); the *_raw aggregates above are the definition, read on SQLite and
+# (optimization/rollups.py) once a refresh has run; the *_raw aggregates above are the
+# definition, read on SQLite and before the first refresh, and
 # held against the rollups by tests/optimization/test_rollups.py.
 def auto_applied_by_track(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
     """Per track and period: agent change sets created in the range that went through the
     guardrails (not blocked as structural), and those that applied with no ticket."""
-    if not sql.is_postgres():
+    if not (sql.is_postgres() and rollups.ready()):
         return auto_applied_by_track_raw(tenant_ids=tenant_ids, ranges=ranges)
     return rollups.auto_applied_by_track(tenant_ids=tenant_ids, ranges=ranges)
 
@@ -662,7 +663,7 @@ def change_sets_rolled_back(
 ) -> list[dict]:
     """Per approval (`by_person` 1: a person, 0: the guardrails alone) and period: agent change
     sets applied in the range, and those an applied rollback reverted within `days` days."""
-    if not sql.is_postgres():
+    if not (sql.is_postgres() and rollups.ready()):
         return change_sets_rolled_back_raw(tenant_ids=tenant_ids, ranges=ranges, days=days)
     return rollups.change_sets_rolled_back(tenant_ids=tenant_ids, ranges=ranges, days=days)
 
@@ -673,7 +674,7 @@ def spend_held_by_track(
     """Per track: change sets waiting for a person now, the daily budget they hold and since
     when the oldest waits; and per range, change sets sent for approval, the mean seconds they
     waited (until decided, or `now`) and the budget-days they held. Keys: SPEND_HELD_KEYS."""
-    if not sql.is_postgres():
+    if not (sql.is_postgres() and rollups.ready()):
         return spend_held_by_track_raw(tenant_ids=tenant_ids, ranges=ranges, now=now)
     return rollups.spend_held_by_track(
         tenant_ids=tenant_ids, ranges=ranges, now=now, keys=SPEND_HELD_KEYS
@@ -685,7 +686,7 @@ def a3s_within_thresholds(
 ) -> list[dict]:
     """Per period: A3s opened in the range, and per threshold those that would have applied by
     themselves under it (`through`) and how many of them people rejected (`rejected`)."""
-    if not sql.is_postgres():
+    if not (sql.is_postgres() and rollups.ready()):
         return a3s_within_thresholds_raw(
             tenant_ids=tenant_ids, ranges=ranges, thresholds=thresholds
         )
