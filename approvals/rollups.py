@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 
 from approvals.models import Ticket, TicketDay, TicketDecision, TicketRollupMark, TicketStatus
 from approvals.types import TicketType
@@ -24,7 +27,7 @@ from tenants.models import Tenant
 TICKETS = Ticket._meta.db_table
 DAYS = TicketDay._meta.db_table
 COLUMNS = "tenant_id, bucket, key, n, m, figures"
-ANCHORS = {"time": "resolved_at", "sla": "created_at", "slot": "created_at"}
+ANCHORS = {"time": "resolved_at", "sla": "created_at", "slot": "created_at", "a6": "created_at"}
 APPROVED = TicketStatus.APPROVED.value
 _APPROVED_BY_DUE = f"""EXISTS (
     SELECT 1 FROM {TicketDecision._meta.db_table} d
@@ -59,6 +62,11 @@ STATES = {
         WHERE t.sla_due_at IS NOT NULL
           AND t.status IN ('{TicketStatus.OPEN.value}', '{APPROVED}') <extra>
         GROUP BY t.tenant_id, <bucket>, e.value""",
+    "a6": f"""
+        SELECT t.tenant_id, <bucket> AS bucket, '' AS key, COUNT(*) AS n, 0 AS m,
+               '[]'::jsonb AS figures
+        FROM <source> WHERE t.type = '{TicketType.A6.value}' <extra>
+        GROUP BY t.tenant_id, <bucket>""",
 }
 
 
@@ -145,3 +153,49 @@ def sla_breaches_by_type(*, tenant_ids, ranges: ComparedRanges, now: datetime) -
 
 def sla_breaches_by_slot(*, tenant_ids, ranges: ComparedRanges, now: datetime) -> list[dict]:
     return _breaches("slot", "slot", tenant_ids=tenant_ids, ranges=ranges, now=now)
+
+
+def overrides_by_bucket(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, bucket: str, zone: ZoneInfo
+) -> list[dict] | None:
+    """Per bucket (day, week or month on `zone`'s wall clock) and period: A6 overrides, from the
+    rollup days where whole. None when a tenant's days are not `zone`'s (its local day would
+    straddle two buckets): the caller reads the raw aggregate."""
+    if bucket not in ("day", "week", "month"):
+        raise ValueError("a bucket is a day, a week or a month")
+    zones = dict(Tenant.objects.filter(id__in=tenant_ids).values_list("id", "time_zone"))
+    if any(name != zone.key for name in zones.values()):
+        return None
+    days, raw = rollups.pieces(zones=zones, ranges=ranges, complete_until=_complete_until())
+    parts, params = [], []
+    if days:
+        found, found_params = rollups.days_values(days)
+        parts.append(
+            f"""SELECT DATE_TRUNC('{bucket}', d.day::timestamp) AS bucket, p.period, d.n
+                FROM {found} JOIN {DAYS} d ON d.tenant_id = p.tenant_id AND d.metric = 'a6'
+                 AND d.day >= p.first_day AND d.day < p.end_day"""
+        )
+        params += found_params
+    if raw:
+        found, found_params = rollups.raw_values(raw)
+        parts.append(
+            f"""SELECT DATE_TRUNC('{bucket}', t.created_at AT TIME ZONE %s) AS bucket, p.period,
+                       1 AS n
+                FROM {TICKETS} t JOIN {found} ON t.tenant_id = p.tenant_id
+                 AND t.created_at >= p.since AND t.created_at < p.until
+                WHERE t.type = '{TicketType.A6.value}'"""
+        )
+        params += [zone.key, *found_params]
+    if not parts:
+        return []
+    rows = sql.fetch(
+        f"""SELECT f.bucket, f.period, SUM(f.n)::bigint
+            FROM ({" UNION ALL ".join(parts)}) f GROUP BY f.bucket, f.period
+            ORDER BY f.bucket, f.period""",
+        params,
+    )
+    # As Django's Trunc hands it back: the wall-clock moment in `zone`.
+    return [
+        {"bucket": timezone.make_aware(moment, zone), "period": period, "n": n}
+        for moment, period, n in rows
+    ]

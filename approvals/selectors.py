@@ -263,7 +263,7 @@ def approval_times_by_type_raw(*, tenant_ids: Sequence[int], ranges: ComparedRan
     )
 
 
-def overrides_by_bucket(
+def overrides_by_bucket_raw(
     *, tenant_ids: Sequence[int], ranges: ComparedRanges, bucket: str, zone: ZoneInfo
 ) -> list[dict]:
     """Per bucket (day, week or month on `zone`'s wall clock) and period: A6 overrides."""
@@ -370,6 +370,20 @@ def sla_breaches_by_slot(
     if not (sql.is_postgres() and rollups.ready()):
         return sla_breaches_by_slot_raw(tenant_ids=tenant_ids, ranges=ranges, now=now)
     return rollups.sla_breaches_by_slot(tenant_ids=tenant_ids, ranges=ranges, now=now)
+
+
+def overrides_by_bucket(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, bucket: str, zone: ZoneInfo
+) -> list[dict]:
+    """Per bucket (day, week or month on `zone`'s wall clock) and period: A6 overrides (from the
+    rollup days when every tenant's days are `zone`'s)."""
+    if sql.is_postgres() and rollups.ready():
+        found = rollups.overrides_by_bucket(
+            tenant_ids=tenant_ids, ranges=ranges, bucket=bucket, zone=zone
+        )
+        if found is not None:
+            return found
+    return overrides_by_bucket_raw(tenant_ids=tenant_ids, ranges=ranges, bucket=bucket, zone=zone)
 
 
 @dataclass(frozen=True)

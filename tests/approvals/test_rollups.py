@@ -73,6 +73,15 @@ def _figures(tenant_ids, ranges, now, *, raw=False) -> dict:
             )
             for name in ("sla_breaches_by_type", "sla_breaches_by_slot")
         },
+        **{
+            f"overrides {bucket} {zone}": _sorted(
+                getattr(selectors, "overrides_by_bucket" + suffix)(
+                    tenant_ids=tenant_ids, ranges=ranges, bucket=bucket, zone=ZoneInfo(zone)
+                )
+            )
+            for bucket in ("day", "week", "month")
+            for zone in ("Europe/Berlin", "America/New_York")
+        },
     }
 
 
@@ -110,7 +119,12 @@ def test_rollup_and_raw_figures_are_equal_for_any_range(world, edges, midnights,
 def test_a_long_range_reads_rollup_days_and_its_figures_are_not_empty(world):
     acme, globex = world
     ticket_rollups_refresh(now=NOW)
-    assert set(TicketDay.objects.values_list("metric", flat=True)) == {"time", "sla", "slot"}
+    assert set(TicketDay.objects.values_list("metric", flat=True)) == {
+        "time",
+        "sla",
+        "slot",
+        "a6",
+    }
     ranges = ComparedRanges(
         since=NOW - timedelta(days=56), split=NOW - timedelta(days=28), until=NOW
     )
