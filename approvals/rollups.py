@@ -119,11 +119,14 @@ def facts_sql(metric: str, *, tenant_ids: Sequence[int], ranges: ComparedRanges)
 
 
 def approval_times(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+    # PERCENTILE_CONT sorts double precision: the raw aggregate casts its numeric seconds, and
+    # PostgreSQL casts numeric to float8 through its text, the very text the JSON holds; sorting
+    # float8 straight from that text is the same order at a third of the cost.
     facts, params = facts_sql("time", tenant_ids=tenant_ids, ranges=ranges)
     rows = sql.fetch(
         f"""SELECT f.key, f.bucket, COUNT(*), AVG(v.x::numeric),
-                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY v.x::numeric),
-                   PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY v.x::numeric)
+                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY v.x::float8),
+                   PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY v.x::float8)
             FROM {facts} f CROSS JOIN jsonb_array_elements_text(f.figures) v(x)
             GROUP BY f.key, f.bucket ORDER BY f.key, f.bucket""",
         params,
