@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0016_escalationmail'),
+        ('approvals', '0017_ticket_search_text'),
         ('tenants', '0010_policy_alignment_sla_hours'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
