@@ -1,5 +1,5 @@
 """Monthly partitions of the tables that grow with activity, beside the audit and gate logs
-(audit/partitions.py; migrations agents 0006 and optimization 0016): QC results by created_at,
+(audit/partitions.py; migrations agents 0007 and optimization 0017): QC results by created_at,
 performance rows by the day reported, applied changes by applied_at, change-set events by at.
 The daily task makes their months ahead like the others'; rows land in their month; the
 optimization log's append-only triggers hold on every partition, even for the owner and on a

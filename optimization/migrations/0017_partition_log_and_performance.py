@@ -29,7 +29,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("optimization", "0015_appliedchange_aligns"),
+        ("optimization", "0016_change_set_rollups"),
         ("audit", "0004_partition_audit_events"),
     ]
 

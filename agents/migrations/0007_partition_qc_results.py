@@ -13,7 +13,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("agents", "0005_qc_result_rollups"),
+        ("agents", "0006_run_rollups"),
         ("audit", "0004_partition_audit_events"),
     ]
 
