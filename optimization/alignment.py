@@ -164,9 +164,12 @@ def track_alignment(
     entries: list[ExecutionManifestEntry] | None = None,
     policy: TenantPolicy | None = None,
     now: datetime | None = None,
+    read_hold: bool = False,
 ) -> TrackAlignment:
     """The alignment work of `track` against its current (approved) version. `entries` are the
-    track's manifest entries when the caller holds them locked (the alignment change set)."""
+    track's manifest entries when the caller holds them locked (the alignment change set). The
+    track's hold is read when there is work it bears on, or always with `read_hold` (the API's
+    `on_hold`, which an agent reads even when nothing is left to align)."""
     now = now or timezone.now()
     version = track.current_version
     if version is None or version.approved_at is None:
@@ -181,7 +184,7 @@ def track_alignment(
     targets: list[AlignmentTarget] = _restore_targets(entries)
     settled: list[int] = []
     hold = None
-    if any(e.plan_version != version.number for e in entries):
+    if read_hold or any(e.plan_version != version.number for e in entries):
         hold = _active_hold(track)
     paused_by_hold = hold.paused if hold is not None else frozenset()
 

@@ -263,7 +263,7 @@ def track_alignment_detail(request, track: StorableText):
     )
     if found is None:
         raise NotFound(f"No track {track!r} for this key's tenant.")
-    return track_alignment(track=found).as_json()
+    return track_alignment(track=found, read_hold=True).as_json()
 
 
 # --- Creative themes -------------------------------------------------------------------------

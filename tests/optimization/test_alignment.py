@@ -239,6 +239,15 @@ def test_during_a_hold_the_agent_reads_the_work_it_will_do_on_resume(
     assert track_alignment(track=track(v2.tenant)).words == "1 to align"
 
 
+def test_an_aligned_track_on_hold_says_so_too(client, v2, people, acme_headers):
+    assert post(client, acme_headers, align_body()).status_code == 201
+    operator = Actor.for_user(people[Role.OPERATOR])
+    track_hold_start(track=track(v2.tenant), actor=operator, reason="brand safety")
+    body = get_alignment(client, acme_headers).json()
+    assert (body["aligned"], body["entities"], body["on_hold"]) == (True, [], True)
+    assert body["hold"]["reason"] == "brand safety"
+
+
 def test_overdue_alignment_reads_overdue_after_its_sla(v2, on_10_november):
     alignment = track_alignment(track=track(v2.tenant))
     assert not alignment.overdue and alignment.words == "1 to align"
