@@ -7,7 +7,9 @@ manifest sync and the change-set submit that call it (each calls one function he
   423 `account_not_onboarded` (optimization/services/onboarding.py); an account the tenant never
   requested → 422 `unknown_account`;
 - a sync moving the daily budget of an entity that has been live → 422 `budget_needs_change_set`:
-  a budget moves only through a change set and its guardrails (`refuse_sync_budget_moves`).
+  a budget moves only through a change set and its guardrails (`refuse_sync_budget_moves`);
+- a sync sending an entity of a track on hold live → 423 `track_on_hold`: only the resume
+  brings the held track's entities back (`refuse_sync_going_live_on_hold`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from optimization.models import (
     Reconciliation,
     ReconciliationStatus,
 )
-from optimization.selectors import entry_is_live
+from optimization.selectors import active_hold, entry_is_live
 
 ACCOUNT = "account"  # the manifest state's key naming the platform account an entity runs on
 
@@ -163,4 +165,27 @@ def refuse_sync_budget_moves(*, rows: dict, cleaned: list[dict], created: Iterab
             "nothing was synced.",
             code="budget_needs_change_set",
             fields={where: ["a live entity's daily budget moves only through a change set"]},
+        )
+
+
+def refuse_sync_going_live_on_hold(
+    *, track, rows: dict, cleaned: list[dict], created: Iterable[str]
+) -> None:
+    """Holds hold: while all spend on the track is paused, a sync that has one of its entities
+    `active` where the manifest does not (a held one, a new one, one moved from another track)
+    is refused; a sync that leaves every status as it is (describing a held entity) goes
+    through. `rows` are locked by the caller."""
+    new = set(created)
+    going_live = []
+    for entry in cleaned:
+        row = rows[(entry["platform"], entry["entity_id"])]
+        if entry_is_live(entry["state"]) and (
+            row.audit_id in new or row.track_id != track.pk or not entry_is_live(row.state or {})
+        ):
+            going_live.append(row.audit_id)
+    if going_live and active_hold(track=track) is not None:
+        raise Blocked(
+            f"{track.key} is on an optimization hold (all spend paused): a sync can't bring "
+            f"{', '.join(going_live)} live; only resuming spend does. Nothing was synced.",
+            code="track_on_hold",
         )

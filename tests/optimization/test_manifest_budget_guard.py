@@ -4,9 +4,12 @@ budget of an entity that has been live — that is a change set's job, through t
 
 import pytest
 
+from audit.actors import Actor
 from audit.models import AuditEvent
 from optimization.models import ExecutionManifestEntry
-from tenants.models import TenantPolicy
+from optimization.services import track_hold_start
+from plans.models import Track
+from tenants.models import Role, TenantPolicy
 from tests.conftest import agent_headers
 from tests.optimization.conftest import entry
 
@@ -92,3 +95,19 @@ def test_an_entity_never_live_may_still_get_its_budget_from_a_sync(sync, live):
     assert response.status_code == 200, response.content
     row = ExecutionManifestEntry.objects.get(entity_id="search-new")
     assert row.state["daily_budget"] == "120.00"
+
+
+def test_a_sync_cannot_bring_entities_of_a_track_on_hold_live(sync, live, people):
+    """Holds hold: while all spend is paused, a sync sending a held entity `active` again is 423
+    `track_on_hold` and writes nothing; describing a held entity (status unchanged) still syncs."""
+    track = Track.objects.get(tenant=live, key="always_on")
+    track_hold_start(track=track, actor=Actor.for_user(people[Role.OPERATOR]), reason="audit")
+    before = snapshot(live)
+    response = sync([entry("search-brand", "search", "300.00")])  # status active
+    assert response.status_code == 423, response.content
+    assert response.json()["error"] == "track_on_hold"
+    assert "always_on" in response.json()["detail"]
+    assert snapshot(live) == before
+    held = entry("search-brand", "search", "300.00", status="paused")
+    held["state"]["bid_strategy"] = "max_conversions"
+    assert sync([held]).status_code == 200
