@@ -2,9 +2,9 @@
 of statements, not a round trip per table).
 
 A `Writes` gathers inserts (`insert`, as bulk_create would write them) and updates of rows'
-fields (`update`, as bulk_update would) and `send`s them: on PostgreSQL as ONE statement, each
-write a data-modifying CTE of it; on SQLite (a first look on one machine) one by one, as the ORM
-writes them.
+fields (`update`, one UPDATE … FROM (VALUES …)) and `send`s them: on PostgreSQL as ONE
+statement, each write a data-modifying CTE of it; on SQLite (a first look on one machine) one by
+one, as the ORM writes them.
 
 The writes of one statement can't see each other's rows, so a row another write of the batch
 refers to (a change set its items point at) needs its id before it is written: `next_ids` is
@@ -23,10 +23,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import Case, Model, Value, When
+from django.db.models import Model, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast
-from django.db.models.sql import InsertQuery, UpdateQuery
+from django.db.models.sql import InsertQuery
 
 
 def next_ids(model: type[Model], count: int) -> RawSQL | Value:
@@ -71,27 +70,28 @@ class Writes:
             obj._state.adding, obj._state.db = False, connection.alias
 
     def update(self, objs: Sequence[Model], fields: Sequence[str]) -> None:
-        """Write `fields` of `objs` (saved rows of one model), as bulk_update does: one UPDATE
-        with a CASE per field."""
+        """Write `fields` of `objs` (saved rows of one model), as bulk_update would: one
+        UPDATE … FROM (VALUES …), a row of values per object."""
         if not objs:
             return
         model = type(objs[0])
         if not self._together:
             model._default_manager.bulk_update(objs, fields)
             return
-        values = {}
-        for name in fields:
-            field = model._meta.get_field(name)
-            whens = [
-                When(pk=obj.pk, then=Value(getattr(obj, field.attname), output_field=field))
-                for obj in objs
-            ]
-            values[field.attname] = Cast(Case(*whens, output_field=field), output_field=field)
-        query = model._default_manager.filter(pk__in=[obj.pk for obj in objs]).query
-        query = query.chain(UpdateQuery)
-        query.add_update_values(values)
-        sql, params = query.get_compiler(connection=connection).as_sql()
-        self._statements.append((sql, tuple(params)))
+        opts, quote = model._meta, connection.ops.quote_name
+        columns = [opts.pk, *(opts.get_field(name) for name in fields)]
+        row = "(" + ", ".join(f"%s::{f.cast_db_type(connection)}" for f in columns) + ")"
+        names = ", ".join(quote(f.column) for f in columns)
+        sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns[1:])
+        pk = quote(opts.pk.column)
+        sql = (
+            f"UPDATE {quote(opts.db_table)} AS t SET {sets} "
+            f"FROM (VALUES {', '.join([row] * len(objs))}) AS v ({names}) WHERE t.{pk} = v.{pk}"
+        )
+        params = tuple(
+            f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objs for f in columns
+        )
+        self._statements.append((sql, params))
 
     def send(self) -> None:
         """Write what was gathered, in one statement; the batch is empty again after."""
