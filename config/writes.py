@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import Model, Value
+from django.db.models import IntegerField, Model, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery
 
@@ -31,7 +31,7 @@ from django.db.models.sql import InsertQuery
 def next_ids(model: type[Model], count: int) -> RawSQL | Value:
     """`count` new ids of `model`'s table, as an array a query reads (NULL on SQLite)."""
     if connection.vendor != "postgresql" or count <= 0:
-        return Value(None)
+        return Value(None, output_field=IntegerField())
     return RawSQL(
         "ARRAY(SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s))",
         (connection.ops.quote_name(model._meta.db_table), model._meta.pk.column, count),
