@@ -201,6 +201,8 @@ class Ticket(models.Model):
             # The ops metrics' range reads (approvals.selectors): one tenant's tickets opened in
             # a range, and its approvals by when they were decided.
             models.Index(fields=["tenant", "created_at"], name="ticket_tenant_created"),
+            # The ticket rollups' refresh (approvals/rollups.py): tickets changed since it last ran.
+            models.Index(fields=["updated_at"], name="ticket_updated"),
             models.Index(
                 fields=["tenant", "resolved_at"],
                 condition=Q(status=TicketStatus.APPROVED),
@@ -359,3 +361,44 @@ class EscalationMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} ({'sent' if self.sent_at else 'pending'})"
+
+
+class TicketDay(models.Model):
+    """One tenant's tickets of one local day (in its time zone), counted for one ops metric
+    (issue 21.5; approvals/rollups.py reads them and keeps them in step). Derived data: rebuilt,
+    never edited. The day is the metric's own. By metric:
+    - time (resolved_at; per type): n approvals, `figures` their seconds opened → approved;
+    - sla (created_at; per type): n tickets with a due time, m decided after it, `figures` the
+      due moments (epoch seconds) of those still undecided at the count;
+    - slot (created_at; per slot): n tickets that needed it, m approved ones that breached with
+      it unfilled, `figures` the due moments of open ones whose slot was unfilled at the count.
+    Exact numbers (JSON keeps PostgreSQL's numeric digits), so the figures equal the raw ones."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    metric = models.CharField(max_length=8)
+    key = models.CharField(max_length=32, blank=True)
+    n = models.BigIntegerField(default=0)
+    m = models.BigIntegerField(default=0)
+    figures = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "day"], name="ticket_day_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day} {self.metric} {self.key}"
+
+
+class TicketRollupMark(models.Model):
+    """How far the ticket rollups have read (a single row): tickets by `updated_at` (every
+    change of a ticket saves it), their decisions by insertion id. `complete_until`: rollup days
+    ending before it are read."""
+
+    seen_decision_id = models.BigIntegerField(default=0)
+    rescan_from_decision_id = models.BigIntegerField(default=0)
+    updated_since = models.DateTimeField(null=True, blank=True)
+    complete_until = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"tickets updated since {self.updated_since}"

@@ -139,3 +139,18 @@ def client_only(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def internal_only(view):
+    """A tenant-free dashboard view (bulk decisions): for people holding an internal role
+    somewhere; a client, or anyone with no such membership, gets a 404 before the view reads
+    anything it was sent."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.memberships.filter(role__in=INTERNAL_ROLES).exists():
+            raise Http404("The dashboard is for the tenant's people")
+        return view(request, *args, **kwargs)
+
+    return wrapper
