@@ -17,7 +17,6 @@ from approvals.services.open import (
     PLAN_VERSION_MAX,
     PUBLIC_ID_ALPHABET,
     TicketRequest,
-    new_public_id,
     ticket_open,
     ticket_open_within,
     ticket_sla_due_at,
@@ -27,7 +26,6 @@ from approvals.services.override import ticket_override
 from approvals.services.waiting import ticket_waiting_roles_rebuild
 
 __all__ = [
-    "new_public_id",
     "PLAN_VERSION_MAX",
     "PUBLIC_ID_ALPHABET",
     "TicketConflict",

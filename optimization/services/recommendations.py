@@ -16,12 +16,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from approvals.models import SlaKind
-from approvals.services import (
-    TicketRequest,
-    new_public_id,
-    ticket_open_within,
-    tickets_open_many_within,
-)
+from approvals.services import TicketRequest, ticket_open_within, tickets_open_many_within
+from approvals.services.open import new_public_id
 from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
