@@ -286,7 +286,9 @@ def kpi_misses(tracks: list[Track], now: datetime) -> list[KpiMiss]:
             candidates[track.pk] = (track, kpi, Decimal(str(target)))
     if not candidates:
         return []
-    ends = {pk: t.tenant.today(now) - timedelta(days=1) for pk, (t, _k, _v) in candidates.items()}
+    tenants = {t.tenant_id: t.tenant for t, _k, _v in candidates.values()}
+    today = {tenant_id: tenant.today(now) for tenant_id, tenant in tenants.items()}
+    ends = {pk: today[t.tenant_id] - timedelta(days=1) for pk, (t, _k, _v) in candidates.items()}
     starts = {
         pk: ends[pk] - timedelta(days=t.tenant.policy.kpi_miss_days - 1)
         for pk, (t, _k, _v) in candidates.items()
