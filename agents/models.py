@@ -328,6 +328,29 @@ class QcResultDay(models.Model):
         return f"{self.tenant_id} {self.day} {self.main_task_id}/{self.subtask_id}"
 
 
+class RunDay(models.Model):
+    """The runs one tenant started on one local day (its time zone), counted for the ops
+    metrics' run figures (issue 21.5; agents/rollups_runs.py reads them, agents/services/
+    rollups.py keeps them). Derived data: rebuilt, never edited. By metric:
+    - code (per failure code): n loops that met it, m of them ended passing, `attempts` summed;
+    - depth (per depth, 4 and more together): n loops, m of them ended passing;
+    - a8 (per failure code met, "" none, "*" every run): n runs, m of them raised an A8."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    metric = models.CharField(max_length=8)
+    key = models.CharField(max_length=100, blank=True)
+    n = models.BigIntegerField(default=0)
+    m = models.BigIntegerField(default=0)
+    attempts = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "day"], name="run_day_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day} {self.metric} {self.key}"
+
+
 class RollupWatermark(models.Model):
     """How far a rollup has read its append-only source (by insertion id). `seen_id` is the
     highest id of the last refresh, `rescan_from_id` the one of the refresh before it: each

@@ -15,29 +15,14 @@ costs speed. Without PostgreSQL (SQLite) there are no rollups and everything is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from agents.models import QcResult, QcResultDay, RollupWatermark
-from config import sql
-from config.sql import CURRENT, PREVIOUS, ComparedRanges
+from config import rollups, sql
+from config.sql import ComparedRanges
 from tenants.models import Tenant
 
 QC_WATERMARK = "agents.qc_results"
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), tzinfo=zone)
-
-
-def _midnight_on_or_after(moment: datetime, zone: ZoneInfo) -> datetime:
-    local = moment.astimezone(zone).date()
-    midnight = _midnight(local, zone)
-    return midnight if midnight >= moment else _midnight(local + timedelta(days=1), zone)
-
-
-def _midnight_on_or_before(moment: datetime, zone: ZoneInfo) -> datetime:
-    return _midnight(moment.astimezone(zone).date(), zone)
 
 
 def qc_watermark() -> tuple[datetime | None, int]:
@@ -54,37 +39,9 @@ def qc_pieces(
     *, tenant_ids: Sequence[int], ranges: ComparedRanges, complete_until: datetime | None
 ) -> tuple[list[tuple], list[tuple]]:
     """Per tenant and period: the rollup days [first, end) to read (with the moments they span),
-    and the raw [since, until) moments around them."""
+    and the raw [since, until) moments around them (config/rollups.py)."""
     zones = dict(Tenant.objects.filter(id__in=tenant_ids).values_list("id", "time_zone"))
-    days, raw = [], []
-    for tenant_id in sorted(zones):
-        zone = ZoneInfo(zones[tenant_id])
-        for period, start, end in (
-            (PREVIOUS, ranges.since, ranges.split),
-            (CURRENT, ranges.split, ranges.until),
-        ):
-            if start >= end:
-                continue
-            low = _midnight_on_or_after(start, zone)
-            high = _midnight_on_or_before(min(end, complete_until), zone) if complete_until else low
-            if high <= low:
-                raw.append((tenant_id, period, start, end))
-                continue
-            first, end_day = low.astimezone(zone).date(), high.astimezone(zone).date()
-            days.append((tenant_id, period, first, end_day, low, high))
-            if start < low:
-                raw.append((tenant_id, period, start, low))
-            if high < end:
-                raw.append((tenant_id, period, high, end))
-    return days, raw
-
-
-def _values(rows: list[tuple], casts: tuple[str, ...]) -> tuple[str, list]:
-    row = "(" + ", ".join(f"CAST(%s AS {cast})" for cast in casts) + ")"
-    params = [
-        sql.moment(value) if isinstance(value, datetime) else value for r in rows for value in r
-    ]
-    return "VALUES " + ", ".join([row] * len(rows)), params
+    return rollups.pieces(zones=zones, ranges=ranges, complete_until=complete_until)
 
 
 _RAW_COUNTS = """q.tenant_id, q.main_task_id, q.subtask_id, q.agent, q.model, {period} AS period,
@@ -114,9 +71,7 @@ def qc_facts_sql(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> tuple[
     days, raw = qc_pieces(tenant_ids=tenant_ids, ranges=ranges, complete_until=complete_until)
     parts, params = [], []
     if days:
-        values, values_params = _values(
-            days, ("bigint", "text", "date", "date", "timestamptz", "timestamptz")
-        )
+        values, values_params = rollups.values(days, rollups.DAY_CASTS)
         parts.append(
             f"""SELECT d.tenant_id, d.main_task_id, d.subtask_id, d.agent, d.model, p.period,
                        d.results, d.passed, d.first_attempts, d.first_passed
@@ -134,7 +89,7 @@ def qc_facts_sql(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> tuple[
         )
         params += [*values_params, *values_params, seen_id]
     if raw:
-        values, values_params = _values(raw, ("bigint", "text", "timestamptz", "timestamptz"))
+        values, values_params = rollups.values(raw, rollups.RAW_CASTS)
         parts.append(
             f"""SELECT {_RAW_COUNTS.format(period="p.period")}
                 FROM ({values}) AS p(tenant_id, period, since, until)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from django.db.models import Avg, Case, CharField, Count, F, IntegerField, Q, Value, When
 
+from agents import rollups_runs
 from agents.models import CEILING_OF, COUNTER_NAMES, AgentRun, QcAlert, QcLoop
 from agents.rollups import qc_facts_sql
 from approvals.models import Ticket, TicketStatus
@@ -109,7 +110,7 @@ def _run_filter(alias: str, tenant_ids: Sequence[int], ranges: ComparedRanges) -
     )
 
 
-def qc_failure_codes(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+def qc_failure_codes_raw(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
     """Per failure code and period: the correction loops of runs started in the range that met
     it, how deep they went on average and how many ended passing; most met first."""
     where, params = _run_filter("r", tenant_ids, ranges)
@@ -131,7 +132,7 @@ def qc_failure_codes(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> li
     ]
 
 
-def qc_loop_depths(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+def qc_loop_depths_raw(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
     """Per depth (attempts; DEPTH_CAP and more together) and period: the correction loops of
     runs started in the range, and those that ended passing."""
     loops = ranges.filter(QcLoop.objects.filter(run__tenant_id__in=tenant_ids), "run__created_at")
@@ -149,7 +150,7 @@ def qc_loop_depths(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list
     )
 
 
-def a8_runs_by_failure_code(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+def a8_runs_by_failure_code_raw(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
     """Per QC failure code met on a run (NO_FAILURE: runs that met none; ALL_RUNS: every run)
     and period: runs started in the range, and those that raised an A8."""
     where, params = _run_filter("r", tenant_ids, ranges)
@@ -188,6 +189,33 @@ def a8_runs_by_failure_code(*, tenant_ids: Sequence[int], ranges: ComparedRanges
     return [
         {"code": code, "period": period, "runs": n, "a8": a8 or 0} for code, period, n, a8 in rows
     ]
+
+
+# The page reads the three run figures from daily rollups where days are whole
+# (agents/rollups_runs.py); the *_raw aggregates above are the definition, read on SQLite and
+# held against the rollups by tests/agents/test_run_rollups.py.
+def qc_failure_codes(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+    """Per failure code and period: the correction loops of runs started in the range that met
+    it, how deep they went on average and how many ended passing; most met first."""
+    if not (sql.is_postgres() and rollups_runs.ready()):
+        return qc_failure_codes_raw(tenant_ids=tenant_ids, ranges=ranges)
+    return rollups_runs.failure_codes(tenant_ids=tenant_ids, ranges=ranges)
+
+
+def qc_loop_depths(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+    """Per depth (attempts; DEPTH_CAP and more together) and period: the correction loops of
+    runs started in the range, and those that ended passing."""
+    if not (sql.is_postgres() and rollups_runs.ready()):
+        return qc_loop_depths_raw(tenant_ids=tenant_ids, ranges=ranges)
+    return rollups_runs.loop_depths(tenant_ids=tenant_ids, ranges=ranges)
+
+
+def a8_runs_by_failure_code(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+    """Per QC failure code met on a run (NO_FAILURE: runs that met none; ALL_RUNS: every run)
+    and period: runs started in the range, and those that raised an A8."""
+    if not (sql.is_postgres() and rollups_runs.ready()):
+        return a8_runs_by_failure_code_raw(tenant_ids=tenant_ids, ranges=ranges)
+    return rollups_runs.a8_runs(tenant_ids=tenant_ids, ranges=ranges)
 
 
 def qc_grains_under_floor(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:

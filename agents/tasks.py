@@ -2,7 +2,7 @@
 
 from django_q.models import Schedule
 
-from agents.services.rollups import qc_rollups_refresh
+from agents.services.rollups import qc_rollups_refresh, run_rollups_refresh
 
 SCHEDULES = [
     {
@@ -12,9 +12,20 @@ SCHEDULES = [
         "func": "agents.tasks.qc_rollups",
         "schedule_type": Schedule.MINUTES,
         "minutes": 5,
-    }
+    },
+    {
+        # The run rollups (failure codes, loop depth, A8 by QC pattern), likewise.
+        "name": "agents.run_rollups",
+        "func": "agents.tasks.run_rollups",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    },
 ]
 
 
 def qc_rollups() -> str:
     return qc_rollups_refresh().line()
+
+
+def run_rollups() -> str:
+    return run_rollups_refresh().line()

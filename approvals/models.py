@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Upper
 from django.utils import timezone
 
 from approvals.types import RED_FLAG_TYPES, TICKET_TYPES, TYPE_CHOICES, TicketType, Verdict
@@ -37,6 +38,14 @@ VERDICT_OUTCOME = {
     Verdict.REJECT: TicketStatus.REJECTED,
     Verdict.REQUEST_CHANGES: TicketStatus.CHANGES_REQUESTED,
 }
+
+
+# What the inbox search reads (approvals/filters.py): each word, in any case, anywhere in one of
+# these. A field added here changes Ticket.search_text (a migration rewrites the column).
+SEARCH_FIELDS = ("public_id", "title", "summary", "run_id", "change_set_id", "subject_id")
+# Between two fields in search_text. A search word never holds whitespace (str.split), so no word
+# can match across it: a word is found in search_text exactly when it is found in one field.
+SEARCH_SEPARATOR = "\n"
 
 
 class Ticket(models.Model):
@@ -121,6 +130,26 @@ class Ticket(models.Model):
         help_text="the ticket whose outcome withdrew this one",
     )
 
+    # The searched fields upper-cased in one stored column, kept by the database on every write:
+    # a search compares each word once per row, with no UPPER() of six fields on every row it
+    # reads (the cost of a word in nearly every ticket, which no index can narrow), and one
+    # trigram index on it serves any word (approvals migration 0017).
+    search_text = models.GeneratedField(
+        expression=Upper(
+            Concat(
+                *(
+                    part
+                    for n, field in enumerate(SEARCH_FIELDS)
+                    for part in ((Value(SEARCH_SEPARATOR),) if n else ()) + (field,)
+                ),
+                output_field=models.TextField(),
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+        editable=False,
+    )
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -172,6 +201,8 @@ class Ticket(models.Model):
             # The ops metrics' range reads (approvals.selectors): one tenant's tickets opened in
             # a range, and its approvals by when they were decided.
             models.Index(fields=["tenant", "created_at"], name="ticket_tenant_created"),
+            # The ticket rollups' refresh (approvals/rollups.py): tickets changed since it last ran.
+            models.Index(fields=["updated_at"], name="ticket_updated"),
             models.Index(
                 fields=["tenant", "resolved_at"],
                 condition=Q(status=TicketStatus.APPROVED),
@@ -330,3 +361,44 @@ class EscalationMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} ({'sent' if self.sent_at else 'pending'})"
+
+
+class TicketDay(models.Model):
+    """One tenant's tickets of one local day (in its time zone), counted for one ops metric
+    (issue 21.5; approvals/rollups.py reads them and keeps them in step). Derived data: rebuilt,
+    never edited. The day is the metric's own. By metric:
+    - time (resolved_at; per type): n approvals, `figures` their seconds opened → approved;
+    - sla (created_at; per type): n tickets with a due time, m decided after it, `figures` the
+      due moments (epoch seconds) of those still undecided at the count;
+    - slot (created_at; per slot): n tickets that needed it, m approved ones that breached with
+      it unfilled, `figures` the due moments of open ones whose slot was unfilled at the count.
+    Exact numbers (JSON keeps PostgreSQL's numeric digits), so the figures equal the raw ones."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    metric = models.CharField(max_length=8)
+    key = models.CharField(max_length=32, blank=True)
+    n = models.BigIntegerField(default=0)
+    m = models.BigIntegerField(default=0)
+    figures = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "day"], name="ticket_day_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day} {self.metric} {self.key}"
+
+
+class TicketRollupMark(models.Model):
+    """How far the ticket rollups have read (a single row): tickets by `updated_at` (every
+    change of a ticket saves it), their decisions by insertion id. `complete_until`: rollup days
+    ending before it are read."""
+
+    seen_decision_id = models.BigIntegerField(default=0)
+    rescan_from_decision_id = models.BigIntegerField(default=0)
+    updated_since = models.DateTimeField(null=True, blank=True)
+    complete_until = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"tickets updated since {self.updated_since}"

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import Trunc
 
+from approvals import rollups
 from approvals.explain import Withdrawn
 from approvals.models import Ticket, TicketDecision, TicketStatus
 from approvals.presentation import client_kind, subject_client_words, ticket_client_kind
@@ -242,7 +243,7 @@ def unknown_references(*, tenant, **values) -> dict[str, str]:
 # --- What the ops metrics and the weekly report read (metrics/selectors.py, metrics/report.py) ---
 # Aggregates over the tenants in `tenant_ids` and both of `ranges` at once, grouped by a `period`
 # column; the indexes they range over are Ticket.Meta.indexes.
-def approval_times_by_type(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+def approval_times_by_type_raw(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
     """Per ticket type and period: approvals, mean, median and p90 seconds opened → approved (A6
     overrides are approved as they are opened and are left out)."""
     tickets = ranges.filter(
@@ -262,7 +263,7 @@ def approval_times_by_type(*, tenant_ids: Sequence[int], ranges: ComparedRanges)
     )
 
 
-def overrides_by_bucket(
+def overrides_by_bucket_raw(
     *, tenant_ids: Sequence[int], ranges: ComparedRanges, bucket: str, zone: ZoneInfo
 ) -> list[dict]:
     """Per bucket (day, week or month on `zone`'s wall clock) and period: A6 overrides."""
@@ -281,7 +282,7 @@ def _breached(now: datetime) -> Q:
     return Q(resolved_at__gt=F("sla_due_at")) | Q(resolved_at__isnull=True, sla_due_at__lt=now)
 
 
-def sla_breaches_by_type(
+def sla_breaches_by_type_raw(
     *, tenant_ids: Sequence[int], ranges: ComparedRanges, now: datetime
 ) -> list[dict]:
     """Per ticket type and period: tickets opened with a due time (not withdrawn), and those
@@ -296,7 +297,7 @@ def sla_breaches_by_type(
     )
 
 
-def sla_breaches_by_slot(
+def sla_breaches_by_slot_raw(
     *, tenant_ids: Sequence[int], ranges: ComparedRanges, now: datetime
 ) -> list[dict]:
     """Per approval slot ("planner", "operator/admin") and period: tickets that needed it
@@ -338,6 +339,51 @@ def sla_breaches_by_slot(
         {"slot": slot, "period": period, "n": n, "breached": breached or 0}
         for slot, period, n, breached in rows
     ]
+
+
+# The page reads the ticket figures from daily rollups where days are whole
+# (approvals/rollups.py); the *_raw aggregates above are the definition, read on SQLite and held
+# against the rollups by tests/approvals/test_rollups.py.
+def approval_times_by_type(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+    """Per ticket type and period: approvals, mean, median and p90 seconds opened → approved (A6
+    overrides are approved as they are opened and are left out)."""
+    if not (sql.is_postgres() and rollups.ready()):
+        return approval_times_by_type_raw(tenant_ids=tenant_ids, ranges=ranges)
+    return rollups.approval_times(tenant_ids=tenant_ids, ranges=ranges)
+
+
+def sla_breaches_by_type(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, now: datetime
+) -> list[dict]:
+    """Per ticket type and period: tickets opened with a due time (not withdrawn), and those
+    decided after it or still open past it at `now`."""
+    if not (sql.is_postgres() and rollups.ready()):
+        return sla_breaches_by_type_raw(tenant_ids=tenant_ids, ranges=ranges, now=now)
+    return rollups.sla_breaches_by_type(tenant_ids=tenant_ids, ranges=ranges, now=now)
+
+
+def sla_breaches_by_slot(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, now: datetime
+) -> list[dict]:
+    """Per approval slot ("planner", "operator/admin") and period: tickets that needed it
+    (approved or still open), and breached ones where it was not filled by the due time."""
+    if not (sql.is_postgres() and rollups.ready()):
+        return sla_breaches_by_slot_raw(tenant_ids=tenant_ids, ranges=ranges, now=now)
+    return rollups.sla_breaches_by_slot(tenant_ids=tenant_ids, ranges=ranges, now=now)
+
+
+def overrides_by_bucket(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, bucket: str, zone: ZoneInfo
+) -> list[dict]:
+    """Per bucket (day, week or month on `zone`'s wall clock) and period: A6 overrides (from the
+    rollup days when every tenant's days are `zone`'s)."""
+    if sql.is_postgres() and rollups.ready():
+        found = rollups.overrides_by_bucket(
+            tenant_ids=tenant_ids, ranges=ranges, bucket=bucket, zone=zone
+        )
+        if found is not None:
+            return found
+    return overrides_by_bucket_raw(tenant_ids=tenant_ids, ranges=ranges, bucket=bucket, zone=zone)
 
 
 @dataclass(frozen=True)

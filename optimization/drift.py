@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
-from config.sql import AnyOf
+from config.sql import AnyOf, fetch, moment
 from optimization import drift_chart
 from optimization.models import DAILY_BUDGET, AppliedChange, ExecutionManifestEntry
 from optimization.selectors import entry_daily_budget, entry_is_live
@@ -305,6 +305,57 @@ def live_budgets(track_ids: list[int], now: datetime) -> dict[int, dict[str, Dec
     return _live_budgets(track_ids, now) if track_ids else {}
 
 
+def _counted_moves(sinces: dict[int, tuple[dict[str, datetime], datetime]], now: datetime):
+    return AppliedChange.objects.filter(_counted(sinces, now), field=DAILY_BUDGET)
+
+
+# One track's moves that count, per channel: the query `_counted_moves` builds through the ORM
+# for many tracks, written out for one (the guardrails read it for every change set, and building
+# the ORM's query cost more than running it). Its text depends only on how many
+# channels have a window start of their own, so it is made once per count.
+_ONE_TRACK_SQL: dict[int, str] = {}
+
+
+def _one_track_sql(channels: int) -> str:
+    sql = _ONE_TRACK_SQL.get(channels)
+    if sql is None:
+        since = "%s"
+        if channels:
+            since = "CASE channel " + "WHEN %s THEN %s " * channels + "ELSE %s END"
+        sql = _ONE_TRACK_SQL[channels] = (
+            "SELECT channel, SUM(delta) FILTER (WHERE NOT aligns), "
+            "COUNT(*) FILTER (WHERE NOT aligns) "
+            f"FROM {AppliedChange._meta.db_table} "
+            f"WHERE track_id = %s AND field = '{DAILY_BUDGET}' "
+            f"AND applied_at <= %s AND applied_at >= {since} GROUP BY channel"
+        )
+    return sql
+
+
+def _one_track_totals(
+    track_id: int, per_channel: dict[str, datetime], start: datetime, now: datetime
+) -> dict[str, tuple[Decimal, int]]:
+    """Per channel, the net and the number of the moves that count (as `_counted` counts them,
+    alignments left out): each planned channel's since its window start and any other channel's
+    since the rolling window's start — or every channel's since the one start they share."""
+    starts = set(per_channel.values())
+    own = {} if len(starts) <= 1 else per_channel
+    params: list = [track_id, moment(now)]
+    for channel, since in own.items():
+        params += [channel, moment(since)]
+    params.append(moment(starts.pop() if len(starts) == 1 else start))
+    return {
+        channel: (_decimal(net), n) for channel, net, n in fetch(_one_track_sql(len(own)), params)
+    }
+
+
+def _decimal(value) -> Decimal:
+    """A sum read raw: a Decimal from PostgreSQL, a number from SQLite (as the ORM converts it)."""
+    if value is None:
+        return ZERO
+    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(CENT)
+
+
 def _live_budgets(ids: list[int], now: datetime) -> dict[int, dict[str, Decimal]]:
     """Per track and channel, the daily budgets of its live entities at `now`: today's less the
     moves applied after it."""
@@ -334,7 +385,8 @@ def channel_drifts(
     """Per track: the version in force at `now`, each channel's drift (by channel name) and,
     with `moves`, the moves that count as (channel, applied_at, delta, change set id), oldest
     first. A few queries for any number of tracks (the scan reads every tenant's at once);
-    without `live` (the guardrails know the live budgets of what they locked) two. Without
+    without `live` (the guardrails know the live budgets of what they locked) two, and for one
+    track whose versions are known one: its moves' totals, a written-out statement. Without
     `unplanned`, only the channels the plan has (the only ones that can drift)."""
     # Long on purpose: the one drift selector: versions in force, the approval that last changed
     # each channel, moves since then and live budgets, read in a few set-based queries for many
@@ -358,15 +410,19 @@ def channel_drifts(
     totals: dict[int, dict[str, tuple[Decimal, int]]] = defaultdict(dict)
     listed: dict[int, list[tuple]] = defaultdict(list)
     if moves:
-        counted = AppliedChange.objects.filter(_counted(sinces, now), field=DAILY_BUDGET)
         for track_id, channel, at, delta, change_set_id in (
-            counted.order_by("applied_at", "id")
+            _counted_moves(sinces, now)
+            .order_by("applied_at", "id")
             .filter(aligns=False)
             .values_list("track_id", "channel", "applied_at", "delta", "change_set__change_set_id")
         ):
             listed[track_id].append((channel, at, delta or ZERO, change_set_id))
             net, n = totals[track_id].get(channel, (ZERO, 0))
             totals[track_id][channel] = (net + (delta or ZERO), n + 1)
+    elif len(sinces) == 1:
+        # One track: what the guardrails read for every change set, as a written-out statement.
+        [(track_id, (per_channel, start))] = sinces.items()
+        totals[track_id] = _one_track_totals(track_id, per_channel, start, now)
     else:
         totals = _many_tracks_totals(sinces, now, unplanned=unplanned)
     levels = _live_budgets(list(sinces), now) if live else {}

@@ -229,6 +229,13 @@ class ChangeSet(models.Model):
                 condition=models.Q(status=ChangeSetStatus.PENDING_APPROVAL),
                 name="change_set_tenant_waiting",
             ),
+            # The held-spend metric's raw part on rollup days (optimization/rollups.py): change
+            # sets sent to a person and not decided yet, which the rollups leave out.
+            models.Index(
+                fields=["tenant", "created_at"],
+                condition=models.Q(decided_at__isnull=True) & ~models.Q(ticket=""),
+                name="change_set_tenant_undecided",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -787,3 +794,55 @@ class PlatformAccount(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.state == OnboardingState.READY
+
+
+class ChangeSetDay(models.Model):
+    """One tenant's change sets of one local day (in its time zone), counted for one ops metric
+    (issue 21.5; optimization/rollups.py reads them, optimization/services/rollups.py keeps
+    them). Derived data: rebuilt, never edited. The day is the metric's own: created_at for
+    `auto`, `held` and `a3`, applied_at for `rollback`. Columns by metric:
+    - auto (per track): n change sets through the guardrails, m applied alone;
+    - rollback (per `key` "0" guardrails / "1" a person): n applied, `figures` the seconds to
+      the first applied rollback of those rolled back;
+    - held (per track; only change sets decided by now): n sent, `totals` [seconds waited,
+      budget × seconds waited];
+    - a3: n A3s, `figures` the largest move of those that could have applied alone, `others`
+      that of those among them people rejected.
+    Sums and exact numbers (JSON numbers keep PostgreSQL's numeric digits), so a range's figure
+    from rollup days equals the raw aggregate's."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    metric = models.CharField(max_length=16)
+    track = models.ForeignKey(
+        "plans.Track", null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    key = models.CharField(max_length=16, blank=True)
+    n = models.BigIntegerField(default=0)
+    m = models.BigIntegerField(default=0)
+    totals = models.JSONField(default=list)
+    figures = models.JSONField(default=list)
+    others = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "day"], name="change_set_day_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day} {self.metric}"
+
+
+class ChangeSetRollupMark(models.Model):
+    """How far the change-set rollups have read (a single row): change sets and their log by
+    insertion id. `seen_*` is the highest id of the last refresh, `rescan_*` the one of the
+    refresh before (each refresh re-reads from there: a row committed after a higher id was
+    seen is still caught). `complete_until`: rollup days ending before it are read."""
+
+    seen_id = models.BigIntegerField(default=0)
+    rescan_from_id = models.BigIntegerField(default=0)
+    seen_event_id = models.BigIntegerField(default=0)
+    rescan_from_event_id = models.BigIntegerField(default=0)
+    complete_until = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"change sets ≤ {self.seen_id}, events ≤ {self.seen_event_id}"

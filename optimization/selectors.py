@@ -32,6 +32,7 @@ from approvals.models import Ticket, TicketDecision
 from approvals.types import TicketType
 from config import sql
 from config.sql import AnyOf, ComparedRanges
+from optimization import rollups
 from optimization.models import (
     DAILY_BUDGET,
     PRIMARY_SOURCE,
@@ -447,7 +448,7 @@ def change_sets_of_run(tenant, run_id: str) -> list[dict]:
 # --- What the ops metrics and the weekly report read (metrics/selectors.py, metrics/report.py) ---
 # Aggregates over the tenants in `tenant_ids` and both of `ranges` at once, grouped by a `period`
 # column; the indexes they range over are ChangeSet.Meta.indexes.
-def auto_applied_by_track(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+def auto_applied_by_track_raw(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
     """Per track and period: agent change sets created in the range that went through the
     guardrails (not blocked as structural), and those that applied with no ticket."""
     change_sets = ranges.filter(
@@ -464,7 +465,7 @@ def auto_applied_by_track(*, tenant_ids: Sequence[int], ranges: ComparedRanges) 
     )
 
 
-def change_sets_rolled_back(
+def change_sets_rolled_back_raw(
     *, tenant_ids: Sequence[int], ranges: ComparedRanges, days: int
 ) -> list[dict]:
     """Per approval (`by_person` 1: a person, 0: the guardrails alone) and period: agent change
@@ -509,7 +510,7 @@ SPEND_HELD_KEYS = (
 )
 
 
-def spend_held_by_track(
+def spend_held_by_track_raw(
     *, tenant_ids: Sequence[int], ranges: ComparedRanges, now: datetime
 ) -> list[dict]:
     """Per track: change sets waiting for a person now, the daily budget they hold (sum of
@@ -589,7 +590,7 @@ def _as_moment(value) -> datetime | None:
     return value
 
 
-def a3s_within_thresholds(
+def a3s_within_thresholds_raw(
     *, tenant_ids: Sequence[int], ranges: ComparedRanges, thresholds: Sequence[Decimal]
 ) -> list[dict]:
     """Per period: A3s opened in the range (`a3s`), and for each threshold the A3s that would
@@ -643,6 +644,55 @@ def a3s_within_thresholds(
         }
         for period, total, *counts in rows
     ]
+
+
+# The page reads the four change-set metrics from daily rollups where days are whole
+# (optimization/rollups.py) once a refresh has run; the *_raw aggregates above are the
+# definition, read on SQLite and before the first refresh, and
+# held against the rollups by tests/optimization/test_rollups.py.
+def auto_applied_by_track(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
+    """Per track and period: agent change sets created in the range that went through the
+    guardrails (not blocked as structural), and those that applied with no ticket."""
+    if not (sql.is_postgres() and rollups.ready()):
+        return auto_applied_by_track_raw(tenant_ids=tenant_ids, ranges=ranges)
+    return rollups.auto_applied_by_track(tenant_ids=tenant_ids, ranges=ranges)
+
+
+def change_sets_rolled_back(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, days: int
+) -> list[dict]:
+    """Per approval (`by_person` 1: a person, 0: the guardrails alone) and period: agent change
+    sets applied in the range, and those an applied rollback reverted within `days` days."""
+    if not (sql.is_postgres() and rollups.ready()):
+        return change_sets_rolled_back_raw(tenant_ids=tenant_ids, ranges=ranges, days=days)
+    return rollups.change_sets_rolled_back(tenant_ids=tenant_ids, ranges=ranges, days=days)
+
+
+def spend_held_by_track(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, now: datetime
+) -> list[dict]:
+    """Per track: change sets waiting for a person now, the daily budget they hold and since
+    when the oldest waits; and per range, change sets sent for approval, the mean seconds they
+    waited (until decided, or `now`) and the budget-days they held. Keys: SPEND_HELD_KEYS."""
+    if not (sql.is_postgres() and rollups.ready()):
+        return spend_held_by_track_raw(tenant_ids=tenant_ids, ranges=ranges, now=now)
+    return rollups.spend_held_by_track(
+        tenant_ids=tenant_ids, ranges=ranges, now=now, keys=SPEND_HELD_KEYS
+    )
+
+
+def a3s_within_thresholds(
+    *, tenant_ids: Sequence[int], ranges: ComparedRanges, thresholds: Sequence[Decimal]
+) -> list[dict]:
+    """Per period: A3s opened in the range, and per threshold those that would have applied by
+    themselves under it (`through`) and how many of them people rejected (`rejected`)."""
+    if not (sql.is_postgres() and rollups.ready()):
+        return a3s_within_thresholds_raw(
+            tenant_ids=tenant_ids, ranges=ranges, thresholds=thresholds
+        )
+    return rollups.a3s_within_thresholds(
+        tenant_ids=tenant_ids, ranges=ranges, thresholds=thresholds
+    )
 
 
 def preferred_source() -> Subquery:

@@ -26,8 +26,12 @@ from datetime import UTC, datetime, time, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from agents.models import QcResult, QcResultDay, RollupWatermark
+from agents import rollups_runs as runs_rollups
+from agents.models import AgentRun, QcResult, QcResultDay, RollupWatermark, RunDay
 from agents.rollups import QC_WATERMARK
+from agents.rollups_runs import RUNS_WATERMARK
+from approvals.models import Ticket
+from config import rollups
 from tenants.models import Tenant
 
 MARGIN = timedelta(minutes=10)
@@ -124,3 +128,132 @@ def qc_rollups_rebuild(*, now: datetime | None = None) -> RollupRefresh:
     mark.refreshed_at = now
     mark.save(update_fields=["rescan_from_id", "seen_id", "complete_until", "refreshed_at"])
     return RollupRefresh(days=days, seen_id=top)
+
+
+# --- The run rollups (agents.models.RunDay, read by agents/rollups_runs.py) ----------------------
+# A run is filed under the local day it started (created_at never moves), but its loops and its
+# A8 change while it runs. Every change that matters leaves a new row behind: a loop changes only
+# with a new QC result of the run (agents.services.qc writes both in one transaction), and a run
+# raises its first A8 with a new A8 ticket naming it. So the rule: a refresh recounts the day of
+# every run that is new since the watermark, that has a QC result new since it, or that a ticket
+# new since it names; three insertion-id watermarks, each re-read from the refresh before.
+RUN_MARKS = (RUNS_WATERMARK, f"{RUNS_WATERMARK}.qc", f"{RUNS_WATERMARK}.tickets")
+
+
+@dataclass(frozen=True)
+class RunRollupRefresh:
+    days: int
+    seen: tuple[int, int, int]
+
+    def line(self) -> str:
+        runs, results, tickets = self.seen
+        return (
+            f"run rollups: {self.days} day(s) recounted, read up to run {runs}, QC result "
+            f"{results} and ticket {tickets}"
+        )
+
+
+def _run_marks() -> list[RollupWatermark]:
+    for name in RUN_MARKS:
+        RollupWatermark.objects.get_or_create(name=name)
+    locked = RollupWatermark.objects.select_for_update().filter(name__in=RUN_MARKS)
+    found = {mark.name: mark for mark in locked}
+    return [found[name] for name in RUN_MARKS]
+
+
+def _run_days_touched(cursor, spans: list[tuple[int, int]]) -> list[tuple]:
+    runs, results, tickets = AgentRun._meta.db_table, QcResult._meta.db_table, Ticket._meta.db_table
+    cursor.execute(
+        f"""WITH changed AS (
+                SELECT r.id FROM {runs} r WHERE r.id > %s AND r.id <= %s
+                UNION
+                SELECT q.run_id FROM {results} q WHERE q.id > %s AND q.id <= %s
+                UNION
+                SELECT r.id FROM {tickets} t
+                JOIN {runs} r ON r.tenant_id = t.tenant_id AND r.run_id = t.run_id
+                WHERE t.id > %s AND t.id <= %s AND t.run_id <> ''
+            )
+            SELECT DISTINCT r.tenant_id, (r.created_at AT TIME ZONE tn.time_zone)::date
+            FROM changed c JOIN {runs} r ON r.id = c.id
+            JOIN {Tenant._meta.db_table} tn ON tn.id = r.tenant_id""",
+        [value for span in spans for value in span],
+    )
+    return cursor.fetchall()
+
+
+def _run_recount(spans: list[tuple[int, int]]) -> int:
+    with connection.cursor() as cursor:
+        # As the metrics' reads (config.sql.read_session): JSON arrays expanded are guessed at
+        # 100 rows a row, which trips the JIT threshold, and compiling costs seconds.
+        cursor.execute("SET LOCAL jit = off")
+        touched = _run_days_touched(cursor, spans)
+        if not touched:
+            return 0
+        tenant_ids, local_days = [row[0] for row in touched], [row[1] for row in touched]
+        cursor.execute(
+            f"""DELETE FROM {RunDay._meta.db_table} d
+                USING unnest(%s::bigint[], %s::date[]) AS x(tenant_id, day)
+                WHERE d.tenant_id = x.tenant_id AND d.day = x.day""",
+            [tenant_ids, local_days],
+        )
+        since, until = rollups.touched_span(local_days)
+        for metric in runs_rollups.STATES:
+            state = runs_rollups.state_sql(
+                metric,
+                bucket="(r.created_at AT TIME ZONE tn.time_zone)::date",
+                source=f"{AgentRun._meta.db_table} r "
+                f"JOIN {Tenant._meta.db_table} tn ON tn.id = r.tenant_id",
+                extra="AND r.tenant_id = ANY(%s) AND r.created_at >= %s AND r.created_at < %s",
+            )
+            cursor.execute(
+                f"""INSERT INTO {RunDay._meta.db_table} (tenant_id, day, metric, key, n, m,
+                                                         attempts)
+                    SELECT g.tenant_id, g.bucket, %s, g.key, g.n, g.m, g.attempts
+                    FROM ({state}) AS g({runs_rollups.COLUMNS})
+                    JOIN (SELECT DISTINCT * FROM unnest(%s::bigint[], %s::date[]))
+                      AS x(tenant_id, day) ON x.tenant_id = g.tenant_id AND x.day = g.bucket""",
+                [
+                    metric,
+                    *[sorted(set(tenant_ids)), since, until] * runs_rollups.SOURCES[metric],
+                    tenant_ids,
+                    local_days,
+                ],
+            )
+    return len(touched)
+
+
+def _run_tops() -> list[int]:
+    return [
+        model.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        for model in (AgentRun, QcResult, Ticket)
+    ]
+
+
+def _run_finish(marks, tops, *, days: int, now: datetime, rebuilt: bool) -> RunRollupRefresh:
+    for mark, top in zip(marks, tops, strict=True):
+        mark.rescan_from_id = min(mark.seen_id, top) if rebuilt else mark.seen_id
+        mark.seen_id = top
+        mark.complete_until = now - MARGIN
+        mark.refreshed_at = now
+        mark.save(update_fields=["rescan_from_id", "seen_id", "complete_until", "refreshed_at"])
+    return RunRollupRefresh(days=days, seen=tuple(tops))
+
+
+@transaction.atomic(durable=True)
+def run_rollups_refresh(*, now: datetime | None = None) -> RunRollupRefresh:
+    """Recount the days of the runs started, QC'd or named by a ticket since the refresh
+    before last."""
+    now = now or timezone.now()
+    marks, tops = _run_marks(), _run_tops()
+    days = _run_recount([(m.rescan_from_id, top) for m, top in zip(marks, tops, strict=True)])
+    return _run_finish(marks, tops, days=days, now=now, rebuilt=False)
+
+
+@transaction.atomic(durable=True)
+def run_rollups_rebuild(*, now: datetime | None = None) -> RunRollupRefresh:
+    """Recount every run day from the raw runs."""
+    now = now or timezone.now()
+    marks, tops = _run_marks(), _run_tops()
+    RunDay.objects.all().delete()
+    days = _run_recount([(0, top) for top in tops])
+    return _run_finish(marks, tops, days=days, now=now, rebuilt=True)
