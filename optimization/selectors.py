@@ -31,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 from approvals.models import Ticket, TicketDecision
 from approvals.types import TicketType
 from config import sql
-from config.sql import ComparedRanges
+from config.sql import AnyOf, ComparedRanges
 from optimization import rollups
 from optimization.models import (
     DAILY_BUDGET,
@@ -298,7 +298,7 @@ def open_conditions(*, track_ids: list[int]) -> set[tuple[int, str, str]]:
         return set()
     return set(
         Recommendation.objects.filter(
-            track_id__in=track_ids, status=RecommendationStatus.OPEN
+            AnyOf("track_id", track_ids), status=RecommendationStatus.OPEN
         ).values_list("track_id", "signal", "subject_key")
     )
 
