@@ -32,7 +32,7 @@ from approvals.inbox import (
     capped_count,
     inbox_tickets,
     page_of_tickets,
-    red_flags,
+    red_flag_lane,
     ticket_subject_label,
     waiting_for,
     waiting_slots,
@@ -57,7 +57,7 @@ from approvals.types import Verdict, roles_that_may_approve
 from audit.actors import Actor
 from config.errors import DomainError
 from config.query import query_without
-from tenants.access import memberships_of
+from tenants.access import memberships_of, request_memberships
 from tenants.models import INTERNAL_ROLES, Membership, Role, Tenant
 
 PAGE_SIZE = 25
@@ -74,7 +74,7 @@ VERDICT_WORDS = {
 def dashboard(request):
     """The inbox across every tenant the person works in. A client-only person belongs in the
     portal."""
-    memberships = list(memberships_of(request.user))
+    memberships = request_memberships(request)
     internal = [m for m in memberships if m.role in INTERNAL_ROLES]
     if not internal:
         if memberships:
@@ -100,7 +100,7 @@ def dashboard(request):
         number=request.GET.get("page"),
         per_page=PAGE_SIZE,
     )
-    lane = red_flags(tickets)
+    lane, lane_count = red_flag_lane(tickets, size=RED_FLAG_LANE_SIZE)
     context = {
         "nav": "dashboard",
         "filterset": filterset,
@@ -114,8 +114,8 @@ def dashboard(request):
             waiting_for(tickets, user=request.user, memberships=internal), cap=QUEUE_COUNT_CAP
         ),
         "queue_count_cap": QUEUE_COUNT_CAP,
-        "red_flags": list(lane[:RED_FLAG_LANE_SIZE]),
-        "red_flag_count": lane.count(),
+        "red_flags": lane,
+        "red_flag_count": lane_count,
         "tenant_count": len(internal),
         # Beside the red-flag lane, owned by the apps that register them (agents: QC alerts).
         "panels": dashboard_panels(user=request.user, memberships=internal),

@@ -3,7 +3,6 @@ lists each ticket as it is now and asks for one comment → the result, ticket b
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
@@ -17,7 +16,7 @@ from approvals.types import Verdict
 from audit.actors import Actor
 from config.errors import DomainError
 from config.text import COMMENT_MAX
-from tenants.access import memberships_of
+from tenants.access import internal_only, memberships_of
 from tenants.models import INTERNAL_ROLES, Tenant
 
 VERDICT_BUTTON = {
@@ -79,7 +78,7 @@ def _render_confirm(request, tickets, verdict, *, error="", comment="", status=2
 
 
 @require_POST
-@login_required
+@internal_only
 def bulk_confirm(request):
     verdict = request.POST.get("verdict", "")
     tickets = _selected(request)
@@ -91,7 +90,7 @@ def bulk_confirm(request):
 
 
 @require_POST
-@login_required
+@internal_only
 def bulk_decide(request):
     verdict = request.POST.get("verdict", "")
     comment = request.POST.get("comment", "")[: COMMENT_MAX + 1]

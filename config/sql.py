@@ -19,7 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, connections, transaction
-from django.db.models import Aggregate, Case, CharField, FloatField, Func, QuerySet, Value, When
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    Case,
+    CharField,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    QuerySet,
+    Value,
+    When,
+)
 
 from config.replicas import read_alias
 
@@ -224,3 +236,31 @@ def fetch(sql: str, params: list) -> list[tuple]:
     with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+class AnyOf(Expression):
+    """`column = ANY(%s)` with the values as ONE array parameter, for `.filter(AnyOf(...))`: the
+    scan filters by thousands of tracks, and an IN list of thousands is compiled, quoted, sent
+    and parsed one placeholder at a time (elsewhere than PostgreSQL, that IN list)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, column: str, values):
+        super().__init__()
+        self.column = F(column)
+        self.values = list(values)
+
+    def get_source_expressions(self):
+        return [self.column]
+
+    def set_source_expressions(self, exprs):
+        (self.column,) = exprs
+
+    def as_sql(self, compiler, connection):
+        sql, params = compiler.compile(self.column)
+        if connection.vendor == "postgresql":
+            return f"{sql} = ANY(%s)", [*params, self.values]
+        if not self.values:
+            return "1 = 0", []
+        return f"{sql} IN ({', '.join(['%s'] * len(self.values))})", [*params, *self.values]

@@ -28,6 +28,7 @@ from metrics.selectors import Scope
 from plans.selectors import track_get
 from tenants import selectors as tenants_selectors
 from tenants.access import client_only, memberships_of, tenant_view
+from tenants.admin_scope import is_platform
 from tenants.roles import INTERNAL_ROLES, Role
 
 
@@ -65,6 +66,7 @@ def _metrics_page(request: HttpRequest, *, tenants: list, zone: ZoneInfo, many: 
                 "days": options.days,
             }
         )
+    internal = _internal_tenants(request.user)
     context = {
         "nav": "metrics",
         "form": form,
@@ -74,7 +76,8 @@ def _metrics_page(request: HttpRequest, *, tenants: list, zone: ZoneInfo, many: 
         "many": many,
         "time_zone": str(zone),
         "query": request.GET.urlencode(),
-        "internal_tenant_count": len(_internal_tenants(request.user)),
+        "internal_tenant_count": len(internal),
+        "platform_wide": many and not internal,  # a platform superuser's view (_all_tenants)
     }
     if request.htmx and request.htmx.target == "metrics-board":
         return render(request, "metrics/metrics.html#board", context)
@@ -96,7 +99,13 @@ def tenant_metrics(request: HttpRequest) -> HttpResponse:
 
 
 def _all_tenants(request: HttpRequest) -> tuple[list, ZoneInfo]:
+    """A person's tenants where they hold an internal role; for a platform superuser (who runs
+    the platform and sees every tenant in Django admin) every tenant, its days in UTC."""
     tenants = _internal_tenants(request.user)
+    if not tenants and is_platform(request.user):
+        tenants = tenants_selectors.tenants_in_order()
+        if tenants:
+            return tenants, ZoneInfo("UTC")
     if not tenants:
         raise Http404("No tenant to measure")
     current = request.tenant if request.tenant in tenants else tenants[0]

@@ -11,6 +11,10 @@ The targets come from the version's remaining delta recorded at its approval (pl
 re-pointed to the version run, is shared among the entities still to align in proportion to their
 live budgets (equally when none spends), in cents, the last taking the rounding. An entity whose
 live value equals its target is aligned and is re-pointed to the version.
+
+While the track is on hold ("Pause all spend") the work waits, it is not done: the entities the
+hold paused count as the live entities they are again on resume (their budgets still to move, the
+same targets as before the hold), `on_hold` says so, and none of them is re-pointed meanwhile.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from optimization.models import (
     ExecutionManifestEntry,
     Reconciliation,
     ReconciliationStatus,
+    TrackHold,
 )
 from optimization.selectors import entry_daily_budget, entry_is_live
 from plans.models import PlanVersion, Track
@@ -66,6 +71,32 @@ class AlignmentTarget:
 
 
 @dataclass(frozen=True)
+class HoldNote:
+    """The track's active hold as the alignment reads it: the entities it paused (manifest entry
+    ids), which run again on resume."""
+
+    reason: str
+    started_at: datetime
+    paused: frozenset[int]
+
+
+def _active_hold(track: Track) -> HoldNote | None:
+    """One query: the active hold of `track` with the entities its pause change set paused."""
+    rows = list(
+        TrackHold.objects.filter(track=track, ended_at__isnull=True).values_list(
+            "reason", "started_at", "pause__items__manifest_entry_id"
+        )
+    )
+    if not rows:
+        return None
+    return HoldNote(
+        reason=rows[0][0],
+        started_at=rows[0][1],
+        paused=frozenset(pk for _reason, _at, pk in rows if pk is not None),
+    )
+
+
+@dataclass(frozen=True)
 class TrackAlignment:
     """The track's alignment with its approved version: `entities` lists what is still to do;
     `settled` the entities not yet re-pointed whose live value already equals their target."""
@@ -77,6 +108,7 @@ class TrackAlignment:
     entities: list[AlignmentTarget] = field(default_factory=list)
     settled: list[int] = field(default_factory=list)  # manifest entry ids
     now: datetime | None = None
+    hold: HoldNote | None = None  # the track's active hold: the work waits for its end
 
     @property
     def aligned(self) -> bool:
@@ -102,6 +134,10 @@ class TrackAlignment:
             "aligned": self.aligned,
             "due_at": self.due_at,
             "entities": [target.as_json() for target in self.entities],
+            "on_hold": self.hold is not None,
+            "hold": None
+            if self.hold is None
+            else {"reason": self.hold.reason, "started_at": self.hold.started_at},
         }
 
     def target_of(self, entry_id: int, field_name: str) -> AlignmentTarget | None:
@@ -128,9 +164,12 @@ def track_alignment(
     entries: list[ExecutionManifestEntry] | None = None,
     policy: TenantPolicy | None = None,
     now: datetime | None = None,
+    read_hold: bool = False,
 ) -> TrackAlignment:
     """The alignment work of `track` against its current (approved) version. `entries` are the
-    track's manifest entries when the caller holds them locked (the alignment change set)."""
+    track's manifest entries when the caller holds them locked (the alignment change set). The
+    track's hold is read when there is work it bears on, or always with `read_hold` (the API's
+    `on_hold`, which an agent reads even when nothing is left to align)."""
     now = now or timezone.now()
     version = track.current_version
     if version is None or version.approved_at is None:
@@ -144,13 +183,22 @@ def track_alignment(
     delta = version.remaining_delta or {}
     targets: list[AlignmentTarget] = _restore_targets(entries)
     settled: list[int] = []
+    hold = None
+    if read_hold or any(e.plan_version != version.number for e in entries):
+        hold = _active_hold(track)
+    paused_by_hold = hold.paused if hold is not None else frozenset()
+
+    def runs(entry: ExecutionManifestEntry) -> bool:
+        """Live now, or paused by the hold and live again on resume."""
+        return entry_is_live(entry.state) or entry.pk in paused_by_hold
+
     for row in delta.get("channels", []):
         in_channel = [e for e in entries if e.channel == row["channel"]]
         waiting = [e for e in in_channel if e.plan_version != version.number]
         if not waiting:
             continue
         for entry, field_name, live, target in _channel_targets(
-            Decimal(row["target"]), in_channel, waiting, version.number
+            Decimal(row["target"]), in_channel, waiting, version.number, runs
         ):
             if live == target:
                 settled.append(entry.pk)
@@ -175,6 +223,7 @@ def track_alignment(
         entities=targets,
         settled=settled,
         now=now,
+        hold=hold,
     )
 
 
@@ -219,27 +268,25 @@ def _channel_targets(
     in_channel: list[ExecutionManifestEntry],
     waiting: list[ExecutionManifestEntry],
     number: int,
+    runs=lambda entry: entry_is_live(entry.state),
 ) -> list[tuple[ExecutionManifestEntry, str, str, str]]:
-    """(entry, field, live, target) for each entity of a channel still to re-point."""
+    """(entry, field, live, target) for each entity of a channel still to re-point; `runs` says
+    which entities spend (the held ones do again on resume)."""
     if planned == ZERO:
         return [
             (
                 entry,
                 STATUS,
-                "active" if entry_is_live(entry.state) else PAUSED,
+                "active" if runs(entry) else PAUSED,
                 PAUSED,
             )
             for entry in waiting
         ]
     done = sum(
-        (
-            entry_daily_budget(e.state)
-            for e in in_channel
-            if e.plan_version == number and entry_is_live(e.state)
-        ),
+        (entry_daily_budget(e.state) for e in in_channel if e.plan_version == number and runs(e)),
         ZERO,
     )
-    running = [e for e in waiting if entry_is_live(e.state)]
+    running = [e for e in waiting if runs(e)]
     # A paused entity of a channel the plan runs spends nothing: nothing to move on it.
     rows = [(e, DAILY_BUDGET, "paused", "paused") for e in waiting if e not in running]
     rest = max(planned - done, ZERO)

@@ -70,7 +70,9 @@ class ManifestWaitingOut(Schema):
     description="An entity the sync brings live for the first time (new and active, or active "
     "without ever having been live) waits for launch when the tenant's "
     "`first_launch_requires_human` is on: 202 names the A2; the entity goes live when it is "
-    "approved. The same sync again answers the same.",
+    "approved. The same sync again answers the same. A sync never moves the daily budget of "
+    "an entity that has been live: another budget (or none) for one is 422 "
+    "`budget_needs_change_set` and nothing is written — budgets move through change sets.",
 )
 def track_manifest_sync(request, track: StorableText, body: ManifestIn):
     result = manifest_sync(
@@ -226,11 +228,23 @@ class AlignmentEntityOut(Schema):
     target: str
 
 
+class AlignmentHoldOut(Schema):
+    reason: str
+    started_at: datetime
+
+
 class AlignmentOut(Schema):
     version: int | None = Field(description="the track's approved version")
     aligned: bool
     due_at: datetime | None = Field(description="alignment_sla_hours business hours after approval")
     entities: list[AlignmentEntityOut]
+    on_hold: bool = Field(
+        False,
+        description="the track is on hold (all spend paused): the work waits for the resume; "
+        "the entities the hold paused are listed as they run again then (`live` their budget), "
+        "and an alignment change set sent meanwhile waits (`approved_waiting`)",
+    )
+    hold: AlignmentHoldOut | None = None
 
 
 @router.get(
@@ -238,7 +252,8 @@ class AlignmentOut(Schema):
     response={200: AlignmentOut, **errors(404)},
     summary="What the live entities must still change to run the track's approved version",
     description='Submit a change set with `"kind": "alignment"` moving each field exactly '
-    "to its target; each entity is re-pointed to the version once it runs its target.",
+    "to its target; each entity is re-pointed to the version once it runs its target. During a "
+    "hold (`on_hold`) the work is the same as before the pause: it waits for the resume.",
 )
 def track_alignment_detail(request, track: StorableText):
     found = (
@@ -248,7 +263,7 @@ def track_alignment_detail(request, track: StorableText):
     )
     if found is None:
         raise NotFound(f"No track {track!r} for this key's tenant.")
-    return track_alignment(track=found).as_json()
+    return track_alignment(track=found, read_hold=True).as_json()
 
 
 # --- Creative themes -------------------------------------------------------------------------

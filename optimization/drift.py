@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count, Q, Sum
 
-from config.sql import fetch, moment
+from config.sql import AnyOf, fetch, moment
 from optimization import drift_chart
 from optimization.models import DAILY_BUDGET, AppliedChange, ExecutionManifestEntry
 from optimization.selectors import entry_daily_budget, entry_is_live
@@ -108,7 +109,12 @@ def _channels(payload: dict) -> dict[str, object]:
 # never edited (plans/models.py), and a new approval changes the track's current version, so an
 # entry never goes stale. The guardrails read it for every change set.
 _CHANGED_AT: dict[tuple[int, int], dict[str, datetime]] = {}
-_CHANGED_AT_SIZE = 4096
+_CHANGED_AT_SIZE = 65536
+# Per approved version and day, each channel's planned daily budget (approved versions are never
+# edited): the scan reads it for every track, and validating every payload again cost more than
+# the drift aggregate itself. Bounded; cleared when full (a new day fills it again).
+_PLANNED: dict[tuple[int, object], dict[str, Decimal]] = {}
+_PLANNED_SIZE = 65536
 
 
 def _changed_at(rows: list[tuple[datetime, dict]]) -> dict[str, datetime]:
@@ -143,7 +149,9 @@ def in_force(tracks: list[Track], at: datetime) -> dict[int, InForce]:
     history: dict[int, list[tuple]] = defaultdict(list)
     for row in (
         PlanVersion.objects.filter(
-            track_id__in=[t.pk for t in unknown], approved_at__isnull=False, approved_at__lte=at
+            AnyOf("track_id", [t.pk for t in unknown]),
+            approved_at__isnull=False,
+            approved_at__lte=at,
         )
         .order_by("track_id", "approved_at", "number")
         .values_list("track_id", "id", "approved_at", "payload")
@@ -185,6 +193,116 @@ def _counted(sinces: dict[int, tuple[dict[str, datetime], datetime]], now: datet
     for start, ids in shared.items():
         condition |= Q(track_id__in=ids, applied_at__gte=start)
     return condition & Q(applied_at__lte=now)
+
+
+def _planned_on(version: PlanVersion, day) -> dict[str, Decimal]:
+    """Per channel of the version, its planned daily budget on `day` (cached for an approved
+    version)."""
+    key = (version.pk, day)
+    planned = _PLANNED.get(key) if version.approved_at else None
+    if planned is None:
+        payload = parse_payload(version.payload)
+        planned = {
+            c.channel: planned_daily_budget(payload, c.channel, day) for c in payload.channels
+        }
+        if version.approved_at:
+            if len(_PLANNED) >= _PLANNED_SIZE:
+                _PLANNED.clear()
+            _PLANNED[key] = planned
+    return planned
+
+
+# Many tracks' moves that count, per track and channel, as `_counted` counts them, in one
+# statement: each window a row of an array parameter (not one OR branch per track, which
+# PostgreSQL rechecks on every row), each summed from its own index range of
+# `applied_budget_drift` (a LATERAL subquery: never a hash join over the whole table). A
+# channel the plan does not have (found by skipping through the same index, channel by channel)
+# counts from the track's other start.
+_MANY_TRACKS_SQL = f"""
+WITH planned AS MATERIALIZED (
+    SELECT * FROM unnest(%(tracks)s::bigint[], %(channels)s::text[], %(sinces)s::timestamptz[])
+        AS p(track_id, channel, since)
+), other AS MATERIALIZED (
+    SELECT * FROM unnest(%(other_tracks)s::bigint[], %(other_sinces)s::timestamptz[])
+        AS o(track_id, since)
+), windows AS (
+    SELECT track_id, channel, since FROM planned
+    UNION ALL
+    SELECT o.track_id, found.channel, o.since
+    FROM other o CROSS JOIN LATERAL (
+        WITH RECURSIVE next(channel) AS (
+            (SELECT a.channel FROM {AppliedChange._meta.db_table} a
+             WHERE a.track_id = o.track_id AND a.field = '{DAILY_BUDGET}'
+             ORDER BY a.channel LIMIT 1)
+            UNION ALL
+            SELECT (SELECT a.channel FROM {AppliedChange._meta.db_table} a
+                    WHERE a.track_id = o.track_id AND a.field = '{DAILY_BUDGET}'
+                      AND a.channel > next.channel
+                    ORDER BY a.channel LIMIT 1)
+            FROM next WHERE next.channel IS NOT NULL
+        )
+        SELECT channel FROM next WHERE channel IS NOT NULL
+    ) found
+    WHERE NOT EXISTS (
+        SELECT 1 FROM planned p WHERE p.track_id = o.track_id AND p.channel = found.channel
+    )
+)
+SELECT w.track_id, w.channel, moved.net, moved.n
+FROM windows w CROSS JOIN LATERAL (
+    SELECT SUM(a.delta) FILTER (WHERE NOT a.aligns) AS net,
+           COUNT(*) FILTER (WHERE NOT a.aligns) AS n, COUNT(*) AS moves
+    FROM {AppliedChange._meta.db_table} a
+    WHERE a.track_id = w.track_id AND a.channel = w.channel AND a.field = '{DAILY_BUDGET}'
+      AND a.applied_at >= w.since AND a.applied_at <= %(now)s
+) moved
+WHERE moved.moves > 0
+"""
+
+
+def _many_tracks_totals(
+    sinces: dict[int, tuple[dict[str, datetime], datetime]], now: datetime, *, unplanned: bool
+) -> dict[int, dict[str, tuple[Decimal, int]]]:
+    """Per track and channel, the net and the number of the moves that count (alignments left
+    out): ONE statement for any number of tracks on PostgreSQL (the ORM's `_counted` elsewhere).
+    Without `unplanned`, only the channels the plan has (the scan: no other channel can drift)."""
+    totals: dict[int, dict[str, tuple[Decimal, int]]] = defaultdict(dict)
+    if connection.vendor != "postgresql":
+        not_aligning = Q(aligns=False)
+        for row in (
+            AppliedChange.objects.filter(_counted(sinces, now), field=DAILY_BUDGET)
+            .values("track_id", "channel")
+            .annotate(net=Sum("delta", filter=not_aligning), n=Count("id", filter=not_aligning))
+        ):
+            if unplanned or row["channel"] in sinces[row["track_id"]][0]:
+                totals[row["track_id"]][row["channel"]] = (row["net"] or ZERO, row["n"])
+        return totals
+    params: dict[str, list] = {
+        "tracks": [],
+        "channels": [],
+        "sinces": [],
+        "other_tracks": [],
+        "other_sinces": [],
+    }
+    for track_id, (per_channel, start) in sinces.items():
+        for channel, since in per_channel.items():
+            params["tracks"].append(track_id)
+            params["channels"].append(channel)
+            params["sinces"].append(since)
+        if unplanned:
+            starts = set(per_channel.values())
+            params["other_tracks"].append(track_id)
+            params["other_sinces"].append(starts.pop() if len(starts) == 1 else start)
+    with connection.cursor() as cursor:
+        cursor.execute(_MANY_TRACKS_SQL, {**params, "now": now})
+        for track_id, channel, net, n in cursor.fetchall():
+            totals[track_id][channel] = (net or ZERO, n)
+    return totals
+
+
+def live_budgets(track_ids: list[int], now: datetime) -> dict[int, dict[str, Decimal]]:
+    """Per track and channel, the daily budgets of its live entities at `now` (the scan reads
+    them only for the drifts it found)."""
+    return _live_budgets(track_ids, now) if track_ids else {}
 
 
 def _counted_moves(sinces: dict[int, tuple[dict[str, datetime], datetime]], now: datetime):
@@ -243,12 +361,12 @@ def _live_budgets(ids: list[int], now: datetime) -> dict[int, dict[str, Decimal]
     moves applied after it."""
     live: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for track_id, channel, state in ExecutionManifestEntry.objects.filter(
-        track_id__in=ids
+        AnyOf("track_id", ids)
     ).values_list("track_id", "channel", "state"):
         if entry_is_live(state):
             live[track_id][channel] += entry_daily_budget(state)
     for row in (
-        AppliedChange.objects.filter(track_id__in=ids, field=DAILY_BUDGET, applied_at__gt=now)
+        AppliedChange.objects.filter(AnyOf("track_id", ids), field=DAILY_BUDGET, applied_at__gt=now)
         .values("track_id", "channel")
         .annotate(net=Sum("delta"))
     ):
@@ -257,13 +375,19 @@ def _live_budgets(ids: list[int], now: datetime) -> dict[int, dict[str, Decimal]
 
 
 def channel_drifts(
-    *, tracks: list[Track], now: datetime, moves: bool = False, live: bool = True
+    *,
+    tracks: list[Track],
+    now: datetime,
+    moves: bool = False,
+    live: bool = True,
+    unplanned: bool = True,
 ) -> dict[int, tuple[PlanVersion | None, list[ChannelDrift], list[tuple]]]:
     """Per track: the version in force at `now`, each channel's drift (by channel name) and,
     with `moves`, the moves that count as (channel, applied_at, delta, change set id), oldest
     first. A few queries for any number of tracks (the scan reads every tenant's at once);
     without `live` (the guardrails know the live budgets of what they locked) two, and for one
-    track whose versions are known one: its moves' totals, a written-out statement."""
+    track whose versions are known one: its moves' totals, a written-out statement. Without
+    `unplanned`, only the channels the plan has (the only ones that can drift)."""
     # Long on purpose: the one drift selector: versions in force, the approval that last changed
     # each channel, moves since then and live budgets, read in a few set-based queries for many
     # tracks at once.
@@ -276,11 +400,7 @@ def channel_drifts(
         force = versions[track.pk]
         if force.version is None:
             continue
-        payload = parse_payload(force.version.payload)
-        day = track.tenant.today(now)
-        plans[track.pk] = {
-            c.channel: planned_daily_budget(payload, c.channel, day) for c in payload.channels
-        }
+        plans[track.pk] = _planned_on(force.version, track.tenant.today(now))
         start = window_start(track=track, now=now)
         sinces[track.pk] = (
             {c: max(force.changed_at.get(c, start), start) for c in plans[track.pk]},
@@ -304,13 +424,7 @@ def channel_drifts(
         [(track_id, (per_channel, start))] = sinces.items()
         totals[track_id] = _one_track_totals(track_id, per_channel, start, now)
     else:
-        not_aligning = Q(aligns=False)
-        for row in (
-            _counted_moves(sinces, now)
-            .values("track_id", "channel")
-            .annotate(net=Sum("delta", filter=not_aligning), n=Count("id", filter=not_aligning))
-        ):
-            totals[row["track_id"]][row["channel"]] = (row["net"] or ZERO, row["n"])
+        totals = _many_tracks_totals(sinces, now, unplanned=unplanned)
     levels = _live_budgets(list(sinces), now) if live else {}
     found = {}
     for track in tracks:
@@ -321,7 +435,8 @@ def channel_drifts(
         starts = set(per_channel.values())
         other_since = starts.pop() if len(starts) == 1 else start  # as _counted counts them
         rows = []
-        for channel in sorted(set(planned) | set(totals[track.pk])):
+        shown = set(planned) | set(totals[track.pk]) if unplanned else set(planned)
+        for channel in sorted(shown):
             net, n = totals[track.pk].get(channel, (ZERO, 0))
             daily = planned.get(channel) or None
             rows.append(

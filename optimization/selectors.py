@@ -31,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 from approvals.models import Ticket, TicketDecision
 from approvals.types import TicketType
 from config import sql
-from config.sql import ComparedRanges
+from config.sql import AnyOf, ComparedRanges
 from optimization import rollups
 from optimization.models import (
     DAILY_BUDGET,
@@ -157,8 +157,13 @@ def approved_edits(change_set: ChangeSet) -> dict[int, object]:
     return {int(position): value for position, value in event.data.get("approved", {}).items()}
 
 
+def active_holds(*, track) -> QuerySet[TrackHold]:
+    """The track's hold while it lasts (one at most)."""
+    return TrackHold.objects.filter(track=track, ended_at__isnull=True)
+
+
 def active_hold(*, track) -> TrackHold | None:
-    return TrackHold.objects.filter(track=track, ended_at__isnull=True).first()
+    return active_holds(track=track).first()
 
 
 @dataclass(frozen=True)
@@ -236,7 +241,7 @@ def change_set_client_figures(change_set: ChangeSet) -> ClientFigures:
 
 
 def track_on_hold(*, track) -> bool:
-    return TrackHold.objects.filter(track=track, ended_at__isnull=True).exists()
+    return active_holds(track=track).exists()
 
 
 @dataclass(frozen=True)
@@ -293,7 +298,7 @@ def open_conditions(*, track_ids: list[int]) -> set[tuple[int, str, str]]:
         return set()
     return set(
         Recommendation.objects.filter(
-            track_id__in=track_ids, status=RecommendationStatus.OPEN
+            AnyOf("track_id", track_ids), status=RecommendationStatus.OPEN
         ).values_list("track_id", "signal", "subject_key")
     )
 

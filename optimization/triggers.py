@@ -32,6 +32,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 
+from config.sql import AnyOf
 from optimization import drift
 from optimization.models import (
     DAILY_BUDGET,
@@ -46,6 +47,7 @@ from optimization.models import (
 )
 from optimization.selectors import preferred_source
 from plans.models import Track
+from tenants.models import Tenant
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 HUNDRED = Decimal("100")
@@ -55,13 +57,31 @@ COST_KPIS = frozenset({"cpa", "cpc", "cpm", "cpl", "cpv", "cpi", "cost_per_lead"
 
 
 def scanned_tracks(*, tenant=None) -> list[Track]:
-    """Every track with an approved version (of one tenant, or all), with what the scan reads."""
-    tracks = Track.objects.filter(current_version__isnull=False).select_related(
-        "tenant", "tenant__policy", "current_version"
+    """Every track with an approved version (of one tenant, or all), with what the scan reads:
+    its version (less the columns the scan never reads) and its tenant with the tenant's
+    policy, read once per tenant and shared by its tracks (not once per track)."""
+    tracks = (
+        Track.objects.filter(current_version__isnull=False)
+        .select_related("current_version")
+        .defer(*(f"current_version__{name}" for name in _UNREAD_VERSION_FIELDS))
     )
     if tenant is not None:
         tracks = tracks.filter(tenant=tenant)
-    return list(tracks.order_by("tenant_id", "key"))
+    tracks = list(tracks.order_by("tenant_id", "key"))
+    tenants = Tenant.objects.select_related("policy").in_bulk({t.tenant_id for t in tracks})
+    for track in tracks:
+        track.tenant = tenants[track.tenant_id]
+    return tracks
+
+
+# What the scan never reads of a track's version (it reads the payload, number and approval).
+_UNREAD_VERSION_FIELDS = (
+    "master_change",
+    "remaining_delta",
+    "carry_collisions",
+    "path_reason",
+    "reason",
+)
 
 
 def _window_start(days_field: str, tracks: list[Track], now: datetime) -> Case:
@@ -110,47 +130,71 @@ def drifts(tracks: list[Track], now: datetime) -> list[Drift]:
     """Channels whose drift (optimization/drift.py, the one drift selector) is beyond the
     tenant's drift_pct — except one a person resolved a recommendation on since which nothing
     moved it (no daily-budget move on it, no newer approved version): it returns when it arises
-    again."""
-    found = []
+    again. The live budgets are read for the drifting tracks only."""
+    beyond = []
     by_id = {t.pk: t for t in tracks}
-    for track_id, (_version, rows, _moves) in drift.channel_drifts(tracks=tracks, now=now).items():
-        track = by_id[track_id]
-        for row in rows:
-            if not row.within:
-                found.append(
-                    Drift(
-                        track,
-                        row.channel,
-                        row.net,
-                        row.planned,
-                        row.pct,
-                        row.since,
-                        row.live,
-                    )
-                )
-    return [d for d in found if not _settled(d, now)] if found else []
-
-
-def _settled(found: Drift, now: datetime) -> bool:
-    resolved = (
-        Recommendation.objects.filter(
-            track=found.track, signal=Signal.DRIFT, subject_key=found.channel
+    for track_id, (_version, rows, _moves) in drift.channel_drifts(
+        tracks=tracks, now=now, live=False, unplanned=False
+    ).items():
+        beyond += [(by_id[track_id], row) for row in rows if not row.within]
+    if not beyond:
+        return []
+    settled = _settled(beyond, now)
+    beyond = [(t, row) for t, row in beyond if (t.pk, row.channel) not in settled]
+    live = drift.live_budgets(list({t.pk for t, _row in beyond}), now)
+    return [
+        Drift(
+            track,
+            row.channel,
+            row.net,
+            row.planned,
+            row.pct,
+            row.since,
+            live.get(track.pk, {}).get(row.channel, Decimal("0")),
         )
-        .exclude(resolved_at__isnull=True)
-        .aggregate(at=Max("resolved_at"))["at"]
+        for track, row in beyond
+    ]
+
+
+def _settled(beyond: list[tuple[Track, drift.ChannelDrift]], now: datetime) -> set[tuple]:
+    """The (track, channel) of those a person resolved a recommendation on since which nothing
+    moved them: two reads for any number of drifts."""
+    resolved = {
+        (track_id, channel): at
+        for track_id, channel, at in Recommendation.objects.filter(
+            AnyOf("track_id", {t.pk for t, _row in beyond}),
+            signal=Signal.DRIFT,
+            resolved_at__isnull=False,
+        )
+        .values("track_id", "subject_key")
+        .annotate(at=Max("resolved_at"))
+        .values_list("track_id", "subject_key", "at")
+    }
+    candidates = {}
+    for track, row in beyond:
+        at = resolved.get((track.pk, row.channel))
+        version = track.current_version
+        if at is None or (version is not None and version.approved_at and version.approved_at > at):
+            continue
+        candidates[(track.pk, row.channel)] = at
+    if not candidates:
+        return set()
+    moved = (
+        AppliedChange.objects.filter(
+            AnyOf("track_id", {track_id for track_id, _c in candidates}),
+            channel__in={channel for _t, channel in candidates},
+            field=DAILY_BUDGET,
+            applied_at__gt=min(candidates.values()),
+            applied_at__lte=now,
+        )
+        .values("track_id", "channel")
+        .annotate(last=Max("applied_at"))
+        .values_list("track_id", "channel", "last")
     )
-    if resolved is None:
-        return False
-    version = found.track.current_version
-    if version is not None and version.approved_at and version.approved_at > resolved:
-        return False
-    return not AppliedChange.objects.filter(
-        track=found.track,
-        channel=found.channel,
-        field=DAILY_BUDGET,
-        applied_at__gt=resolved,
-        applied_at__lte=now,
-    ).exists()
+    for track_id, channel, last in moved:
+        if last > candidates.get((track_id, channel), last):
+            del candidates[(track_id, channel)]
+    return set(candidates)
 
 
 def drift_change_sets(found: list[Drift]) -> dict[tuple[int, str], list[str]]:
@@ -161,7 +205,7 @@ def drift_change_sets(found: list[Drift]) -> dict[tuple[int, str], list[str]]:
     since = {(d.track.pk, d.channel): d.since for d in found}
     rows = (
         AppliedChange.objects.filter(
-            track_id__in={d.track.pk for d in found},
+            AnyOf("track_id", {d.track.pk for d in found}),
             channel__in={d.channel for d in found},
             field=DAILY_BUDGET,
             applied_at__gte=min(d.since for d in found),
@@ -188,12 +232,13 @@ def drift_change_sets(found: list[Drift]) -> dict[tuple[int, str], list[str]]:
 
 # --- 2. Human spend approvals (A3) ------------------------------------------------------------
 def guardrail_approvals(tracks: list[Track], now: datetime) -> dict[int, list[str]]:
-    """Per track over its threshold, the change sets whose A3 a person approved in the window."""
+    """Per track over its threshold, the change sets whose A3 a person approved in the window:
+    one read of those change sets (a person approves an A3: they are few), counted here."""
     if not tracks:
         return {}
     approved = (
         ChangeSet.objects.filter(
-            track_id__in=[t.pk for t in tracks],
+            AnyOf("track_id", [t.pk for t in tracks]),
             ticket__startswith="A3-",
             status__in=[ChangeSetStatus.APPLIED, ChangeSetStatus.STALE],
         )
@@ -206,15 +251,11 @@ def guardrail_approvals(tracks: list[Track], now: datetime) -> dict[int, list[st
         )
         .filter(decided_at__gte=F("cutoff"), decided_at__lte=now)
     )
-    counts = approved.values("track_id").annotate(n=Count("id"))
-    limits = {t.pk: t.tenant.policy.guardrail_approvals_max for t in tracks}
-    over = {row["track_id"] for row in counts if row["n"] > limits[row["track_id"]]}
     found: dict[int, list[str]] = defaultdict(list)
-    for track_id, change_set_id in approved.filter(track_id__in=over).values_list(
-        "track_id", "change_set_id"
-    ):
+    for track_id, change_set_id in approved.values_list("track_id", "change_set_id"):
         found[track_id].append(change_set_id)
-    return dict(found)
+    limits = {t.pk: t.tenant.policy.guardrail_approvals_max for t in tracks}
+    return {track_id: ids for track_id, ids in found.items() if len(ids) > limits[track_id]}
 
 
 # --- 3. Primary KPI below target --------------------------------------------------------------
@@ -245,7 +286,9 @@ def kpi_misses(tracks: list[Track], now: datetime) -> list[KpiMiss]:
             candidates[track.pk] = (track, kpi, Decimal(str(target)))
     if not candidates:
         return []
-    ends = {pk: t.tenant.today(now) - timedelta(days=1) for pk, (t, _k, _v) in candidates.items()}
+    tenants = {t.tenant_id: t.tenant for t, _k, _v in candidates.values()}
+    today = {tenant_id: tenant.today(now) for tenant_id, tenant in tenants.items()}
+    ends = {pk: today[t.tenant_id] - timedelta(days=1) for pk, (t, _k, _v) in candidates.items()}
     starts = {
         pk: ends[pk] - timedelta(days=t.tenant.policy.kpi_miss_days - 1)
         for pk, (t, _k, _v) in candidates.items()
@@ -253,7 +296,7 @@ def kpi_misses(tracks: list[Track], now: datetime) -> list[KpiMiss]:
     # The resolution of an earlier recommendation starts the count afresh.
     resolved = dict(
         Recommendation.objects.filter(
-            track_id__in=list(candidates), signal=Signal.KPI_MISS, resolved_at__isnull=False
+            AnyOf("track_id", candidates), signal=Signal.KPI_MISS, resolved_at__isnull=False
         )
         .values("track_id")
         .annotate(at=Max("resolved_at"))
@@ -348,7 +391,7 @@ def structural_blocks(tracks: list[Track], now: datetime) -> dict[int, list[Chan
         return {}
     blocked = (
         ChangeSet.objects.filter(
-            track_id__in=[t.pk for t in tracks], status=ChangeSetStatus.BLOCKED
+            AnyOf("track_id", [t.pk for t in tracks]), status=ChangeSetStatus.BLOCKED
         )
         .annotate(
             cutoff=Greatest(
@@ -379,11 +422,11 @@ def seasonal_changes_due(tracks: list[Track], now: datetime) -> list[SeasonalCha
     by_id = {t.pk: t for t in tracks}
     carried = set(
         Recommendation.objects.filter(
-            signal=Signal.SEASONALITY, track_id__in=list(by_id)
+            AnyOf("track_id", by_id), signal=Signal.SEASONALITY
         ).values_list("subject_key", flat=True)
     )
     due = []
-    for change in SeasonalChange.objects.filter(track_id__in=list(by_id)).order_by("starts_on"):
+    for change in SeasonalChange.objects.filter(AnyOf("track_id", by_id)).order_by("starts_on"):
         if str(change.pk) in carried:
             continue
         track = by_id[change.track_id]

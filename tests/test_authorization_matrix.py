@@ -144,10 +144,17 @@ MATRIX: dict[str, list[Rule]] = {
     "tickets/<segment:public_id>/assign/": [
         R(INTERNAL, "post", {}, public_id="internal_ticket"),
     ],
-    # With nothing ticked both answer "nothing chosen" to anyone logged in; each ticket ticked
-    # is checked as on its own page (tests/approvals/test_bulk.py).
-    "bulk/": [R(SIGNED_IN, "post", {})],
-    "bulk/decide/": [R(SIGNED_IN, "post", {})],
+    # The dashboard's people only: a client or a platform superuser (no internal membership) is
+    # refused before any validation. With nothing ticked both answer "nothing chosen"; each
+    # ticket ticked is checked as on its own page (tests/approvals/test_bulk.py).
+    "bulk/": [
+        R((*INTERNAL, *X_INTERNAL), "post", {}),
+        R((*INTERNAL, *X_INTERNAL), "post", {"verdict": "approve"}),
+    ],
+    "bulk/decide/": [
+        R((*INTERNAL, *X_INTERNAL), "post", {}),
+        R((*INTERNAL, *X_INTERNAL), "post", {"verdict": "approve", "comment": "ok"}),
+    ],
     # One's own notifications, preferences and absence: anyone logged in.
     "notifications/": [R(SIGNED_IN)],
     "notifications/bell/": [R(SIGNED_IN)],
@@ -157,8 +164,9 @@ MATRIX: dict[str, list[Rule]] = {
     # Following a ticket names one; with none it is a 404 to everyone.
     "notifications/watch/": [R(NOBODY, "post", {})],
     # The board across one's tenants: internal people (of any tenant) only.
-    "metrics/": [R((*INTERNAL, *X_INTERNAL))],
-    "metrics/<slug:key>.csv": [R((*INTERNAL, *X_INTERNAL), key="metric_key")],
+    # Across the person's tenants; a platform superuser reads every tenant's.
+    "metrics/": [R((*INTERNAL, *X_INTERNAL, "root"))],
+    "metrics/<slug:key>.csv": [R((*INTERNAL, *X_INTERNAL, "root"), key="metric_key")],
     "exports/inbox.csv": [R((*INTERNAL, *X_INTERNAL))],
     # --- Slack: signed requests and one-time link tokens, not sessions ---------------------------
     # A link token that is no one's: the page says so to anyone logged in.

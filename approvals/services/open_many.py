@@ -4,6 +4,8 @@ queue" rows and one bulk audit append, instead of a round trip per row."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.utils import timezone
 
 from approvals.events import LifecycleKind, lifecycle_emit, ticket_event
@@ -52,10 +54,20 @@ def _check_types(requests: list[TicketRequest]) -> None:
 
 
 @within_transaction
-def tickets_open_many_within(requests: list[TicketRequest]) -> list[Ticket]:
+def tickets_open_many_within(
+    requests: list[TicketRequest],
+    *,
+    public_ids: list[str] | None = None,
+    then_audit: Callable[[list[Ticket]], list[dict]] | None = None,
+) -> list[Ticket]:
     """Open the tickets in the caller's transaction, one per request and in their order: the
     open ticket with the same `dedupe_key` where there is one, else a new one. Every request
     names the same tenant and actor.
+
+    `public_ids` (drawn with new_public_id, one per request) lets the caller write a ticket's id
+    on its subject before the ticket exists; a request answered by an open ticket keeps that
+    ticket's id. `then_audit(tickets)` returns the caller's own audit events, appended after
+    the tickets' in the same bulk append (one chain claim for both).
 
     A concurrent transaction that opens a ticket with one of the dedupe keys (or, at odds of
     one in 32^8, draws one of the public ids) makes the INSERT fail with IntegrityError: the
@@ -65,6 +77,8 @@ def tickets_open_many_within(requests: list[TicketRequest]) -> list[Ticket]:
     tenant, actor = requests[0].tenant, requests[0].actor
     if any(r.tenant.pk != tenant.pk or r.actor != actor for r in requests):
         raise invalid({"tenant": "Tickets opened together share their tenant and actor."})
+    if public_ids is not None and len(public_ids) != len(requests):
+        raise invalid({"public_ids": "One public id per request."})
     _check_types(requests)
     keys = [r.dedupe_key for r in requests if r.dedupe_key]
     existing = (
@@ -80,7 +94,7 @@ def tickets_open_many_within(requests: list[TicketRequest]) -> list[Ticket]:
     now = timezone.now()
     due: dict[str, object] = {}
     tickets, new = [], []
-    for request in requests:
+    for n, request in enumerate(requests):
         if request.dedupe_key in existing:
             tickets.append(existing[request.dedupe_key])
             continue
@@ -89,17 +103,18 @@ def tickets_open_many_within(requests: list[TicketRequest]) -> list[Ticket]:
                 tenant=tenant, sla_kind=request.sla_kind, opened_at=now
             )
         ticket = _ticket_of(request, sla_due_at=due[request.sla_kind], together=True)
-        ticket.public_id = new_public_id(ticket.type)
+        ticket.public_id = public_ids[n] if public_ids else new_public_id(ticket.type)
         tickets.append(ticket)
         new.append(ticket)
-    if not new:
-        return tickets
-    Ticket.objects.bulk_create(new)
-    TicketWaitingRole.objects.bulk_create(
-        [row for ticket in new for row in waiting_rows(ticket, approved_slots=set())]
-    )
-    audit_events_append_many(
-        tenant=tenant, actor=actor, events=[_opened_event(ticket) for ticket in new]
-    )
-    lifecycle_emit([ticket_event(LifecycleKind.TICKET_OPENED, ticket, actor) for ticket in new])
+    if new:
+        Ticket.objects.bulk_create(new)
+        TicketWaitingRole.objects.bulk_create(
+            [row for ticket in new for row in waiting_rows(ticket, approved_slots=set())]
+        )
+    events = [_opened_event(ticket) for ticket in new]
+    if then_audit is not None:
+        events += then_audit(tickets)
+    audit_events_append_many(tenant=tenant, actor=actor, events=events)
+    if new:
+        lifecycle_emit([ticket_event(LifecycleKind.TICKET_OPENED, ticket, actor) for ticket in new])
     return tickets

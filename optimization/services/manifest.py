@@ -20,6 +20,8 @@ from optimization.models import ExecutionManifestEntry
 from optimization.selectors import entry_is_live
 from optimization.services.launches import LaunchGate
 from optimization.services.sync_checks import (
+    refuse_sync_budget_moves,
+    refuse_sync_going_live_on_hold,
     refuse_sync_on_accounts_not_onboarded,
     refuse_sync_under_reconciliation,
 )
@@ -146,6 +148,8 @@ def manifest_sync(
     gate = LaunchGate.for_sync(tenant=tenant, track=track, actor=actor, launched_by=launched_by)
     rows, created = _locked_rows_inserting_missing(tenant, track, cleaned)
     refuse_sync_under_reconciliation(tenant=tenant, rows=rows, cleaned=cleaned)
+    refuse_sync_budget_moves(rows=rows, cleaned=cleaned, created=created)
+    refuse_sync_going_live_on_hold(track=track, rows=rows, cleaned=cleaned, created=created)
     changed = [
         change
         for entry in cleaned

@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from approvals.models import SlaKind
 from approvals.services import TicketRequest, ticket_open_within, tickets_open_many_within
+from approvals.services.open import new_public_id
 from approvals.types import TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
-from audit.services import audit_event_append, audit_events_append_many
+from audit.services import audit_event_append
 from config.errors import DomainError
 from config.text import REASON_MAX, clean_text, json_problem
 from config.transactions import within_transaction
@@ -144,8 +145,8 @@ def recommendations_open_many(
 ) -> list[bool]:
     """Open several recommendations of one tenant (the scan's openings) in a handful of
     statements: the open ones for the same conditions read at once, the new ones inserted at
-    once, their tickets opened at once (tickets_open_many_within), their ticket ids written in
-    one UPDATE and their audit events appended in one go. Each opening takes
+    once with their tickets' ids (drawn first), their tickets opened at once
+    (tickets_open_many_within) and the audit events of both appended in one go. Each opening takes
     recommendation_open's keywords but `predraft` (a draft is opened one by one). Returns, per
     opening, whether it was opened (False: one for the same condition is open already).
 
@@ -153,7 +154,7 @@ def recommendations_open_many(
     fail (the open-recommendation constraint) and everything rolls back: the caller then opens
     them one by one with recommendation_open, which settles such races."""
     # Long on purpose: the bulk twin of recommendation_open, its steps in the same order (check,
-    # insert, tickets, ticket ids, audit), each step one statement for every opening.
+    # insert, tickets, audit), each step one statement for every opening.
     source = source[:100]
     cleaned = [
         {**o, "reason": _clean(reason=o["reason"], path=o["path"], evidence=o["evidence"])}
@@ -187,20 +188,17 @@ def recommendations_open_many(
             )
     if not fresh:
         return opened
+    # Each ticket's id drawn first and written with its recommendation: no UPDATE afterwards.
+    drawn = [new_public_id(TicketType.A5) for _ in fresh]
+    for recommendation, public_id in zip(fresh, drawn, strict=True):
+        recommendation.ticket = public_id
     Recommendation.objects.bulk_create(fresh)
-    tickets = tickets_open_many_within(
-        [
-            _ticket_request(recommendation, actor, recommendation.evidence)
-            for recommendation in fresh
-        ]
-    )
-    for recommendation, ticket in zip(fresh, tickets, strict=True):
-        recommendation.ticket = ticket.public_id
-    Recommendation.objects.bulk_update(fresh, ["ticket"])
-    audit_events_append_many(
-        tenant=tenant,
-        actor=actor,
-        events=[
+
+    def opened_events(tickets) -> list[dict]:
+        """The recommendations' audit events, appended with their tickets' (one chain claim)."""
+        for recommendation, ticket in zip(fresh, tickets, strict=True):
+            recommendation.ticket = ticket.public_id
+        return [
             {
                 "action": AuditAction.RECOMMENDATION_OPENED,
                 "resource": recommendation,
@@ -215,8 +213,20 @@ def recommendations_open_many(
                 },
             }
             for recommendation in fresh
+        ]
+
+    tickets_open_many_within(
+        [
+            _ticket_request(recommendation, actor, recommendation.evidence)
+            for recommendation in fresh
         ],
+        public_ids=drawn,
+        then_audit=opened_events,
     )
+    # A ticket already open for one of them (same dedupe key) keeps its own id.
+    kept = [r for r, public_id in zip(fresh, drawn, strict=True) if r.ticket != public_id]
+    if kept:
+        Recommendation.objects.bulk_update(kept, ["ticket"])
     return opened
 
 

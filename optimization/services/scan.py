@@ -1,13 +1,14 @@
 """The revise-trigger scan (`manage.py scan_triggers`, and a django-q2 schedule): the five
 signals of optimization/triggers.py, each condition turned into one open recommendation.
 
-Idempotent: the reads are set-based, and what is already open is read once for every track; the
-conditions found are opened tenant by tenant, each tenant's in one transaction of a handful of
-statements (recommendations_open_many), under the one-open-recommendation constraint: a second
-scan, a concurrent scan or a scan killed half way and run again yields exactly one open
-recommendation per condition. A tenant's batch that fails (a concurrent scan got there first, one
-condition refused) rolls back and is opened one condition at a time, each in its own
-transaction: one condition that fails is logged and counted; it never stops the others.
+Idempotent: the reads are set-based (each signal one read across every tenant), and what is
+already open is read once for every track; the conditions found are opened tenant by tenant,
+each tenant's in one transaction of a handful of statements (recommendations_open_many), under
+the one-open-recommendation constraint: a second scan, a concurrent scan or a scan killed half
+way and run again yields exactly one open recommendation per condition. A tenant's batch that
+fails (a concurrent scan got there first, one condition refused) rolls back and is opened one
+condition at a time, each in its own transaction: one condition that fails is logged and
+counted; it never stops the others.
 """
 
 from __future__ import annotations

@@ -5,19 +5,29 @@ manifest sync and the change-set submit that call it (each calls one function he
   (optimization/services/reconcile.py);
 - an entity going live on a platform account (`state.account`) that is not onboarded yet →
   423 `account_not_onboarded` (optimization/services/onboarding.py); an account the tenant never
-  requested → 422 `unknown_account`.
+  requested → 422 `unknown_account`;
+- a sync moving the daily budget of an entity that has been live → 422 `budget_needs_change_set`:
+  a budget moves only through a change set and its guardrails (`refuse_sync_budget_moves`);
+- a sync sending an entity of a track on hold live → 423 `track_on_hold`: only the resume
+  brings the held track's entities back (`refuse_sync_going_live_on_hold`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import QuerySet
 
 from config.errors import Blocked, DomainError
+from config.formatting import money
 from optimization.models import (
+    ExecutionManifestEntry,
     PlatformAccount,
     Reconciliation,
     ReconciliationStatus,
 )
+from optimization.selectors import active_hold, entry_is_live
 
 ACCOUNT = "account"  # the manifest state's key naming the platform account an entity runs on
 
@@ -30,6 +40,20 @@ class AccountNotOnboarded(Blocked):
     code = "account_not_onboarded"
 
 
+def reconciliations_waiting(
+    *, tenant, entry_ids: Iterable[int], restoring_too: bool = True
+) -> QuerySet[Reconciliation]:
+    """The reconciliations that refuse an automated change to the entities (see below); the
+    change-set submit reads whether there is any with its other checks, in one query."""
+    statuses = [ReconciliationStatus.OPEN]
+    if restoring_too:
+        statuses.append(ReconciliationStatus.RESTORING)
+    ids = [pk for pk in entry_ids if pk is not None]
+    return Reconciliation.objects.filter(
+        tenant=tenant, manifest_entry_id__in=ids, status__in=statuses
+    )
+
+
 def refuse_entities_under_reconciliation(
     *, tenant, entry_ids: Iterable[int], restoring_too: bool = True
 ) -> None:
@@ -40,11 +64,8 @@ def refuse_entities_under_reconciliation(
     ids = [pk for pk in entry_ids if pk is not None]
     if not ids:
         return
-    statuses = [ReconciliationStatus.OPEN]
-    if restoring_too:
-        statuses.append(ReconciliationStatus.RESTORING)
     waiting = list(
-        Reconciliation.objects.filter(tenant=tenant, manifest_entry_id__in=ids, status__in=statuses)
+        reconciliations_waiting(tenant=tenant, entry_ids=ids, restoring_too=restoring_too)
         .select_related("manifest_entry")
         .order_by("manifest_entry__platform", "manifest_entry__entity_id")
     )
@@ -119,3 +140,65 @@ def refuse_sync_on_accounts_not_onboarded(*, tenant, cleaned: list[dict]) -> Non
             for entry in cleaned
         ],
     )
+
+
+def _sent_budget(state: dict) -> Decimal | None:
+    raw = state.get("daily_budget")
+    try:
+        return None if raw is None else Decimal(str(raw))
+    except ArithmeticError:  # a value stored before amounts were checked: compared as sent
+        return raw
+
+
+def _has_been_live(row: ExecutionManifestEntry) -> bool:
+    return row.first_active_at is not None or entry_is_live(row.state)
+
+
+def refuse_sync_budget_moves(*, rows: dict, cleaned: list[dict], created: Iterable[str]) -> None:
+    """A sync registers entities and re-points or describes them; the daily budget of an entity
+    that has been live (live now, or paused after it was) moves only through a change set, whose
+    guardrails (A3 beyond the tenant's bounds) and drift see the move. An entry that changes it —
+    or leaves it out — refuses the whole sync (cleaned by manifest.py: amounts as money text)."""
+    new = set(created)
+    for index, entry in enumerate(cleaned):
+        row = rows[(entry["platform"], entry["entity_id"])]
+        if row.audit_id in new or not _has_been_live(row):
+            continue
+        live, sent = _sent_budget(row.state or {}), _sent_budget(entry["state"])
+        if live == sent:
+            continue
+        where = f"entries[{index}].state.daily_budget"
+        currency = row.track.currency if row.track_id else ""
+        now = "no daily budget" if live is None else f"{money(live, currency)} a day"
+        raise DomainError(
+            f"{row.audit_id} has been live: a manifest sync does not move its daily budget "
+            f"(live now: {now}; sent: {'nothing' if sent is None else money(sent, currency)}). "
+            "Send a change set (POST /api/v1/change-sets, field daily_budget, before "
+            f"{'null' if live is None else live}) so the guardrails check the move; "
+            "nothing was synced.",
+            code="budget_needs_change_set",
+            fields={where: ["a live entity's daily budget moves only through a change set"]},
+        )
+
+
+def refuse_sync_going_live_on_hold(
+    *, track, rows: dict, cleaned: list[dict], created: Iterable[str]
+) -> None:
+    """Holds hold: while all spend on the track is paused, a sync that has one of its entities
+    `active` where the manifest does not (a held one, a new one, one moved from another track)
+    is refused; a sync that leaves every status as it is (describing a held entity) goes
+    through. `rows` are locked by the caller."""
+    new = set(created)
+    going_live = []
+    for entry in cleaned:
+        row = rows[(entry["platform"], entry["entity_id"])]
+        if entry_is_live(entry["state"]) and (
+            row.audit_id in new or row.track_id != track.pk or not entry_is_live(row.state or {})
+        ):
+            going_live.append(row.audit_id)
+    if going_live and active_hold(track=track) is not None:
+        raise Blocked(
+            f"{track.key} is on an optimization hold (all spend paused): a sync can't bring "
+            f"{', '.join(going_live)} live; only resuming spend does. Nothing was synced.",
+            code="track_on_hold",
+        )

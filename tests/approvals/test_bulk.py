@@ -146,6 +146,19 @@ def test_a_selection_of_another_tenants_tickets_decides_nothing(
     assert not TicketDecision.objects.exists()
 
 
+@pytest.mark.parametrize("url", ["bulk_confirm", "bulk_decide"])
+@pytest.mark.parametrize("data", [{}, {"verdict": "approve", "comment": "ok"}])
+def test_a_client_is_refused_bulk_decisions_before_anything_is_read(
+    client, acme, make_member, make_ticket, url, data
+):
+    ticket = make_ticket(acme, "A3")
+    client.force_login(make_member("carla", acme, Role.CLIENT))
+    sent = {**data, "t": [ticket.public_id], f"h_{ticket.public_id}": ticket_shown_hash(ticket)}
+    for body in (data, sent):
+        assert client.post(reverse(url), body).status_code == 404
+    assert not TicketDecision.objects.exists()
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_people_bulk_approving_overlapping_selections_at_once_decide_each_ticket_once(

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from metrics.board import METRIC_KEYS
 from tenants.models import Role
+from tenants.services import user_ensure
 from tests.conftest import PASSWORD
 from tests.metrics import factories as f
 
@@ -163,6 +164,24 @@ def test_a_person_in_several_tenants_sees_them_together(login, acme, globex, mak
 def test_someone_with_no_internal_role_has_no_cross_tenant_metrics(login, acme, client):
     login(Role.CLIENT, acme)
     assert client.get(reverse("metrics:all")).status_code == 404
+
+
+def test_a_platform_superuser_reads_every_tenants_metrics(acme, globex, client):
+    """The platform operator (createsuperuser, no membership) runs the platform: the ops metrics
+    across every tenant are theirs to read, as Django admin is."""
+    user_ensure(username="root", password=PASSWORD, is_superuser=True)
+    f.change_set(acme, created=datetime(2026, 3, 10, tzinfo=UTC))
+    f.change_set(
+        globex, created=datetime(2026, 3, 10, tzinfo=UTC), status="pending_approval", ticket="T-1"
+    )
+    client.login(username="root", password=PASSWORD)
+    response = client.get(reverse("metrics:all"))
+    assert response.status_code == 200
+    page = body(response)
+    assert "Ops metrics · all tenants" in page
+    assert "acme · always_on" in page and "globex · always_on" in page
+    rows = csv_rows(client.get(reverse("metrics:all_csv", args=["auto-approved"])))
+    assert [r[0] for r in rows[2:]] == ["All tracks", "acme · always_on", "globex · always_on"]
 
 
 def test_the_inbox_csv_keeps_the_dashboards_filters(login, acme, globex, client, make_member):

@@ -23,6 +23,7 @@ from optimization.services import (
     track_hold_end,
     track_hold_start,
 )
+from optimization.services.alignment import alignment_settle
 from plans.models import Track
 from plans.services import plan_version_import_approved
 from tenants.models import Role
@@ -198,6 +199,53 @@ def test_an_alignment_during_a_hold_waits_and_applies_on_resume(v2, people):
     change_set.refresh_from_db()
     assert change_set.status == "applied"
     assert entry("social-prospecting").plan_version == 2
+
+
+# GET /alignment while the track is on hold ("Pause all spend"): the hold stops spending, it does
+# not do the alignment work. An agent reads the work as it will be on resume (the held entities as
+# they ran before the pause), `on_hold` saying change sets wait; nothing is re-pointed meanwhile.
+HELD_WORK = {
+    "entity_id": "social-prospecting",
+    "platform": "meta",
+    "field": "daily_budget",
+    "live": "333.33",
+    "target": "433.33",
+}
+
+
+def test_during_a_hold_the_agent_reads_the_work_it_will_do_on_resume(
+    client, v2, people, acme_headers
+):
+    operator = Actor.for_user(people[Role.OPERATOR])
+    before = get_alignment(client, acme_headers).json()
+    assert before["entities"] == [HELD_WORK]
+    track_hold_start(track=track(v2.tenant), actor=operator, reason="brand safety")
+    assert entry("social-prospecting").state["status"] == "paused"
+
+    body = get_alignment(client, acme_headers).json()
+    assert body["aligned"] is False
+    assert body["entities"] == [HELD_WORK]  # the work as on resume: not "paused" → "paused"
+    assert body["due_at"] == before["due_at"]
+    assert (before["on_hold"], body["on_hold"]) == (False, True)
+    assert body["hold"]["reason"] == "brand safety"
+
+    # Nothing re-points the paused entity to v2 while the hold lasts.
+    alignment_settle(track_id=track(v2.tenant).pk, actor=operator)
+    assert entry("social-prospecting").plan_version == 1
+
+    track_hold_end(track=track(v2.tenant), actor=operator)
+    after = get_alignment(client, acme_headers).json()
+    assert after["entities"] == [HELD_WORK] and after["on_hold"] is False
+    assert track_alignment(track=track(v2.tenant)).words == "1 to align"
+
+
+def test_an_aligned_track_on_hold_says_so_too(client, v2, people, acme_headers):
+    assert post(client, acme_headers, align_body()).status_code == 201
+    operator = Actor.for_user(people[Role.OPERATOR])
+    track_hold_start(track=track(v2.tenant), actor=operator, reason="brand safety")
+    body = get_alignment(client, acme_headers).json()
+    assert (body["aligned"], body["entities"], body["on_hold"]) == (True, [], True)
+    assert body["hold"]["reason"] == "brand safety"
 
 
 def test_overdue_alignment_reads_overdue_after_its_sla(v2, on_10_november):

@@ -72,12 +72,20 @@ def test_a_sync_upserts_entries_and_audits_once(client, acme, acme_v1):
     assert ExecutionManifestEntry.objects.count() == 2
     assert AuditEvent.objects.filter(action="manifest.synced").count() == 1  # nothing changed
 
-    put(client, "always_on", {"entries": entries(search_budget="520.00")}, headers)
+    # A live entity's budget moves only through a change set (test_manifest_budget_guard.py);
+    # what else the sync says about it is stored and audited.
+    refused = put(client, "always_on", {"entries": entries(search_budget="520.00")}, headers)
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "budget_needs_change_set"
+    described = entries()
+    described[0]["state"]["bid_strategy"] = "max_conversions"
+    assert put(client, "always_on", {"entries": described}, headers).status_code == 200
     search.refresh_from_db()
-    assert search.state["daily_budget"] == "520.00"
+    assert search.state["daily_budget"] == "483.87"
+    assert search.state["bid_strategy"] == "max_conversions"
     changed_event = AuditEvent.objects.filter(action="manifest.synced").order_by("seq").last()
     assert changed_event.data["changed"][0]["entity"] == "google_ads:cmp-100"
-    assert changed_event.data["changed"][0]["before"]["state"]["daily_budget"] == "483.87"
+    assert changed_event.data["changed"][0]["before"]["state"]["bid_strategy"] == "tcpa"
 
 
 def test_tenants_keep_their_own_manifests(client, acme, globex, acme_v1, globex_v1):

@@ -38,6 +38,7 @@ from human_touch_client.errors import (
 from human_touch_client.results import (
     Alignment,
     AlignmentEntity,
+    AlignmentHold,
     AsyncTicket,
     AuditEvent,
     AuditPage,
@@ -104,6 +105,7 @@ __all__ = [
     "PlatformAccount",
     "Alignment",
     "AlignmentEntity",
+    "AlignmentHold",
     "Reconciliation",
     "Reconciliations",
     "Recommendation",

@@ -332,7 +332,9 @@ def plans_submit(number: int) -> _Send:
 # --- execution and optimization ----------------------------------------------------------------
 @operation("PUT", "/tracks/{track}/manifest", Upserted, retry_safe=True)
 def tracks_sync_manifest(track: str, *, entries: list[dict[str, Any]], agent: str = "") -> _Send:
-    """Upsert the live entities of a track as the platform runs them."""
+    """Upsert the live entities of a track as the platform runs them. The daily budget of an
+    entity that has been live moves only through a change set: another budget (or none) for one
+    raises `Invalid` (`budget_needs_change_set`) and nothing is synced."""
     return _Send(path={"track": track}, json={"entries": entries, "agent": agent})
 
 

@@ -291,15 +291,27 @@ def _money_or_none(text: str) -> Decimal | None:
 
 
 @dataclass(frozen=True)
+class AlignmentHold(Result):
+    """The track's hold ("Pause all spend"): alignment work waits until it ends."""
+
+    reason: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
 class Alignment(Result):
     """What the live entities must still change to run the track's approved `version`, due by
     `due_at`; align them with `client.change_sets.submit(kind="alignment", ...)`, each item
-    moving a field exactly from `live` to `target`."""
+    moving a field exactly from `live` to `target`. While the track is on hold (`on_hold`,
+    `hold`) the work is the same as before the pause and waits for the resume: the paused
+    entities are listed as they run again then, and an alignment sent meanwhile waits."""
 
     version: int | None
     aligned: bool
     due_at: datetime | None
     entities: list[AlignmentEntity]
+    on_hold: bool = False  # a server older than holds in alignments names none
+    hold: AlignmentHold | None = None
 
 
 @dataclass(frozen=True)
