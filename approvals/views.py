@@ -59,8 +59,8 @@ from config.errors import DomainError
 from config.query import query_without
 from tenants.access import memberships_of
 from tenants.admin_scope import is_platform
-from tenants.selectors import tenants_exist
 from tenants.models import INTERNAL_ROLES, Membership, Role, Tenant
+from tenants.selectors import tenants_exist
 
 PAGE_SIZE = 25
 RED_FLAG_LANE_SIZE = 10

@@ -187,6 +187,10 @@ def _structural_moves(row: ExecutionManifestEntry, entry: dict) -> list[tuple[st
     return moves
 
 
+def _said(value: object) -> str:
+    return "nothing" if value is None else repr(value)
+
+
 def refuse_sync_structural_moves(
     *, track, rows: dict, cleaned: list[dict], created: Iterable[str]
 ) -> None:
@@ -202,7 +206,7 @@ def refuse_sync_structural_moves(
         moves = _structural_moves(row, entry)
         if not moves:
             continue
-        said = "; ".join(f"{where} {live!r} → {sent!r}" for where, live, sent in moves)
+        said = "; ".join(f"{where} {_said(live)} → {_said(sent)}" for where, live, sent in moves)
         raise DomainError(
             f"{row.audit_id} has been live: a manifest sync does not change its "
             f"{' or '.join(where.removeprefix('state.') for where, _l, _s in moves)} ({said}). "
