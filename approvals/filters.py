@@ -60,6 +60,15 @@ class InboxFilter(django_filters.FilterSet):
         # Only the tenants the person works in, so the menu reveals no other tenant's name.
         self.filters["tenant"].queryset = tenants
         self.form.fields["tenant"].queryset = tenants
+        if memberships is not None:
+            # The menu from the tenants the memberships carry (the same ones, by name), not a
+            # query of its own; a chosen slug is still looked up in `tenants`. Django's own
+            # setter: a model choice field then lists these instead of iterating its queryset.
+            field = self.form.fields["tenant"]
+            forms.ChoiceField.choices.fset(
+                field,
+                [("", field.empty_label), *((m.tenant.slug, str(m.tenant)) for m in memberships)],
+            )
 
     def filter_queue(self, queryset, name, value):
         if value == QUEUE_MINE:

@@ -126,7 +126,8 @@ def page_of_tickets(qs: QuerySet[Ticket], *, number, per_page: int) -> Page:
         # Out of range: nothing came back to count by, so count and take the last page.
         page = paginator.get_page(wanted)
     ids = list(page.object_list)
-    rows = {ticket.pk: ticket for ticket in qs.filter(pk__in=ids)} if ids else {}
+    # The rows by id, in the page's order from the ids: no ORDER BY to build or run again.
+    rows = {ticket.pk: ticket for ticket in qs.filter(pk__in=ids).order_by()} if ids else {}
     page.object_list = [rows[pk] for pk in ids if pk in rows]
     return page
 
@@ -139,6 +140,13 @@ def capped_count(qs: QuerySet, *, cap: int) -> int:
 def red_flags(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """Open A8/A9: the lane above the inbox. Never takes the inbox filters."""
     return qs.filter(status=TicketStatus.OPEN, type__in=RED_FLAG_TYPES).prefetch_related(None)
+
+
+def red_flag_lane(qs: QuerySet[Ticket], *, size: int) -> tuple[list[Ticket], int]:
+    """The lane's first `size` red flags (`red_flags(qs)`, in its order) and how many are open,
+    in one query: each row carries the count (COUNT(*) OVER (), taken before the LIMIT)."""
+    rows = list(red_flags(qs).annotate(lane_count=Window(Count("pk")))[:size])
+    return rows, rows[0].lane_count if rows else 0
 
 
 def waiting_for(

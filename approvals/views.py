@@ -32,7 +32,7 @@ from approvals.inbox import (
     capped_count,
     inbox_tickets,
     page_of_tickets,
-    red_flags,
+    red_flag_lane,
     ticket_subject_label,
     waiting_for,
     waiting_slots,
@@ -57,7 +57,7 @@ from approvals.types import Verdict, roles_that_may_approve
 from audit.actors import Actor
 from config.errors import DomainError
 from config.query import query_without
-from tenants.access import memberships_of
+from tenants.access import memberships_of, request_memberships
 from tenants.admin_scope import is_platform
 from tenants.models import INTERNAL_ROLES, Membership, Role, Tenant
 from tenants.selectors import tenants_exist
@@ -77,7 +77,7 @@ def dashboard(request):
     """The inbox across every tenant the person works in. A client-only person belongs in the
     portal; a platform superuser in no tenant (who fills no approval slot) on every tenant's
     board — Django admin while there is no tenant yet."""
-    memberships = list(memberships_of(request.user))
+    memberships = request_memberships(request)
     internal = [m for m in memberships if m.role in INTERNAL_ROLES]
     if not internal:
         if memberships:
@@ -105,7 +105,7 @@ def dashboard(request):
         number=request.GET.get("page"),
         per_page=PAGE_SIZE,
     )
-    lane = red_flags(tickets)
+    lane, lane_count = red_flag_lane(tickets, size=RED_FLAG_LANE_SIZE)
     context = {
         "nav": "dashboard",
         "filterset": filterset,
@@ -119,8 +119,8 @@ def dashboard(request):
             waiting_for(tickets, user=request.user, memberships=internal), cap=QUEUE_COUNT_CAP
         ),
         "queue_count_cap": QUEUE_COUNT_CAP,
-        "red_flags": list(lane[:RED_FLAG_LANE_SIZE]),
-        "red_flag_count": lane.count(),
+        "red_flags": lane,
+        "red_flag_count": lane_count,
         "tenant_count": len(internal),
         # Beside the red-flag lane, owned by the apps that register them (agents: QC alerts).
         "panels": dashboard_panels(user=request.user, memberships=internal),

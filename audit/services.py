@@ -257,6 +257,85 @@ def _copy_events(lines: list[str]) -> None:
                 copy.write("".join(lines[start : start + 2000]))
 
 
+# A few events (a change set's proposal and its outcome): the head claimed, the links hashed in
+# the database (the same text as audit.chain.link_hash, each on the one before) and the rows
+# inserted in ONE statement, instead of a claim, a COPY and a head update. The head is locked
+# (FOR UPDATE) before the chain is read: a writer that waited for it reads the committed head
+# and continues from the newest link (READ COMMITTED), as _PG_APPEND does; the UPDATE of the
+# same row in the statement then writes the last link over it.
+_PG_APPEND_FEW = f"""
+WITH RECURSIVE head AS (
+    SELECT seq, hash FROM {HEAD_TABLE} WHERE tenant_id = %(tenant_id)s FOR UPDATE
+),
+event AS (
+    SELECT * FROM unnest(
+        %(body)s::text[], %(action)s::text[], %(resource_type)s::text[], %(resource_id)s::text[],
+        %(plan_version)s::integer[], %(payload_hash)s::text[], %(data)s::text[]
+    ) WITH ORDINALITY AS e(
+        body, action, resource_type, resource_id, plan_version, payload_hash, data, n
+    )
+),
+link (n, seq, prev_hash, hash) AS (
+    SELECT 0::bigint, seq, ''::text, hash::text FROM head
+    UNION ALL
+    SELECT link.n + 1, link.seq + 1, link.hash, encode(sha256(convert_to(
+               link.hash || '|' || (link.seq + 1)::text || '|' || %(at)s || '|' || event.body,
+               'UTF8'
+           )), 'hex')
+      FROM link JOIN event ON event.n = link.n + 1
+),
+moved AS (
+    UPDATE {HEAD_TABLE} AS head_row
+       SET seq = last.seq, prev_hash = last.prev_hash, hash = last.hash
+      FROM link AS last
+     WHERE head_row.tenant_id = %(tenant_id)s AND last.n = %(count)s
+)
+INSERT INTO {EVENT_TABLE} (
+    tenant_id, seq, created_at, actor_type, actor_id, actor_label, action, resource_type,
+    resource_id, plan_version, payload_hash, data, prev_hash, hash
+)
+SELECT %(tenant_id)s, link.seq, %(created_at)s, %(actor_type)s, %(actor_id)s, %(actor_label)s,
+       event.action, event.resource_type, event.resource_id, event.plan_version,
+       event.payload_hash, event.data::jsonb, link.prev_hash, link.hash
+  FROM link JOIN event ON event.n = link.n
+ ORDER BY link.n
+RETURNING id, seq, prev_hash, hash
+"""
+# Up to this many events go through _PG_APPEND_FEW; more are COPY'd (hashed in Python).
+FEW_EVENTS = 16
+
+
+def _append_few_postgresql(fixed: dict, prepared: list[tuple], now) -> None:
+    """Write `prepared` (_prepare's events) in one statement, filling in their ids and chain
+    positions."""
+    events = [event for event, _, _ in prepared]
+    params = {
+        **{name: fixed[name] for name in ("tenant_id", "actor_type", "actor_id", "actor_label")},
+        "count": len(prepared),
+        "at": utc_iso(now),
+        "created_at": now,
+        "body": [body for _, body, _ in prepared],
+        "action": [e.action for e in events],
+        "resource_type": [e.resource_type for e in events],
+        "resource_id": [e.resource_id for e in events],
+        "plan_version": [e.plan_version for e in events],
+        "payload_hash": [e.payload_hash for e in events],
+        "data": [canonical_json(e.data) for e in events],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_APPEND_FEW, params)
+        rows = cursor.fetchall()
+    if not rows:  # the tenant's first events
+        _chain_head_create(fixed["tenant_id"])
+        return _append_few_postgresql(fixed, prepared, now)
+    for event, (event_id, seq, prev_hash, event_hash) in zip(
+        events, sorted(rows, key=lambda row: row[1]), strict=True
+    ):
+        event.id, event.seq, event.created_at = event_id, seq, now
+        event.prev_hash, event.hash = prev_hash, event_hash
+    return None
+
+
 def audit_events_append_many(*, tenant, actor: Actor, events: list[dict]) -> list[AuditEvent]:
     """Append several events by one actor in one go (a sweep, a bulk change, a scan's
     openings): one head claim, one COPY and one head update instead of a statement per event.
@@ -264,7 +343,8 @@ def audit_events_append_many(*, tenant, actor: Actor, events: list[dict]) -> lis
     Each item of `events` takes audit_event_append's keywords: action, resource and optionally
     plan_version, payload, data. Same transaction rules as audit_event_append; the head stays
     locked from the claim to the commit, and everything that can be is hashed before the
-    claim. On PostgreSQL the returned events carry no id (COPY returns none).
+    claim. On PostgreSQL up to FEW_EVENTS events are written in one statement (hashed in the
+    database); more are COPY'd, and then the returned events carry no id (COPY returns none).
     """
     # Long on purpose: hashing every event before the head is claimed, then one claim, one COPY and
     # one head update: the steps share the chain state and must stay in this order.
@@ -292,6 +372,9 @@ def audit_events_append_many(*, tenant, actor: Actor, events: list[dict]) -> lis
     }
     prepared = [_prepare(fixed, body_prefix, spec, alias) for spec in events]
     count = len(prepared)
+    if postgresql and count <= FEW_EVENTS:
+        _append_few_postgresql(fixed, prepared, timezone.now())
+        return [event for event, _, _ in prepared]
     with transaction.atomic(savepoint=False):
         last_seq, prev_hash = _claim_links(tenant_id, count)
         now = timezone.now()

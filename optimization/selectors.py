@@ -157,8 +157,13 @@ def approved_edits(change_set: ChangeSet) -> dict[int, object]:
     return {int(position): value for position, value in event.data.get("approved", {}).items()}
 
 
+def active_holds(*, track) -> QuerySet[TrackHold]:
+    """The track's hold while it lasts (one at most)."""
+    return TrackHold.objects.filter(track=track, ended_at__isnull=True)
+
+
 def active_hold(*, track) -> TrackHold | None:
-    return TrackHold.objects.filter(track=track, ended_at__isnull=True).first()
+    return active_holds(track=track).first()
 
 
 @dataclass(frozen=True)
@@ -236,7 +241,7 @@ def change_set_client_figures(change_set: ChangeSet) -> ClientFigures:
 
 
 def track_on_hold(*, track) -> bool:
-    return TrackHold.objects.filter(track=track, ended_at__isnull=True).exists()
+    return active_holds(track=track).exists()
 
 
 @dataclass(frozen=True)

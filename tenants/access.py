@@ -25,6 +25,18 @@ def memberships_of(user) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
 
 
+def request_memberships(request: HttpRequest) -> list[Membership]:
+    """memberships_of(request.user), read once per request and kept on it: the middleware's
+    current tenant, the context processor's tenant switcher and the views that list the
+    person's tenants share the one query. Kept per user: a sign-in within the request reads
+    afresh."""
+    user = request.user
+    kept = getattr(request, "_memberships", None)
+    if kept is None or kept[0] != user.pk:
+        kept = request._memberships = (user.pk, list(memberships_of(user)))
+    return kept[1]
+
+
 def tenant_ids_for(user, *, roles: Iterable[str] | None = None) -> QuerySet:
     memberships = memberships_of(user)
     if roles is not None:

@@ -1,4 +1,4 @@
-from tenants.access import memberships_of
+from tenants.access import request_memberships
 
 
 def tenancy(request):
@@ -9,5 +9,5 @@ def tenancy(request):
     return {
         "current_membership": membership,
         "current_tenant": membership.tenant if membership else None,
-        "all_memberships": list(memberships_of(user)),
+        "all_memberships": request_memberships(request),
     }

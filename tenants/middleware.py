@@ -4,11 +4,11 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from config.middleware import is_api_call
-from tenants.access import memberships_of
+from tenants.access import request_memberships
 
 
 def _current_membership(request):
-    memberships = list(memberships_of(request.user))
+    memberships = request_memberships(request)
     wanted = request.session.get("tenant_id")
     for membership in memberships:
         if membership.tenant_id == wanted:

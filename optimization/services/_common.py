@@ -18,6 +18,7 @@ from config.errors import Conflict, DomainError
 from config.formatting import money
 from config.text import json_problem
 from config.transactions import within_transaction
+from config.writes import Writes
 from optimization import guardrails
 from optimization.drift import channel_drift_rows
 from optimization.models import (
@@ -164,8 +165,8 @@ def guardrails_check(
 def change_set_event(
     change_set: ChangeSet, kind: str, actor: Actor, message: str = "", **data
 ) -> ChangeSetEvent:
-    """One line of the change set's log, not yet written (change_set_log_write writes several
-    in one statement)."""
+    """One line of the change set's log, not yet written (several are written in one statement,
+    config/writes.py)."""
     return ChangeSetEvent(
         change_set=change_set, kind=kind, actor=str(actor)[:150], message=message, data=data
     )
@@ -176,12 +177,6 @@ def change_set_log_append(
     change_set: ChangeSet, kind: str, actor: Actor, message: str = "", **data
 ) -> None:
     change_set_event(change_set, kind, actor, message, **data).save()
-
-
-@within_transaction
-def change_set_log_write(events: list[ChangeSetEvent]) -> None:
-    """Several lines of the log in one INSERT, in their order."""
-    ChangeSetEvent.objects.bulk_create(events)
 
 
 def change_set_outcome_event(change_set: ChangeSet, action: AuditAction, **data) -> dict:
@@ -218,9 +213,11 @@ def items_apply(
     *,
     edits: dict[int, Any],
     applied_at,
+    writes: Writes | None = None,
 ) -> None:
     """Write the change set's items (or the approver's smaller moves) to the live state and to
-    the applied changes the drift scan reads. The caller compared every `before` already."""
+    the applied changes the drift scan reads, in one statement — or gathered in the caller's
+    `writes`, to go with the rest of its writes. The caller compared every `before` already."""
     rows = []
     moved: dict[int, ExecutionManifestEntry] = {}
     launched = False
@@ -256,8 +253,11 @@ def items_apply(
         )
     # Every entity in one UPDATE (the rows are locked already: change_set_lock, or the submit).
     fields = ["state", "updated_at", *(["first_active_at"] if launched else [])]
-    ExecutionManifestEntry.objects.bulk_update(list(moved.values()), fields)
-    AppliedChange.objects.bulk_create(rows)
+    batch = writes if writes is not None else Writes()
+    batch.update(list(moved.values()), fields)
+    batch.insert(rows)
+    if writes is None:
+        batch.send()
 
 
 @within_transaction

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from django.db import transaction
+from django.db.models import Exists, Value
 from django.utils import timezone
 
 from approvals.selectors import compliance_review_open, ticket_required_roles
@@ -25,11 +26,12 @@ from approvals.subjects import run_block_reason, subject_exists
 from approvals.types import SubjectKind, TicketType
 from audit.actions import AuditAction
 from audit.actors import Actor
-from audit.services import audit_event_append
+from audit.services import audit_events_append_many
 from config.errors import Blocked, Conflict
 from config.formatting import money, money_change, percent
 from config.text import REASON_MAX, clean_text, json_problem, text_problem
 from config.transactions import within_transaction
+from config.writes import Writes, next_ids
 from optimization import guardrails
 from optimization.models import (
     CREATIVE_ROTATION,
@@ -43,7 +45,7 @@ from optimization.models import (
     ChangeSetStatus,
     ExecutionManifestEntry,
 )
-from optimization.selectors import active_hold, track_on_hold
+from optimization.selectors import active_hold, active_holds
 from optimization.services._common import (
     SUBJECT_TYPE,
     ChangeSetError,
@@ -51,7 +53,6 @@ from optimization.services._common import (
     Item,
     change_set_event,
     change_set_log_append,
-    change_set_log_write,
     change_set_outcome_event,
     clean_value,
     field_words,
@@ -61,6 +62,7 @@ from optimization.services._common import (
 )
 from optimization.services.alignment import alignment_settle_within, alignment_verdict
 from optimization.services.sync_checks import (
+    reconciliations_waiting,
     refuse_entities_under_reconciliation,
     refuse_live_entities_on_accounts_not_onboarded,
 )
@@ -88,9 +90,9 @@ class ChangeSetRequest:
 
 
 # --- Submit ----------------------------------------------------------------------------------
-def _clean_request(tenant: Tenant, request: ChangeSetRequest) -> tuple[Track, list[Item]]:
-    """The track and the items the request names, each item checked against the track's live
-    entities; refused, naming the item at fault, at the first that isn't right."""
+def _track(tenant: Tenant, request: ChangeSetRequest) -> Track:
+    """The track the request names (with its version and the tenant's policy), and a request
+    that has items, not too many."""
     track = (
         Track.objects.filter(tenant=tenant, key=request.track)
         .select_related("current_version", "tenant__policy")
@@ -108,18 +110,78 @@ def _clean_request(tenant: Tenant, request: ChangeSetRequest) -> tuple[Track, li
         raise ChangeSetError(
             f"A change set has at most {MAX_ITEMS} items.", fields={"items": ["too many"]}
         )
+    return track
+
+
+def _lock_entries(track: Track, request: ChangeSetRequest) -> dict[int, ExecutionManifestEntry]:
+    """Lock every live entity of the channels of the entities the request names, in one order
+    (platform, entity id): two change sets on one channel queue, so the second one's drift
+    counts the first one's move. The items are checked against these rows (locked first, so one
+    statement both reads and locks them)."""
     wanted = {str(i.get("entity_id")) for i in request.items if i.get("entity_id") is not None}
-    entries = {
-        entry.entity_id: entry
-        for entry in ExecutionManifestEntry.objects.filter(
-            tenant=tenant, track=track, entity_id__in=wanted
-        )
+    if not wanted:
+        return {}
+    named = ExecutionManifestEntry.objects.filter(track=track, entity_id__in=wanted)
+    return {
+        entry.pk: entry
+        for entry in ExecutionManifestEntry.objects.select_for_update()
+        .filter(track=track, channel__in=named.values("channel"))
+        .order_by("platform", "entity_id")
     }
+
+
+def _clean_items(
+    request: ChangeSetRequest, track: Track, locked: dict[int, ExecutionManifestEntry]
+) -> list[Item]:
+    """The items the request names, each checked against the track's live entities; refused,
+    naming the item at fault, at the first that isn't right."""
+    entries = {entry.entity_id: entry for entry in locked.values()}
     seen: set[tuple[int, str]] = set()
-    return track, [
+    return [
         _clean_item(raw, position, track=track, entries=entries, seen=seen)
         for position, raw in enumerate(request.items)
     ]
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """What the submit reads in one query once the entities are locked: whether the track is on
+    hold (read after the locks: a hold takes them all before it is recorded), whether the id is
+    taken, whether an entity waits for reconciliation — and the ids the change set and its items
+    will be written with (config/writes.py: they go in one statement)."""
+
+    on_hold: bool
+    taken: bool
+    reconciling: bool
+    change_set_ids: list[int] | None
+    item_ids: list[int] | None
+
+
+def _checks(tenant: Tenant, request: ChangeSetRequest, track: Track, items: list[Item]) -> _Checks:
+    entry_ids = [item.entry.pk for item in items if item.entry is not None]
+    reconciling = (
+        Exists(
+            reconciliations_waiting(
+                tenant=tenant,
+                entry_ids=entry_ids,
+                restoring_too=request.kind == ChangeSetKind.AGENT,
+            )
+        )
+        if entry_ids and request.kind in (ChangeSetKind.AGENT, ChangeSetKind.ALIGNMENT)
+        else Value(False)
+    )
+    row = (
+        Track.objects.filter(pk=track.pk)
+        .values_list(
+            Exists(active_holds(track=track)),
+            Exists(ChangeSet.objects.filter(tenant=tenant, change_set_id=request.change_set_id)),
+            reconciling,
+            next_ids(ChangeSet, 1),
+            next_ids(ChangeSetItem, len(items)),
+        )
+        .get()
+    )
+    return _Checks(*row)
 
 
 def _clean_item(
@@ -173,19 +235,6 @@ def _clean_item(
         after=after,
         entry=entry,
     )
-
-
-def _lock_entries(track: Track, items: list[Item]) -> dict[int, ExecutionManifestEntry]:
-    """Lock every live entity of the channels the change set touches, in one order (platform,
-    entity id): two change sets on one channel queue, so the second one's drift counts the first
-    one's move."""
-    channels = {item.entry.channel for item in items if item.entry is not None}
-    return {
-        entry.pk: entry
-        for entry in ExecutionManifestEntry.objects.select_for_update()
-        .filter(track=track, channel__in=channels)
-        .order_by("platform", "entity_id")
-    }
 
 
 def _paused_by_hold(track: Track) -> frozenset[str]:
@@ -390,9 +439,12 @@ def change_set_submit_within(
     # rows passed in.
     reason = clean_text(request.reason, name="reason", max_length=REASON_MAX)
     _refuse_for_its_run(tenant, request)
-    track, items = _clean_request(tenant, request)
-    _refuse_on_hold_or_taken(tenant, request, track)
-    if request.kind in (ChangeSetKind.AGENT, ChangeSetKind.ALIGNMENT):
+    track = _track(tenant, request)
+    locked = _lock_entries(track, request)
+    items = _clean_items(request, track, locked)
+    checks = _checks(tenant, request, track, items)
+    _refuse_on_hold_or_taken(request, track, checks)
+    if checks.reconciling:  # names the entities and their tickets
         refuse_entities_under_reconciliation(
             tenant=tenant,
             entry_ids=[item.entry.pk for item in items if item.entry is not None],
@@ -411,11 +463,7 @@ def change_set_submit_within(
     _refuse_claims(profile, items)
     _refuse_in_compliance_review(tenant, track, items)
     currency = track.currency
-    locked = _lock_entries(track, items)
-    # Checked again with the entities locked: a hold takes them all before it is recorded.
-    held = request.kind not in HOLD_KINDS and track_on_hold(track=track)
-    if held and request.kind == ChangeSetKind.AGENT:
-        _refuse_on_hold_or_taken(tenant, request, track)
+    held = request.kind not in HOLD_KINDS and checks.on_hold
     if request.kind == ChangeSetKind.ALIGNMENT:
         # During a hold it is judged on the entities as they run once the hold ends.
         as_run = entries_as_resumed(track, locked.values()) if held else locked.values()
@@ -440,6 +488,11 @@ def change_set_submit_within(
         f"Within the guardrails, but {track.key} is on hold: it applies when spend resumes, "
         "after the live state and the guardrails are checked again."
     )
+    # The change set, its items, its log's lines, the applied changes and the live state are
+    # gathered and written together (one statement), then the audit events (one more: the
+    # tenant's chain head is locked from the append to the commit, so every other writer of the
+    # tenant waits that long).
+    writes = Writes()
     change_set = _record(
         tenant,
         request,
@@ -448,12 +501,11 @@ def change_set_submit_within(
         guardrail_verdict,
         actor=actor,
         reason=reason,
+        writes=writes,
+        checks=checks,
         status=ChangeSetStatus.APPROVED_WAITING if waits else None,
         status_reason=message if waits else None,
     )
-    # The log's lines and the audit events are gathered and written together at the end (one
-    # INSERT for the lines, the audit appends last: the tenant's chain head is locked from the
-    # first append to the commit, so every other writer of the tenant waits that long).
     events = [
         change_set_event(change_set, ChangeSetEventKind.PROPOSED, actor, reason, **request.extra)
     ]
@@ -483,7 +535,9 @@ def change_set_submit_within(
         events.append(change_set_event(change_set, ChangeSetEventKind.WAITING, actor, message))
         audits.append(change_set_outcome_event(change_set, AuditAction.CHANGE_SET_WAITING))
     elif guardrail_verdict.status == ChangeSetStatus.APPLIED:
-        items_apply(change_set, locked, actor, edits={}, applied_at=change_set.applied_at)
+        items_apply(
+            change_set, locked, actor, edits={}, applied_at=change_set.applied_at, writes=writes
+        )
         events.append(
             change_set_event(
                 change_set, ChangeSetEventKind.APPLIED, actor, guardrail_verdict.reason
@@ -491,14 +545,14 @@ def change_set_submit_within(
         )
         audits.append(change_set_outcome_event(change_set, AuditAction.CHANGE_SET_APPLIED))
         if request.kind == ChangeSetKind.ALIGNMENT:
-            _write_log(change_set, actor, events, audits)
+            _write_log(change_set, actor, writes, events, audits)
             events, audits = [], []
             alignment_settle_within(
                 track=track, entries=list(locked.values()), actor=actor, change_set=change_set
             )
     else:
         # The proposal is written and audited before its tickets open (their audit follows it).
-        _write_log(change_set, actor, events, audits)
+        _write_log(change_set, actor, writes, events, audits)
         events, audits = [], []
         tickets = _open_tickets(change_set, guardrail_verdict, actor, currency)
         change_set.ticket = tickets[0]
@@ -510,15 +564,18 @@ def change_set_submit_within(
             guardrail_verdict.reason,
             tickets=tickets,
         )
-    _write_log(change_set, actor, events, audits)
+    _write_log(change_set, actor, writes, events, audits)
     return change_set
 
 
-def _write_log(change_set: ChangeSet, actor: Actor, events: list, audits: list[dict]) -> None:
-    """The log lines in one INSERT, then the audit events (one statement each)."""
-    change_set_log_write(events)
-    for event in audits:
-        audit_event_append(tenant=change_set.tenant_id, actor=actor, **event)
+def _write_log(
+    change_set: ChangeSet, actor: Actor, writes: Writes, events: list, audits: list[dict]
+) -> None:
+    """What `writes` gathered and the log lines in one statement, then the audit events in one
+    more."""
+    writes.insert(events)
+    writes.send()
+    audit_events_append_many(tenant=change_set.tenant_id, actor=actor, events=audits)
 
 
 def _refuse_for_its_run(tenant: Tenant, request: ChangeSetRequest) -> None:
@@ -628,14 +685,14 @@ def _with_compliance(
     )
 
 
-def _refuse_on_hold_or_taken(tenant: Tenant, request: ChangeSetRequest, track: Track) -> None:
-    if request.kind == ChangeSetKind.AGENT and active_hold(track=track) is not None:
+def _refuse_on_hold_or_taken(request: ChangeSetRequest, track: Track, checks: _Checks) -> None:
+    if request.kind == ChangeSetKind.AGENT and checks.on_hold:
         raise Blocked(
             f"{track.key} is on an optimization hold (all spend paused): no change applies "
             "until an operator resumes it.",
             code="track_on_hold",
         )
-    if ChangeSet.objects.filter(tenant=tenant, change_set_id=request.change_set_id).exists():
+    if checks.taken:
         raise Conflict(
             f"A change set {request.change_set_id!r} exists already: send a new id.",
             code="conflict",
@@ -651,14 +708,18 @@ def _record(
     *,
     actor: Actor,
     reason: str,
+    writes: Writes,
+    checks: _Checks,
     status: str | None = None,
     status_reason: str | None = None,
 ) -> ChangeSet:
     """The change set as proposed, with the guardrails' guardrail_verdict, and its items (in
-    `status` when it is not the verdict's: within the guardrails during a hold, it waits)."""
+    `status` when it is not the verdict's: within the guardrails during a hold, it waits),
+    gathered in `writes` with the ids `checks` claimed."""
     now = timezone.now()
     status = status or guardrail_verdict.status
-    change_set = ChangeSet.objects.create(
+    change_set = ChangeSet(
+        pk=checks.change_set_ids[0] if checks.change_set_ids else None,
         tenant=tenant,
         change_set_id=request.change_set_id,
         track=track,
@@ -675,23 +736,25 @@ def _record(
         decided_at=now if status != ChangeSetStatus.PENDING_APPROVAL else None,
         applied_at=now if status == ChangeSetStatus.APPLIED else None,
     )
-    created = ChangeSetItem.objects.bulk_create(
-        [
-            ChangeSetItem(
-                change_set=change_set,
-                position=item.position,
-                manifest_entry=item.entry,
-                entity_id=item.entity_id,
-                channel=item.entry.channel if item.entry else "",
-                field=item.field,
-                before=item.before,
-                after=item.after,
-            )
-            for item in items
-        ]
-    )
-    # The items as written (with their ids): what change_set.items.all() returns from here on,
-    # without reading them back.
+    writes.insert([change_set])
+    item_ids = checks.item_ids or [None] * len(items)
+    created = [
+        ChangeSetItem(
+            pk=item_id,
+            change_set=change_set,
+            position=item.position,
+            manifest_entry=item.entry,
+            entity_id=item.entity_id,
+            channel=item.entry.channel if item.entry else "",
+            field=item.field,
+            before=item.before,
+            after=item.after,
+        )
+        for item, item_id in zip(items, item_ids, strict=True)
+    ]
+    writes.insert(created)
+    # The items as they will be written (with their ids): what change_set.items.all() returns
+    # from here on, without reading them back.
     written = change_set.items.get_queryset()
     written._result_cache, written._prefetch_done = created, True
     change_set._prefetched_objects_cache = {"items": written}

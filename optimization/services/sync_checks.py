@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.db.models import QuerySet
+
 from config.errors import Blocked, DomainError
 from config.formatting import money
 from optimization.models import (
@@ -42,6 +44,20 @@ class AccountNotOnboarded(Blocked):
     code = "account_not_onboarded"
 
 
+def reconciliations_waiting(
+    *, tenant, entry_ids: Iterable[int], restoring_too: bool = True
+) -> QuerySet[Reconciliation]:
+    """The reconciliations that refuse an automated change to the entities (see below); the
+    change-set submit reads whether there is any with its other checks, in one query."""
+    statuses = [ReconciliationStatus.OPEN]
+    if restoring_too:
+        statuses.append(ReconciliationStatus.RESTORING)
+    ids = [pk for pk in entry_ids if pk is not None]
+    return Reconciliation.objects.filter(
+        tenant=tenant, manifest_entry_id__in=ids, status__in=statuses
+    )
+
+
 def refuse_entities_under_reconciliation(
     *, tenant, entry_ids: Iterable[int], restoring_too: bool = True
 ) -> None:
@@ -52,11 +68,8 @@ def refuse_entities_under_reconciliation(
     ids = [pk for pk in entry_ids if pk is not None]
     if not ids:
         return
-    statuses = [ReconciliationStatus.OPEN]
-    if restoring_too:
-        statuses.append(ReconciliationStatus.RESTORING)
     waiting = list(
-        Reconciliation.objects.filter(tenant=tenant, manifest_entry_id__in=ids, status__in=statuses)
+        reconciliations_waiting(tenant=tenant, entry_ids=ids, restoring_too=restoring_too)
         .select_related("manifest_entry")
         .order_by("manifest_entry__platform", "manifest_entry__entity_id")
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from approvals.inbox import (
@@ -162,8 +164,10 @@ def test_the_inbox_and_the_lane_render_with_a_constant_number_of_queries(
 ):
     client.force_login(staff["operator"])
     _fill(acme, make_ticket, staff, 3)
-    # 14: the alignment panel (optimization/alignment.py) asks once whether any track has work left.
-    with django_assert_max_num_queries(14) as few:
+    # 10: session, user, memberships (once per request: tenants.access.request_memberships), the
+    # page's ids and count, its rows, their approvals, my-queue count, the red-flag lane with its
+    # count, the QC alerts panel, and the alignment panel asking whether any track has work left.
+    with django_assert_max_num_queries(10) as few:
         client.get(reverse("dashboard"), query)
 
     _fill(acme, make_ticket, staff, 40)
@@ -259,8 +263,8 @@ def test_my_queue_costs_the_same_queries_for_one_tenant_or_many(
     admin = make_member("multi-admin", acme, Role.ADMIN)
     make_ticket(acme, "A4")
     client.force_login(admin)
-    # 14: the alignment panel asks once, whatever the number of tenants.
-    with django_assert_max_num_queries(14) as one_tenant:
+    # 10 (as above): the alignment panel asks once, whatever the number of tenants.
+    with django_assert_max_num_queries(10) as one_tenant:
         response = client.get(reverse("dashboard"), {"queue": "mine"})
     assert response.context["my_queue_count"] == 1
 
@@ -347,3 +351,35 @@ def test_buttons_name_the_subject_in_full_and_never_the_ticket(acme, kwargs, lab
     ticket = open_ticket(acme, kwargs.pop("type"), **kwargs, **extra)
     assert ticket_subject_label(ticket) == label
     assert ticket.public_id not in ticket_subject_label(ticket)
+
+
+def test_the_lane_shows_ten_red_flags_and_counts_every_open_one(
+    client, acme, globex, staff, make_ticket
+):
+    for n in range(12):
+        make_ticket(acme, ["A8", "A9"][n % 2], run_id=f"r-{n}")
+    make_ticket(globex, "A8", run_id="r-globex")  # another tenant's: neither shown nor counted
+    client.force_login(staff["operator"])
+
+    response = client.get(reverse("dashboard"))
+
+    page = response.content.decode()
+    lane = page[page.index('data-testid="redflag-lane"') : page.index('id="inbox"')]
+    assert lane.count('class="redflag-item"') == 10
+    assert "12 open" in lane and "(12 in all)" in lane
+    newest = list(red_flags(inbox_tickets(user=staff["operator"])))[:10]
+    assert [t.public_id for t in response.context["red_flags"]] == [t.public_id for t in newest]
+
+
+def test_the_dashboard_reads_the_memberships_once(client, acme, globex, staff):
+    membership_set(tenant=globex, user=staff["operator"], role=Role.ADMIN, actor=TEST_ACTOR)
+    client.force_login(staff["operator"])
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("dashboard"))
+
+    # The middleware's current tenant, the switcher and the view share one read.
+    reads = [q for q in queries.captured_queries if q["sql"].startswith('SELECT "tenants_member')]
+    assert len(reads) == 1
+    switcher = response.content.decode().split('id="tenant-switch"')[1].split("</select>")[0]
+    assert "Acme Retail · Operator" in switcher and "Globex" in switcher

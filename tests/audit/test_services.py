@@ -3,12 +3,13 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from audit.actors import Actor
 from audit.chain import GENESIS_HASH, sha256_of
 from audit.models import AuditChainHead, AuditEvent
-from audit.services import audit_event_append, audit_events_append_many
+from audit.services import FEW_EVENTS, audit_event_append, audit_events_append_many
 from audit.verify import audit_chains_verify
 from tenants.models import Tenant
 
@@ -119,6 +120,85 @@ def test_eight_concurrent_writers_leave_one_valid_chain_with_no_lost_event(acme,
     assert verdict.checked == before + 8 * per_thread
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("chain", ["existing", "new"], ids=["existing-chain", "first-events"])
+@pytest.mark.django_db(transaction=True)
+def test_writers_of_one_a_few_and_many_events_at_once_leave_one_valid_chain(acme, chain):
+    """The three ways in: one event (hashed in the database), a few in one statement (hashed in
+    the database, each on the one before) and a batch COPY'd (hashed in Python), racing."""
+    if chain == "new":
+        acme = Tenant.objects.create(slug="fresh", name="Fresh", vertical="retail", country="DE")
+    before = AuditEvent.objects.filter(tenant=acme).count()
+    sizes = {"one": 1, "few": 3, "many": FEW_EVENTS + 4}
+    rounds = 6
+    start = threading.Barrier(6)
+    errors = []
+
+    def writer(n: int, how: str) -> None:
+        try:
+            start.wait()
+            for i in range(rounds):
+                with transaction.atomic():
+                    if how == "one":
+                        audit_event_append(
+                            tenant=acme,
+                            actor=Actor.service(f"writer-{n}"),
+                            action="race.append",
+                            resource=("race", n),
+                            data={"i": i},
+                        )
+                        continue
+                    audit_events_append_many(
+                        tenant=acme,
+                        actor=Actor.service(f"writer-{n}"),
+                        events=[
+                            {"action": "race.append", "resource": ("race", n), "data": {"i": j}}
+                            for j in range(sizes[how])
+                        ],
+                    )
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    writers = [(n, how) for n, how in enumerate(["one", "few", "many"] * 2)]
+    threads = [threading.Thread(target=writer, args=args) for args in writers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    written = rounds * sum(sizes[how] for _, how in writers)
+    seqs = list(AuditEvent.objects.filter(tenant=acme).values_list("seq", flat=True))
+    assert sorted(seqs) == list(range(1, before + written + 1))
+    assert AuditEvent.objects.filter(action="race.append").count() == written
+    verdict = audit_chains_verify(tenant=acme)
+    assert verdict.ok, verdict.broken
+    assert verdict.checked == before + written
+
+
+@pytest.mark.django_db
+def test_a_few_events_at_once_come_back_with_their_ids_in_one_statement(acme, append_events):
+    append_events(acme, 1)
+    with CaptureQueriesContext(connection) as statements:
+        created = audit_events_append_many(
+            tenant=acme,
+            actor=Actor.service("optimizer"),
+            events=[
+                {"action": "change_set.proposed", "resource": ("changeset", "cs-1")},
+                {"action": "change_set.applied", "resource": ("changeset", "cs-1")},
+            ],
+        )
+    if connection.vendor == "postgresql":
+        assert len(statements) == 1, [q["sql"][:80] for q in statements.captured_queries]
+    stored = list(AuditEvent.objects.filter(resource_id="cs-1").order_by("seq"))
+    assert [(e.id, e.seq, e.hash) for e in created] == [(e.id, e.seq, e.hash) for e in stored]
+    assert [e.action for e in stored] == ["change_set.proposed", "change_set.applied"]
+    assert stored[1].prev_hash == stored[0].hash
+    assert audit_chains_verify(tenant=acme).ok
+
+
 @pytest.mark.django_db
 def test_appending_many_events_at_once_continues_the_same_chain(acme, append_events):
     append_events(acme, 2)
@@ -141,9 +221,11 @@ def test_appending_many_events_at_once_continues_the_same_chain(acme, append_eve
 
 
 @pytest.mark.django_db
-def test_bulk_events_with_awkward_text_and_values_store_as_returned_and_verify(acme):
-    """The bulk append writes COPY text itself: tabs, newlines, backslashes, quotes, NULs and
-    non-ASCII in any field, dates and Decimals in the data, all hash to what is stored."""
+@pytest.mark.parametrize("count", [3, FEW_EVENTS + 2], ids=["few-in-one-statement", "copied"])
+def test_bulk_events_with_awkward_text_and_values_store_as_returned_and_verify(acme, count):
+    """The bulk append writes COPY text itself (or, for a few events, hashes them in the
+    database): tabs, newlines, backslashes, quotes, NULs and non-ASCII in any field, dates and
+    Decimals in the data, all hash to what is stored."""
     import datetime as dt
     from decimal import Decimal
 
@@ -165,10 +247,10 @@ def test_bulk_events_with_awkward_text_and_values_store_as_returned_and_verify(a
                     "nested": {"list": [{"deep": "\\"}]},
                 },
             }
-            for n in range(3)
+            for n in range(count)
         ],
     )
-    stored = list(AuditEvent.objects.filter(tenant=acme).order_by("-seq")[:3])[::-1]
+    stored = list(AuditEvent.objects.filter(tenant=acme).order_by("-seq")[:count])[::-1]
     for kept, returned in zip(stored, created, strict=True):
         for name in ("seq", "actor_label", "action", "resource_id", "plan_version"):
             assert getattr(kept, name) == getattr(returned, name), name

@@ -5,6 +5,8 @@ audit event, the chain intact."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,6 +17,7 @@ from audit.models import AuditEvent
 from audit.verify import audit_chains_verify
 from optimization.models import (
     AppliedChange,
+    ChangeSet,
     ChangeSetEvent,
     ExecutionManifestEntry,
     Recommendation,
@@ -84,6 +87,57 @@ def test_a_change_set_takes_the_same_few_statements_for_one_item_or_three(live):
     assert live_budgets["search-generic"] == "201.00"
     assert live_budgets["social-prospecting"] == "334.33"
     assert audit_chains_verify(tenant=live).ok
+
+
+def test_an_applied_change_set_over_the_api_takes_at_most_twelve_statements(
+    client, live, acme_headers
+):
+    """The whole POST /api/v1/change-sets, as bench/change_sets.py counts it (issue 21 item 3:
+    ≤ 12): the rate window, the idempotency key, the track, the entities read and locked, the
+    checks, the plan and the drift, ONE statement for the change set, its items, log, applied
+    changes and live state, ONE for both audit events, the key's answer — and BEGIN and COMMIT
+    (here a savepoint and its release: the test runs in a transaction)."""
+
+    def send(change_set_id, before, after):
+        return client.post(
+            "/api/v1/change-sets",
+            {
+                "change_set_id": change_set_id,
+                "track": "always_on",
+                "items": [
+                    {
+                        "entity_id": "search-brand",
+                        "field": "daily_budget",
+                        "before": before,
+                        "after": after,
+                    }
+                ],
+            },
+            content_type="application/json",
+            **acme_headers,
+        )
+
+    assert send("cs-warm", "300.00", "303.00").json()["status"] == "applied"  # the key is cached
+    with CaptureQueriesContext(connection) as statements:
+        response = send("cs-counted", "303.00", "306.00")
+    assert response.status_code == 201 and response.json()["status"] == "applied"
+    assert len(statements) <= 12, [q["sql"][:80] for q in statements.captured_queries]
+    change_set = ChangeSet.objects.get(change_set_id="cs-counted")
+    assert change_set.items.get().after == "306.00"
+    assert list(change_set.events.values_list("kind", flat=True)) == ["proposed", "applied"]
+    assert AppliedChange.objects.get(change_set=change_set).delta == Decimal("3.00")
+    assert (
+        ExecutionManifestEntry.objects.get(entity_id="search-brand").state["daily_budget"]
+        == "306.00"
+    )
+    assert list(
+        AuditEvent.objects.filter(resource_id="cs-counted").values_list("action", flat=True)
+    ) == ["change_set.proposed", "change_set.applied"]
+    assert audit_chains_verify(tenant=live).ok
+    # The key kept the answer: the same request again gets it back, and nothing more is written.
+    again = send("cs-counted", "303.00", "306.00")
+    assert (again.status_code, again.json()) == (200, response.json())
+    assert AppliedChange.objects.filter(change_set=change_set).count() == 1
 
 
 def openings(track, kpis):
