@@ -58,7 +58,9 @@ from audit.actors import Actor
 from config.errors import DomainError
 from config.query import query_without
 from tenants.access import memberships_of, request_memberships
+from tenants.admin_scope import is_platform
 from tenants.models import INTERNAL_ROLES, Membership, Role, Tenant
+from tenants.selectors import tenants_exist
 
 PAGE_SIZE = 25
 RED_FLAG_LANE_SIZE = 10
@@ -73,12 +75,15 @@ VERDICT_WORDS = {
 @login_required
 def dashboard(request):
     """The inbox across every tenant the person works in. A client-only person belongs in the
-    portal."""
+    portal; a platform superuser in no tenant (who fills no approval slot) on every tenant's
+    board — Django admin while there is no tenant yet."""
     memberships = request_memberships(request)
     internal = [m for m in memberships if m.role in INTERNAL_ROLES]
     if not internal:
         if memberships:
             return redirect("portal:home")
+        if is_platform(request.user):
+            return redirect("metrics:all" if tenants_exist() else "admin:index")
         return render(request, "approvals/no_tenant.html", status=403)
     if request.membership and request.membership.role not in INTERNAL_ROLES:
         # The current tenant (top bar, nav links) should be one where the dashboard applies.

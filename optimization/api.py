@@ -72,7 +72,9 @@ class ManifestWaitingOut(Schema):
     "`first_launch_requires_human` is on: 202 names the A2; the entity goes live when it is "
     "approved. The same sync again answers the same. A sync never moves the daily budget of "
     "an entity that has been live: another budget (or none) for one is 422 "
-    "`budget_needs_change_set` and nothing is written — budgets move through change sets.",
+    "`budget_needs_change_set` and nothing is written — budgets move through change sets. "
+    "Nor does it change such an entity's channel, objective or geo (structural): 422 "
+    "`structural_needs_replan`.",
 )
 def track_manifest_sync(request, track: StorableText, body: ManifestIn):
     result = manifest_sync(

@@ -67,6 +67,11 @@ def tenants_by_ids(*, tenant_ids: Sequence[int]) -> QuerySet[Tenant]:
     return Tenant.objects.filter(pk__in=tenant_ids)
 
 
+def tenants_exist() -> bool:
+    """Whether the platform has any tenant yet."""
+    return Tenant.objects.exists()
+
+
 def tenants_in_order() -> list[Tenant]:
     """Every tenant, oldest first (a scan's order)."""
     return list(Tenant.objects.order_by("pk"))

@@ -129,7 +129,8 @@ MATRIX: dict[str, list[Rule]] = {
     "portal/reports/": [R(("C", "xC"))],
     "portal/reports/<slug:tenant>/<segment:track>/": [R("C", tenant="tenant", track="track")],
     # --- Dashboard, tenant-free (each person's own tenants) --------------------------------------
-    "": [R((*INTERNAL, *X_INTERNAL, "C", "xC"))],  # a client is sent on to the portal
+    # A client is sent on to the portal, a platform superuser to every tenant's board (metrics/).
+    "": [R((*INTERNAL, *X_INTERNAL, "C", "xC", "root"))],
     "switch-tenant/": [R(OWN, "post", {"tenant": "acme"})],  # only to a tenant of one's own
     "tickets/<segment:public_id>/": [
         R(INTERNAL, public_id="internal_ticket"),

@@ -23,6 +23,7 @@ from optimization.services.sync_checks import (
     refuse_sync_budget_moves,
     refuse_sync_going_live_on_hold,
     refuse_sync_on_accounts_not_onboarded,
+    refuse_sync_structural_moves,
     refuse_sync_under_reconciliation,
 )
 from optimization.services.themes import refuse_unapproved_themes, themes_named
@@ -149,6 +150,7 @@ def manifest_sync(
     rows, created = _locked_rows_inserting_missing(tenant, track, cleaned)
     refuse_sync_under_reconciliation(tenant=tenant, rows=rows, cleaned=cleaned)
     refuse_sync_budget_moves(rows=rows, cleaned=cleaned, created=created)
+    refuse_sync_structural_moves(track=track, rows=rows, cleaned=cleaned, created=created)
     refuse_sync_going_live_on_hold(track=track, rows=rows, cleaned=cleaned, created=created)
     changed = [
         change

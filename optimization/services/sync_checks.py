@@ -8,6 +8,9 @@ manifest sync and the change-set submit that call it (each calls one function he
   requested → 422 `unknown_account`;
 - a sync moving the daily budget of an entity that has been live → 422 `budget_needs_change_set`:
   a budget moves only through a change set and its guardrails (`refuse_sync_budget_moves`);
+- a sync moving an entity that has been live to another channel, or changing its `state.objective`
+  or `state.geo` → 422 `structural_needs_replan`: what a change set blocks as structural a sync
+  doesn't write either (`refuse_sync_structural_moves`);
 - a sync sending an entity of a track on hold live → 423 `track_on_hold`: only the resume
   brings the held track's entities back (`refuse_sync_going_live_on_hold`).
 """
@@ -22,6 +25,7 @@ from django.db.models import QuerySet
 from config.errors import Blocked, DomainError
 from config.formatting import money
 from optimization.models import (
+    STRUCTURAL_FIELDS,
     ExecutionManifestEntry,
     PlatformAccount,
     Reconciliation,
@@ -178,6 +182,56 @@ def refuse_sync_budget_moves(*, rows: dict, cleaned: list[dict], created: Iterab
             "nothing was synced.",
             code="budget_needs_change_set",
             fields={where: ["a live entity's daily budget moves only through a change set"]},
+        )
+
+
+def _structural_moves(row: ExecutionManifestEntry, entry: dict) -> list[tuple[str, object, object]]:
+    """(path in the entry, live value, sent value) of each structural field the entry changes:
+    the channel (a column), the objective and geo (as the manifest state keeps them)."""
+    moves = []
+    for name in STRUCTURAL_FIELDS:
+        if name == "channel":
+            live, sent, where = row.channel, entry["channel"], "channel"
+        else:
+            live, sent = (row.state or {}).get(name), entry["state"].get(name)
+            where = f"state.{name}"
+        if live != sent:
+            moves.append((where, live, sent))
+    return moves
+
+
+def _said(value: object) -> str:
+    return "nothing" if value is None else repr(value)
+
+
+def refuse_sync_structural_moves(
+    *, track, rows: dict, cleaned: list[dict], created: Iterable[str]
+) -> None:
+    """A change set changing a channel, objective or geo is blocked (guardrails.py: structural,
+    it needs a replan); a sync doesn't do it either to an entity that has been live — moving its
+    spend to another channel escapes both the replan and the channel's drift. The entity keeps
+    them; a replan brings the new channel (a new entity). Refuses the whole sync."""
+    new = set(created)
+    for index, entry in enumerate(cleaned):
+        row = rows[(entry["platform"], entry["entity_id"])]
+        if row.audit_id in new or not _has_been_live(row):
+            continue
+        moves = _structural_moves(row, entry)
+        if not moves:
+            continue
+        said = "; ".join(f"{where} {_said(live)} → {_said(sent)}" for where, live, sent in moves)
+        raise DomainError(
+            f"{row.audit_id} has been live: a manifest sync does not change its "
+            f"{' or '.join(where.removeprefix('state.') for where, _l, _s in moves)} ({said}). "
+            "That is structural, never an optimization: a change set is blocked too. File a "
+            f"replan (POST /api/v1/tracks/{track.key}/drafts, kind replan) and, once approved, "
+            "launch the new entity and pause this one with a change set; send this entity as "
+            "it is live. Nothing was synced.",
+            code="structural_needs_replan",
+            fields={
+                f"entries[{index}].{where}": ["structural: a live entity keeps it; replan"]
+                for where, _l, _s in moves
+            },
         )
 
 

@@ -14,7 +14,7 @@ from approvals.services import ticket_decide
 from approvals.views import PAGE_SIZE
 from audit.actors import Actor
 from audit.models import AuditEvent
-from tenants.models import Role
+from tenants.models import Role, Tenant
 
 BUDGET_DIFF = {
     "summary": ["Search budget up 12% (€40,000 → €44,800) from 1 Dec"],
@@ -233,6 +233,33 @@ def test_a_person_without_a_tenant_is_told_so(client, django_user_model):
 
     assert response.status_code == 403
     assert "not a member of any tenant" in response.content.decode()
+
+
+def test_a_platform_superuser_without_a_tenant_is_sent_to_every_tenants_metrics(
+    client, django_user_model, staff, globex
+):
+    """A platform superuser runs the platform (Django admin, every tenant's board) and fills no
+    approval slot: the dashboard sends them on rather than refusing them."""
+    root = django_user_model.objects.create_superuser("root", password="x" * 12)
+    client.force_login(root)
+
+    response = client.get(reverse("dashboard"), follow=True)
+
+    assert response.redirect_chain == [(reverse("metrics:all"), 302)]
+    assert response.status_code == 200
+    assert response.context["platform_wide"] is True
+    assert [t.slug for t in response.context["tenants"]] == ["acme", "globex"]
+
+
+def test_a_platform_superuser_is_sent_to_django_admin_while_there_is_no_tenant(
+    client, django_user_model
+):
+    assert not Tenant.objects.exists()
+    client.force_login(django_user_model.objects.create_superuser("root", password="x" * 12))
+
+    response = client.get(reverse("dashboard"))
+
+    assert (response.status_code, response["Location"]) == (302, reverse("admin:index"))
 
 
 def test_the_ticket_page_shows_facts_the_diff_preview_and_the_audit_trail(client, staff, replan):

@@ -111,3 +111,46 @@ def test_a_sync_cannot_bring_entities_of_a_track_on_hold_live(sync, live, people
     held = entry("search-brand", "search", "300.00", status="paused")
     held["state"]["bid_strategy"] = "max_conversions"
     assert sync([held]).status_code == 200
+
+
+def test_a_sync_moving_a_live_entity_to_another_channel_is_refused_and_writes_nothing(sync, live):
+    """A channel is structural for a change set (blocked, it needs a replan); a sync can't move a
+    live entity's spend from search to social either."""
+    before = snapshot(live)
+    moved = entry("search-brand", "social", "300.00", platform="google_ads")
+    response = sync([entry("brand-new", "search", "50.00"), moved])
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["error"] == "structural_needs_replan"
+    assert "google_ads:search-brand" in body["detail"]
+    assert "search" in body["detail"] and "social" in body["detail"]
+    assert "replan" in body["detail"] and "/drafts" in body["detail"]
+    assert list(body["fields"]) == ["entries[1].channel"]
+    assert snapshot(live) == before
+    assert ExecutionManifestEntry.objects.get(entity_id="search-brand").channel == "search"
+
+
+@pytest.mark.parametrize("field_name", ["objective", "geo"])
+def test_a_sync_changing_a_live_entitys_objective_or_geo_is_refused(sync, live, field_name):
+    """The other structural fields of a change set, as the manifest state keeps them."""
+    sync([entry("search-generic", "search", "200.00", status="paused")])  # was live: paused now
+    first = entry("search-generic", "search", "200.00", status="paused")
+    before = snapshot(live)
+    first["state"][field_name] = "FR" if field_name == "geo" else "leads"
+    response = sync([first])
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["error"] == "structural_needs_replan"
+    assert "google_ads:search-generic" in body["detail"]
+    assert list(body["fields"]) == [f"entries[0].state.{field_name}"]
+    assert snapshot(live) == before
+
+
+def test_an_entity_never_live_may_still_change_channel_through_a_sync(sync, live):
+    TenantPolicy.objects.filter(tenant=live).update(first_launch_requires_human=False)
+    moved = entry("search-new", "social", "0.00", status="paused", platform="google_ads")
+    moved["state"]["geo"] = "DE"
+    response = sync([moved])
+    assert response.status_code == 200, response.content
+    row = ExecutionManifestEntry.objects.get(entity_id="search-new")
+    assert (row.channel, row.state["geo"]) == ("social", "DE")

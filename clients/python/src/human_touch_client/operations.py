@@ -334,7 +334,8 @@ def plans_submit(number: int) -> _Send:
 def tracks_sync_manifest(track: str, *, entries: list[dict[str, Any]], agent: str = "") -> _Send:
     """Upsert the live entities of a track as the platform runs them. The daily budget of an
     entity that has been live moves only through a change set: another budget (or none) for one
-    raises `Invalid` (`budget_needs_change_set`) and nothing is synced."""
+    raises `Invalid` (`budget_needs_change_set`) and nothing is synced; another channel,
+    `state.objective` or `state.geo` for one raises `Invalid` (`structural_needs_replan`)."""
     return _Send(path={"track": track}, json={"entries": entries, "agent": agent})
 
 
