@@ -258,6 +258,12 @@ def a3s_within_thresholds(
             FROM {facts} f GROUP BY f.bucket ORDER BY f.bucket""",
         [*column_params, *params],
     )
+    return a3_figures(rows)
+
+
+def a3_figures(rows) -> list[dict]:
+    """Rows of (period, A3s, then per threshold: through, rejected) as the A3 what-if's dicts
+    (the raw aggregate's too, optimization/selectors.py)."""
     return [
         {
             "period": period,
