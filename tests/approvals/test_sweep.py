@@ -123,7 +123,9 @@ def test_the_command_prints_counts(acme, acme_admin):
 
 
 def test_the_schedule_runs_the_sweep_every_five_minutes(acme):
-    assert tasks.SCHEDULES == [
+    # The app's other schedule (approvals.ticket_rollups) is tested with the rollups.
+    sweeps = [entry for entry in tasks.SCHEDULES if entry["func"] == "approvals.tasks.sweep_sla"]
+    assert sweeps == [
         {
             "name": "approvals.sweep_sla",
             "func": "approvals.tasks.sweep_sla",
