@@ -97,32 +97,18 @@ def ready() -> bool:
 def facts_sql(metric: str, *, tenant_ids: Sequence[int], ranges: ComparedRanges):
     """A parenthesised SELECT of COLUMNS (bucket: the period) over both ranges, from rollup days
     where whole and raw runs for the rest, and its parameters."""
-    zones = dict(Tenant.objects.filter(id__in=tenant_ids).values_list("id", "time_zone"))
-    days, raw = rollups.pieces(zones=zones, ranges=ranges, complete_until=_complete_until())
-    parts, params = [], []
-    if days:
-        found, found_params = rollups.days_values(days)
-        parts.append(
-            f"""SELECT d.tenant_id, p.period AS bucket, d.key, d.n, d.m, d.attempts
-                FROM {found} JOIN {DAYS} d ON d.tenant_id = p.tenant_id AND d.metric = %s
-                 AND d.day >= p.first_day AND d.day < p.end_day"""
-        )
-        params += [*found_params, metric]
-    if raw:
-        found, found_params = rollups.raw_values(raw)
-        source = (
-            f"{RUNS} r JOIN {found} ON r.tenant_id = p.tenant_id "
-            f"AND r.created_at >= p.since AND r.created_at < p.until"
-        )
-        parts.append(state_sql(metric, bucket="p.period", source=source))
-        params += found_params * SOURCES[metric]
-    if not parts:
-        return (
-            f"(SELECT d.tenant_id, '' AS bucket, d.key, d.n, d.m, d.attempts FROM {DAYS} d "
-            "WHERE 1 = 0)",
-            [],
-        )
-    return "(" + " UNION ALL ".join(f"({part})" for part in parts) + ")", params
+    return rollups.facts_sql(
+        metric,
+        zones=dict(Tenant.objects.filter(id__in=tenant_ids).values_list("id", "time_zone")),
+        ranges=ranges,
+        complete_until=_complete_until(),
+        days_table=DAYS,
+        day_columns="d.key, d.n, d.m, d.attempts",
+        raw_table=f"{RUNS} r",
+        anchor="created_at",
+        state_sql=state_sql,
+        sources=SOURCES[metric],
+    )
 
 
 def failure_codes(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:

@@ -89,33 +89,17 @@ def ready() -> bool:
 def facts_sql(metric: str, *, tenant_ids: Sequence[int], ranges: ComparedRanges):
     """A parenthesised SELECT of COLUMNS (bucket: the period) over both ranges, from rollup days
     where whole and raw tickets for the rest, and its parameters."""
-    anchor = ANCHORS[metric]
-    zones = dict(Tenant.objects.filter(id__in=tenant_ids).values_list("id", "time_zone"))
-    days, raw = rollups.pieces(zones=zones, ranges=ranges, complete_until=_complete_until())
-    parts, params = [], []
-    if days:
-        found, found_params = rollups.days_values(days)
-        parts.append(
-            f"""SELECT d.tenant_id, p.period AS bucket, d.key, d.n, d.m, d.figures
-                FROM {found} JOIN {DAYS} d ON d.tenant_id = p.tenant_id AND d.metric = %s
-                 AND d.day >= p.first_day AND d.day < p.end_day"""
-        )
-        params += [*found_params, metric]
-    if raw:
-        found, found_params = rollups.raw_values(raw)
-        source = (
-            f"{TICKETS} t JOIN {found} ON t.tenant_id = p.tenant_id "
-            f"AND t.{anchor} >= p.since AND t.{anchor} < p.until"
-        )
-        parts.append(state_sql(metric, bucket="p.period", source=source))
-        params += found_params
-    if not parts:
-        return (
-            f"(SELECT d.tenant_id, '' AS bucket, d.key, d.n, d.m, d.figures FROM {DAYS} d "
-            "WHERE 1 = 0)",
-            [],
-        )
-    return "(" + " UNION ALL ".join(f"({part})" for part in parts) + ")", params
+    return rollups.facts_sql(
+        metric,
+        zones=dict(Tenant.objects.filter(id__in=tenant_ids).values_list("id", "time_zone")),
+        ranges=ranges,
+        complete_until=_complete_until(),
+        days_table=DAYS,
+        day_columns="d.key, d.n, d.m, d.figures",
+        raw_table=f"{TICKETS} t",
+        anchor=ANCHORS[metric],
+        state_sql=state_sql,
+    )
 
 
 def approval_times(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:

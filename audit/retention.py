@@ -163,19 +163,25 @@ def _write_once_bytes(path: Path, data: bytes) -> None:
         os.unlink(temp)
 
 
-def _archive_rows(partition: Partition) -> bytes:
+def copy_gzipped(query: str) -> bytes:
+    """The CSV a COPY … TO STDOUT `query` writes, gzipped (mtime 0: the same rows, the same
+    bytes)."""
     buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as archive:
-        raw = connection.connection
-        with raw.cursor() as cursor:
-            query = (
-                f'COPY (SELECT {_ARCHIVE_COLUMNS} FROM "{partition.name}" '
-                "ORDER BY tenant_id, seq) TO STDOUT WITH (FORMAT csv, HEADER)"
-            )
-            with cursor.copy(query) as copy:
-                for chunk in copy:
-                    archive.write(chunk)
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as archive,
+        connection.connection.cursor() as cursor,
+        cursor.copy(query) as copy,
+    ):
+        for chunk in copy:
+            archive.write(chunk)
     return buffer.getvalue()
+
+
+def _archive_rows(partition: Partition) -> bytes:
+    return copy_gzipped(
+        f'COPY (SELECT {_ARCHIVE_COLUMNS} FROM "{partition.name}" '
+        "ORDER BY tenant_id, seq) TO STDOUT WITH (FORMAT csv, HEADER)"
+    )
 
 
 def _tenant_manifest(item: RetentionItem, s: TenantSlice, signer) -> dict:
@@ -204,20 +210,17 @@ def archive_dir() -> Path:
     return Path(settings.AUDIT_ARCHIVE_DIR)
 
 
-@transaction.atomic(durable=True)
-def partition_archive(item: RetentionItem, *, actor: Actor) -> Path:
-    """Archive one due partition (retention_plan) and take it out of the database; returns the
-    manifest's path."""
-    partition = item.partition
-    signer = signing_key()
-    data = _archive_rows(partition)
+def archive_files(
+    partition: Partition, data: bytes, *, format: str, tenants: list[dict]
+) -> tuple[Path, str, Path]:
+    """Write a partition's archived rows (`data`) and its manifest, each once (write_once);
+    returns the rows file, its SHA-256 and the manifest's path."""
     digest = hashlib.sha256(data).hexdigest()
     directory = archive_dir()
     rows_file = directory / f"{partition.name}.csv.gz"
-    tenants = [_tenant_manifest(item, s, signer) for s in item.slices]
     manifest = {
-        "format": "human-touch-audit-archive/1",
-        "table": TABLE,
+        "format": format,
+        "table": partition.table,
         "partition": partition.name,
         "from": partition.start.isoformat(),
         "to": partition.end.isoformat(),
@@ -229,6 +232,26 @@ def partition_archive(item: RetentionItem, *, actor: Actor) -> Path:
     manifest_path = directory / f"{partition.name}.manifest.json"
     _write_once_bytes(rows_file, data)
     _write_once_bytes(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode())
+    return rows_file, digest, manifest_path
+
+
+def detach_and_drop(partition: Partition) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE {partition.table} DETACH PARTITION "{partition.name}"')
+        cursor.execute(f'DROP TABLE "{partition.name}"')
+
+
+@transaction.atomic(durable=True)
+def partition_archive(item: RetentionItem, *, actor: Actor) -> Path:
+    """Archive one due partition (retention_plan) and take it out of the database; returns the
+    manifest's path."""
+    partition = item.partition
+    signer = signing_key()
+    data = _archive_rows(partition)
+    tenants = [_tenant_manifest(item, s, signer) for s in item.slices]
+    rows_file, digest, manifest_path = archive_files(
+        partition, data, format="human-touch-audit-archive/1", tenants=tenants
+    )
     archived_at = timezone.now()
     for s, entry in zip(item.slices, tenants, strict=True):
         AuditArchive.objects.create(
@@ -256,7 +279,5 @@ def partition_archive(item: RetentionItem, *, actor: Actor) -> Path:
                 "checkpoint_size": s.last_seq,
             },
         )
-    with connection.cursor() as cursor:
-        cursor.execute(f'ALTER TABLE {TABLE} DETACH PARTITION "{partition.name}"')
-        cursor.execute(f'DROP TABLE "{partition.name}"')
+    detach_and_drop(partition)
     return manifest_path

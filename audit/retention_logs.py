@@ -17,10 +17,6 @@ change sets, runs and tracks their rows belonged to stay.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +28,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.partitions import PARTITIONED, Partition, partitions_of
-from audit.retention import _write_once_bytes, _years_after, archive_dir
+from audit.retention import _years_after, archive_files, copy_gzipped, detach_and_drop
 from audit.services import audit_event_append
 from tenants.models import Tenant
 
@@ -123,18 +119,9 @@ def log_retention_plan(now: datetime | None = None) -> list[LogRetentionItem]:
 
 
 def _rows_csv(partition: Partition) -> bytes:
-    buffer = io.BytesIO()
-    query = (
+    return copy_gzipped(
         f'COPY (SELECT * FROM "{partition.name}" ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)'
     )
-    with (
-        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as archive,
-        connection.connection.cursor() as cursor,
-        cursor.copy(query) as copy,
-    ):
-        for chunk in copy:
-            archive.write(chunk)
-    return buffer.getvalue()
 
 
 @transaction.atomic(durable=True)
@@ -142,27 +129,15 @@ def log_partition_archive(item: LogRetentionItem, *, actor: Actor) -> Path:
     """Archive one due month of a table (log_retention_plan) and take it out of the database;
     returns the manifest's path."""
     partition = item.partition
-    data = _rows_csv(partition)
-    digest = hashlib.sha256(data).hexdigest()
-    directory = archive_dir()
-    rows_file = directory / f"{partition.name}.csv.gz"
-    manifest = {
-        "format": "human-touch-log-archive/1",
-        "table": partition.table,
-        "partition": partition.name,
-        "from": partition.start.isoformat(),
-        "to": partition.end.isoformat(),
-        "rows_file": rows_file.name,
-        "sha256": digest,
-        "rows": partition.rows,
-        "tenants": [
+    rows_file, digest, manifest_path = archive_files(
+        partition,
+        _rows_csv(partition),
+        format="human-touch-log-archive/1",
+        tenants=[
             {"tenant": t.tenant.slug, "tenant_id": t.tenant.pk, "rows": t.rows}
             for t in item.tenants
         ],
-    }
-    manifest_path = directory / f"{partition.name}.manifest.json"
-    _write_once_bytes(rows_file, data)
-    _write_once_bytes(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode())
+    )
     for t in item.tenants:
         audit_event_append(
             tenant=t.tenant,
@@ -177,7 +152,5 @@ def log_partition_archive(item: LogRetentionItem, *, actor: Actor) -> Path:
                 "sha256": digest,
             },
         )
-    with connection.cursor() as cursor:
-        cursor.execute(f'ALTER TABLE {partition.table} DETACH PARTITION "{partition.name}"')
-        cursor.execute(f'DROP TABLE "{partition.name}"')
+    detach_and_drop(partition)
     return manifest_path

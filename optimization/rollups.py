@@ -139,47 +139,21 @@ def ready() -> bool:
 def _facts(metric: str, *, tenant_ids: Sequence[int], ranges: ComparedRanges, now: datetime):
     """A parenthesised SELECT of COLUMNS (bucket: the period) over both ranges, from rollup days
     where whole and raw change sets for the rest, and its parameters."""
-    anchor = ANCHORS[metric]
-    now_params = [sql.moment(now)] if metric == "held" else []
-    zones = dict(Tenant.objects.filter(id__in=tenant_ids).values_list("id", "time_zone"))
     complete_until, _ = mark()
-    days, raw = rollups.pieces(zones=zones, ranges=ranges, complete_until=complete_until)
-    parts, params = [], []
-    if days:
-        found, found_params = rollups.days_values(days)
-        parts.append(
-            f"""SELECT d.tenant_id, p.period AS bucket, d.track_id, d.key, d.n, d.m, d.totals,
-                       d.figures, d.others
-                FROM {found} JOIN {DAYS} d ON d.tenant_id = p.tenant_id AND d.metric = %s
-                 AND d.day >= p.first_day AND d.day < p.end_day"""
-        )
-        params += [*found_params, metric]
-        if metric == "held":  # not decided yet: never rolled up
-            source = (
-                f"{CS} cs JOIN {found} ON cs.tenant_id = p.tenant_id "
-                f"AND cs.created_at >= p.since AND cs.created_at < p.until"
-            )
-            parts.append(
-                state_sql(
-                    metric, bucket="p.period", source=source, extra="AND cs.decided_at IS NULL"
-                )
-            )
-            params += [*found_params, *now_params]
-    if raw:
-        found, found_params = rollups.raw_values(raw)
-        source = (
-            f"{CS} cs JOIN {found} ON cs.tenant_id = p.tenant_id "
-            f"AND cs.{anchor} >= p.since AND cs.{anchor} < p.until"
-        )
-        parts.append(state_sql(metric, bucket="p.period", source=source))
-        params += [*found_params, *now_params]
-    if not parts:
-        return (
-            f"""(SELECT d.tenant_id, '' AS bucket, d.track_id, d.key, d.n, d.m, d.totals,
-                        d.figures, d.others FROM {DAYS} d WHERE 1 = 0)""",
-            [],
-        )
-    return "(" + " UNION ALL ".join(f"({part})" for part in parts) + ")", params
+    return rollups.facts_sql(
+        metric,
+        zones=dict(Tenant.objects.filter(id__in=tenant_ids).values_list("id", "time_zone")),
+        ranges=ranges,
+        complete_until=complete_until,
+        days_table=DAYS,
+        day_columns="d.track_id, d.key, d.n, d.m, d.totals, d.figures, d.others",
+        raw_table=f"{CS} cs",
+        anchor=ANCHORS[metric],
+        state_sql=state_sql,
+        state_params=[sql.moment(now)] if metric == "held" else [],
+        # Not decided yet: never rolled up (its wait grows with `now`).
+        never_rolled_up="AND cs.decided_at IS NULL" if metric == "held" else "",
+    )
 
 
 def auto_applied_by_track(*, tenant_ids: Sequence[int], ranges: ComparedRanges) -> list[dict]:
@@ -284,6 +258,12 @@ def a3s_within_thresholds(
             FROM {facts} f GROUP BY f.bucket ORDER BY f.bucket""",
         [*column_params, *params],
     )
+    return a3_figures(rows)
+
+
+def a3_figures(rows) -> list[dict]:
+    """Rows of (period, A3s, then per threshold: through, rejected) as the A3 what-if's dicts
+    (the raw aggregate's too, optimization/selectors.py)."""
     return [
         {
             "period": period,

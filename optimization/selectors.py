@@ -640,15 +640,7 @@ def a3s_within_thresholds_raw(
             *column_params,
         ],
     )
-    return [
-        {
-            "period": period,
-            "a3s": total,
-            "through": [counts[i] or 0 for i in range(0, len(counts), 2)],
-            "rejected": [counts[i] or 0 for i in range(1, len(counts), 2)],
-        }
-        for period, total, *counts in rows
-    ]
+    return rollups.a3_figures(rows)
 
 
 # The page reads the four change-set metrics from daily rollups where days are whole

@@ -21,7 +21,7 @@ time zone (its days move) or when in doubt.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -91,8 +91,7 @@ def _recount(touched_from_id: int, up_to_id: int) -> int:
                   ON x.tenant_id = g.tenant_id AND x.day = g.day""",
             [
                 sorted(set(tenant_ids)),
-                datetime.combine(min(local_days) - timedelta(days=1), time(), tzinfo=UTC),
-                datetime.combine(max(local_days) + timedelta(days=2), time(), tzinfo=UTC),
+                *rollups.touched_span(local_days),
                 tenant_ids,
                 local_days,
             ],
@@ -182,21 +181,7 @@ def _run_days_touched(cursor, spans: list[tuple[int, int]]) -> list[tuple]:
 
 
 def _run_recount(spans: list[tuple[int, int]]) -> int:
-    with connection.cursor() as cursor:
-        # As the metrics' reads (config.sql.read_session): JSON arrays expanded are guessed at
-        # 100 rows a row, which trips the JIT threshold, and compiling costs seconds.
-        cursor.execute("SET LOCAL jit = off")
-        touched = _run_days_touched(cursor, spans)
-        if not touched:
-            return 0
-        tenant_ids, local_days = [row[0] for row in touched], [row[1] for row in touched]
-        cursor.execute(
-            f"""DELETE FROM {RunDay._meta.db_table} d
-                USING unnest(%s::bigint[], %s::date[]) AS x(tenant_id, day)
-                WHERE d.tenant_id = x.tenant_id AND d.day = x.day""",
-            [tenant_ids, local_days],
-        )
-        since, until = rollups.touched_span(local_days)
+    def states(tenant_ids: list[int], since: datetime, until: datetime):
         for metric in runs_rollups.STATES:
             state = runs_rollups.state_sql(
                 metric,
@@ -205,21 +190,14 @@ def _run_recount(spans: list[tuple[int, int]]) -> int:
                 f"JOIN {Tenant._meta.db_table} tn ON tn.id = r.tenant_id",
                 extra="AND r.tenant_id = ANY(%s) AND r.created_at >= %s AND r.created_at < %s",
             )
-            cursor.execute(
-                f"""INSERT INTO {RunDay._meta.db_table} (tenant_id, day, metric, key, n, m,
-                                                         attempts)
-                    SELECT g.tenant_id, g.bucket, %s, g.key, g.n, g.m, g.attempts
-                    FROM ({state}) AS g({runs_rollups.COLUMNS})
-                    JOIN (SELECT DISTINCT * FROM unnest(%s::bigint[], %s::date[]))
-                      AS x(tenant_id, day) ON x.tenant_id = g.tenant_id AND x.day = g.bucket""",
-                [
-                    metric,
-                    *[sorted(set(tenant_ids)), since, until] * runs_rollups.SOURCES[metric],
-                    tenant_ids,
-                    local_days,
-                ],
-            )
-    return len(touched)
+            yield metric, state, [tenant_ids, since, until] * runs_rollups.SOURCES[metric]
+
+    return rollups.recount_days(
+        lambda cursor: _run_days_touched(cursor, spans),
+        days_table=RunDay._meta.db_table,
+        columns=runs_rollups.COLUMNS,
+        states=states,
+    )
 
 
 def _run_tops() -> list[int]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import TicketDay, TicketDecision, TicketRollupMark
@@ -69,21 +69,7 @@ def _touched(cursor, updated_since: datetime | None, decisions: tuple[int, int])
 
 
 def _recount(updated_since: datetime | None, decisions: tuple[int, int]) -> int:
-    with connection.cursor() as cursor:
-        # As the metrics' reads (config.sql.read_session): JSON arrays expanded are guessed at
-        # 100 rows a row, which trips the JIT threshold, and compiling costs seconds.
-        cursor.execute("SET LOCAL jit = off")
-        touched = _touched(cursor, updated_since, decisions)
-        if not touched:
-            return 0
-        tenant_ids, local_days = [row[0] for row in touched], [row[1] for row in touched]
-        cursor.execute(
-            f"""DELETE FROM {DAYS} d
-                USING unnest(%s::bigint[], %s::date[]) AS x(tenant_id, day)
-                WHERE d.tenant_id = x.tenant_id AND d.day = x.day""",
-            [tenant_ids, local_days],
-        )
-        since, until = rollups.touched_span(local_days)
+    def states(tenant_ids: list[int], since: datetime, until: datetime):
         for metric, anchor in ANCHORS.items():
             state = state_sql(
                 metric,
@@ -91,15 +77,14 @@ def _recount(updated_since: datetime | None, decisions: tuple[int, int]) -> int:
                 source=f"{TICKETS} t JOIN {Tenant._meta.db_table} tn ON tn.id = t.tenant_id",
                 extra=f"AND t.tenant_id = ANY(%s) AND t.{anchor} >= %s AND t.{anchor} < %s",
             )
-            cursor.execute(
-                f"""INSERT INTO {DAYS} (tenant_id, day, metric, key, n, m, figures)
-                    SELECT g.tenant_id, g.bucket, %s, g.key, g.n, g.m, g.figures
-                    FROM ({state}) AS g({COLUMNS})
-                    JOIN (SELECT DISTINCT * FROM unnest(%s::bigint[], %s::date[]))
-                      AS x(tenant_id, day) ON x.tenant_id = g.tenant_id AND x.day = g.bucket""",
-                [metric, sorted(set(tenant_ids)), since, until, tenant_ids, local_days],
-            )
-    return len(touched)
+            yield metric, state, [tenant_ids, since, until]
+
+    return rollups.recount_days(
+        lambda cursor: _touched(cursor, updated_since, decisions),
+        days_table=DAYS,
+        columns=COLUMNS,
+        states=states,
+    )
 
 
 def _finish(mark: TicketRollupMark, *, days: int, top: int, started: datetime, now: datetime):

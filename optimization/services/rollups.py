@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from config import rollups
@@ -77,21 +77,8 @@ def _touched(cursor, ids: tuple[int, int], event_ids: tuple[int, int]) -> list[t
 
 def _recount(ids: tuple[int, int], event_ids: tuple[int, int], *, now: datetime) -> int:
     tenants = Tenant._meta.db_table
-    with connection.cursor() as cursor:
-        # As the metrics' reads (config.sql.read_session): JSON arrays expanded are guessed at
-        # 100 rows a row, which trips the JIT threshold, and compiling costs seconds.
-        cursor.execute("SET LOCAL jit = off")
-        touched = _touched(cursor, ids, event_ids)
-        if not touched:
-            return 0
-        tenant_ids, local_days = [row[0] for row in touched], [row[1] for row in touched]
-        cursor.execute(
-            f"""DELETE FROM {DAYS} d
-                USING unnest(%s::bigint[], %s::date[]) AS x(tenant_id, day)
-                WHERE d.tenant_id = x.tenant_id AND d.day = x.day""",
-            [tenant_ids, local_days],
-        )
-        since, until = rollups.touched_span(local_days)
+
+    def states(tenant_ids: list[int], since: datetime, until: datetime):
         for metric, anchor in ANCHORS.items():
             # Only what is final: one not decided yet is read raw (optimization/rollups.py).
             decided = "AND cs.decided_at IS NOT NULL" if metric == "held" else ""
@@ -102,25 +89,14 @@ def _recount(ids: tuple[int, int], event_ids: tuple[int, int], *, now: datetime)
                 extra=f"AND cs.tenant_id = ANY(%s) AND cs.{anchor} >= %s AND cs.{anchor} < %s "
                 + decided,
             )
-            cursor.execute(
-                f"""INSERT INTO {DAYS} (tenant_id, day, metric, track_id, key, n, m, totals,
-                                        figures, others)
-                    SELECT g.tenant_id, g.bucket, %s, g.track_id, g.key, g.n, g.m, g.totals,
-                           g.figures, g.others
-                    FROM ({state}) AS g({COLUMNS})
-                    JOIN (SELECT DISTINCT * FROM unnest(%s::bigint[], %s::date[]))
-                      AS x(tenant_id, day) ON x.tenant_id = g.tenant_id AND x.day = g.bucket""",
-                [
-                    metric,
-                    *([now] if metric == "held" else []),
-                    sorted(set(tenant_ids)),
-                    since,
-                    until,
-                    tenant_ids,
-                    local_days,
-                ],
-            )
-    return len(touched)
+            yield metric, state, [*([now] if metric == "held" else []), tenant_ids, since, until]
+
+    return rollups.recount_days(
+        lambda cursor: _touched(cursor, ids, event_ids),
+        days_table=DAYS,
+        columns=COLUMNS,
+        states=states,
+    )
 
 
 def _top(model) -> int:

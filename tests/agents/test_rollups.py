@@ -4,15 +4,12 @@ and raw results for the rest, and the figures are the raw aggregate's, exactly, 
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from io import StringIO
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from agents import selectors
 from agents.models import QcResult, QcResultDay, RollupWatermark
@@ -20,17 +17,22 @@ from agents.rollups import QC_WATERMARK, qc_pieces
 from agents.services.rollups import qc_rollups_rebuild, qc_rollups_refresh
 from config.sql import ComparedRanges
 from tests.metrics import factories
+from tests.rollup_helpers import (
+    NOW,
+    any_range,
+    assert_every_five_minutes,
+    days_before_now,
+    for_any_range,
+    two_tenants,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-
-NOW = datetime(2026, 3, 31, 14, 25, tzinfo=UTC)  # Berlin's DST began on 29 March
 
 
 @pytest.fixture
 def world(make_tenant):
     """Two tenants on either side of the Atlantic, 600 QC results over 60 days before NOW."""
-    acme = make_tenant("acme", time_zone="Europe/Berlin")
-    globex = make_tenant("globex", time_zone="America/New_York")
+    acme, globex = two_tenants(make_tenant)
     rng = random.Random(21)
     results = []
     for tenant in (acme, globex):
@@ -85,36 +87,12 @@ def _raw_figures(tenant_ids, ranges) -> dict:
         RollupWatermark.objects.filter(pk=mark.pk).update(complete_until=mark.complete_until)
 
 
-moments = st.integers(min_value=0, max_value=70 * 24 * 60).map(
-    lambda minutes: NOW - timedelta(minutes=minutes)
-)
-
-
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    edges=st.lists(moments, min_size=3, max_size=3),
-    midnights=st.booleans(),
-    which=st.sampled_from(["both", "acme", "globex"]),
-)
+@for_any_range()
 def test_rollup_and_raw_figures_are_equal_for_any_range(world, edges, midnights, which):
     acme, globex = world
     if not RollupWatermark.objects.exists():
         qc_rollups_refresh(now=NOW)
-    since, split, until = sorted(edges)
-    if midnights:  # the metrics page's own ranges: local midnights of the first tenant
-        zone = ZoneInfo(acme.time_zone)
-        since, split, until = (
-            datetime.combine(moment.astimezone(zone).date(), datetime.min.time(), tzinfo=zone)
-            for moment in (since, split, until)
-        )
-    ranges = ComparedRanges(since=since, split=split, until=until)
-    tenant_ids = {
-        "both": (acme.pk, globex.pk),
-        "acme": (acme.pk,),
-        "globex": (globex.pk,),
-    }[which]
+    ranges, tenant_ids = any_range(world, edges, midnights, which)
     assert _figures(tenant_ids, ranges) == _raw_figures(tenant_ids, ranges)
 
 
@@ -135,9 +113,7 @@ def test_a_late_result_counts_at_once_and_is_rolled_into_its_day_by_the_next_ref
     acme, globex = world
     qc_rollups_refresh(now=NOW)
     qc_rollups_refresh(now=NOW)
-    ranges = ComparedRanges(
-        since=NOW - timedelta(days=40), split=NOW - timedelta(days=7), until=NOW
-    )
+    ranges = days_before_now(40, 7)
     before = _figures((acme.pk,), ranges)
     run = factories.run(acme, created=NOW, main_task_id="task-z", agent="late", model="m-9")
     factories.qc(run, at=NOW - timedelta(days=20), subtask="s9", passed=True, attempt=1)
@@ -172,12 +148,4 @@ def test_rebuild_reports_what_it_counted(world):
 
 
 def test_setup_schedules_declares_the_rollup_refresh_every_five_minutes(db):
-    from django_q.models import Schedule
-
-    call_command("setup_schedules", stdout=StringIO())
-    schedule = Schedule.objects.get(name="agents.qc_rollups")
-    assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
-        "agents.tasks.qc_rollups",
-        Schedule.MINUTES,
-        5,
-    )
+    assert_every_five_minutes("agents.qc_rollups", "agents.tasks.qc_rollups")

@@ -5,32 +5,37 @@ exactly, medians and percentiles included, for any range and any `now`."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from approvals import selectors
 from approvals.models import TicketDay, TicketRollupMark, TicketStatus
 from approvals.services.rollups import ticket_rollups_rebuild, ticket_rollups_refresh
-from config.sql import ComparedRanges
 from tests.metrics import factories
+from tests.rollup_helpers import (
+    NOW,
+    any_range,
+    assert_every_five_minutes,
+    days_before_now,
+    for_any_range,
+    sorted_rows,
+    two_tenants,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-NOW = datetime(2026, 3, 31, 14, 25, tzinfo=UTC)  # Berlin's DST began on 29 March
 ROLES = [("planner",), ("operator/admin",), ("planner", "legal")]
 
 
 @pytest.fixture
 def world(make_tenant, django_user_model):
     """Two tenants on either side of the Atlantic, 150 tickets each over 60 days."""
-    acme = make_tenant("acme", time_zone="Europe/Berlin")
-    globex = make_tenant("globex", time_zone="America/New_York")
+    acme, globex = two_tenants(make_tenant)
     user = django_user_model.objects.create_user("rollup-approver")
     rng = random.Random(21)
     for tenant in (acme, globex):
@@ -55,26 +60,22 @@ def world(make_tenant, django_user_model):
     return acme, globex
 
 
-def _sorted(rows: list[dict]) -> list[dict]:
-    return sorted(rows, key=lambda row: sorted((k, str(v)) for k, v in row.items()))
-
-
 def _figures(tenant_ids, ranges, now, *, raw=False) -> dict:
     suffix = "_raw" if raw else ""
     return {
-        "times": _sorted(
+        "times": sorted_rows(
             getattr(selectors, "approval_times_by_type" + suffix)(
                 tenant_ids=tenant_ids, ranges=ranges
             )
         ),
         **{
-            name: _sorted(
+            name: sorted_rows(
                 getattr(selectors, name + suffix)(tenant_ids=tenant_ids, ranges=ranges, now=now)
             )
             for name in ("sla_breaches_by_type", "sla_breaches_by_slot")
         },
         **{
-            f"overrides {bucket} {zone}": _sorted(
+            f"overrides {bucket} {zone}": sorted_rows(
                 getattr(selectors, "overrides_by_bucket" + suffix)(
                     tenant_ids=tenant_ids, ranges=ranges, bucket=bucket, zone=ZoneInfo(zone)
                 )
@@ -85,34 +86,13 @@ def _figures(tenant_ids, ranges, now, *, raw=False) -> dict:
     }
 
 
-moments = st.integers(min_value=0, max_value=70 * 24 * 60).map(
-    lambda minutes: NOW - timedelta(minutes=minutes)
-)
-
-
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    edges=st.lists(moments, min_size=3, max_size=3),
-    midnights=st.booleans(),
-    which=st.sampled_from(["both", "acme", "globex"]),
-    later=st.integers(min_value=0, max_value=10 * 24 * 60),
-)
+@for_any_range(later=st.integers(min_value=0, max_value=10 * 24 * 60))
 def test_rollup_and_raw_figures_are_equal_for_any_range(world, edges, midnights, which, later):
     acme, globex = world
     if not TicketRollupMark.objects.exists():
         ticket_rollups_refresh(now=NOW)
-    since, split, until = sorted(edges)
-    if midnights:  # the metrics page's own ranges: local midnights of the first tenant
-        zone = ZoneInfo(acme.time_zone)
-        since, split, until = (
-            datetime.combine(moment.astimezone(zone).date(), datetime.min.time(), tzinfo=zone)
-            for moment in (since, split, until)
-        )
-    ranges = ComparedRanges(since=since, split=split, until=until)
-    tenant_ids = {"both": (acme.pk, globex.pk), "acme": (acme.pk,), "globex": (globex.pk,)}[which]
-    now = until + timedelta(minutes=later)  # open tickets breach as `now` moves on
+    ranges, tenant_ids = any_range(world, edges, midnights, which)
+    now = ranges.until + timedelta(minutes=later)  # open tickets breach as `now` moves on
     assert _figures(tenant_ids, ranges, now) == _figures(tenant_ids, ranges, now, raw=True)
 
 
@@ -125,9 +105,7 @@ def test_a_long_range_reads_rollup_days_and_its_figures_are_not_empty(world):
         "slot",
         "a6",
     }
-    ranges = ComparedRanges(
-        since=NOW - timedelta(days=56), split=NOW - timedelta(days=28), until=NOW
-    )
+    ranges = days_before_now(56, 28)
     figures = _figures((acme.pk, globex.pk), ranges, NOW)
     assert all(figures.values())
     assert any(row["breached"] for row in figures["sla_breaches_by_slot"])
@@ -137,9 +115,7 @@ def test_a_long_range_reads_rollup_days_and_its_figures_are_not_empty(world):
 def test_a_ticket_decided_after_its_day_is_recounted_by_the_next_refresh(world, django_user_model):
     acme, globex = world
     ticket_rollups_refresh(now=NOW)
-    ranges = ComparedRanges(
-        since=NOW - timedelta(days=50), split=NOW - timedelta(days=25), until=NOW
-    )
+    ranges = days_before_now(50, 25)
     created = NOW - timedelta(days=30)
     ticket = factories.ticket(
         acme, "A1", created=created, sla_due=created + timedelta(hours=4), status="open"
@@ -171,12 +147,4 @@ def test_refreshing_again_or_rebuilding_changes_nothing(world):
 
 
 def test_setup_schedules_declares_the_ticket_rollups_every_five_minutes(db):
-    from django_q.models import Schedule
-
-    call_command("setup_schedules", stdout=StringIO())
-    schedule = Schedule.objects.get(name="approvals.ticket_rollups")
-    assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
-        "approvals.tasks.ticket_rollups",
-        Schedule.MINUTES,
-        5,
-    )
+    assert_every_five_minutes("approvals.ticket_rollups", "approvals.tasks.ticket_rollups")

@@ -4,25 +4,28 @@ are whole and raw change sets for the rest, and equal the raw aggregates exactly
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from config.sql import ComparedRanges
 from optimization import selectors
 from optimization.models import ChangeSetDay, ChangeSetRollupMark, ChangeSetStatus
 from optimization.services.rollups import change_set_rollups_rebuild, change_set_rollups_refresh
 from tests.metrics import factories
+from tests.rollup_helpers import (
+    NOW,
+    any_range,
+    assert_every_five_minutes,
+    days_before_now,
+    for_any_range,
+    two_tenants,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-NOW = datetime(2026, 3, 31, 14, 25, tzinfo=UTC)  # Berlin's DST began on 29 March
 THRESHOLDS = [Decimal("10"), Decimal("25.5"), Decimal("40")]
 STATUSES = [
     ChangeSetStatus.APPLIED,
@@ -77,8 +80,7 @@ def _change_sets(tenant, rng: random.Random, count: int) -> None:
 @pytest.fixture
 def world(make_tenant):
     """Two tenants on either side of the Atlantic, ~150 change sets each over 60 days."""
-    acme = make_tenant("acme", time_zone="Europe/Berlin")
-    globex = make_tenant("globex", time_zone="America/New_York")
+    acme, globex = two_tenants(make_tenant)
     rng = random.Random(21)
     for tenant in (acme, globex):
         _change_sets(tenant, rng, 120)
@@ -113,41 +115,20 @@ RAW = {
     "a3": selectors.a3s_within_thresholds_raw,
 }
 
-moments = st.integers(min_value=0, max_value=75 * 24 * 60).map(
-    lambda minutes: NOW - timedelta(minutes=minutes)
-)
 
-
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    edges=st.lists(moments, min_size=3, max_size=3),
-    midnights=st.booleans(),
-    which=st.sampled_from(["both", "acme", "globex"]),
-)
+@for_any_range(days=75)
 def test_rollup_and_raw_figures_are_equal_for_any_range(world, edges, midnights, which):
     acme, globex = world
     if not ChangeSetRollupMark.objects.exists():
         change_set_rollups_refresh(now=NOW)
-    since, split, until = sorted(edges)
-    if midnights:  # the metrics page's own ranges: local midnights of the first tenant
-        zone = ZoneInfo(acme.time_zone)
-        since, split, until = (
-            datetime.combine(moment.astimezone(zone).date(), datetime.min.time(), tzinfo=zone)
-            for moment in (since, split, until)
-        )
-    ranges = ComparedRanges(since=since, split=split, until=until)
-    tenant_ids = {"both": (acme.pk, globex.pk), "acme": (acme.pk,), "globex": (globex.pk,)}[which]
+    ranges, tenant_ids = any_range(world, edges, midnights, which)
     assert _figures(tenant_ids, ranges) == _figures(tenant_ids, ranges, RAW)
 
 
 def test_a_long_range_reads_rollup_days_and_its_figures_are_not_empty(world):
     acme, globex = world
     change_set_rollups_refresh(now=NOW)
-    ranges = ComparedRanges(
-        since=NOW - timedelta(days=56), split=NOW - timedelta(days=28), until=NOW
-    )
+    ranges = days_before_now(56, 28)
     assert ChangeSetDay.objects.filter(tenant=acme, metric="auto").count() > 20
     assert set(ChangeSetDay.objects.values_list("metric", flat=True)) == {
         "auto",
@@ -164,9 +145,7 @@ def test_a_rollback_recounts_the_day_the_reverted_change_set_applied(world):
     acme, globex = world
     change_set_rollups_refresh(now=NOW)
     change_set_rollups_refresh(now=NOW)
-    ranges = ComparedRanges(
-        since=NOW - timedelta(days=50), split=NOW - timedelta(days=25), until=NOW
-    )
+    ranges = days_before_now(50, 25)
     applied = NOW - timedelta(days=30)
     target = factories.change_set(acme, created=applied, applied=applied)
     refresh = change_set_rollups_refresh(now=NOW)
@@ -205,12 +184,6 @@ def test_refreshing_twice_or_rebuilding_changes_nothing(world):
 
 
 def test_setup_schedules_declares_the_change_set_rollups_every_five_minutes(db):
-    from django_q.models import Schedule
-
-    call_command("setup_schedules", stdout=StringIO())
-    schedule = Schedule.objects.get(name="optimization.change_set_rollups")
-    assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
-        "optimization.tasks.change_set_rollups",
-        Schedule.MINUTES,
-        5,
+    assert_every_five_minutes(
+        "optimization.change_set_rollups", "optimization.tasks.change_set_rollups"
     )
