@@ -180,9 +180,6 @@ def track_alignment(
             .annotate(restoring=Exists(_restoring_of(OuterRef("pk"))))
             .order_by("platform", "entity_id")
         )
-    delta = version.remaining_delta or {}
-    targets: list[AlignmentTarget] = _restore_targets(entries)
-    settled: list[int] = []
     hold = None
     if read_hold or any(e.plan_version != version.number for e in entries):
         hold = _active_hold(track)
@@ -192,7 +189,29 @@ def track_alignment(
         """Live now, or paused by the hold and live again on resume."""
         return entry_is_live(entry.state) or entry.pk in paused_by_hold
 
-    for row in delta.get("channels", []):
+    targets, settled = _delta_targets(version, entries, runs)
+    targets = _restore_targets(entries) + targets
+    return TrackAlignment(
+        track=track,
+        version=version.number,
+        approved_at=version.approved_at,
+        # Nothing is due once everything is aligned (and the pages then read no policy).
+        due_at=alignment_due_at(version, policy=policy) if targets else None,
+        entities=targets,
+        settled=settled,
+        now=now,
+        hold=hold,
+    )
+
+
+def _delta_targets(
+    version, entries: list[ExecutionManifestEntry], runs
+) -> tuple[list[AlignmentTarget], list[int]]:
+    """What the version's remaining delta leaves to align on the entries still pointing at an
+    older version, and the entries already running their target (settled)."""
+    targets: list[AlignmentTarget] = []
+    settled: list[int] = []
+    for row in (version.remaining_delta or {}).get("channels", []):
         in_channel = [e for e in entries if e.channel == row["channel"]]
         waiting = [e for e in in_channel if e.plan_version != version.number]
         if not waiting:
@@ -214,17 +233,7 @@ def track_alignment(
                         target=target,
                     )
                 )
-    return TrackAlignment(
-        track=track,
-        version=version.number,
-        approved_at=version.approved_at,
-        # Nothing is due once everything is aligned (and the pages then read no policy).
-        due_at=alignment_due_at(version, policy=policy) if targets else None,
-        entities=targets,
-        settled=settled,
-        now=now,
-        hold=hold,
-    )
+    return targets, settled
 
 
 def _value_text(field_name: str, value) -> str:

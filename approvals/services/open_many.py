@@ -54,6 +54,19 @@ def _check_types(requests: list[TicketRequest]) -> None:
 
 
 @within_transaction
+def _open_by_dedupe_key(tenant, requests: list[TicketRequest]) -> dict[str, Ticket]:
+    """The tenant's open tickets that already answer one of the requests' dedupe keys."""
+    keys = [r.dedupe_key for r in requests if r.dedupe_key]
+    if not keys:
+        return {}
+    return {
+        ticket.dedupe_key: ticket
+        for ticket in Ticket.objects.filter(
+            tenant=tenant, dedupe_key__in=keys, status=TicketStatus.OPEN
+        )
+    }
+
+
 def tickets_open_many_within(
     requests: list[TicketRequest],
     *,
@@ -80,17 +93,7 @@ def tickets_open_many_within(
     if public_ids is not None and len(public_ids) != len(requests):
         raise invalid({"public_ids": "One public id per request."})
     _check_types(requests)
-    keys = [r.dedupe_key for r in requests if r.dedupe_key]
-    existing = (
-        {
-            ticket.dedupe_key: ticket
-            for ticket in Ticket.objects.filter(
-                tenant=tenant, dedupe_key__in=keys, status=TicketStatus.OPEN
-            )
-        }
-        if keys
-        else {}
-    )
+    existing = _open_by_dedupe_key(tenant, requests)
     now = timezone.now()
     due: dict[str, object] = {}
     tickets, new = [], []
