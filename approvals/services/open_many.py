@@ -53,7 +53,6 @@ def _check_types(requests: list[TicketRequest]) -> None:
             raise invalid({"type": f"Unknown ticket type {request.type!r}; use A1 to A9."})
 
 
-@within_transaction
 def _open_by_dedupe_key(tenant, requests: list[TicketRequest]) -> dict[str, Ticket]:
     """The tenant's open tickets that already answer one of the requests' dedupe keys."""
     keys = [r.dedupe_key for r in requests if r.dedupe_key]
@@ -67,6 +66,7 @@ def _open_by_dedupe_key(tenant, requests: list[TicketRequest]) -> dict[str, Tick
     }
 
 
+@within_transaction
 def tickets_open_many_within(
     requests: list[TicketRequest],
     *,
