@@ -149,7 +149,7 @@ def internal_only(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not request.user.memberships.filter(role__in=INTERNAL_ROLES).exists():
+        if not any(m.role in INTERNAL_ROLES for m in request_memberships(request)):
             raise Http404("The dashboard is for the tenant's people")
         return view(request, *args, **kwargs)
 
